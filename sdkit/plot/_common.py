@@ -1,0 +1,101 @@
+"""Small helpers shared by the sdkit plotting functions (selection, figure set-up)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sdkit.plot.style import PlotError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+
+def require_vars(ds: xr.Dataset, names: Sequence[str], what: str = "dataset") -> None:
+    """Raise :class:`PlotError` naming the first variable missing from `ds`."""
+    if not hasattr(ds, "data_vars"):
+        raise PlotError(f"{what} must be an xarray.Dataset, got {type(ds).__name__}")
+    for name in names:
+        if name not in ds.data_vars:
+            have = ", ".join(sorted(str(v) for v in ds.data_vars)) or "none"
+            raise PlotError(f"{what} has no variable {name!r}; available: {have}")
+
+
+def require_dims(obj: Any, dims: Sequence[str], what: str) -> None:
+    """Raise :class:`PlotError` if `obj` lacks one of `dims`."""
+    for dim in dims:
+        if dim not in obj.dims:
+            raise PlotError(
+                f"{what} needs dimension {dim!r}; it has {', '.join(map(str, obj.dims)) or 'none'}"
+            )
+
+
+def new_figure(
+    nrows: int = 1,
+    ncols: int = 1,
+    *,
+    panel_aspect: float = 0.75,
+    sharex: bool | str = False,
+    sharey: bool | str = False,
+    squeeze: bool = False,
+) -> tuple[Figure, np.ndarray]:
+    """Create a figure whose width is the current ``figure.figsize`` width.
+
+    The height follows from the number of rows and columns and `panel_aspect`
+    (panel height / panel width), so small multiples keep the width of the
+    active style preset.
+    """
+    import matplotlib as mpl
+    import matplotlib.pyplot as plt
+
+    width = float(mpl.rcParams["figure.figsize"][0])
+    height = width / ncols * panel_aspect * nrows
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(width, max(height, 1.0)), sharex=sharex, sharey=sharey,
+        squeeze=squeeze, layout="constrained",
+    )
+    return fig, axes
+
+
+def grid_shape(n: int, ncols: int | None = None) -> tuple[int, int]:
+    """Rows and columns for `n` panels (2 x 2 for four, else at most 3 columns)."""
+    if n < 1:
+        raise PlotError("nothing to plot: no panels selected")
+    if ncols:
+        cols = ncols
+    elif n == 4:
+        cols = 2
+    else:
+        cols = min(n, 3)
+    cols = max(1, min(cols, n))
+    return math.ceil(n / cols), cols
+
+
+def hide_unused(axes: np.ndarray, used: int) -> None:
+    """Hide panels beyond the first `used` ones."""
+    for ax in axes.ravel()[used:]:
+        ax.set_visible(False)
+
+
+def figure_of(ax: Axes) -> Figure:
+    """Return the figure an axes belongs to."""
+    return ax.get_figure()
+
+
+def scenario_names(ds: Any) -> list[str]:
+    """Names in the ``scenario`` coordinate, as strings (empty if there is none)."""
+    if "scenario" not in getattr(ds, "dims", ()):
+        return []
+    return [str(v) for v in np.asarray(ds["scenario"].values)]
+
+
+def legend_columns(fig: Figure, n: int) -> int:
+    """Legend columns that fit the figure width: up to 6 on a wide figure, 2 on a narrow one."""
+    width = float(fig.get_figwidth())
+    limit = 6 if width >= 5.0 else (3 if width >= 4.0 else 2)
+    return max(1, min(n, limit))

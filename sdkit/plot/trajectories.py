@@ -1,0 +1,152 @@
+"""Small multiples of stocks over time, one line per order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sdkit.plot._common import (
+    grid_shape,
+    hide_unused,
+    legend_columns,
+    new_figure,
+    require_dims,
+    require_vars,
+    scenario_names,
+)
+from sdkit.plot.style import order_styles, select_names, time_label
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
+    from matplotlib.figure import Figure
+
+__all__ = ["DEFAULT_STOCKS", "trajectories"]
+
+#: The four stocks named in the mission, drawn by default.
+DEFAULT_STOCKS: tuple[str, ...] = (
+    "legitimacy",
+    "power",
+    "institutional_authority",
+    "civil_society_pressure",
+)
+
+
+def trajectories(
+    ds: xr.Dataset,
+    scenarios: Sequence[str] | None = None,
+    variables: Sequence[str] = DEFAULT_STOCKS,
+    *,
+    axes: Sequence | np.ndarray | None = None,
+    ncols: int | None = None,
+    ylim: tuple[float, float] | None = (0.0, 1.0),
+    legend: bool = True,
+) -> Figure:
+    """Draw each variable against time in its own panel, one line per order.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run dataset with dims ``(scenario, time)`` (``scenario`` optional);
+        variables carry ``long_name`` and ``units`` attributes.
+    scenarios : sequence of str, optional
+        Scenarios (orders) to draw, in this order (default: all).
+    variables : sequence of str
+        Python-safe variable names, one panel each (default: the four stocks).
+    axes : sequence of matplotlib Axes, optional
+        Panels to draw into, at least one per variable; default: a new figure
+        with shared axes.
+    ncols : int, optional
+        Number of panel columns for a new figure (default: 2 for four panels).
+    ylim : (float, float) or None
+        Shared y range (default ``(0, 1)``, the range of every index); None
+        lets matplotlib choose.
+    legend : bool
+        Add one legend of the orders above the panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure; ``fig.axes[i]`` is the panel of ``variables[i]``.
+
+    Raises
+    ------
+    PlotError
+        If a variable or scenario is missing or the data have no ``time`` dimension.
+    """
+    variables = [variables] if isinstance(variables, str) else list(variables)
+    require_vars(ds, variables, "run dataset")
+    require_dims(ds, ["time"], "run dataset")
+    has_scen = "scenario" in ds.dims
+    names = select_names(scenario_names(ds), scenarios, "scenario") if has_scen else [None]
+    styles = order_styles([n for n in names if n is not None])
+
+    if axes is None:
+        nrows, cols = grid_shape(len(variables), ncols)
+        fig, grid = new_figure(nrows, cols, sharex=True, sharey=ylim is not None,
+                               panel_aspect=0.7)
+        panel_list = list(grid.ravel())
+        hide_unused(grid, len(variables))
+        bottom = {id(ax) for ax in grid[-1, :]}
+        for col in range(cols):  # last visible panel of each column gets the time label
+            visible = [grid[r, col] for r in range(nrows) if r * cols + col < len(variables)]
+            if visible:
+                bottom.add(id(visible[-1]))
+        left = set()  # one shared y label (units) for the whole figure, below
+    else:
+        panel_list = list(np.ravel(axes))
+        if len(panel_list) < len(variables):
+            from sdkit.plot.style import PlotError
+
+            raise PlotError(
+                f"`axes` has {len(panel_list)} panels for {len(variables)} variables; pass more"
+            )
+        fig = panel_list[0].get_figure()
+        bottom = left = {id(ax) for ax in panel_list}
+
+    time = ds["time"]
+    tlabel = time_label(time)
+    for ax, var in zip(panel_list, variables, strict=False):
+        da = ds[var]
+        for name in names:
+            series = da.sel(scenario=name) if name is not None else da
+            kw = styles[name] if name is not None else {"color": "k", "linestyle": "-"}
+            ax.plot(
+                np.asarray(series["time"].values),
+                np.asarray(series.values),
+                color=kw["color"],
+                linestyle=kw["linestyle"],
+                label=name if name is not None else da.attrs.get("long_name", var),
+            )
+        ax.set_title(da.attrs.get("long_name", var))
+        if id(ax) in left:
+            ax.set_ylabel(_units_label(da))
+        if id(ax) in bottom:
+            ax.set_xlabel(tlabel)
+            ax.xaxis.set_tick_params(labelbottom=True)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        ax.set_xlim(float(time.values[0]), float(time.values[-1]))
+
+    if axes is None:
+        units = {_units_label(ds[v]) for v in variables}
+        if len(units) == 1 and "" not in units:
+            fig.supylabel(units.pop())
+        else:
+            for ax, var in zip(panel_list, variables, strict=False):
+                ax.set_ylabel(_units_label(ds[var]))
+    if legend and names != [None]:
+        handles, labels = panel_list[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside upper center",
+                   ncols=legend_columns(fig, len(names)))
+    return fig
+
+
+def _units_label(da: xr.DataArray) -> str:
+    if "units" not in da.attrs:
+        return ""
+    units = str(da.attrs["units"]).strip()
+    if units.lower() in ("dmnl", "1", "", "dimensionless"):
+        return "Index [dimensionless]"
+    return f"[{units}]"
