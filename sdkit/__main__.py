@@ -1,0 +1,5 @@
+import sys
+
+from sdkit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,194 @@
+"""The ``sdkit`` command line.
+
+Every command turns sdkit's errors into one line on stderr and exit code 2;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sdkit.errors import ParameterError, SdkitError
+
+EXIT_BAD_INPUT = 2
+EXIT_CHECK_FAILED = 1
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def command(name: str) -> Callable:
+    def register(function: Callable[[argparse.Namespace], int]) -> Callable:
+        COMMANDS[name] = function
+        return function
+
+    return register
+
+
+def parse_set(items: Sequence[str] | None) -> dict[str, float]:
+    """``["name=0.5", ...]`` -> ``{"name": 0.5}``; malformed items raise ParameterError."""
+    values: dict[str, float] = {}
+    for item in items or []:
+        name, equals, text = item.partition("=")
+        if not equals or not name.strip():
+            raise ParameterError(f"--set {item!r} must look like NAME=VALUE, e.g. --set 'supremacy claim=0.2'")
+        try:
+            values[name.strip()] = float(text)
+        except ValueError:
+            raise ParameterError(f"--set {item!r}: {text!r} is not a number; give a number such as 0.5") from None
+    return values
+
+
+def _progress(total_label: str) -> Callable:
+    from tqdm import tqdm
+
+    def wrap(iterable: Any) -> Any:
+        items = list(iterable)
+        return tqdm(items, desc=total_label, disable=len(items) < 2, file=sys.stderr, leave=False)
+
+    return wrap
+
+
+@command("run")
+def _run(args: argparse.Namespace) -> int:
+    from sdkit.io import check_output_path, write_netcdf
+    from sdkit.model import load_model
+    from sdkit.report import final_values
+    from sdkit.run import run
+
+    if args.out:
+        check_output_path(args.out, args.force)
+    model = load_model(args.model)
+    if args.all and args.scenario:
+        raise ParameterError("give either --all or --scenario, not both")
+    names = list(model.scenarios) if args.all else args.scenario
+    dataset = run(
+        model,
+        scenarios=names,
+        set=parse_set(args.set),
+        variables=args.vars,
+        engine=args.engine,
+        progress=_progress("scenarios"),
+    )
+    print(final_values(dataset, model.stocks if not args.vars else list(dataset.data_vars)))
+    if args.out:
+        dataset.attrs["command"] = "sdkit run " + " ".join(sys.argv[2:])
+        write_netcdf(dataset, args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+@command("check")
+def _check(args: argparse.Namespace) -> int:
+    from sdkit.checks import checks_path_for, evaluate, load_checks, scenarios_needed
+    from sdkit.model import load_model
+    from sdkit.report import table
+    from sdkit.run import run
+
+    model = load_model(args.model)
+    path = Path(args.checks) if args.checks else checks_path_for(model.path)
+    if not path.exists():
+        raise SdkitError(f"no checks file {path}; write one beside the model or pass --checks FILE")
+    checks = load_checks(path)
+    dataset = run(model, scenarios=scenarios_needed(checks), engine=args.engine, progress=_progress("scenarios"))
+    results = evaluate(checks, dataset)
+    rows = []
+    for r in results:
+        status = ("xfail" if not r.passed else "XPASS") if r.xfail else ("pass" if r.passed else "FAIL")
+        rows.append([r.id, r.scenario, f"{r.value:.4g}", r.op, f"{r.threshold:.4g}", status])
+    print(table(["check", "scenario", "measured", "op", "threshold", "result"], rows))
+    failed = [r for r in results if not r.passed and not r.xfail]
+    expected = [r for r in results if r.xfail]
+    print(f"{len(results) - len(failed) - len(expected)} passed, {len(failed)} failed, {len(expected)} expected to fail")
+    for r in expected:
+        print(f"  {r.id}: expected to fail: {r.xfail}")
+    return EXIT_CHECK_FAILED if failed else 0
+
+
+@command("scenarios")
+def _scenarios(args: argparse.Namespace) -> int:
+    from sdkit.model import load_model
+    from sdkit.report import table
+
+    model = load_model(args.model)
+    if not model.scenarios:
+        print(f"{model.path.name} has no scenarios file ({model.path.stem}.scenarios.toml)")
+        return 0
+    print(table(["scenario", "description"], [[s.name, s.description] for s in model.scenarios.values()]))
+    return 0
+
+
+@command("params")
+def _params(args: argparse.Namespace) -> int:
+    from sdkit.model import load_model
+    from sdkit.report import table
+
+    model = load_model(args.model)
+    rows = []
+    for name in model.constants:
+        v = model.variables[name]
+        low, high = v.limits
+        span = f"[{'' if low is None else f'{low:g}'}, {'' if high is None else f'{high:g}'}]"
+        rows.append([v.name, v.units, span if v.limits != (None, None) else "", v.comment[:60]])
+    print(table(["parameter", "units", "range", "comment"], rows))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sdkit",
+        description="System-dynamics models of international order: run, check, sweep, plot.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run scenarios of a model, print final values, write netCDF")
+    p.add_argument("model", help="Vensim .mdl file")
+    p.add_argument("--scenario", action="append", metavar="NAME", help="scenario to run (repeatable)")
+    p.add_argument("--all", action="store_true", help="run every scenario of the model")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter value on top of each scenario (repeatable)")
+    p.add_argument("--vars", nargs="+", metavar="NAME", help="variables to keep (default: stocks and auxiliaries)")
+    p.add_argument("--engine", choices=("auto", "engine", "pysd"), default="auto", help="simulation engine (default: auto)")
+    p.add_argument("--out", metavar="FILE.nc", help="write results with provenance to this netCDF file")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+
+    p = sub.add_parser("check", help="run a model's reference-mode checks")
+    p.add_argument("model", help="Vensim .mdl file")
+    p.add_argument("--checks", metavar="FILE.toml", help="checks file (default: <model>.checks.toml)")
+    p.add_argument("--engine", choices=("auto", "engine", "pysd"), default="auto", help="simulation engine")
+
+    p = sub.add_parser("scenarios", help="list a model's scenarios")
+    p.add_argument("model", help="Vensim .mdl file")
+
+    p = sub.add_parser("params", help="list a model's constants (what scenarios and sweeps can set)")
+    p.add_argument("model", help="Vensim .mdl file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sdkit`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(message)s")
+    with warnings.catch_warnings():
+        if not args.debug:
+            warnings.filterwarnings("ignore", module=r"pysd\..*")
+        try:
+            return COMMANDS[args.command](args)
+        except SdkitError as exc:
+            if args.debug:
+                raise
+            print(f"sdkit: error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt:
+            print("sdkit: interrupted; finished results were kept", file=sys.stderr)
+            return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

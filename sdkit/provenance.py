@@ -1,0 +1,38 @@
+"""What produced a result: recorded in every dataset sdkit writes."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+_PACKAGES = ("sdkit", "pysd", "numpy", "xarray", "SALib", "numba")
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of sdkit and the packages that decide its numbers."""
+    found = {}
+    for package in _PACKAGES:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def provenance_attrs(model: Any, **extra: Any) -> dict[str, str]:
+    """netCDF-ready attributes: model file, its SHA-256, versions, and ``extra`` as JSON."""
+    attrs = {
+        "model_file": str(model.path),
+        "model_sha256": model.sha256,
+        **{f"{name}_version": value for name, value in versions().items()},
+    }
+    for key, value in extra.items():
+        attrs[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=_jsonable)
+    return attrs
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot record {type(value).__name__} in provenance")

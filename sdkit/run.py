@@ -1,0 +1,212 @@
+"""Run a model for one or many scenarios and get labelled results.
+
+The result is an :class:`xarray.Dataset` with dims ``(scenario, time)`` (plus the
+model's subscripts), one data variable per model variable under its Python-safe
+name, with the model's name as ``long_name`` and its ``units``. Every run starts
+from the model file's own values: nothing leaks from one run into the next.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from sdkit.errors import NonFiniteError, ParameterError, ScenarioError
+from sdkit.model import Model, TimeSettings, load_model
+from sdkit.provenance import provenance_attrs
+from sdkit.scenarios import DEFAULT_SCENARIO, Override, Scenario, overrides_for
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("auto", "engine", "pysd")
+
+
+def select_scenarios(model: Model, names: Sequence[str] | None, set: dict[str, Any] | None = None) -> list[Scenario]:
+    """The scenarios to run: by name, or the model's defaults when ``names`` is None.
+
+    ``set`` holds parameter values applied on top of every scenario.
+    """
+    if not names:
+        chosen = [Scenario(DEFAULT_SCENARIO, "the model file's own values")]
+    else:
+        chosen = []
+        for name in names:
+            if name == DEFAULT_SCENARIO and name not in model.scenarios:
+                chosen.append(Scenario(DEFAULT_SCENARIO, "the model file's own values"))
+                continue
+            if name not in model.scenarios:
+                known = ", ".join(model.scenarios) or "none defined"
+                raise ScenarioError(
+                    f"unknown scenario {name!r} for {model.path.name}; known: {known}"
+                )
+            chosen.append(model.scenarios[name])
+    if len({s.name for s in chosen}) != len(chosen):
+        raise ScenarioError("a scenario is named twice; give each scenario once")
+    return [s.with_overrides(set) if set else s for s in chosen]
+
+
+def run(
+    model: Model | str | Path,
+    scenarios: Sequence[str] | None = None,
+    set: dict[str, Any] | None = None,
+    variables: Sequence[str] | None = None,
+    engine: str = "auto",
+    progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+) -> xr.Dataset:
+    """Simulate scenarios of a model.
+
+    Parameters
+    ----------
+    model : Model or path
+        A loaded model or the path of a ``.mdl`` file.
+    scenarios : list of str, optional
+        Scenario names from the model's scenarios file; ``None`` runs the model's own
+        values as the scenario ``"default"``.
+    set : dict, optional
+        Parameter values (model names) applied on top of every scenario.
+    variables : list of str, optional
+        Variables to return (model or Python-safe names); default: stocks and auxiliaries.
+    engine : {"auto", "engine", "pysd"}
+        ``"engine"`` is sdkit's vectorised engine, ``"pysd"`` runs PySD; ``"auto"`` uses the
+        engine and falls back to PySD, with a warning, for models it cannot compile.
+    progress : callable, optional
+        Wraps the iterable of scenario groups, e.g. ``tqdm.tqdm``.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``(scenario, time)`` plus subscripts; provenance in ``attrs``.
+    """
+    if engine not in ENGINES:
+        raise ParameterError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+    if not isinstance(model, Model):
+        model = load_model(model)
+    chosen = select_scenarios(model, scenarios, set)
+    names = [model.resolve(v) for v in variables] if variables else model.default_outputs()
+    plans = [(s, overrides_for(model, s.parameters), model.time.replace(s.time)) for s in chosen]
+    use_engine = engine == "engine" or (engine == "auto" and model.engine_supported())
+    if engine == "engine":
+        model.kernel  # noqa: B018 - raises UnsupportedFeature with the function it cannot compile
+    simulate = _simulate_engine if use_engine else _simulate_pysd
+    pieces = []
+    groups = _group_by_time(plans) if use_engine else [(t, [(s, o)]) for s, o, t in plans]
+    for time, group in progress(groups) if progress else groups:
+        pieces.append(simulate(model, group, time, names))
+    dataset = xr.concat(pieces, dim="scenario", join="outer") if len(pieces) > 1 else pieces[0]
+    dataset = dataset.sel(scenario=[s.name for s in chosen])
+    for name in names:
+        variable = model.variables[name]
+        dataset[name].attrs = {"long_name": variable.name, "units": variable.units}
+    dataset["time"].attrs = {"long_name": "Time", "units": model.variables["time_step"].units or "Year"}
+    dataset.attrs = provenance_attrs(
+        model,
+        engine="engine" if use_engine else "pysd",
+        scenarios={
+            s.name: {"description": s.description, "parameters": s.parameters, "time": s.time}
+            for s in chosen
+        },
+    )
+    return dataset
+
+
+def _group_by_time(plans: list) -> list[tuple[TimeSettings, list]]:
+    groups: dict[TimeSettings, list] = {}
+    for scenario, overrides, time in plans:
+        groups.setdefault(time, []).append((scenario, overrides))
+    return list(groups.items())
+
+
+def _to_dataset(model: Model, scenario_names: list[str], times: np.ndarray, data: dict[str, np.ndarray]) -> xr.Dataset:
+    coords: dict[str, Any] = {"scenario": scenario_names, "time": times}
+    data_vars = {}
+    for name, values in data.items():
+        dims = model.variables[name].dims
+        for dim in dims:
+            coords[dim] = model.dims[dim]
+        data_vars[name] = (("scenario", "time", *dims), values)
+    return xr.Dataset(data_vars, coords=coords)
+
+
+def _engine_params(kernel: Any, group: list[tuple[Scenario, list[Override]]]) -> dict[str, np.ndarray]:
+    """One array per overridden constant, shaped (n_scenarios, *subscripts)."""
+    n = len(group)
+    params: dict[str, np.ndarray] = {}
+    for row, (_, overrides) in enumerate(group):
+        for override in overrides:
+            if override.py_name not in params:
+                default = np.asarray(kernel.constants[override.py_name], dtype=float)
+                params[override.py_name] = np.broadcast_to(default, (n, *default.shape)).copy()
+            target = params[override.py_name]
+            index = (row, *_element_index(kernel, override)) if override.elements else (row,)
+            target[index] = override.value
+    return params
+
+
+def _element_index(kernel: Any, override: Override) -> tuple[int, ...]:
+    dims = kernel.var_dims[override.py_name]
+    return tuple(kernel.dims[d].index(e) for d, e in zip(dims, override.elements, strict=True))
+
+
+def _simulate_engine(model: Model, group: list, time: TimeSettings, names: list[str]) -> xr.Dataset:
+    kernel = model.kernel
+    result = kernel.simulate(
+        _engine_params(kernel, group), len(group), names, save="all", time=time.__dict__
+    )
+    return _to_dataset(model, [s.name for s, _ in group], np.asarray(result.times), result.data)
+
+
+def _simulate_pysd(model: Model, group: list, time: TimeSettings, names: list[str]) -> xr.Dataset:
+    pieces = [_run_pysd_once(model, scenario, overrides, time, names) for scenario, overrides in group]
+    times = pieces[0][0]
+    data = {name: np.stack([p[1][name] for p in pieces]) for name in names}
+    return _to_dataset(model, [s.name for s, _ in group], times, data)
+
+
+def _run_pysd_once(model: Model, scenario: Scenario, overrides: list[Override], time: TimeSettings, names: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    pysd_model = model.pysd_model()
+    params: dict[str, Any] = {}
+    for override in overrides:
+        if override.elements or model.variables[override.py_name].dims:
+            current = params.get(override.py_name)
+            if current is None:
+                current = getattr(pysd_model.components, override.py_name)().copy()
+            if override.elements:
+                current.loc[dict(zip(current.dims, override.elements, strict=True))] = override.value
+            else:
+                current.values[...] = override.value
+            params[override.py_name] = current
+        else:
+            params[override.py_name] = override.value
+    frame = pysd_model.run(
+        params=params,
+        initial_condition=(time.initial_time, {}),
+        final_time=time.final_time,
+        time_step=time.time_step,
+        saveper=time.saveper,
+        return_columns=[model.variables[n].name for n in names],
+        flatten_output=False,
+        progress=False,
+    )
+    times = frame.index.to_numpy(dtype=float)
+    data = {}
+    for name in names:
+        column = frame[model.variables[name].name]
+        values = np.stack([np.asarray(getattr(v, "values", v), dtype=float) for v in column])
+        _raise_on_non_finite(name, scenario.name, times, values)
+        data[name] = values
+    return times, data
+
+
+def _raise_on_non_finite(name: str, scenario: str, times: np.ndarray, values: np.ndarray) -> None:
+    bad = ~np.isfinite(values.reshape(len(times), -1)).all(axis=1)
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise NonFiniteError(
+            f"{name} became non-finite at time {times[first]:g} in scenario {scenario!r}; "
+            "check the equations feeding it for division by zero or overflow"
+        )

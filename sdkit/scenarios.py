@@ -1,0 +1,193 @@
+"""Scenarios: named sets of parameter values kept as TOML beside the model file.
+
+A scenarios file holds one table per scenario::
+
+    [liberal]
+    description = "Liberal international order: expansive, universal rules"
+    base = "balanced"                 # optional: start from another scenario
+    [liberal.parameters]
+    "legitimacy emphasis" = 0.6       # a constant, by its model name
+    "supremacy claim[liberal]" = 0.8  # one element of a subscripted constant
+    [liberal.time]                    # optional: initial_time, final_time, time_step, saveper
+    final_time = 300
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sdkit.errors import ParameterError, ScenarioError
+
+if TYPE_CHECKING:
+    from sdkit.model import Model
+
+DEFAULT_SCENARIO = "default"
+_KEYS = {"description", "base", "parameters", "time"}
+_SUBSCRIPTED = re.compile(r"^(?P<name>[^\[\]]+)\[(?P<subs>[^\[\]]+)\]$")
+
+
+@dataclass(frozen=True)
+class Override:
+    """A value for one constant, or for some elements of a subscripted constant.
+
+    ``value`` is a float, or an array shaped like the constant's subscripts.
+    ``elements`` selects one element per dimension, or is empty for the whole constant.
+    """
+
+    py_name: str
+    value: float | np.ndarray
+    elements: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named set of parameter values and optional time settings."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)
+    time: dict[str, float] = field(default_factory=dict)
+
+    def with_overrides(self, parameters: dict[str, Any]) -> Scenario:
+        """A copy with further parameter values (``--set``) applied on top."""
+        return Scenario(self.name, self.description, {**self.parameters, **parameters}, self.time)
+
+
+def scenarios_path_for(model_path: str | Path) -> Path:
+    """``models/x.mdl`` -> ``models/x.scenarios.toml``."""
+    model_path = Path(model_path)
+    return model_path.with_name(model_path.stem + ".scenarios.toml")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path.name} is not valid TOML: {exc}; fix the line it names") from None
+
+
+def load_scenarios(path: str | Path, model: Model | None = None) -> dict[str, Scenario]:
+    """Read a scenarios file, resolve ``base`` inheritance and validate against the model.
+
+    Raises
+    ------
+    ScenarioError
+        Malformed file, unknown key, unknown base, inheritance cycle, or (with ``model``)
+        a parameter the model does not have or a value of the wrong type.
+    """
+    path = Path(path)
+    tables = _read_toml(path)
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise ScenarioError(f"{path.name}: {name!r} must be a table [{name}], not a value")
+        unknown = set(table) - _KEYS
+        if unknown:
+            raise ScenarioError(
+                f"{path.name}: scenario {name!r} has unknown key {sorted(unknown)[0]!r}; "
+                f"use {', '.join(sorted(_KEYS))}"
+            )
+        for key, kind in (("parameters", dict), ("time", dict), ("description", str), ("base", str)):
+            if key in table and not isinstance(table[key], kind):
+                raise ScenarioError(
+                    f"{path.name}: scenario {name!r} key {key!r} must be a {kind.__name__}"
+                )
+    scenarios = {name: _resolve(name, tables, path, ()) for name in tables}
+    if model is not None:
+        for scenario in scenarios.values():
+            try:
+                overrides_for(model, scenario.parameters)
+                model.time.replace(scenario.time)
+            except ParameterError as exc:
+                raise ScenarioError(f"{path.name}: scenario {scenario.name!r}: {exc}") from None
+    return scenarios
+
+
+def _resolve(name: str, tables: dict[str, Any], path: Path, seen: tuple[str, ...]) -> Scenario:
+    if name in seen:
+        raise ScenarioError(
+            f"{path.name}: scenarios {' -> '.join((*seen, name))} inherit in a circle; "
+            "break the cycle of `base` keys"
+        )
+    table = tables[name]
+    parameters: dict[str, Any] = {}
+    time: dict[str, float] = {}
+    if "base" in table:
+        base = table["base"]
+        if base not in tables:
+            raise ScenarioError(
+                f"{path.name}: scenario {name!r} has base {base!r}, which is not defined; "
+                f"define [{base}] or fix the name"
+            )
+        parent = _resolve(base, tables, path, (*seen, name))
+        parameters.update(parent.parameters)
+        time.update(parent.time)
+    parameters.update(table.get("parameters", {}))
+    time.update(table.get("time", {}))
+    for key, value in time.items():
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ScenarioError(f"{path.name}: scenario {name!r} time {key!r} must be a number")
+    return Scenario(name, table.get("description", ""), parameters, time)
+
+
+def overrides_for(model: Model, parameters: dict[str, Any]) -> list[Override]:
+    """Turn ``{model name: value}`` into validated overrides on the model's constants.
+
+    Raises
+    ------
+    ParameterError
+        Unknown parameter, not a constant, unknown subscript element, wrong shape or
+        a value that is not a finite number.
+    """
+    overrides = []
+    for key, value in parameters.items():
+        match = _SUBSCRIPTED.match(key.strip())
+        name, elements = (match["name"], tuple(s.strip() for s in match["subs"].split(","))) if match else (key, ())
+        py_name = model.resolve_parameter(name)
+        dims = model.variables[py_name].dims
+        if elements:
+            _check_elements(model, key, dims, elements)
+        overrides.append(Override(py_name, _numeric(key, value, model, dims, elements), elements))
+    return overrides
+
+
+def _check_elements(model: Model, key: str, dims: tuple[str, ...], elements: tuple[str, ...]) -> None:
+    if len(elements) != len(dims):
+        raise ParameterError(
+            f"{key!r} names {len(elements)} subscript(s) but the constant has {len(dims)} "
+            f"({', '.join(dims) or 'none'})"
+        )
+    for dim, element in zip(dims, elements, strict=True):
+        if element not in model.dims.get(dim, []):
+            raise ParameterError(
+                f"{key!r}: {element!r} is not an element of {dim} "
+                f"({', '.join(model.dims.get(dim, []))})"
+            )
+
+
+def _numeric(key: str, value: Any, model: Model, dims: tuple[str, ...], elements: tuple[str, ...]) -> float | np.ndarray:
+    if isinstance(value, bool) or isinstance(value, str | dict):
+        raise ParameterError(f"parameter {key!r} must be a number, got {value!r}")
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ParameterError(f"parameter {key!r} must be finite, got {value!r}")
+        return float(value)
+    expected = () if elements else tuple(len(model.dims.get(d, [])) for d in dims)
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(f"parameter {key!r} must be numbers, got {value!r}") from None
+    if array.shape != expected:
+        raise ParameterError(
+            f"parameter {key!r} has shape {array.shape}, but the constant is shaped {expected} "
+            f"over ({', '.join(dims) or 'no subscripts'})"
+        )
+    if not np.all(np.isfinite(array)):
+        raise ParameterError(f"parameter {key!r} must be finite numbers")
+    return array
