@@ -1,0 +1,95 @@
+"""The command line: outputs, summaries and one-line errors with exit code 2."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from sdkit.cli import main
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_run_writes_netcdf_and_summary(capsys, model_copy, tmp_path):
+    model = model_copy("decay")
+    out = tmp_path / "out.nc"
+    code, stdout, _ = run_cli(capsys, "run", model, "--all", "--engine", "pysd", "--out", out)
+    assert code == 0
+    assert "slow" in stdout and "fast_long" in stdout
+    with xr.open_dataset(out) as ds:
+        assert list(ds["scenario"].values) == ["slow", "fast", "fast_long"]
+        assert ds.attrs["command"].startswith("sdkit run")
+        assert len(ds.attrs["model_sha256"]) == 64
+
+
+def test_run_set_changes_result(capsys, model_copy, tmp_path):
+    model = model_copy("decay")
+    out = tmp_path / "out.nc"
+    code, _, _ = run_cli(capsys, "run", model, "--set", "initial stock=10", "--engine", "pysd", "--out", out)
+    assert code == 0
+    with xr.open_dataset(out) as ds:
+        np.testing.assert_allclose(ds["stock"].isel(scenario=0, time=0), 10)
+
+
+def test_existing_output_needs_force(capsys, model_copy, tmp_path):
+    model = model_copy("decay")
+    out = tmp_path / "out.nc"
+    out.write_text("keep me")
+    code, _, err = run_cli(capsys, "run", model, "--engine", "pysd", "--out", out)
+    assert code == 2
+    assert "pass --force" in err
+    assert out.read_text() == "keep me"
+    assert run_cli(capsys, "run", model, "--engine", "pysd", "--out", out, "--force")[0] == 0
+
+
+def test_scenarios_lists_descriptions(capsys, model_copy):
+    code, stdout, _ = run_cli(capsys, "scenarios", model_copy("decay"))
+    assert code == 0
+    assert "short residence time" in stdout
+
+
+def test_params_lists_constants(capsys, model_copy):
+    code, stdout, _ = run_cli(capsys, "params", model_copy("decay"))
+    assert code == 0
+    assert "decay time" in stdout and "[1, 50]" in stdout
+    assert not any(line.startswith(("Stock ", "outflow ")) for line in stdout.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "MISSING.mdl"], "does not exist"),
+        (["run", "{model}", "--scenario", "nope"], "unknown scenario 'nope'"),
+        (["run", "{model}", "--set", "decay time=abc"], "'abc' is not a number"),
+        (["run", "{model}", "--set", "decay time"], "must look like NAME=VALUE"),
+        (["run", "{model}", "--set", "no such thing=1"], "no variable 'no such thing'"),
+        (["run", "{model}", "--out", "{tmp}/missing/out.nc"], "does not exist; create it first"),
+        (["run", "{model}", "--all", "--scenario", "fast"], "either --all or --scenario"),
+        (["scenarios", "{tmp}/not_a_model.txt"], "does not exist"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(capsys, model_copy, tmp_path, argv, message):
+    model = model_copy("decay")
+    argv = [a.format(model=model, tmp=tmp_path) for a in argv]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not list(tmp_path.rglob("*.nc*"))
+
+
+def test_malformed_model_file(capsys, tmp_path):
+    bad = tmp_path / "bad.mdl"
+    bad.write_text("{UTF-8}\nStock = INTEG (inflow, \n~ units ~ broken |\n")
+    code, _, err = run_cli(capsys, "run", bad)
+    assert code == 2
+    assert "bad.mdl" in err
+
+
+def test_missing_subcommand_is_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([])
+    assert exit_info.value.code == 2
