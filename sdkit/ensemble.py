@@ -1,0 +1,319 @@
+"""Run a model for many parameter sets at once with the vectorised engine.
+
+Samples are split into chunks; each chunk is one call of the engine's kernel, in
+this process or on dask workers. Every sample is computed independently, so the
+result does not depend on the chunk size or the executor. With a ``store`` folder,
+each finished chunk is kept on disk and a rerun computes only the missing ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from sdkit.errors import NonFiniteError, ParameterError, SdkitError
+from sdkit.io import write_atomic
+from sdkit.model import Model, load_model
+from sdkit.provenance import provenance_attrs
+from sdkit.scenarios import Override, overrides_for
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_SIZE = 16384
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """Everything a worker needs to compute one chunk: no live objects, only data."""
+
+    model_text: bytes
+    model_name: str
+    start: int
+    params: dict[str, np.ndarray]
+    n: int
+    variables: tuple[str, ...]
+    save: str | tuple[float, ...]
+    time: tuple[tuple[str, float], ...]
+
+
+@lru_cache(maxsize=8)
+def _kernel_for(model_text: bytes, model_name: str) -> Any:
+    """Compile a model once per process, from its text (workers need no shared disk)."""
+    from sdkit.engine import compile_model
+
+    digest = hashlib.sha256(model_text).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / "sdkit-models" / digest
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / model_name
+    if not path.exists():
+        write_atomic(path, lambda tmp: tmp.write_bytes(model_text))
+    return compile_model(path)
+
+
+def run_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
+    """Simulate one chunk of samples; a non-finite value names the global sample index."""
+    kernel = _kernel_for(task.model_text, task.model_name)
+    save = task.save if isinstance(task.save, str) else np.asarray(task.save)
+    try:
+        result = kernel.simulate(task.params, task.n, list(task.variables), save=save, time=dict(task.time))
+    except NonFiniteError as exc:
+        sample = getattr(exc, "sample", None)
+        where = f"sample {task.start + sample}" if sample is not None else f"chunk starting at sample {task.start}"
+        raise NonFiniteError(f"{exc} ({where} of the ensemble)") from None
+    return {"__times__": np.asarray(result.times), **result.data}
+
+
+def _columns_to_overrides(model: Model, samples: pd.DataFrame) -> list[tuple[str, Override]]:
+    """Validate sample columns: known constants, numeric, finite; returns (column, override)."""
+    if samples.shape[0] == 0:
+        raise ParameterError("the samples table has no rows; give one row per run")
+    if samples.shape[1] == 0:
+        raise ParameterError("the samples table has no columns; give one column per parameter")
+    pairs = []
+    for column in samples.columns:
+        [override] = overrides_for(model, {str(column): 0.0})
+        values = pd.to_numeric(samples[column], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise ParameterError(
+                f"column {column!r} row {row + 1}: {samples[column].iloc[row]!r} is not a finite number; "
+                "fix that cell"
+            )
+        pairs.append((str(column), Override(override.py_name, values, override.elements)))
+    return pairs
+
+
+def _as_frame(samples: pd.DataFrame | xr.Dataset | dict[str, Any]) -> pd.DataFrame:
+    if isinstance(samples, pd.DataFrame):
+        return samples
+    if isinstance(samples, xr.Dataset):
+        if "sample" not in samples.dims:
+            raise ParameterError("the samples Dataset needs a `sample` dimension")
+        return pd.DataFrame({name: samples[name].to_numpy() for name in samples.data_vars})
+    return pd.DataFrame(samples)
+
+
+def build_params(model: Model, base: list[Override], columns: list[tuple[str, Override]], rows: slice) -> dict[str, np.ndarray]:
+    """Engine parameter arrays (n, *subscripts) for a slice of rows: defaults, base scenario, then columns."""
+    kernel = model.kernel
+    n = rows.stop - rows.start
+    params: dict[str, np.ndarray] = {}
+
+    def target(py_name: str) -> np.ndarray:
+        if py_name not in params:
+            default = np.asarray(kernel.constants[py_name], dtype=float)
+            params[py_name] = np.broadcast_to(default, (n, *default.shape)).copy()
+        return params[py_name]
+
+    for override in base:
+        index = _elements(kernel, override)
+        target(override.py_name)[(slice(None), *index)] = override.value
+    for _, override in columns:
+        index = _elements(kernel, override)
+        array = target(override.py_name)
+        values = np.asarray(override.value)[rows]
+        array[(slice(None), *index)] = values.reshape((n,) + (1,) * (array.ndim - 1 - len(index)))
+    return params
+
+
+def _elements(kernel: Any, override: Override) -> tuple[int, ...]:
+    if not override.elements:
+        return ()
+    dims = kernel.var_dims[override.py_name]
+    return tuple(kernel.dims[d].index(e) for d, e in zip(dims, override.elements, strict=True))
+
+
+class ChunkStore:
+    """Finished chunks kept as ``.npz`` files in a folder, keyed by a fingerprint of the job."""
+
+    def __init__(self, folder: Path, fingerprint: str) -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        marker = folder / "fingerprint.txt"
+        if marker.exists() and marker.read_text() != fingerprint:
+            raise SdkitError(
+                f"{folder} holds chunks of a different job (definition, model or samples changed); "
+                "use another output folder or delete it to start afresh"
+            )
+        if not marker.exists():
+            write_atomic(marker, lambda tmp: tmp.write_text(fingerprint))
+
+    def path(self, index: int) -> Path:
+        return self.folder / f"chunk-{index:06d}.npz"
+
+    def load(self, index: int) -> dict[str, np.ndarray] | None:
+        path = self.path(index)
+        if not path.exists():
+            return None
+        with np.load(path) as archive:
+            return {key: archive[key] for key in archive.files}
+
+    def save(self, index: int, data: dict[str, np.ndarray]) -> None:
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, **data)
+
+        write_atomic(self.path(index), write)
+
+
+def _fingerprint(model: Model, params_digest: str, variables: Sequence[str], save: Any, time: dict, chunk_size: int) -> str:
+    return json.dumps(
+        {
+            "model_sha256": model.sha256,
+            "params": params_digest,
+            "variables": list(variables),
+            "save": save,
+            "time": time,
+            "chunk_size": chunk_size,
+        },
+        sort_keys=True,
+    )
+
+
+def ensemble(
+    model: Model | str | Path,
+    samples: pd.DataFrame | xr.Dataset | dict[str, Any],
+    variables: Sequence[str] | None = None,
+    save: str | Sequence[float] = "all",
+    scenario: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    executor: Any = None,
+    store: str | Path | None = None,
+    progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+) -> xr.Dataset:
+    """Simulate one run per row of ``samples``.
+
+    Parameters
+    ----------
+    model : Model or path
+    samples : DataFrame, Dataset with a ``sample`` dim, or dict of columns
+        One column per constant (model or Python-safe name, ``name[element]`` for one
+        element of a subscripted constant), one row per run.
+    variables : list of str, optional
+        Variables to return; default: the model's stocks.
+    save : "all", "final" or a list of times
+        Every saved time (SAVEPER), final values only, or the given times.
+    scenario : str, optional
+        A scenario whose parameters and time settings every run starts from.
+    chunk_size : int
+        Samples per engine call; bounds memory. Results do not depend on it.
+    executor : dask.distributed.Client, optional
+        Map chunks to the client's workers; ``None`` runs in this process.
+    store : path, optional
+        Folder keeping finished chunks; a rerun computes only the missing ones.
+    progress : callable, optional
+        Wraps the iterable of finished chunks (e.g. ``tqdm.tqdm``).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``(sample, time)`` plus subscripts (``(sample,)`` plus subscripts for final values).
+    """
+    if not isinstance(model, Model):
+        model = load_model(model)
+    if chunk_size < 1:
+        raise ParameterError(f"chunk_size must be at least 1, got {chunk_size}")
+    frame = _as_frame(samples)
+    columns = _columns_to_overrides(model, frame)
+    base, time = [], model.time
+    if scenario is not None:
+        if scenario not in model.scenarios:
+            raise ParameterError(f"unknown scenario {scenario!r}; known: {', '.join(model.scenarios) or 'none'}")
+        chosen = model.scenarios[scenario]
+        base = overrides_for(model, chosen.parameters)
+        time = model.time.replace(chosen.time)
+    names = [model.resolve(v) for v in variables] if variables else model.stocks
+    save_key: str | tuple[float, ...] = save if isinstance(save, str) else tuple(float(t) for t in save)
+    if isinstance(save_key, str) and save_key not in ("all", "final"):
+        raise ParameterError(f"save must be 'all', 'final' or a list of times, got {save!r}")
+    model_text = model.path.read_bytes()
+    n_total = len(frame)
+    starts = list(range(0, n_total, chunk_size))
+    chunk_store = None
+    if store is not None:
+        digest = hashlib.sha256(np.ascontiguousarray(frame.to_numpy(dtype=float)).tobytes())
+        digest.update(json.dumps([str(c) for c in frame.columns]).encode())
+        digest.update(json.dumps([[o.py_name, np.asarray(o.value).tolist(), o.elements] for o in base]).encode())
+        chunk_store = ChunkStore(
+            Path(store), _fingerprint(model, digest.hexdigest(), names, save_key, time.__dict__, chunk_size)
+        )
+
+    def task(index: int) -> ChunkTask:
+        rows = slice(starts[index], min(starts[index] + chunk_size, n_total))
+        return ChunkTask(
+            model_text=model_text,
+            model_name=model.path.name,
+            start=rows.start,
+            params=build_params(model, base, columns, rows),
+            n=rows.stop - rows.start,
+            variables=tuple(names),
+            save=save_key,
+            time=tuple(sorted(time.__dict__.items())),
+        )
+
+    results: dict[int, dict[str, np.ndarray]] = {}
+    missing = []
+    for index in range(len(starts)):
+        stored = chunk_store.load(index) if chunk_store else None
+        if stored is None:
+            missing.append(index)
+        else:
+            results[index] = stored
+    if len(missing) < len(starts):
+        log.info("reusing %d stored chunks of %d", len(starts) - len(missing), len(starts))
+    finished = _execute(missing, task, executor)
+    for index, data in progress(finished) if progress else finished:
+        results[index] = data
+        if chunk_store:
+            chunk_store.save(index, data)
+    return _assemble(model, results, names, save_key, scenario, frame)
+
+
+def _execute(indices: list[int], task: Callable[[int], ChunkTask], executor: Any) -> Iterable[tuple[int, dict]]:
+    """Yield ``(index, data)`` as chunks finish, in this process or on dask workers."""
+    if executor is None:
+        for index in indices:
+            yield index, run_chunk(task(index))
+        return
+    from dask.distributed import as_completed
+
+    futures = {}
+    for index in indices:
+        future = executor.submit(run_chunk, task(index), pure=False, retries=2)
+        futures[future] = index
+    for future in as_completed(futures):
+        yield futures[future], future.result()
+
+
+def _assemble(model: Model, results: dict[int, dict], names: list[str], save: Any, scenario: str | None, frame: pd.DataFrame) -> xr.Dataset:
+    ordered = [results[i] for i in sorted(results)]
+    times = ordered[0]["__times__"]
+    coords: dict[str, Any] = {"sample": np.arange(len(frame))}
+    if save != "final":
+        coords["time"] = times
+    data_vars = {}
+    for name in names:
+        variable = model.variables[name]
+        for dim in variable.dims:
+            coords[dim] = model.dims[dim]
+        dims = ("sample", *(() if save == "final" else ("time",)), *variable.dims)
+        data_vars[name] = (dims, np.concatenate([chunk[name] for chunk in ordered]), {"long_name": variable.name, "units": variable.units})
+    coords["param"] = [str(c) for c in frame.columns]
+    data_vars["parameters"] = (("sample", "param"), frame.to_numpy(dtype=float), {"long_name": "parameter values of each run"})
+    dataset = xr.Dataset(data_vars, coords=coords)
+    if save == "final":
+        dataset.attrs["final_time"] = float(times[-1]) if np.ndim(times) else float(times)
+    dataset.attrs.update(provenance_attrs(model, engine="engine", scenario=scenario or "", save=save))
+    return dataset
