@@ -87,7 +87,7 @@ def _run(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from sdkit.checks import checks_path_for, evaluate, load_checks, scenarios_needed
     from sdkit.model import load_model
-    from sdkit.report import table
+    from sdkit.report import checks_table
     from sdkit.run import run
 
     model = load_model(args.model)
@@ -97,11 +97,7 @@ def _check(args: argparse.Namespace) -> int:
     checks = load_checks(path)
     dataset = run(model, scenarios=scenarios_needed(checks), engine=args.engine, progress=_progress("scenarios"))
     results = evaluate(checks, dataset)
-    rows = []
-    for r in results:
-        status = ("xfail" if not r.passed else "XPASS") if r.xfail else ("pass" if r.passed else "FAIL")
-        rows.append([r.id, r.scenario, f"{r.value:.4g}", r.op, f"{r.threshold:.4g}", status])
-    print(table(["check", "scenario", "measured", "op", "threshold", "result"], rows))
+    print(checks_table(results))
     failed = [r for r in results if not r.passed and not r.xfail]
     expected = [r for r in results if r.xfail]
     print(f"{len(results) - len(failed) - len(expected)} passed, {len(failed)} failed, {len(expected)} expected to fail")
@@ -139,6 +135,26 @@ def _params(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("reproduce")
+def _reproduce(args: argparse.Namespace) -> int:
+    from sdkit.reproduce import reproduce
+
+    models = Path(args.models)
+    if not models.is_dir():
+        raise SdkitError(f"models folder {models} does not exist; run from the project root or pass --models DIR")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise SdkitError(f"--out {out} is a file; give a folder")
+    context = reproduce(models, out, quick=args.quick, echo=print)
+    print(f"== wrote {len(context.written)} files into {out}/")
+    for path in context.written:
+        print(f"  {path}")
+    if context.failed_checks:
+        print(f"failed reference-mode checks: {', '.join(context.failed_checks)}")
+        return EXIT_CHECK_FAILED
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sdkit",
@@ -164,6 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scenarios", help="list a model's scenarios")
     p.add_argument("model", help="Vensim .mdl file")
+
+    p = sub.add_parser("reproduce", help="regenerate every result, table and figure from scratch")
+    p.add_argument("--out", default="results", metavar="DIR", help="output folder (default: results)")
+    p.add_argument("--models", default="models", metavar="DIR", help="models folder (default: models)")
+    p.add_argument("--quick", action="store_true", help="smaller samples (marked as such in the outputs)")
 
     p = sub.add_parser("params", help="list a model's constants (what scenarios and sweeps can set)")
     p.add_argument("model", help="Vensim .mdl file")

@@ -32,3 +32,12 @@ def final_values(dataset: xr.Dataset, variables: Sequence[str]) -> str:
         for s in dataset.scenario.values
     ]
     return table(header, rows)
+
+
+def checks_table(results: Sequence) -> str:
+    """Reference-mode check results: the measured value beside each threshold, and the verdict."""
+    rows = []
+    for r in results:
+        status = ("xfail" if not r.passed else "XPASS") if r.xfail else ("pass" if r.passed else "FAIL")
+        rows.append([r.id, r.scenario, f"{r.value:.4g}", r.op, f"{r.threshold:.4g}", status])
+    return table(["check", "scenario", "measured", "op", "threshold", "result"], rows)

@@ -1,0 +1,90 @@
+"""Regenerate every result, table and figure of the project from scratch.
+
+``sdkit reproduce`` runs each step in order; each step writes files into the output
+folder (atomically) and returns the paths it wrote, so the command can end with a
+summary of everything produced.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sdkit.checks import CheckResult, checks_path_for, evaluate, load_checks, scenarios_needed
+from sdkit.io import write_atomic, write_netcdf
+from sdkit.model import load_model
+from sdkit.report import checks_table, final_values
+from sdkit.run import run
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    """What the steps share: where to read models, where to write, and what was made."""
+
+    models: Path
+    out: Path
+    quick: bool = False
+    written: list[Path] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)
+    datasets: dict = field(default_factory=dict)
+    check_results: dict[str, list[CheckResult]] = field(default_factory=dict)
+
+    def write_text(self, name: str, text: str) -> Path:
+        path = write_atomic(self.out / name, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        self.written.append(path)
+        return path
+
+
+def step_scenarios(context: Context, echo: Callable[[str], None]) -> None:
+    """Run every scenario of every model that has a scenarios file; write netCDF and a summary."""
+    for path in sorted(context.models.glob("*.mdl")):
+        model = load_model(path)
+        if not model.scenarios:
+            continue
+        dataset = run(model, scenarios=list(model.scenarios))
+        dataset.attrs["command"] = "sdkit reproduce"
+        context.datasets[model.name] = dataset
+        target = write_netcdf(dataset, context.out / f"{model.name}.nc")
+        context.written.append(target)
+        summary = final_values(dataset, [s for s in model.stocks if s in dataset])
+        context.write_text(f"{model.name}-final-values.txt", summary + "\n")
+        echo(f"{model.name}: {len(model.scenarios)} scenarios, final values:\n{summary}")
+
+
+def step_checks(context: Context, echo: Callable[[str], None]) -> None:
+    """Evaluate each model's reference-mode checks on its scenario runs."""
+    for path in sorted(context.models.glob("*.mdl")):
+        checks_file = checks_path_for(path)
+        if not checks_file.exists():
+            continue
+        checks = load_checks(checks_file)
+        model = load_model(path)
+        dataset = context.datasets.get(model.name)
+        if dataset is None or not set(scenarios_needed(checks)) <= set(dataset.scenario.values):
+            dataset = run(model, scenarios=scenarios_needed(checks))
+        results = evaluate(checks, dataset)
+        context.check_results[model.name] = results
+        text = checks_table(results)
+        context.write_text(f"{model.name}-checks.txt", text + "\n")
+        context.failed_checks += [f"{model.name}:{r.id}" for r in results if not r.passed and not r.xfail]
+        echo(f"{model.name}: reference-mode checks\n{text}")
+
+
+STEPS: list[tuple[str, Callable[[Context, Callable[[str], None]], None]]] = [
+    ("scenario runs", step_scenarios),
+    ("reference-mode checks", step_checks),
+]
+
+
+def reproduce(models: Path, out: Path, quick: bool = False, echo: Callable[[str], None] = log.info) -> Context:
+    """Run every step; returns the context with the files written and any failed checks."""
+    out.mkdir(parents=True, exist_ok=True)
+    context = Context(models=models, out=out, quick=quick)
+    for title, step in STEPS:
+        echo(f"== {title}")
+        step(context, echo)
+    return context
