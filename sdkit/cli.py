@@ -106,6 +106,57 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_CHECK_FAILED if failed else 0
 
 
+def read_samples(path: str) -> Any:
+    """A CSV of parameter sets: one column per parameter, one row per run."""
+    import pandas as pd
+
+    from sdkit.errors import ParameterError
+
+    if not Path(path).is_file():
+        raise ParameterError(f"samples file {path} does not exist; give a CSV with one column per parameter")
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ParameterError(f"samples file {path} is empty; give a header row and one row per run") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ParameterError(f"samples file {path} is not a valid CSV: {str(exc).splitlines()[0]}") from None
+    return frame
+
+
+@command("ensemble")
+def _ensemble(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from sdkit.ensemble import ensemble
+    from sdkit.executors import executor
+    from sdkit.io import check_output_path, write_netcdf
+    from sdkit.model import load_model
+
+    check_output_path(args.out, args.force)
+    model = load_model(args.model)
+    samples = read_samples(args.samples)
+    n_chunks = -(-len(samples) // args.chunk_size)
+
+    def progress(chunks: Any) -> Any:
+        return tqdm(chunks, total=n_chunks, desc="chunks", unit="chunk", file=sys.stderr, disable=n_chunks < 2)
+
+    with executor(args.workers, args.scheduler) as client:
+        dataset = ensemble(
+            model,
+            samples,
+            variables=args.vars,
+            save="final" if args.final else (args.times or "all"),
+            scenario=args.scenario,
+            chunk_size=args.chunk_size,
+            executor=client,
+            progress=progress,
+        )
+    dataset.attrs["command"] = "sdkit ensemble " + " ".join(sys.argv[2:])
+    write_netcdf(dataset, args.out)
+    print(f"{len(samples)} runs of {model.path.name}; wrote {args.out}")
+    return 0
+
+
 @command("scenarios")
 def _scenarios(args: argparse.Namespace) -> int:
     from sdkit.model import load_model
@@ -177,6 +228,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="Vensim .mdl file")
     p.add_argument("--checks", metavar="FILE.toml", help="checks file (default: <model>.checks.toml)")
     p.add_argument("--engine", choices=("auto", "engine", "pysd"), default="auto", help="simulation engine")
+
+    p = sub.add_parser("ensemble", help="run a model once per row of a CSV of parameter sets")
+    p.add_argument("model", help="Vensim .mdl file")
+    p.add_argument("--samples", required=True, metavar="FILE.csv", help="one column per parameter, one row per run")
+    p.add_argument("--out", required=True, metavar="FILE.nc", help="netCDF file to write")
+    p.add_argument("--final", action="store_true", help="keep final values only")
+    p.add_argument("--times", type=float, nargs="+", metavar="T", help="keep these times only")
+    p.add_argument("--vars", nargs="+", metavar="NAME", help="variables to keep (default: the stocks)")
+    p.add_argument("--scenario", metavar="NAME", help="scenario every run starts from")
+    p.add_argument("--chunk-size", type=int, default=16384, metavar="N", help="runs per engine call (default 16384)")
+    p.add_argument("--workers", type=int, metavar="N", help="run chunks on a local dask cluster of N processes")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run chunks on a running dask scheduler")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
 
     p = sub.add_parser("scenarios", help="list a model's scenarios")
     p.add_argument("model", help="Vensim .mdl file")
