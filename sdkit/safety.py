@@ -21,7 +21,7 @@ from pathlib import Path
 from sdkit.errors import ModelFileError
 
 _SKETCH = "\\\\\\---///"
-_LOOKUP_RANGE = re.compile(r"\(\s*\[(?P<inside>[^\]]*)\]")
+_LOOKUP_RANGE = re.compile(r"\([\s\\]*\[(?P<inside>[^\]]*)\]")
 _NUMERIC_RANGE = re.compile(r"^[\s0-9.eE+\-(),]*$")
 _FORBIDDEN = [
     (re.compile(r'"""|\'\'\''), "three quotes in a row"),

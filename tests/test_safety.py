@@ -27,6 +27,7 @@ def crafted(tmp_path: Path, old: str, new: str) -> Path:
     [
         # lookup range evaluated by PySD's translator while parsing
         ("decay time = 10", "decay time = WITH LOOKUP(Time, ([{p} or (0,0)-(1,1)],(0,0),(1,1)))"),
+        ("decay time = 10", "decay time = WITH LOOKUP(Time, (\\ \\[{p} or (0,0)-(1,1)],(0,0),(1,1)))"),
         ("decay time = 10", "decay time = tbl(Time)\n\t~ Year\n\t~ t\n\t|\n\ntbl([{p} or (0,0)-(1,1)],(0,0),(1,1))"),
         # comment that closes PySD's generated docstring
         ("~\tAverage residence time of a widget.", '~\t""" + {p} + """'),
