@@ -36,7 +36,8 @@ the same dataset (for checks that compare two runs). ``window = [t0, t1]`` restr
 a measure to ``t0 <= time <= t1``; either bound may be a measure. Variables are
 named by their model name (``"Institutional Authority"``) or python-safe name
 (``institutional_authority``). A measure that has no value (a level never crossed)
-is NaN, and a check whose value is NaN fails.
+is NaN, and a check whose value is NaN fails. ``first_below`` and ``first_above``
+interpolate the crossing time linearly between the two samples either side of it.
 
 ``settling_time`` is the time after ``after`` until every variable in ``vars`` stays
 within ``tolerance * |reference| + atol`` of its reference, the value at the end of
@@ -496,7 +497,13 @@ class _Context:
             keep = t >= after
             t, x = t[keep], x[keep]
         hits = np.flatnonzero(x < level if below else x > level)
-        return float(t[hits[0]]) if hits.size else math.nan
+        if not hits.size:
+            return math.nan
+        i = hits[0]
+        if i == 0:
+            return float(t[0])
+        # interpolate the crossing linearly between the samples either side of it
+        return float(t[i - 1] + (level - x[i - 1]) * (t[i] - t[i - 1]) / (x[i] - x[i - 1]))
 
     def _fn_first_below(self, spec, scenario, where):
         return self._first(spec, scenario, where, below=True)
