@@ -1,0 +1,411 @@
+"""The :class:`Kernel`: a compiled model that simulates N parameter sets at once."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sdkit.engine.codegen import check_order, generate
+from sdkit.engine.ir import ModelIR
+from sdkit.engine.schedule import Schedule, order_nodes
+from sdkit.errors import NonFiniteError, ParameterError
+
+log = logging.getLogger(__name__)
+
+RPREC = 1e-5  # PySD's relative precision for final time and saving times
+TIME_KEYS = ("initial_time", "final_time", "time_step", "saveper")
+#: below this many samples the numpy backend is used when backend="auto"
+NUMBA_MIN_SAMPLES = 64
+
+
+@dataclass
+class SimulationResult:
+    """Output of :meth:`Kernel.simulate`.
+
+    Attributes
+    ----------
+    times : numpy.ndarray
+        Saved times, shape ``(T,)`` (rounded like PySD's output index).
+    data : dict of str to numpy.ndarray
+        Python name -> values, shape ``(n, T, *dims)`` (or ``(n, *dims)`` when
+        ``save="final"``), float64.
+    """
+
+    times: np.ndarray
+    data: dict[str, np.ndarray]
+
+
+def time_grid(t0: float, tf: float, dt: float) -> list[float]:
+    """Times visited by PySD's Euler loop: ``t += dt`` while ``t + dt*1e-5 < tf``."""
+    times = [t0]
+    t = t0
+    while t + dt * RPREC < tf:
+        t = t + dt
+        times.append(t)
+    return times
+
+
+def saveper_mask(times: Sequence[float], t0: float, dt: float, saveper: float) -> np.ndarray:
+    """PySD's ``Time.in_return`` for a SAVEPER grid."""
+    prec = dt * RPREC
+    out = np.zeros(len(times), dtype=bool)
+    for k, t in enumerate(times):
+        delay = t - t0
+        out[k] = delay % saveper < prec or -delay % saveper < prec
+    return out
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("SDKIT_CACHE_DIR")
+    if root:
+        return Path(root) / "engine"
+    return Path.home() / ".cache" / "sdkit" / "engine"
+
+
+class Kernel:
+    """A Vensim model compiled for ensembles; build it with :func:`sdkit.engine.compile_model`.
+
+    Attributes
+    ----------
+    names : dict of str to str
+        Python-safe name (PySD's) -> model name.
+    units, comments : dict of str to str
+        Python name -> units / comment text from the model file.
+    limits : dict of str to tuple
+        Python name -> ``(min, max)`` given in the model file (None if absent).
+    stocks : list of str
+        Python names of stocks (INTEG).
+    constants : dict of str to float or numpy.ndarray
+        Default value of every overridable constant.
+    dims : dict of str to list of str
+        Subscript range -> element names.
+    var_dims : dict of str to tuple of str
+        Python name -> subscript ranges of the variable (empty for scalars).
+    initial_time, final_time, time_step, saveper : float
+        Model defaults of the control variables.
+    variables : list of str
+        Every python name :meth:`simulate` can return.
+    backend : str
+        ``"auto"``, ``"numpy"`` or ``"numba"``.
+    """
+
+    def __init__(self, ir: ModelIR, source: str, backend: str = "auto") -> None:
+        if backend not in ("auto", "numpy", "numba"):
+            raise ParameterError(f"backend '{backend}' is unknown; use 'auto', 'numpy' or 'numba'")
+        self._ir = ir
+        self._sched: Schedule = order_nodes(ir)
+        self._check = check_order(ir, self._sched)
+        self.backend = backend
+        self.source_hash = hashlib.sha256(source.encode("utf-8")).hexdigest()
+        self.names = dict(ir.names)
+        self.units = dict(ir.units)
+        self.comments = dict(ir.comments)
+        self.limits = dict(ir.limits)
+        self.stocks = list(ir.stocks)
+        self.dims = {k: list(v) for k, v in ir.dims.items()}
+        self.var_dims = {k: tuple(ir.var_dims[k]) for k in ir.var_nodes}
+        self.constants: dict[str, float | np.ndarray] = {}
+        for py in ir.constants:
+            idx = ir.var_nodes[py]
+            if idx.ndim == 0:
+                self.constants[py] = float(ir.nodes[int(idx)].default)
+            else:
+                vals = np.full(idx.shape, np.nan)
+                for pos, i in np.ndenumerate(idx):
+                    if i >= 0:
+                        vals[pos] = ir.nodes[i].default
+                self.constants[py] = vals
+        c = ir.control
+        self.initial_time = float(c["initial_time"])
+        self.final_time = float(c["final_time"])
+        self.time_step = float(c["time_step"])
+        self.saveper = float(c["saveper"])
+        self.variables = list(ir.var_nodes)
+        self._params = [i for i, nd in enumerate(ir.nodes) if nd.kind == "param"]
+        self._param_pos = {node: j for j, node in enumerate(self._params)}
+        self._fns: dict[str, Any] = {}
+
+    # -------------------------------------------------------------- pickling
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_fns"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    # ------------------------------------------------------------- compiling
+    def source(self, flavor: str) -> str:
+        """Generated Python source of the ``numpy`` or ``numba`` kernel."""
+        return generate(self._ir, self._sched, flavor)
+
+    def _function(self, flavor: str):
+        fn = self._fns.get(flavor)
+        if fn is not None:
+            return fn
+        src = self.source(flavor)
+        digest = hashlib.sha256(src.encode("utf-8")).hexdigest()[:24]
+        if flavor == "numpy":
+            namespace: dict[str, Any] = {}
+            exec(compile(src, f"<sdkit-kernel-{digest}>", "exec"), namespace)  # noqa: S102
+            fn = namespace["run"]
+        else:
+            fn = self._load_numba(src, digest)
+        self._fns[flavor] = fn
+        return fn
+
+    @staticmethod
+    def _load_numba(src: str, digest: str):
+        import numba
+
+        name = f"sdkit_kernel_{digest}_{numba.__version__.replace('.', '_')}"
+        if name in sys.modules:
+            return sys.modules[name].run
+        folder = _cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.py"
+        if not path.exists() or path.read_text(encoding="utf-8") != src:
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(src, encoding="utf-8")
+            os.replace(tmp, path)
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module.run
+
+    def _pick_backend(self, n: int, backend: str | None) -> str:
+        b = backend or self.backend
+        if b not in ("auto", "numpy", "numba"):
+            raise ParameterError(f"backend '{b}' is unknown; use 'auto', 'numpy' or 'numba'")
+        if b == "auto":
+            if n < NUMBA_MIN_SAMPLES:
+                return "numpy"
+            try:
+                import numba  # noqa: F401
+            except ImportError:  # pragma: no cover - numba is a dependency
+                return "numpy"
+            return "numba"
+        return b
+
+    # ------------------------------------------------------------ simulating
+    def _times(self, time: Mapping[str, float] | None) -> tuple[float, float, float, float]:
+        t = {
+            "initial_time": self.initial_time,
+            "final_time": self.final_time,
+            "time_step": self.time_step,
+            "saveper": None,
+        }
+        for key, value in (time or {}).items():
+            if key not in TIME_KEYS:
+                raise ParameterError(f"time key '{key}' is unknown; use one of {TIME_KEYS}")
+            t[key] = float(value)
+        if t["saveper"] is None:
+            # like PySD: SAVEPER = TIME STEP follows an overridden time step
+            follows = self._ir.saveper_follows_dt
+            t["saveper"] = t["time_step"] if follows else self.saveper
+        if not (t["time_step"] > 0 and np.isfinite(t["time_step"])):
+            raise ParameterError(f"time_step {t['time_step']} must be positive")
+        if not (t["saveper"] > 0 and np.isfinite(t["saveper"])):
+            raise ParameterError(f"saveper {t['saveper']} must be positive")
+        if not t["final_time"] >= t["initial_time"]:
+            raise ParameterError(
+                f"final_time {t['final_time']} is before initial_time {t['initial_time']}"
+            )
+        return t["initial_time"], t["final_time"], t["time_step"], t["saveper"]
+
+    def _param_values(self, params: Mapping[str, Any], n: int) -> dict[int, np.ndarray | float]:
+        out: dict[int, Any] = {}
+        for py, value in params.items():
+            if py not in self.constants:
+                hint = " (it is not a constant)" if py in self.names else ""
+                raise ParameterError(
+                    f"parameter '{py}' is not an overridable constant of the model{hint}; "
+                    "see kernel.constants"
+                )
+            idx = self._ir.var_nodes[py]
+            shape = idx.shape
+            arr = np.asarray(value, dtype=np.float64)
+            if arr.shape == ():
+                full = np.broadcast_to(arr, (n, *shape))
+            elif arr.shape == (n,):
+                full = np.broadcast_to(arr.reshape((n,) + (1,) * len(shape)), (n, *shape))
+            elif arr.shape == (n, *shape):
+                full = arr
+            elif shape and arr.shape == shape:
+                full = np.broadcast_to(arr, (n, *shape))
+            else:
+                raise ParameterError(
+                    f"parameter '{py}' has shape {arr.shape}; expected a scalar, ({n},) or "
+                    f"({n}, {', '.join(str(s) for s in shape)})"
+                )
+            for pos, node in np.ndenumerate(idx):
+                if node < 0:
+                    continue
+                col = full[(slice(None), *pos)]
+                if arr.shape == ():
+                    out[int(node)] = np.float64(arr)
+                else:
+                    out[int(node)] = np.ascontiguousarray(col, dtype=np.float64)
+        return out
+
+    def simulate(
+        self,
+        params: Mapping[str, Any] | None,
+        n: int,
+        variables: Sequence[str] | None = None,
+        save: str | Sequence[float] | np.ndarray = "all",
+        time: Mapping[str, float] | None = None,
+        backend: str | None = None,
+    ) -> SimulationResult:
+        """Simulate ``n`` parameter sets at once.
+
+        Parameters
+        ----------
+        params : mapping of str to scalar or numpy.ndarray, optional
+            Python name of a constant -> value: a scalar, shape ``(n,)`` or
+            ``(n, *dims)`` (or ``dims`` for one value for every sample).
+            Constants not given keep their defaults.
+        n : int
+            Number of samples.
+        variables : sequence of str, optional
+            Python names to return (default: all of :attr:`variables`).
+        save : {"all", "final"} or array of float
+            ``"all"``: every SAVEPER time like PySD; ``"final"``: only the
+            values at the final time; an array: those times (each must lie on
+            the time-step grid).
+        time : mapping, optional
+            Overrides of ``initial_time``, ``final_time``, ``time_step``,
+            ``saveper`` (saveper defaults to the model's, or to the new time
+            step if that is larger).
+        backend : {"auto", "numpy", "numba"}, optional
+            Overrides :attr:`backend` for this call.
+
+        Returns
+        -------
+        SimulationResult
+            ``.times`` and ``.data`` (python name -> float64 array of shape
+            ``(n, T, *dims)``, or ``(n, *dims)`` with ``save="final"``).
+
+        Raises
+        ------
+        ParameterError
+            Unknown parameter or variable, bad shapes or times.
+        NonFiniteError
+            A NaN or infinity appeared; the message names the variable, the
+            sample and the time.
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ParameterError(f"n={n!r} must be a positive integer")
+        n = int(n)
+        names = list(self.variables) if variables is None else list(variables)
+        for v in names:
+            if v not in self._ir.var_nodes:
+                raise ParameterError(f"variable '{v}' is not in the model; see kernel.variables")
+        t0, tf, dt, sp = self._times(time)
+        times = time_grid(t0, tf, dt)
+        nsteps = len(times) - 1
+        chk = saveper_mask(times, t0, dt, sp)
+        save_idx = np.full(len(times), -1, dtype=np.int64)
+        final = isinstance(save, str) and save == "final"
+        if isinstance(save, str):
+            if save == "all":
+                steps = np.flatnonzero(chk)
+            elif save == "final":
+                steps = np.array([nsteps])
+            else:
+                raise ParameterError(f"save='{save}' is unknown; use 'all', 'final' or an array")
+        else:
+            req = np.atleast_1d(np.asarray(save, dtype=np.float64))
+            if req.ndim != 1 or req.size == 0:
+                raise ParameterError(
+                    "save must be 'all', 'final' or a non-empty 1-D array of times"
+                )
+            tarr = np.asarray(times)
+            steps_list = []
+            for r in req:
+                hit = np.flatnonzero(np.isclose(tarr, r, dt * RPREC))
+                if hit.size == 0:
+                    raise ParameterError(
+                        f"save time {r} is not on the time-step grid from {t0} to {tf} "
+                        f"with step {dt}"
+                    )
+                steps_list.append(int(hit[0]))
+            steps = np.array(steps_list)
+            if np.any(np.diff(steps) <= 0):
+                raise ParameterError("save times must be strictly increasing")
+        save_idx[steps] = np.arange(steps.size)
+        decimals = -int(np.log10(dt * RPREC))
+        out_times = np.round(np.asarray(times)[steps], decimals)
+
+        var_nodes = [self._ir.var_nodes[v] for v in names]
+        flat_nodes = sorted({int(i) for idx in var_nodes for i in np.ravel(idx) if i >= 0})
+        col = {node: j for j, node in enumerate(flat_nodes)}
+        sn = np.asarray(flat_nodes, dtype=np.int64)
+
+        pvals = self._param_values(params or {}, n)
+        flavor = self._pick_backend(n, backend)
+        fn = self._function(flavor)
+        T = np.asarray(times, dtype=np.float64)
+        bad = np.full((n, 2), -1, dtype=np.int64)
+        with np.errstate(all="ignore"):
+            if flavor == "numpy":
+                P = [
+                    pvals.get(node, np.float64(self._ir.nodes[node].default))
+                    for node in self._params
+                ]
+                buf = np.empty((len(flat_nodes), steps.size, n), dtype=np.float64)
+                res = fn(P, T, save_idx, chk, sn, buf, t0, tf, dt, sp, bad)
+                if res is not None:
+                    k, pos, sample = res
+                    self._raise_nonfinite(self._check[pos], int(sample), times[k], decimals)
+            else:
+                P = np.empty((len(self._params), n), dtype=np.float64)
+                for j, node in enumerate(self._params):
+                    P[j] = pvals.get(node, self._ir.nodes[node].default)
+                buf = np.empty((n, steps.size, len(flat_nodes)), dtype=np.float64)
+                fn(P, T, save_idx, chk, sn, buf, t0, tf, dt, sp, bad)
+                failed = np.flatnonzero(bad[:, 0] >= 0)
+                if failed.size:
+                    k_first = bad[failed, 0].min()
+                    sample = int(failed[np.flatnonzero(bad[failed, 0] == k_first)[0]])
+                    pos = int(bad[sample, 1])
+                    self._raise_nonfinite(self._check[pos], sample, times[k_first], decimals)
+
+        data: dict[str, np.ndarray] = {}
+        for v, idx in zip(names, var_nodes, strict=True):
+            shape = idx.shape
+            if flavor == "numpy":
+                arr = np.full((n, steps.size, *shape), np.nan)
+                for pos, node in np.ndenumerate(idx):
+                    if node >= 0:
+                        arr[(slice(None), slice(None), *pos)] = buf[col[int(node)]].T
+            else:
+                cols = np.array([col.get(int(i), -1) for i in np.ravel(idx)], dtype=np.int64)
+                if cols.size and (cols >= 0).all():
+                    arr = buf[:, :, cols].reshape((n, steps.size, *shape))
+                else:
+                    arr = np.full((n, steps.size, cols.size), np.nan)
+                    ok = cols >= 0
+                    arr[:, :, ok] = buf[:, :, cols[ok]]
+                    arr = arr.reshape((n, steps.size, *shape))
+            if final:
+                arr = arr[:, 0]
+            data[v] = np.ascontiguousarray(arr)
+        return SimulationResult(times=out_times, data=data)
+
+    def _raise_nonfinite(self, node: int, sample: int, t: float, decimals: int) -> None:
+        label = self._ir.nodes[node].label
+        raise NonFiniteError(
+            f"variable '{label}' became NaN or infinite at time {np.round(t, decimals)} in "
+            f"sample {sample}; check divisions, LN/SQRT arguments and parameter ranges"
+        )

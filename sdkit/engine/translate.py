@@ -1,0 +1,743 @@
+"""Translate a Vensim ``.mdl`` file into the scalar IR (:mod:`sdkit.engine.ir`).
+
+The file is parsed by PySD's own translator (``VensimFile``) into PySD's
+``AbstractModel``; this module walks that structured AST, expands every
+subscripted variable into one scalar node per element and turns stateful
+functions (SMOOTH, DELAY, TREND, INITIAL) into hidden stocks or held values.
+No model-supplied text is ever turned into code.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sdkit.engine.ir import Expr, Lookup, ModelIR, Node
+from sdkit.errors import ModelFileError, UnsupportedFeature
+
+log = logging.getLogger(__name__)
+
+CONTROL_NAMES = {
+    "initial time": "initial_time",
+    "final time": "final_time",
+    "time step": "time_step",
+    "saveper": "saveper",
+}
+CONTROL_TAGS = {"initial_time": "t0", "final_time": "tf", "time_step": "dt", "saveper": "sp"}
+
+#: Vensim functions with a direct scalar equivalent: name -> (IR name, number of args).
+SIMPLE_FUNCTIONS = {
+    "abs": ("abs", 1),
+    "exp": ("exp", 1),
+    "sqrt": ("sqrt", 1),
+    "ln": ("ln", 1),
+    "log": ("log", 2),
+    "sin": ("sin", 1),
+    "cos": ("cos", 1),
+    "tan": ("tan", 1),
+    "arcsin": ("arcsin", 1),
+    "arccos": ("arccos", 1),
+    "arctan": ("arctan", 1),
+    "sinh": ("sinh", 1),
+    "cosh": ("cosh", 1),
+    "tanh": ("tanh", 1),
+    "min": ("min", 2),
+    "max": ("max", 2),
+    "power": ("power", 2),
+    "integer": ("integer", 1),
+    "modulo": ("modulo", 2),
+    "quantum": ("quantum", 2),
+    "xidz": ("xidz", 3),
+    "zidz": ("zidz", 2),
+}
+AGGREGATES = {"sum", "prod", "vmin", "vmax"}
+ARITH_OPS = {"+", "-", "*", "/", "^"}
+LOGIC_OPS = {
+    "=": "==",
+    "<>": "!=",
+    "<": "<",
+    ">": ">",
+    "<=": "<=",
+    ">=": ">=",
+    ":AND:": "and",
+    ":OR:": "or",
+}
+
+
+def _control_key(name: str) -> str:
+    return " ".join(name.replace("_", " ").lower().split())
+
+
+def _vensim_name(name: str) -> str:
+    return name.upper().replace("_", " ")
+
+
+def _is_number(ast: Any) -> bool:
+    return isinstance(ast, (int, float, np.integer, np.floating)) and not isinstance(ast, bool)
+
+
+def parse_abstract_model(path: Path):
+    """Parse ``path`` with PySD's Vensim translator and return its AbstractModel."""
+    from pysd.translators.vensim.vensim_file import VensimFile
+
+    if not path.is_file():
+        raise ModelFileError(f"model file '{path}' does not exist; check the path")
+    if path.suffix.lower() != ".mdl":
+        raise ModelFileError(f"model file '{path}' is not a Vensim .mdl file; give a .mdl path")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            vf = VensimFile(path)
+            vf.parse()
+            return vf.get_abstract_model()
+    except Exception as exc:  # the parser raises many exception types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelFileError(
+            f"cannot parse model file '{path}': {first}; fix the equation"
+        ) from exc
+
+
+class Translator:
+    """Build a :class:`ModelIR` from a PySD AbstractModel section."""
+
+    def __init__(self, path: Path) -> None:
+        from pysd.builders.python.namespace import NamespaceManager
+        from pysd.builders.python.subscripts import SubscriptManager
+
+        self.path = path
+        am = parse_abstract_model(path)
+        sections = am.sections
+        if len(sections) != 1:
+            macro = [s.name for s in sections if s.name != "__main__"]
+            raise UnsupportedFeature(
+                f"model '{path.name}' uses macros ({', '.join(macro)}); use engine='pysd'"
+            )
+        section = sections[0]
+        self.section = section
+        try:
+            self.sm = SubscriptManager(section.subscripts, path.parent)
+        except Exception as exc:
+            raise UnsupportedFeature(
+                f"subscript ranges of '{path.name}' cannot be resolved ({exc}); use engine='pysd'"
+            ) from exc
+        self.ranges: dict[str, list[str]] = {}
+        for name, elems in self.sm.subscripts.items():
+            if not isinstance(elems, list):
+                raise UnsupportedFeature(
+                    f"subscript range '{name}' is read from a file; use engine='pysd'"
+                )
+            self.ranges[name] = list(elems)
+        for sub in section.subscripts:
+            if sub.mapping and not isinstance(sub.subscripts, str):
+                raise UnsupportedFeature(
+                    f"subscript range '{sub.name}' has a mapping; use engine='pysd'"
+                )
+        self.all_elements = {e for elems in self.ranges.values() for e in elems}
+
+        self.ns = NamespaceManager()
+        self.elements: dict[str, Any] = {}
+        self.ir = ModelIR()
+        for el in section.elements:
+            self.ns.add_to_namespace(el.name)
+            py = self.ns.namespace[el.name]
+            self.elements[py] = el
+        self.clean = dict(self.ns.cleanspace)
+        self.ir.dims = {k: list(v) for k, v in self.ranges.items()}
+
+        self.node_of: dict[tuple[str, tuple[str, ...]], int] = {}
+        self.lookup_of: dict[tuple[str, tuple[str, ...]], int] = {}
+        self.control_exprs: dict[str, Any] = {}
+        self.kind: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ setup
+    def run(self) -> ModelIR:
+        """Translate the whole model and return the IR."""
+        ir = self.ir
+        pending: list[tuple[int, str, Any, dict[str, str]]] = []
+        for py, el in self.elements.items():
+            comps = el.components
+            cname = CONTROL_NAMES.get(_control_key(el.name))
+            if cname is not None:
+                if comps[0].subscripts[0]:
+                    raise UnsupportedFeature(f"control variable '{el.name}' is subscripted")
+                self.control_exprs[cname] = comps[0].ast
+                self.kind[py] = "control"
+                continue
+            types = {c.type for c in comps}
+            if "Data" in types:
+                raise UnsupportedFeature(
+                    f"data variable '{el.name}' (DATA equations); use engine='pysd'"
+                )
+            try:
+                var_dims = tuple(
+                    self.sm.make_merge_list([list(c.subscripts[0]) for c in comps], el.name)
+                    if comps[0].subscripts[0]
+                    else ()
+                )
+            except Exception as exc:
+                raise UnsupportedFeature(
+                    f"subscripts of variable '{el.name}' cannot be merged ({exc}); "
+                    "use engine='pysd'"
+                ) from exc
+            ir.var_dims[py] = var_dims
+            is_lookup = all(c.type == "Lookup" for c in comps)
+            if is_lookup:
+                self.kind[py] = "lookup"
+                for comp in comps:
+                    ast = comp.ast
+                    if type(ast).__name__ != "LookupsStructure":
+                        raise UnsupportedFeature(
+                            f"function '{_ast_function_name(ast)}' in variable '{el.name}'; "
+                            "use engine='pysd'"
+                        )
+                    tid = self._add_lookup(ast, el.name)
+                    for elems, _ctx in self._expand_component(comp, var_dims):
+                        self.lookup_of[(py, elems)] = tid
+                continue
+            is_const = all(_is_number(c.ast) or isinstance(c.ast, np.ndarray) for c in comps)
+            self.kind[py] = "const" if is_const else "var"
+            ir.names[py] = el.name
+            ir.units[py] = str(el.units or "")
+            ir.comments[py] = str(el.documentation or "").strip()
+            ir.limits[py] = tuple(el.limits) if el.limits else (None, None)
+            shape = tuple(len(self.ranges[d]) for d in var_dims)
+            ir.var_nodes[py] = np.full(shape, -1, dtype=np.int64)
+            for comp in comps:
+                expansion = list(self._expand_component(comp, var_dims))
+                ast = comp.ast
+                for k, (elems, ctx) in enumerate(expansion):
+                    label = py if not elems else f"{py}[{', '.join(elems)}]"
+                    if is_const:
+                        if isinstance(ast, np.ndarray):
+                            flat = np.asarray(ast, dtype=float).reshape(-1)
+                            if flat.size != len(expansion):
+                                raise UnsupportedFeature(
+                                    f"constant array shape of variable '{el.name}' does not "
+                                    "match its subscripts; use engine='pysd'"
+                                )
+                            value = float(flat[k])
+                        else:
+                            value = float(ast)
+                        idx = ir.add(Node("param", label, default=value))
+                    elif type(ast).__name__ == "IntegStructure":
+                        idx = ir.add(Node("stock", label, nonneg=bool(ast.non_negative)))
+                        pending.append((idx, py, ast, ctx))
+                    else:
+                        idx = ir.add(Node("aux", label))
+                        pending.append((idx, py, ast, ctx))
+                    self.node_of[(py, elems)] = idx
+                    pos = tuple(
+                        self.ranges[d].index(e) for d, e in zip(var_dims, elems, strict=True)
+                    )
+                    ir.var_nodes[py][pos] = idx
+            if is_const:
+                ir.constants.append(py)
+
+        self._resolve_control()
+        for idx, py, ast, ctx in pending:
+            self.current = py
+            node = ir.nodes[idx]
+            if node.kind == "stock":
+                node.flow = self.expr(ast.flow, ctx)
+                node.init_expr = self.expr(ast.initial, ctx)
+            else:
+                if type(ast).__name__ == "CallStructure" and ast.function.reference == (
+                    "active_initial"
+                ):
+                    node.expr = self.expr(ast.arguments[0], ctx)
+                    node.init_expr = self.expr(ast.arguments[1], ctx)
+                else:
+                    node.expr = self.expr(ast, ctx)
+        ir.stocks = [
+            py
+            for py, nodes in ir.var_nodes.items()
+            if nodes.size and all(n >= 0 and ir.nodes[n].kind == "stock" for n in nodes.flat)
+        ]
+        return ir
+
+    def _resolve_control(self) -> None:
+        defaults = {"initial_time": 0.0, "final_time": None, "time_step": 1.0, "saveper": None}
+        values: dict[str, float] = {}
+        order = ["initial_time", "final_time", "time_step", "saveper"]
+        for name in order:
+            ast = self.control_exprs.get(name)
+            if ast is None:
+                if defaults[name] is None and name == "final_time":
+                    raise ModelFileError(
+                        f"model '{self.path.name}' has no FINAL TIME; add a FINAL TIME equation"
+                    )
+                continue
+            values[name] = self._control_value(ast, values, name)
+        sp = self.control_exprs.get("saveper")
+        self.ir.saveper_follows_dt = sp is None or (
+            type(sp).__name__ == "ReferenceStructure"
+            and self.clean.get(sp.reference) == "time_step"
+        )
+        values.setdefault("initial_time", 0.0)
+        values.setdefault("time_step", 1.0)
+        values.setdefault("saveper", values["time_step"])
+        self.ir.control = values
+
+    def _control_value(self, ast: Any, values: dict[str, float], name: str) -> float:
+        if _is_number(ast):
+            return float(ast)
+        if type(ast).__name__ == "ReferenceStructure" and ast.subscripts is None:
+            ref = self.clean.get(ast.reference, ast.reference)
+            if ref in values:
+                return values[ref]
+            if self.kind.get(ref) == "const":
+                idx = self.node_of[(ref, ())]
+                return self.ir.nodes[idx].default
+            if ref in CONTROL_TAGS and ref in self.control_exprs:
+                return self._control_value(self.control_exprs[ref], values, ref)
+        raise UnsupportedFeature(
+            f"control variable '{name.upper().replace('_', ' ')}' is not a constant; "
+            "use engine='pysd'"
+        )
+
+    # -------------------------------------------------------------- subscripts
+    def _expand_subscript(self, sub: str) -> list[tuple[str | None, str]]:
+        """Return (bound range name or None, element) pairs of one subscript position."""
+        if sub in self.ranges:
+            return [(sub, e) for e in self.ranges[sub]]
+        if sub in self.all_elements:
+            return [(None, sub)]
+        raise UnsupportedFeature(f"unknown subscript '{sub}'; use engine='pysd'")
+
+    def _expand_component(self, comp: Any, var_dims: tuple[str, ...]):
+        subs, excepts = comp.subscripts
+        if not subs:
+            yield (), {}
+            return
+        positions = [self._expand_subscript(s) for s in subs]
+        excluded = []
+        for exc in excepts or []:
+            excluded.append([{e for _r, e in self._expand_subscript(s)} for s in exc])
+        for combo in itertools.product(*positions):
+            elems = tuple(e for _r, e in combo)
+            if any(all(e in ex[i] for i, e in enumerate(elems)) for ex in excluded):
+                continue
+            ctx: dict[str, str] = {}
+            for (rng, e), d in zip(combo, var_dims, strict=True):
+                if rng is not None:
+                    ctx[rng] = e
+                ctx[d] = e
+            yield elems, ctx
+
+    def _bind(self, sub: str, ctx: dict[str, str], what: str) -> str:
+        if sub.endswith("!"):
+            if sub in ctx:
+                return ctx[sub]
+            raise UnsupportedFeature(
+                f"subscript '{sub}' outside a SUM/PROD/VMIN/VMAX in variable "
+                f"'{self._model_name()}'; use engine='pysd'"
+            )
+        if sub in self.ranges:
+            if sub in ctx:
+                return ctx[sub]
+            members = set(self.ranges[sub])
+            found = {e for k, e in ctx.items() if not k.endswith("!") and e in members}
+            if len(found) == 1:
+                return found.pop()
+            raise UnsupportedFeature(
+                f"cannot resolve subscript '{sub}' of '{what}' in variable "
+                f"'{self._model_name()}' (subscript mapping); use engine='pysd'"
+            )
+        if sub in self.all_elements:
+            return sub
+        raise UnsupportedFeature(f"unknown subscript '{sub}' in variable '{self._model_name()}'")
+
+    def _elements_for(self, py: str, subscripts: Any, ctx: dict[str, str]) -> tuple[str, ...]:
+        dims = self.ir.var_dims.get(py, ())
+        if subscripts is None:
+            subs = list(dims)
+        else:
+            subs = list(subscripts.subscripts)
+            if len(subs) != len(dims):
+                raise UnsupportedFeature(
+                    f"reference to '{py}' with {len(subs)} subscripts but it has {len(dims)} "
+                    f"in variable '{self._model_name()}'; use engine='pysd'"
+                )
+        return tuple(self._bind(s, ctx, py) for s in subs)
+
+    def _model_name(self) -> str:
+        el = self.elements.get(getattr(self, "current", ""), None)
+        return el.name if el is not None else "?"
+
+    # ----------------------------------------------------------------- lookups
+    def _add_lookup(self, ast: Any, name: str) -> int:
+        x = np.asarray(ast.x, dtype=float)
+        y = np.asarray(ast.y, dtype=float)
+        mode = str(ast.type)
+        if mode not in ("interpolate", "hold_backward", "extrapolate"):
+            raise UnsupportedFeature(
+                f"lookup type '{mode}' in variable '{name}'; use engine='pysd'"
+            )
+        if x.size == 0 or x.shape != y.shape or np.any(np.diff(x) < 0):
+            raise ModelFileError(f"lookup table in variable '{name}' is empty or not sorted by x")
+        self.ir.lookups.append(Lookup(x, y, mode))
+        return len(self.ir.lookups) - 1
+
+    # -------------------------------------------------------------- expressions
+    def _unsupported(self, what: str) -> UnsupportedFeature:
+        return UnsupportedFeature(
+            f"function '{what}' in variable '{self._model_name()}' is not supported by the "
+            "ensemble engine; use engine='pysd'"
+        )
+
+    def expr(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        """Translate one AST node into an IR expression for the element ``ctx``."""
+        if _is_number(ast):
+            return ("c", float(ast))
+        if isinstance(ast, np.ndarray):
+            raise UnsupportedFeature(
+                f"array constant inside an expression in variable '{self._model_name()}'; "
+                "use engine='pysd'"
+            )
+        kind = type(ast).__name__
+        method = getattr(self, "_x_" + kind, None)
+        if method is None:
+            raise self._unsupported(_ast_function_name(ast))
+        return method(ast, ctx)
+
+    def _x_ArithmeticStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        ops = list(ast.operators)
+        args = [self.expr(a, ctx) for a in ast.arguments]
+        if len(args) == 1:
+            if ops[0] == "negative":
+                return ("neg", args[0])
+            if ops[0] == "positive" or ops[0] == "+":
+                return args[0]
+            raise self._unsupported(f"operator {ops[0]}")
+        if any(op not in ARITH_OPS for op in ops):
+            raise self._unsupported(f"operator {ops}")
+        if all(op == "^" for op in ops):
+            # Vensim (like Python) raises right to left: a^b^c = a^(b^c)
+            out = args[-1]
+            for a in reversed(args[:-1]):
+                out = ("bin", "^", a, out)
+            return out
+        if "^" in ops:
+            raise self._unsupported(f"operators {ops} in one expression")
+        out = args[0]
+        for op, b in zip(ops, args[1:], strict=True):
+            out = ("bin", op, out, b)
+        return out
+
+    def _x_LogicStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        ops = list(ast.operators)
+        args = [self.expr(a, ctx) for a in ast.arguments]
+        if len(args) == 1:
+            if ops[0] == ":NOT:":
+                return ("not", args[0])
+            raise self._unsupported(f"operator {ops[0]}")
+        out = args[0]
+        for op, b in zip(ops, args[1:], strict=True):
+            if op not in LOGIC_OPS:
+                raise self._unsupported(f"operator {op}")
+            out = ("bin", LOGIC_OPS[op], out, b)
+        return out
+
+    def _x_ReferenceStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        ref = ast.reference
+        if ref == "time":
+            return ("time",)
+        py = self.clean.get(ref)
+        if py is None:
+            raise ModelFileError(
+                f"variable '{self._model_name()}' refers to undefined '{ref}'; define it"
+            )
+        kind = self.kind.get(py)
+        if kind == "control":
+            return (CONTROL_TAGS[CONTROL_NAMES[_control_key(self.elements[py].name)]],)
+        if kind == "lookup":
+            raise UnsupportedFeature(
+                f"lookup '{self.elements[py].name}' used as a variable in "
+                f"'{self._model_name()}'; use engine='pysd'"
+            )
+        elems = self._elements_for(py, ast.subscripts, ctx)
+        idx = self.node_of.get((py, elems))
+        if idx is None:
+            raise ModelFileError(
+                f"variable '{self.elements[py].name}' has no equation for element "
+                f"[{', '.join(elems)}] used in '{self._model_name()}'"
+            )
+        return ("v", idx)
+
+    def _x_CallStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        fname = ast.function.reference
+        args = ast.arguments
+        py = self.clean.get(fname)
+        if py is not None and self.kind.get(py) == "lookup":
+            elems = self._elements_for(py, ast.function.subscripts, ctx)
+            tid = self.lookup_of.get((py, elems))
+            if tid is None:
+                raise ModelFileError(f"lookup '{self.elements[py].name}' has no element {elems}")
+            if len(args) != 1:
+                raise self._unsupported(f"{fname} with {len(args)} arguments")
+            return ("lookup", tid, self.expr(args[0], ctx))
+        if fname in AGGREGATES:
+            return self._aggregate(fname, args[0], ctx)
+        if fname in SIMPLE_FUNCTIONS:
+            name, nargs = SIMPLE_FUNCTIONS[fname]
+            if len(args) != nargs:
+                raise ModelFileError(
+                    f"{_vensim_name(fname)} takes {nargs} arguments in variable "
+                    f"'{self._model_name()}'"
+                )
+            return ("fn", name, tuple(self.expr(a, ctx) for a in args))
+        a = [self.expr(x, ctx) for x in args]
+        t, dt = ("time",), ("dt",)
+        if fname == "if_then_else":
+            return ("if", a[0], a[1], a[2])
+        if fname == "step":
+            return ("fn", "step", (a[0], a[1], t, dt))
+        if fname == "ramp":
+            finish = a[2] if len(a) > 2 else ("c", float("inf"))
+            return ("fn", "ramp", (a[0], a[1], finish, t))
+        if fname == "pulse" and len(a) == 2:
+            return ("fn", "pulse", (a[0], a[1], t, dt))
+        if fname == "pulse_train":
+            return ("fn", "pulse_train", (a[0], a[1], a[2], a[3], t, dt))
+        if fname == "pi" and not a:
+            return ("c", float(np.pi))
+        if fname == "active_initial":
+            raise UnsupportedFeature(
+                f"ACTIVE INITIAL nested in an expression in variable '{self._model_name()}'; "
+                "use engine='pysd'"
+            )
+        raise self._unsupported(_vensim_name(fname))
+
+    def _aggregate(self, fname: str, arg: Any, ctx: dict[str, str]) -> Expr:
+        bangs: list[str] = []
+        _collect_bangs(arg, bangs)
+        if not bangs:
+            return self.expr(arg, ctx)
+        for b in bangs:
+            if b[:-1] not in self.ranges:
+                raise UnsupportedFeature(f"unknown subscript range '{b}' in '{self._model_name()}'")
+        terms = []
+        for combo in itertools.product(*[self.ranges[b[:-1]] for b in bangs]):
+            sub_ctx = dict(ctx)
+            sub_ctx.update(zip(bangs, combo, strict=True))
+            terms.append(self.expr(arg, sub_ctx))
+        out = terms[0]
+        for term in terms[1:]:
+            if fname == "sum":
+                out = ("bin", "+", out, term)
+            elif fname == "prod":
+                out = ("bin", "*", out, term)
+            elif fname == "vmin":
+                out = ("fn", "min", (out, term))
+            else:
+                out = ("fn", "max", (out, term))
+        return out
+
+    def _x_InlineLookupsStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        tid = self._add_lookup(ast.lookups, self._model_name())
+        return ("lookup", tid, self.expr(ast.argument, ctx))
+
+    # -------------------------------------------------------------- statefuls
+    def _hidden(self, kind: str, what: str, **kw: Any) -> int:
+        label = f"{what} in {self.current}"
+        return self.ir.add(Node(kind, label, **kw))
+
+    def _aux(self, e: Expr, what: str) -> Expr:
+        """Hoist an expression into its own aux node (evaluated once per step)."""
+        if e[0] in ("v", "c", "time", "t0", "tf", "dt", "sp"):
+            return e
+        return ("v", self._hidden("aux", what, expr=e))
+
+    def _x_IntegStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        idx = self._hidden("stock", "INTEG", nonneg=bool(ast.non_negative))
+        self.ir.nodes[idx].flow = self.expr(ast.flow, ctx)
+        self.ir.nodes[idx].init_expr = self.expr(ast.initial, ctx)
+        return ("v", idx)
+
+    def _x_InitialStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        return ("v", self._hidden("initial", "INITIAL", expr=self.expr(ast.initial, ctx)))
+
+    def _static_order(self, ast: Any, ctx: dict[str, str], what: str) -> int:
+        e = self.expr(ast, ctx)
+        try:
+            value = _static_eval(e, self.ir, self.ir.control)
+        except _NotStatic as exc:
+            raise UnsupportedFeature(
+                f"{what} order in variable '{self._model_name()}' is not a constant; "
+                "use engine='pysd'"
+            ) from exc
+        order = int(value)
+        if order < 1:
+            raise ModelFileError(f"{what} order in variable '{self._model_name()}' is < 1")
+        return order
+
+    def _x_SmoothStructure(self, ast: Any, ctx: dict[str, str], order: int | None = None) -> Expr:
+        order = int(ast.order) if order is None else order
+        inp = self._aux(self.expr(ast.input, ctx), "SMOOTH input")
+        stime = self._aux(self.expr(ast.smooth_time, ctx), "SMOOTH time")
+        init = ("v", self._hidden("initial", "SMOOTH initial", expr=self.expr(ast.initial, ctx)))
+        stages = [self._hidden("stock", f"SMOOTH stage {i + 1}") for i in range(order)]
+        target = inp
+        for s in stages:
+            node = self.ir.nodes[s]
+            node.init_expr = init
+            node.flow = (
+                "bin",
+                "/",
+                ("bin", "*", ("bin", "-", target, ("v", s)), ("c", float(order))),
+                stime,
+            )
+            target = ("v", s)
+        return ("v", stages[-1])
+
+    def _x_SmoothNStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        order = self._static_order(ast.order, ctx, "SMOOTH N")
+        return self._x_SmoothStructure(ast, ctx, order=order)
+
+    def _x_DelayStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        order = int(ast.order)
+        inp = self._aux(self.expr(ast.input, ctx), "DELAY input")
+        dtime = self._aux(self.expr(ast.delay_time, ctx), "DELAY time")
+        init = (
+            "v",
+            self._hidden(
+                "initial", "DELAY initial", expr=("bin", "*", self.expr(ast.initial, ctx), dtime)
+            ),
+        )
+        stages = [self._hidden("stock", f"DELAY stage {i + 1}") for i in range(order)]
+        inflow = inp
+        for s in stages:
+            outflow = ("bin", "/", ("v", s), dtime)
+            node = self.ir.nodes[s]
+            node.init_expr = init
+            node.flow = ("bin", "*", ("bin", "-", inflow, outflow), ("c", float(order)))
+            inflow = outflow
+        return ("bin", "/", ("v", stages[-1]), dtime)
+
+    def _x_TrendStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        inp = self._aux(self.expr(ast.input, ctx), "TREND input")
+        avg = self._aux(self.expr(ast.average_time, ctx), "TREND average time")
+        init_trend = self.expr(ast.initial_trend, ctx)
+        s = self._hidden(
+            "stock",
+            "TREND state",
+            init_expr=(
+                "bin",
+                "/",
+                inp,
+                ("bin", "+", ("c", 1.0), ("bin", "*", init_trend, avg)),
+            ),
+        )
+        self.ir.nodes[s].flow = ("bin", "/", ("bin", "-", inp, ("v", s)), avg)
+        return (
+            "fn",
+            "zidz",
+            (("bin", "-", inp, ("v", s)), ("bin", "*", avg, ("fn", "abs", (("v", s),)))),
+        )
+
+
+class _NotStatic(Exception):
+    pass
+
+
+def _static_eval(e: Expr, ir: ModelIR, control: dict[str, float]) -> float:
+    """Evaluate an expression that depends only on numbers, time and parameter-free nodes."""
+    from sdkit.engine import functions as F
+
+    tag = e[0]
+    if tag == "c":
+        return e[1]
+    if tag == "time" or tag == "t0":
+        return control.get("initial_time", 0.0)
+    if tag == "dt":
+        return control.get("time_step", 1.0)
+    if tag == "tf":
+        return control["final_time"]
+    if tag == "sp":
+        return control.get("saveper", control.get("time_step", 1.0))
+    if tag == "v":
+        node = ir.nodes[e[1]]
+        if node.kind == "aux" and node.expr is not None:
+            return _static_eval(node.expr, ir, control)
+        raise _NotStatic(node.label)
+    args = []
+    if tag == "bin":
+        a, b = _static_eval(e[2], ir, control), _static_eval(e[3], ir, control)
+        return float(F.scalar_binop(e[1], a, b))
+    if tag == "neg":
+        return -_static_eval(e[1], ir, control)
+    if tag == "not":
+        return float(not _static_eval(e[1], ir, control))
+    if tag == "if":
+        c = _static_eval(e[1], ir, control)
+        return _static_eval(e[2] if c else e[3], ir, control)
+    if tag == "fn":
+        args = [_static_eval(a, ir, control) for a in e[2]]
+        return float(F.NUMPY_FUNCS[e[1]](*args))
+    raise _NotStatic(tag)
+
+
+def _collect_bangs(ast: Any, out: list[str]) -> None:
+    kind = type(ast).__name__
+    if kind == "ReferenceStructure":
+        if ast.subscripts is not None:
+            for s in ast.subscripts.subscripts:
+                if s.endswith("!") and s not in out:
+                    out.append(s)
+        return
+    if kind == "SubscriptsReferenceStructure":
+        return
+    if hasattr(ast, "__dataclass_fields__"):
+        for f in ast.__dataclass_fields__:
+            v = getattr(ast, f)
+            if isinstance(v, (tuple, list)):
+                for x in v:
+                    _collect_bangs(x, out)
+            else:
+                _collect_bangs(v, out)
+
+
+def _ast_function_name(ast: Any) -> str:
+    kind = type(ast).__name__
+    names = {
+        "DelayNStructure": "DELAY N",
+        "DelayFixedStructure": "DELAY FIXED",
+        "ForecastStructure": "FORECAST",
+        "SampleIfTrueStructure": "SAMPLE IF TRUE",
+        "GetLookupsStructure": "GET XLS LOOKUPS",
+        "GetDataStructure": "GET XLS DATA",
+        "GetConstantsStructure": "GET XLS CONSTANTS",
+        "DataStructure": "DATA",
+        "GameStructure": "GAME",
+        "AllocateAvailableStructure": "ALLOCATE AVAILABLE",
+        "AllocateByPriorityStructure": "ALLOCATE BY PRIORITY",
+        "LookupsStructure": "lookup definition",
+    }
+    return names.get(kind, kind)
+
+
+def translate(path: str | Path) -> ModelIR:
+    """Translate the Vensim model at ``path`` into the scalar IR.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is missing or cannot be parsed.
+    UnsupportedFeature
+        If the model uses a function or construct the engine cannot compile.
+    """
+    ir = Translator(Path(path)).run()
+    _check_cycles(ir)
+    return ir
+
+
+def _check_cycles(ir: ModelIR) -> None:
+    """Raise ModelFileError on an algebraic loop among aux nodes."""
+    from sdkit.engine.schedule import order_nodes
+
+    order_nodes(ir)
