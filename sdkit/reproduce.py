@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from sdkit.checks import CheckResult, checks_path_for, evaluate, load_checks, scenarios_needed
 from sdkit.io import write_atomic, write_netcdf
 from sdkit.model import load_model
@@ -32,6 +34,17 @@ class Context:
     failed_checks: list[str] = field(default_factory=list)
     datasets: dict = field(default_factory=dict)
     check_results: dict[str, list[CheckResult]] = field(default_factory=dict)
+    checks: dict[str, list] = field(default_factory=dict)
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """Stored in every figure file: what made it, and whether samples were reduced."""
+        return {"sdkit:command": "sdkit reproduce" + (" --quick" if self.quick else ""), "sdkit:quick": str(self.quick).lower()}
+
+    def figures(self) -> Path:
+        folder = self.out / "figures"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     def write_text(self, name: str, text: str) -> Path:
         path = write_atomic(self.out / name, lambda tmp: tmp.write_text(text, encoding="utf-8"))
@@ -68,15 +81,60 @@ def step_checks(context: Context, echo: Callable[[str], None]) -> None:
             dataset = run(model, scenarios=scenarios_needed(checks))
         results = evaluate(checks, dataset)
         context.check_results[model.name] = results
+        context.checks[model.name] = checks
         text = checks_table(results)
         context.write_text(f"{model.name}-checks.txt", text + "\n")
         context.failed_checks += [f"{model.name}:{r.id}" for r in results if not r.passed and not r.xfail]
         echo(f"{model.name}: reference-mode checks\n{text}")
 
 
+CORE = "kissinger_core"
+BALANCE_MAP_AXES = (("legitimacy emphasis", 0.0, 1.0), ("guarantor share initial", 0.2, 1.0))
+BALANCE_MAP_SCENARIO = "versailles"
+
+
+def step_core_figures(context: Context, echo: Callable[[str], None]) -> None:
+    """Trajectories, phase portrait and reference-mode panels of the core model."""
+    from sdkit import figures
+
+    model = load_model(context.models / f"{CORE}.mdl")
+    dataset = context.datasets[CORE]
+    written = figures.figure_trajectories(dataset, context.figures(), context.metadata)
+    region = figures.restraint_region(model, "balanced", resolution=60 if context.quick else 160)
+    written += figures.figure_phase(dataset, region, context.figures(), context.metadata)
+    for name, results in context.check_results.items():
+        written += figures.figure_reference_modes(
+            context.datasets.get(name, dataset), results, context.checks[name], context.figures(),
+            f"reference-modes-{name.replace('_', '-')}", context.metadata,
+        )
+    context.written += written
+    echo(f"{len(written)} figure files")
+
+
+def step_balance_map(context: Context, echo: Callable[[str], None]) -> None:
+    """Outcome over legitimacy emphasis and the guarantors' resource share, Versailles-like challenger."""
+    from sdkit import figures
+    from sdkit.balance import balance_map
+
+    model = load_model(context.models / f"{CORE}.mdl")
+    resolution = 60 if context.quick else 200
+    x, y = BALANCE_MAP_AXES
+    ds_map = balance_map(model, x, y, resolution=resolution, scenario=BALANCE_MAP_SCENARIO)
+    ds_map.attrs["quick"] = str(context.quick).lower()
+    context.written.append(write_netcdf(ds_map, context.out / "balance-map.nc"))
+    context.written += figures.figure_balance_map(ds_map, context.figures(), context.metadata)
+    counts = np.bincount(ds_map["outcome"].to_numpy().ravel(), minlength=3)
+    echo(
+        f"balance map {resolution}x{resolution} ({BALANCE_MAP_SCENARIO}): "
+        f"{counts[0]} stable, {counts[1]} collapse then new order, {counts[2]} lasting disorder"
+    )
+
+
 STEPS: list[tuple[str, Callable[[Context, Callable[[str], None]], None]]] = [
     ("scenario runs", step_scenarios),
     ("reference-mode checks", step_checks),
+    ("core-model figures", step_core_figures),
+    ("balance map", step_balance_map),
 ]
 
 

@@ -1,0 +1,95 @@
+"""The project's figures: the data each needs, then the plot, then the files.
+
+Each ``figure_*`` function takes what the reproduce pipeline has computed, draws one
+figure in the publication style, and saves it (PDF and 300-dpi PNG) under a stem in
+the output folder. Computing stays here and in the modules it calls; drawing stays in
+:mod:`sdkit.plot`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from sdkit.ensemble import ensemble
+from sdkit.figures_io import save_figure
+from sdkit.model import Model
+
+ORDERS = ("liberal", "transformative", "mercantilist", "sovereign")
+
+
+def restraint_region(model: Model, scenario: str | None, resolution: int = 120) -> xr.DataArray:
+    """Restraint at the initial time over a grid of initial legitimacy and initial power.
+
+    Every other stock starts where the scenario starts it, so the grid shows where the
+    restraint sigmoid holds for the order as it begins.
+    """
+    levels = np.linspace(0.0, 1.0, resolution)
+    grid_power, grid_legitimacy = np.meshgrid(levels, levels, indexing="ij")
+    samples = pd.DataFrame({"initial legitimacy": grid_legitimacy.ravel(), "initial power": grid_power.ravel()})
+    runs = ensemble(model, samples, variables=["Restraint"], scenario=scenario, save=[model.time.initial_time])
+    values = runs["restraint"].isel(time=0).to_numpy().reshape(resolution, resolution)
+    return xr.DataArray(
+        values,
+        dims=("power", "legitimacy"),
+        coords={"power": levels, "legitimacy": levels},
+        attrs={"long_name": "Restraint", "units": "Dmnl"},
+    )
+
+
+def _save(fig: Any, out: Path, stem: str, metadata: Mapping[str, str]) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    paths = save_figure(fig, out / stem, metadata=metadata)
+    plt.close(fig)
+    return paths
+
+
+def figure_trajectories(ds: xr.Dataset, out: Path, metadata: Mapping[str, str]) -> list[Path]:
+    """The four stocks for the four orders, small multiples."""
+    from sdkit import plot
+
+    with plot.style("double"):
+        fig = plot.trajectories(ds, scenarios=[s for s in ORDERS if s in ds.scenario])
+        return _save(fig, out, "trajectories-four-orders", metadata)
+
+
+def figure_phase(ds: xr.Dataset, region: xr.DataArray, out: Path, metadata: Mapping[str, str]) -> list[Path]:
+    """Legitimacy against power, the region where restraint holds shaded."""
+    from sdkit import plot
+
+    with plot.style("single", aspect=1.0):
+        ax = plot.phase_portrait(ds, scenarios=[s for s in ORDERS if s in ds.scenario], restraint_region=region)
+        return _save(ax.figure, out, "phase-portrait", metadata)
+
+
+def figure_reference_modes(ds: xr.Dataset, results: Sequence[Any], checks: Sequence[Any], out: Path, stem: str, metadata: Mapping[str, str]) -> list[Path]:
+    """One panel per reference mode, thresholds drawn."""
+    from sdkit import plot
+
+    with plot.style("double"):
+        fig = plot.reference_mode_panels(ds, results, checks=checks)
+        return _save(fig, out, stem, metadata)
+
+
+def figure_balance_map(ds_map: xr.Dataset, out: Path, metadata: Mapping[str, str]) -> list[Path]:
+    """Regime map over two parameters."""
+    from sdkit import plot
+
+    with plot.style("single", aspect=0.9):
+        ax = plot.balance_map(ds_map)
+        return _save(ax.figure, out, "balance-map", metadata)
+
+
+def figure_fan(ensembles: Mapping[str, xr.Dataset], variable: str, out: Path, metadata: Mapping[str, str]) -> list[Path]:
+    """Median with 50 % and 90 % bands of one variable, per order."""
+    from sdkit import plot
+
+    with plot.style("double"):
+        fig = plot.fan_chart(dict(ensembles), variable)
+        return _save(fig, out, f"fan-{variable.replace('_', '-')}", metadata)
