@@ -37,7 +37,9 @@ a measure to ``t0 <= time <= t1``; either bound may be a measure. Variables are
 named by their model name (``"Institutional Authority"``) or python-safe name
 (``institutional_authority``). A measure that has no value (a level never crossed)
 is NaN, and a check whose value is NaN fails. ``first_below`` and ``first_above``
-interpolate the crossing time linearly between the two samples either side of it.
+interpolate the crossing time linearly between the two samples either side of it;
+``years_below`` and ``years_above`` likewise count the part of each output
+interval in which the linearly interpolated series is beyond the level.
 
 ``settling_time`` is the time after ``after`` until every variable in ``vars`` stays
 within ``tolerance * |reference| + atol`` of its reference, the value at the end of
@@ -266,7 +268,9 @@ def _validate_operand(spec: Any, where: str) -> None:
     if isinstance(spec, int | float):
         return
     if not isinstance(spec, Mapping):
-        raise CheckError(f"{where}: expected a number or a measure table, got {type(spec).__name__}")
+        raise CheckError(
+            f"{where}: expected a number or a measure table, got {type(spec).__name__}"
+        )
     fn = spec.get("fn")
     if fn is None:
         raise CheckError(f"{where}: measure table has no 'fn'")
@@ -363,7 +367,9 @@ def evaluate(checks: Sequence[Check], dataset: xr.Dataset) -> list[CheckResult]:
         ctx = _Context(resolver, check)
         value = ctx.operand(check.measure, check.scenario, "measure")
         threshold = ctx.operand(check.than, check.scenario, "than")
-        passed = bool(not (math.isnan(value) or math.isnan(threshold)) and OPS[check.op](value, threshold))
+        passed = bool(
+            not (math.isnan(value) or math.isnan(threshold)) and OPS[check.op](value, threshold)
+        )
         results.append(
             CheckResult(
                 id=check.id,
@@ -390,7 +396,9 @@ class _Resolver:
 
     def __init__(self, dataset: xr.Dataset) -> None:
         if "scenario" not in dataset.dims or "time" not in dataset.dims:
-            raise CheckError("dataset must have dims (scenario, time); run the model with sdkit.run")
+            raise CheckError(
+                "dataset must have dims (scenario, time); run the model with sdkit.run"
+            )
         self.dataset = dataset
         self.names: dict[str, str] = {}
         for var in dataset.data_vars:
@@ -406,14 +414,18 @@ class _Resolver:
     def series(self, var: str, scenario: str, where: str) -> tuple[np.ndarray, np.ndarray]:
         name = self.names.get(var) or self.names.get(_safe_name(var))
         if name is None:
-            raise CheckError(f"{where}: unknown variable {var!r}; the dataset holds no such variable")
+            raise CheckError(
+                f"{where}: unknown variable {var!r}; the dataset holds no such variable"
+            )
         if scenario not in self.scenarios:
             raise CheckError(f"{where}: scenario {scenario!r} is not in the dataset; run it first")
         key = (name, scenario)
         if key not in self._cache:
             data = self.dataset[name].sel(scenario=scenario)
             if set(data.dims) != {"time"}:
-                raise CheckError(f"{where}: variable {var!r} has dims {data.dims}; checks need a time series")
+                raise CheckError(
+                    f"{where}: variable {var!r} has dims {data.dims}; checks need a time series"
+                )
             t = np.asarray(data["time"].values, dtype=float)
             x = np.asarray(data.values, dtype=float)
             keep = np.isfinite(x)  # runs of different lengths are padded with NaN
@@ -432,7 +444,9 @@ class _Context:
         if isinstance(spec, int | float):
             return float(spec)
         scenario = spec.get("scenario", scenario)
-        return float(getattr(self, f"_fn_{spec['fn']}")(spec, scenario, f"check {self.check.id!r}: {where}"))
+        return float(
+            getattr(self, f"_fn_{spec['fn']}")(spec, scenario, f"check {self.check.id!r}: {where}")
+        )
 
     # helpers ---------------------------------------------------------------
     def _series(self, spec: Mapping[str, Any], scenario: str, where: str, var: str | None = None):
@@ -516,9 +530,17 @@ class _Context:
         if x.size < 2:
             return 0.0 if x.size else math.nan
         level = self.operand(spec["level"], scenario, where + ".level")
-        # each sample stands for the interval up to the next one
-        hit = (x < level if below else x > level)[:-1]
-        return float(np.sum(np.diff(t)[hit]))
+        # margin > 0 where the condition holds; between samples the series is taken
+        # as linear, so an interval the level crosses counts in proportion
+        margin = level - x if below else x - level
+        a, b = margin[:-1], margin[1:]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fraction = np.where(
+                (a > 0) & (b > 0),
+                1.0,
+                np.where((a <= 0) & (b <= 0), 0.0, np.where(a > 0, a / (a - b), b / (b - a))),
+            )
+        return float(np.sum(np.diff(t) * fraction))
 
     def _fn_years_below(self, spec, scenario, where):
         return self._years(spec, scenario, where, below=True)
@@ -550,7 +572,9 @@ class _Context:
 
     # arithmetic ------------------------------------------------------------
     def _fn_diff(self, spec, scenario, where):
-        return self.operand(spec["a"], scenario, where + ".a") - self.operand(spec["b"], scenario, where + ".b")
+        return self.operand(spec["a"], scenario, where + ".a") - self.operand(
+            spec["b"], scenario, where + ".b"
+        )
 
     def _fn_ratio(self, spec, scenario, where):
         a = self.operand(spec["a"], scenario, where + ".a")
