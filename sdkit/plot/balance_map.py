@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sdkit.plot._common import new_figure, require_vars
+from sdkit.plot._common import legend_columns, new_figure, require_vars
 from sdkit.plot.style import OKABE_ITO, PlotError, axis_label, pretty_name
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -101,8 +101,7 @@ def balance_map(
 
     order = np.argsort(flags)
     sorted_flags = np.asarray(flags)[order]
-    cmap = ListedColormap([cols[i] for i in order])
-    cmap.set_bad((1.0, 1.0, 1.0, 0.0))
+    cmap = ListedColormap([cols[i] for i in order]).with_extremes(bad=(1.0, 1.0, 1.0, 0.0))
     bounds = np.concatenate([sorted_flags - 0.5, [sorted_flags[-1] + 0.5]])
     norm = BoundaryNorm(bounds, cmap.N)
 
@@ -122,8 +121,9 @@ def balance_map(
                   label=meanings[i].replace("_", " "))
             for i in order
         ]
-        ax.legend(handles=handles, title=title, loc="center left", bbox_to_anchor=(1.02, 0.5),
-                  handlelength=1.2, alignment="left")
+        ax.legend(handles=handles, title=title, loc="lower center", bbox_to_anchor=(0.5, 1.02),
+                  ncols=legend_columns(ax.get_figure(), len(handles)), handlelength=1.2,
+                  columnspacing=1.0, borderaxespad=0.0)
     elif title:
         ax.set_title(title)
     return ax

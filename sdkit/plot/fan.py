@@ -25,7 +25,7 @@ __all__ = ["fan_chart"]
 
 def _by_order(ens: Any) -> dict[str, xr.Dataset]:
     """Normalise the accepted ensemble inputs to ``{order: Dataset(sample, time)}``."""
-    if isinstance(ens, Mapping):
+    if not hasattr(ens, "data_vars") and isinstance(ens, Mapping):
         if not ens:
             raise PlotError("ensemble dict is empty; pass {order_name: Dataset}")
         return {str(k): v for k, v in ens.items()}

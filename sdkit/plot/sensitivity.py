@@ -46,7 +46,7 @@ _INDEX_NAMES = {
 
 
 def _by_order(results: Any, what: str) -> dict[str, xr.Dataset]:
-    if isinstance(results, Mapping):
+    if not hasattr(results, "data_vars") and isinstance(results, Mapping):
         if not results:
             raise PlotError(f"{what} dict is empty; pass {{order_name: Dataset}}")
         return {str(k): v for k, v in results.items()}
