@@ -1,0 +1,109 @@
+"""Reduce trajectories to the scalar (or time-resolved) outputs a study scores.
+
+Each metric takes a ``(sample, time)`` array and the times, optionally restricted to a
+``window = [t0, t1]``:
+
+``final``, ``min``, ``max``, ``mean``
+    The last value, the extremes and the time average (trapezoidal) in the window.
+``first_below``, ``first_above``
+    The first saved time at which the value is below (above) ``threshold``; a run that
+    never crosses gets ``never`` (default: the end of the window, i.e. censored there).
+``years_below``, ``years_above``
+    Time spent below (above) ``threshold``: saved steps that satisfy it times SAVEPER.
+``series``
+    The whole trajectory, for time-resolved indices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from sdkit.errors import ParameterError
+from sdkit.sensitivity.spec import OutputSpec
+
+__all__ = ["compute_metric", "compute_outputs"]
+
+
+def compute_metric(values: np.ndarray, times: np.ndarray, output: OutputSpec) -> np.ndarray:
+    """Apply one output's metric to trajectories.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Shape ``(sample, time)``.
+    times : numpy.ndarray
+        Saved times, shape ``(time,)``, increasing.
+    output : OutputSpec
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(sample,)``, or ``(sample, time_in_window)`` for ``series``.
+    """
+    values = np.asarray(values, dtype=float)
+    times = np.asarray(times, dtype=float)
+    if values.ndim != 2 or values.shape[1] != times.size:
+        raise ParameterError(f"output {output.name}: expected (sample, time) values with {times.size} "
+                             f"times, got shape {values.shape}")
+    if output.window is not None:
+        keep = (times >= output.window[0] - 1e-9) & (times <= output.window[1] + 1e-9)
+        if not keep.any():
+            raise ParameterError(f"output {output.name}: window {list(output.window)} holds no saved time "
+                                 f"(run spans {times[0]:g}..{times[-1]:g}); move the window")
+        values, times = values[:, keep], times[keep]
+    metric = output.metric
+    if metric == "series":
+        return values
+    if metric == "final":
+        return values[:, -1]
+    if metric == "min":
+        return values.min(axis=1)
+    if metric == "max":
+        return values.max(axis=1)
+    if metric == "mean":
+        if times.size == 1:
+            return values[:, 0]
+        return np.trapezoid(values, times, axis=1) / (times[-1] - times[0])
+    below = metric.endswith("below")
+    hit = values < output.threshold if below else values > output.threshold
+    if metric.startswith("years_"):
+        step = float(np.median(np.diff(times))) if times.size > 1 else 0.0
+        return hit.sum(axis=1) * step
+    first = np.argmax(hit, axis=1)
+    never = times[-1] if output.never is None else output.never
+    return np.where(hit.any(axis=1), times[first], never)
+
+
+def compute_outputs(runs: xr.Dataset, outputs: list[OutputSpec], names: dict[str, str]) -> dict[str, xr.DataArray]:
+    """All outputs of a study from ensemble results.
+
+    Parameters
+    ----------
+    runs : xarray.Dataset
+        Dims ``(sample, time)``, one variable per model variable (Python-safe names).
+    outputs : list of OutputSpec
+    names : dict
+        Output variable as written in the study -> Python-safe name in ``runs``.
+
+    Returns
+    -------
+    dict of str to xarray.DataArray
+        ``(sample,)`` per scalar output, ``(sample, time)`` per series output.
+    """
+    times = runs["time"].to_numpy()
+    result = {}
+    for output in outputs:
+        data = runs[names[output.variable]]
+        values = compute_metric(data.transpose("sample", "time").to_numpy(), times, output)
+        attrs = {"long_name": f"{output.metric} of {data.attrs.get('long_name', output.variable)}",
+                 "variable": output.variable, "metric": output.metric}
+        if output.metric == "series":
+            kept = times if output.window is None else times[(times >= output.window[0] - 1e-9)
+                                                              & (times <= output.window[1] + 1e-9)]
+            result[output.name] = xr.DataArray(values, dims=("sample", "time"), coords={"time": kept},
+                                               attrs={**attrs, "units": data.attrs.get("units", "")})
+        else:
+            units = "Year" if output.metric.startswith(("first_", "years_")) else data.attrs.get("units", "")
+            result[output.name] = xr.DataArray(values, dims=("sample",), attrs={**attrs, "units": units})
+    return result

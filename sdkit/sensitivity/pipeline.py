@@ -1,0 +1,450 @@
+"""The sweep pipeline: definition -> sample -> evaluate -> metrics -> analyse -> files.
+
+>>> from sdkit.sensitivity import read_study, run_study
+>>> result = run_study(read_study("sensitivity/liberal_sobol.toml"), out="results/x")  # doctest: +SKIP
+>>> result.indices["ST"].sel(output="final_authority")                                 # doctest: +SKIP
+
+Evaluation runs the model once per sample row, in chunks. A model file runs on the
+vectorised engine through :func:`sdkit.ensemble.ensemble` (in this process or on dask
+workers), or on PySD when the engine cannot compile it. A :class:`FunctionModel` (a plain
+numpy function) runs in this process. With an output folder, each finished chunk is kept
+in ``<out>/chunks``; ``resume=True`` computes only the missing chunks and, because the
+sample and the bootstrap are seeded, gives bit-identical results.
+
+Files written to the output folder:
+
+``study.toml``, ``study.json``
+    The definition as given and the normalised definition a resume is checked against.
+``samples.nc``
+    The sample ``(sample, param)``.
+``outputs.nc``
+    Every scored output per run: ``(sample,)`` or ``(sample, time)``.
+``indices.nc``
+    Indices of the scalar outputs, dims ``(output, param)``.
+``indices_time.nc``
+    Indices of the ``series`` outputs at every saved time, dims ``(output, param, time)``.
+``convergence.nc``
+    With a ``[convergence]`` table: dims ``(size, output, param)`` and a verdict per output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import shutil
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from sdkit.errors import OutputError, SdkitWarning, UnsupportedFeature
+from sdkit.io import write_atomic, write_netcdf
+from sdkit.model import Model, load_model
+from sdkit.provenance import provenance_attrs, versions
+from sdkit.sensitivity.analyse import analyse_outputs, warn_index_problems
+from sdkit.sensitivity.convergence import convergence as convergence_of
+from sdkit.sensitivity.metrics import compute_outputs
+from sdkit.sensitivity.sample import sample, sample_frame
+from sdkit.sensitivity.spec import Study, StudyError, check_against_model, n_runs, problem
+
+__all__ = [
+    "FunctionModel",
+    "SweepResult",
+    "analyse_study",
+    "evaluate",
+    "load_study_model",
+    "plan",
+    "run_study",
+]
+
+log = logging.getLogger(__name__)
+
+RESULT_FILES = ("samples.nc", "outputs.nc", "indices.nc", "indices_time.nc", "convergence.nc")
+CHUNKS = "chunks"
+Progress = Callable[[Iterable[Any]], Iterable[Any]]
+
+
+@dataclass(frozen=True)
+class FunctionModel:
+    """A model given as a numpy function, for tests and analytic benchmarks.
+
+    ``function(x)`` takes a ``(n, n_params)`` array (columns in the study's parameter order)
+    and returns ``{variable: (n, len(times)) array}``.
+    """
+
+    function: Callable[[np.ndarray], dict[str, np.ndarray]]
+    times: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    name: str = "function"
+
+
+@dataclass
+class SweepResult:
+    """Everything a sweep produced; ``time_resolved`` and ``convergence`` may be None."""
+
+    study: Study
+    x: np.ndarray
+    outputs: dict[str, xr.DataArray]
+    indices: xr.Dataset | None
+    time_resolved: xr.Dataset | None = None
+    convergence: xr.Dataset | None = None
+    out: Path | None = None
+    seconds: float = 0.0
+
+
+def load_study_model(study: Study) -> Model:
+    """Load the study's model and check its parameters, outputs and scenario against it."""
+    model = load_model(study.model)
+    check_against_model(study, model)
+    return model
+
+
+def _engine_ok(model: Model, engine: str) -> bool:
+    if engine == "pysd":
+        return False
+    if engine == "engine":
+        model.kernel  # noqa: B018 - raises UnsupportedFeature naming what it cannot compile
+        return True
+    try:
+        model.kernel  # noqa: B018 - compiling is the test
+    except UnsupportedFeature as exc:
+        warnings.warn(f"{exc}; the sweep runs on PySD instead (correct, but slow; no dask workers)",
+                      SdkitWarning, stacklevel=3)
+        return False
+    return True
+
+
+def _chunked(x: np.ndarray, run_rows: Callable[[np.ndarray], dict[str, np.ndarray]], times: np.ndarray,
+             chunk_size: int, store: Path | None, fingerprint: str, progress: Progress | None) -> dict[str, np.ndarray]:
+    """Run ``run_rows`` chunk by chunk in this process, keeping finished chunks in ``store``."""
+    from sdkit.ensemble import ChunkStore
+
+    starts = range(0, x.shape[0], chunk_size)
+    chunk_store = ChunkStore(store, fingerprint) if store is not None else None
+    results: dict[int, dict[str, np.ndarray]] = {}
+    missing = []
+    for index in range(len(starts)):
+        stored = chunk_store.load(index) if chunk_store else None
+        if stored is None:
+            missing.append(index)
+        else:
+            results[index] = stored
+
+    def compute() -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        for index in missing:
+            start = starts[index]
+            yield index, run_rows(x[start:start + chunk_size])
+
+    for index, data in progress(compute()) if progress else compute():
+        results[index] = data
+        if chunk_store:
+            chunk_store.save(index, data)
+    return {k: np.concatenate([results[i][k] for i in sorted(results)]) for k in results[0]}
+
+
+def _pysd_rows(model: Model, study: Study, names: list[str]) -> tuple[Callable[[np.ndarray], dict], np.ndarray]:
+    """A chunk function running PySD once per row (scenario values, then the row's values)."""
+    from sdkit.scenarios import overrides_for
+
+    scenario = model.scenarios[study.scenario] if study.scenario else None
+    settings = model.time.replace(scenario.time) if scenario else model.time
+    fixed = overrides_for(model, scenario.parameters) if scenario else []
+    varied = [model.resolve_parameter(p) for p in study.parameter_names]
+    if any(o.elements or model.variables[o.py_name].dims for o in fixed):
+        raise UnsupportedFeature("the PySD fallback of sweeps sets scalar constants only; "
+                                 "use a scenario without subscripted values")
+    columns = [model.variables[n].name for n in names]
+    step = settings.saveper
+    times = np.round(np.arange(settings.initial_time, settings.final_time + step / 2, step), 10)
+
+    def run_rows(rows: np.ndarray) -> dict[str, np.ndarray]:
+        pysd_model = model.pysd_model()
+        out = {n: np.empty((rows.shape[0], times.size)) for n in names}
+        for i, row in enumerate(rows):
+            params = {o.py_name: o.value for o in fixed}
+            params.update(zip(varied, (float(v) for v in row), strict=True))
+            frame = pysd_model.run(params=params, initial_condition=(settings.initial_time, {}),
+                                   final_time=settings.final_time, time_step=settings.time_step,
+                                   saveper=settings.saveper, return_columns=columns, progress=False)
+            for n, c in zip(names, columns, strict=True):
+                out[n][i] = frame[c].to_numpy(dtype=float)[: times.size]
+        return out
+
+    return run_rows, times
+
+
+def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, executor: Any = None,
+             store: str | Path | None = None, progress: Progress | None = None,
+             engine: str = "auto") -> tuple[xr.Dataset, dict[str, str]]:
+    """Run the model for every row of the sample.
+
+    Parameters
+    ----------
+    study : Study
+    model : Model or FunctionModel
+    x : numpy.ndarray
+        Shape ``(runs, n_params)``, columns in the study's parameter order.
+    executor : dask.distributed.Client, optional
+        Map chunks to its workers (engine only); ``None`` runs in this process.
+    store : path, optional
+        Folder keeping finished chunks; a rerun computes only the missing ones.
+    progress : callable, optional
+        Wraps the iterable of finished chunks (e.g. ``tqdm``).
+    engine : {"auto", "engine", "pysd"}
+
+    Returns
+    -------
+    (xarray.Dataset, dict)
+        Trajectories ``(sample, time)`` of the variables the outputs need, and the map from
+        the study's variable names to the Dataset's names.
+    """
+    wanted = list(dict.fromkeys(o.variable for o in study.outputs))
+    if isinstance(model, FunctionModel):
+        names = {v: v for v in wanted}
+        fingerprint = json.dumps({"study": study.canonical(), "function": model.name,
+                                  "chunk_size": study.chunk_size}, sort_keys=True)
+        data = _chunked(x, model.function, model.times, study.chunk_size,
+                        Path(store) if store else None, fingerprint, progress)
+        missing = [v for v in wanted if v not in data]
+        if missing:
+            raise StudyError(f"study {study.name}: the function model returns no variable {missing[0]!r}; "
+                             f"it returns {', '.join(data)}")
+        runs = xr.Dataset({v: (("sample", "time"), np.asarray(data[v], dtype=float)) for v in wanted},
+                          coords={"sample": np.arange(x.shape[0]), "time": model.times})
+        return runs, names
+    names = {v: model.resolve(v) for v in wanted}
+    py_names = list(dict.fromkeys(names.values()))
+    if _engine_ok(model, engine):
+        from sdkit.ensemble import ensemble
+
+        runs = ensemble(model, sample_frame(study, x), variables=py_names, save="all",
+                        scenario=study.scenario, chunk_size=study.chunk_size, executor=executor,
+                        store=store, progress=progress)
+        return runs, names
+    if executor is not None:
+        log.warning("the PySD fallback runs in this process; the dask executor is not used")
+    run_rows, times = _pysd_rows(model, study, py_names)
+    fingerprint = json.dumps({"study": study.canonical(), "model_sha256": model.sha256, "engine": "pysd",
+                              "chunk_size": study.chunk_size}, sort_keys=True)
+    data = _chunked(x, run_rows, times, study.chunk_size, Path(store) if store else None, fingerprint, progress)
+    runs = xr.Dataset(
+        {n: (("sample", "time"), data[n], {"long_name": model.variables[n].name, "units": model.variables[n].units})
+         for n in py_names},
+        coords={"sample": np.arange(x.shape[0]), "time": times},
+    )
+    return runs, names
+
+
+def _attrs(study: Study, model: Model | FunctionModel, runs: int, **extra: Any) -> dict[str, Any]:
+    fields = {
+        "definition": study.text or json.dumps(study.canonical(), sort_keys=True),
+        "seed": study.seed, "sampler": _SAMPLERS[study.method], "method": study.method,
+        "scenario": study.scenario or "", "study": study.name, "samples": study.samples,
+        "runs": runs, **extra,
+    }
+    if isinstance(model, Model):
+        return provenance_attrs(model, **fields)
+    attrs = {"model_file": model.name, "model_sha256": "",
+             **{f"{k}_version": v for k, v in versions().items()}}
+    for key, value in fields.items():
+        attrs[key] = value if isinstance(value, str) else json.dumps(value)
+    attrs["method"], attrs["scenario"] = study.method, study.scenario or ""
+    return attrs
+
+
+_SAMPLERS = {"sobol": "SALib.sample.sobol (Saltelli scheme, scrambled Sobol' sequence)",
+             "morris": "SALib.sample.morris", "efast": "SALib.sample.fast_sampler",
+             "pawn": "SALib.sample.latin", "delta": "SALib.sample.latin"}
+
+
+def _state(study: Study, model: Model | FunctionModel) -> dict[str, Any]:
+    sha = model.sha256 if isinstance(model, Model) else model.name
+    return {"study": study.canonical(), "model_sha256": sha}
+
+
+def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        found = []
+        for key in sorted(set(old) | set(new), key=str):
+            where = f"{prefix}.{key}" if prefix else str(key)
+            if key not in old or key not in new:
+                found.append(f"{where} {'added' if key not in old else 'removed'}")
+            else:
+                found.extend(_differences(old[key], new[key], where))
+        return found
+    if old != new:
+        return [f"{prefix} {json.dumps(old)} -> {json.dumps(new)}"]
+    return []
+
+
+def _prepare_out(out: Path, state: dict[str, Any], study: Study, resume: bool, force: bool) -> None:
+    """Create the output folder, refusing a non-empty one unless resuming or forced."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} is a file; give a folder for --out")
+    existing = out.is_dir() and any(out.iterdir())
+    if existing and resume:
+        recorded = out / "study.json"
+        if not recorded.exists():
+            raise OutputError(f"{out} holds no study.json, so there is nothing to resume; "
+                              "drop --resume and pass --force to start afresh")
+        changes = _differences(json.loads(recorded.read_text()), state)
+        if changes:
+            shown = "; ".join(changes[:3]) + (f"; and {len(changes) - 3} more" if len(changes) > 3 else "")
+            raise StudyError(f"cannot resume in {out}: the definition changed ({shown}); "
+                             "undo the change, or pass --force to start afresh")
+    elif existing and not force:
+        raise OutputError(f"{out} is not empty; pass --resume to continue its sweep or --force to start afresh")
+    elif existing and force:
+        shutil.rmtree(out / CHUNKS, ignore_errors=True)
+        for name in (*RESULT_FILES, "study.json", "study.toml"):
+            (out / name).unlink(missing_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {out}: {exc.strerror}; choose another --out") from None
+    write_atomic(out / "study.json", lambda tmp: tmp.write_text(json.dumps(state, indent=1, sort_keys=True)))
+    if study.text:
+        write_atomic(out / "study.toml", lambda tmp: tmp.write_text(study.text))
+
+
+def _outputs_dataset(outputs: dict[str, xr.DataArray], x: np.ndarray, study: Study, attrs: dict) -> xr.Dataset:
+    data = {}
+    for name, array in outputs.items():
+        if "time" in array.dims:
+            array = array.rename(time=f"time_{name}")
+        data[name] = array
+    dataset = xr.Dataset(data, coords={"sample": np.arange(x.shape[0])})
+    dataset.attrs.update(attrs)
+    return dataset
+
+
+def _samples_dataset(x: np.ndarray, study: Study, attrs: dict) -> xr.Dataset:
+    dataset = xr.Dataset(
+        {"x": (("sample", "param"), x, {"long_name": "parameter values of each run"})},
+        coords={"sample": np.arange(x.shape[0]), "param": study.parameter_names},
+    )
+    dataset["dist"] = ("param", [p.dist for p in study.parameters], {"long_name": "distribution"})
+    dataset["dist_args"] = ("param", [json.dumps(p.args) for p in study.parameters],
+                            {"long_name": "distribution arguments (low, high or mean, sd)"})
+    dataset.attrs.update(attrs)
+    return dataset
+
+
+def analyse_study(study: Study, x: np.ndarray, outputs: dict[str, xr.DataArray],
+                  attrs: dict[str, Any] | None = None) -> tuple[xr.Dataset | None, xr.Dataset | None]:
+    """Indices of the scalar outputs and, separately, of the time-resolved ones."""
+    spec = problem(study)
+    scalar = {o.name: outputs[o.name] for o in study.scalar_outputs}
+    series = {o.name: outputs[o.name] for o in study.series_outputs}
+    indices = analyse_outputs(study.method, spec, x, scalar, study.options, study.seed, attrs) if scalar else None
+    time_resolved = None
+    if series:
+        axes = {tuple(v["time"].to_numpy()) for v in series.values()}
+        if len(axes) > 1:
+            raise StudyError(f"study {study.name}: series outputs must share one time window; "
+                             "give them the same window")
+        time_resolved = analyse_outputs(study.method, spec, x, series, study.options, study.seed, attrs)
+    for dataset in (indices, time_resolved):
+        if dataset is not None:
+            warn_index_problems(dataset)
+    return indices, time_resolved
+
+
+def run_study(study: Study, out: str | Path | None = None, *, model: Model | FunctionModel | None = None,
+              executor: Any = None, resume: bool = False, force: bool = False,
+              progress: Progress | None = None, engine: str = "auto") -> SweepResult:
+    """Run a sweep: sample, evaluate (chunked, resumable), score, analyse, write.
+
+    Parameters
+    ----------
+    study : Study
+        From :func:`~sdkit.sensitivity.spec.read_study`.
+    out : path, optional
+        Output folder; ``None`` keeps everything in memory (no chunk store, no files).
+    model : Model or FunctionModel, optional
+        Default: the study's model file, loaded and checked.
+    executor : dask.distributed.Client, optional
+    resume : bool
+        Continue a sweep in ``out``: only missing chunks are computed. Refused when the
+        definition or the model changed.
+    force : bool
+        Start afresh in a non-empty ``out`` (its chunks and result files are deleted).
+    progress : callable, optional
+        Wraps the iterable of finished chunks.
+    engine : {"auto", "engine", "pysd"}
+
+    Returns
+    -------
+    SweepResult
+
+    Raises
+    ------
+    OutputError
+        ``out`` is not empty and neither ``resume`` nor ``force`` is given.
+    StudyError
+        Resuming against a changed definition (the message names what changed).
+    """
+    started = time.perf_counter()
+    if model is None:
+        model = load_study_model(study)
+    elif isinstance(model, Model):
+        check_against_model(study, model)
+    folder = Path(out) if out is not None else None
+    if folder is not None:
+        _prepare_out(folder, _state(study, model), study, resume, force)
+    x = sample(study)
+    runs, names = evaluate(study, model, x, executor=executor, progress=progress, engine=engine,
+                           store=folder / CHUNKS if folder is not None else None)
+    outputs = compute_outputs(runs, list(study.outputs), names)
+    attrs = _attrs(study, model, x.shape[0])
+    indices, time_resolved = analyse_study(study, x, outputs, attrs)
+    conv = None
+    if study.convergence is not None and study.scalar_outputs:
+        conv = convergence_of(study, x, {o.name: outputs[o.name] for o in study.scalar_outputs})
+        conv.attrs.update({k: v for k, v in attrs.items() if k not in conv.attrs})
+        warn_index_problems(conv.isel(size=-1))
+        for name, flag in zip(conv["output"].values, conv["converged"].values, strict=True):
+            if not flag:
+                log.info("output %s has not converged at N=%d", name, study.convergence.sizes[-1])
+    result = SweepResult(study, x, outputs, indices, time_resolved, conv, folder)
+    if folder is not None:
+        write_netcdf(_samples_dataset(x, study, attrs), folder / "samples.nc")
+        write_netcdf(_outputs_dataset(outputs, x, study, attrs), folder / "outputs.nc")
+        for dataset, name in ((indices, "indices.nc"), (time_resolved, "indices_time.nc"), (conv, "convergence.nc")):
+            if dataset is not None:
+                write_netcdf(dataset, folder / name)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def plan(study: Study, model: Model | None = None, engine: str = "auto", probe: int = 256) -> dict[str, Any]:
+    """Number of runs and an estimated time, measured on a small batch of the study's own sample.
+
+    Returns
+    -------
+    dict
+        ``runs``, ``chunks``, ``engine`` ("engine" or "pysd"), ``runs_per_second`` and
+        ``estimated_seconds`` (evaluation only; analysis adds a little).
+    """
+    if model is None:
+        model = load_study_model(study)
+    runs = n_runs(study.method, study.samples, len(study.parameters), study.options)
+    use_engine = _engine_ok(model, engine)
+    x = sample(study)
+    batch = x[: min(probe if use_engine else 3, runs)]
+    small = dataclasses.replace(study, chunk_size=batch.shape[0])
+    best = np.inf
+    for _ in range(2):  # the first call compiles; keep the faster
+        started = time.perf_counter()
+        evaluate(small, model, batch, engine="engine" if use_engine else "pysd")
+        best = min(best, time.perf_counter() - started)
+    rate = batch.shape[0] / max(best, 1e-9)
+    return {"runs": runs, "chunks": -(-runs // study.chunk_size), "engine": "engine" if use_engine else "pysd",
+            "runs_per_second": rate, "estimated_seconds": runs / rate,
+            "definition_sha256": hashlib.sha256(study.text.encode()).hexdigest()}

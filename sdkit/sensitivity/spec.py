@@ -1,0 +1,440 @@
+"""Sweep definitions: read and validate a sensitivity study written as TOML.
+
+A study file names a model, a scenario to start from, a method, the parameters
+to vary (uniform ranges or distributions) and the scalar or time-resolved outputs
+to score::
+
+    model = "../models/kissinger_core.mdl"   # relative to this file
+    scenario = "liberal"
+    method = "sobol"                          # sobol | morris | efast | pawn | delta
+    samples = 1024                            # base sample size N
+    seed = 20261124
+    [options]                                 # method options (see METHOD_OPTIONS)
+    calc_second_order = false
+    [parameters]
+    "legitimacy emphasis" = [0.45, 0.80]      # uniform on [low, high]
+    "restraint threshold" = {dist = "norm", mean = 0.2, sd = 0.03}
+    [outputs.final_authority]
+    variable = "Institutional Authority"
+    metric = "final"
+    [convergence]                             # optional
+    sizes = [128, 256, 512, 1024]
+    threshold = 0.1
+
+Reading checks the file on its own (:func:`read_study`); :func:`check_against_model`
+checks names against a loaded model. Both raise one-line :class:`StudyError` or
+:class:`~sdkit.errors.ParameterError` messages that name the bad entry and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sdkit.errors import ParameterError, SdkitError
+
+if TYPE_CHECKING:
+    from sdkit.model import Model
+
+__all__ = [
+    "METHODS",
+    "METRICS",
+    "ConvergenceSpec",
+    "OutputSpec",
+    "ParameterSpec",
+    "Study",
+    "StudyError",
+    "check_against_model",
+    "n_runs",
+    "problem",
+    "read_study",
+    "study_from_dict",
+    "valid_sizes",
+]
+
+
+class StudyError(SdkitError):
+    """A sweep definition file is malformed (unknown key, method, metric or sample size)."""
+
+
+#: Methods and the options each accepts (with defaults). The sampler pairs with the analyser:
+#: sobol -> Saltelli/Sobol' sequence, morris -> Morris trajectories, efast -> FAST sampler,
+#: pawn and delta -> Latin hypercube.
+METHOD_OPTIONS: dict[str, dict[str, Any]] = {
+    "sobol": {"calc_second_order": False, "num_resamples": 200, "conf_level": 0.95, "scramble": True},
+    "morris": {"num_levels": 4, "num_resamples": 200, "conf_level": 0.95},
+    "efast": {"M": 4, "num_resamples": 200, "conf_level": 0.95},
+    "pawn": {"S": 10},
+    "delta": {"num_resamples": 100, "conf_level": 0.95},
+}
+METHODS = tuple(METHOD_OPTIONS)
+
+#: Metrics turning one trajectory into a number (or, for ``series``, keeping it).
+METRICS = (
+    "final", "min", "max", "mean", "first_below", "first_above",
+    "years_below", "years_above", "series",
+)
+_THRESHOLD_METRICS = {"first_below", "first_above", "years_below", "years_above"}
+_DISTS = {"unif": ("low", "high"), "norm": ("mean", "sd"), "lognorm": ("mean", "sd"),
+          "truncnorm": ("low", "high", "mean", "sd")}
+_TOP_KEYS = {"model", "scenario", "method", "samples", "seed", "options", "parameters",
+             "outputs", "convergence", "description", "chunk_size"}
+_MIN_SAMPLES = {"sobol": 2, "morris": 2, "efast": 65, "pawn": 20, "delta": 20}
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One varied parameter: its model name and its distribution.
+
+    ``dist`` is ``"unif"`` (``low``, ``high``), ``"norm"`` (``mean``, ``sd``), ``"lognorm"``
+    (``mean``, ``sd`` of the logarithm) or ``"truncnorm"`` (``low``, ``high``, ``mean``, ``sd``).
+    """
+
+    name: str
+    dist: str
+    args: tuple[float, ...]
+
+    @property
+    def salib_bounds(self) -> list[float]:
+        """Bounds in SALib's convention for ``dist`` (the same order as ``args``)."""
+        return list(self.args)
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """One scored output: a model variable and the metric that reduces its trajectory.
+
+    ``window`` restricts the metric to ``[t0, t1]``; ``threshold`` is needed by the
+    ``first_*`` and ``years_*`` metrics; ``never`` is the value of ``first_*`` when
+    the threshold is never crossed (default: the end of the window, i.e. censored).
+    """
+
+    name: str
+    variable: str
+    metric: str
+    window: tuple[float, float] | None = None
+    threshold: float | None = None
+    never: float | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ConvergenceSpec:
+    """Base sample sizes at which to recompute the indices, and the verdict threshold."""
+
+    sizes: tuple[int, ...]
+    threshold: float = 0.1
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated sweep definition (see the module docstring for the file format)."""
+
+    name: str
+    model: Path
+    method: str
+    samples: int
+    seed: int
+    parameters: tuple[ParameterSpec, ...]
+    outputs: tuple[OutputSpec, ...]
+    scenario: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    convergence: ConvergenceSpec | None = None
+    description: str = ""
+    chunk_size: int = 16384
+    source: Path | None = None
+    text: str = ""
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return [p.name for p in self.parameters]
+
+    @property
+    def scalar_outputs(self) -> list[OutputSpec]:
+        return [o for o in self.outputs if o.metric != "series"]
+
+    @property
+    def series_outputs(self) -> list[OutputSpec]:
+        return [o for o in self.outputs if o.metric == "series"]
+
+    def canonical(self) -> dict[str, Any]:
+        """Everything that decides the numbers, as plain JSON-able data (no file paths)."""
+        data = asdict(self)
+        for key in ("source", "text", "description", "name"):
+            data.pop(key)
+        data["model"] = self.model.name
+        return json.loads(json.dumps(data, default=str))
+
+
+def _fail(where: str, message: str) -> StudyError:
+    return StudyError(f"{where}: {message}")
+
+
+def _number(where: str, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _fail(where, f"{key} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _parameter(where: str, name: str, value: Any) -> ParameterSpec:
+    here = f"{where} [parameters] {name!r}"
+    if isinstance(value, list):
+        if len(value) != 2:
+            raise _fail(here, f"a uniform range is [low, high], got {value!r}")
+        dist, args = "unif", tuple(_number(here, "bound", v) for v in value)
+    elif isinstance(value, dict):
+        dist = value.get("dist", "unif")
+        if dist not in _DISTS:
+            raise _fail(here, f"unknown dist {dist!r}; use one of {', '.join(_DISTS)}")
+        unknown = set(value) - {"dist", *_DISTS[dist]}
+        if unknown:
+            raise _fail(here, f"unknown key {sorted(unknown)[0]!r} for dist {dist!r}; "
+                              f"it takes {', '.join(_DISTS[dist])}")
+        missing = [k for k in _DISTS[dist] if k not in value]
+        if missing:
+            raise _fail(here, f"dist {dist!r} needs {', '.join(_DISTS[dist])}; {missing[0]!r} is missing")
+        args = tuple(_number(here, k, value[k]) for k in _DISTS[dist])
+    else:
+        raise _fail(here, f"give a range [low, high] or a table {{dist = ...}}, got {value!r}")
+    spec = ParameterSpec(name, dist, args)
+    if dist in ("unif", "truncnorm"):
+        low, high = args[0], args[1]
+        if not low < high:
+            raise ParameterError(f"{here}: range low ({low:g}) must be below high ({high:g}); swap or widen it")
+    if dist in ("norm", "lognorm", "truncnorm") and not args[-1] > 0:
+        raise ParameterError(f"{here}: sd must be positive, got {args[-1]:g}")
+    return spec
+
+
+def _output(where: str, name: str, value: Any) -> OutputSpec:
+    here = f"{where} [outputs.{name}]"
+    if not isinstance(value, dict):
+        raise _fail(here, "must be a table with `variable` and `metric`")
+    allowed = {"variable", "metric", "window", "threshold", "never", "description"}
+    unknown = set(value) - allowed
+    if unknown:
+        raise _fail(here, f"unknown key {sorted(unknown)[0]!r}; use {', '.join(sorted(allowed))}")
+    if not isinstance(value.get("variable"), str):
+        raise _fail(here, "needs `variable = \"<model variable name>\"`")
+    metric = value.get("metric", "final")
+    if metric not in METRICS:
+        raise _fail(here, f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+    window = value.get("window")
+    if window is not None:
+        if not isinstance(window, list) or len(window) != 2:
+            raise _fail(here, f"window must be [t0, t1], got {window!r}")
+        window = (_number(here, "window", window[0]), _number(here, "window", window[1]))
+        if not window[0] < window[1]:
+            raise _fail(here, f"window start {window[0]:g} must be before its end {window[1]:g}")
+    threshold = value.get("threshold")
+    if metric in _THRESHOLD_METRICS:
+        if threshold is None:
+            raise _fail(here, f"metric {metric!r} needs `threshold = <number>`")
+        threshold = _number(here, "threshold", threshold)
+    elif threshold is not None:
+        raise _fail(here, f"metric {metric!r} takes no threshold; remove it")
+    never = value.get("never")
+    if never is not None:
+        if not metric.startswith("first_"):
+            raise _fail(here, f"`never` applies only to first_below/first_above, not {metric!r}")
+        never = _number(here, "never", never)
+    return OutputSpec(name, value["variable"], metric, window, threshold, never,
+                      str(value.get("description", "")))
+
+
+def valid_sizes(method: str) -> str:
+    """Plain-words statement of the base sample sizes ``method`` accepts."""
+    if method == "sobol":
+        return "a power of 2 (e.g. 256, 512, 1024)"
+    if method == "efast":
+        return "above 4*M^2 (65 or more with M = 4)"
+    return f"at least {_MIN_SAMPLES[method]}"
+
+
+def _check_size(where: str, method: str, n: Any, options: dict[str, Any]) -> int:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise _fail(where, f"samples must be an integer, got {n!r}")
+    ok = n >= _MIN_SAMPLES[method]
+    if method == "sobol":
+        ok = n >= 2 and n & (n - 1) == 0
+    if method == "efast":
+        ok = n > 4 * options["M"] ** 2
+    if not ok:
+        raise ParameterError(f"{where}: sample size {n} is not usable for {method}; use {valid_sizes(method)}")
+    return n
+
+
+def n_runs(method: str, samples: int, n_params: int, options: dict[str, Any] | None = None) -> int:
+    """Number of model runs a method needs for base size ``samples`` and ``n_params`` parameters.
+
+    Sobol: ``N (D + 2)`` (``N (2D + 2)`` with second order); Morris: ``N (D + 1)``
+    (``N`` trajectories); eFAST: ``N D``; PAWN and delta: ``N``.
+    """
+    options = {**METHOD_OPTIONS[method], **(options or {})}
+    if method == "sobol":
+        return samples * (2 * n_params + 2 if options["calc_second_order"] else n_params + 2)
+    if method == "morris":
+        return samples * (n_params + 1)
+    if method == "efast":
+        return samples * n_params
+    return samples
+
+
+def study_from_dict(data: dict[str, Any], name: str = "study", base: Path | None = None,
+                    text: str = "", source: Path | None = None) -> Study:
+    """Validate a parsed definition; ``base`` is the folder relative paths start from."""
+    where = str(source.name if source else name)
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise _fail(where, f"unknown key {sorted(unknown)[0]!r}; use {', '.join(sorted(_TOP_KEYS))}")
+    if not isinstance(data.get("model"), str):
+        raise _fail(where, "needs `model = \"path/to/model.mdl\"` (relative to the study file)")
+    model = Path(data["model"])
+    if not model.is_absolute() and base is not None:
+        model = (base / model).resolve()
+    method = data.get("method")
+    if method not in METHOD_OPTIONS:
+        raise _fail(where, f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    raw_options = data.get("options", {})
+    if not isinstance(raw_options, dict):
+        raise _fail(where, "[options] must be a table")
+    bad = set(raw_options) - set(METHOD_OPTIONS[method])
+    if bad:
+        raise _fail(where, f"option {sorted(bad)[0]!r} does not apply to {method}; "
+                           f"it takes {', '.join(METHOD_OPTIONS[method])}")
+    options = {**METHOD_OPTIONS[method], **raw_options}
+    for key, default in METHOD_OPTIONS[method].items():
+        if type(options[key]) is not type(default) and not (isinstance(default, float) and isinstance(options[key], int)):
+            raise _fail(where, f"option {key} must be a {type(default).__name__}, got {options[key]!r}")
+    if method == "morris" and (options["num_levels"] < 2 or options["num_levels"] % 2):
+        raise _fail(where, f"morris num_levels must be even and at least 2, got {options['num_levels']}")
+    samples = _check_size(where, method, data.get("samples"), options)
+    seed = data.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise _fail(where, f"needs `seed = <non-negative integer>` for reproducible samples, got {seed!r}")
+    raw_parameters = data.get("parameters")
+    if not isinstance(raw_parameters, dict) or not raw_parameters:
+        raise _fail(where, "needs a [parameters] table with at least one parameter")
+    parameters = tuple(_parameter(where, k, v) for k, v in raw_parameters.items())
+    if method == "morris" and any(p.dist != "unif" for p in parameters):
+        raise _fail(where, "morris needs uniform ranges [low, high] for every parameter")
+    if len(parameters) < 2 and method in ("sobol", "morris", "efast"):
+        raise _fail(where, f"{method} needs at least two parameters")
+    raw_outputs = data.get("outputs")
+    if not isinstance(raw_outputs, dict) or not raw_outputs:
+        raise _fail(where, "needs at least one [outputs.<name>] table")
+    outputs = tuple(_output(where, k, v) for k, v in raw_outputs.items())
+    convergence = None
+    if "convergence" in data:
+        convergence = _convergence(where, data["convergence"], method, samples, options)
+    scenario = data.get("scenario")
+    if scenario is not None and not isinstance(scenario, str):
+        raise _fail(where, f"scenario must be a scenario name, got {scenario!r}")
+    chunk_size = data.get("chunk_size", 16384)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise _fail(where, f"chunk_size must be a positive integer, got {chunk_size!r}")
+    return Study(
+        name=name, model=model, method=method, samples=samples, seed=seed,
+        parameters=parameters, outputs=outputs, scenario=scenario, options=options,
+        convergence=convergence, description=str(data.get("description", "")),
+        chunk_size=chunk_size, source=source, text=text,
+    )
+
+
+def _convergence(where: str, value: Any, method: str, samples: int, options: dict) -> ConvergenceSpec:
+    here = f"{where} [convergence]"
+    if method not in ("sobol", "morris"):
+        raise _fail(here, f"convergence is computed for sobol and morris studies, not {method}; remove it")
+    if not isinstance(value, dict) or not isinstance(value.get("sizes"), list) or not value["sizes"]:
+        raise _fail(here, "needs sizes = [n1, n2, ...] (increasing base sample sizes)")
+    unknown = set(value) - {"sizes", "threshold"}
+    if unknown:
+        raise _fail(here, f"unknown key {sorted(unknown)[0]!r}; use sizes, threshold")
+    sizes = []
+    for n in value["sizes"]:
+        _check_size(here, method, n, options)
+        if n > samples:
+            raise ParameterError(f"{here}: size {n} exceeds the study's samples ({samples}); "
+                                 "raise samples or drop that size")
+        sizes.append(n)
+    if sizes != sorted(set(sizes)):
+        raise _fail(here, f"sizes must be strictly increasing, got {sizes}")
+    threshold = _number(here, "threshold", value.get("threshold", 0.1))
+    if not threshold > 0:
+        raise _fail(here, f"threshold must be positive, got {threshold:g}")
+    return ConvergenceSpec(tuple(sizes), threshold)
+
+
+def read_study(path: str | Path) -> Study:
+    """Read and validate a sweep definition file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.toml`` study file; its ``model`` path is relative to the file's folder.
+
+    Returns
+    -------
+    Study
+
+    Raises
+    ------
+    StudyError
+        The file is missing, not TOML, or has an unknown key, method or metric.
+    ParameterError
+        A range has low >= high or the sample size is not usable for the method.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise StudyError(f"study file {path} does not exist; give the path to a sweep .toml")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise StudyError(f"{path.name} is not valid TOML: {exc}; fix the line it names") from None
+    return study_from_dict(data, name=path.stem, base=path.parent, text=text, source=path)
+
+
+def check_against_model(study: Study, model: Model) -> None:
+    """Check that every parameter is a constant and every output variable exists in ``model``.
+
+    Raises
+    ------
+    ParameterError
+        Naming the parameter or output and the command that lists the model's names.
+    """
+    seen: dict[str, str] = {}
+    for parameter in study.parameters:
+        try:
+            py_name = model.resolve_parameter(parameter.name)
+        except ParameterError as exc:
+            raise ParameterError(f"study {study.name} [parameters]: {exc}") from None
+        if py_name in seen:
+            raise StudyError(f"study {study.name} [parameters]: {parameter.name!r} and "
+                             f"{seen[py_name]!r} are the same constant; keep one")
+        seen[py_name] = parameter.name
+        if model.variables[py_name].dims:
+            raise StudyError(f"study {study.name} [parameters]: {parameter.name!r} is subscripted; "
+                             "studies vary scalar constants only, so choose a scalar one")
+    for output in study.outputs:
+        try:
+            model.resolve(output.variable)
+        except ParameterError as exc:
+            raise ParameterError(f"study {study.name} [outputs.{output.name}]: {exc}") from None
+    if study.scenario is not None and study.scenario not in model.scenarios:
+        raise StudyError(f"study {study.name}: model {model.path.name} has no scenario "
+                         f"{study.scenario!r}; known: {', '.join(model.scenarios) or 'none'}")
+
+
+def problem(study: Study) -> dict[str, Any]:
+    """The SALib problem dict (``num_vars``, ``names``, ``bounds``, ``dists``)."""
+    return {
+        "num_vars": len(study.parameters),
+        "names": study.parameter_names,
+        "bounds": [p.salib_bounds for p in study.parameters],
+        "dists": [p.dist for p in study.parameters],
+    }
