@@ -232,6 +232,7 @@ def morris(
         _, grid = new_figure(1, 1, panel_aspect=0.8)
         ax = grid[0, 0]
     top = 0.0
+    points: list[tuple[str, float, float]] = []
     for name in names:
         require_vars(data[name], ["mu_star", "sigma"], f"Morris results {name!r}")
         sub = _pick_output(data[name], output, f"Morris results {name!r}")
@@ -244,12 +245,14 @@ def morris(
         ax.errorbar(mu, sig, xerr=conf, linestyle="none", marker=kw["marker"], color=kw["color"],
                     markersize=4, elinewidth=0.6, capsize=1.5, label=name)
         if labels:
-            for p, xv, yv in zip(sub["param"].values, mu, sig, strict=True):
-                ax.annotate(pretty_name(str(p)), (xv, yv), xytext=(3, 2),
-                            textcoords="offset points", fontsize=7, color="0.15")
+            points.extend(
+                (pretty_name(str(p)), float(xv), float(yv))
+                for p, xv, yv in zip(sub["param"].values, mu, sig, strict=True)
+            )
         finite = np.concatenate([mu[np.isfinite(mu)], sig[np.isfinite(sig)]])
         if finite.size:
             top = max(top, float(finite.max()))
+    _label_points(ax, points, top)
     if diagonal and top > 0:
         lim = top * 1.1
         ax.plot([0, lim], [0, lim], color="0.5", linestyle="--", linewidth=0.6,
@@ -264,6 +267,19 @@ def morris(
     if len(names) > 1 or diagonal:
         _legend(ax, created, len(names) + int(diagonal))
     return ax
+
+
+def _label_points(ax: Axes, points: list[tuple[str, float, float]], scale: float) -> None:
+    """Write labels beside points, stepping a label down when an earlier one sits close by."""
+    placed: list[tuple[float, float]] = []
+    near = 0.06 * scale if scale > 0 else 0.0
+    for text, xv, yv in points:
+        if not (np.isfinite(xv) and np.isfinite(yv)):
+            continue
+        crowd = sum(abs(xv - px) < 4 * near and abs(yv - py) < near for px, py in placed)
+        placed.append((xv, yv))
+        ax.annotate(text, (xv, yv), xytext=(3, 2 - 8 * crowd), textcoords="offset points",
+                    fontsize=7, color="0.15")
 
 
 def _legend(ax: Axes, created: bool, n: int) -> None:
