@@ -22,6 +22,8 @@ from sdkit.sensitivity.sample import sample, sample_frame
 from sdkit.sensitivity.spec import (
     METHODS,
     METRICS,
+    OutputSpec,
+    ParameterSpec,
     Study,
     StudyError,
     check_against_model,
@@ -35,6 +37,8 @@ __all__ = [
     "METHODS",
     "METRICS",
     "FunctionModel",
+    "OutputSpec",
+    "ParameterSpec",
     "Study",
     "StudyError",
     "SweepResult",

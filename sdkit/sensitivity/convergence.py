@@ -58,8 +58,12 @@ def convergence(study: Study, x: np.ndarray, outputs: dict[str, xr.DataArray],
             raise ValueError(f"size {n} needs {rows} runs but the sample has {x.shape[0]}")
         subset = {k: v.isel(sample=slice(0, rows)) for k, v in outputs.items()}
         pieces.append(analyse_outputs(study.method, spec, x[:rows], subset, study.options, study.seed))
-    dataset = xr.concat(pieces, dim=xr.DataArray(list(sizes), dims="size", name="size"),
-                        data_vars="minimal", coords="minimal", compat="override", join="override")
+    per_output = [k for k in pieces[0].data_vars if pieces[0][k].dims == ("output",)]
+    dataset = xr.concat([p.drop_vars(per_output) for p in pieces],
+                        dim=xr.DataArray(list(sizes), dims="size", name="size"),
+                        data_vars="all", coords="minimal", compat="override", join="override")
+    for name in per_output:
+        dataset[name] = pieces[0][name]
     dataset["size"].attrs = {"long_name": "base sample size N", "units": "1"}
     widest = _widest(dataset, study.method)
     dataset["widest_conf"] = widest

@@ -1,0 +1,119 @@
+"""``sdkit sweep``: run a sensitivity study from its TOML definition.
+
+The lead's ``sdkit/cli.py`` registers it with::
+
+    from sdkit.sensitivity.cli import add_sweep_parser, cmd_sweep
+    add_sweep_parser(sub)            # in build_parser()
+    COMMANDS["sweep"] = cmd_sweep
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["RANKING", "add_sweep_parser", "cmd_sweep", "top_table"]
+
+#: The index each method ranks parameters by.
+RANKING = {"sobol": "ST", "efast": "ST", "morris": "mu_star", "pawn": "median", "delta": "delta"}
+
+
+def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``sweep`` sub-command to an ``argparse`` subparsers object."""
+    p = subparsers.add_parser("sweep", help="run a sensitivity study (Sobol, Morris, eFAST, PAWN, delta) from a TOML file")
+    p.add_argument("spec", metavar="SPEC.toml", help="study definition, e.g. sensitivity/liberal_sobol.toml")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: results/<spec stem>/)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=int, metavar="N", help="run chunks on a local dask cluster of N processes")
+    group.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run chunks on a running dask scheduler")
+    p.add_argument("--resume", action="store_true", help="continue a killed sweep in DIR: compute only missing chunks")
+    p.add_argument("--dry-run", action="store_true", help="print the number of runs and an estimated time, run nothing")
+    p.add_argument("--force", action="store_true", help="start afresh in a non-empty DIR (deletes its chunks and results)")
+    p.add_argument("--engine", choices=("auto", "engine", "pysd"), default="auto", help="simulation engine (default: auto)")
+    p.add_argument("--top", type=int, default=5, metavar="K", help="parameters to list per output (default 5)")
+    p.set_defaults(func=cmd_sweep)
+    return p
+
+
+def top_table(indices: xr.Dataset, k: int = 5) -> str:
+    """Plain-text table of the ``k`` most influential parameters of each output."""
+    method = str(indices.attrs.get("method", "sobol"))
+    key = RANKING[method]
+    extra = [c for c in ("S1", "sigma") if c in indices and c != key]
+    conf = f"{key}_conf" if f"{key}_conf" in indices else None
+    header = ["output", "rank", "parameter", key + (" ± conf" if conf else ""), *extra]
+    rows = []
+    for output in indices["output"].values:
+        sub = indices.sel(output=output)
+        values = sub[key].to_numpy()
+        order = np.argsort(-np.nan_to_num(values, nan=-np.inf))[:k]
+        for rank, i in enumerate(order, start=1):
+            shown = f"{values[i]:.3f}" + (f" ± {sub[conf].values[i]:.3f}" if conf else "")
+            rows.append([str(output) if rank == 1 else "", str(rank), str(sub["param"].values[i]), shown,
+                         *[f"{sub[c].values[i]:.3f}" for c in extra]])
+    widths = [max(len(str(r[j])) for r in [header, *rows]) for j in range(len(header))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+def _seconds(s: float) -> str:
+    return f"{s:.1f} s" if s < 120 else f"{s / 60:.1f} min" if s < 7200 else f"{s / 3600:.1f} h"
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run ``sdkit sweep``; returns the exit code (SdkitErrors propagate to the caller)."""
+    from tqdm import tqdm
+
+    from sdkit.errors import ParameterError
+    from sdkit.executors import executor
+    from sdkit.sensitivity.convergence import verdicts
+    from sdkit.sensitivity.pipeline import CHUNKS, load_study_model, plan, run_study
+    from sdkit.sensitivity.spec import n_runs, read_study
+
+    study = read_study(args.spec)
+    out = Path(args.out) if args.out else Path("results") / Path(args.spec).stem
+    model = load_study_model(study)
+    runs = n_runs(study.method, study.samples, len(study.parameters), study.options)
+    if args.dry_run:
+        if args.resume or args.force:
+            raise ParameterError("--dry-run runs nothing; drop --resume/--force")
+        estimate = plan(study, model, engine=args.engine)
+        print(f"{study.name}: {study.method} on {model.path.name}"
+              f"{f' (scenario {study.scenario})' if study.scenario else ''}, "
+              f"{len(study.parameters)} parameters, N = {study.samples}")
+        print(f"{runs} runs in {estimate['chunks']} chunks of up to {study.chunk_size}; "
+              f"{estimate['engine']} measured at {estimate['runs_per_second']:.0f} runs/s on this machine "
+              f"(one process) -> about {_seconds(estimate['estimated_seconds'])}")
+        return 0
+    n_chunks = -(-runs // study.chunk_size)
+    stored = len(list((out / CHUNKS).glob("chunk-*.npz"))) if args.resume and (out / CHUNKS).is_dir() else 0
+
+    def progress(chunks: Any) -> Any:
+        return tqdm(chunks, total=n_chunks, initial=stored, desc=study.name, unit="chunk",
+                    file=sys.stderr, disable=n_chunks < 2)
+
+    with executor(args.workers, args.scheduler) as client:
+        result = run_study(study, out, model=model, executor=client, resume=args.resume, force=args.force,
+                           progress=progress, engine=args.engine)
+    print(f"{study.name}: {runs} runs of {model.path.name}"
+          f"{f' (scenario {study.scenario})' if study.scenario else ''} in {_seconds(result.seconds)}; "
+          f"results in {out}/")
+    if result.indices is not None:
+        print(top_table(result.indices, args.top))
+    if result.time_resolved is not None:
+        final = result.time_resolved.isel(time=-1)
+        print(f"time-resolved indices in {out / 'indices_time.nc'}; at t = {float(final['time']):g}:")
+        print(top_table(final.drop_vars("time"), args.top))
+    if result.convergence is not None:
+        for output, v in verdicts(result.convergence).items():
+            state = "converged" if v["converged"] else "NOT converged"
+            print(f"convergence {output}: {state} (widest interval {v['widest_conf']:.3f}, "
+                  f"threshold {v['threshold']:g} at N = {study.convergence.sizes[-1]})")
+    return 0
