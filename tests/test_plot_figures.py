@@ -305,3 +305,24 @@ def test_reference_mode_panels_one_per_mode_and_unknown_mode():
     assert [ax.get_title().split()[0] for ax in fig.axes] == ["RM2", "RM1"]
     with pytest.raises(PlotError, match="no check results for mode 'RM9'"):
         plot.reference_mode_panel(ds, results, "RM9")
+
+
+def test_morris_uses_output_description_and_units():
+    ds = morris_dataset("liberal")
+    ds["output_description"] = ("output", ["minimum of Restraint"])
+    ds["output_units"] = ("output", ["Year"])
+    ax = plot.morris(ds)
+    assert ax.get_title() == "minimum of Restraint"
+    assert ax.get_xlabel().endswith("[Year]")
+
+
+def test_phase_portrait_float_region_and_short_path():
+    ds = run_dataset(("liberal",))
+    ds["legitimacy"][:] = np.linspace(0.50, 0.55, ds.sizes["time"])  # a path 0.05 long
+    ds["power"][:] = 0.5
+    region = restraint_region().astype(float) * 0.9  # restraint level, not a boolean
+    ax = plot.phase_portrait(ds, restraint_region=region, arrows=3)
+    assert len([t for t in ax.texts if t.arrow_patch is not None]) == 1
+    assert len(ax.collections) >= 1
+    empty = plot.phase_portrait(ds, restraint_region=region * 0.0)
+    assert len(empty.collections) == 0

@@ -74,9 +74,23 @@ def _pick_output(ds: xr.Dataset, output: str | None, what: str) -> xr.Dataset:
 
 
 def _output_title(output: str | None, ds: xr.Dataset) -> str | None:
+    """Panel title for the selected output: its ``output_description`` if any, else its name."""
+    if "output_description" in ds.data_vars and ds["output_description"].ndim == 0:
+        text = str(ds["output_description"].values).strip()
+        if text:
+            return text
     if output is None and "output" in ds.coords and ds["output"].ndim == 0:
         output = str(ds["output"].values)
     return pretty_name(output) if output else None
+
+
+def _output_units(ds: xr.Dataset) -> str:
+    """`` [units]`` of the selected output (Morris effects carry them), or ``""``."""
+    if "output_units" in ds.data_vars and ds["output_units"].ndim == 0:
+        units = str(ds["output_units"].values).strip()
+        if units and units.lower() not in ("1", "dmnl", "dimensionless"):
+            return f" [{units}]"
+    return ""
 
 
 def sobol_indices(
@@ -259,9 +273,11 @@ def morris(
                 label=r"$\sigma = \mu^*$")
     ax.set_xlim(left=0.0)
     ax.set_ylim(bottom=0.0)
-    ax.set_xlabel(r"Mean absolute elementary effect $\mu^*$")
-    ax.set_ylabel(r"Standard deviation of effects $\sigma$")
-    title = _output_title(output, _pick_output(data[names[0]], output, "Morris results"))
+    first = _pick_output(data[names[0]], output, "Morris results")
+    units = _output_units(first)
+    ax.set_xlabel(r"Mean absolute elementary effect $\mu^*$" + units)
+    ax.set_ylabel(r"Standard deviation of effects $\sigma$" + units)
+    title = _output_title(output, first)
     if title:
         ax.set_title(title)
     if len(names) > 1 or diagonal:
