@@ -1,0 +1,221 @@
+"""Figures and measured check values for docs/model-core.md.
+
+Usage (from the repository root)::
+
+    python docs/make_model_core_figures.py              # figures + check table
+    python docs/make_model_core_figures.py --robustness # also a one-at-a-time robustness table
+
+Writes ``docs/img/model-core-rm1.png`` ... ``model-core-rm5.png`` and prints the
+reference-mode checks as a markdown table (the values quoted in the doc). The
+robustness table reruns every check with each system parameter moved by +-20 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import xarray as xr  # noqa: E402
+
+from sdkit import run  # noqa: E402
+from sdkit.checks import checks_path_for, evaluate, load_checks, scenarios_needed  # noqa: E402
+from sdkit.model import load_model  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "models" / "kissinger_core.mdl"
+IMG = ROOT / "docs" / "img"
+
+# figure -> (title, scenarios, variables)
+FIGURES = {
+    "rm1": (
+        "RM1 balanced stability: -0.25 shocks to legitimacy or power in year 100",
+        ["balanced", "rm1_shock_legitimacy", "rm1_shock_power"],
+        [
+            "legitimacy",
+            "power",
+            "institutional_authority",
+            "revisionist_pressure",
+            "restraint",
+            "disorder",
+        ],
+    ),
+    "rm2": (
+        "RM2 Versailles and its counterfactuals",
+        ["versailles", "versailles_balanced", "versailles_inclusion"],
+        [
+            "legitimacy",
+            "power",
+            "challenger_capability",
+            "revisionist_pressure",
+            "restraint",
+            "institutional_authority",
+        ],
+    ),
+    "rm3": (
+        "RM3 chaos, then a new order (Versailles run)",
+        ["versailles"],
+        [
+            "restraint",
+            "disorder",
+            "revisionist_pressure",
+            "settlement",
+            "institutional_authority",
+            "emphasis",
+        ],
+    ),
+    "rm4": (
+        "RM4 the stick bent and swung back (liberal order after 1989)",
+        ["drift_1989", "drift_1989_no_response"],
+        [
+            "emphasis",
+            "perceived_revisionism",
+            "legitimacy",
+            "power",
+            "institutional_authority",
+            "restraint",
+        ],
+    ),
+    "rm5": (
+        "RM5 power-heavy erosion (mercantilist hegemon)",
+        ["mercantilist_hegemon", "balanced"],
+        [
+            "legitimacy",
+            "institutional_authority",
+            "power",
+            "challenger_capability",
+            "restraint",
+            "disorder",
+        ],
+    ),
+}
+
+# system parameters probed for robustness (order parameters are scenario inputs)
+SYSTEM_PARAMETERS = [
+    "CES exponent",
+    "restraint steepness",
+    "restraint threshold",
+    "institutional restraint weight",
+    "legitimacy adjustment time",
+    "power adjustment time",
+    "institution adjustment time",
+    "revisionism adjustment time",
+    "perception delay",
+    "emphasis adjustment time",
+    "threat tolerance",
+    "threat response",
+    "parity steepness",
+    "unrestrained escalation",
+    "exhaustion rate",
+    "settlement time",
+    "disorder growth time",
+    "disorder decay time",
+    "legitimacy capacity",
+    "complacency gain",
+]
+
+
+def simulate() -> tuple[xr.Dataset, list]:
+    """Run every scenario the checks and the figures need (PySD, the reference backend)."""
+    model = load_model(MODEL)
+    checks = load_checks(checks_path_for(MODEL))
+    names = list(scenarios_needed(checks))
+    for _, scenarios, _ in FIGURES.values():
+        names += [s for s in scenarios if s not in names]
+    return run(model, scenarios=names, engine="pysd"), checks
+
+
+def plot_mode(ds: xr.Dataset, title: str, scenarios: list[str], variables: list[str]) -> plt.Figure:
+    """Small multiples: one panel per variable, one line per scenario."""
+    fig, axes = plt.subplots(2, 3, figsize=(9.0, 5.0), sharex=True, constrained_layout=True)
+    for ax, var in zip(axes.flat, variables, strict=True):
+        for scenario in scenarios:
+            series = ds[var].sel(scenario=scenario).dropna("time")
+            ax.plot(series["time"], series, label=scenario, lw=1.3)
+        ax.set_title(ds[var].attrs.get("long_name", var), fontsize=9)
+        ax.set_ylim(-0.02, 1.02)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    for ax in axes[-1]:
+        ax.set_xlabel("time [years]", fontsize=8)
+    axes.flat[0].legend(fontsize=7, loc="best")
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def check_table(results) -> str:
+    lines = [
+        "| check | scenario | measured | op | threshold | result |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        verdict = "pass" if r.passed else ("xfail" if r.xfail else "FAIL")
+        lines.append(
+            f"| {r.id} | {r.scenario} | {r.value:.4g} | {r.op} | {r.threshold:.4g} | {verdict} |"
+        )
+    return "\n".join(lines)
+
+
+def robustness_table(checks) -> str:
+    """Checks passed with each system parameter moved by -20 % and +20 % (one at a time)."""
+    model = load_model(MODEL)
+    names = scenarios_needed(checks)
+    defaults = _defaults(model)
+    lines = [
+        "| parameter | default | -20 %: passed | +20 %: passed | failing checks |",
+        "|---|---|---|---|---|",
+    ]
+    for name in SYSTEM_PARAMETERS:
+        default = defaults[name]
+        # a scenario that sets the parameter itself (e.g. threat response = 0 in the
+        # RM4 control) is not perturbed: its checks are left out of this row
+        fixed = {s for s in names if name in model.scenarios[s].parameters}
+        kept = [c for c in checks if not ({c.scenario} | set(scenarios_needed([c]))) & fixed]
+        cells, failing = [], set()
+        for factor in (0.8, 1.2):
+            free = [s for s in names if s not in fixed]
+            ds = run(model, scenarios=free, set={name: default * factor}, engine="auto")
+            results = evaluate(kept, ds)
+            cells.append(f"{sum(r.passed for r in results)}/{len(results)}")
+            failing |= {f"{r.id} ({'-' if factor < 1 else '+'})" for r in results if not r.passed}
+        lines.append(
+            f"| {name} | {default:g} | {cells[0]} | {cells[1]} | {', '.join(sorted(failing)) or '-'} |"
+        )
+    return "\n".join(lines)
+
+
+def _defaults(model) -> dict[str, float]:
+    pysd_model = model.pysd_model()
+    values = {}
+    for name in SYSTEM_PARAMETERS:
+        value = float(getattr(pysd_model.components, model.resolve(name))())
+        if not math.isfinite(value):
+            raise ValueError(f"{name} has no finite default")
+        values[name] = value
+    return values
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--robustness", action="store_true", help="also print the +-20 %% robustness table"
+    )
+    args = parser.parse_args()
+    ds, checks = simulate()
+    IMG.mkdir(parents=True, exist_ok=True)
+    for key, (title, scenarios, variables) in FIGURES.items():
+        fig = plot_mode(ds, title, scenarios, variables)
+        fig.savefig(IMG / f"model-core-{key}.png", dpi=110)
+        plt.close(fig)
+    print(check_table(evaluate(checks, ds)))
+    if args.robustness:
+        print()
+        print(robustness_table(checks))
+
+
+if __name__ == "__main__":
+    main()
