@@ -10,18 +10,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import xarray as xr
-from make_baselines import (
-    ORDERS,
-    PARAMS,
-    convergence_dataset,
-    ensemble_dataset,
-    map_dataset,
-    morris_dataset,
-    restraint_region,
-    run_dataset,
-    sobol_dataset,
-    time_resolved_dataset,
-)
 from matplotlib.collections import PolyCollection, QuadMesh
 from matplotlib.colors import to_hex, to_rgba
 from matplotlib.container import BarContainer
@@ -30,6 +18,33 @@ from matplotlib.patches import FancyArrowPatch, Rectangle
 from sdkit import plot
 from sdkit.checks import Check, CheckResult
 from sdkit.plot import PlotError
+
+try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
+    from tests.make_baselines import (
+        ORDERS,
+        PARAMS,
+        convergence_dataset,
+        ensemble_dataset,
+        map_dataset,
+        morris_dataset,
+        restraint_region,
+        run_dataset,
+        sobol_dataset,
+        time_resolved_dataset,
+    )
+except ModuleNotFoundError:  # pragma: no cover
+    from make_baselines import (
+        ORDERS,
+        PARAMS,
+        convergence_dataset,
+        ensemble_dataset,
+        map_dataset,
+        morris_dataset,
+        restraint_region,
+        run_dataset,
+        sobol_dataset,
+        time_resolved_dataset,
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -9,13 +9,17 @@ matplotlib.use("Agg")
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import pytest
-from make_baselines import run_dataset
 from matplotlib.colors import to_hex
 from matplotlib.text import Text
 
 from sdkit import plot
 from sdkit.errors import SdkitError
 from sdkit.plot.style import FALLBACK_STYLES, axis_label, order_styles
+
+try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
+    from tests.make_baselines import run_dataset
+except ModuleNotFoundError:  # pragma: no cover
+    from make_baselines import run_dataset
 
 
 @pytest.fixture(autouse=True)

@@ -54,7 +54,7 @@ def _by_order(results: Any, what: str) -> dict[str, xr.Dataset]:
         raise PlotError(
             f"{what} must be an xarray.Dataset or a dict of them, got {type(results).__name__}"
         )
-    return {str(results.attrs.get("scenario", "")) or "all": results}
+    return {str(results.attrs.get("scenario", "")): results}
 
 
 def _pick_output(ds: xr.Dataset, output: str | None, what: str) -> xr.Dataset:
@@ -257,7 +257,7 @@ def morris(
             else None
         kw = styles[name]
         ax.errorbar(mu, sig, xerr=conf, linestyle="none", marker=kw["marker"], color=kw["color"],
-                    markersize=4, elinewidth=0.6, capsize=1.5, label=name)
+                    markersize=4, elinewidth=0.6, capsize=1.5, label=name or "_nolegend_")
         if labels:
             points.extend(
                 (pretty_name(str(p)), float(xv), float(yv))
@@ -271,8 +271,9 @@ def morris(
         lim = top * 1.1
         ax.plot([0, lim], [0, lim], color="0.5", linestyle="--", linewidth=0.6,
                 label=r"$\sigma = \mu^*$")
-    ax.set_xlim(left=0.0)
-    ax.set_ylim(bottom=0.0)
+    pad = -0.03 * top if top > 0 else 0.0  # markers at 0 stay whole
+    ax.set_xlim(left=pad)
+    ax.set_ylim(bottom=pad)
     first = _pick_output(data[names[0]], output, "Morris results")
     units = _output_units(first)
     ax.set_xlabel(r"Mean absolute elementary effect $\mu^*$" + units)
@@ -280,7 +281,7 @@ def morris(
     title = _output_title(output, first)
     if title:
         ax.set_title(title)
-    if len(names) > 1 or diagonal:
+    if len(names) > 1 or diagonal or names[0]:
         _legend(ax, created, len(names) + int(diagonal))
     return ax
 
@@ -289,12 +290,16 @@ def _label_points(ax: Axes, points: list[tuple[str, float, float]], scale: float
     """Write labels beside points, stepping a label down when an earlier one sits close by."""
     placed: list[tuple[float, float]] = []
     near = 0.06 * scale if scale > 0 else 0.0
+    xs = [x for _, x, _ in points if np.isfinite(x)]
+    right = max(xs) if xs else 0.0
     for text, xv, yv in points:
         if not (np.isfinite(xv) and np.isfinite(yv)):
             continue
         crowd = sum(abs(xv - px) < 4 * near and abs(yv - py) < near for px, py in placed)
         placed.append((xv, yv))
-        ax.annotate(text, (xv, yv), xytext=(3, 2 - 8 * crowd), textcoords="offset points",
+        flip = right > 0 and xv > 0.6 * right  # labels of right-hand points go to their left
+        ax.annotate(text, (xv, yv), xytext=(-3 if flip else 3, 2 - 8 * crowd),
+                    textcoords="offset points", ha="right" if flip else "left",
                     fontsize=7, color="0.15")
 
 
