@@ -11,7 +11,7 @@ Each metric takes a ``(sample, time)`` array and the times, optionally restricte
 ``years_below``, ``years_above``
     Time spent below (above) ``threshold``: saved steps that satisfy it times SAVEPER.
 ``series``
-    The whole trajectory, for time-resolved indices.
+    The whole trajectory, for time-resolved indices (``step`` thins it).
 """
 
 from __future__ import annotations
@@ -22,7 +22,18 @@ import xarray as xr
 from sdkit.errors import ParameterError
 from sdkit.sensitivity.spec import OutputSpec
 
-__all__ = ["compute_metric", "compute_outputs"]
+__all__ = ["compute_metric", "compute_outputs", "kept_times"]
+
+
+def kept_times(times: np.ndarray, output: OutputSpec) -> np.ndarray:
+    """Boolean mask of the saved times an output uses (its window, thinned by ``step``)."""
+    keep = np.ones(times.shape, dtype=bool)
+    if output.window is not None:
+        keep &= (times >= output.window[0] - 1e-9) & (times <= output.window[1] + 1e-9)
+    if output.step is not None and keep.any():
+        offset = (times - times[keep][0]) / output.step
+        keep &= np.abs(offset - np.round(offset)) < 1e-6
+    return keep
 
 
 def compute_metric(values: np.ndarray, times: np.ndarray, output: OutputSpec) -> np.ndarray:
@@ -46,12 +57,11 @@ def compute_metric(values: np.ndarray, times: np.ndarray, output: OutputSpec) ->
     if values.ndim != 2 or values.shape[1] != times.size:
         raise ParameterError(f"output {output.name}: expected (sample, time) values with {times.size} "
                              f"times, got shape {values.shape}")
-    if output.window is not None:
-        keep = (times >= output.window[0] - 1e-9) & (times <= output.window[1] + 1e-9)
-        if not keep.any():
-            raise ParameterError(f"output {output.name}: window {list(output.window)} holds no saved time "
-                                 f"(run spans {times[0]:g}..{times[-1]:g}); move the window")
-        values, times = values[:, keep], times[keep]
+    keep = kept_times(times, output)
+    if not keep.any():
+        raise ParameterError(f"output {output.name}: window {list(output.window or ())} holds no saved time "
+                             f"(run spans {times[0]:g}..{times[-1]:g}); move the window")
+    values, times = values[:, keep], times[keep]
     metric = output.metric
     if metric == "series":
         return values
@@ -99,8 +109,7 @@ def compute_outputs(runs: xr.Dataset, outputs: list[OutputSpec], names: dict[str
         attrs = {"long_name": f"{output.metric} of {data.attrs.get('long_name', output.variable)}",
                  "variable": output.variable, "metric": output.metric}
         if output.metric == "series":
-            kept = times if output.window is None else times[(times >= output.window[0] - 1e-9)
-                                                              & (times <= output.window[1] + 1e-9)]
+            kept = times[kept_times(times, output)]
             result[output.name] = xr.DataArray(values, dims=("sample", "time"), coords={"time": kept},
                                                attrs={**attrs, "units": data.attrs.get("units", "")})
         else:

@@ -408,7 +408,6 @@ def run_study(study: Study, out: str | Path | None = None, *, model: Model | Fun
     if study.convergence is not None and study.scalar_outputs:
         conv = convergence_of(study, x, {o.name: outputs[o.name] for o in study.scalar_outputs})
         conv.attrs.update({k: v for k, v in attrs.items() if k not in conv.attrs})
-        warn_index_problems(conv.isel(size=-1))
         for name, flag in zip(conv["output"].values, conv["converged"].values, strict=True):
             if not flag:
                 log.info("output %s has not converged at N=%d", name, study.convergence.sizes[-1])

@@ -110,7 +110,8 @@ class OutputSpec:
 
     ``window`` restricts the metric to ``[t0, t1]``; ``threshold`` is needed by the
     ``first_*`` and ``years_*`` metrics; ``never`` is the value of ``first_*`` when
-    the threshold is never crossed (default: the end of the window, i.e. censored).
+    the threshold is never crossed (default: the end of the window, i.e. censored);
+    ``step`` thins a ``series`` to saved times a multiple of ``step`` after its start.
     """
 
     name: str
@@ -120,6 +121,7 @@ class OutputSpec:
     threshold: float | None = None
     never: float | None = None
     description: str = ""
+    step: float | None = None
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,7 @@ def _output(where: str, name: str, value: Any) -> OutputSpec:
     here = f"{where} [outputs.{name}]"
     if not isinstance(value, dict):
         raise _fail(here, "must be a table with `variable` and `metric`")
-    allowed = {"variable", "metric", "window", "threshold", "never", "description"}
+    allowed = {"variable", "metric", "window", "threshold", "never", "description", "step"}
     unknown = set(value) - allowed
     if unknown:
         raise _fail(here, f"unknown key {sorted(unknown)[0]!r}; use {', '.join(sorted(allowed))}")
@@ -242,8 +244,15 @@ def _output(where: str, name: str, value: Any) -> OutputSpec:
         if not metric.startswith("first_"):
             raise _fail(here, f"`never` applies only to first_below/first_above, not {metric!r}")
         never = _number(here, "never", never)
+    step = value.get("step")
+    if step is not None:
+        if metric != "series":
+            raise _fail(here, f"`step` applies only to metric 'series', not {metric!r}")
+        step = _number(here, "step", step)
+        if not step > 0:
+            raise _fail(here, f"step must be positive, got {step:g}")
     return OutputSpec(name, value["variable"], metric, window, threshold, never,
-                      str(value.get("description", "")))
+                      str(value.get("description", "")), step)
 
 
 def valid_sizes(method: str) -> str:
