@@ -155,7 +155,7 @@ def fig_trajectories():
 def fig_phase():
     from sdkit import plot
 
-    with plot.style("single"):
+    with plot.style("single", aspect=1.0):
         ax = plot.phase_portrait(run_dataset(("liberal", "mercantilist", "versailles")),
                                  restraint_region=restraint_region())
         return ax.get_figure()

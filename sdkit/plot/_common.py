@@ -46,15 +46,17 @@ def new_figure(
 ) -> tuple[Figure, np.ndarray]:
     """Create a figure whose width is the current ``figure.figsize`` width.
 
-    The height follows from the number of rows and columns and `panel_aspect`
-    (panel height / panel width), so small multiples keep the width of the
-    active style preset.
+    A single panel takes the current ``figure.figsize`` as it is (so the
+    `aspect` of :func:`sdkit.plot.style` applies); for small multiples the
+    height follows from the number of rows and columns and `panel_aspect`
+    (panel height / panel width), keeping the width of the active preset.
     """
     import matplotlib as mpl
     import matplotlib.pyplot as plt
 
-    width = float(mpl.rcParams["figure.figsize"][0])
-    height = width / ncols * panel_aspect * nrows
+    width, height = (float(v) for v in mpl.rcParams["figure.figsize"])
+    if nrows * ncols > 1:
+        height = width / ncols * panel_aspect * nrows
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(width, max(height, 1.0)), sharex=sharex, sharey=sharey,
         squeeze=squeeze, layout="constrained",

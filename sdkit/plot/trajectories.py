@@ -85,7 +85,7 @@ def trajectories(
     if axes is None:
         nrows, cols = grid_shape(len(variables), ncols)
         fig, grid = new_figure(nrows, cols, sharex=True, sharey=ylim is not None,
-                               panel_aspect=0.7)
+                               panel_aspect=0.85)
         panel_list = list(grid.ravel())
         hide_unused(grid, len(variables))
         bottom = {id(ax) for ax in grid[-1, :]}
