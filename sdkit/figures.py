@@ -69,12 +69,15 @@ def figure_phase(ds: xr.Dataset, region: xr.DataArray, out: Path, metadata: Mapp
 
 
 def figure_reference_modes(ds: xr.Dataset, results: Sequence[Any], checks: Sequence[Any], out: Path, stem: str, metadata: Mapping[str, str]) -> list[Path]:
-    """One panel per reference mode, thresholds drawn."""
+    """One figure per reference mode: the variables its checks read, thresholds drawn."""
     from sdkit import plot
 
-    with plot.style("double"):
-        fig = plot.reference_mode_panels(ds, results, checks=checks)
-        return _save(fig, out, stem, metadata)
+    written: list[Path] = []
+    for mode in dict.fromkeys(r.mode for r in results):
+        with plot.style("double", aspect=0.55):
+            ax = plot.reference_mode_panel(ds, results, mode, checks=checks)
+            written += _save(ax.figure, out, f"{stem}-{mode.lower()}", metadata)
+    return written
 
 
 def figure_balance_map(ds_map: xr.Dataset, out: Path, metadata: Mapping[str, str]) -> list[Path]:

@@ -1,0 +1,35 @@
+"""`sdkit reproduce --quick` regenerates everything, identically each time."""
+
+from pathlib import Path
+
+import pytest
+
+from sdkit.cli import main
+
+MODELS = Path(__file__).parent.parent / "models"
+
+
+@pytest.mark.slow
+def test_two_quick_runs_give_identical_files(tmp_path, capsys):
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert main(["reproduce", "--quick", "--models", str(MODELS), "--out", str(first)]) == 0
+    assert main(["reproduce", "--quick", "--models", str(MODELS), "--out", str(second)]) == 0
+    printed = capsys.readouterr().out
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert {p.suffix for p in files} >= {".nc", ".png", ".pdf", ".txt"}
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    different = [str(p) for p in files if (first / p).read_bytes() != (second / p).read_bytes()]
+    assert different == []
+    assert "wrote" in printed
+
+
+def test_quick_figures_are_marked_quick(tmp_path):
+    from sdkit.reproduce import Context
+
+    assert Context(models=MODELS, out=tmp_path, quick=True).metadata["sdkit:quick"] == "true"
+    assert Context(models=MODELS, out=tmp_path).metadata["sdkit:quick"] == "false"
+
+
+def test_missing_models_folder(tmp_path, capsys):
+    assert main(["reproduce", "--models", str(tmp_path / "nope"), "--out", str(tmp_path / "out")]) == 2
+    assert "models folder" in capsys.readouterr().err
