@@ -29,8 +29,8 @@ TIME_FUNCTIONS = frozenset(
 LEVEL_FUNCTIONS = frozenset({"initial", "final", "min", "max", "mean", "at", "value_at_time_of"})
 
 _DEFAULT_VARS = ("restraint", "disorder")
-_VAR_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
-_VAR_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+_VAR_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+                "#999999", "#B8A300")
 
 
 def _safe(name: str) -> str:
@@ -200,14 +200,10 @@ def reference_mode_panel(
         da = ds[var].sel(scenario=scen) if scen is not None else ds[var]
         vi = vars_.index(var)
         name = str(ds[var].attrs.get("long_name", var))
-        if len(scens) > 1:  # several orders: order colour and style, variable by marker
-            kw = {"color": styles[scen]["color"], "linestyle": styles[scen]["linestyle"],
-                  "marker": _VAR_MARKERS[vi % len(_VAR_MARKERS)],
-                  "markevery": max(1, t.size // 8), "markersize": 3}
-            label = f"{name} ({scen})"
-        else:
-            kw = {"color": _VAR_COLOURS[vi % len(_VAR_COLOURS)], "linestyle": "-"}
-            label = name
+        # colour says the variable, line style the scenario (the order's own dash pattern)
+        kw = {"color": _VAR_COLOURS[vi % len(_VAR_COLOURS)],
+              "linestyle": styles[scen]["linestyle"] if len(scens) > 1 else "-"}
+        label = f"{name} ({scen})" if len(scens) > 1 else name
         ax.plot(t, np.asarray(da.values, dtype=float), label=label, **kw)
 
     span = (float(t[0]), float(t[-1])) if t.size else (0.0, 1.0)
@@ -231,7 +227,7 @@ def reference_mode_panel(
         style = {"color": colour, "linewidth": 0.8, "linestyle": (0, (4, 2)), "zorder": 1}
         if kind == "level":
             ax.axhline(thr, **style)
-            ax.annotate(f"{r.op} {thr:g}", xy=(1.0, thr), xycoords=("axes fraction", "data"),
+            ax.annotate(f"{r.op} {thr:.3g}", xy=(1.0, thr), xycoords=("axes fraction", "data"),
                         xytext=(-2, 1.5), textcoords="offset points", ha="right", va="bottom",
                         fontsize=7, color="0.25")
             drawn["threshold"] = True
@@ -256,14 +252,25 @@ def reference_mode_panel(
     if legend and pairs:
         from matplotlib.lines import Line2D
 
-        handles, labels = ax.get_legend_handles_labels()
+        handles, labels = [], []
+        for vi, var in enumerate(vars_):
+            handles.append(Line2D([], [], color=_VAR_COLOURS[vi % len(_VAR_COLOURS)]))
+            labels.append(str(ds[var].attrs.get("long_name", var)))
+        if len(scens) > 1:
+            for scen in scens:
+                handles.append(Line2D([], [], color="0.3", linestyle=styles[scen]["linestyle"]))
+                labels.append(str(scen))
         if drawn["threshold"]:
             handles.append(Line2D([], [], color="0.35", linewidth=0.8, linestyle=(0, (4, 2))))
             labels.append("threshold")
         if drawn["measured"]:
             handles.append(Line2D([], [], color="0.1", linewidth=0.6, linestyle=":"))
             labels.append("measured time")
-        ax.legend(handles, labels, loc="best", fontsize=7)
+        if len(handles) <= 3:
+            ax.legend(handles, labels, loc="best", fontsize=7)
+        else:  # a long key goes below the panel, where it hides no data
+            ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+                      ncols=2, fontsize=7, handlelength=2.4)
     return ax
 
 
