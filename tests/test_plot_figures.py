@@ -341,3 +341,21 @@ def test_phase_portrait_float_region_and_short_path():
     assert len(ax.collections) >= 1
     empty = plot.phase_portrait(ds, restraint_region=region * 0.0)
     assert len(empty.collections) == 0
+
+
+def test_reference_mode_panel_two_scenarios_colour_by_variable_dash_by_scenario():
+    ds = run_dataset(("versailles", "versailles_inclusion"))
+    checks = [Check("RM2.cf", "RM2", "versailles", "counterfactual keeps restraint",
+                    {"fn": "diff", "a": {"fn": "min", "var": "Restraint"},
+                     "b": {"fn": "min", "var": "Restraint", "scenario": "versailles_inclusion"}},
+                    "<", 0.0)]
+    results = [CheckResult("RM2.cf", "RM2", "versailles", "", -0.4, "<", 0.0, True, None)]
+    ax = plot.reference_mode_panel(ds, results, "RM2", checks=checks)
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
+    a, b = lines["Restraint (versailles)"], lines["Restraint (versailles_inclusion)"]
+    assert _hex(a.get_color()) == _hex(b.get_color())
+    assert a._unscaled_dash_pattern != b._unscaled_dash_pattern  # no public getter
+    # a difference of two measures is no level: no threshold line is drawn
+    assert [ln for ln in ax.get_lines() if len(ln.get_xdata()) == 2] == []
+    keys = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert keys == ["Restraint", "versailles", "versailles_inclusion"]
