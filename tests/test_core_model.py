@@ -114,3 +114,14 @@ def test_xfail_checks_still_fail(results):
     # a check marked xfail that now passes should lose its mark
     unexpectedly_passing = [r.id for r in results if r.passed and r.xfail is not None]
     assert unexpectedly_passing == []
+
+
+def test_engine_matches_pysd(model):
+    # the model uses only functions the vectorised engine supports (PULSE, MIN, MAX, EXP, ...)
+    import xarray as xr
+
+    names = ["rm1_shock_power", "versailles", "drift_1989"]
+    reference = run(model, scenarios=names, engine="pysd")
+    engine = run(model, scenarios=names, engine="engine")
+    assert set(engine.data_vars) == set(reference.data_vars)
+    xr.testing.assert_allclose(engine, reference, rtol=1e-9, atol=1e-12)
