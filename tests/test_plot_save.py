@@ -86,7 +86,10 @@ def test_png_is_300_dpi_at_the_preset_width(tmp_path):
 
 def test_pdf_is_vector_for_line_plots_and_rasterises_the_map(tmp_path):
     (lines_pdf,) = save_figure(_figure(), tmp_path / "lines", formats=("pdf",))
-    assert b"/Subtype /Image" not in lines_pdf.read_bytes()
+    data = lines_pdf.read_bytes()
+    assert b"/Subtype /Image" not in data
+    assert b"/FontFile2" in data  # TrueType (Type 42) fonts embedded, as journals ask
+    assert b"/Type3" not in data
     with plot.style("single"):
         fig = plot.balance_map(map_dataset(50, 50)).get_figure()
     (map_pdf,) = save_figure(fig, tmp_path / "map", formats=("pdf",))
