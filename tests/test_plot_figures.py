@@ -359,3 +359,13 @@ def test_reference_mode_panel_two_scenarios_colour_by_variable_dash_by_scenario(
     assert [ln for ln in ax.get_lines() if len(ln.get_xdata()) == 2] == []
     keys = [t.get_text() for t in ax.get_legend().get_texts()]
     assert keys == ["Restraint", "versailles", "versailles_inclusion"]
+
+
+def test_trajectories_draw_into_given_axes():
+    fig, axes = plt.subplots(1, 2)
+    out = plot.trajectories(run_dataset(), variables=["power", "disorder"], axes=axes)
+    assert out is fig
+    assert [ax.get_title() for ax in axes] == ["Power", "Disorder"]
+    assert all(len(ax.get_lines()) == len(ORDERS) for ax in axes)
+    with pytest.raises(PlotError, match="has 2 panels for 3 variables"):
+        plot.trajectories(run_dataset(), variables=["power", "disorder", "legitimacy"], axes=axes)

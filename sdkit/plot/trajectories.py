@@ -16,7 +16,7 @@ from sdkit.plot._common import (
     require_vars,
     scenario_names,
 )
-from sdkit.plot.style import order_styles, select_names, time_label
+from sdkit.plot.style import PlotError, order_styles, select_names, time_label
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -97,8 +97,6 @@ def trajectories(
     else:
         panel_list = list(np.ravel(axes))
         if len(panel_list) < len(variables):
-            from sdkit.plot.style import PlotError
-
             raise PlotError(
                 f"`axes` has {len(panel_list)} panels for {len(variables)} variables; pass more"
             )
