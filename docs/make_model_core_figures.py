@@ -6,7 +6,8 @@ Usage (from the repository root)::
     python docs/make_model_core_figures.py --robustness # also a one-at-a-time robustness table
 
 Writes ``docs/img/model-core-rm1.png`` ... ``model-core-rm5.png`` and prints the
-reference-mode checks as a markdown table (the values quoted in the doc). The
+reference-mode checks and the four orders' presets as markdown tables (the values
+quoted in the doc). The
 robustness table reruns every check with each system parameter moved by +-20 %.
 """
 
@@ -160,6 +161,31 @@ def check_table(results) -> str:
     return "\n".join(lines)
 
 
+def presets_table() -> str:
+    """The four orders' presets and the balanced order under the default exogenous paths."""
+    model = load_model(MODEL)
+    names = ["balanced", "liberal", "transformative", "mercantilist", "sovereign"]
+    ds = run(model, scenarios=names, engine="pysd")
+    finals = [
+        "legitimacy",
+        "power",
+        "institutional_authority",
+        "revisionist_pressure",
+        "emphasis",
+        "balance",
+    ]
+    lines = [
+        "| scenario | min restraint | max disorder | final L | final P | final A | final R | final λ | final balance B |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        d = ds.sel(scenario=name).dropna("time")
+        cells = [f"{float(d.restraint.min()):.3f}", f"{float(d.disorder.max()):.3f}"]
+        cells += [f"{float(d[v][-1]):.2f}" for v in finals]
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def robustness_table(checks) -> str:
     """Checks passed with each system parameter moved by -20 % and +20 % (one at a time)."""
     model = load_model(MODEL)
@@ -212,6 +238,8 @@ def main() -> None:
         fig.savefig(IMG / f"model-core-{key}.png", dpi=110)
         plt.close(fig)
     print(check_table(evaluate(checks, ds)))
+    print()
+    print(presets_table())
     if args.robustness:
         print()
         print(robustness_table(checks))
