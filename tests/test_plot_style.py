@@ -17,9 +17,9 @@ from sdkit.errors import SdkitError
 from sdkit.plot.style import FALLBACK_STYLES, axis_label, order_styles
 
 try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
-    from tests.make_baselines import run_dataset
+    from tests.make_baselines import BASELINES, run_dataset
 except ModuleNotFoundError:  # pragma: no cover
-    from make_baselines import run_dataset
+    from make_baselines import BASELINES, run_dataset
 
 
 @pytest.fixture(autouse=True)
@@ -116,3 +116,13 @@ def test_styled_figure_text_is_at_least_7_points():
     texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
     assert len(texts) > 10
     assert min(t.get_fontsize() for t in texts) >= 7.0
+
+
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_every_styled_figure_keeps_text_at_or_above_7_points(name):
+    fig = BASELINES[name]()
+    fig.canvas.draw()
+    sizes = [t.get_fontsize() for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip()]
+    assert sizes
+    assert min(sizes) >= 7.0
