@@ -169,9 +169,11 @@ def _pysd_rows(model: Model, study: Study, names: list[str]) -> tuple[Callable[[
         for i, row in enumerate(rows):
             params = {o.py_name: o.value for o in fixed}
             params.update(zip(varied, (float(v) for v in row), strict=True))
-            frame = pysd_model.run(params=params, initial_condition=(settings.initial_time, {}),
-                                   final_time=settings.final_time, time_step=settings.time_step,
-                                   saveper=settings.saveper, return_columns=columns, progress=False)
+            with warnings.catch_warnings():  # PySD's own deprecation notices, once per run
+                warnings.filterwarnings("ignore", module=r"pysd\..*")
+                frame = pysd_model.run(params=params, initial_condition=(settings.initial_time, {}),
+                                       final_time=settings.final_time, time_step=settings.time_step,
+                                       saveper=settings.saveper, return_columns=columns, progress=False)
             for n, c in zip(names, columns, strict=True):
                 out[n][i] = frame[c].to_numpy(dtype=float)[: times.size]
         return out

@@ -169,6 +169,9 @@ class Study:
         for key in ("source", "text", "description", "name"):
             data.pop(key)
         data["model"] = self.model.name
+        data["parameter_order"] = self.parameter_names
+        data["parameters"] = {p.pop("name"): p for p in data["parameters"]}
+        data["outputs"] = {o.pop("name"): o for o in data["outputs"]}
         return json.loads(json.dumps(data, default=str))
 
 
