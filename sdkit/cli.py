@@ -12,12 +12,13 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sdkit.errors import ParameterError, SdkitError
 
 EXIT_BAD_INPUT = 2
 EXIT_CHECK_FAILED = 1
+EXIT_INTERNAL = 3
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -116,6 +117,8 @@ def read_samples(path: str) -> Any:
         raise ParameterError(f"samples file {path} does not exist; give a CSV with one column per parameter")
     try:
         frame = pd.read_csv(path)
+    except OSError as exc:
+        raise ParameterError(f"cannot read samples file {path}: {exc.strerror or exc}; check its permissions") from None
     except pd.errors.EmptyDataError:
         raise ParameterError(f"samples file {path} is empty; give a header row and one row per run") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -132,6 +135,8 @@ def _ensemble(args: argparse.Namespace) -> int:
     from sdkit.io import check_output_path, write_netcdf
     from sdkit.model import load_model
 
+    if args.chunk_size < 1:
+        raise ParameterError(f"--chunk-size must be at least 1, got {args.chunk_size}")
     check_output_path(args.out, args.force)
     model = load_model(args.model)
     samples = read_samples(args.samples)
@@ -206,8 +211,15 @@ def _reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: what is wrong and where to look."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sdkit",
         description="System-dynamics models of international order: run, check, sweep, plot.",
     )
@@ -273,6 +285,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("sdkit: interrupted; finished results were kept", file=sys.stderr)
             return 130
+        except Exception as exc:  # a bug in sdkit or a library: one line, unless --debug
+            if args.debug:
+                raise
+            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            print(
+                f"sdkit: internal error: {type(exc).__name__}: {reason}; this is a bug, "
+                "rerun with --debug and report the traceback",
+                file=sys.stderr,
+            )
+            return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ def check_output_path(path: str | Path, force: bool = False) -> Path:
         raise OutputError(f"output folder {folder} does not exist; create it first (mkdir -p {folder})")
     if not os.access(folder, os.W_OK):
         raise OutputError(f"output folder {folder} is not writable; choose another --out")
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder; give a file name, e.g. {path / 'results.nc'}")
     if path.exists() and not force:
         raise OutputError(f"{path} already exists; pass --force to overwrite it")
     return path

@@ -68,8 +68,14 @@ def scenarios_path_for(model_path: str | Path) -> Path:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot read {path}: {exc.strerror or exc}; check the path and its permissions") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path.name} is not valid TOML: {exc}; fix the line it names") from None
 
 
@@ -146,10 +152,18 @@ def overrides_for(model: Model, parameters: dict[str, Any]) -> list[Override]:
         a value that is not a finite number.
     """
     overrides = []
+    seen: dict[tuple[str, tuple[str, ...]], str] = {}
     for key, value in parameters.items():
+        if not isinstance(key, str):
+            raise ParameterError(f"parameter name {key!r} must be text; quote it")
         match = _SUBSCRIPTED.match(key.strip())
         name, elements = (match["name"], tuple(s.strip() for s in match["subs"].split(","))) if match else (key, ())
         py_name = model.resolve_parameter(name)
+        if (py_name, elements) in seen:
+            raise ParameterError(
+                f"{key!r} and {seen[py_name, elements]!r} name the same parameter; give it once"
+            )
+        seen[py_name, elements] = key
         dims = model.variables[py_name].dims
         if elements:
             _check_elements(model, key, dims, elements)
