@@ -359,11 +359,17 @@ def evaluate(checks: Sequence[Check], dataset: xr.Dataset) -> list[CheckResult]:
     Raises
     ------
     CheckError
-        If a check names a variable or scenario the dataset does not hold.
+        If a check is malformed, or names a variable or scenario the dataset does
+        not hold.
     """
     resolver = _Resolver(dataset)
     results = []
     for check in checks:
+        # checks built in code rather than read by load_checks get the same validation
+        if check.op not in OPS:
+            raise CheckError(f"check {check.id!r}: unknown op {check.op!r}; use one of {list(OPS)}")
+        _validate_operand(check.measure, f"check {check.id!r}: measure")
+        _validate_operand(check.than, f"check {check.id!r}: than")
         ctx = _Context(resolver, check)
         value = ctx.operand(check.measure, check.scenario, "measure")
         threshold = ctx.operand(check.than, check.scenario, "than")
@@ -449,7 +455,9 @@ class _Context:
         )
 
     # helpers ---------------------------------------------------------------
-    def _series(self, spec: Mapping[str, Any], scenario: str, where: str, var: str | None = None):
+    def _series(
+        self, spec: Mapping[str, Any], scenario: str, where: str, var: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         t, x = self.resolver.series(var or spec["var"], scenario, where)
         if "window" in spec:
             t0 = self.operand(spec["window"][0], scenario, where + ".window")
@@ -465,25 +473,25 @@ class _Context:
         return float(fn(x)) if x.size else math.nan
 
     # value functions -------------------------------------------------------
-    def _fn_initial(self, spec, scenario, where):
+    def _fn_initial(self, spec: Mapping[str, Any], scenario: str, where: str) -> float:
         return self._reduce(*self._series(spec, scenario, where), lambda x: x[0])
 
-    def _fn_final(self, spec, scenario, where):
+    def _fn_final(self, spec: Mapping[str, Any], scenario: str, where: str) -> float:
         return self._reduce(*self._series(spec, scenario, where), lambda x: x[-1])
 
-    def _fn_min(self, spec, scenario, where):
+    def _fn_min(self, spec: Mapping[str, Any], scenario: str, where: str) -> float:
         return self._reduce(*self._series(spec, scenario, where), np.min)
 
-    def _fn_max(self, spec, scenario, where):
+    def _fn_max(self, spec: Mapping[str, Any], scenario: str, where: str) -> float:
         return self._reduce(*self._series(spec, scenario, where), np.max)
 
-    def _fn_mean(self, spec, scenario, where):
+    def _fn_mean(self, spec: Mapping[str, Any], scenario: str, where: str) -> float:
         t, x = self._series(spec, scenario, where)
         if x.size < 2:
             return self._reduce(t, x, np.mean)
         return float(np.trapezoid(x, t) / (t[-1] - t[0]))
 
-    def _fn_at(self, spec, scenario, where):
+    def _fn_at(self, spec: Mapping[str, Any], scenario: str, where: str) -> float:
         t, x = self._series(spec, scenario, where)
         when = self.operand(spec["time"], scenario, where + ".time")
         if math.isnan(when) or not x.size or when < t[0] or when > t[-1]:
@@ -493,15 +501,15 @@ class _Context:
     _fn_value_at_time_of = _fn_at
 
     # time functions --------------------------------------------------------
-    def _fn_time_of_max(self, spec, scenario, where):
+    def _fn_time_of_max(self, spec: Mapping[str, Any], scenario: str, where: str) -> float:
         t, x = self._series(spec, scenario, where)
         return float(t[np.argmax(x)]) if x.size else math.nan
 
-    def _fn_time_of_min(self, spec, scenario, where):
+    def _fn_time_of_min(self, spec: Mapping[str, Any], scenario: str, where: str) -> float:
         t, x = self._series(spec, scenario, where)
         return float(t[np.argmin(x)]) if x.size else math.nan
 
-    def _first(self, spec, scenario, where, below: bool) -> float:
+    def _first(self, spec: Mapping[str, Any], scenario: str, where: str, below: bool) -> float:
         t, x = self._series(spec, scenario, where)
         level = self.operand(spec["level"], scenario, where + ".level")
         if "after" in spec:
@@ -519,13 +527,13 @@ class _Context:
         # interpolate the crossing linearly between the samples either side of it
         return float(t[i - 1] + (level - x[i - 1]) * (t[i] - t[i - 1]) / (x[i] - x[i - 1]))
 
-    def _fn_first_below(self, spec, scenario, where):
+    def _fn_first_below(self, spec: Mapping[str, Any], scenario: str, where: str) -> float:
         return self._first(spec, scenario, where, below=True)
 
-    def _fn_first_above(self, spec, scenario, where):
+    def _fn_first_above(self, spec: Mapping[str, Any], scenario: str, where: str) -> float:
         return self._first(spec, scenario, where, below=False)
 
-    def _years(self, spec, scenario, where, below: bool) -> float:
+    def _years(self, spec: Mapping[str, Any], scenario: str, where: str, below: bool) -> float:
         t, x = self._series(spec, scenario, where)
         if x.size < 2:
             return 0.0 if x.size else math.nan
@@ -542,13 +550,13 @@ class _Context:
             )
         return float(np.sum(np.diff(t) * fraction))
 
-    def _fn_years_below(self, spec, scenario, where):
+    def _fn_years_below(self, spec: Mapping[str, Any], scenario: str, where: str) -> float:
         return self._years(spec, scenario, where, below=True)
 
-    def _fn_years_above(self, spec, scenario, where):
+    def _fn_years_above(self, spec: Mapping[str, Any], scenario: str, where: str) -> float:
         return self._years(spec, scenario, where, below=False)
 
-    def _fn_settling_time(self, spec, scenario, where):
+    def _fn_settling_time(self, spec: Mapping[str, Any], scenario: str, where: str) -> float:
         after = self.operand(spec["after"], scenario, where + ".after")
         tolerance = self.operand(spec["tolerance"], scenario, where + ".tolerance")
         atol = self.operand(spec.get("atol", 0.0), scenario, where + ".atol")
@@ -571,15 +579,15 @@ class _Context:
         return worst
 
     # arithmetic ------------------------------------------------------------
-    def _fn_diff(self, spec, scenario, where):
+    def _fn_diff(self, spec: Mapping[str, Any], scenario: str, where: str) -> float:
         return self.operand(spec["a"], scenario, where + ".a") - self.operand(
             spec["b"], scenario, where + ".b"
         )
 
-    def _fn_ratio(self, spec, scenario, where):
+    def _fn_ratio(self, spec: Mapping[str, Any], scenario: str, where: str) -> float:
         a = self.operand(spec["a"], scenario, where + ".a")
         b = self.operand(spec["b"], scenario, where + ".b")
         return a / b if b != 0 else math.nan
 
-    def _fn_abs(self, spec, scenario, where):
+    def _fn_abs(self, spec: Mapping[str, Any], scenario: str, where: str) -> float:
         return abs(self.operand(spec["of"], scenario, where + ".of"))

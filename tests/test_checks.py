@@ -262,3 +262,9 @@ def test_scenario_missing_from_dataset_raises(dataset):
     check = Check("T.sc", "T", "zzz", "x", {"fn": "final", "var": "Decay"}, "<", 1.0)
     with pytest.raises(CheckError, match=r"T\.sc.*scenario 'zzz'"):
         evaluate([check], dataset)
+
+
+def test_checks_built_in_code_are_validated(dataset):
+    check = Check("T.code", "T", "a", "x", {"fn": "__init__", "var": "Decay"}, "<", 1.0)
+    with pytest.raises(CheckError, match=r"T\.code.*unknown fn '__init__'"):
+        evaluate([check], dataset)
