@@ -54,11 +54,26 @@ _NB_FN = dict(_NP_FN)
 _NB_FN.update(
     {
         "log": "_F.log",
-        "min": "_F.fmin",
-        "max": "_F.fmax",
+        "min": "_fmin",
+        "max": "_fmax",
         "integer": "_F.trunc",
     }
 )
+# min/max defined in the generated module itself so LLVM can inline them
+_LOCAL_NUMBA = """
+@_nb.njit(error_model='numpy', cache=True)
+def _fmin(a, b):
+    if a != a or b != b:
+        return a + b
+    return a if a <= b else b
+
+
+@_nb.njit(error_model='numpy', cache=True)
+def _fmax(a, b):
+    if a != a or b != b:
+        return a + b
+    return a if a >= b else b
+"""
 _CTRL = {"time": "t", "t0": "T0", "tf": "TF", "dt": "DT", "sp": "SP"}
 _CMP = {"==", "!=", "<", ">", "<=", ">="}
 
@@ -190,22 +205,21 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
         emit("for j in range(SN.shape[0]):", 2)
         emit("buf[j, slot] = _vals[SN[j]]", 3)
     else:
+        order = check_order(ir, sched)
         emit("if CHK[k] or k == nsteps:", 1)
-        emit(f"_vals = ({chkv},)", 2)
-        emit("_ok = True", 2)
-        emit("for q in range(len(_vals)):", 2)
-        emit("if not _np.isfinite(_vals[q]):", 3)
-        emit("BAD[s, 0] = k", 4)
-        emit("BAD[s, 1] = q", 4)
-        emit("_ok = False", 4)
-        emit("break", 4)
-        emit("if not _ok:", 2)
+        emit("_z = 0.0", 2)
+        for start in range(0, len(order), 40):
+            terms = " + ".join(f"v{i} * 0.0" for i in order[start : start + 40])
+            emit(f"_z += {terms}", 2)
+        emit("if _z != 0.0:", 2)
+        emit("BAD[s, 0] = k", 3)
         emit("break", 3)
         emit("slot = SAVE[k]", 1)
         emit("if slot >= 0:", 1)
-        emit(f"_vals = ({allv},)", 2)
+        for i in range(len(nodes)):
+            emit(f"W[{i}] = v{i}", 2)
         emit("for j in range(SN.shape[0]):", 2)
-        emit("buf[s, slot, j] = _vals[SN[j]]", 3)
+        emit("buf[s, slot, j] = W[SN[j]]", 3)
     emit("if k == nsteps:", 1)
     emit("break", 2)
     for i in sched.stocks:
@@ -213,7 +227,7 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
     for i in sched.stocks:
         upd = f"v{i} + d{i} * DT"
         if nodes[i].nonneg:
-            upd = f"_np.maximum({upd}, 0.0)" if flavor == "numpy" else f"_F.fmax({upd}, 0.0)"
+            upd = f"_np.maximum({upd}, 0.0)" if flavor == "numpy" else f"_fmax({upd}, 0.0)"
         emit(f"v{i} = {upd}", 1)
     emit("k += 1", 1)
 
@@ -226,6 +240,7 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
     else:
         head.append("import numba as _nb")
         head.append("from sdkit.engine import nbfunctions as _F")
+        head.append(_LOCAL_NUMBA)
     head.append("_f64 = _np.float64")
     for key, name in g.consts.items():
         head.append(f"{name} = _f64({key!r})")
@@ -237,8 +252,9 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
         head.append("def run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD):")
         tail = ["    return None", ""]
     else:
-        head.append("@_nb.njit(parallel=True, cache=True, error_model='numpy')")
-        head.append("def run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD):")
-        head.append("    for s in _nb.prange(P.shape[1]):")
+        head.append("@_nb.njit(nogil=True, cache=True, error_model='numpy')")
+        head.append("def run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD, S0, S1):")
+        head.append(f"    W = _np.empty({len(nodes)})")
+        head.append("    for s in range(S0, S1):")
         tail = ["    return 0", ""]
     return "\n".join(head + body + tail)

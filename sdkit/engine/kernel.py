@@ -373,13 +373,13 @@ class Kernel:
                 for j, node in enumerate(self._params):
                     P[j] = pvals.get(node, self._ir.nodes[node].default)
                 buf = np.empty((n, steps.size, len(flat_nodes)), dtype=np.float64)
-                fn(P, T, save_idx, chk, sn, buf, t0, tf, dt, sp, bad)
+                args = (P, T, save_idx, chk, sn, buf, t0, tf, dt, sp, bad)
+                self._run_threads(fn, args, n)
                 failed = np.flatnonzero(bad[:, 0] >= 0)
                 if failed.size:
                     k_first = bad[failed, 0].min()
                     sample = int(failed[np.flatnonzero(bad[failed, 0] == k_first)[0]])
-                    pos = int(bad[sample, 1])
-                    self._raise_nonfinite(self._check[pos], sample, times[k_first], decimals)
+                    self._locate_nonfinite(params or {}, n, sample, time, times[k_first], decimals)
 
         data: dict[str, np.ndarray] = {}
         for v, idx in zip(names, var_nodes, strict=True):
@@ -402,6 +402,53 @@ class Kernel:
                 arr = arr[:, 0]
             data[v] = np.ascontiguousarray(arr)
         return SimulationResult(times=out_times, data=data)
+
+    @staticmethod
+    def _run_threads(fn, args: tuple, n: int) -> None:
+        """Run the numba kernel over sample ranges on ``os.cpu_count()`` threads (nogil)."""
+        workers = max(1, min(os.cpu_count() or 1, n // 16))
+        if workers == 1:
+            fn(*args, 0, n)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        bounds = np.linspace(0, n, workers + 1).astype(int)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [
+                pool.submit(fn, *args, int(a), int(b))
+                for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            ]
+            for f in futures:
+                f.result()
+
+    def _locate_nonfinite(
+        self,
+        params: Mapping[str, Any],
+        n: int,
+        sample: int,
+        time: Mapping[str, float] | None,
+        t: float,
+        decimals: int,
+    ) -> None:
+        """Re-run one failed sample with numpy to name the first non-finite variable."""
+        one = {}
+        for py, value in params.items():
+            arr = np.asarray(value, dtype=np.float64)
+            shape = self._ir.var_nodes[py].shape
+            if arr.shape in ((n,), (n, *shape)):
+                arr = arr[sample : sample + 1]
+            one[py] = arr
+        tt = dict(time or {})
+        tt["final_time"] = float(t)
+        try:
+            self.simulate(one, 1, variables=[], save="final", time=tt, backend="numpy")
+        except NonFiniteError as exc:
+            msg = str(exc).replace("in sample 0", f"in sample {sample}")
+            raise NonFiniteError(msg) from None
+        raise NonFiniteError(
+            f"a variable became NaN or infinite at time {np.round(t, decimals)} in sample "
+            f"{sample}; check divisions, LN/SQRT arguments and parameter ranges"
+        )
 
     def _raise_nonfinite(self, node: int, sample: int, t: float, decimals: int) -> None:
         label = self._ir.nodes[node].label

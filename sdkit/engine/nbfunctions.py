@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 SMALL_VENSIM = 1e-6
-_jit = njit(error_model="numpy", cache=True, inline="always")
+_jit = njit(error_model="numpy", cache=True)
 
 
 @_jit

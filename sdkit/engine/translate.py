@@ -230,6 +230,11 @@ class Translator:
                     else:
                         idx = ir.add(Node("aux", label))
                         pending.append((idx, py, ast, ctx))
+                    if (py, elems) in self.node_of:
+                        raise ModelFileError(
+                            f"variable '{el.name}' defines element [{', '.join(elems)}] twice; "
+                            "use :EXCEPT: or remove one equation"
+                        )
                     self.node_of[(py, elems)] = idx
                     pos = tuple(
                         self.ranges[d].index(e) for d, e in zip(var_dims, elems, strict=True)
