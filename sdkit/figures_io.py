@@ -107,8 +107,8 @@ def save_figure(
 
     Parameters
     ----------
-    fig : matplotlib.figure.Figure
-        The figure to save.
+    fig : matplotlib.figure.Figure or matplotlib.axes.Axes
+        The figure to save (for an Axes, the figure it belongs to).
     path_stem : str or path-like
         Path without extension; ``"figures/trajectories"`` writes
         ``figures/trajectories.pdf`` and ``figures/trajectories.png``. Missing
@@ -129,11 +129,15 @@ def save_figure(
     Raises
     ------
     OutputError
-        If a format is unknown, `metadata` is not str to str, or the folder
+        If `fig` is not a figure, a format is unknown, `metadata` is not str to str, or the folder
         cannot be created or written.
     """
     import matplotlib as mpl
 
+    if not hasattr(fig, "savefig") and hasattr(fig, "get_figure"):
+        fig = fig.get_figure()  # an Axes: save the figure it sits in
+    if not hasattr(fig, "savefig"):
+        raise OutputError(f"`fig` must be a matplotlib Figure or Axes, got {type(fig).__name__}")
     if isinstance(formats, str):
         formats = (formats,)
     fmts = [str(f).lower().lstrip(".") for f in formats]

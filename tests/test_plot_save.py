@@ -131,3 +131,12 @@ def test_unknown_format_is_output_error(tmp_path):
 def test_metadata_must_be_strings(tmp_path):
     with pytest.raises(OutputError, match="not str to str"):
         save_figure(_figure(), tmp_path / "fig", metadata={"quick": True})
+
+
+def test_axes_saves_its_figure_and_other_objects_are_refused(tmp_path):
+    fig = _figure()
+    (from_axes,) = save_figure(fig.axes[0], tmp_path / "a", formats=("png",), dpi=50)
+    (from_fig,) = save_figure(fig, tmp_path / "b", formats=("png",), dpi=50)
+    assert from_axes.read_bytes() == from_fig.read_bytes()
+    with pytest.raises(OutputError, match="must be a matplotlib Figure or Axes"):
+        save_figure("not a figure", tmp_path / "c")
