@@ -264,6 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("params", help="list a model's constants (what scenarios and sweeps can set)")
     p.add_argument("model", help="Vensim .mdl file")
+
+    from sdkit.sensitivity.cli import add_sweep_parser, cmd_sweep
+
+    add_sweep_parser(sub)
+    COMMANDS["sweep"] = cmd_sweep
     return parser
 
 
