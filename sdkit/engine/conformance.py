@@ -67,12 +67,17 @@ def load_canonical(folder: Path):
 
 
 def find_cases(root: Path) -> list[tuple[str, Path]]:
-    """Return (case name, model path) for every sub-folder with one .mdl file."""
+    """Return (case name, model path) for every sub-folder holding a .mdl file.
+
+    With several .mdl files the one named after the folder is used.
+    """
     cases = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         mdls = sorted(folder.glob("*.mdl"))
-        if len(mdls) == 1:
-            cases.append((folder.name, mdls[0]))
+        if not mdls:
+            continue
+        preferred = [m for m in mdls if m.stem in (folder.name, f"test_{folder.name}")]
+        cases.append((folder.name, (preferred or mdls)[0]))
     return cases
 
 
@@ -84,7 +89,7 @@ def run_case(name: str, mdl: Path) -> CaseResult:
         kernel = compile_model(mdl, backend="numpy")
     except UnsupportedFeature as exc:
         m = re.search(r"function '([^']+)'", str(exc))
-        return CaseResult(name, "unsupported", m.group(1) if m else str(exc))
+        return CaseResult(name, "unsupported", m.group(1) if m else str(exc).split(";")[0])
     except SdkitError as exc:
         return CaseResult(name, "error", str(exc))
     try:

@@ -1,0 +1,238 @@
+"""Unit tests of the ensemble engine: known answers, chunk invariance, errors, pickling."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sdkit.engine import compile_model
+from sdkit.errors import ModelFileError, NonFiniteError, ParameterError, UnsupportedFeature
+
+ROOT = Path(__file__).resolve().parents[1]
+FEATURES = ROOT / "tests" / "data" / "engine_features.mdl"
+
+CONTROL = """
+FINAL TIME = {final}
+	~	Year
+	~	|
+INITIAL TIME = 0
+	~	Year
+	~	|
+SAVEPER = {saveper}
+	~	Year
+	~	|
+TIME STEP = {dt}
+	~	Year
+	~	|
+"""
+
+
+def write_model(tmp_path: Path, body: str, final=10, dt=0.25, saveper=1, name="m.mdl") -> Path:
+    """Write a small Vensim model made of ``body`` plus control variables."""
+    path = tmp_path / name
+    text = "{UTF-8}\n" + body + CONTROL.format(final=final, dt=dt, saveper=saveper)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+DECAY = """
+stock = INTEG(-outflow, initial stock)
+	~	Widget
+	~	The decaying stock.
+	|
+outflow = stock / tau
+	~	Widget/Year
+	~	|
+tau = 5
+	~	Year [2,8]
+	~	Time constant.
+	|
+initial stock = 100
+	~	Widget
+	~	|
+"""
+
+
+@pytest.fixture(scope="module")
+def decay_kernel(tmp_path_factory):
+    return compile_model(write_model(tmp_path_factory.mktemp("decay"), DECAY))
+
+
+@pytest.fixture(scope="module")
+def features_kernel():
+    return compile_model(FEATURES)
+
+
+def test_decay_matches_euler_closed_form(decay_kernel):
+    """Euler on dx/dt = -x/tau gives x_k = x0 (1 - dt/tau)^k exactly (up to rounding)."""
+    tau = np.array([2.0, 5.0, 8.0])
+    res = decay_kernel.simulate({"tau": tau}, 3, variables=["stock", "outflow"])
+    steps = np.round(res.times / 0.25)
+    expected = 100.0 * (1 - 0.25 / tau[:, None]) ** steps[None, :]
+    np.testing.assert_allclose(res.data["stock"], expected, rtol=1e-12)
+    np.testing.assert_allclose(res.data["outflow"], expected / tau[:, None], rtol=1e-12)
+    np.testing.assert_array_equal(res.times, np.arange(0.0, 10.5, 1.0))
+
+
+def test_kernel_metadata(decay_kernel, features_kernel):
+    k = decay_kernel
+    assert k.names["stock"] == "stock"
+    assert k.units["outflow"] == "Widget/Year"
+    assert k.comments["stock"] == "The decaying stock."
+    assert k.stocks == ["stock"]
+    assert k.constants == {"tau": 5.0, "initial_stock": 100.0}
+    assert k.limits["tau"] == (2.0, 8.0)
+    assert (k.initial_time, k.final_time, k.time_step, k.saveper) == (0.0, 10.0, 0.25, 1.0)
+    assert set(k.variables) == {"stock", "outflow", "tau", "initial_stock"}
+    f = features_kernel
+    assert f.dims["Region"] == ["north", "south", "east"]
+    assert f.var_dims["capacity"] == ("Region", "Sector")
+    np.testing.assert_array_equal(f.constants["capacity"], [[100, 80], [120, 60], [90, 110]])
+    np.testing.assert_array_equal(f.constants["growth_rate"], [0.03, 0.02, 0.025])
+    assert f.var_dims["grand_total"] == ()
+
+
+def test_save_modes_agree(features_kernel):
+    k = features_kernel
+    full = k.simulate({}, 2, variables=["output", "grand_total"])
+    final = k.simulate({}, 2, variables=["output", "grand_total"], save="final")
+    some = k.simulate({}, 2, variables=["output"], save=[5.0, 20.0, 50.0])
+    assert full.data["output"].shape == (2, 51, 3, 2)
+    assert final.data["output"].shape == (2, 3, 2)
+    np.testing.assert_array_equal(final.data["output"], full.data["output"][:, -1])
+    np.testing.assert_array_equal(final.data["grand_total"], full.data["grand_total"][:, -1])
+    np.testing.assert_array_equal(some.times, [5.0, 20.0, 50.0])
+    np.testing.assert_array_equal(some.data["output"], full.data["output"][:, [5, 20, 50]])
+
+
+def test_time_override_gives_prefix(features_kernel):
+    k = features_kernel
+    full = k.simulate({}, 1, variables=["grand_total"])
+    short = k.simulate({}, 1, variables=["grand_total"], time={"final_time": 20})
+    np.testing.assert_array_equal(short.times, full.times[:21])
+    np.testing.assert_array_equal(short.data["grand_total"], full.data["grand_total"][:, :21])
+
+
+def _random_params(kernel, n, seed):
+    rng = np.random.default_rng(seed)
+    return {
+        py: np.asarray(v) * rng.uniform(0.7, 1.3, size=(n, *np.shape(v)))
+        for py, v in kernel.constants.items()
+    }
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_chunk_invariance_bit_for_bit(features_kernel, backend):
+    """simulate(n=10) equals simulate on samples 0-2 and 3-9 concatenated, bit for bit."""
+    k = features_kernel
+    params = _random_params(k, 10, 3)
+    whole = k.simulate(params, 10, backend=backend)
+    a = k.simulate({p: v[:3] for p, v in params.items()}, 3, backend=backend)
+    b = k.simulate({p: v[3:] for p, v in params.items()}, 7, backend=backend)
+    for name in k.variables:
+        joined = np.concatenate([a.data[name], b.data[name]])
+        assert np.array_equal(whole.data[name], joined), name
+
+
+def test_numpy_and_numba_backends_agree(features_kernel):
+    k = features_kernel
+    params = _random_params(k, 8, 4)
+    a = k.simulate(params, 8, backend="numpy")
+    b = k.simulate(params, 8, backend="numba")
+    for name in k.variables:
+        np.testing.assert_allclose(b.data[name], a.data[name], rtol=1e-12, atol=1e-12)
+
+
+def test_scalar_and_vector_params_are_equivalent(decay_kernel):
+    a = decay_kernel.simulate({"tau": 4.0}, 3, variables=["stock"])
+    b = decay_kernel.simulate({"tau": np.full(3, 4.0)}, 3, variables=["stock"])
+    assert np.array_equal(a.data["stock"], b.data["stock"])
+
+
+def test_kernel_pickles(features_kernel):
+    k2 = pickle.loads(pickle.dumps(features_kernel))
+    a = features_kernel.simulate({}, 1, variables=["grand_total"], save="final")
+    b = k2.simulate({}, 1, variables=["grand_total"], save="final")
+    assert np.array_equal(a.data["grand_total"], b.data["grand_total"])
+
+
+NAN_MODEL = """
+rate = 1 / d
+	~	1/Year
+	~	|
+d = 1
+	~	Year
+	~	|
+spike = 1 / (Time - 2)
+	~	Dmnl
+	~	|
+stock = INTEG(rate, 0)
+	~	Widget
+	~	|
+"""
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_nonfinite_names_variable_sample_and_time(tmp_path, backend):
+    k = compile_model(write_model(tmp_path, NAN_MODEL, final=5, dt=0.5))
+    d = np.ones(6)
+    d[4] = 0.0
+    with pytest.raises(NonFiniteError, match=r"'rate'.* time 0\.0 in sample 4"):
+        k.simulate({"d": d}, 6, backend=backend)
+    with pytest.raises(NonFiniteError, match=r"'spike'.* time 2\.0 in sample 0"):
+        k.simulate({}, 2, backend=backend)
+
+
+def test_unknown_names_and_bad_shapes_raise(decay_kernel):
+    k = decay_kernel
+    with pytest.raises(ParameterError, match="'speed'"):
+        k.simulate({"speed": 1.0}, 2)
+    with pytest.raises(ParameterError, match="'outflow' is not an overridable constant"):
+        k.simulate({"outflow": 1.0}, 2)
+    with pytest.raises(ParameterError, match="'nothing'"):
+        k.simulate({}, 2, variables=["nothing"])
+    with pytest.raises(ParameterError, match="shape"):
+        k.simulate({"tau": np.ones(3)}, 2)
+    with pytest.raises(ParameterError, match="not on the time-step grid"):
+        k.simulate({}, 1, save=[0.1])
+    with pytest.raises(ParameterError, match="time key 'end'"):
+        k.simulate({}, 1, time={"end": 3})
+
+
+@pytest.mark.parametrize(
+    ("equation", "function"),
+    [
+        ("DELAY FIXED(stock, 2, 0)", "DELAY FIXED"),
+        ("GET XLS CONSTANTS('inputs.xlsx', 'Sheet1', 'B2')", "GET XLS CONSTANTS"),
+        ("SAMPLE IF TRUE(Time > 2, stock, 0)", "SAMPLE IF TRUE"),
+        ("VECTOR SELECT(stock, stock, stock, 0, 0)", "VECTOR SELECT"),
+    ],
+)
+def test_unsupported_function_names_function_and_variable(tmp_path, equation, function):
+    body = DECAY + f"\nodd variable = {equation}\n\t~\tWidget\n\t~\t|\n"
+    with pytest.raises(UnsupportedFeature, match=rf"'{function}' in variable 'odd variable'"):
+        compile_model(write_model(tmp_path, body))
+
+
+def test_bad_model_files_raise_model_file_error(tmp_path):
+    with pytest.raises(ModelFileError, match="does not exist"):
+        compile_model(tmp_path / "missing.mdl")
+    bad = write_model(tmp_path, "x = (1 +\n\t~\t\n\t~\t|\n", name="bad.mdl")
+    with pytest.raises(ModelFileError, match="cannot parse"):
+        compile_model(bad)
+    loop = write_model(
+        tmp_path, "a = b\n\t~\t\n\t~\t|\nb = a + 1\n\t~\t\n\t~\t|\n", name="loop.mdl"
+    )
+    with pytest.raises(ModelFileError, match="algebraic loop"):
+        compile_model(loop)
+
+
+def test_generated_source_contains_no_model_text(features_kernel):
+    """Names, units and comments from the model never reach the generated code."""
+    for flavor in ("numpy", "numba"):
+        src = features_kernel.source(flavor)
+        for word in ("north", "capacity", "Widget", "regional", "growth"):
+            assert word not in src
