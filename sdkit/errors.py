@@ -36,5 +36,9 @@ class OutputError(SdkitError):
     """An output path cannot be written."""
 
 
+class PlotError(SdkitError):
+    """Data handed to a plotting function lack what the figure needs, or a style is unknown."""
+
+
 class SdkitWarning(UserWarning):
     """Warnings emitted by sdkit (engine fallback, suspicious settings)."""

@@ -23,7 +23,7 @@ from typing import Any
 import matplotlib as mpl
 from cycler import cycler
 
-from sdkit.errors import SdkitError
+from sdkit.errors import PlotError, SdkitError
 
 __all__ = [
     "FALLBACK_STYLES",
@@ -40,10 +40,6 @@ __all__ = [
 ]
 
 MM_PER_INCH = 25.4
-
-
-class PlotError(SdkitError):
-    """Data handed to a plotting function lack what the figure needs."""
 
 
 #: Okabe & Ito (2008) colour-blind-safe palette, by name.
