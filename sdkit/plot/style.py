@@ -23,7 +23,7 @@ from typing import Any
 import matplotlib as mpl
 from cycler import cycler
 
-from sdkit.errors import PlotError, SdkitError
+from sdkit.errors import PlotError
 
 __all__ = [
     "FALLBACK_STYLES",
