@@ -31,6 +31,13 @@ def command(name: str) -> Callable:
     return register
 
 
+def command_line(args: argparse.Namespace) -> str:
+    """The command as typed (quoted for a shell), for the provenance of output files."""
+    import shlex
+
+    return "sdkit " + shlex.join(getattr(args, "argv", None) or sys.argv[1:])
+
+
 def parse_set(items: Sequence[str] | None) -> dict[str, float]:
     """``["name=0.5", ...]`` -> ``{"name": 0.5}``; malformed items raise ParameterError."""
     values: dict[str, float] = {}
@@ -78,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     print(final_values(dataset, model.stocks if not args.vars else list(dataset.data_vars)))
     if args.out:
-        dataset.attrs["command"] = "sdkit run " + " ".join(sys.argv[2:])
+        dataset.attrs["command"] = command_line(args)
         write_netcdf(dataset, args.out)
         print(f"wrote {args.out}")
     return 0
@@ -156,7 +163,7 @@ def _ensemble(args: argparse.Namespace) -> int:
             executor=client,
             progress=progress,
         )
-    dataset.attrs["command"] = "sdkit ensemble " + " ".join(sys.argv[2:])
+    dataset.attrs["command"] = command_line(args)
     write_netcdf(dataset, args.out)
     print(f"{len(samples)} runs of {model.path.name}; wrote {args.out}")
     return 0
@@ -275,7 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sdkit`` console script."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(message)s")
     with warnings.catch_warnings():
         if not args.debug:

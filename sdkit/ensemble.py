@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,7 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sdkit.errors import NonFiniteError, ParameterError, SdkitError
+from sdkit.errors import NonFiniteError, ParameterError, SdkitError, SdkitWarning
 from sdkit.io import write_atomic
 from sdkit.model import Model, load_model
 from sdkit.provenance import provenance_attrs
@@ -68,10 +70,39 @@ def run_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
     try:
         result = kernel.simulate(task.params, task.n, list(task.variables), save=save, time=dict(task.time))
     except NonFiniteError as exc:
-        sample = getattr(exc, "sample", None)
-        where = f"sample {task.start + sample}" if sample is not None else f"chunk starting at sample {task.start}"
-        raise NonFiniteError(f"{exc} ({where} of the ensemble)") from None
+        raise _pinpoint(kernel, task, exc) from None
     return {"__times__": np.asarray(result.times), **result.data}
+
+
+_SAMPLE = re.compile(r"\bsample (\d+)")
+
+
+def _pinpoint(kernel: Any, task: ChunkTask, exc: NonFiniteError) -> NonFiniteError:
+    """The error for the ensemble: global sample index, and the exact time step of the first non-finite value.
+
+    The kernel checks values where it saves them; the failing sample is rerun alone,
+    saving every time step, so the error names the first step that went non-finite.
+    """
+    found = _SAMPLE.search(str(exc))
+    sample = getattr(exc, "sample", None)
+    if sample is None and found:
+        sample = int(found[1])
+    if sample is None or not 0 <= sample < task.n:
+        return NonFiniteError(f"{exc} (chunk starting at sample {task.start} of the ensemble)")
+    message = str(exc)
+    time = dict(task.time)
+    params = {name: np.asarray(value)[sample : sample + 1] for name, value in task.params.items()}
+    try:
+        kernel.simulate(params, 1, list(task.variables), save="all", time={**time, "saveper": time["time_step"]})
+    except NonFiniteError as exact:
+        message = str(exact)
+    except SdkitError:
+        pass
+    if found or _SAMPLE.search(message):
+        message = _SAMPLE.sub(f"sample {task.start + sample}", message, count=1)
+    else:
+        message = f"{message} (sample {task.start + sample} of the ensemble)"
+    return NonFiniteError(message)
 
 
 def _columns_to_overrides(model: Model, samples: pd.DataFrame) -> list[tuple[str, Override]]:
@@ -234,6 +265,11 @@ def ensemble(
         chosen = model.scenarios[scenario]
         base = overrides_for(model, chosen.parameters)
         time = model.time.replace(chosen.time)
+    message = model.check_time_step(
+        time.time_step, {**{o.py_name: o.value for o in base}, **{o.py_name: o.value for _, o in columns}}
+    )
+    if message:
+        warnings.warn(f"ensemble of {model.path.name}: {message}", SdkitWarning, stacklevel=2)
     names = [model.resolve(v) for v in variables] if variables else model.stocks
     save_key: str | tuple[float, ...] = save if isinstance(save, str) else tuple(float(t) for t in save)
     if isinstance(save_key, str) and save_key not in ("all", "final"):

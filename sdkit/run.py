@@ -9,6 +9,8 @@ from the model file's own values: nothing leaks from one run into the next.
 from __future__ import annotations
 
 import logging
+import re
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sdkit.errors import NonFiniteError, ParameterError, ScenarioError
+from sdkit.errors import NonFiniteError, ParameterError, ScenarioError, SdkitError, SdkitWarning
 from sdkit.model import Model, TimeSettings, load_model
 from sdkit.provenance import provenance_attrs
 from sdkit.scenarios import DEFAULT_SCENARIO, Override, Scenario, overrides_for
@@ -89,6 +91,7 @@ def run(
     chosen = select_scenarios(model, scenarios, set)
     names = [model.resolve(v) for v in variables] if variables else model.default_outputs()
     plans = [(s, overrides_for(model, s.parameters), model.time.replace(s.time)) for s in chosen]
+    _warn_time_step(model, plans)
     use_engine = engine == "engine" or (engine == "auto" and model.engine_supported())
     if engine == "engine":
         model.kernel  # noqa: B018 - raises UnsupportedFeature with the function it cannot compile
@@ -112,6 +115,16 @@ def run(
         },
     )
     return dataset
+
+
+def _warn_time_step(model: Model, plans: list) -> None:
+    """Warn (once per distinct problem) when a scenario's TIME STEP is too large for its time constants."""
+    seen = set()
+    for scenario, overrides, time in plans:
+        message = model.check_time_step(time.time_step, {o.py_name: o.value for o in overrides})
+        if message and message not in seen:
+            seen.add(message)
+            warnings.warn(f"scenario {scenario.name!r}: {message}", SdkitWarning, stacklevel=3)
 
 
 def _group_by_time(plans: list) -> list[tuple[TimeSettings, list]]:
@@ -154,9 +167,24 @@ def _element_index(kernel: Any, override: Override) -> tuple[int, ...]:
 
 def _simulate_engine(model: Model, group: list, time: TimeSettings, names: list[str]) -> xr.Dataset:
     kernel = model.kernel
-    result = kernel.simulate(
-        _engine_params(kernel, group), len(group), names, save="all", time=time.__dict__
-    )
+    try:
+        result = kernel.simulate(
+            _engine_params(kernel, group), len(group), names, save="all", time=time.__dict__
+        )
+    except NonFiniteError as exc:
+        message = str(exc)
+        if time.saveper != time.time_step:  # the kernel checks where it saves: find the exact step
+            try:
+                kernel.simulate(
+                    _engine_params(kernel, group), len(group), names, save="all",
+                    time={**time.__dict__, "saveper": time.time_step},
+                )
+            except NonFiniteError as exact:
+                message = str(exact)
+        found = re.search(r"\bsample (\d+)", message)
+        if found and int(found[1]) < len(group):
+            message += f" (sample {found[1]} is scenario {group[int(found[1])][0].name!r})"
+        raise NonFiniteError(message) from None
     return _to_dataset(model, [s.name for s, _ in group], np.asarray(result.times), result.data)
 
 
@@ -182,31 +210,89 @@ def _run_pysd_once(model: Model, scenario: Scenario, overrides: list[Override], 
             params[override.py_name] = current
         else:
             params[override.py_name] = override.value
-    frame = pysd_model.run(
-        params=params,
-        initial_condition=(time.initial_time, {}),
-        final_time=time.final_time,
-        time_step=time.time_step,
-        saveper=time.saveper,
-        return_columns=[model.variables[n].name for n in names],
-        flatten_output=False,
-        progress=False,
-    )
+    checked = list(dict.fromkeys([*names, *model.default_outputs()]))
+    try:
+        frame = _pysd_run(pysd_model, params, time, [model.variables[n].name for n in checked])
+    except SdkitError:
+        raise
+    except (FloatingPointError, OverflowError, ZeroDivisionError) as exc:
+        variable = _failing_component(model, exc)
+        at = _current_time(pysd_model)
+        raise NonFiniteError(
+            f"variable {variable!r} became NaN or infinite ({type(exc).__name__}: {exc}) at time "
+            f"{at} in scenario {scenario.name!r}; check divisions, LN/SQRT arguments and parameter ranges"
+        ) from None
+    except Exception as exc:  # PySD raises many types for models it cannot simulate
+        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
+        raise SdkitError(
+            f"PySD failed running scenario {scenario.name!r} of {model.path.name}: "
+            f"{type(exc).__name__}: {reason}; rerun with --debug for the traceback, or try engine='engine'"
+        ) from exc
+    times, data, first = _columns(model, frame, checked)
+    if first is not None:
+        if time.saveper != time.time_step:  # find the exact step, not the next save point
+            every_step = TimeSettings(time.initial_time, time.final_time, time.time_step, time.time_step)
+            columns = [model.variables[n].name for n in checked]
+            times, _, exact = _columns(model, _pysd_run(model.pysd_model(), params, every_step, columns), checked)
+            first = exact or first
+        raise NonFiniteError(
+            f"variable {model.variables[first[1]].name!r} became NaN or infinite at time "
+            f"{times[first[0]]:g} in scenario {scenario.name!r}; check divisions, LN/SQRT "
+            "arguments and parameter ranges"
+        )
+    return times, {name: data[name] for name in names}
+
+
+def _columns(model: Model, frame: Any, checked: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray], tuple[int, str] | None]:
+    """Times, values per variable, and the (time index, variable) of the first non-finite value."""
     times = frame.index.to_numpy(dtype=float)
     data = {}
-    for name in names:
+    first: tuple[int, str] | None = None
+    for name in checked:
         column = frame[model.variables[name].name]
         values = np.stack([np.asarray(getattr(v, "values", v), dtype=float) for v in column])
-        _raise_on_non_finite(name, scenario.name, times, values)
+        bad = _first_non_finite(times, values)
+        if bad is not None and (first is None or bad < first[0]):
+            first = (bad, name)
         data[name] = values
-    return times, data
+    return times, data, first
 
 
-def _raise_on_non_finite(name: str, scenario: str, times: np.ndarray, values: np.ndarray) -> None:
-    bad = ~np.isfinite(values.reshape(len(times), -1)).all(axis=1)
-    if bad.any():
-        first = int(np.argmax(bad))
-        raise NonFiniteError(
-            f"{name} became non-finite at time {times[first]:g} in scenario {scenario!r}; "
-            "check the equations feeding it for division by zero or overflow"
+def _failing_component(model: Model, exc: BaseException) -> str:
+    """The model name of the innermost PySD component function in a traceback ("?" if none)."""
+    by_py_name = {v.py_name: v.name for v in model.variables.values()}
+    found = "?"
+    trace = exc.__traceback__
+    while trace is not None:
+        name = trace.tb_frame.f_code.co_name
+        if name in by_py_name:
+            found = by_py_name[name]
+        trace = trace.tb_next
+    return found
+
+
+def _current_time(pysd_model: Any) -> str:
+    try:
+        return f"{float(pysd_model.time()):g}"
+    except Exception:  # noqa: BLE001 - the time is a courtesy in an error message
+        return "unknown"
+
+
+def _pysd_run(pysd_model: Any, params: dict[str, Any], time: TimeSettings, columns: list[str]) -> Any:
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return pysd_model.run(
+            params=params,
+            initial_condition=(time.initial_time, {}),
+            final_time=time.final_time,
+            time_step=time.time_step,
+            saveper=time.saveper,
+            return_columns=columns,
+            flatten_output=False,
+            progress=False,
         )
+
+
+def _first_non_finite(times: np.ndarray, values: np.ndarray) -> int | None:
+    bad = ~np.isfinite(values.reshape(len(times), -1)).all(axis=1)
+    return int(np.argmax(bad)) if bad.any() else None
