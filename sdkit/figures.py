@@ -96,3 +96,40 @@ def figure_fan(ensembles: Mapping[str, xr.Dataset], variable: str, out: Path, me
     with plot.style("double"):
         fig = plot.fan_chart(dict(ensembles), variable)
         return _save(fig, out, f"fan-{variable.replace('_', '-')}", metadata)
+
+
+SENSITIVITY_OUTPUTS = ("min_restraint", "first_collapse", "final_authority")
+
+
+def figure_sensitivity(sweeps: Mapping[str, Any], out: Path, metadata: Mapping[str, str]) -> list[Path]:
+    """Sobol indices per order side by side, Morris screening, the cross-order study,
+    time-resolved indices and convergence, from the shipped studies' results."""
+    from sdkit import plot
+
+    written: list[Path] = []
+    sobol = {o: sweeps[f"{o}_sobol"].indices for o in ORDERS if f"{o}_sobol" in sweeps}
+    morris = {o: sweeps[f"{o}_morris"].indices for o in ORDERS if f"{o}_morris" in sweeps}
+    for output in SENSITIVITY_OUTPUTS:
+        if sobol:
+            with plot.style("double", aspect=0.75):
+                written += _save(plot.sobol_indices(sobol, output), out, f"sobol-{output}", metadata)
+        if morris:
+            with plot.style("single", aspect=1.0):
+                written += _save(plot.morris(morris, output).figure, out, f"morris-{output}", metadata)
+        if "cross_order_sobol" in sweeps:
+            cross = {"all orders": sweeps["cross_order_sobol"].indices}
+            with plot.style("single", aspect=1.2):
+                written += _save(plot.sobol_indices(cross, output), out, f"sobol-cross-order-{output}", metadata)
+    for order in ORDERS:
+        result = sweeps.get(f"{order}_sobol")
+        if result is None:
+            continue
+        if result.time_resolved is not None:
+            with plot.style("double", aspect=0.5):
+                ax = plot.time_resolved(result.time_resolved)
+                written += _save(ax.figure, out, f"sobol-time-{order}", metadata)
+        if result.convergence is not None:
+            with plot.style("single", aspect=0.8):
+                ax = plot.convergence(result.convergence, "min_restraint")
+                written += _save(ax.figure, out, f"convergence-{order}", metadata)
+    return written

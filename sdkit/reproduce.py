@@ -35,6 +35,7 @@ class Context:
     datasets: dict = field(default_factory=dict)
     check_results: dict[str, list[CheckResult]] = field(default_factory=dict)
     checks: dict[str, list] = field(default_factory=dict)
+    sweeps: dict = field(default_factory=dict)
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -130,11 +131,82 @@ def step_balance_map(context: Context, echo: Callable[[str], None]) -> None:
     )
 
 
+QUICK_SAMPLES = {"sobol": 128, "morris": 16, "efast": 129, "pawn": 256, "delta": 256}
+FAN_RUNS = 400
+FAN_VARIABLES = ("Restraint", "Legitimacy", "Power", "Institutional Authority")
+
+
+def _studies(context: Context) -> list:
+    from dataclasses import replace
+
+    from sdkit.sensitivity import read_study
+
+    studies = []
+    for path in sorted((context.models.parent / "sensitivity").glob("*.toml")):
+        study = read_study(path)
+        if context.quick:
+            samples = min(study.samples, QUICK_SAMPLES.get(study.method, study.samples))
+            convergence = study.convergence
+            if convergence is not None:
+                sizes = tuple(s for s in convergence.sizes if s <= samples) or (samples,)
+                convergence = replace(convergence, sizes=sizes)
+            study = replace(study, samples=samples, convergence=convergence)
+        studies.append(study)
+    return studies
+
+
+def step_sensitivity(context: Context, echo: Callable[[str], None]) -> None:
+    """Run every shipped sensitivity study; keep indices, samples and outputs per study."""
+    from sdkit.sensitivity import run_study
+    from sdkit.sensitivity.cli import top_table
+
+    for study in _studies(context):
+        folder = context.out / "sweeps" / study.name
+        result = run_study(study, folder, force=True)
+        context.sweeps[study.name] = result
+        context.written += sorted(p for p in folder.glob("*.nc"))
+        table = top_table(result.indices, k=3) if result.indices is not None else ""
+        context.write_text(f"sweeps/{study.name}-top.txt", table + "\n")
+        echo(f"{study.name}: {result.x.shape[0]} runs in {result.seconds:.1f} s\n{table}")
+
+
+def step_sensitivity_figures(context: Context, echo: Callable[[str], None]) -> None:
+    """Sobol indices of the four orders side by side, Morris screening, time-resolved and convergence."""
+    from sdkit import figures
+
+    written = figures.figure_sensitivity(context.sweeps, context.figures(), context.metadata)
+    context.written += written
+    echo(f"{len(written)} figure files")
+
+
+def step_fans(context: Context, echo: Callable[[str], None]) -> None:
+    """Ensembles over each order's parameter ranges (its Sobol study's sample): fan charts."""
+    from sdkit import figures
+    from sdkit.ensemble import ensemble
+    from sdkit.sensitivity import read_study, sample, sample_frame
+
+    model = load_model(context.models / f"{CORE}.mdl")
+    runs = FAN_RUNS // 4 if context.quick else FAN_RUNS
+    fans = {}
+    for order in figures.ORDERS:
+        study = read_study(context.models.parent / "sensitivity" / f"{order}_sobol.toml")
+        frame = sample_frame(study, sample(study)[:runs])
+        fans[order] = ensemble(model, frame, variables=list(FAN_VARIABLES), scenario=study.scenario)
+    written = []
+    for variable in ("restraint", "institutional_authority"):
+        written += figures.figure_fan(fans, variable, context.figures(), context.metadata)
+    context.written += written
+    echo(f"fan charts from {runs} runs per order: {len(written)} figure files")
+
+
 STEPS: list[tuple[str, Callable[[Context, Callable[[str], None]], None]]] = [
     ("scenario runs", step_scenarios),
     ("reference-mode checks", step_checks),
     ("core-model figures", step_core_figures),
     ("balance map", step_balance_map),
+    ("sensitivity studies", step_sensitivity),
+    ("sensitivity figures", step_sensitivity_figures),
+    ("ensemble fan charts", step_fans),
 ]
 
 
