@@ -58,6 +58,21 @@ def collapse_table(results: Path, studies: list[str]) -> str:
     return "\n".join(rows)
 
 
+def conditional_table(results: Path, study: str, params: tuple[str, ...]) -> str:
+    """Share of runs that collapse, by quintile of each parameter (all runs of the Saltelli sample)."""
+    x = _open(results / study / "samples.nc")["x"]
+    collapsed = _open(results / study / "outputs.nc")["first_collapse"].to_numpy() < 200.0
+    rows = [f"**{study}**: share of runs with a restraint collapse, by quintile of each parameter", "",
+            "| parameter | range | 1st | 2nd | 3rd | 4th | 5th quintile |", "|---|---|---|---|---|---|---|"]
+    for param in params:
+        v = x.sel(param=param).to_numpy()
+        edges = np.quantile(v, [0.2, 0.4, 0.6, 0.8])
+        bins = np.searchsorted(edges, v, side="right")
+        shares = " | ".join(f"{collapsed[bins == k].mean():.2f}" for k in range(5))
+        rows.append(f"| {param} | [{v.min():.2f}, {v.max():.2f}] | {shares} |")
+    return "\n".join(rows)
+
+
 def sobol_table(results: Path, study: str) -> str:
     ds = _open(results / study / "indices.nc")
     rows = [f"**{study}** (ST, largest three; then the largest among the six order parameters)", "",
@@ -130,6 +145,11 @@ def main() -> int:
     print()
     for study in sobol:
         print(sobol_table(results, study))
+        print()
+    for study in sobol:
+        print(conditional_table(results, study, ("legitimacy emphasis", "commitment to top floor",
+                                                 "supremacy claim", "guarantor share decline rate",
+                                                 "challenger inclusion", "restraint threshold")))
         print()
     print(morris_table(results, [f"{o}_morris" for o in ORDERS]))
     print()
