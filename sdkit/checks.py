@@ -207,6 +207,8 @@ def load_checks(path: str | Path) -> list[Check]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CheckError(f"cannot read checks file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise CheckError(f"checks file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
