@@ -24,22 +24,22 @@ from sdkit.engine.schedule import Schedule
 
 _NP_FN = {
     "abs": "_np.abs",
-    "exp": "_np.exp",
+    "exp": "_U.exp",
     "sqrt": "_np.sqrt",
-    "ln": "_np.log",
+    "ln": "_U.ln",
     "log": "_F.log",
-    "sin": "_np.sin",
-    "cos": "_np.cos",
-    "tan": "_np.tan",
-    "arcsin": "_np.arcsin",
-    "arccos": "_np.arccos",
-    "arctan": "_np.arctan",
-    "sinh": "_np.sinh",
-    "cosh": "_np.cosh",
-    "tanh": "_np.tanh",
+    "sin": "_U.sin",
+    "cos": "_U.cos",
+    "tan": "_U.tan",
+    "arcsin": "_U.arcsin",
+    "arccos": "_U.arccos",
+    "arctan": "_U.arctan",
+    "sinh": "_U.sinh",
+    "cosh": "_U.cosh",
+    "tanh": "_U.tanh",
     "min": "_np.minimum",
     "max": "_np.maximum",
-    "power": "_np.power",
+    "power": "_U.power",
     "integer": "_np.trunc",
     "modulo": "_F.modulo",
     "quantum": "_F.quantum",
@@ -53,7 +53,18 @@ _NP_FN = {
 _NB_FN = dict(_NP_FN)
 _NB_FN.update(
     {
-        "log": "_F.log",
+        "exp": "_np.exp",
+        "ln": "_np.log",
+        "sin": "_np.sin",
+        "cos": "_np.cos",
+        "tan": "_np.tan",
+        "arcsin": "_np.arcsin",
+        "arccos": "_np.arccos",
+        "arctan": "_np.arctan",
+        "sinh": "_np.sinh",
+        "cosh": "_np.cosh",
+        "tanh": "_np.tanh",
+        "power": "_pow",
         "min": "_fmin",
         "max": "_fmax",
         "integer": "_F.trunc",
@@ -61,6 +72,11 @@ _NB_FN.update(
 )
 # min/max defined in the generated module itself so LLVM can inline them
 _LOCAL_NUMBA = """
+@_nb.njit(error_model='numpy', cache=True)
+def _pow(a, b):
+    return a ** b
+
+
 @_nb.njit(error_model='numpy', cache=True)
 def _fmin(a, b):
     if a != a or b != b:
@@ -112,7 +128,7 @@ class _Gen:
             if op in ("+", "-", "*", "/"):
                 return f"({a} {op} {b})"
             if op == "^":
-                return f"_np.power({a}, {b})" if np_ else f"({a} ** {b})"
+                return f"_U.power({a}, {b})" if np_ else f"_pow({a}, {b})"
             if op in _CMP:
                 return f"({a} {op} {b})" if np_ else f"(1.0 if {a} {op} {b} else 0.0)"
             if op == "and":
@@ -237,6 +253,7 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
     ]
     if flavor == "numpy":
         head.append("from sdkit.engine import functions as _F")
+        head.append("from sdkit.engine import ufuncs as _U")
     else:
         head.append("import numba as _nb")
         head.append("from sdkit.engine import nbfunctions as _F")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sdkit.engine import ufuncs as U
+
 SMALL_VENSIM = 1e-6
 
 
@@ -41,7 +43,7 @@ def pulse(start, width, t, dt):
 def pulse_train(start, repeat, width, end, t, dt):
     """PULSE TRAIN(start, width, repeat time, end) with PySD's argument order."""
     single = (start - SMALL_VENSIM <= t) & (t < start + width)
-    rep = (start <= t) & (t < end) & (np.mod(t - start + SMALL_VENSIM, repeat) < width)
+    rep = (start <= t) & (t < end) & (U.fmod(t - start + SMALL_VENSIM, repeat) < width)
     return np.where(repeat == 0, single, rep) * 1.0
 
 
@@ -57,7 +59,7 @@ def modulo(x, m):
 
 def log(a, b):
     """LOG(a, base)."""
-    return np.log(a) / np.log(b)
+    return U.ln(a) / U.ln(b)
 
 
 def lookup(x, xs, ys, mode):
@@ -96,7 +98,7 @@ def scalar_binop(op: str, a: float, b: float) -> float:
             "-": lambda: a64 - b64,
             "*": lambda: a64 * b64,
             "/": lambda: a64 / b64,
-            "^": lambda: np.power(a64, b64),
+            "^": lambda: U.power(a64, b64),
             "==": lambda: a64 == b64,
             "!=": lambda: a64 != b64,
             "<": lambda: a64 < b64,
@@ -112,22 +114,22 @@ def scalar_binop(op: str, a: float, b: float) -> float:
 #: IR function name -> numpy implementation.
 NUMPY_FUNCS = {
     "abs": np.abs,
-    "exp": np.exp,
+    "exp": U.exp,
     "sqrt": np.sqrt,
-    "ln": np.log,
+    "ln": U.ln,
     "log": log,
-    "sin": np.sin,
-    "cos": np.cos,
-    "tan": np.tan,
-    "arcsin": np.arcsin,
-    "arccos": np.arccos,
-    "arctan": np.arctan,
-    "sinh": np.sinh,
-    "cosh": np.cosh,
-    "tanh": np.tanh,
+    "sin": U.sin,
+    "cos": U.cos,
+    "tan": U.tan,
+    "arcsin": U.arcsin,
+    "arccos": U.arccos,
+    "arctan": U.arctan,
+    "sinh": U.sinh,
+    "cosh": U.cosh,
+    "tanh": U.tanh,
     "min": np.minimum,
     "max": np.maximum,
-    "power": np.power,
+    "power": U.power,
     "integer": np.trunc,
     "modulo": modulo,
     "quantum": quantum,
