@@ -12,11 +12,17 @@ pawn      ``minimum``, ``mean``, ``median``, ``maximum``, ``CV``
 delta     ``delta``, ``delta_conf``, ``S1``, ``S1_conf``
 ========  ================================================================
 
+``delta`` is Borgonovo's moment-independent index as SALib computes it on the sample as
+drawn (SALib's ``delta_raw``). eFAST confidence intervals come from SALib's bootstrap,
+which SALib itself calls indicative only.
+
 An output that does not vary over the sample has undefined indices: they are NaN.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import warnings
 from typing import Any
@@ -96,6 +102,8 @@ def analyse(method: str, problem: dict[str, Any], x: np.ndarray, y: np.ndarray,
     kw = {"seed": seed}
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
+        # eFAST: SALib notes that its bootstrap intervals are indicative only (documented)
+        warnings.filterwarnings("ignore", message="FAST confidence intervals", category=UserWarning)
         if method == "sobol":
             r = sobol.analyze(problem, y, calc_second_order=options["calc_second_order"],
                               num_resamples=options["num_resamples"],
@@ -109,8 +117,12 @@ def analyse(method: str, problem: dict[str, Any], x: np.ndarray, y: np.ndarray,
         elif method == "pawn":
             r = pawn.analyze(problem, x, y, S=options["S"], **kw)
         else:
-            r = delta.analyze(problem, x, y, num_resamples=options["num_resamples"],
-                              conf_level=options["conf_level"], **kw)
+            with contextlib.redirect_stdout(io.StringIO()) as printed:  # SALib prints bias notices
+                r = delta.analyze(problem, x, y, num_resamples=options["num_resamples"],
+                                  conf_level=options["conf_level"], **kw)
+            r = {**r, "delta": r["delta_raw"], "delta_conf": r["delta_raw_conf"]}
+            if printed.getvalue().strip():
+                log.info("SALib delta: %s", " ".join(printed.getvalue().split()))
     return {n: np.asarray(r[n], dtype=float) for n in names}
 
 
