@@ -291,6 +291,7 @@ CHECK_CASES = [
     ("C09-unknown-key", CHECK + 'weight = 2\n', ("unknown key", "weight")),
     ("C10-unknown-variable", edit(CHECK, 'var = "Stock"', 'var = "Stok"'), ("Stok",)),
     ("C11-unknown-scenario", edit(CHECK, 'scenario = "default"', 'scenario = "nope"'), ("nope",)),
+    ("C12-not-utf8", CHECK.replace("stock decays", "stock \udcff decays"), ("not UTF-8",)),
 ]
 
 
@@ -299,7 +300,7 @@ def test_bad_check_file(case_id, text, needles, tmp_path, capsys):
     model = tmp_path / "decay.mdl"
     model.write_text(DECAY)
     checks = tmp_path / "decay.checks.toml"
-    checks.write_text(text)
+    checks.write_bytes(text.encode("utf-8", "surrogateescape"))
     assert_cli_error(capsys, "check", model, "--engine", "pysd", needles=needles)
 
 
