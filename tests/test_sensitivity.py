@@ -290,3 +290,11 @@ def test_pawn_ranks_the_linear_model_and_leaves_the_unused_parameter_low():
     median = indices["median"].sel(output="y").to_numpy()
     assert list(np.argsort(-median)[:3]) == [2, 1, 0]
     assert median[3] < 0.1 < median[2]
+
+
+def test_morris_convergence_on_the_linear_function_is_exact_at_every_size():
+    study = study_from_dict({**_linear_function_study("morris", 40), "convergence": {"sizes": [5, 20, 40]}})
+    conv = run_study(study, model=LINEAR_FUNCTION).convergence
+    assert conv["mu_star"].dims == ("size", "output", "param")
+    assert_allclose(conv["mu_star"].sel(output="y").to_numpy(), np.tile([10.0, 20.0, 60.0, 0.0], (3, 1)), atol=1e-9)
+    assert verdicts(conv)["y"]["converged"]
