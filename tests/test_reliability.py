@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -183,6 +184,23 @@ def test_valid_variants_still_load(tmp_path):
     assert result["stock"].isel(time=-1).item() < 100
 
 
+CONFORMANCE = Path(__file__).parent.parent.parent / "shared" / "conformance"
+
+
+@pytest.mark.conformance
+@pytest.mark.skipif(not CONFORMANCE.is_dir(), reason="../shared/conformance is absent")
+def test_structural_checks_accept_the_conformance_models():
+    from sdkit.model import _translate, check_structure
+
+    paths = sorted(CONFORMANCE.rglob("*.mdl"))
+    assert paths
+    for path in paths:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            check_structure(_translate(path, text), text, path)  # raises ModelFileError if refused
+
+
 # ---------------------------------------------------------------- scenario files
 
 SCENARIO_CASES = [
@@ -307,11 +325,12 @@ def test_bad_check_file(case_id, text, needles, tmp_path, capsys):
 # ---------------------------------------------------------------- the command line
 
 
-def test_every_command_without_arguments(capsys):
-    from sdkit.cli import COMMANDS
+def test_L23_every_command_without_arguments(capsys):
+    from sdkit.cli import COMMANDS, build_parser
 
-    assert {"run", "check", "ensemble", "scenarios", "params"} <= set(COMMANDS)
-    for name in COMMANDS:
+    build_parser()  # registers commands that live in other modules (sweep)
+    assert {"run", "check", "ensemble", "scenarios", "params", "sweep"} <= set(COMMANDS)
+    for name in list(COMMANDS):
         if name == "reproduce":  # every argument has a default; tested below with a bad one
             continue
         assert_cli_error(capsys, name, needles=(f"sdkit {name}", "required"))
@@ -361,13 +380,13 @@ def test_command_line_errors(case_id, argv, needles, model_copy, tmp_path, capsy
     assert_cli_error(capsys, *argv, needles=needles)
 
 
-def test_debug_shows_the_traceback(model_copy):
+def test_L24_debug_shows_the_traceback(model_copy):
     model = model_copy("decay")
     with pytest.raises(ParameterError):
         main(["--debug", "run", str(model), "--set", "nope=1"])
 
 
-def test_unexpected_exception_is_one_line_without_debug(model_copy, capsys, monkeypatch):
+def test_L25_unexpected_exception_is_one_line_without_debug(model_copy, capsys, monkeypatch):
     run_module = sys.modules["sdkit.run"]
 
     def broken(*args, **kwargs):
