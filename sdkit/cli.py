@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from sdkit.errors import ParameterError, SdkitError
+from sdkit.errors import ParameterError, SdkitError, SdkitWarning
 
 EXIT_BAD_INPUT = 2
 EXIT_CHECK_FAILED = 1
@@ -279,6 +279,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Warnings as one line on stderr, without the source line (``--debug`` shows the usual form)."""
+    text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
+    label = "" if issubclass(category, SdkitWarning) else f"{category.__name__}: "
+    print(f"sdkit: warning: {label}{text}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sdkit`` console script."""
     parser = build_parser()
@@ -289,6 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings():
         if not args.debug:
             warnings.filterwarnings("ignore", module=r"pysd\..*")
+            warnings.showwarning = _show_warning
         try:
             return COMMANDS[args.command](args)
         except SdkitError as exc:

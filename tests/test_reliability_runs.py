@@ -101,6 +101,19 @@ def test_N06_time_step_too_large_warns_naming_the_constant(decay_path):
         sdkit.run(decay_path, set={"decay time": 0.2}, engine="engine")
 
 
+def test_N06b_warning_at_the_command_line_is_one_line(decay_path, capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", SdkitWarning)
+        code = main(["run", str(decay_path), "--set", "decay time=0.2", "--engine", "engine"])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert err.strip().splitlines() == [
+        "sdkit: warning: scenario 'default': TIME STEP 0.125 is too large for 'decay time' (0.2: time "
+        "constant 0.2); Euler steps above half the fastest time constant are inaccurate and above twice "
+        "it unstable. Set TIME STEP to 0.05 or less"
+    ]
+
+
 def test_N07_no_warning_when_the_time_step_is_small_enough(decay_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", SdkitWarning)
