@@ -121,7 +121,9 @@ def figures(results: Path) -> list[Path]:
             written += save_figure(fig, IMG / f"sensitivity-sobol-{output.replace('_', '-')}", formats=("png",))
     morris = {o: _open(results / f"{o}_morris" / "indices.nc") for o in ORDERS}
     with plot.style("single"):
-        ax = plot.morris(morris["liberal"], "min_restraint")
+        liberal = morris["liberal"]
+        top = liberal["mu_star"].sel(output="min_restraint").to_series().nlargest(8).index
+        ax = plot.morris(liberal.sel(param=list(top)), "min_restraint")  # the 8 largest mu*, readable labels
         written += save_figure(ax.get_figure(), IMG / "sensitivity-morris-liberal", formats=("png",))
     with plot.style("double"):
         ax = plot.time_resolved(_open(results / "liberal_sobol" / "indices_time.nc"), "authority_path", index="ST")
