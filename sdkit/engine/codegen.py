@@ -64,32 +64,9 @@ _NB_FN.update(
         "sinh": "_np.sinh",
         "cosh": "_np.cosh",
         "tanh": "_np.tanh",
-        "power": "_pow",
-        "min": "_fmin",
-        "max": "_fmax",
-        "integer": "_F.trunc",
+        "integer": "_np.trunc",
     }
 )
-# min/max defined in the generated module itself so LLVM can inline them
-_LOCAL_NUMBA = """
-@_nb.njit(error_model='numpy', cache=True)
-def _pow(a, b):
-    return a ** b
-
-
-@_nb.njit(error_model='numpy', cache=True)
-def _fmin(a, b):
-    if a != a or b != b:
-        return a + b
-    return a if a <= b else b
-
-
-@_nb.njit(error_model='numpy', cache=True)
-def _fmax(a, b):
-    if a != a or b != b:
-        return a + b
-    return a if a >= b else b
-"""
 _CTRL = {"time": "t", "t0": "T0", "tf": "TF", "dt": "DT", "sp": "SP"}
 _CMP = {"==", "!=", "<", ">", "<=", ">="}
 
@@ -100,6 +77,22 @@ class _Gen:
         self.flavor = flavor
         self.consts: dict[float | str, str] = {}
         self.fn = _NP_FN if flavor == "numpy" else _NB_FN
+        self.pre: list[str] = []
+        self.ntmp = 0
+
+    def tmp(self, code: str) -> str:
+        """Bind ``code`` to a fresh temporary (numba flavour) and return its name."""
+        if code.isidentifier():
+            return code
+        name = f"_t{self.ntmp}"
+        self.ntmp += 1
+        self.pre.append(f"{name} = {code}")
+        return name
+
+    def flush(self) -> list[str]:
+        """Return and clear the temporaries needed by the last expressions."""
+        out, self.pre = self.pre, []
+        return out
 
     def const(self, x: float) -> str:
         key = repr(float(x)) if not math.isnan(x) else "nan"
@@ -128,7 +121,7 @@ class _Gen:
             if op in ("+", "-", "*", "/"):
                 return f"({a} {op} {b})"
             if op == "^":
-                return f"_U.power({a}, {b})" if np_ else f"_pow({a}, {b})"
+                return f"_U.power({a}, {b})" if np_ else f"({a} ** {b})"
             if op in _CMP:
                 return f"({a} {op} {b})" if np_ else f"(1.0 if {a} {op} {b} else 0.0)"
             if op == "and":
@@ -147,6 +140,14 @@ class _Gen:
         if tag == "if":
             c, a, b = self.e(ex[1]), self.e(ex[2]), self.e(ex[3])
             return f"_np.where({c}, {a}, {b})" if np_ else f"({a} if {c} != 0 else {b})"
+        if tag == "fn" and not np_ and ex[1] == "power":
+            return f"({self.e(ex[2][0])} ** {self.e(ex[2][1])})"
+        if tag == "fn" and not np_ and ex[1] in ("min", "max"):
+            # NaN-propagating select like numpy.minimum/maximum, inlined
+            a = self.tmp(self.e(ex[2][0]))
+            b = self.tmp(self.e(ex[2][1]))
+            cmp = "<=" if ex[1] == "min" else ">="
+            return f"({a} if ({a} {cmp} {b} or {a} != {a}) else {b})"
         if tag == "fn":
             args = ", ".join(self.e(a) for a in ex[2])
             return f"{self.fn[ex[1]]}({args})"
@@ -201,35 +202,56 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
             src = nd.expr
         else:
             src = nd.init_expr if nd.init_expr is not None else nd.expr
-        emit(f"v{i} = {g.e(src)}")
+        code = g.e(src)
+        for line in g.flush():
+            emit(line)
+        emit(f"v{i} = {code}")
     allv = ", ".join(f"v{i}" for i in range(len(nodes)))
-    chkv = ", ".join(f"v{i}" for i in check_order(ir, sched))
+    order = check_order(ir, sched)
+    n_static = len(order) - len(sched.step) - len(sched.stocks)
+    chk_all = ", ".join(f"v{i}" for i in order)
+    chk_dyn = ", ".join(f"v{i}" for i in order[n_static:])
     emit("nsteps = T.shape[0] - 1")
     emit("k = 0")
     emit("while True:")
     emit("t = T[k]", 1)
     for i in sched.step:
-        emit(f"v{i} = {g.e(nodes[i].expr)}", 1)
+        code = g.e(nodes[i].expr)
+        for line in g.flush():
+            emit(line, 1)
+        emit(f"v{i} = {code}", 1)
     if flavor == "numpy":
-        emit("if CHK[k] or k == nsteps:", 1)
-        emit(f"_bad = _F.first_bad(({chkv},))", 2)
-        emit("if _bad is not None:", 2)
-        emit("return (k, _bad[0], _bad[1])", 3)
+        emit("if k == 0:", 1)
+        emit(f"_bad = _F.first_bad(({chk_all},))", 2)
+        emit("elif CHK[k] or k == nsteps:", 1)
+        emit(f"_bad = _F.first_bad(({chk_dyn},), {n_static})", 2)
+        emit("else:", 1)
+        emit("_bad = None", 2)
+        emit("if _bad is not None:", 1)
+        emit("return (k, _bad[0], _bad[1])", 2)
         emit("slot = SAVE[k]", 1)
         emit("if slot >= 0:", 1)
         emit(f"_vals = ({allv},)", 2)
         emit("for j in range(SN.shape[0]):", 2)
         emit("buf[j, slot] = _vals[SN[j]]", 3)
     else:
-        order = check_order(ir, sched)
-        emit("if CHK[k] or k == nsteps:", 1)
+
+        def zero_sum(ids: list[int], level: int) -> None:
+            emit("_z = 0.0", level)
+            for start in range(0, len(ids), 40):
+                terms = " + ".join(f"v{i} * 0.0" for i in ids[start : start + 40])
+                emit(f"_z += {terms}", level)
+
+        # x * 0.0 is 0 for finite x and NaN for NaN or inf
+        emit("if k == 0:", 1)
+        zero_sum(order, 2)
+        emit("elif CHK[k] or k == nsteps:", 1)
+        zero_sum(order[n_static:], 2)
+        emit("else:", 1)
         emit("_z = 0.0", 2)
-        for start in range(0, len(order), 40):
-            terms = " + ".join(f"v{i} * 0.0" for i in order[start : start + 40])
-            emit(f"_z += {terms}", 2)
-        emit("if _z != 0.0:", 2)
-        emit("BAD[s, 0] = k", 3)
-        emit("break", 3)
+        emit("if _z != 0.0:", 1)
+        emit("BAD[s, 0] = k", 2)
+        emit("break", 2)
         emit("slot = SAVE[k]", 1)
         emit("if slot >= 0:", 1)
         for i in range(len(nodes)):
@@ -239,12 +261,20 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
     emit("if k == nsteps:", 1)
     emit("break", 2)
     for i in sched.stocks:
-        emit(f"d{i} = {g.e(nodes[i].flow)}", 1)
+        code = g.e(nodes[i].flow)
+        for line in g.flush():
+            emit(line, 1)
+        emit(f"d{i} = {code}", 1)
     for i in sched.stocks:
         upd = f"v{i} + d{i} * DT"
         if nodes[i].nonneg:
-            upd = f"_np.maximum({upd}, 0.0)" if flavor == "numpy" else f"_fmax({upd}, 0.0)"
-        emit(f"v{i} = {upd}", 1)
+            if flavor == "numpy":
+                emit(f"v{i} = _np.maximum({upd}, 0.0)", 1)
+            else:
+                emit(f"_u = {upd}", 1)
+                emit(f"v{i} = _u if (_u >= 0.0 or _u != _u) else 0.0", 1)
+        else:
+            emit(f"v{i} = {upd}", 1)
     emit("k += 1", 1)
 
     head = [
@@ -257,10 +287,15 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
     else:
         head.append("import numba as _nb")
         head.append("from sdkit.engine import nbfunctions as _F")
-        head.append(_LOCAL_NUMBA)
     head.append("_f64 = _np.float64")
-    for key, name in g.consts.items():
-        head.append(f"{name} = _f64({key!r})")
+    if flavor == "numpy":
+        for key, name in g.consts.items():
+            head.append(f"{name} = _f64({key!r})")
+    else:
+        # numbers reach the compiled kernel as a runtime array, so LLVM cannot
+        # specialise e.g. x ** 0.5 into sqrt(x) (different last bit than numpy)
+        values = ", ".join(f"_f64({key!r})" for key in g.consts)
+        head.append(f"CONSTS = _np.array([{values}], dtype=_np.float64)")
     for tid, lk in enumerate(ir.lookups):
         head.append(f"_lx{tid} = _np.array({_float_list(lk.x)}, dtype=_np.float64)")
         head.append(f"_ly{tid} = _np.array({_float_list(lk.y)}, dtype=_np.float64)")
@@ -270,8 +305,10 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
         tail = ["    return None", ""]
     else:
         head.append("@_nb.njit(nogil=True, cache=True, error_model='numpy')")
-        head.append("def run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD, S0, S1):")
+        head.append("def run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD, S0, S1, C):")
         head.append(f"    W = _np.empty({len(nodes)})")
+        for j, name in enumerate(g.consts.values()):
+            head.append(f"    {name} = C[{j}]")
         head.append("    for s in range(S0, S1):")
         tail = ["    return 0", ""]
     return "\n".join(head + body + tail)

@@ -79,13 +79,13 @@ def lookup(x, xs, ys, mode):
     return out
 
 
-def first_bad(values):
-    """Return ``(position, sample)`` of the first non-finite value, or None."""
+def first_bad(values, offset=0):
+    """Return ``(offset + position, sample)`` of the first non-finite value, or None."""
     for i, v in enumerate(values):
         a = np.asarray(v)
         fin = np.isfinite(a)
         if not fin.all():
-            return i, (int(np.flatnonzero(~fin.reshape(-1))[0]) if a.ndim else 0)
+            return offset + i, (int(np.flatnonzero(~fin.reshape(-1))[0]) if a.ndim else 0)
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import logging
@@ -62,6 +63,10 @@ def saveper_mask(times: Sequence[float], t0: float, dt: float, saveper: float) -
         delay = t - t0
         out[k] = delay % saveper < prec or -delay % saveper < prec
     return out
+
+
+def _call_with_consts(run, consts, *args):
+    return run(*args, consts)
 
 
 def _cache_dir() -> Path:
@@ -169,7 +174,8 @@ class Kernel:
 
         name = f"sdkit_kernel_{digest}_{numba.__version__.replace('.', '_')}"
         if name in sys.modules:
-            return sys.modules[name].run
+            module = sys.modules[name]
+            return functools.partial(_call_with_consts, module.run, module.CONSTS)
         folder = _cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}.py"
@@ -181,7 +187,7 @@ class Kernel:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
-        return module.run
+        return functools.partial(_call_with_consts, module.run, module.CONSTS)
 
     def _pick_backend(self, n: int, backend: str | None) -> str:
         b = backend or self.backend
