@@ -90,7 +90,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
               f"{len(study.parameters)} parameters, N = {study.samples}")
         print(f"{runs} runs in {estimate['chunks']} chunks of up to {study.chunk_size}; "
               f"{estimate['engine']} measured at {estimate['runs_per_second']:.0f} runs/s on this machine "
-              f"(one process) -> about {_seconds(estimate['estimated_seconds'])}")
+              f"(one process) -> about {_seconds(estimate['estimated_seconds'])} for the runs "
+              "(loading, compiling, analysis and convergence come on top)")
         return 0
     n_chunks = -(-runs // study.chunk_size)
     stored = len(list((out / CHUNKS).glob("chunk-*.npz"))) if args.resume and (out / CHUNKS).is_dir() else 0

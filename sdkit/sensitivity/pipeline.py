@@ -424,7 +424,7 @@ def run_study(study: Study, out: str | Path | None = None, *, model: Model | Fun
     return result
 
 
-def plan(study: Study, model: Model | None = None, engine: str = "auto", probe: int = 256) -> dict[str, Any]:
+def plan(study: Study, model: Model | None = None, engine: str = "auto", probe: int = 1024) -> dict[str, Any]:
     """Number of runs and an estimated time, measured on a small batch of the study's own sample.
 
     Returns
