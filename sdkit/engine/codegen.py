@@ -160,6 +160,12 @@ class _Gen:
         raise ValueError(tag)
 
 
+def _tuple(ids) -> str:
+    """Source of a tuple of node variables (``()`` when empty)."""
+    names = [f"v{i}" for i in ids]
+    return "(" + ", ".join(names) + ",)" if names else "()"
+
+
 def _float_list(values) -> str:
     return "[" + ", ".join(f"_f64({repr(float(v))!r})" for v in values) + "]"
 
@@ -206,11 +212,11 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
         for line in g.flush():
             emit(line)
         emit(f"v{i} = {code}")
-    allv = ", ".join(f"v{i}" for i in range(len(nodes)))
+    allv = _tuple(range(len(nodes)))
     order = check_order(ir, sched)
     n_static = len(order) - len(sched.step) - len(sched.stocks)
-    chk_all = ", ".join(f"v{i}" for i in order)
-    chk_dyn = ", ".join(f"v{i}" for i in order[n_static:])
+    chk_all = _tuple(order)
+    chk_dyn = _tuple(order[n_static:])
     emit("nsteps = T.shape[0] - 1")
     emit("k = 0")
     emit("while True:")
@@ -222,16 +228,16 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
         emit(f"v{i} = {code}", 1)
     if flavor == "numpy":
         emit("if k == 0:", 1)
-        emit(f"_bad = _F.first_bad(({chk_all},))", 2)
+        emit(f"_bad = _F.first_bad({chk_all})", 2)
         emit("elif CHK[k] or k == nsteps:", 1)
-        emit(f"_bad = _F.first_bad(({chk_dyn},), {n_static})", 2)
+        emit(f"_bad = _F.first_bad({chk_dyn}, {n_static})", 2)
         emit("else:", 1)
         emit("_bad = None", 2)
         emit("if _bad is not None:", 1)
         emit("return (k, _bad[0], _bad[1])", 2)
         emit("slot = SAVE[k]", 1)
         emit("if slot >= 0:", 1)
-        emit(f"_vals = ({allv},)", 2)
+        emit(f"_vals = {allv}", 2)
         emit("for j in range(SN.shape[0]):", 2)
         emit("buf[j, slot] = _vals[SN[j]]", 3)
     else:
