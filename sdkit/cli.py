@@ -161,6 +161,7 @@ def _ensemble(args: argparse.Namespace) -> int:
             scenario=args.scenario,
             chunk_size=args.chunk_size,
             executor=client,
+            store=args.store,
             progress=progress,
         )
     dataset.attrs["command"] = command_line(args)
@@ -260,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, metavar="N", help="run chunks on a local dask cluster of N processes")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run chunks on a running dask scheduler")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    p.add_argument("--store", metavar="DIR", help="keep finished chunks in DIR; rerunning the same command after a crash computes only the missing ones")
 
     p = sub.add_parser("scenarios", help="list a model's scenarios")
     p.add_argument("model", help="Vensim .mdl file")

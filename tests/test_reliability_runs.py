@@ -234,3 +234,35 @@ def test_O06_outputs_record_what_produced_them(model_copy, tmp_path):
     assert "--scenario fast" in attrs["command"]
     for key in ("sdkit_version", "pysd_version", "numpy_version", "engine", "scenarios"):
         assert attrs.get(key), key
+
+
+def test_O07_ensemble_store_keeps_finished_chunks(model_copy, tmp_path, monkeypatch, capsys):
+    """With --store, a rerun after a crash reuses every finished chunk and gives the same file."""
+    import sdkit.ensemble as ensemble_module
+
+    model = model_copy("decay")
+    samples = tmp_path / "s.csv"
+    samples.write_text("decay time\n" + "\n".join(str(v) for v in range(2, 12)) + "\n")
+    argv = ["ensemble", str(model), "--samples", str(samples), "--chunk-size", "3", "--store", str(tmp_path / "store")]
+    calls = []
+    real = ensemble_module.run_chunk
+
+    def crash_on_third(task):
+        calls.append(task.start)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(task)
+
+    monkeypatch.setattr(ensemble_module, "run_chunk", crash_on_third)
+    assert main([*argv, "--out", str(tmp_path / "a.nc")]) == 130
+    assert not (tmp_path / "a.nc").exists()
+    assert len(list((tmp_path / "store").glob("chunk-*.npz"))) == 2
+    calls.clear()
+    monkeypatch.setattr(ensemble_module, "run_chunk", lambda task: calls.append(task.start) or real(task))
+    assert main([*argv, "--out", str(tmp_path / "a.nc")]) == 0
+    assert sorted(calls) == [6, 9]  # only the two missing chunks were computed
+    monkeypatch.setattr(ensemble_module, "run_chunk", real)
+    assert main(["ensemble", str(model), "--samples", str(samples), "--chunk-size", "3", "--out", str(tmp_path / "b.nc")]) == 0
+    with xr.open_dataset(tmp_path / "a.nc") as a, xr.open_dataset(tmp_path / "b.nc") as b:
+        xr.testing.assert_equal(a["stock"], b["stock"])
+    capsys.readouterr()
