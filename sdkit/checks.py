@@ -299,6 +299,8 @@ def _validate_operand(spec: Any, where: str) -> None:
             raise CheckError(f"{where}: 'window' must be [t0, t1]")
         for bound in window:
             _validate_operand(bound, f"{where}: window")
+        if all(isinstance(b, int | float) for b in window) and not window[0] < window[1]:
+            raise CheckError(f"{where}: window [{window[0]}, {window[1]}] must have t0 < t1; swap the bounds")
     for key in _OPERAND_KEYS:
         if key in spec:
             _validate_operand(spec[key], f"{where}: {fn}.{key}")
