@@ -309,6 +309,7 @@ CHECK_CASES = [
     ("C09-unknown-key", CHECK + 'weight = 2\n', ("unknown key", "weight")),
     ("C10-unknown-variable", edit(CHECK, 'var = "Stock"', 'var = "Stok"'), ("Stok",)),
     ("C11-unknown-scenario", edit(CHECK, 'scenario = "default"', 'scenario = "nope"'), ("nope",)),
+    ("C13-window-reversed", edit(CHECK, 'var = "Stock" }', 'var = "Stock", window = [15, 5] }'), ("t0 < t1",)),
     ("C12-not-utf8", CHECK.replace("stock decays", "stock \udcff decays"), ("not UTF-8",)),
 ]
 
