@@ -273,7 +273,9 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
         emit(f"d{i} = {code}", 1)
     for i in sched.stocks:
         upd = f"v{i} + d{i} * DT"
-        if nodes[i].nonneg:
+        if nodes[i].direct:
+            emit(f"v{i} = d{i}", 1)
+        elif nodes[i].nonneg:
             if flavor == "numpy":
                 emit(f"v{i} = _np.maximum({upd}, 0.0)", 1)
             else:

@@ -72,6 +72,8 @@ class Node:
     flow: Expr | None = None
     nonneg: bool = False
     default: float = float("nan")
+    #: stock updated as ``value = flow`` instead of ``value + flow * dt`` (shift register)
+    direct: bool = False
 
 
 @dataclass

@@ -624,6 +624,38 @@ class Translator:
             inflow = outflow
         return ("bin", "/", ("v", stages[-1]), dtime)
 
+    def _x_DelayNStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        """DELAY N as PySD's DelayN: each stage uses the delay time of its own past step."""
+        order = self._static_order(ast.order, ctx, "DELAY N")
+        inp = self._aux(self.expr(ast.input, ctx), "DELAY N input")
+        dtime = self._aux(self.expr(ast.delay_time, ctx), "DELAY N time")
+        dtime0 = ("v", self._hidden("initial", "DELAY N initial time", expr=dtime))
+        init = (
+            "v",
+            self._hidden(
+                "initial",
+                "DELAY N initial",
+                expr=("bin", "*", self.expr(ast.initial, ctx), dtime0),
+            ),
+        )
+        # registers R_j hold the delay times used by stage j at the previous step
+        regs = [
+            self._hidden("stock", f"DELAY N time register {j + 1}", init_expr=dtime0, direct=True)
+            for j in range(order)
+        ]
+        times = [dtime] + [("v", r) for r in regs[:-1]]  # stage delay times this step
+        for j, r in enumerate(regs):
+            self.ir.nodes[r].flow = times[j]
+        stages = [self._hidden("stock", f"DELAY N stage {i + 1}") for i in range(order)]
+        inflow = inp
+        for s, tj in zip(stages, times, strict=True):
+            outflow = ("bin", "/", ("v", s), tj)
+            node = self.ir.nodes[s]
+            node.init_expr = init
+            node.flow = ("bin", "*", ("bin", "-", inflow, outflow), ("c", float(order)))
+            inflow = outflow
+        return ("bin", "/", ("v", stages[-1]), ("v", regs[0]))
+
     def _x_TrendStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         inp = self._aux(self.expr(ast.input, ctx), "TREND input")
         avg = self._aux(self.expr(ast.average_time, ctx), "TREND average time")
