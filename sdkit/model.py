@@ -138,6 +138,14 @@ def _translate(path: Path, text: str) -> Any:
             raise ModelFileError(
                 f"cannot parse model file {path.name}: {where}: {reason[:160]}; fix that equation"
             ) from exc
+        equations = text.split(_SKETCH_MARK, 1)[0].rstrip()
+        if equations and not equations.endswith("|") and _SKETCH_MARK not in text:
+            lines = [x.strip() for x in equations.rsplit("|", 1)[-1].splitlines()]
+            last = next((x for x in lines if x and not x.startswith("{")), lines[-1])[:40]
+            raise ModelFileError(
+                f"cannot parse model file {path.name}: it ends inside an equation ({last!r}), so it "
+                "was probably cut short; restore the end of the file from a saved copy"
+            ) from exc
         raise ModelFileError(
             f"cannot parse model file {path.name}: {reason[:200]}; fix the equation it names "
             "or open the file in Vensim to locate the error"

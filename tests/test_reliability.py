@@ -71,7 +71,7 @@ MODEL_CASES: list[tuple[str, str | bytes, tuple[str, ...]]] = [
     ("M01-empty", "", ("empty",)),
     ("M02-whitespace-only", "\n\n   \t\n", ("empty",)),
     ("M03-truncated-before-control", DECAY[: DECAY.index("FINAL TIME")], ("no FINAL TIME", "add it")),
-    ("M04-truncated-mid-equation", DECAY[: DECAY.index("initial stock)")], ("cannot parse",)),
+    ("M04-truncated-mid-equation", DECAY[: DECAY.index("initial stock)")], ("ends inside an equation", "Stock = INTEG", "cut short")),
     ("M05-not-utf8", DECAY.encode().replace(b"A stock", b"A \xff\xfe stock"), ("not UTF-8", "save it as UTF-8")),
     ("M06-utf16", DECAY.encode("utf-16"), ("not UTF-8",)),
     ("M07-unbalanced-open-paren", edit(DECAY, "Stock / decay time", "(Stock / decay time"), ("'outflow'", "line 7")),
