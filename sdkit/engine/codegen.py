@@ -291,7 +291,8 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
     ]
     if flavor == "numpy":
         head.append("from sdkit.engine import functions as _F")
-        head.append("from sdkit.engine import ufuncs as _U")
+        if "_U." in "\n".join(body):
+            head.append("from sdkit.engine import ufuncs as _U")
     else:
         head.append("import numba as _nb")
         head.append("from sdkit.engine import nbfunctions as _F")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sdkit.engine import ufuncs as U
-
 SMALL_VENSIM = 1e-6
 
 
@@ -42,6 +40,8 @@ def pulse(start, width, t, dt):
 
 def pulse_train(start, repeat, width, end, t, dt):
     """PULSE TRAIN(start, width, repeat time, end) with PySD's argument order."""
+    from sdkit.engine import ufuncs as U
+
     single = (start - SMALL_VENSIM <= t) & (t < start + width)
     rep = (start <= t) & (t < end) & (U.fmod(t - start + SMALL_VENSIM, repeat) < width)
     return np.where(repeat == 0, single, rep) * 1.0
@@ -59,6 +59,8 @@ def modulo(x, m):
 
 def log(a, b):
     """LOG(a, base)."""
+    from sdkit.engine import ufuncs as U
+
     return U.ln(a) / U.ln(b)
 
 
@@ -91,6 +93,8 @@ def first_bad(values, offset=0):
 
 def scalar_binop(op: str, a: float, b: float) -> float:
     """Binary operator on Python floats (used for compile-time constants)."""
+    from sdkit.engine import ufuncs as U
+
     with np.errstate(all="ignore"):
         a64, b64 = np.float64(a), np.float64(b)
         table = {
@@ -111,32 +115,26 @@ def scalar_binop(op: str, a: float, b: float) -> float:
         return float(table[op]())
 
 
-#: IR function name -> numpy implementation.
-NUMPY_FUNCS = {
-    "abs": np.abs,
-    "exp": U.exp,
-    "sqrt": np.sqrt,
-    "ln": U.ln,
-    "log": log,
-    "sin": U.sin,
-    "cos": U.cos,
-    "tan": U.tan,
-    "arcsin": U.arcsin,
-    "arccos": U.arccos,
-    "arctan": U.arctan,
-    "sinh": U.sinh,
-    "cosh": U.cosh,
-    "tanh": U.tanh,
-    "min": np.minimum,
-    "max": np.maximum,
-    "power": U.power,
-    "integer": np.trunc,
-    "modulo": modulo,
-    "quantum": quantum,
-    "xidz": xidz,
-    "zidz": zidz,
-    "step": step,
-    "ramp": ramp,
-    "pulse": pulse,
-    "pulse_train": pulse_train,
-}
+def numpy_function(name: str):
+    """Return the numpy-backend implementation of IR function ``name``."""
+    from sdkit.engine import ufuncs as U
+
+    table = {
+        "abs": np.abs,
+        "sqrt": np.sqrt,
+        "log": log,
+        "min": np.minimum,
+        "max": np.maximum,
+        "integer": np.trunc,
+        "modulo": modulo,
+        "quantum": quantum,
+        "xidz": xidz,
+        "zidz": zidz,
+        "step": step,
+        "ramp": ramp,
+        "pulse": pulse,
+        "pulse_train": pulse_train,
+    }
+    if name in table:
+        return table[name]
+    return getattr(U, name)

@@ -715,7 +715,7 @@ def _static_eval(e: Expr, ir: ModelIR, control: dict[str, float]) -> float:
         return _static_eval(e[2] if c else e[3], ir, control)
     if tag == "fn":
         args = [_static_eval(a, ir, control) for a in e[2]]
-        return float(F.NUMPY_FUNCS[e[1]](*args))
+        return float(F.numpy_function(e[1])(*args))
     raise _NotStatic(tag)
 
 

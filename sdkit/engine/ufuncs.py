@@ -1,83 +1,100 @@
-"""Transcendental functions as numba ufuncs, shared by the numpy and numba backends.
+"""Transcendental functions evaluated by numba-compiled C-library calls, for the numpy backend.
 
 numpy's own ``exp``/``log``/``power`` use SIMD code paths (e.g. AVX-512) that
 can differ from the C library in the last bit, while numba-compiled code calls
-the C library. Routing the numpy backend through these numba ufuncs makes the
-two backends agree bit for bit, so results do not depend on which backend (or
+the C library. Routing the numpy backend through these functions makes the two
+backends agree bit for bit, so results do not depend on which backend (or
 chunk size) ran a sample. Operations that IEEE 754 rounds exactly (+ - * /,
 sqrt, comparisons) use numpy directly.
+
+Each function accepts scalars or arrays (broadcasting like numpy) and returns
+a ``numpy.float64`` or a float64 array. The compiled loops are built lazily
+and cached on disk by numba.
 """
 
 from __future__ import annotations
 
 import math
 
-from numba import vectorize
+import numpy as np
+from numba import njit
 
-_U1 = ["float64(float64)"]
-_U2 = ["float64(float64, float64)"]
+_jit = njit(cache=True, error_model="numpy", nogil=True)
 
-
-@vectorize(_U1, cache=True)
-def exp(x):
-    return math.exp(x)
+EXP, LN, SIN, COS, TAN, ARCSIN, ARCCOS, ARCTAN, SINH, COSH, TANH = range(11)
+POWER, FMOD = range(2)
 
 
-@vectorize(_U1, cache=True)
-def ln(x):
-    return math.log(x)
+@_jit
+def _unary_loop(op, x, out):
+    for i in range(x.size):
+        v = x[i]
+        if op == EXP:
+            r = math.exp(v)
+        elif op == LN:
+            r = math.log(v) if v > 0 else (-math.inf if v == 0 else math.nan)
+        elif op == SIN:
+            r = math.sin(v)
+        elif op == COS:
+            r = math.cos(v)
+        elif op == TAN:
+            r = math.tan(v)
+        elif op == ARCSIN:
+            r = math.asin(v) if -1.0 <= v <= 1.0 else math.nan
+        elif op == ARCCOS:
+            r = math.acos(v) if -1.0 <= v <= 1.0 else math.nan
+        elif op == ARCTAN:
+            r = math.atan(v)
+        elif op == SINH:
+            r = math.sinh(v)
+        elif op == COSH:
+            r = math.cosh(v)
+        else:
+            r = math.tanh(v)
+        out[i] = r
 
 
-@vectorize(_U2, cache=True)
-def power(a, b):
-    return a**b
+@_jit
+def _binary_loop(op, a, b, out):
+    for i in range(a.size):
+        if op == POWER:
+            out[i] = a[i] ** b[i]
+        else:
+            out[i] = a[i] % b[i]
 
 
-@vectorize(_U2, cache=True)
-def fmod(a, b):
-    return a % b
+def _unary(op: int):
+    def apply(x):
+        a = np.asarray(x, dtype=np.float64)
+        out = np.empty(a.size)
+        _unary_loop(op, np.ascontiguousarray(a).reshape(-1), out)
+        return out.reshape(a.shape) if a.ndim else np.float64(out[0])
+
+    return apply
 
 
-@vectorize(_U1, cache=True)
-def sin(x):
-    return math.sin(x)
+def _binary(op: int):
+    def apply(x, y):
+        a, b = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+        out = np.empty(a.size)
+        flat_a = np.ascontiguousarray(a).reshape(-1)
+        flat_b = np.ascontiguousarray(b).reshape(-1)
+        _binary_loop(op, flat_a, flat_b, out)
+        return out.reshape(a.shape) if a.ndim else np.float64(out[0])
+
+    return apply
 
 
-@vectorize(_U1, cache=True)
-def cos(x):
-    return math.cos(x)
-
-
-@vectorize(_U1, cache=True)
-def tan(x):
-    return math.tan(x)
-
-
-@vectorize(_U1, cache=True)
-def arcsin(x):
-    return math.asin(x)
-
-
-@vectorize(_U1, cache=True)
-def arccos(x):
-    return math.acos(x)
-
-
-@vectorize(_U1, cache=True)
-def arctan(x):
-    return math.atan(x)
-
-
-@vectorize(_U1, cache=True)
-def sinh(x):
-    return math.sinh(x)
-
-
-@vectorize(_U1, cache=True)
-def cosh(x):
-    return math.cosh(x)
-
-
-@vectorize(_U1, cache=True)
-def tanh(x):
-    return math.tanh(x)
+exp = _unary(EXP)
+ln = _unary(LN)
+sin = _unary(SIN)
+cos = _unary(COS)
+tan = _unary(TAN)
+arcsin = _unary(ARCSIN)
+arccos = _unary(ARCCOS)
+arctan = _unary(ARCTAN)
+sinh = _unary(SINH)
+cosh = _unary(COSH)
+tanh = _unary(TANH)
+power = _binary(POWER)
+fmod = _binary(FMOD)
