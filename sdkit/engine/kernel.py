@@ -8,6 +8,8 @@ import importlib.util
 import logging
 import os
 import sys
+import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +65,9 @@ def saveper_mask(times: Sequence[float], t0: float, dt: float, saveper: float) -
         delay = t - t0
         out[k] = delay % saveper < prec or -delay % saveper < prec
     return out
+
+
+_LOAD_LOCK = threading.Lock()
 
 
 def _call_with_consts(run, consts, *args):
@@ -176,17 +181,29 @@ class Kernel:
         if name in sys.modules:
             module = sys.modules[name]
             return functools.partial(_call_with_consts, module.run, module.CONSTS)
-        folder = _cache_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{name}.py"
-        if not path.exists() or path.read_text(encoding="utf-8") != src:
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(src, encoding="utf-8")
-            os.replace(tmp, path)
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
+        with _LOAD_LOCK:
+            if name in sys.modules:
+                module = sys.modules[name]
+                return functools.partial(_call_with_consts, module.run, module.CONSTS)
+            try:
+                folder = _cache_dir()
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                folder = (
+                    Path(tempfile.gettempdir())
+                    / f"sdkit-engine-{getattr(os, 'getuid', lambda: 0)()}"
+                )
+                folder.mkdir(parents=True, exist_ok=True)
+                log.warning("kernel cache folder not writable; using %s", folder)
+            path = folder / f"{name}.py"
+            if not path.exists() or path.read_text(encoding="utf-8") != src:
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(src, encoding="utf-8")
+                os.replace(tmp, path)
+            spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            sys.modules[name] = module
         return functools.partial(_call_with_consts, module.run, module.CONSTS)
 
     def _pick_backend(self, n: int, backend: str | None) -> str:
