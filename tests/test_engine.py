@@ -250,3 +250,13 @@ def test_generated_source_contains_no_model_text(features_kernel):
         src = features_kernel.source(flavor)
         for word in ("north", "capacity", "Widget", "regional", "growth"):
             assert word not in src
+
+
+def test_compile_refuses_code_in_lookup_range(tmp_path, monkeypatch):
+    """PySD's parser evaluates lookup-range text; the engine checks the file before parsing."""
+    monkeypatch.chdir(tmp_path)
+    payload = "__import__('pathlib').Path('MARKER').touch() or (0,0)-(1,1)"
+    body = DECAY + f"\nbad = WITH LOOKUP(Time, ([{payload}],(0,0),(1,1)))\n\t~\t\n\t~\t|\n"
+    with pytest.raises(ModelFileError, match="lookup range"):
+        compile_model(write_model(tmp_path, body))
+    assert not (tmp_path / "MARKER").exists()

@@ -19,6 +19,7 @@ import numpy as np
 
 from sdkit.engine.ir import Expr, Lookup, ModelIR, Node
 from sdkit.errors import ModelFileError, UnsupportedFeature
+from sdkit.safety import check_model_text
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,18 @@ def parse_abstract_model(path: Path):
         raise ModelFileError(f"model file '{path}' does not exist; check the path")
     if path.suffix.lower() != ".mdl":
         raise ModelFileError(f"model file '{path}' is not a Vensim .mdl file; give a .mdl path")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelFileError(
+            f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ModelFileError(
+            f"cannot read {path}: {exc.strerror or exc}; check permissions"
+        ) from None
+    # PySD's parser evaluates lookup-range text; refuse anything that is not numbers first
+    check_model_text(text, path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
