@@ -87,12 +87,17 @@ def _chunks(out: Path) -> int:
 
 
 @pytest.mark.slow
-def test_sweep_killed_20_times_and_resumed_is_byte_identical(study_folder):
+def test_sweep_killed_at_20_random_points_and_resumed_is_byte_identical(study_folder):
+    """20 kill points, one in each twentieth of an uninterrupted sweep's life (random within it).
+
+    For each point a fresh sweep is killed there; its resume is killed again at a random
+    time; a second resume finishes it. The result files must equal the uninterrupted ones.
+    """
     from sdkit.sensitivity.spec import read_study
 
     spec = study_folder / "study.toml"
-    sdkit.load_model(study_folder / "decay.mdl").kernel  # noqa: B018 - compile before forking
     read_study(spec)
+    _sweep(spec, study_folder / "warm", resume=False)  # imports and compiling done before forking
 
     clean = study_folder / "clean"
     started = time.perf_counter()
@@ -102,32 +107,30 @@ def test_sweep_killed_20_times_and_resumed_is_byte_identical(study_folder):
     assert process.exitcode == 0
     total = _chunks(clean)
     assert total >= 8  # enough chunks for kills to land between them
+    expected = {name: (clean / name).read_bytes() for name in RESULT_FILES}
+    assert expected == {name: (study_folder / "warm" / name).read_bytes() for name in RESULT_FILES}
 
-    killed = study_folder / "killed"
     rng = random.Random(SEED)
     landed_mid_sweep = 0
-    for _ in range(20):
-        process = _child(spec, killed, resume=killed.exists())
-        time.sleep(rng.uniform(0.0, duration))
-        before = _chunks(killed)
-        finished = process.exitcode is not None  # polling reaps a finished child: kill only a live one
-        if not finished:
-            os.kill(process.pid, signal.SIGKILL)
-        process.join(30)
-        if finished:  # it completed before the kill: a valid point too (kill after the end)
-            assert process.exitcode == 0, "a resumed sweep failed"
-        else:
-            assert process.exitcode == -signal.SIGKILL
-            landed_mid_sweep += 0 < before < total
-    process = _child(spec, killed, resume=True)
-    process.join(120)
-    assert process.exitcode == 0, "the final resume failed"
-    assert landed_mid_sweep >= 3, f"only {landed_mid_sweep} kills landed between the first and last chunk"
-
-    for name in RESULT_FILES:
-        assert (killed / name).read_bytes() == (clean / name).read_bytes(), name
-    leftovers = [p.name for p in killed.rglob("*") if p.name.endswith(".nc") and p.name not in RESULT_FILES]
-    assert leftovers == []
+    for point in range(20):
+        out = study_folder / f"killed-{point:02d}"
+        for attempt, delay in enumerate([(point + rng.random()) / 20 * duration, rng.uniform(0, duration)]):
+            process = _child(spec, out, resume=attempt > 0)
+            time.sleep(delay)
+            before = _chunks(out)
+            if process.exitcode is None:  # polling reaps a finished child: kill only a live one
+                os.kill(process.pid, signal.SIGKILL)
+            process.join(30)
+            assert process.exitcode in (0, -signal.SIGKILL), process.exitcode
+            if attempt == 0 and process.exitcode == -signal.SIGKILL:
+                landed_mid_sweep += 0 < before < total
+        process = _child(spec, out, resume=True)
+        process.join(120)
+        assert process.exitcode == 0, f"resuming after the kill at point {point} failed"
+        for name in RESULT_FILES:
+            assert (out / name).read_bytes() == expected[name], (point, name)
+        assert sorted(p.name for p in out.glob("*.nc")) == sorted(RESULT_FILES)
+    assert landed_mid_sweep >= 5, f"only {landed_mid_sweep} kills landed between the first and last chunk"
 
 
 def _samples(n: int) -> pd.DataFrame:

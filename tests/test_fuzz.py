@@ -46,7 +46,7 @@ MODELS = ROOT / "models"
 SWEEPS = sorted((ROOT / "sensitivity").glob("*.toml"))
 CORE = MODELS / "kissinger_core.mdl"
 
-DEFAULT_CASES = {"model": 12, "scenarios": 80, "checks": 150, "sweep": 12}
+DEFAULT_CASES = {"model": 8, "scenarios": 40, "checks": 150, "sweep": 8}
 CASES = int(os.environ.get("SDKIT_FUZZ_CASES", "0"))
 SEED = int(os.environ.get("SDKIT_FUZZ_SEED", "20261125"))
 TIME_LIMIT = 10.0
