@@ -155,10 +155,14 @@ def _pysd_rows(model: Model, study: Study, names: list[str]) -> tuple[Callable[[
     scenario = model.scenarios[study.scenario] if study.scenario else None
     settings = model.time.replace(scenario.time) if scenario else model.time
     fixed = overrides_for(model, scenario.parameters) if scenario else []
-    varied = [model.resolve_parameter(p) for p in study.parameter_names]
     if any(o.elements or model.variables[o.py_name].dims for o in fixed):
         raise UnsupportedFeature("the PySD fallback of sweeps sets scalar constants only; "
                                  "use a scenario without subscripted values")
+    by_element = [p for p in study.parameter_names if overrides_for(model, {p: 0.0})[0].elements]
+    if by_element:
+        raise UnsupportedFeature(f"the PySD fallback of sweeps varies scalar constants only, not "
+                                 f"{by_element[0]!r}; run the study on the engine")
+    varied = [model.resolve_parameter(p) for p in study.parameter_names]
     columns = [model.variables[n].name for n in names]
     step = settings.saveper
     times = np.round(np.arange(settings.initial_time, settings.final_time + step / 2, step), 10)

@@ -14,6 +14,7 @@ to score::
     [parameters]
     "legitimacy emphasis" = [0.45, 0.80]      # uniform on [low, high]
     "restraint threshold" = {dist = "norm", mean = 0.2, sd = 0.03}
+    "supremacy claim[liberal]" = [0.6, 0.95]  # one element of a subscripted constant
     [outputs.final_authority]
     variable = "Institutional Authority"
     metric = "final"
@@ -414,24 +415,33 @@ def read_study(path: str | Path) -> Study:
 def check_against_model(study: Study, model: Model) -> None:
     """Check that every parameter is a constant and every output variable exists in ``model``.
 
+    A subscripted constant is varied one element at a time, named as in scenario files
+    (``"supremacy claim[liberal]"``, ``"coalition[liberal, sovereign]"``).
+
     Raises
     ------
     ParameterError
         Naming the parameter or output and the command that lists the model's names.
     """
-    seen: dict[str, str] = {}
+    from sdkit.scenarios import overrides_for
+
+    seen: dict[tuple[str, tuple[str, ...]], str] = {}
     for parameter in study.parameters:
         try:
-            py_name = model.resolve_parameter(parameter.name)
+            [override] = overrides_for(model, {parameter.name: 0.0})
         except ParameterError as exc:
             raise ParameterError(f"study {study.name} [parameters]: {exc}") from None
-        if py_name in seen:
+        key = (override.py_name, override.elements)
+        if key in seen:
             raise StudyError(f"study {study.name} [parameters]: {parameter.name!r} and "
-                             f"{seen[py_name]!r} are the same constant; keep one")
-        seen[py_name] = parameter.name
-        if model.variables[py_name].dims:
-            raise StudyError(f"study {study.name} [parameters]: {parameter.name!r} is subscripted; "
-                             "studies vary scalar constants only, so choose a scalar one")
+                             f"{seen[key]!r} are the same constant; keep one")
+        seen[key] = parameter.name
+        dims = model.variables[override.py_name].dims
+        if dims and not override.elements:
+            example = ", ".join(model.dims.get(d, ["?"])[0] for d in dims)
+            raise StudyError(f"study {study.name} [parameters]: {parameter.name!r} is subscripted over "
+                             f"({', '.join(dims)}); vary one element at a time, e.g. "
+                             f"\"{model.variables[override.py_name].name}[{example}]\"")
     for output in study.outputs:
         try:
             model.resolve(output.variable)
