@@ -1,0 +1,252 @@
+"""Figures and measured values for docs/history.md (the H1 and H2 historical runs).
+
+Usage (from the repository root)::
+
+    python docs/make_history_figures.py
+
+Writes ``docs/img/history-h1.png`` (Versailles 1919-1950, continued to 1970),
+``docs/img/history-h2.png`` (the liberal order 1945-2030 and its no-competitor
+control) and ``docs/img/history-exogenous.png`` (the exogenous paths of both runs),
+and prints the H1/H2 checks and the key dates of both runs as markdown tables (the
+values quoted in the doc). Runs use PySD, the reference backend.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import xarray as xr  # noqa: E402
+
+from sdkit import run  # noqa: E402
+from sdkit.checks import checks_path_for, evaluate, load_checks, scenarios_needed  # noqa: E402
+from sdkit.model import load_model  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "models" / "kissinger_core.mdl"
+IMG = ROOT / "docs" / "img"
+
+# events marked on the figures: year -> label (the paper names 1989, 1991, 2014;
+# the others are the events the H1 assumptions stand for, see docs/history.md)
+EVENTS_H1 = {1920: "US out", 1933: "1933", 1939: "war", 1941: "US in", 1945: "UN"}
+EVENTS_H2 = {1989: "1989", 1991: "USSR ends", 2014: "2014"}
+
+# figure -> (title, scenarios (first solid, second dashed), variables, events, check window)
+FIGURES = {
+    "h1": (
+        "H1 Versailles 1919-1950 (dashed: the same run continued to 1970)",
+        ["versailles_1919", "versailles_1919_long"],
+        [
+            "restraint",
+            "disorder",
+            "revisionist_pressure",
+            "power",
+            "legitimacy",
+            "institutional_authority",
+        ],
+        EVENTS_H1,
+        (1933, 1941),
+    ),
+    "h2": (
+        "H2 the liberal order 1945-2030 (dashed: no competitor before 1991)",
+        ["liberal_1945", "liberal_1945_no_competitor"],
+        [
+            "emphasis",
+            "perceived_revisionism",
+            "restraint",
+            "legitimacy",
+            "institutional_authority",
+            "power",
+        ],
+        EVENTS_H2,
+        (1995, 2012),
+    ),
+}
+
+
+def simulate() -> tuple[xr.Dataset, list]:
+    """Run the scenarios the H1/H2 checks need."""
+    model = load_model(MODEL)
+    checks = [c for c in load_checks(checks_path_for(MODEL)) if c.mode in {"H1", "H2"}]
+    return run(model, scenarios=scenarios_needed(checks), engine="pysd"), checks
+
+
+def _mark(ax: plt.Axes, events: dict[int, str], window: tuple[float, float], label: bool) -> None:
+    ax.axvspan(*window, color="0.85", zorder=0, lw=0)
+    for year, text in events.items():
+        ax.axvline(year, color="0.45", lw=0.7, ls=":", zorder=1)
+        if label:
+            ax.text(year, 1.0, f" {text}", fontsize=7, color="0.3", va="top", rotation=90)
+
+
+def plot_run(
+    ds: xr.Dataset,
+    title: str,
+    scenarios: list[str],
+    variables: list[str],
+    events: dict[int, str],
+    window: tuple[float, float],
+) -> plt.Figure:
+    """Small multiples: one panel per variable; events dotted, the check window shaded."""
+    fig, axes = plt.subplots(2, 3, figsize=(9.0, 5.0), sharex=True, constrained_layout=True)
+    for i, (ax, var) in enumerate(zip(axes.flat, variables, strict=True)):
+        _mark(ax, events, window, label=i == 0)
+        for scenario, style in zip(scenarios, ["-", "--"], strict=True):
+            series = ds[var].sel(scenario=scenario).dropna("time")
+            ax.plot(series["time"], series, ls=style, lw=1.3, color="C0" if style == "-" else "C1")
+        ax.set_title(ds[var].attrs.get("long_name", var), fontsize=9)
+        ax.set_ylim(-0.02, 1.02)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    for ax in axes[-1]:
+        ax.set_xlabel("year", fontsize=8)
+    fig.suptitle(title + "; grey: the years the checks name", fontsize=10)
+    return fig
+
+
+def plot_exogenous(ds: xr.Dataset) -> plt.Figure:
+    """The exogenous paths of both runs: guarantors' share, challenger, social driver, phases."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.2), constrained_layout=True)
+    panels = [
+        ("versailles_1919", "H1 1919-1950", ["guarantor_resource_share", "challenger_capability"]),
+        (
+            "liberal_1945",
+            "H2 1945-2030",
+            [
+                "guarantor_resource_share",
+                "challenger_capability",
+                "social_driver",
+                "phased_emphasis",
+                "competitor_presence",
+            ],
+        ),
+    ]
+    for ax, (scenario, title, variables) in zip(axes, panels, strict=True):
+        d = ds.sel(scenario=scenario).dropna("time")
+        for var in variables:
+            ax.plot(d["time"], d[var], lw=1.3, label=d[var].attrs.get("long_name", var))
+        ax.set_title(title, fontsize=9)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("year", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle("Exogenous paths and phases of the historical runs", fontsize=10)
+    return fig
+
+
+def check_table(results) -> str:
+    lines = [
+        "| check | scenario | measured | op | threshold | result |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        verdict = "pass" if r.passed else ("xfail" if r.xfail else "FAIL")
+        lines.append(
+            f"| {r.id} | {r.scenario} | {r.value:.4g} | {r.op} | {r.threshold:.4g} | {verdict} |"
+        )
+    return "\n".join(lines)
+
+
+def _first(series: xr.DataArray, below: bool, level: float, after: float = -math.inf) -> float:
+    s = series.where(series["time"] >= after).dropna("time")
+    hit = s.where(s < level if below else s > level).dropna("time")
+    return float(hit["time"][0]) if hit.size else math.nan
+
+
+def dates_table(ds: xr.Dataset) -> str:
+    """Key dates of both runs (first sample past each level, no interpolation)."""
+    rows = []
+    h1 = ds.sel(scenario="versailles_1919_long").dropna("time")
+    collapse = _first(h1.restraint, True, 0.5)
+    recovery = _first(h1.restraint, False, 0.5, after=collapse)
+    league_peak = float(h1.institutional_authority.where(h1.time <= collapse).max())
+    exceeded = _first(h1.institutional_authority, False, league_peak, after=recovery)
+    rows += [
+        ("H1", "restraint first below 0.5 (collapse)", f"{collapse:g}"),
+        ("H1", "disorder peaks", f"{float(h1.disorder.idxmax()):g}"),
+        ("H1", "restraint back above 0.5 (new order)", f"{recovery:g}"),
+        ("H1", "institutional authority before the collapse, maximum", f"{league_peak:.3f}"),
+        (
+            "H1",
+            "institutional authority in 1950",
+            f"{float(h1.institutional_authority.sel(time=1950)):.3f}",
+        ),
+        ("H1", "institutional authority first above the League's maximum", f"{exceeded:g}"),
+    ]
+    h2 = ds.sel(scenario="liberal_1945").dropna("time")
+    peak = float(h2.emphasis.idxmax())
+    rows += [
+        ("H2", "emphasis peaks (value)", f"{peak:g} ({float(h2.emphasis.max()):.3f})"),
+        (
+            "H2",
+            "perceived revisionism first above the tolerance 0.2",
+            f"{_first(h2.perceived_revisionism, False, 0.2):g}",
+        ),
+        ("H2", "legitimacy peaks", f"{float(h2.legitimacy.idxmax()):g}"),
+        ("H2", "restraint first below 0.5", f"{_first(h2.restraint, True, 0.5):g}"),
+        (
+            "H2",
+            "minimum restraint (year)",
+            f"{float(h2.restraint.min()):.3f} ({float(h2.restraint.idxmin()):g})",
+        ),
+        (
+            "H2",
+            "disorder peaks (value)",
+            f"{float(h2.disorder.idxmax()):g} ({float(h2.disorder.max()):.3f})",
+        ),
+        (
+            "H2",
+            "restraint back above 0.5",
+            f"{_first(h2.restraint, False, 0.5, after=_first(h2.restraint, True, 0.5)):g}",
+        ),
+        (
+            "H2",
+            "emphasis minimum after the peak (year)",
+            f"{float(h2.emphasis.where(h2.time >= peak).min()):.3f} ({float(h2.emphasis.where(h2.time >= peak).idxmin()):g})",
+        ),
+        (
+            "H2",
+            "emphasis, legitimacy, authority in 2030",
+            f"{float(h2.emphasis[-1]):.3f}, {float(h2.legitimacy[-1]):.3f}, {float(h2.institutional_authority[-1]):.3f}",
+        ),
+    ]
+    lines = ["| run | event | year or value |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ds, checks = simulate()
+    IMG.mkdir(parents=True, exist_ok=True)
+    for key, (title, scenarios, variables, events, window) in FIGURES.items():
+        fig = plot_run(ds, title, scenarios, variables, events, window)
+        fig.savefig(IMG / f"history-{key}.png", dpi=110)
+        plt.close(fig)
+    model = load_model(MODEL)
+    paths = run(
+        model,
+        scenarios=["versailles_1919", "liberal_1945"],
+        variables=[
+            "Guarantor Resource Share",
+            "Challenger Capability",
+            "Social Driver",
+            "Phased Emphasis",
+            "Competitor Presence",
+        ],
+        engine="pysd",
+    )
+    fig = plot_exogenous(paths)
+    fig.savefig(IMG / "history-exogenous.png", dpi=110)
+    plt.close(fig)
+    print(check_table(evaluate(checks, ds)))
+    print()
+    print(dates_table(ds))
+
+
+if __name__ == "__main__":
+    main()
