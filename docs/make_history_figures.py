@@ -2,17 +2,22 @@
 
 Usage (from the repository root)::
 
-    python docs/make_history_figures.py
+    python docs/make_history_figures.py          # figures, check table, key dates
+    python docs/make_history_figures.py --grid   # also: how the checks fare on a parameter grid
 
 Writes ``docs/img/history-h1.png`` (Versailles 1919-1950, continued to 1970),
 ``docs/img/history-h2.png`` (the liberal order 1945-2030 and its no-competitor
 control) and ``docs/img/history-exogenous.png`` (the exogenous paths of both runs),
 and prints the H1/H2 checks and the key dates of both runs as markdown tables (the
-values quoted in the doc). Runs use PySD, the reference backend.
+values quoted in the doc). Runs use PySD, the reference backend; the grid uses
+sdkit's engine (``sdkit.ensemble``).
 """
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import itertools
 import math
 from pathlib import Path
 
@@ -20,10 +25,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from sdkit import run  # noqa: E402
 from sdkit.checks import checks_path_for, evaluate, load_checks, scenarios_needed  # noqa: E402
+from sdkit.ensemble import ensemble  # noqa: E402
 from sdkit.model import load_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -220,7 +228,93 @@ def dates_table(ds: xr.Dataset) -> str:
     return "\n".join(lines)
 
 
+# scenario values varied around each run's choice (the choice is in every grid)
+GRIDS = {
+    "H1": (
+        "versailles_1919",
+        {
+            "legitimacy emphasis": [0.75, 0.8, 0.85],
+            "challenger rise start": [1930, 1933, 1935],
+            "challenger growth rate": [0.1, 0.15, 0.2],
+            "challenger max capability": [0.5, 0.6, 0.7],
+            "initial power": [0.3, 0.4, 0.5],
+            "commitment to top floor": [0.3, 0.4, 0.5],
+        },
+    ),
+    "H2": (
+        "liberal_1945",
+        {
+            "challenger rise start": [1980, 1990, 2000],
+            "challenger growth rate": [0.03, 0.04, 0.06],
+            "challenger max capability": [0.4, 0.5, 0.6],
+            "challenger inclusion": [0.3, 0.5, 0.7],
+            "threat response": [2, 3, 4],
+        },
+    ),
+}
+
+
+def grid_table(checks) -> str:
+    """How many grid points pass every check of a mode that reads only its own scenario."""
+    model = load_model(MODEL)
+    lines = ["| mode | grid | points | pass all | per check: passed |", "|---|---|---|---|---|"]
+    notes = []
+    for mode, (scenario, grid) in GRIDS.items():
+        own = [
+            c
+            for c in checks
+            if c.mode == mode and c.scenario == scenario and scenarios_needed([c]) == [scenario]
+        ]
+        frame = pd.DataFrame(list(itertools.product(*grid.values())), columns=list(grid))
+        variables = sorted({v for c in own for v in _variables(c.measure) | _variables(c.than)})
+        variables = sorted(set(variables) | {"Restraint"})
+        ds = ensemble(model, frame, variables=variables, scenario=scenario)
+        labels = [f"p{i}" for i in range(len(frame))]
+        ds = ds.rename(sample="scenario").assign_coords(scenario=labels)
+        passed = np.ones(len(frame), dtype=bool)
+        per_check = []
+        for check in own:
+            ok = np.array(
+                [
+                    r.passed != bool(check.xfail)
+                    for r in evaluate([dataclasses.replace(check, scenario=s) for s in labels], ds)
+                ]
+            )
+            if not check.xfail:
+                passed &= ok
+            per_check.append(f"{check.id.split('.', 1)[1]} {ok.sum()}")
+        ranges = "; ".join(f"{k} {min(v):g}-{max(v):g}" for k, v in grid.items())
+        lines.append(
+            f"| {mode} | {ranges} | {len(frame)} | {passed.sum()} | {', '.join(per_check)} |"
+        )
+        if mode == "H2":
+            restraint = ds["restraint"].min("time").values
+            notes.append(
+                f"H2 grid: minimum restraint over the points that pass every H2 check: "
+                f"largest {restraint[passed].max():.3f}; points with restraint above 0.5 "
+                f"throughout: {int((restraint > 0.5).sum())}, of which passing: "
+                f"{int((passed & (restraint > 0.5)).sum())}"
+            )
+    return "\n".join(lines + [""] + notes)
+
+
+def _variables(spec) -> set[str]:
+    if isinstance(spec, dict):
+        found = {spec["var"]} if "var" in spec else set()
+        for value in spec.values():
+            found |= _variables(value)
+        return found
+    if isinstance(spec, list):
+        return set().union(*(_variables(v) for v in spec)) if spec else set()
+    return set()
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--grid", action="store_true", help="also print how the checks fare on a parameter grid"
+    )
+    args = parser.parse_args()
     ds, checks = simulate()
     IMG.mkdir(parents=True, exist_ok=True)
     for key, (title, scenarios, variables, events, window) in FIGURES.items():
@@ -246,6 +340,9 @@ def main() -> None:
     print(check_table(evaluate(checks, ds)))
     print()
     print(dates_table(ds))
+    if args.grid:
+        print()
+        print(grid_table(checks))
 
 
 if __name__ == "__main__":
