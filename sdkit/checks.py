@@ -291,7 +291,7 @@ def _validate_operand(spec: Any, where: str) -> None:
         raise CheckError(f"{where}: 'var' must be a variable name")
     if "vars" in spec:
         names = spec["vars"]
-        if not isinstance(names, list) or not names or not all(isinstance(v, str) for v in names):
+        if not isinstance(names, list) or not names or not all(isinstance(v, str) and v for v in names):
             raise CheckError(f"{where}: 'vars' must be a non-empty list of variable names")
     if "window" in spec:
         window = spec["window"]
