@@ -310,6 +310,7 @@ CHECK_CASES = [
     ("C10-unknown-variable", edit(CHECK, 'var = "Stock"', 'var = "Stok"'), ("Stok",)),
     ("C11-unknown-scenario", edit(CHECK, 'scenario = "default"', 'scenario = "nope"'), ("nope",)),
     ("C13-window-reversed", edit(CHECK, 'var = "Stock" }', 'var = "Stock", window = [15, 5] }'), ("t0 < t1",)),
+    ("C14-empty-name-in-vars", edit(CHECK, 'measure = { fn = "final", var = "Stock" }', 'measure = { fn = "settling_time", after = 1, tolerance = 0.1, vars = ["Stock", ""] }'), ("'vars' must be a non-empty list",)),
     ("C12-not-utf8", CHECK.replace("stock decays", "stock \udcff decays"), ("not UTF-8",)),
 ]
 
