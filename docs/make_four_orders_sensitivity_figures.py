@@ -8,9 +8,10 @@ Usage (from the repository root), after running the studies::
 Prints the markdown tables quoted in the docs: how often the runs end hegemonic or
 pluralist, the largest total-order Sobol indices of every output, outcome shares by fifth
 of the deciding parameters, the coalition's hold on the top floor, Morris screening and
-convergence. It also runs one small scan of its own on the engine (63 runs): the strength
-of a liberal + sovereign coalition, from 0 to 1, in the `declining_leader` world with every
-other parameter at the model file's value. Figures are drawn with :mod:`sdkit.plot`.
+convergence. It also runs two small scans of its own on the engine (63 runs each), in the
+`declining_leader` world with every other parameter at the model file's value: choice
+intensity, conformity and the recognition threshold moved one at a time, and the strength
+of a liberal + sovereign coalition from 0 to 1. Figures are drawn with :mod:`sdkit.plot`.
 """
 
 from __future__ import annotations
@@ -161,6 +162,27 @@ def scan_table(scan: xr.Dataset) -> str:
     return "\n".join(rows)
 
 
+def adherence_scan() -> str:
+    """Final Concentration of `declining_leader` with one adherence parameter moved at a time."""
+    import sdkit
+    from sdkit.ensemble import ensemble
+
+    model = sdkit.load_model(MODEL)
+    grids = {"choice intensity": np.round(np.arange(1.0, 3.001, 0.1), 2),
+             "conformity": np.round(np.arange(0.0, 1.0001, 0.05), 2),
+             "recognition threshold": np.round(np.arange(0.0, 0.5001, 0.025), 3)}
+    rows = ["| parameter (all others at the model's values) | final Concentration at each value "
+            "| pluralist (final C < 0.4) for |", "|---|---|---|"]
+    for name, grid in grids.items():
+        ds = ensemble(model, pd.DataFrame({name: grid}), variables=["Concentration"], scenario="declining_leader")
+        final = ds["concentration"].isel(time=-1).to_numpy()
+        plural = grid[final < PLURALIST]
+        values = ", ".join(f"{v:g}: {c:.2f}" for v, c in zip(grid, final, strict=True))
+        span = f"{plural.min():g} ... {plural.max():g}" if plural.size else "none"
+        rows.append(f"| {name} | {values} | {span} |")
+    return "\n".join(rows)
+
+
 def morris_table(results: Path, k: int = 6) -> str:
     indices = _open(results / MORRIS / "indices.nc")
     rows = [f"{MORRIS}: largest mu* (sigma)", "", "| output | largest mu* |", "|---|---|"]
@@ -262,6 +284,7 @@ def main() -> int:
                         "coalition[liberal, sovereign]", "coalition[sovereign, liberal]",
                         "coalition[liberal, mercantilist]", "coalition[liberal, transformative]",
                         "commitment to top floor[liberal]", "climate pressure"]), end="\n\n")
+    print(adherence_scan(), end="\n\n")
     print(coalition_strength_table(results), end="\n\n")
     scan = coalition_scan()
     print(scan_table(scan), end="\n\n")
