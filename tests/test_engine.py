@@ -260,3 +260,37 @@ def test_compile_refuses_code_in_lookup_range(tmp_path, monkeypatch):
     with pytest.raises(ModelFileError, match="lookup range"):
         compile_model(write_model(tmp_path, body))
     assert not (tmp_path / "MARKER").exists()
+
+
+def test_subscripted_parameter_forms(features_kernel):
+    """(n, *dims) gives each sample its own array; (*dims) is shared by all samples."""
+    k = features_kernel
+    cap = np.asarray(k.constants["capacity"])
+    per_sample = np.stack([cap * 0.8, cap * 1.2])
+    both = k.simulate({"capacity": per_sample}, 2, ["output"], "final")
+    for i in range(2):
+        one = k.simulate({"capacity": per_sample[i]}, 1, ["output"], "final")
+        assert np.array_equal(one.data["output"][0], both.data["output"][i])
+    with pytest.raises(ParameterError, match="shape"):
+        k.simulate({"capacity": np.ones((2, 2, 3))}, 2)
+
+
+@pytest.mark.parametrize("mode", [0, 1, 2])
+def test_lookup_backends_agree(mode):
+    """numpy and numba lookups agree bit for bit inside, on and outside the table."""
+    from sdkit.engine import functions, nbfunctions
+
+    xs = np.array([0.0, 1.0, 1.0, 2.5, 4.0])
+    ys = np.array([1.0, 3.0, 2.0, -1.0, 0.5])
+    x = np.concatenate([np.linspace(-2, 6, 97), xs])
+    vec = functions.lookup(x, xs, ys, mode)
+    scalar = np.array([nbfunctions.lookup(v, xs, ys, mode) for v in x])
+    assert np.array_equal(vec, scalar)
+    inside = (x >= 0) & (x <= 4)
+    if mode == 0:
+        np.testing.assert_array_equal(vec, np.interp(x, xs, ys))
+    if mode == 1:
+        assert vec[np.flatnonzero(x == 2.0)[0]] == 2.0  # held from x = 1 (last of the ties)
+    if mode == 2:
+        assert vec[0] == 1.0 + 2.0 * (-2.0)  # extrapolated with the first segment's slope
+    assert np.all(np.isfinite(vec[inside]))
