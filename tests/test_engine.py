@@ -223,11 +223,18 @@ def test_unknown_names_and_bad_shapes_raise(decay_kernel):
         ("GET XLS CONSTANTS('inputs.xlsx', 'Sheet1', 'B2')", "GET XLS CONSTANTS"),
         ("SAMPLE IF TRUE(Time > 2, stock, 0)", "SAMPLE IF TRUE"),
         ("VECTOR SELECT(stock, stock, stock, 0, 0)", "VECTOR SELECT"),
+        ("GET XLS LOOKUPS('inputs.xlsx', 'Sheet1', 'A', 'B2')", "GET XLS LOOKUPS"),
     ],
 )
 def test_unsupported_function_names_function_and_variable(tmp_path, equation, function):
     body = DECAY + f"\nodd variable = {equation}\n\t~\tWidget\n\t~\t|\n"
     with pytest.raises(UnsupportedFeature, match=rf"'{function}' in variable 'odd variable'"):
+        compile_model(write_model(tmp_path, body))
+
+
+def test_data_variable_is_unsupported(tmp_path):
+    body = DECAY + "\nodd variable := GET XLS DATA('inputs.xlsx', 'Sheet1', 'A', 'B2')\n\t~\t\n\t~\t|\n"
+    with pytest.raises(UnsupportedFeature, match=r"'GET XLS DATA' in variable 'odd variable'"):
         compile_model(write_model(tmp_path, body))
 
 

@@ -183,8 +183,11 @@ class Translator:
                 continue
             types = {c.type for c in comps}
             if "Data" in types:
+                data_ast = next(c.ast for c in comps if c.type == "Data")
+                what = _ast_function_name(data_ast) if data_ast is not None else "DATA"
                 raise UnsupportedFeature(
-                    f"data variable '{el.name}' (DATA equations); use engine='pysd'"
+                    f"function '{what}' in variable '{el.name}' (a DATA variable) is not "
+                    "supported by the ensemble engine; use engine='pysd'"
                 )
             try:
                 var_dims = tuple(
