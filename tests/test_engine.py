@@ -233,7 +233,10 @@ def test_unsupported_function_names_function_and_variable(tmp_path, equation, fu
 
 
 def test_data_variable_is_unsupported(tmp_path):
-    body = DECAY + "\nodd variable := GET XLS DATA('inputs.xlsx', 'Sheet1', 'A', 'B2')\n\t~\t\n\t~\t|\n"
+    body = (
+        DECAY
+        + "\nodd variable := GET XLS DATA('inputs.xlsx', 'Sheet1', 'A', 'B2')\n\t~\t\n\t~\t|\n"
+    )
     with pytest.raises(UnsupportedFeature, match=r"'GET XLS DATA' in variable 'odd variable'"):
         compile_model(write_model(tmp_path, body))
 
@@ -301,3 +304,17 @@ def test_lookup_backends_agree(mode):
     if mode == 2:
         assert vec[0] == 1.0 + 2.0 * (-2.0)  # extrapolated with the first segment's slope
     assert np.all(np.isfinite(vec[inside]))
+
+
+def test_control_variables_from_constants(tmp_path):
+    """SAVEPER = 2 * TIME STEP and FINAL TIME = horizon resolve at compile time."""
+    body = DECAY + "\nhorizon = 6\n\t~\tYear\n\t~\t|\n"
+    text = "{UTF-8}\n" + body + CONTROL.format(final="horizon", dt=0.25, saveper="2 * TIME STEP")
+    path = tmp_path / "ctl.mdl"
+    path.write_text(text, encoding="utf-8")
+    k = compile_model(path)
+    assert (k.final_time, k.saveper) == (6.0, 0.5)
+    res = k.simulate({}, 1, variables=["stock"])
+    np.testing.assert_array_equal(res.times, np.arange(0.0, 6.25, 0.5))
+    with pytest.raises(ParameterError, match="'horizon' sets a control variable"):
+        k.simulate({"horizon": 8.0}, 1)

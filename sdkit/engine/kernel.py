@@ -255,6 +255,11 @@ class Kernel:
                     f"parameter '{py}' is not an overridable constant of the model{hint}; "
                     "see kernel.constants"
                 )
+            if py in self._ir.control_params:
+                raise ParameterError(
+                    f"parameter '{py}' sets a control variable (time settings are shared by all "
+                    "samples); pass time={'final_time': ...} etc. instead"
+                )
             idx = self._ir.var_nodes[py]
             shape = idx.shape
             arr = np.asarray(value, dtype=np.float64)

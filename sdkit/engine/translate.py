@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from sdkit.engine.ir import Expr, Lookup, ModelIR, Node
+from sdkit.engine.ir import Expr, Lookup, ModelIR, Node, uses_time
 from sdkit.errors import ModelFileError, UnsupportedFeature
 from sdkit.safety import check_model_text
 
@@ -313,9 +313,25 @@ class Translator:
                 return values[ref]
             if self.kind.get(ref) == "const":
                 idx = self.node_of[(ref, ())]
+                self.ir.control_params.add(ref)
                 return self.ir.nodes[idx].default
             if ref in CONTROL_TAGS and ref in self.control_exprs:
                 return self._control_value(self.control_exprs[ref], values, ref)
+        # an expression of numbers, constants and earlier control variables
+        self.current = name
+        try:
+            e = self.expr(ast, {})
+            if uses_time(e):
+                raise _NotStatic("time")
+            used: set[int] = set()
+            value = _static_eval(e, self.ir, values, used)
+        except (_NotStatic, KeyError, ModelFileError, UnsupportedFeature):
+            pass
+        else:
+            for py, nodes in self.ir.var_nodes.items():
+                if any(int(i) in used for i in np.ravel(nodes)):
+                    self.ir.control_params.add(py)
+            return value
         raise UnsupportedFeature(
             f"control variable '{name.upper().replace('_', ' ')}' is not a constant; "
             "use engine='pysd'"
@@ -698,8 +714,14 @@ class _NotStatic(Exception):
     pass
 
 
-def _static_eval(e: Expr, ir: ModelIR, control: dict[str, float]) -> float:
-    """Evaluate an expression that depends only on numbers, time and parameter-free nodes."""
+def _static_eval(
+    e: Expr, ir: ModelIR, control: dict[str, float], used_params: set[int] | None = None
+) -> float:
+    """Evaluate an expression of numbers, time and parameter-free nodes at the initial time.
+
+    With ``used_params`` given, constants are allowed too (at their defaults) and
+    their node indices are added to the set.
+    """
     from sdkit.engine import functions as F
 
     tag = e[0]
@@ -716,21 +738,25 @@ def _static_eval(e: Expr, ir: ModelIR, control: dict[str, float]) -> float:
     if tag == "v":
         node = ir.nodes[e[1]]
         if node.kind == "aux" and node.expr is not None:
-            return _static_eval(node.expr, ir, control)
+            return _static_eval(node.expr, ir, control, used_params)
+        if node.kind == "param" and used_params is not None:
+            used_params.add(e[1])
+            return node.default
         raise _NotStatic(node.label)
     args = []
     if tag == "bin":
-        a, b = _static_eval(e[2], ir, control), _static_eval(e[3], ir, control)
+        a = _static_eval(e[2], ir, control, used_params)
+        b = _static_eval(e[3], ir, control, used_params)
         return float(F.scalar_binop(e[1], a, b))
     if tag == "neg":
-        return -_static_eval(e[1], ir, control)
+        return -_static_eval(e[1], ir, control, used_params)
     if tag == "not":
-        return float(not _static_eval(e[1], ir, control))
+        return float(not _static_eval(e[1], ir, control, used_params))
     if tag == "if":
-        c = _static_eval(e[1], ir, control)
-        return _static_eval(e[2] if c else e[3], ir, control)
+        c = _static_eval(e[1], ir, control, used_params)
+        return _static_eval(e[2] if c else e[3], ir, control, used_params)
     if tag == "fn":
-        args = [_static_eval(a, ir, control) for a in e[2]]
+        args = [_static_eval(a, ir, control, used_params) for a in e[2]]
         return float(F.numpy_function(e[1])(*args))
     raise _NotStatic(tag)
 
