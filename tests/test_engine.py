@@ -194,8 +194,9 @@ def test_nonfinite_names_variable_sample_and_time(tmp_path, backend):
     k = compile_model(write_model(tmp_path, NAN_MODEL, final=5, dt=0.5))
     d = np.ones(6)
     d[4] = 0.0
-    with pytest.raises(NonFiniteError, match=r"'rate'.* time 0\.0 in sample 4"):
+    with pytest.raises(NonFiniteError, match=r"'rate'.* time 0\.0 in sample 4") as info:
         k.simulate({"d": d}, 6, backend=backend)
+    assert (info.value.variable, info.value.sample, info.value.time) == ("rate", 4, 0.0)
     with pytest.raises(NonFiniteError, match=r"'spike'.* time 2\.0 in sample 0"):
         k.simulate({}, 2, backend=backend)
 

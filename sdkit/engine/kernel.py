@@ -471,16 +471,21 @@ class Kernel:
         try:
             self.simulate(one, 1, variables=[], save="final", time=tt, backend="numpy")
         except NonFiniteError as exc:
-            msg = str(exc).replace("in sample 0", f"in sample {sample}")
-            raise NonFiniteError(msg) from None
-        raise NonFiniteError(
-            f"a variable became NaN or infinite at time {np.round(t, decimals)} in sample "
-            f"{sample}; check divisions, LN/SQRT arguments and parameter ranges"
-        )
+            raise _nonfinite(getattr(exc, "variable", None), sample, exc.time) from None
+        raise _nonfinite(None, sample, float(np.round(t, decimals)))
 
     def _raise_nonfinite(self, node: int, sample: int, t: float, decimals: int) -> None:
-        label = self._ir.nodes[node].label
-        raise NonFiniteError(
-            f"variable '{label}' became NaN or infinite at time {np.round(t, decimals)} in "
-            f"sample {sample}; check divisions, LN/SQRT arguments and parameter ranges"
-        )
+        raise _nonfinite(self._ir.nodes[node].label, sample, float(np.round(t, decimals)))
+
+
+def _nonfinite(variable: str | None, sample: int, t: float) -> NonFiniteError:
+    """A NonFiniteError whose message and attributes name the variable, sample and time."""
+    who = f"variable '{variable}'" if variable else "a variable"
+    err = NonFiniteError(
+        f"{who} became NaN or infinite at time {t} in sample {sample}; check divisions, "
+        "LN/SQRT arguments and parameter ranges"
+    )
+    err.variable = variable
+    err.sample = sample
+    err.time = t
+    return err
