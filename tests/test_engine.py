@@ -319,3 +319,9 @@ def test_control_variables_from_constants(tmp_path):
     np.testing.assert_array_equal(res.times, np.arange(0.0, 6.25, 0.5))
     with pytest.raises(ParameterError, match="'horizon' sets a control variable"):
         k.simulate({"horizon": 8.0}, 1)
+
+
+def test_time_lookups_are_reported(tmp_path):
+    body = DECAY + "\nhistory = WITH LOOKUP(Time, ([(2,0)-(8,1)],(2,0),(8,1)))\n\t~\t\n\t~\t|\n"
+    k = compile_model(write_model(tmp_path, body))
+    assert k.time_lookups == {"history": (2.0, 8.0)}

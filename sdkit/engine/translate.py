@@ -517,7 +517,7 @@ class Translator:
                 raise ModelFileError(f"lookup '{self.elements[py].name}' has no element {elems}")
             if len(args) != 1:
                 raise self._unsupported(f"{fname} with {len(args)} arguments")
-            return ("lookup", tid, self.expr(args[0], ctx))
+            return self._lookup_call(tid, self.expr(args[0], ctx))
         if fname in AGGREGATES:
             return self._aggregate(fname, args[0], ctx)
         if fname in SIMPLE_FUNCTIONS:
@@ -577,7 +577,18 @@ class Translator:
 
     def _x_InlineLookupsStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         tid = self._add_lookup(ast.lookups, self._model_name())
-        return ("lookup", tid, self.expr(ast.argument, ctx))
+        return self._lookup_call(tid, self.expr(ast.argument, ctx))
+
+    def _lookup_call(self, tid: int, x: Expr) -> Expr:
+        """A lookup evaluated at ``x``; lookups read at Time are recorded with their x range."""
+        if x == ("time",):
+            table = self.ir.lookups[tid]
+            lo, hi = float(table.x[0]), float(table.x[-1])
+            old = self.ir.time_lookups.get(self.current)
+            if old is not None:
+                lo, hi = max(lo, old[0]), min(hi, old[1])
+            self.ir.time_lookups[self.current] = (lo, hi)
+        return ("lookup", tid, x)
 
     # -------------------------------------------------------------- statefuls
     def _hidden(self, kind: str, what: str, **kw: Any) -> int:
