@@ -325,3 +325,12 @@ def test_time_lookups_are_reported(tmp_path):
     body = DECAY + "\nhistory = WITH LOOKUP(Time, ([(2,0)-(8,1)],(2,0),(8,1)))\n\t~\t\n\t~\t|\n"
     k = compile_model(write_model(tmp_path, body))
     assert k.time_lookups == {"history": (2.0, 8.0)}
+
+
+def test_saveper_expression_follows_overridden_time_step(tmp_path):
+    """As in PySD, SAVEPER = 2 * TIME STEP is re-evaluated when time_step is overridden."""
+    k = compile_model(write_model(tmp_path, DECAY, final=4, dt=0.25, saveper="2 * TIME STEP"))
+    res = k.simulate({}, 1, variables=["stock"], time={"time_step": 0.5})
+    np.testing.assert_array_equal(res.times, [0.0, 1.0, 2.0, 3.0, 4.0])
+    res = k.simulate({}, 1, variables=["stock"], time={"time_step": 0.5, "saveper": 2.0})
+    np.testing.assert_array_equal(res.times, [0.0, 2.0, 4.0])

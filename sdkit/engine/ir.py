@@ -107,8 +107,8 @@ class ModelIR:
     time_lookups: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: constants that the control variables are computed from (cannot vary per sample)
     control_params: set[str] = field(default_factory=set)
-    #: True when SAVEPER is defined as TIME STEP (it then follows a new time step)
-    saveper_follows_dt: bool = False
+    #: control variable -> IR expression (re-evaluated when another one is overridden)
+    control_ir: dict[str, tuple] = field(default_factory=dict)
 
     def add(self, node: Node) -> int:
         """Append ``node`` and return its index."""

@@ -226,20 +226,15 @@ class Kernel:
 
     # ------------------------------------------------------------ simulating
     def _times(self, time: Mapping[str, float] | None) -> tuple[float, float, float, float]:
-        t = {
-            "initial_time": self.initial_time,
-            "final_time": self.final_time,
-            "time_step": self.time_step,
-            "saveper": None,
-        }
+        from sdkit.engine.translate import control_values
+
+        overrides: dict[str, float] = {}
         for key, value in (time or {}).items():
             if key not in TIME_KEYS:
                 raise ParameterError(f"time key '{key}' is unknown; use one of {TIME_KEYS}")
-            t[key] = float(value)
-        if t["saveper"] is None:
-            # like PySD: SAVEPER = TIME STEP follows an overridden time step
-            follows = self._ir.saveper_follows_dt
-            t["saveper"] = t["time_step"] if follows else self.saveper
+            overrides[key] = float(value)
+        # like PySD, e.g. SAVEPER = TIME STEP follows an overridden time step
+        t = control_values(self._ir.control_ir, self._ir, overrides, set())
         if not (t["time_step"] > 0 and np.isfinite(t["time_step"])):
             raise ParameterError(f"time_step {t['time_step']} must be positive")
         if not (t["saveper"] > 0 and np.isfinite(t["saveper"])):

@@ -282,60 +282,37 @@ class Translator:
         return ir
 
     def _resolve_control(self) -> None:
-        defaults = {"initial_time": 0.0, "final_time": None, "time_step": 1.0, "saveper": None}
-        values: dict[str, float] = {}
-        order = ["initial_time", "final_time", "time_step", "saveper"]
-        for name in order:
-            ast = self.control_exprs.get(name)
-            if ast is None:
-                if defaults[name] is None and name == "final_time":
-                    raise ModelFileError(
-                        f"model '{self.path.name}' has no FINAL TIME; add a FINAL TIME equation"
-                    )
-                continue
-            values[name] = self._control_value(ast, values, name)
-        sp = self.control_exprs.get("saveper")
-        self.ir.saveper_follows_dt = sp is None or (
-            type(sp).__name__ == "ReferenceStructure"
-            and self.clean.get(sp.reference) == "time_step"
-        )
-        values.setdefault("initial_time", 0.0)
-        values.setdefault("time_step", 1.0)
-        values.setdefault("saveper", values["time_step"])
-        self.ir.control = values
-
-    def _control_value(self, ast: Any, values: dict[str, float], name: str) -> float:
-        if _is_number(ast):
-            return float(ast)
-        if type(ast).__name__ == "ReferenceStructure" and ast.subscripts is None:
-            ref = self.clean.get(ast.reference, ast.reference)
-            if ref in values:
-                return values[ref]
-            if self.kind.get(ref) == "const":
-                idx = self.node_of[(ref, ())]
-                self.ir.control_params.add(ref)
-                return self.ir.nodes[idx].default
-            if ref in CONTROL_TAGS and ref in self.control_exprs:
-                return self._control_value(self.control_exprs[ref], values, ref)
-        # an expression of numbers, constants and earlier control variables
-        self.current = name
-        try:
-            e = self.expr(ast, {})
+        if "final_time" not in self.control_exprs:
+            raise ModelFileError(
+                f"model '{self.path.name}' has no FINAL TIME; add a FINAL TIME equation"
+            )
+        exprs: dict[str, Expr] = {"initial_time": ("c", 0.0), "time_step": ("c", 1.0)}
+        for name, ast in self.control_exprs.items():
+            self.current = name
+            try:
+                e = self.expr(ast, {})
+            except (ModelFileError, UnsupportedFeature):
+                e = ("time",)  # rejected below
             if uses_time(e):
-                raise _NotStatic("time")
-            used: set[int] = set()
-            value = _static_eval(e, self.ir, values, used)
-        except (_NotStatic, KeyError, ModelFileError, UnsupportedFeature):
-            pass
-        else:
-            for py, nodes in self.ir.var_nodes.items():
-                if any(int(i) in used for i in np.ravel(nodes)):
-                    self.ir.control_params.add(py)
-            return value
-        raise UnsupportedFeature(
-            f"control variable '{name.upper().replace('_', ' ')}' is not a constant; "
-            "use engine='pysd'"
-        )
+                raise UnsupportedFeature(
+                    f"control variable '{name.upper().replace('_', ' ')}' is not a constant; "
+                    "use engine='pysd'"
+                )
+            exprs[name] = e
+        exprs.setdefault("saveper", ("dt",))
+        used: set[int] = set()
+        try:
+            values = control_values(exprs, self.ir, {}, used)
+        except _NotStatic as exc:
+            raise UnsupportedFeature(
+                f"control variables of '{self.path.name}' depend on non-constant {exc}; "
+                "use engine='pysd'"
+            ) from None
+        for py, nodes in self.ir.var_nodes.items():
+            if any(int(i) in used for i in np.ravel(nodes)):
+                self.ir.control_params.add(py)
+        self.ir.control = values
+        self.ir.control_ir = exprs
 
     # -------------------------------------------------------------- subscripts
     def _expand_subscript(self, sub: str) -> list[tuple[str | None, str]]:
@@ -725,6 +702,38 @@ class _NotStatic(Exception):
     pass
 
 
+CONTROL_ORDER = ("initial_time", "final_time", "time_step", "saveper")
+
+
+def control_values(
+    exprs: dict[str, Expr],
+    ir: ModelIR,
+    overrides: dict[str, float],
+    used_params: set[int] | None = None,
+) -> dict[str, float]:
+    """Evaluate the control variables, given overrides, in dependency order.
+
+    Raises
+    ------
+    _NotStatic
+        If an expression needs a non-constant node or the definitions are circular.
+    """
+    values = {k: float(v) for k, v in overrides.items()}
+    pending = [name for name in CONTROL_ORDER if name not in values]
+    while pending:
+        progress = False
+        for name in list(pending):
+            try:
+                values[name] = _static_eval(exprs[name], ir, values, used_params)
+            except KeyError:
+                continue
+            pending.remove(name)
+            progress = True
+        if not progress:
+            raise _NotStatic("control variables defined in a circle: " + ", ".join(pending))
+    return values
+
+
 def _static_eval(
     e: Expr, ir: ModelIR, control: dict[str, float], used_params: set[int] | None = None
 ) -> float:
@@ -739,13 +748,13 @@ def _static_eval(
     if tag == "c":
         return e[1]
     if tag == "time" or tag == "t0":
-        return control.get("initial_time", 0.0)
+        return control["initial_time"]
     if tag == "dt":
-        return control.get("time_step", 1.0)
+        return control["time_step"]
     if tag == "tf":
         return control["final_time"]
     if tag == "sp":
-        return control.get("saveper", control.get("time_step", 1.0))
+        return control["saveper"]
     if tag == "v":
         node = ir.nodes[e[1]]
         if node.kind == "aux" and node.expr is not None:
