@@ -286,6 +286,8 @@ def check_structure(abstract_model: Any, text: str, path: Path) -> None:
     known = set(namespace.cleanspace) | {"time"}
     macros = {_clean(s.name) for s in abstract_model.sections[1:]}
     name_of_clean = {clean: name for name, clean in clean_of.items()}
+    by_clean = {namespace.cleanspace.get(clean_of[e.name], clean_of[e.name]): e for e in section.elements}
+    by_clean.update({clean_of[e.name]: e for e in section.elements})
     for element in section.elements:
         seen_subscripts = set()
         for component in element.components:
@@ -308,6 +310,13 @@ def check_structure(abstract_model: Any, text: str, path: Path) -> None:
                             f"{path.name}: {element.name!r}{_at(text, element.name)} calls unknown "
                             f"function {function.upper().replace('_', ' ')}; use a Vensim function "
                             "PySD supports or define a lookup of that name"
+                        )
+                    called = by_clean.get(function)
+                    if called is not None and not _callable(called):
+                        raise ModelFileError(
+                            f"{path.name}: {element.name!r}{_at(text, element.name)} calls "
+                            f"{called.name!r} like a function, but it is not a lookup; "
+                            "put an operator between it and the parentheses"
                         )
                 if isinstance(node, ae.ReferenceStructure):
                     reference = node.reference
@@ -401,6 +410,18 @@ def find_time_constants(abstract_model: Any) -> dict[str, TimeConstant]:
                         order = getattr(node, "order", 1)
                         note(getattr(node, field_name), "time", float(order) if isinstance(order, int | float) and order > 0 else 1.0)
     return found
+
+
+def _callable(element: Any) -> bool:
+    """Whether a model element may be called with parentheses: a lookup or data."""
+    from pysd.translators.structures import abstract_expressions as ae
+
+    for component in element.components:
+        if type(component).__name__ in ("AbstractLookup", "AbstractData"):
+            return True
+        if isinstance(component.ast, ae.LookupsStructure | ae.GetLookupsStructure | ae.GetDataStructure | ae.DataStructure):
+            return True
+    return False
 
 
 def _find_cycle(graph: dict[str, set[str]]) -> list[str]:

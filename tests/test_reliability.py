@@ -77,6 +77,7 @@ MODEL_CASES: list[tuple[str, str | bytes, tuple[str, ...]]] = [
     ("M07-unbalanced-open-paren", edit(DECAY, "Stock / decay time", "(Stock / decay time"), ("'outflow'", "line 7")),
     ("M08-unbalanced-close-paren", edit(DECAY, "Stock / decay time", "Stock / decay time)"), ("'outflow'", "line 7")),
     ("M09-unknown-function", edit(DECAY, "Stock / decay time", "FOOBAR(Stock) / decay time"), ("FOOBAR", "'outflow'")),
+    ("M09b-constant-called-like-a-function", edit(DECAY, "Stock / decay time", "Stock / decay time (Stock)"), ("'decay time'", "not a lookup")),
     (
         "M10-circular-definition",
         edit(DECAY, "Stock / decay time", "helper") + "\nhelper = outflow * 1\n\t~\t\n\t~\t\n\t|\n",
