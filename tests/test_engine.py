@@ -334,3 +334,17 @@ def test_saveper_expression_follows_overridden_time_step(tmp_path):
     np.testing.assert_array_equal(res.times, [0.0, 1.0, 2.0, 3.0, 4.0])
     res = k.simulate({}, 1, variables=["stock"], time={"time_step": 0.5, "saveper": 2.0})
     np.testing.assert_array_equal(res.times, [0.0, 2.0, 4.0])
+
+
+def test_sum_over_a_long_range_compiles(tmp_path):
+    """A 250-element SUM nests 250 additions; the generated code stays compilable."""
+    elems = ", ".join(f"e{i}" for i in range(250))
+    body = (
+        f"Big:\n\t{elems}\n\t~\t\n\t~\t|\n"
+        "w[Big] = 0.5\n\t~\t\n\t~\t|\n"
+        "total = SUM(w[Big!]) * MIN(1, VMAX(w[Big!]))\n\t~\t\n\t~\t|\n"
+    )
+    k = compile_model(write_model(tmp_path, body))
+    for backend in ("numpy", "numba"):
+        res = k.simulate({}, 2, variables=["total"], save="final", backend=backend)
+        np.testing.assert_array_equal(res.data["total"], [62.5, 62.5])  # 250 * 0.5 * 0.5

@@ -79,6 +79,7 @@ class _Gen:
         self.fn = _NP_FN if flavor == "numpy" else _NB_FN
         self.pre: list[str] = []
         self.ntmp = 0
+        self.depth = 0
 
     def tmp(self, code: str) -> str:
         """Bind ``code`` to a fresh temporary (numba flavour) and return its name."""
@@ -103,6 +104,18 @@ class _Gen:
         return name
 
     def e(self, ex: Expr) -> str:
+        """Source of expression ``ex``; deep expressions are split into temporaries."""
+        self.depth += 1
+        try:
+            code = self._e(ex)
+        finally:
+            self.depth -= 1
+        # CPython refuses more than ~200 nested parentheses: hoist every 40 levels
+        if self.depth % 40 == 39 and ex[0] not in ("c", "v") and ex[0] not in _CTRL:
+            return self.tmp(code)
+        return code
+
+    def _e(self, ex: Expr) -> str:
         tag = ex[0]
         if tag == "c":
             return self.const(ex[1])

@@ -540,17 +540,22 @@ class Translator:
             sub_ctx = dict(ctx)
             sub_ctx.update(zip(bangs, combo, strict=True))
             terms.append(self.expr(arg, sub_ctx))
-        out = terms[0]
-        for term in terms[1:]:
-            if fname == "sum":
-                out = ("bin", "+", out, term)
-            elif fname == "prod":
-                out = ("bin", "*", out, term)
-            elif fname == "vmin":
-                out = ("fn", "min", (out, term))
-            else:
-                out = ("fn", "max", (out, term))
-        return out
+        # combine pairwise (a balanced tree keeps expressions shallow for long ranges)
+        while len(terms) > 1:
+            paired = []
+            for a, b in zip(terms[0::2], terms[1::2], strict=False):
+                if fname == "sum":
+                    paired.append(("bin", "+", a, b))
+                elif fname == "prod":
+                    paired.append(("bin", "*", a, b))
+                elif fname == "vmin":
+                    paired.append(("fn", "min", (a, b)))
+                else:
+                    paired.append(("fn", "max", (a, b)))
+            if len(terms) % 2:
+                paired.append(terms[-1])
+            terms = paired
+        return terms[0]
 
     def _x_InlineLookupsStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         tid = self._add_lookup(ast.lookups, self._model_name())
