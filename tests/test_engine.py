@@ -336,15 +336,19 @@ def test_saveper_expression_follows_overridden_time_step(tmp_path):
     np.testing.assert_array_equal(res.times, [0.0, 2.0, 4.0])
 
 
-def test_sum_over_a_long_range_compiles(tmp_path):
-    """A 250-element SUM nests 250 additions; the generated code stays compilable."""
+def test_long_ranges_and_long_expressions_compile(tmp_path):
+    """A 250-element SUM and a 250-term sum stay within CPython's nesting limits."""
     elems = ", ".join(f"e{i}" for i in range(250))
+    chain = " + ".join(["x"] * 250)
     body = (
         f"Big:\n\t{elems}\n\t~\t\n\t~\t|\n"
         "w[Big] = 0.5\n\t~\t\n\t~\t|\n"
+        "x = 0.25\n\t~\t\n\t~\t|\n"
         "total = SUM(w[Big!]) * MIN(1, VMAX(w[Big!]))\n\t~\t\n\t~\t|\n"
+        f"chain = ({chain}) * Time\n\t~\t\n\t~\t|\n"
     )
-    k = compile_model(write_model(tmp_path, body))
-    for backend in ("numpy", "numba"):
-        res = k.simulate({}, 2, variables=["total"], save="final", backend=backend)
-        np.testing.assert_array_equal(res.data["total"], [62.5, 62.5])  # 250 * 0.5 * 0.5
+    k = compile_model(write_model(tmp_path, body, final=2, dt=1))
+    res = k.simulate({}, 2, variables=["total", "chain"], save="final", backend="numpy")
+    np.testing.assert_array_equal(res.data["total"], [62.5, 62.5])  # 250 * 0.5 * 0.5
+    np.testing.assert_array_equal(res.data["chain"], [125.0, 125.0])  # 250 * 0.25 * 2
+    assert "_t0 = " in k.source("numba")  # the chain was split into temporaries
