@@ -432,8 +432,12 @@ class Kernel:
 
     @staticmethod
     def _run_threads(fn, args: tuple, n: int) -> None:
-        """Run the numba kernel over sample ranges on ``os.cpu_count()`` threads (nogil)."""
-        workers = max(1, min(os.cpu_count() or 1, n // 16))
+        """Run the numba kernel over sample ranges, one thread per usable CPU (nogil)."""
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cpus = os.cpu_count() or 1
+        workers = max(1, min(cpus, n // 16))
         if workers == 1:
             fn(*args, 0, n)
             return
