@@ -88,7 +88,18 @@ def _mark(ax: plt.Axes, events: dict[int, str], window: tuple[float, float], lab
     for year, text in events.items():
         ax.axvline(year, color="0.45", lw=0.7, ls=":", zorder=1)
         if label:
-            ax.text(year, 1.0, f" {text}", fontsize=7, color="0.3", va="top", rotation=90)
+            # labels sit right of their line, except where the next event is close
+            right = not any(0 < other - year <= 2 for other in events)
+            ax.text(
+                year,
+                1.0,
+                f" {text} " if right else f"{text} ",
+                fontsize=7,
+                color="0.3",
+                va="top",
+                ha="left" if right else "right",
+                rotation=90,
+            )
 
 
 def plot_run(
@@ -105,7 +116,13 @@ def plot_run(
         _mark(ax, events, window, label=i == 0)
         for scenario, style in zip(scenarios, ["-", "--"], strict=True):
             series = ds[var].sel(scenario=scenario).dropna("time")
-            ax.plot(series["time"], series, ls=style, lw=1.3, color="C0" if style == "-" else "C1")
+            ax.plot(
+                series["time"],
+                series,
+                ls=style,
+                lw=2.2 if style == "-" else 1.3,
+                color="C0" if style == "-" else "C1",
+            )
         ax.set_title(ds[var].attrs.get("long_name", var), fontsize=9)
         ax.set_ylim(-0.02, 1.02)
         ax.tick_params(labelsize=8)
