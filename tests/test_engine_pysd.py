@@ -167,3 +167,11 @@ def test_engine_matches_pysd_50_random_sets(path, references):
     for params in random_sets(k, 50, np.random.default_rng(2)):
         checked += compare(ref, params, horizon) > 0
     assert checked >= 40, f"only {checked} of 50 random sets ran without NaN"
+
+
+@pytest.mark.parametrize("path", MODELS, ids=[p.stem for p in MODELS])
+def test_python_names_are_pysd_names(path, references):
+    ref = references(path)
+    pysd_names = {py: name for name, py in ref.model.namespace.items()}
+    for py, name in ref.kernel.names.items():
+        assert pysd_names.get(py) == name, py
