@@ -226,7 +226,7 @@ class Kernel:
 
     # ------------------------------------------------------------ simulating
     def _times(self, time: Mapping[str, float] | None) -> tuple[float, float, float, float]:
-        from sdkit.engine.translate import control_values
+        from sdkit.engine.static import control_values
 
         overrides: dict[str, float] = {}
         for key, value in (time or {}).items():

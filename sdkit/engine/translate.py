@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from sdkit.engine.ir import Expr, Lookup, ModelIR, Node, uses_time
+from sdkit.engine.statefuls import StatefulMixin
+from sdkit.engine.static import NotStatic, control_values
 from sdkit.errors import ModelFileError, UnsupportedFeature
 from sdkit.safety import check_model_text
 
@@ -115,7 +117,7 @@ def parse_abstract_model(path: Path):
         ) from exc
 
 
-class Translator:
+class Translator(StatefulMixin):
     """Build a :class:`ModelIR` from a PySD AbstractModel section."""
 
     def __init__(self, path: Path) -> None:
@@ -303,7 +305,7 @@ class Translator:
         used: set[int] = set()
         try:
             values = control_values(exprs, self.ir, {}, used)
-        except _NotStatic as exc:
+        except NotStatic as exc:
             raise UnsupportedFeature(
                 f"control variables of '{self.path.name}' depend on non-constant {exc}; "
                 "use engine='pysd'"
@@ -571,219 +573,6 @@ class Translator:
                 lo, hi = max(lo, old[0]), min(hi, old[1])
             self.ir.time_lookups[self.current] = (lo, hi)
         return ("lookup", tid, x)
-
-    # -------------------------------------------------------------- statefuls
-    def _hidden(self, kind: str, what: str, **kw: Any) -> int:
-        label = f"{what} in {self.current}"
-        return self.ir.add(Node(kind, label, **kw))
-
-    def _aux(self, e: Expr, what: str) -> Expr:
-        """Hoist an expression into its own aux node (evaluated once per step)."""
-        if e[0] in ("v", "c", "time", "t0", "tf", "dt", "sp"):
-            return e
-        return ("v", self._hidden("aux", what, expr=e))
-
-    def _x_IntegStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
-        idx = self._hidden("stock", "INTEG", nonneg=bool(ast.non_negative))
-        self.ir.nodes[idx].flow = self.expr(ast.flow, ctx)
-        self.ir.nodes[idx].init_expr = self.expr(ast.initial, ctx)
-        return ("v", idx)
-
-    def _x_InitialStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
-        return ("v", self._hidden("initial", "INITIAL", expr=self.expr(ast.initial, ctx)))
-
-    def _static_order(self, ast: Any, ctx: dict[str, str], what: str) -> int:
-        e = self.expr(ast, ctx)
-        try:
-            value = _static_eval(e, self.ir, self.ir.control)
-        except _NotStatic as exc:
-            raise UnsupportedFeature(
-                f"{what} order in variable '{self._model_name()}' is not a constant; "
-                "use engine='pysd'"
-            ) from exc
-        order = int(value)
-        if order < 1:
-            raise ModelFileError(f"{what} order in variable '{self._model_name()}' is < 1")
-        return order
-
-    def _x_SmoothStructure(self, ast: Any, ctx: dict[str, str], order: int | None = None) -> Expr:
-        order = int(ast.order) if order is None else order
-        inp = self._aux(self.expr(ast.input, ctx), "SMOOTH input")
-        stime = self._aux(self.expr(ast.smooth_time, ctx), "SMOOTH time")
-        init = ("v", self._hidden("initial", "SMOOTH initial", expr=self.expr(ast.initial, ctx)))
-        stages = [self._hidden("stock", f"SMOOTH stage {i + 1}") for i in range(order)]
-        target = inp
-        for s in stages:
-            node = self.ir.nodes[s]
-            node.init_expr = init
-            node.flow = (
-                "bin",
-                "/",
-                ("bin", "*", ("bin", "-", target, ("v", s)), ("c", float(order))),
-                stime,
-            )
-            target = ("v", s)
-        return ("v", stages[-1])
-
-    def _x_SmoothNStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
-        order = self._static_order(ast.order, ctx, "SMOOTH N")
-        return self._x_SmoothStructure(ast, ctx, order=order)
-
-    def _x_DelayStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
-        order = int(ast.order)
-        inp = self._aux(self.expr(ast.input, ctx), "DELAY input")
-        dtime = self._aux(self.expr(ast.delay_time, ctx), "DELAY time")
-        init = (
-            "v",
-            self._hidden(
-                "initial", "DELAY initial", expr=("bin", "*", self.expr(ast.initial, ctx), dtime)
-            ),
-        )
-        stages = [self._hidden("stock", f"DELAY stage {i + 1}") for i in range(order)]
-        inflow = inp
-        for s in stages:
-            outflow = ("bin", "/", ("v", s), dtime)
-            node = self.ir.nodes[s]
-            node.init_expr = init
-            node.flow = ("bin", "*", ("bin", "-", inflow, outflow), ("c", float(order)))
-            inflow = outflow
-        return ("bin", "/", ("v", stages[-1]), dtime)
-
-    def _x_DelayNStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
-        """DELAY N as PySD's DelayN: each stage uses the delay time of its own past step."""
-        order = self._static_order(ast.order, ctx, "DELAY N")
-        inp = self._aux(self.expr(ast.input, ctx), "DELAY N input")
-        dtime = self._aux(self.expr(ast.delay_time, ctx), "DELAY N time")
-        dtime0 = ("v", self._hidden("initial", "DELAY N initial time", expr=dtime))
-        init = (
-            "v",
-            self._hidden(
-                "initial",
-                "DELAY N initial",
-                expr=("bin", "*", self.expr(ast.initial, ctx), dtime0),
-            ),
-        )
-        # registers R_j hold the delay times used by stage j at the previous step
-        regs = [
-            self._hidden("stock", f"DELAY N time register {j + 1}", init_expr=dtime0, direct=True)
-            for j in range(order)
-        ]
-        times = [dtime] + [("v", r) for r in regs[:-1]]  # stage delay times this step
-        for j, r in enumerate(regs):
-            self.ir.nodes[r].flow = times[j]
-        stages = [self._hidden("stock", f"DELAY N stage {i + 1}") for i in range(order)]
-        inflow = inp
-        for s, tj in zip(stages, times, strict=True):
-            outflow = ("bin", "/", ("v", s), tj)
-            node = self.ir.nodes[s]
-            node.init_expr = init
-            node.flow = ("bin", "*", ("bin", "-", inflow, outflow), ("c", float(order)))
-            inflow = outflow
-        return ("bin", "/", ("v", stages[-1]), ("v", regs[0]))
-
-    def _x_TrendStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
-        inp = self._aux(self.expr(ast.input, ctx), "TREND input")
-        avg = self._aux(self.expr(ast.average_time, ctx), "TREND average time")
-        init_trend = self.expr(ast.initial_trend, ctx)
-        s = self._hidden(
-            "stock",
-            "TREND state",
-            init_expr=(
-                "bin",
-                "/",
-                inp,
-                ("bin", "+", ("c", 1.0), ("bin", "*", init_trend, avg)),
-            ),
-        )
-        self.ir.nodes[s].flow = ("bin", "/", ("bin", "-", inp, ("v", s)), avg)
-        return (
-            "fn",
-            "zidz",
-            (("bin", "-", inp, ("v", s)), ("bin", "*", avg, ("fn", "abs", (("v", s),)))),
-        )
-
-
-class _NotStatic(Exception):
-    pass
-
-
-CONTROL_ORDER = ("initial_time", "final_time", "time_step", "saveper")
-
-
-def control_values(
-    exprs: dict[str, Expr],
-    ir: ModelIR,
-    overrides: dict[str, float],
-    used_params: set[int] | None = None,
-) -> dict[str, float]:
-    """Evaluate the control variables, given overrides, in dependency order.
-
-    Raises
-    ------
-    _NotStatic
-        If an expression needs a non-constant node or the definitions are circular.
-    """
-    values = {k: float(v) for k, v in overrides.items()}
-    pending = [name for name in CONTROL_ORDER if name not in values]
-    while pending:
-        progress = False
-        for name in list(pending):
-            try:
-                values[name] = _static_eval(exprs[name], ir, values, used_params)
-            except KeyError:
-                continue
-            pending.remove(name)
-            progress = True
-        if not progress:
-            raise _NotStatic("control variables defined in a circle: " + ", ".join(pending))
-    return values
-
-
-def _static_eval(
-    e: Expr, ir: ModelIR, control: dict[str, float], used_params: set[int] | None = None
-) -> float:
-    """Evaluate an expression of numbers, time and parameter-free nodes at the initial time.
-
-    With ``used_params`` given, constants are allowed too (at their defaults) and
-    their node indices are added to the set.
-    """
-    from sdkit.engine import functions as F
-
-    tag = e[0]
-    if tag == "c":
-        return e[1]
-    if tag == "time" or tag == "t0":
-        return control["initial_time"]
-    if tag == "dt":
-        return control["time_step"]
-    if tag == "tf":
-        return control["final_time"]
-    if tag == "sp":
-        return control["saveper"]
-    if tag == "v":
-        node = ir.nodes[e[1]]
-        if node.kind == "aux" and node.expr is not None:
-            return _static_eval(node.expr, ir, control, used_params)
-        if node.kind == "param" and used_params is not None:
-            used_params.add(e[1])
-            return node.default
-        raise _NotStatic(node.label)
-    args = []
-    if tag == "bin":
-        a = _static_eval(e[2], ir, control, used_params)
-        b = _static_eval(e[3], ir, control, used_params)
-        return float(F.scalar_binop(e[1], a, b))
-    if tag == "neg":
-        return -_static_eval(e[1], ir, control, used_params)
-    if tag == "not":
-        return float(not _static_eval(e[1], ir, control, used_params))
-    if tag == "if":
-        c = _static_eval(e[1], ir, control, used_params)
-        return _static_eval(e[2] if c else e[3], ir, control, used_params)
-    if tag == "fn":
-        args = [_static_eval(a, ir, control, used_params) for a in e[2]]
-        return float(F.numpy_function(e[1])(*args))
-    raise _NotStatic(tag)
 
 
 def _collect_bangs(ast: Any, out: list[str]) -> None:
