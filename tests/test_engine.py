@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sdkit.engine import compile_model
 from sdkit.errors import ModelFileError, NonFiniteError, ParameterError, UnsupportedFeature
@@ -352,3 +354,25 @@ def test_long_ranges_and_long_expressions_compile(tmp_path):
     np.testing.assert_array_equal(res.data["total"], [62.5, 62.5])  # 250 * 0.5 * 0.5
     np.testing.assert_array_equal(res.data["chain"], [125.0, 125.0])  # 250 * 0.25 * 2
     assert "_t0 = " in k.source("numba")  # the chain was split into temporaries
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    split=st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=4),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_any_chunking_is_bit_identical(features_kernel, split, seed):
+    """Cutting the samples into arbitrary chunks never changes a bit (auto backend)."""
+    k = features_kernel
+    n = sum(split)
+    params = _random_params(k, n, seed)
+    names = ["output", "total_trend", "delayedn_total"]
+    whole = k.simulate(params, n, names, "final")
+    start = 0
+    for size in split:
+        part = k.simulate(
+            {p: v[start : start + size] for p, v in params.items()}, size, names, "final"
+        )
+        for name in names:
+            assert np.array_equal(part.data[name], whole.data[name][start : start + size]), name
+        start += size
