@@ -147,11 +147,23 @@ class Translator(StatefulMixin):
                     f"subscript range '{name}' is read from a file; use engine='pysd'"
                 )
             self.ranges[name] = list(elems)
+        # "DimB: b1, b2 -> DimA": element i of DimB stands for element i of DimA
+        self.maps: dict[str, list[str]] = {}
         for sub in section.subscripts:
             if sub.mapping and not isinstance(sub.subscripts, str):
-                raise UnsupportedFeature(
-                    f"subscript range '{sub.name}' has a mapping; use engine='pysd'"
-                )
+                targets = []
+                for target in sub.mapping:
+                    if not (
+                        isinstance(target, str)
+                        and target in self.ranges
+                        and len(self.ranges[target]) == len(self.ranges[sub.name])
+                    ):
+                        raise UnsupportedFeature(
+                            f"subscript range '{sub.name}' has an element-wise mapping; "
+                            "use engine='pysd'"
+                        )
+                    targets.append(target)
+                self.maps[sub.name] = targets
         self.all_elements = {e for elems in self.ranges.values() for e in elems}
 
         self.ns = NamespaceManager()
@@ -360,6 +372,13 @@ class Translator(StatefulMixin):
             found = {e for k, e in ctx.items() if not k.endswith("!") and e in members}
             if len(found) == 1:
                 return found.pop()
+            mapped = {
+                self.ranges[sub][self.ranges[k].index(e)]
+                for k, e in ctx.items()
+                if k in self.maps.get(sub, ()) and e in self.ranges[k]
+            }
+            if len(mapped) == 1:
+                return mapped.pop()
             raise UnsupportedFeature(
                 f"cannot resolve subscript '{sub}' of '{what}' in variable "
                 f"'{self._model_name()}' (subscript mapping); use engine='pysd'"
