@@ -719,10 +719,12 @@ def _time_settings(variables: dict[str, Variable], abstract_model: Any, path: Pa
 
 
 def _dims_of(abstract_model: Any) -> dict[str, list[str]]:
-    dims: dict[str, list[str]] = {}
-    for subscript_range in abstract_model.sections[0].subscripts:
-        if isinstance(subscript_range.subscripts, list):
-            dims[subscript_range.name] = list(subscript_range.subscripts)
+    """Subscript ranges and their elements; a copy (``B <-> A``) gets the elements of ``A``."""
+    ranges = abstract_model.sections[0].subscripts
+    dims = {r.name: list(r.subscripts) for r in ranges if isinstance(r.subscripts, list)}
+    for subscript_range in ranges:
+        if isinstance(subscript_range.subscripts, str) and subscript_range.subscripts in dims:
+            dims[subscript_range.name] = list(dims[subscript_range.subscripts])
     return dims
 
 

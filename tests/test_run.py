@@ -95,3 +95,13 @@ def test_unknown_engine(decay_path):
 def test_element_of_wrong_range(regions_path):
     with pytest.raises(ParameterError, match="'east' is not an element of Region"):
         sdkit.run(regions_path, set={"growth[east]": 0.1})
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_subscript_copy_has_the_elements_of_its_range(engine):
+    from pathlib import Path
+
+    model = sdkit.load_model(Path(__file__).parent / "data" / "copy_range.mdl")
+    assert model.dims["Partner"] == ["north", "south"]
+    ds = sdkit.run(model, set={"link[south, north]": 10}, engine=engine)
+    np.testing.assert_array_equal(ds["row_total"].isel(scenario=0, time=0), [3, 14])
