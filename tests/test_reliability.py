@@ -424,3 +424,18 @@ def test_M35_unreadable_model_file(tmp_path):
     with pytest.raises(ModelFileError) as caught:
         sdkit.load_model(path)
     one_line(caught.value, "cannot read")
+
+
+def test_L26_real_process_prints_one_line(tmp_path):
+    """The installed entry point, in a process of its own: exit code 2, one line, no traceback."""
+    import subprocess
+
+    path = tmp_path / "bad.mdl"
+    path.write_text(edit(DECAY, "Stock / decay time", "FOOBAR(Stock) / decay time"))
+    done = subprocess.run([sys.executable, "-m", "sdkit", "run", str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "sdkit: error: bad.mdl: 'outflow' (line 7) calls unknown function FOOBAR; "
+        "use a Vensim function PySD supports or define a lookup of that name"
+    ]
