@@ -264,12 +264,15 @@ def robustness_table(checks, engine: str) -> str:
 
 
 def main() -> None:
+    global IMG
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--img", default=str(IMG), help="folder for the figures (default: docs/img)")
     parser.add_argument("--pysd", action="store_true", help="simulate with PySD (slow)")
     parser.add_argument(
         "--robustness", action="store_true", help="also print the +-20 %% robustness table"
     )
     args = parser.parse_args()
+    IMG = Path(args.img)
     engine = "pysd" if args.pysd else "engine"
     ds, checks = simulate(engine)
     IMG.mkdir(parents=True, exist_ok=True)

@@ -259,10 +259,13 @@ def figures(results: Path, scan: xr.Dataset) -> list[Path]:
 
 
 def main() -> int:
+    global IMG
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--img", default=str(IMG), help="folder for the figures (default: docs/img)")
     parser.add_argument("--results", default=str(ROOT / "results"), help="folder holding results/<study>/")
     parser.add_argument("--no-figures", action="store_true")
     args = parser.parse_args()
+    IMG = Path(args.img)
     results = Path(args.results)
     print(outcome_table(results), end="\n\n")
     for study in SOBOL:
@@ -292,7 +295,7 @@ def main() -> int:
     print(convergence_table(results))
     if not args.no_figures:
         for path in figures(results, scan):
-            print(f"wrote {path.relative_to(ROOT)}")
+            print(f"wrote {path}")
     return 0
 
 

@@ -327,11 +327,14 @@ def _variables(spec) -> set[str]:
 
 
 def main() -> None:
+    global IMG
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--img", default=str(IMG), help="folder for the figures (default: docs/img)")
     parser.add_argument(
         "--grid", action="store_true", help="also print how the checks fare on a parameter grid"
     )
     args = parser.parse_args()
+    IMG = Path(args.img)
     ds, checks = simulate()
     IMG.mkdir(parents=True, exist_ok=True)
     for key, (title, scenarios, variables, events, window) in FIGURES.items():

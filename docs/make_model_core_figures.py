@@ -226,11 +226,14 @@ def _defaults(model) -> dict[str, float]:
 
 
 def main() -> None:
+    global IMG
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--img", default=str(IMG), help="folder for the figures (default: docs/img)")
     parser.add_argument(
         "--robustness", action="store_true", help="also print the +-20 %% robustness table"
     )
     args = parser.parse_args()
+    IMG = Path(args.img)
     ds, checks = simulate()
     IMG.mkdir(parents=True, exist_ok=True)
     for key, (title, scenarios, variables) in FIGURES.items():

@@ -137,10 +137,13 @@ def figures(results: Path) -> list[Path]:
 
 
 def main() -> int:
+    global IMG
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--img", default=str(IMG), help="folder for the figures (default: docs/img)")
     parser.add_argument("--results", default=str(ROOT / "results"), help="folder holding results/<study>/")
     parser.add_argument("--no-figures", action="store_true")
     args = parser.parse_args()
+    IMG = Path(args.img)
     results = Path(args.results)
     sobol = [f"{o}_sobol" for o in ORDERS] + ["cross_order_sobol"]
     print(collapse_table(results, sobol))
@@ -158,7 +161,7 @@ def main() -> int:
     print(convergence_table(results, sobol))
     if not args.no_figures:
         for path in figures(results):
-            print(f"wrote {path.relative_to(ROOT)}")
+            print(f"wrote {path}")
     return 0
 
 

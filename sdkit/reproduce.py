@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from sdkit.checks import CheckResult, checks_path_for, evaluate, load_checks, scenarios_needed
+from sdkit.errors import SdkitError
 from sdkit.io import write_atomic, write_netcdf
 from sdkit.model import load_model
 from sdkit.report import checks_table, final_values
@@ -199,6 +200,45 @@ def step_fans(context: Context, echo: Callable[[str], None]) -> None:
     echo(f"fan charts from {runs} runs per order: {len(written)} figure files")
 
 
+DOCS_SCRIPTS = (
+    ("make_model_core_figures.py", ()),
+    ("make_history_figures.py", ()),
+    ("make_four_orders_figures.py", ()),
+    ("make_sensitivity_figures.py", ("--results", "{sweeps}")),
+    ("make_four_orders_sensitivity_figures.py", ("--results", "{sweeps}")),
+)
+
+
+def step_docs_figures(context: Context, echo: Callable[[str], None]) -> None:
+    """The figures and tables of docs/*.md, by the scripts beside them, into ``OUT/img``.
+
+    Skipped with ``--quick``: the docs quote the full-size runs.
+    """
+    import subprocess
+    import sys
+    import time
+
+    docs = context.models.parent / "docs"
+    if context.quick:
+        echo("skipped with --quick (the docs quote full-size runs): " + ", ".join(s for s, _ in DOCS_SCRIPTS))
+        return
+    img = context.out / "img"
+    img.mkdir(parents=True, exist_ok=True)
+    for script, extra in DOCS_SCRIPTS:
+        arguments = [a.format(sweeps=context.out / "sweeps") for a in extra]
+        started = time.time()
+        completed = subprocess.run(
+            [sys.executable, str(docs / script), "--img", str(img), *arguments],
+            capture_output=True, text=True, check=False,
+        )
+        if completed.returncode != 0:
+            raise SdkitError(f"docs/{script} failed: {completed.stderr.strip().splitlines()[-1:]}")
+        context.write_text(f"img/{Path(script).stem}.txt", completed.stdout)
+        made = sorted(p for p in img.iterdir() if p.stat().st_mtime >= started and p.suffix != ".txt")
+        context.written += made
+        echo(f"docs/{script}: {len(made)} files")
+
+
 STEPS: list[tuple[str, Callable[[Context, Callable[[str], None]], None]]] = [
     ("scenario runs", step_scenarios),
     ("reference-mode checks", step_checks),
@@ -207,6 +247,7 @@ STEPS: list[tuple[str, Callable[[Context, Callable[[str], None]], None]]] = [
     ("sensitivity studies", step_sensitivity),
     ("sensitivity figures", step_sensitivity_figures),
     ("ensemble fan charts", step_fans),
+    ("figures and tables of docs/", step_docs_figures),
 ]
 
 
