@@ -95,6 +95,8 @@ def run(
     use_engine = engine == "engine" or (engine == "auto" and model.engine_supported())
     if engine == "engine":
         model.kernel  # noqa: B018 - raises UnsupportedFeature with the function it cannot compile
+    if use_engine or model.engine_supported(warn=False):
+        _check_calendar(model, plans)
     simulate = _simulate_engine if use_engine else _simulate_pysd
     pieces = []
     groups = _group_by_time(plans) if use_engine else [(t, [(s, o)]) for s, o, t in plans]
@@ -125,6 +127,19 @@ def _warn_time_step(model: Model, plans: list) -> None:
         if message and message not in seen:
             seen.add(message)
             warnings.warn(f"scenario {scenario.name!r}: {message}", SdkitWarning, stacklevel=3)
+
+
+def _check_calendar(model: Model, plans: list) -> None:
+    """Refuse a run that leaves the time range of a lookup the model reads at Time."""
+    for scenario, _, time in plans:
+        for py_name, (low, high) in model.kernel.time_lookups.items():
+            for label, value in (("initial_time", time.initial_time), ("final_time", time.final_time)):
+                if not low <= value <= high:
+                    raise ScenarioError(
+                        f"scenario {scenario.name!r}: {label} {value:g} is outside {low:g}-{high:g}, the "
+                        f"range of the lookup that {model.variables[py_name].name!r} reads at Time; "
+                        "run within that range or extend the lookup"
+                    )
 
 
 def _group_by_time(plans: list) -> list[tuple[TimeSettings, list]]:

@@ -175,16 +175,13 @@ def test_extensions_are_neutral_in_every_other_scenario(model, engine):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sdkit.run does not yet refuse a run outside the range of a lookup read at Time "
-    "(PySD warns and extrapolates, the engine is silent); see docs/history.md",
-)
-def test_calendar_time_outside_the_model_range_is_refused(tmp_path):
+@pytest.mark.parametrize("engine", ["engine", "pysd"])
+def test_calendar_time_outside_the_model_range_is_refused(tmp_path, engine):
     shutil.copy(MODEL, tmp_path / MODEL.name)
     text = scenarios_path_for(MODEL).read_text(encoding="utf-8")
     text += '\n[too_late]\nbase = "liberal_1945"\n[too_late.time]\nfinal_time = 2300\n'
     (tmp_path / f"{MODEL.stem}.scenarios.toml").write_text(text, encoding="utf-8")
     with pytest.raises(SdkitError, match="2300") as info:
-        run(tmp_path / MODEL.name, scenarios=["too_late"], engine="engine")
+        run(tmp_path / MODEL.name, scenarios=["too_late"], engine=engine)
     assert "\n" not in str(info.value)
+    assert "'Guarantor Resource Share' reads at Time" in str(info.value)
