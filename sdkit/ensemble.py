@@ -299,22 +299,36 @@ def ensemble(
             time=tuple(sorted(time.__dict__.items())),
         )
 
+    results = gather_chunks(len(starts), lambda missing: _execute(missing, task, executor), chunk_store, progress)
+    return _assemble(model, results, names, save_key, scenario, frame)
+
+
+def gather_chunks(
+    count: int,
+    compute: Callable[[list[int]], Iterable[tuple[int, dict[str, np.ndarray]]]],
+    store: ChunkStore | None,
+    progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+) -> dict[int, dict[str, np.ndarray]]:
+    """All ``count`` chunks: stored ones loaded, the rest computed and stored as each finishes.
+
+    ``compute(missing)`` yields ``(index, data)`` for the missing chunk indices, in any order.
+    """
     results: dict[int, dict[str, np.ndarray]] = {}
     missing = []
-    for index in range(len(starts)):
-        stored = chunk_store.load(index) if chunk_store else None
+    for index in range(count):
+        stored = store.load(index) if store else None
         if stored is None:
             missing.append(index)
         else:
             results[index] = stored
-    if len(missing) < len(starts):
-        log.info("reusing %d stored chunks of %d", len(starts) - len(missing), len(starts))
-    finished = _execute(missing, task, executor)
+    if len(missing) < count:
+        log.info("reusing %d stored chunks of %d", count - len(missing), count)
+    finished = compute(missing)
     for index, data in progress(finished) if progress else finished:
         results[index] = data
-        if chunk_store:
-            chunk_store.save(index, data)
-    return _assemble(model, results, names, save_key, scenario, frame)
+        if store:
+            store.save(index, data)
+    return results
 
 
 def _execute(indices: list[int], task: Callable[[int], ChunkTask], executor: Any) -> Iterable[tuple[int, dict]]:

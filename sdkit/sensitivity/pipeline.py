@@ -123,28 +123,17 @@ def _engine_ok(model: Model, engine: str) -> bool:
 def _chunked(x: np.ndarray, run_rows: Callable[[np.ndarray], dict[str, np.ndarray]], times: np.ndarray,
              chunk_size: int, store: Path | None, fingerprint: str, progress: Progress | None) -> dict[str, np.ndarray]:
     """Run ``run_rows`` chunk by chunk in this process, keeping finished chunks in ``store``."""
-    from sdkit.ensemble import ChunkStore
+    from sdkit.ensemble import ChunkStore, gather_chunks
 
     starts = range(0, x.shape[0], chunk_size)
     chunk_store = ChunkStore(store, fingerprint) if store is not None else None
-    results: dict[int, dict[str, np.ndarray]] = {}
-    missing = []
-    for index in range(len(starts)):
-        stored = chunk_store.load(index) if chunk_store else None
-        if stored is None:
-            missing.append(index)
-        else:
-            results[index] = stored
 
-    def compute() -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    def compute(missing: list[int]) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         for index in missing:
             start = starts[index]
             yield index, run_rows(x[start:start + chunk_size])
 
-    for index, data in progress(compute()) if progress else compute():
-        results[index] = data
-        if chunk_store:
-            chunk_store.save(index, data)
+    results = gather_chunks(len(starts), compute, chunk_store, progress)
     return {k: np.concatenate([results[i][k] for i in sorted(results)]) for k in results[0]}
 
 
