@@ -400,25 +400,14 @@ def test_fuzz_sweep_files(sandbox, core):
         small = dataclasses.replace(study, samples=_MIN_SAMPLES[study.method], convergence=None)
         run_study(small, case / "out", model=study_model, engine="engine")
 
-    outcomes = fuzz("sweep", SWEEPS, work, sandbox, DEFAULT_CASES["sweep"], known=_known_sweep_bug)
+    outcomes = fuzz("sweep", SWEEPS, work, sandbox, DEFAULT_CASES["sweep"])
     assert outcomes["ran"] > 0
 
 
-def _known_sweep_bug(exc: BaseException) -> str:
-    """read_study reads the file with read_text and lets UnicodeDecodeError out (test below)."""
-    if isinstance(exc, UnicodeDecodeError):
-        return "read_study-UnicodeDecodeError"
-    return ""
-
-
-@pytest.mark.xfail(
-    strict=True, raises=UnicodeDecodeError,
-    reason="sdkit.sensitivity.spec.read_study does not catch UnicodeDecodeError (owned by the sweep helper)",
-)
 def test_sweep_file_not_utf8(tmp_path):
     from sdkit.sensitivity.spec import read_study
 
     path = tmp_path / "study.toml"
     path.write_bytes(SWEEPS[0].read_bytes().replace(b"model", b"m\xf7del", 1) if SWEEPS else b"\xf7")
-    with pytest.raises(SdkitError):
+    with pytest.raises(SdkitError, match="not UTF-8"):
         read_study(path)

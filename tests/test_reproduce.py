@@ -10,6 +10,8 @@ MODELS = Path(__file__).parent.parent / "models"
 
 
 @pytest.mark.slow
+# quick samples are small, so the sweeps rightly warn about indices outside [0, 1]
+@pytest.mark.filterwarnings("ignore::sdkit.errors.SdkitWarning")
 def test_two_quick_runs_give_identical_files(tmp_path, capsys):
     first, second = tmp_path / "a", tmp_path / "b"
     assert main(["reproduce", "--quick", "--models", str(MODELS), "--out", str(first)]) == 0

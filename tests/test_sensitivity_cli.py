@@ -148,3 +148,15 @@ def test_shipped_studies_are_valid_for_the_model(path):
     study = read_study(path)
     model = load_study_model(study)
     assert study.scenario in model.scenarios
+
+
+def test_leftover_temporary_file_does_not_block_a_fresh_sweep(tmp_path):
+    from sdkit.sensitivity.pipeline import _prepare_out
+    from sdkit.sensitivity.spec import read_study
+
+    study = read_study(Path(__file__).parent / "data" / "sens_linear.toml")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".study.json.abc123.tmp").write_text("half written")
+    _prepare_out(out, {"k": 1}, study, resume=False, force=False)
+    assert (out / "study.json").exists()

@@ -278,11 +278,16 @@ def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
     return []
 
 
+def _leftover_temporary(path: Path) -> bool:
+    """A temporary file of an atomic write that a kill interrupted (``.<name>.*.tmp``)."""
+    return path.name.startswith(".") and path.name.endswith(".tmp")
+
+
 def _prepare_out(out: Path, state: dict[str, Any], study: Study, resume: bool, force: bool) -> None:
     """Create the output folder, refusing a non-empty one unless resuming or forced."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out} is a file; give a folder for --out")
-    existing = out.is_dir() and any(out.iterdir())
+    existing = out.is_dir() and any(not _leftover_temporary(p) for p in out.iterdir())
     if existing and resume:
         recorded = out / "study.json"
         if not recorded.exists():
