@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from sdkit.model import Model
 
 DEFAULT_SCENARIO = "default"
+RULES = "_rules"
 _KEYS = {"description", "base", "parameters", "time"}
 _SUBSCRIPTED = re.compile(r"^(?P<name>[^\[\]]+)\[(?P<subs>[^\[\]]+)\]$")
 
@@ -90,6 +91,7 @@ def load_scenarios(path: str | Path, model: Model | None = None) -> dict[str, Sc
     """
     path = Path(path)
     tables = _read_toml(path)
+    sum_to_one = _read_rules(tables.pop(RULES, {}), path)
     for name, table in tables.items():
         if not isinstance(table, dict):
             raise ScenarioError(f"{path.name}: {name!r} must be a table [{name}], not a value")
@@ -108,11 +110,45 @@ def load_scenarios(path: str | Path, model: Model | None = None) -> dict[str, Sc
     if model is not None:
         for scenario in scenarios.values():
             try:
-                overrides_for(model, scenario.parameters)
+                overrides = overrides_for(model, scenario.parameters)
                 model.time.replace(scenario.time)
+                for name in sum_to_one:
+                    _check_sum_to_one(model, name, overrides)
             except ParameterError as exc:
                 raise ScenarioError(f"{path.name}: scenario {scenario.name!r}: {exc}") from None
     return scenarios
+
+
+def _read_rules(rules: Any, path: Path) -> list[str]:
+    """The ``[_rules]`` table: ``sum_to_one = ["constant", ...]`` (shares that must add up to 1)."""
+    if not isinstance(rules, dict) or set(rules) - {"sum_to_one"}:
+        raise ScenarioError(f"{path.name}: [{RULES}] may hold only sum_to_one = [\"constant\", ...]")
+    names = rules.get("sum_to_one", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ScenarioError(f"{path.name}: [{RULES}] sum_to_one must be a list of constant names")
+    return names
+
+
+def _check_sum_to_one(model: Model, name: str, overrides: list[Override]) -> None:
+    """Raise ParameterError when a scenario sets shares of ``name`` that do not add up to 1."""
+    py_name = model.resolve_parameter(name)
+    mine = [o for o in overrides if o.py_name == py_name]
+    if not mine:
+        return
+    values = np.array(model.kernel.constants[py_name], dtype=float)
+    dims = model.variables[py_name].dims
+    for override in mine:
+        if not override.elements:
+            values[...] = override.value
+            continue
+        index = tuple(model.dims[d].index(e) for d, e in zip(dims, override.elements, strict=True))
+        values[index] = override.value
+    total = float(np.sum(values))
+    if abs(total - 1.0) > 1e-9:
+        raise ParameterError(
+            f"the shares {model.variables[py_name].name!r} add up to {total:.6g}, not 1; "
+            "make them sum to 1"
+        )
 
 
 def _resolve(name: str, tables: dict[str, Any], path: Path, seen: tuple[str, ...]) -> Scenario:

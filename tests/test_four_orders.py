@@ -183,3 +183,24 @@ def test_reference_modes_reproduce(results):
 def test_xfail_checks_still_fail(results):
     unexpectedly_passing = [r.id for r in results if r.passed and r.xfail is not None]
     assert unexpectedly_passing == []
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ('"initial adherence share" = [0.5, 0.2, 0.2, 0.2]', "add up to 1.1, not 1"),
+        ('"initial adherence share[liberal]" = 0.5', "add up to 0.72, not 1"),
+    ],
+)
+def test_shares_that_do_not_sum_to_one_are_refused(tmp_path, values, expected):
+    import shutil
+
+    from sdkit.errors import ScenarioError
+    from sdkit.model import load_model
+
+    shutil.copy(MODEL, tmp_path / MODEL.name)
+    text = MODEL.with_name("four_orders.scenarios.toml").read_text(encoding="utf-8")
+    text += f'\n[bad_shares]\ndescription = "shares off"\n[bad_shares.parameters]\n{values}\n'
+    (tmp_path / "four_orders.scenarios.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError, match=f"scenario 'bad_shares'.*{expected}"):
+        load_model(tmp_path / MODEL.name)
