@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from sdkit.errors import ParameterError, SdkitError, SdkitWarning
+from sdkit.errors import OutputError, ParameterError, SdkitError, SdkitWarning
 
 EXIT_BAD_INPUT = 2
 EXIT_CHECK_FAILED = 1
@@ -209,6 +210,12 @@ def _reproduce(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise SdkitError(f"--out {out} is a file; give a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create --out {out}: {exc.strerror}; choose a writable folder") from None
+    if not os.access(out, os.W_OK):
+        raise OutputError(f"--out {out} is not writable; choose a writable folder")
     context = reproduce(models, out, quick=args.quick, echo=print)
     print(f"== wrote {len(context.written)} files into {out}/")
     for path in context.written:

@@ -369,3 +369,16 @@ def test_trajectories_draw_into_given_axes():
     assert all(len(ax.get_lines()) == len(ORDERS) for ax in axes)
     with pytest.raises(PlotError, match="has 2 panels for 3 variables"):
         plot.trajectories(run_dataset(), variables=["power", "disorder", "legitimacy"], axes=axes)
+
+
+def test_missing_variable_names_the_command_that_makes_it():
+    import numpy as np
+    import pytest
+    import xarray as xr
+
+    from sdkit import plot
+    from sdkit.errors import PlotError
+
+    ds = xr.Dataset({"legitimacy": (("scenario", "time"), np.zeros((1, 3)))}, coords={"scenario": ["liberal"], "time": [0, 1, 2]})
+    with pytest.raises(PlotError, match=r"no variable 'power'.*sdkit run MODEL --all"):
+        plot.trajectories(ds)

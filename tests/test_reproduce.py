@@ -35,3 +35,8 @@ def test_quick_figures_are_marked_quick(tmp_path):
 def test_missing_models_folder(tmp_path, capsys):
     assert main(["reproduce", "--models", str(tmp_path / "nope"), "--out", str(tmp_path / "out")]) == 2
     assert "models folder" in capsys.readouterr().err
+
+
+def test_unwritable_output_folder(tmp_path, capsys):
+    assert main(["reproduce", "--models", str(MODELS), "--out", "/proc/sdkit-cannot-write"]) == 2
+    assert "cannot create --out" in capsys.readouterr().err

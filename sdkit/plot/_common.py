@@ -16,14 +16,28 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 
+#: The command that makes each kind of dataset, named in the error when a variable is missing.
+MADE_BY = {
+    "run dataset": "sdkit run MODEL --all --out FILE.nc",
+    "ensemble": "sdkit ensemble MODEL --samples FILE.csv --vars NAME ... --out FILE.nc",
+    "balance map dataset": "sdkit reproduce (balance-map.nc)",
+    "Sobol results": "sdkit sweep SPEC.toml with method = \"sobol\"",
+    "Morris results": "sdkit sweep SPEC.toml with method = \"morris\"",
+    "time-resolved sensitivity dataset": "sdkit sweep SPEC.toml with a metric = \"series\" output",
+    "convergence dataset": "sdkit sweep SPEC.toml with a [convergence] table",
+}
+
+
 def require_vars(ds: xr.Dataset, names: Sequence[str], what: str = "dataset") -> None:
-    """Raise :class:`PlotError` naming the first variable missing from `ds`."""
+    """Raise :class:`PlotError` naming the first variable missing from `ds` and the command that makes it."""
     if not hasattr(ds, "data_vars"):
         raise PlotError(f"{what} must be an xarray.Dataset, got {type(ds).__name__}")
     for name in names:
         if name not in ds.data_vars:
             have = ", ".join(sorted(str(v) for v in ds.data_vars)) or "none"
-            raise PlotError(f"{what} has no variable {name!r}; available: {have}")
+            command = next((c for kind, c in MADE_BY.items() if what.startswith(kind)), None)
+            hint = f"; make it with `{command}`" if command else ""
+            raise PlotError(f"{what} has no variable {name!r} (available: {have}){hint}")
 
 
 def require_dims(obj: Any, dims: Sequence[str], what: str) -> None:
