@@ -17,6 +17,8 @@ from pathlib import Path
 
 import matplotlib
 
+from sdkit.report import checks_table
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -198,18 +200,6 @@ def plot_shares(ds: xr.Dataset, scenarios: list[str]) -> plt.Figure:
     return fig
 
 
-def check_table(results) -> str:
-    lines = [
-        "| check | scenario | measured | op | threshold | result |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        verdict = "pass" if r.passed else ("xfail" if r.xfail else "FAIL")
-        lines.append(
-            f"| {r.id} | {r.scenario} | {r.value:.4g} | {r.op} | {r.threshold:.4g} | {verdict} |"
-        )
-    return "\n".join(lines)
-
 
 def summary_table(ds: xr.Dataset) -> str:
     lines = [
@@ -292,7 +282,7 @@ def main() -> None:
         fig = plot_shares(ds, SHARE_SCENARIOS)
         fig.savefig(IMG / "four-orders-shares.png", dpi=DPI)
         plt.close(fig)
-    print(check_table(evaluate(checks, ds)))
+    print(checks_table(evaluate(checks, ds), markdown=True))
     print()
     print(summary_table(ds))
     if args.robustness:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import matplotlib
 
+from sdkit.report import checks_table
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -163,18 +165,6 @@ def plot_exogenous(ds: xr.Dataset) -> plt.Figure:
     fig.suptitle("Exogenous paths and phases of the historical runs", fontsize=10)
     return fig
 
-
-def check_table(results) -> str:
-    lines = [
-        "| check | scenario | measured | op | threshold | result |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        verdict = "pass" if r.passed else ("xfail" if r.xfail else "FAIL")
-        lines.append(
-            f"| {r.id} | {r.scenario} | {r.value:.4g} | {r.op} | {r.threshold:.4g} | {verdict} |"
-        )
-    return "\n".join(lines)
 
 
 def _first(series: xr.DataArray, below: bool, level: float, after: float = -math.inf) -> float:
@@ -357,7 +347,7 @@ def main() -> None:
     fig = plot_exogenous(paths)
     fig.savefig(IMG / "history-exogenous.png", dpi=110)
     plt.close(fig)
-    print(check_table(evaluate(checks, ds)))
+    print(checks_table(evaluate(checks, ds), markdown=True))
     print()
     print(dates_table(ds))
     if args.grid:

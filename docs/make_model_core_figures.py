@@ -19,6 +19,8 @@ from pathlib import Path
 
 import matplotlib
 
+from sdkit.report import checks_table
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import xarray as xr  # noqa: E402
@@ -148,18 +150,6 @@ def plot_mode(ds: xr.Dataset, title: str, scenarios: list[str], variables: list[
     return fig
 
 
-def check_table(results) -> str:
-    lines = [
-        "| check | scenario | measured | op | threshold | result |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        verdict = "pass" if r.passed else ("xfail" if r.xfail else "FAIL")
-        lines.append(
-            f"| {r.id} | {r.scenario} | {r.value:.4g} | {r.op} | {r.threshold:.4g} | {verdict} |"
-        )
-    return "\n".join(lines)
-
 
 def presets_table() -> str:
     """The four orders' presets and the balanced order under the default exogenous paths."""
@@ -240,7 +230,7 @@ def main() -> None:
         fig = plot_mode(ds, title, scenarios, variables)
         fig.savefig(IMG / f"model-core-{key}.png", dpi=110)
         plt.close(fig)
-    print(check_table(evaluate(checks, ds)))
+    print(checks_table(evaluate(checks, ds), markdown=True))
     print()
     print(presets_table())
     if args.robustness:

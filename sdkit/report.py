@@ -34,10 +34,18 @@ def final_values(dataset: xr.Dataset, variables: Sequence[str]) -> str:
     return table(header, rows)
 
 
-def checks_table(results: Sequence) -> str:
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """The same table as Markdown, for the docs."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def checks_table(results: Sequence, markdown: bool = False) -> str:
     """Reference-mode check results: the measured value beside each threshold, and the verdict."""
     rows = []
     for r in results:
         status = ("xfail" if not r.passed else "XPASS") if r.xfail else ("pass" if r.passed else "FAIL")
         rows.append([r.id, r.scenario, f"{r.value:.4g}", r.op, f"{r.threshold:.4g}", status])
-    return table(["check", "scenario", "measured", "op", "threshold", "result"], rows)
+    header = ["check", "scenario", "measured", "op", "threshold", "result"]
+    return markdown_table(header, rows) if markdown else table(header, rows)
