@@ -149,21 +149,13 @@ def build_params(model: Model, base: list[Override], columns: list[tuple[str, Ov
         return params[py_name]
 
     for override in base:
-        index = _elements(kernel, override)
-        target(override.py_name)[(slice(None), *index)] = override.value
+        target(override.py_name)[(slice(None), *override.index(model))] = override.value
     for _, override in columns:
-        index = _elements(kernel, override)
+        index = override.index(model)
         array = target(override.py_name)
         values = np.asarray(override.value)[rows]
         array[(slice(None), *index)] = values.reshape((n,) + (1,) * (array.ndim - 1 - len(index)))
     return params
-
-
-def _elements(kernel: Any, override: Override) -> tuple[int, ...]:
-    if not override.elements:
-        return ()
-    dims = kernel.var_dims[override.py_name]
-    return tuple(kernel.dims[d].index(e) for d, e in zip(dims, override.elements, strict=True))
 
 
 class ChunkStore:

@@ -160,8 +160,9 @@ def _to_dataset(model: Model, scenario_names: list[str], times: np.ndarray, data
     return xr.Dataset(data_vars, coords=coords)
 
 
-def _engine_params(kernel: Any, group: list[tuple[Scenario, list[Override]]]) -> dict[str, np.ndarray]:
+def _engine_params(model: Model, group: list[tuple[Scenario, list[Override]]]) -> dict[str, np.ndarray]:
     """One array per overridden constant, shaped (n_scenarios, *subscripts)."""
+    kernel = model.kernel
     n = len(group)
     params: dict[str, np.ndarray] = {}
     for row, (_, overrides) in enumerate(group):
@@ -169,29 +170,21 @@ def _engine_params(kernel: Any, group: list[tuple[Scenario, list[Override]]]) ->
             if override.py_name not in params:
                 default = np.asarray(kernel.constants[override.py_name], dtype=float)
                 params[override.py_name] = np.broadcast_to(default, (n, *default.shape)).copy()
-            target = params[override.py_name]
-            index = (row, *_element_index(kernel, override)) if override.elements else (row,)
-            target[index] = override.value
+            params[override.py_name][(row, *override.index(model))] = override.value
     return params
-
-
-def _element_index(kernel: Any, override: Override) -> tuple[int, ...]:
-    dims = kernel.var_dims[override.py_name]
-    return tuple(kernel.dims[d].index(e) for d, e in zip(dims, override.elements, strict=True))
 
 
 def _simulate_engine(model: Model, group: list, time: TimeSettings, names: list[str]) -> xr.Dataset:
     kernel = model.kernel
+    params = _engine_params(model, group)
     try:
-        result = kernel.simulate(
-            _engine_params(kernel, group), len(group), names, save="all", time=time.__dict__
-        )
+        result = kernel.simulate(params, len(group), names, save="all", time=time.__dict__)
     except NonFiniteError as exc:
         message = str(exc)
         if time.saveper != time.time_step:  # the kernel checks where it saves: find the exact step
             try:
                 kernel.simulate(
-                    _engine_params(kernel, group), len(group), names, save="all",
+                    params, len(group), names, save="all",
                     time={**time.__dict__, "saveper": time.time_step},
                 )
             except NonFiniteError as exact:

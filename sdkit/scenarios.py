@@ -46,6 +46,11 @@ class Override:
     value: float | np.ndarray
     elements: tuple[str, ...] = ()
 
+    def index(self, model: Model) -> tuple[int, ...]:
+        """Positions of ``elements`` along the constant's subscripts; ``()`` for the whole constant."""
+        dims = model.variables[self.py_name].dims if self.elements else ()
+        return tuple(model.dims[d].index(e) for d, e in zip(dims, self.elements, strict=True))
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -136,13 +141,8 @@ def _check_sum_to_one(model: Model, name: str, overrides: list[Override]) -> Non
     if not mine:
         return
     values = np.array(model.kernel.constants[py_name], dtype=float)
-    dims = model.variables[py_name].dims
     for override in mine:
-        if not override.elements:
-            values[...] = override.value
-            continue
-        index = tuple(model.dims[d].index(e) for d, e in zip(dims, override.elements, strict=True))
-        values[index] = override.value
+        values[override.index(model)] = override.value
     total = float(np.sum(values))
     if abs(total - 1.0) > 1e-9:
         raise ParameterError(
