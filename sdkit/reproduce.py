@@ -17,7 +17,7 @@ import numpy as np
 from sdkit.checks import CheckResult, checks_path_for, evaluate, load_checks, scenarios_needed
 from sdkit.errors import SdkitError
 from sdkit.io import write_atomic, write_netcdf
-from sdkit.model import load_model
+from sdkit.model import Model, load_model
 from sdkit.report import checks_table, final_values
 from sdkit.run import run
 
@@ -37,6 +37,13 @@ class Context:
     check_results: dict[str, list[CheckResult]] = field(default_factory=dict)
     checks: dict[str, list] = field(default_factory=dict)
     sweeps: dict = field(default_factory=dict)
+    models_loaded: dict[Path, Model] = field(default_factory=dict)
+
+    def model(self, path: Path) -> Model:
+        """Each model is read (and its kernel compiled) once per reproduce run."""
+        if path not in self.models_loaded:
+            self.models_loaded[path] = load_model(path)
+        return self.models_loaded[path]
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -57,7 +64,7 @@ class Context:
 def step_scenarios(context: Context, echo: Callable[[str], None]) -> None:
     """Run every scenario of every model that has a scenarios file; write netCDF and a summary."""
     for path in sorted(context.models.glob("*.mdl")):
-        model = load_model(path)
+        model = context.model(path)
         if not model.scenarios:
             continue
         dataset = run(model, scenarios=list(model.scenarios))
@@ -77,7 +84,7 @@ def step_checks(context: Context, echo: Callable[[str], None]) -> None:
         if not checks_file.exists():
             continue
         checks = load_checks(checks_file)
-        model = load_model(path)
+        model = context.model(path)
         dataset = context.datasets.get(model.name)
         if dataset is None or not set(scenarios_needed(checks)) <= set(dataset.scenario.values):
             dataset = run(model, scenarios=scenarios_needed(checks))
@@ -99,7 +106,7 @@ def step_core_figures(context: Context, echo: Callable[[str], None]) -> None:
     """Trajectories, phase portrait and reference-mode panels of the core model."""
     from sdkit import figures
 
-    model = load_model(context.models / f"{CORE}.mdl")
+    model = context.model(context.models / f"{CORE}.mdl")
     dataset = context.datasets[CORE]
     written = figures.figure_trajectories(dataset, context.figures(), context.metadata)
     region = figures.restraint_region(model, "balanced", resolution=60 if context.quick else 160)
@@ -118,7 +125,7 @@ def step_balance_map(context: Context, echo: Callable[[str], None]) -> None:
     from sdkit import figures
     from sdkit.balance import balance_map
 
-    model = load_model(context.models / f"{CORE}.mdl")
+    model = context.model(context.models / f"{CORE}.mdl")
     resolution = 60 if context.quick else 200
     x, y = BALANCE_MAP_AXES
     ds_map = balance_map(model, x, y, resolution=resolution, scenario=BALANCE_MAP_SCENARIO)
@@ -186,7 +193,7 @@ def step_fans(context: Context, echo: Callable[[str], None]) -> None:
     from sdkit.ensemble import ensemble
     from sdkit.sensitivity import read_study, sample, sample_frame
 
-    model = load_model(context.models / f"{CORE}.mdl")
+    model = context.model(context.models / f"{CORE}.mdl")
     runs = FAN_RUNS // 4 if context.quick else FAN_RUNS
     fans = {}
     for order in figures.ORDERS:
