@@ -53,8 +53,9 @@ _NP_FN = {
 _NB_FN = dict(_NP_FN)
 _NB_FN.update(
     {
-        "exp": "_np.exp",
-        "ln": "_np.log",
+        "exp": "_V.exp",
+        "ln": "_V.ln",
+        "power": "_V.power",
         "sin": "_np.sin",
         "cos": "_np.cos",
         "tan": "_np.tan",
@@ -80,6 +81,8 @@ class _Gen:
         self.pre: list[str] = []
         self.ntmp = 0
         self.depth = 0
+        #: while generating the numba lane loop: lines computing lookups of Time, once per step
+        self.hoist: list[str] | None = None
 
     def tmp(self, code: str) -> str:
         """Bind ``code`` to a fresh temporary (numba flavour) and return its name."""
@@ -134,7 +137,7 @@ class _Gen:
             if op in ("+", "-", "*", "/"):
                 return f"({a} {op} {b})"
             if op == "^":
-                return f"_U.power({a}, {b})" if np_ else f"({a} ** {b})"
+                return f"_U.power({a}, {b})" if np_ else f"_V.power({a}, {b})"
             if op in _CMP:
                 return f"({a} {op} {b})" if np_ else f"(1.0 if {a} {op} {b} else 0.0)"
             if op == "and":
@@ -153,8 +156,6 @@ class _Gen:
         if tag == "if":
             c, a, b = self.e(ex[1]), self.e(ex[2]), self.e(ex[3])
             return f"_np.where({c}, {a}, {b})" if np_ else f"({a} if {c} != 0 else {b})"
-        if tag == "fn" and not np_ and ex[1] == "power":
-            return f"({self.e(ex[2][0])} ** {self.e(ex[2][1])})"
         if tag == "fn" and not np_ and ex[1] in ("min", "max"):
             # NaN-propagating select like numpy.minimum/maximum, inlined
             a = self.tmp(self.e(ex[2][0]))
@@ -169,8 +170,38 @@ class _Gen:
             mode = {"interpolate": 0, "hold_backward": 1, "extrapolate": 2}[
                 self.ir.lookups[tid].mode
             ]
+            if self.hoist is not None and _uniform(ex[2]):
+                return self._hoisted(ex[2], f"_lx{tid}, _ly{tid}, {mode}")
             return f"_F.lookup({self.e(ex[2])}, _lx{tid}, _ly{tid}, {mode})"
         raise ValueError(tag)
+
+
+    def _hoisted(self, arg: Expr, table: str) -> str:
+        """Name of a lookup of an argument the same for every sample, computed before the lane loop."""
+        pending, self.pre = self.pre, []
+        code = self.e(arg)
+        name = f"_h{len(self.hoist)}"
+        self.hoist += self.pre + [f"{name} = _F.lookup({code}, {table})"]
+        self.pre = pending
+        return name
+
+
+def _uniform(ex: Expr) -> bool:
+    """True when ``ex`` reads no node: only numbers and the time variables."""
+    tag = ex[0]
+    if tag == "v":
+        return False
+    if tag == "c" or tag in _CTRL:
+        return True
+    if tag == "lookup":
+        return _uniform(ex[2])
+    if tag == "fn":
+        return all(_uniform(a) for a in ex[2])
+    if tag == "bin":
+        return _uniform(ex[2]) and _uniform(ex[3])
+    if tag in ("neg", "not", "if"):
+        return all(_uniform(a) for a in ex[1:])
+    raise ValueError(tag)
 
 
 def _tuple(ids) -> str:
@@ -196,21 +227,30 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
     """Return the source of a module defining ``run(...)`` for ``flavor``.
 
     The generated ``run`` has the signature
-    ``run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD)``; see
-    :mod:`sdkit.engine.kernel` for the meaning of each argument.
+    ``run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD)`` (numpy) or
+    ``run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD, S0, S1, C)`` (numba);
+    see :mod:`sdkit.engine.kernel` for the meaning of each argument.
     """
-    g = _Gen(ir, flavor)
+    if flavor == "numpy":
+        return _generate_numpy(ir, sched)
+    return _generate_numba(ir, sched)
+
+
+def _stock_update(nd, i: int, flavor: str) -> list[str]:
+    """Lines that set ``v{i}`` from its flow ``d{i}``."""
+    upd = f"v{i} + d{i} * DT"
+    if nd.direct:
+        return [f"v{i} = d{i}"]
+    if nd.nonneg:
+        if flavor == "numpy":
+            return [f"v{i} = _np.maximum({upd}, 0.0)"]
+        return [f"_u = {upd}", f"v{i} = _u if (_u >= 0.0 or _u != _u) else 0.0"]
+    return [f"v{i} = {upd}"]
+
+
+def _init_code(g: _Gen, ir: ModelIR, sched: Schedule, emit) -> None:
+    """Emit the initialisation of every non-param node, in schedule order."""
     nodes = ir.nodes
-    params = [i for i, nd in enumerate(nodes) if nd.kind == "param"]
-    ind = "        " if flavor == "numba" else "    "
-    body: list[str] = []
-
-    def emit(line: str, extra: int = 0) -> None:
-        body.append(ind + "    " * extra + line)
-
-    for j, i in enumerate(params):
-        emit(f"v{i} = P[{j}, s]" if flavor == "numba" else f"v{i} = P[{j}]")
-    emit("t = T0")
     for i in sched.init:
         nd = nodes[i]
         if nd.kind == "param":
@@ -225,112 +265,211 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
         for line in g.flush():
             emit(line)
         emit(f"v{i} = {code}")
-    allv = _tuple(range(len(nodes)))
+
+
+def _step_code(g: _Gen, ir: ModelIR, sched: Schedule, emit, level: int) -> None:
+    """Emit the auxiliaries of one time step, in schedule order."""
+    for i in sched.step:
+        code = g.e(ir.nodes[i].expr)
+        for line in g.flush():
+            emit(line, level)
+        emit(f"v{i} = {code}", level)
+
+
+def _flow_code(g: _Gen, ir: ModelIR, sched: Schedule, emit, level: int) -> None:
+    """Emit ``d{i} = flow`` for every stock."""
+    for i in sched.stocks:
+        code = g.e(ir.nodes[i].flow)
+        for line in g.flush():
+            emit(line, level)
+        emit(f"d{i} = {code}", level)
+
+
+def _lookup_tables(ir: ModelIR) -> list[str]:
+    out = []
+    for tid, lk in enumerate(ir.lookups):
+        out.append(f"_lx{tid} = _np.array({_float_list(lk.x)}, dtype=_np.float64)")
+        out.append(f"_ly{tid} = _np.array({_float_list(lk.y)}, dtype=_np.float64)")
+    return out
+
+
+def _generate_numpy(ir: ModelIR, sched: Schedule) -> str:
+    g = _Gen(ir, "numpy")
+    nodes = ir.nodes
+    params = [i for i, nd in enumerate(nodes) if nd.kind == "param"]
+    body: list[str] = []
+
+    def emit(line: str, extra: int = 0) -> None:
+        body.append("    " + "    " * extra + line)
+
+    for j, i in enumerate(params):
+        emit(f"v{i} = P[{j}]")
+    emit("t = T0")
+    _init_code(g, ir, sched, emit)
     order = check_order(ir, sched)
     n_static = len(order) - len(sched.step) - len(sched.stocks)
-    chk_all = _tuple(order)
-    chk_dyn = _tuple(order[n_static:])
     emit("nsteps = T.shape[0] - 1")
     emit("k = 0")
     emit("while True:")
     emit("t = T[k]", 1)
-    for i in sched.step:
-        code = g.e(nodes[i].expr)
-        for line in g.flush():
-            emit(line, 1)
-        emit(f"v{i} = {code}", 1)
-    if flavor == "numpy":
-        emit("if k == 0:", 1)
-        emit(f"_bad = _F.first_bad({chk_all})", 2)
-        emit("elif CHK[k] or k == nsteps:", 1)
-        emit(f"_bad = _F.first_bad({chk_dyn}, {n_static})", 2)
-        emit("else:", 1)
-        emit("_bad = None", 2)
-        emit("if _bad is not None:", 1)
-        emit("return (k, _bad[0], _bad[1])", 2)
-        emit("slot = SAVE[k]", 1)
-        emit("if slot >= 0:", 1)
-        emit(f"_vals = {allv}", 2)
-        emit("for j in range(SN.shape[0]):", 2)
-        emit("buf[j, slot] = _vals[SN[j]]", 3)
-    else:
-
-        def zero_sum(ids: list[int], level: int) -> None:
-            emit("_z = 0.0", level)
-            for start in range(0, len(ids), 40):
-                terms = " + ".join(f"v{i} * 0.0" for i in ids[start : start + 40])
-                emit(f"_z += {terms}", level)
-
-        # x * 0.0 is 0 for finite x and NaN for NaN or inf
-        emit("if k == 0:", 1)
-        zero_sum(order, 2)
-        emit("elif CHK[k] or k == nsteps:", 1)
-        zero_sum(order[n_static:], 2)
-        emit("else:", 1)
-        emit("_z = 0.0", 2)
-        emit("if _z != 0.0:", 1)
-        emit("BAD[s, 0] = k", 2)
-        emit("break", 2)
-        emit("slot = SAVE[k]", 1)
-        emit("if slot >= 0:", 1)
-        for i in range(len(nodes)):
-            emit(f"W[{i}] = v{i}", 2)
-        emit("for j in range(SN.shape[0]):", 2)
-        emit("buf[s, slot, j] = W[SN[j]]", 3)
+    _step_code(g, ir, sched, emit, 1)
+    emit("if k == 0:", 1)
+    emit(f"_bad = _F.first_bad({_tuple(order)})", 2)
+    emit("elif CHK[k] or k == nsteps:", 1)
+    emit(f"_bad = _F.first_bad({_tuple(order[n_static:])}, {n_static})", 2)
+    emit("else:", 1)
+    emit("_bad = None", 2)
+    emit("if _bad is not None:", 1)
+    emit("return (k, _bad[0], _bad[1])", 2)
+    emit("slot = SAVE[k]", 1)
+    emit("if slot >= 0:", 1)
+    emit(f"_vals = {_tuple(range(len(nodes)))}", 2)
+    emit("for j in range(SN.shape[0]):", 2)
+    emit("buf[j, slot] = _vals[SN[j]]", 3)
     emit("if k == nsteps:", 1)
     emit("break", 2)
+    _flow_code(g, ir, sched, emit, 1)
     for i in sched.stocks:
-        code = g.e(nodes[i].flow)
-        for line in g.flush():
+        for line in _stock_update(nodes[i], i, "numpy"):
             emit(line, 1)
-        emit(f"d{i} = {code}", 1)
-    for i in sched.stocks:
-        upd = f"v{i} + d{i} * DT"
-        if nodes[i].direct:
-            emit(f"v{i} = d{i}", 1)
-        elif nodes[i].nonneg:
-            if flavor == "numpy":
-                emit(f"v{i} = _np.maximum({upd}, 0.0)", 1)
-            else:
-                emit(f"_u = {upd}", 1)
-                emit(f"v{i} = _u if (_u >= 0.0 or _u != _u) else 0.0", 1)
-        else:
-            emit(f"v{i} = {upd}", 1)
     emit("k += 1", 1)
 
     head = [
         "# generated by sdkit.engine.codegen from the model's AST; do not edit",
         "import numpy as _np",
+        "from sdkit.engine import functions as _F",
     ]
-    if flavor == "numpy":
-        head.append("from sdkit.engine import functions as _F")
-        if "_U." in "\n".join(body):
-            head.append("from sdkit.engine import ufuncs as _U")
-    else:
-        head.append("import numba as _nb")
-        head.append("from sdkit.engine import nbfunctions as _F")
+    if "_U." in "\n".join(body):
+        head.append("from sdkit.engine import ufuncs as _U")
     head.append("_f64 = _np.float64")
-    if flavor == "numpy":
-        for key, name in g.consts.items():
-            head.append(f"{name} = _f64({key!r})")
-    else:
+    for key, name in g.consts.items():
+        head.append(f"{name} = _f64({key!r})")
+    head += _lookup_tables(ir)
+    head += ["", "def run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD):"]
+    return "\n".join(head + body + ["    return None", ""])
+
+
+#: samples integrated side by side in the numba kernel's innermost loop
+LANES = 16
+
+
+def _generate_numba(ir: ModelIR, sched: Schedule) -> str:
+    """The numba kernel: blocks of ``LANES`` samples, the time loop outside the lane loop.
+
+    Every node's value for lane ``i`` lives in ``X[node * LANES + i]``, and
+    the next value of the ``j``-th stock in ``X[(n_nodes + j) * LANES + i]``
+    (one array, so LLVM needs no run-time aliasing checks). One
+    time step of a block is the function ``lanes``, whose only loop runs over
+    the block's lanes, so LLVM turns it into SIMD instructions (hence EXP, LN
+    and POWER from :mod:`sdkit.engine.vmath`, plain arithmetic). Lookups read
+    at ``Time`` are evaluated once per step for all lanes. ``run`` initialises
+    each block lane by lane, then calls ``lanes`` once per step and checks and
+    saves the values it left in ``X``.
+    """
+    g = _Gen(ir, "numba")
+    nodes = ir.nodes
+    L = LANES
+    params = [i for i, nd in enumerate(nodes) if nd.kind == "param"]
+    step_nodes = set(sched.step)
+    held = [i for i in range(len(nodes)) if i not in step_nodes]
+
+    lane: list[str] = []
+
+    def emit_lane(line: str, level: int = 0) -> None:
+        lane.append("        " + "    " * level + line)
+
+    g.hoist = []
+    for i in held:
+        emit_lane(f"v{i} = X[{i * L} + i]")
+    _step_code(g, ir, sched, emit_lane, 0)
+    emit_lane("if full:")
+    for i in sched.step:
+        emit_lane(f"X[{i * L} + i] = v{i}", 1)
+    _flow_code(g, ir, sched, emit_lane, 0)
+    for j, i in enumerate(sched.stocks):
+        for line in _stock_update(nodes[i], i, "numba"):
+            emit_lane(line)
+        emit_lane(f"X[{(len(nodes) + j) * L} + i] = v{i}")
+    hoisted = ["    " + line for line in g.hoist]
+    g.hoist = None
+
+    body: list[str] = []
+
+    def emit(line: str, level: int = 0) -> None:
+        body.append("        " + "    " * level + line)
+
+    emit(f"m = min({L}, S1 - b)")
+    emit("t = T0")
+    emit("for i in range(m):")
+    emit("s = b + i", 1)
+    for j, i in enumerate(params):
+        emit(f"v{i} = P[{j}, s]", 1)
+    _init_code(g, ir, sched, lambda line: emit(line, 1))
+    for i in range(len(nodes)):
+        emit(f"X[{i * L} + i] = v{i}", 1)
+    emit("nbad = 0")
+    emit("k = 0")
+    emit("while True:")
+    emit("full = k == 0 or CHK[k] or k == nsteps or SAVE[k] >= 0", 1)
+    emit("lanes(X, m, T[k], full, T0, TF, DT, SP, C)", 1)
+    emit("if full:", 1)
+    emit("if k == 0 or CHK[k] or k == nsteps:", 2)
+    emit("chk = CHK_ALL if k == 0 else CHK_STEP", 3)
+    emit("for i in range(m):", 3)
+    emit("_z = 0.0", 4)
+    emit("for r in chk:", 4)
+    emit(f"_z += X[r * {L} + i] * 0.0", 5)
+    emit("if _z != 0.0 and BAD[b + i, 0] < 0:", 4)
+    emit("BAD[b + i, 0] = k", 5)
+    emit("nbad += 1", 5)
+    emit("if nbad == m:", 3)
+    emit("break", 4)
+    emit("slot = SAVE[k]", 2)
+    emit("if slot >= 0:", 2)
+    emit("for j in range(SN.shape[0]):", 3)
+    emit(f"r = SN[j] * {L}", 4)
+    emit("for i in range(m):", 4)
+    emit("buf[b + i, slot, j] = X[r + i]", 5)
+    emit("if k == nsteps:", 1)
+    emit("break", 2)
+    emit("for i in range(m):", 1)
+    for j, i in enumerate(sched.stocks):
+        emit(f"X[{i * L} + i] = X[{(len(nodes) + j) * L} + i]", 2)
+    emit("k += 1", 1)
+
+    order = check_order(ir, sched)
+    n_static = len(order) - len(sched.step) - len(sched.stocks)
+    consts = [f"    {name} = C[{j}]" for j, name in enumerate(g.consts.values())]
+    head = [
+        "# generated by sdkit.engine.codegen from the model's AST; do not edit",
+        "import numpy as _np",
+        "import numba as _nb",
+        "from sdkit.engine import nbfunctions as _F",
+        "from sdkit.engine import vmath as _V",
+        "_f64 = _np.float64",
         # numbers reach the compiled kernel as a runtime array, so LLVM cannot
         # specialise e.g. x ** 0.5 into sqrt(x) (different last bit than numpy)
-        values = ", ".join(f"_f64({key!r})" for key in g.consts)
-        head.append(f"CONSTS = _np.array([{values}], dtype=_np.float64)")
-    for tid, lk in enumerate(ir.lookups):
-        head.append(f"_lx{tid} = _np.array({_float_list(lk.x)}, dtype=_np.float64)")
-        head.append(f"_ly{tid} = _np.array({_float_list(lk.y)}, dtype=_np.float64)")
-    head.append("")
-    if flavor == "numpy":
-        head.append("def run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD):")
-        tail = ["    return None", ""]
-    else:
-        head.append("@_nb.njit(nogil=True, cache=True, error_model='numpy')")
-        head.append("def run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD, S0, S1, C):")
-        head.append(f"    W = _np.empty({len(nodes)})")
-        for j, name in enumerate(g.consts.values()):
-            head.append(f"    {name} = C[{j}]")
-        head.append("    for s in range(S0, S1):")
-        tail = ["    return 0", ""]
-    return "\n".join(head + body + tail)
+        "CONSTS = _np.array(["
+        + ", ".join(f"_f64({key!r})" for key in g.consts)
+        + "], dtype=_np.float64)",
+        f"CHK_ALL = _np.array({list(order)!r}, dtype=_np.int64)",
+        f"CHK_STEP = _np.array({list(order[n_static:])!r}, dtype=_np.int64)",
+    ]
+    head += _lookup_tables(ir)
+    head += [
+        "",
+        "@_nb.njit(nogil=True, cache=True, error_model='numpy')",
+        "def lanes(X, m, t, full, T0, TF, DT, SP, C):",
+        *consts,
+        *hoisted,
+        "    for i in range(m):",
+        *lane,
+        "",
+        "@_nb.njit(nogil=True, cache=True, error_model='numpy')",
+        "def run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD, S0, S1, C):",
+        *consts,
+        f"    X = _np.empty({(len(nodes) + len(sched.stocks)) * L})",
+        "    nsteps = T.shape[0] - 1",
+        f"    for b in range(S0, S1, {L}):",
+    ]
+    return "\n".join(head + body + ["    return 0", ""])

@@ -10,50 +10,54 @@ import math
 import numpy as np
 from numba import njit
 
+from sdkit.engine import vmath
+
 SMALL_VENSIM = 1e-6
 _jit = njit(error_model="numpy", cache=True)
+#: small functions are inlined into the kernel (numba IR level) so that its lane loop vectorises
+_inline = njit(error_model="numpy", cache=True, inline="always")
 
 
-@_jit
+@_inline
 def xidz(a, b, x):
     return x if abs(b) < SMALL_VENSIM else a / b
 
 
-@_jit
+@_inline
 def zidz(a, b):
     return 0.0 if abs(b) < SMALL_VENSIM else a / b
 
 
-@_jit
+@_inline
 def fmin(a, b):
     if a != a or b != b:
         return math.nan
     return a if a <= b else b
 
 
-@_jit
+@_inline
 def fmax(a, b):
     if a != a or b != b:
         return math.nan
     return a if a >= b else b
 
 
-@_jit
+@_inline
 def step(height, start, t, dt):
     return height * (1.0 if t + dt / 2 > start else 0.0)
 
 
-@_jit
+@_inline
 def ramp(slope, start, finish, t):
     return (1.0 if t + SMALL_VENSIM > start else 0.0) * slope * (fmin(finish, t) - start)
 
 
-@_jit
+@_inline
 def pulse(start, width, t, dt):
     return 1.0 if (start - SMALL_VENSIM <= t and t < start + width) else 0.0
 
 
-@_jit
+@_inline
 def pulse_train(start, repeat, width, end, t, dt):
     if repeat == 0:
         return 1.0 if (start - SMALL_VENSIM <= t and t < start + width) else 0.0
@@ -62,24 +66,24 @@ def pulse_train(start, repeat, width, end, t, dt):
     return 0.0
 
 
-@_jit
+@_inline
 def trunc(x):
     return np.trunc(x)
 
 
-@_jit
+@_inline
 def quantum(a, b):
     return a if b < SMALL_VENSIM else b * np.trunc(a / b)
 
 
-@_jit
+@_inline
 def modulo(x, m):
     return x - quantum(x, m)
 
 
-@_jit
+@_inline
 def log(a, b):
-    return np.log(a) / np.log(b)
+    return vmath.ln(a) / vmath.ln(b)
 
 
 @_jit

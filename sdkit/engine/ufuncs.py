@@ -1,8 +1,9 @@
-"""Transcendental functions evaluated by numba-compiled C-library calls, for the numpy backend.
+"""Transcendental functions evaluated by numba-compiled code, for the numpy backend.
 
 numpy's own ``exp``/``log``/``power`` use SIMD code paths (e.g. AVX-512) that
-can differ from the C library in the last bit, while numba-compiled code calls
-the C library. Routing the numpy backend through these functions makes the two
+can differ in the last bit from what the numba kernel computes: EXP, LN and
+POWER from :mod:`sdkit.engine.vmath`, the other functions from the C library.
+Routing the numpy backend through the same compiled functions makes the two
 backends agree bit for bit, so results do not depend on which backend (or
 chunk size) ran a sample. Operations that IEEE 754 rounds exactly (+ - * /,
 sqrt, comparisons) use numpy directly.
@@ -19,6 +20,8 @@ import math
 import numpy as np
 from numba import njit
 
+from sdkit.engine import vmath
+
 _jit = njit(cache=True, error_model="numpy", nogil=True)
 
 EXP, LN, SIN, COS, TAN, ARCSIN, ARCCOS, ARCTAN, SINH, COSH, TANH = range(11)
@@ -30,9 +33,9 @@ def _unary_loop(op, x, out):
     for i in range(x.size):
         v = x[i]
         if op == EXP:
-            r = math.exp(v)
+            r = vmath.exp(v)
         elif op == LN:
-            r = math.log(v) if v > 0 else (-math.inf if v == 0 else math.nan)
+            r = vmath.ln(v)
         elif op == SIN:
             r = math.sin(v)
         elif op == COS:
@@ -58,7 +61,7 @@ def _unary_loop(op, x, out):
 def _binary_loop(op, a, b, out):
     for i in range(a.size):
         if op == POWER:
-            out[i] = a[i] ** b[i]
+            out[i] = vmath.power(a[i], b[i])
         else:
             out[i] = a[i] % b[i]
 
