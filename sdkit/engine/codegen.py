@@ -131,7 +131,7 @@ class _Gen:
         np_ = self.flavor == "numpy"
         if tag == "not":
             a = self.e(ex[1])
-            return f"_np.logical_not({a})" if np_ else f"(1.0 if {a} == 0 else 0.0)"
+            return f"_np.logical_not({a})" if np_ else f"_V.select({a} == 0, 1.0, 0.0)"
         if tag == "bin":
             op, a, b = ex[1], self.e(ex[2]), self.e(ex[3])
             if op in ("+", "-", "*", "/"):
@@ -139,29 +139,29 @@ class _Gen:
             if op == "^":
                 return f"_U.power({a}, {b})" if np_ else f"_V.power({a}, {b})"
             if op in _CMP:
-                return f"({a} {op} {b})" if np_ else f"(1.0 if {a} {op} {b} else 0.0)"
+                return f"({a} {op} {b})" if np_ else f"_V.select({a} {op} {b}, 1.0, 0.0)"
             if op == "and":
                 return (
                     f"_np.logical_and({a}, {b})"
                     if np_
-                    else f"(1.0 if ({a} != 0 and {b} != 0) else 0.0)"
+                    else f"_V.select(({a} != 0) & ({b} != 0), 1.0, 0.0)"
                 )
             if op == "or":
                 return (
                     f"_np.logical_or({a}, {b})"
                     if np_
-                    else f"(1.0 if ({a} != 0 or {b} != 0) else 0.0)"
+                    else f"_V.select(({a} != 0) | ({b} != 0), 1.0, 0.0)"
                 )
             raise ValueError(op)
         if tag == "if":
             c, a, b = self.e(ex[1]), self.e(ex[2]), self.e(ex[3])
-            return f"_np.where({c}, {a}, {b})" if np_ else f"({a} if {c} != 0 else {b})"
+            return f"_np.where({c}, {a}, {b})" if np_ else f"_V.select({c} != 0, {a}, {b})"
         if tag == "fn" and not np_ and ex[1] in ("min", "max"):
             # NaN-propagating select like numpy.minimum/maximum, inlined
             a = self.tmp(self.e(ex[2][0]))
             b = self.tmp(self.e(ex[2][1]))
             cmp = "<=" if ex[1] == "min" else ">="
-            return f"({a} if ({a} {cmp} {b} or {a} != {a}) else {b})"
+            return f"_V.select(({a} {cmp} {b}) | ({a} != {a}), {a}, {b})"
         if tag == "fn":
             args = ", ".join(self.e(a) for a in ex[2])
             return f"{self.fn[ex[1]]}({args})"
@@ -244,7 +244,7 @@ def _stock_update(nd, i: int, flavor: str) -> list[str]:
     if nd.nonneg:
         if flavor == "numpy":
             return [f"v{i} = _np.maximum({upd}, 0.0)"]
-        return [f"_u = {upd}", f"v{i} = _u if (_u >= 0.0 or _u != _u) else 0.0"]
+        return [f"_u = {upd}", f"v{i} = _V.select((_u >= 0.0) | (_u != _u), _u, 0.0)"]
     return [f"v{i} = {upd}"]
 
 
@@ -358,7 +358,11 @@ def _generate_numba(ir: ModelIR, sched: Schedule) -> str:
 
     Every node's value for lane ``i`` lives in ``X[node * LANES + i]``, and
     the next value of the ``j``-th stock in ``X[(n_nodes + j) * LANES + i]``
-    (one array, so LLVM needs no run-time aliasing checks). One
+    (one array, so LLVM needs no run-time aliasing checks). The last block of
+    a chunk may have fewer samples than lanes: its spare lanes repeat its
+    first sample and are neither checked nor saved, so that the lane loop
+    always runs ``LANES`` times (a constant trip count lets LLVM drop
+    numba's negative-index checks and vectorise). One
     time step of a block is the function ``lanes``, whose only loop runs over
     the block's lanes, so LLVM turns it into SIMD instructions (hence EXP, LN
     and POWER from :mod:`sdkit.engine.vmath`, plain arithmetic). Lookups read
@@ -407,11 +411,14 @@ def _generate_numba(ir: ModelIR, sched: Schedule) -> str:
     _init_code(g, ir, sched, lambda line: emit(line, 1))
     for i in range(len(nodes)):
         emit(f"X[{i * L} + i] = v{i}", 1)
+    emit(f"for r in range({len(nodes)}):")
+    emit(f"for i in range(m, {L}):", 1)
+    emit(f"X[r * {L} + i] = X[r * {L}]", 2)
     emit("nbad = 0")
     emit("k = 0")
     emit("while True:")
     emit("full = k == 0 or CHK[k] or k == nsteps or SAVE[k] >= 0", 1)
-    emit("lanes(X, m, T[k], full, T0, TF, DT, SP, C)", 1)
+    emit("lanes(X, T[k], full, T0, TF, DT, SP, C)", 1)
     emit("if full:", 1)
     emit("if k == 0 or CHK[k] or k == nsteps:", 2)
     emit("chk = CHK_ALL if k == 0 else CHK_STEP", 3)
@@ -459,10 +466,10 @@ def _generate_numba(ir: ModelIR, sched: Schedule) -> str:
     head += [
         "",
         "@_nb.njit(nogil=True, cache=True, error_model='numpy')",
-        "def lanes(X, m, t, full, T0, TF, DT, SP, C):",
+        "def lanes(X, t, full, T0, TF, DT, SP, C):",
         *consts,
         *hoisted,
-        "    for i in range(m):",
+        f"    for i in range({L}):",
         *lane,
         "",
         "@_nb.njit(nogil=True, cache=True, error_model='numpy')",

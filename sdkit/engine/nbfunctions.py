@@ -11,50 +11,48 @@ import numpy as np
 from numba import njit
 
 from sdkit.engine import vmath
+from sdkit.engine.vmath import select
 
 SMALL_VENSIM = 1e-6
 _jit = njit(error_model="numpy", cache=True)
-#: small functions are inlined into the kernel (numba IR level) so that its lane loop vectorises
+#: small functions are inlined into the kernel (numba IR level) so that its lane loop vectorises;
+#: they choose with ``select`` rather than branches, which keeps numba's IR small
 _inline = njit(error_model="numpy", cache=True, inline="always")
 
 
 @_inline
 def xidz(a, b, x):
-    return x if abs(b) < SMALL_VENSIM else a / b
+    return select(abs(b) < SMALL_VENSIM, x, a / b)
 
 
 @_inline
 def zidz(a, b):
-    return 0.0 if abs(b) < SMALL_VENSIM else a / b
+    return select(abs(b) < SMALL_VENSIM, 0.0, a / b)
 
 
 @_inline
 def fmin(a, b):
-    if a != a or b != b:
-        return math.nan
-    return a if a <= b else b
+    return select((a != a) | (b != b), math.nan, select(a <= b, a, b))
 
 
 @_inline
 def fmax(a, b):
-    if a != a or b != b:
-        return math.nan
-    return a if a >= b else b
+    return select((a != a) | (b != b), math.nan, select(a >= b, a, b))
 
 
 @_inline
 def step(height, start, t, dt):
-    return height * (1.0 if t + dt / 2 > start else 0.0)
+    return height * select(t + dt / 2 > start, 1.0, 0.0)
 
 
 @_inline
 def ramp(slope, start, finish, t):
-    return (1.0 if t + SMALL_VENSIM > start else 0.0) * slope * (fmin(finish, t) - start)
+    return select(t + SMALL_VENSIM > start, 1.0, 0.0) * slope * (fmin(finish, t) - start)
 
 
 @_inline
 def pulse(start, width, t, dt):
-    return 1.0 if (start - SMALL_VENSIM <= t and t < start + width) else 0.0
+    return select((start - SMALL_VENSIM <= t) & (t < start + width), 1.0, 0.0)
 
 
 @_inline
@@ -73,7 +71,7 @@ def trunc(x):
 
 @_inline
 def quantum(a, b):
-    return a if b < SMALL_VENSIM else b * np.trunc(a / b)
+    return select(b < SMALL_VENSIM, a, b * np.trunc(a / b))
 
 
 @_inline

@@ -32,6 +32,21 @@ _jit = njit(cache=True, error_model="numpy", inline="always")
 
 
 @intrinsic
+def select(typingctx, condition, a, b):
+    """``a if condition else b`` as one LLVM ``select``: no branch, both sides evaluated."""
+    if not isinstance(condition, types.Boolean):
+        return None
+
+    def codegen(context, builder, signature, args):
+        cond, x, y = args
+        x = context.cast(builder, x, signature.args[1], types.float64)
+        y = context.cast(builder, y, signature.args[2], types.float64)
+        return builder.select(cond, x, y)
+
+    return types.float64(condition, a, b), codegen
+
+
+@intrinsic
 def _f64_from_bits(typingctx, x):
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.DoubleType())
@@ -70,9 +85,11 @@ L1, L2, L3, L4, L5, L6, L7, L8, L9, L10, L11 = [2.0 / (2 * i + 1) for i in range
 @_jit
 def exp(x):
     """e**x."""
-    k = math.floor(x * INV_LN2 + 0.5)
-    k = min(max(k, -1100.0), 1100.0)
-    r = (x - k * LN2_HI) - k * LN2_LO
+    # clamping keeps NaN (x first) and sends +-inf to overflow / underflow
+    xc = min(max(x, -746.0), 710.0)
+    k = np.floor(xc * INV_LN2 + 0.5)
+    k = min(1100.0, max(-1100.0, k))  # finite even for NaN (constant first)
+    r = (xc - k * LN2_HI) - k * LN2_LO
     p = E13
     p = p * r + E12
     p = p * r + E11
@@ -91,27 +108,19 @@ def exp(x):
     ki = np.int64(k)
     k1 = ki >> 1
     k2 = ki - k1
-    res = p * _f64_from_bits((k1 + 1023) << 52) * _f64_from_bits((k2 + 1023) << 52)
-    if x > EXP_OVERFLOW:
-        res = math.inf
-    if x < EXP_UNDERFLOW:
-        res = 0.0
-    if x != x:
-        res = x
-    return res
+    return p * _f64_from_bits((k1 + 1023) << 52) * _f64_from_bits((k2 + 1023) << 52)
 
 
 @_jit
 def ln(x):
     """Natural logarithm: -inf at 0, NaN below 0."""
     subnormal = x < SMALLEST_NORMAL
-    xs = x * TWO_54 if subnormal else x
-    bits = _bits_of_f64(xs)
-    e = ((bits >> 52) & 0x7FF) - 1023 - (54 if subnormal else 0)
+    bits = _bits_of_f64(x * select(subnormal, TWO_54, 1.0))
+    e = float((bits >> 52) & 0x7FF) - select(subnormal, 1077.0, 1023.0)
     m = _f64_from_bits((bits & MANTISSA) | EXPONENT_ONE)
     above = m > SQRT2
-    m = m * 0.5 if above else m
-    e = e + 1 if above else e
+    m = m * select(above, 0.5, 1.0)
+    e = e + select(above, 1.0, 0.0)
     f = m - 1.0
     s = f / (m + 1.0)
     z = s * s
@@ -126,44 +135,26 @@ def ln(x):
     q = q * z + L3
     q = q * z + L2
     q = q * z + L1
-    ef = float(e)
     # 2s = f - s*f, so ln(m) = f - s*f + s*z*q
-    res = ef * LN2_HI + ((f - s * f) + (s * z * q + ef * LN2_LO))
-    if x == 0.0:
-        res = -math.inf
-    if x < 0.0:
-        res = math.nan
-    if x == math.inf:
-        res = x
-    if x != x:
-        res = x
-    return res
+    res = e * LN2_HI + ((f - s * f) + (s * z * q + e * LN2_LO))
+    res = select(x == 0.0, -math.inf, res)
+    res = select(x == math.inf, x, res)
+    return select(x < 0.0, math.nan, select(x != x, x, res))
 
 
 @_jit
 def power(x, y):
     """x**y with C99 pow's special cases."""
     r = exp(y * ln(abs(x)))
-    y_int = math.floor(y) == y
-    y_odd = y_int and abs(y) < TWO_53 and math.floor(y * 0.5) * 2.0 != y
-    if x < 0.0:
-        r = (-r if y_odd else r) if y_int else math.nan
-    if x == 0.0:
-        if y > 0.0:
-            r = math.copysign(0.0, x) if y_odd else 0.0
-        elif y < 0.0:
-            r = math.copysign(math.inf, x) if y_odd else math.inf
-    if y == 2.0:
-        r = x * x
-    if y == 1.0:
-        r = x
-    if y == -1.0:
-        r = 1.0 / x
-    if y == 0.5:
-        r = math.inf if x == -math.inf else math.sqrt(x)
-        r = 0.0 if x == 0.0 else r
-    if x == -1.0 and abs(y) == math.inf:
-        r = 1.0
-    if y == 0.0 or x == 1.0:
-        r = 1.0
-    return r
+    y_int = np.floor(y) == y
+    y_odd = y_int & (abs(y) < TWO_53) & (np.floor(y * 0.5) * 2.0 != y)
+    # the sign of a negative base (or -0) shows for odd integer exponents
+    r = select(y_odd & (math.copysign(1.0, x) < 0.0), -r, r)
+    r = select((x < 0.0) & (x > -math.inf) & ~y_int, math.nan, r)
+    r = select(y == 2.0, x * x, r)
+    r = select(y == 1.0, x, r)
+    r = select(y == -1.0, 1.0 / x, r)
+    root = select(x == -math.inf, math.inf, math.sqrt(x))
+    r = select(y == 0.5, select(x == 0.0, 0.0, root), r)
+    r = select((x == -1.0) & (abs(y) == math.inf), 1.0, r)
+    return select((y == 0.0) | (x == 1.0), 1.0, r)
