@@ -175,7 +175,6 @@ class _Gen:
             return f"_F.lookup({self.e(ex[2])}, _lx{tid}, _ly{tid}, {mode})"
         raise ValueError(tag)
 
-
     def _hoisted(self, arg: Expr, table: str) -> str:
         """Name of a lookup of an argument the same for every sample, computed before the lane loop."""
         pending, self.pre = self.pre, []
