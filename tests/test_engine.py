@@ -140,13 +140,28 @@ def test_chunk_invariance_bit_for_bit(features_kernel, backend):
 
 
 def test_numpy_and_numba_backends_agree_bit_for_bit(features_kernel):
-    """Both backends call the same C-library maths, so auto may pick either per chunk."""
+    """Both backends call the same compiled maths (vmath), so auto may pick either per chunk."""
     k = features_kernel
     params = _random_params(k, 8, 4)
     a = k.simulate(params, 8, backend="numpy")
     b = k.simulate(params, 8, backend="numba")
     for name in k.variables:
         assert np.array_equal(a.data[name], b.data[name]), name
+
+
+def test_lane_blocks_do_not_change_a_bit(features_kernel):
+    """40 samples run in 16-lane blocks on two threads; cut as 7 + 33 the blocks hold other
+    samples, and the numpy backend has no blocks: all three agree bit for bit."""
+    k = features_kernel
+    params = _random_params(k, 40, 7)
+    whole = k.simulate(params, 40, backend="numba")
+    a = k.simulate({p: v[:7] for p, v in params.items()}, 7, backend="numba")
+    b = k.simulate({p: v[7:] for p, v in params.items()}, 33, backend="numba")
+    reference = k.simulate(params, 40, backend="numpy")
+    for name in k.variables:
+        joined = np.concatenate([a.data[name], b.data[name]])
+        assert np.array_equal(whole.data[name], joined, equal_nan=True), name
+        assert np.array_equal(whole.data[name], reference.data[name], equal_nan=True), name
 
 
 def test_auto_backend_chunks_across_the_switch(features_kernel):

@@ -1,0 +1,151 @@
+"""sdkit.engine.vmath: EXP, LN and POWER in plain arithmetic, against the C library."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from numba import njit
+
+from sdkit.engine import ufuncs, vmath
+
+SPECIAL = [
+    0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 3.0, -3.0, 2.5, -2.5, 1e-310, -1e-310,
+    1e308, 0.1, 7.0, math.inf, -math.inf, math.nan,
+]  # fmt: skip
+
+
+@njit(error_model="numpy")
+def _exp_loop(x, out):
+    for i in range(x.size):
+        out[i] = vmath.exp(x[i])
+
+
+@njit(error_model="numpy")
+def _ln_loop(x, out):
+    for i in range(x.size):
+        out[i] = vmath.ln(x[i])
+
+
+@njit(error_model="numpy")
+def _power_loop(x, y, out):
+    for i in range(x.size):
+        out[i] = vmath.power(x[i], y[i])
+
+
+def _apply(loop, *args):
+    arrays = [np.ascontiguousarray(a, dtype=np.float64) for a in args]
+    out = np.empty(arrays[0].size)
+    loop(*arrays, out)
+    return out
+
+
+def _same_special(got: float, want: float) -> bool:
+    """Equal including the sign of zeros and infinities, or both NaN."""
+    if math.isnan(want):
+        return math.isnan(got)
+    return got == want and math.copysign(1.0, got) == math.copysign(1.0, want)
+
+
+def _ulps(got: np.ndarray, want: np.ndarray) -> np.ndarray:
+    return np.abs(got - want) / np.spacing(np.abs(want))
+
+
+def test_exp_within_one_ulp_of_libm():
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.uniform(-745.0, 709.7, 200_000), rng.uniform(-1.0, 1.0, 50_000)])
+    want = np.array([math.exp(v) for v in x])
+    assert _ulps(_apply(_exp_loop, x), want).max() <= 1.0
+
+
+def test_ln_within_one_ulp_of_libm():
+    rng = np.random.default_rng(2)
+    x = np.concatenate(
+        [np.exp(rng.uniform(-744.0, 709.0, 200_000)), rng.uniform(0.5, 2.0, 50_000)]
+    )
+    want = np.array([math.log(v) for v in x])
+    assert _ulps(_apply(_ln_loop, x), want).max() <= 1.0
+
+
+def test_exp_and_ln_special_values_follow_c99():
+    x = np.array(SPECIAL + [-745.2, -745.0, -708.5, 709.78, 709.79, -1000.0, 1000.0])
+    with np.errstate(all="ignore"):
+        want_exp = np.exp(x)
+        want_ln = np.log(x)
+    for v, got, want in zip(x, _apply(_exp_loop, x), want_exp, strict=True):
+        if want == 0 or not np.isfinite(want):
+            assert _same_special(got, want), v
+        else:
+            assert _ulps(np.array([got]), np.array([want]))[0] <= 1.0, v
+    for v, got, want in zip(x, _apply(_ln_loop, x), want_ln, strict=True):
+        if not np.isfinite(want):
+            assert _same_special(got, want), v
+        else:
+            assert _ulps(np.array([got]), np.array([want]))[0] <= 1.0, v
+
+
+def test_power_special_values_follow_c99():
+    """Every pair of special bases and exponents: zeros, infinities, NaN and signs as C pow."""
+    pairs = np.array(list(itertools.product(SPECIAL, SPECIAL)))
+    got = _apply(_power_loop, pairs[:, 0], pairs[:, 1])
+    with np.errstate(all="ignore"):
+        want = np.power(pairs[:, 0], pairs[:, 1])
+    for (x, y), g, w in zip(pairs, got, want, strict=True):
+        if g == w and math.copysign(1.0, g) == math.copysign(1.0, w):
+            continue
+        if w == 0 or not np.isfinite(w):
+            assert _same_special(g, w), (x, y, g, w)
+        else:
+            # exp(y ln x): relative error grows with |y ln x|
+            bound = (abs(y * math.log(abs(x))) + 2.0) * 2.0**-52
+            assert abs(g - w) <= bound * abs(w), (x, y, g, w)
+
+
+def test_power_exact_for_common_exponents():
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-50.0, 50.0, 10_000)
+    for y, want in ((2.0, x * x), (1.0, x), (-1.0, 1.0 / x), (0.0, np.ones_like(x))):
+        assert np.array_equal(_apply(_power_loop, x, np.full_like(x, y)), want), y
+    ax = np.abs(x)
+    assert np.array_equal(_apply(_power_loop, ax, np.full_like(x, 0.5)), np.sqrt(ax))
+
+
+def test_power_relative_error_is_bounded():
+    rng = np.random.default_rng(4)
+    x = rng.uniform(1e-3, 10.0, 200_000)
+    y = rng.uniform(-8.0, 8.0, x.size)
+    want = np.array([a**b for a, b in zip(x, y, strict=True)])
+    bound = (np.abs(y * np.log(x)) + 2.0) * 2.0**-52
+    assert (np.abs(_apply(_power_loop, x, y) - want) <= bound * want).all()
+
+
+@pytest.mark.parametrize("name", ["exp", "ln"])
+def test_vector_loop_and_one_at_a_time_give_identical_bits(name):
+    """A compiled loop over 1,000 values (SIMD) equals the same function on each value alone."""
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-30.0, 30.0, 1000) if name == "exp" else np.exp(rng.uniform(-30, 30, 1000))
+    loop = _exp_loop if name == "exp" else _ln_loop
+    vector = _apply(loop, x)
+    one_by_one = np.array([getattr(ufuncs, name)(v) for v in x])
+    assert np.array_equal(vector, one_by_one)
+
+
+def test_power_vector_loop_and_one_at_a_time_give_identical_bits():
+    rng = np.random.default_rng(6)
+    x = rng.uniform(0.0, 5.0, 1000)
+    y = rng.uniform(-4.0, 4.0, 1000)
+    vector = _apply(_power_loop, x, y)
+    one_by_one = np.array([ufuncs.power(a, b) for a, b in zip(x, y, strict=True)])
+    assert np.array_equal(vector, one_by_one)
+
+
+def test_select_is_an_elementwise_choice():
+    @njit
+    def pick(c, a, b):
+        return vmath.select(c, a, b)
+
+    assert pick(True, 1.0, 2.0) == 1.0
+    assert pick(False, 1.0, 2.0) == 2.0
+    assert math.isnan(pick(True, math.nan, 0.0))
