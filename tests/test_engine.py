@@ -79,6 +79,18 @@ def test_decay_matches_euler_closed_form(decay_kernel):
     np.testing.assert_array_equal(res.times, np.arange(0.0, 10.5, 1.0))
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_model_with_nothing_recomputed_per_step(backend):
+    """Constant inflows only (no auxiliary changes over time): the stock grows linearly."""
+    k = compile_model(Path(__file__).parent / "data" / "sens_linear.mdl")
+    weights = np.linspace(0.5, 2.0, 70)
+    res = k.simulate({"weight_a": weights}, 70, ["stock"], backend=backend)
+    inflow = weights * k.constants["rate_a"] + k.constants["weight_b"] * k.constants["rate_b"]
+    inflow = inflow + k.constants["weight_c"] * k.constants["rate_c"]
+    expected = inflow[:, None] * (res.times - res.times[0])[None, :]
+    np.testing.assert_allclose(res.data["stock"], expected, rtol=1e-12, atol=1e-12)
+
+
 def test_kernel_metadata(decay_kernel, features_kernel):
     k = decay_kernel
     assert k.names["stock"] == "stock"

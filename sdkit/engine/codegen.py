@@ -385,9 +385,10 @@ def _generate_numba(ir: ModelIR, sched: Schedule) -> str:
     for i in held:
         emit_lane(f"v{i} = X[{i * L} + i]")
     _step_code(g, ir, sched, emit_lane, 0)
-    emit_lane("if full:")
-    for i in sched.step:
-        emit_lane(f"X[{i * L} + i] = v{i}", 1)
+    if sched.step:
+        emit_lane("if full:")
+        for i in sched.step:
+            emit_lane(f"X[{i * L} + i] = v{i}", 1)
     _flow_code(g, ir, sched, emit_lane, 0)
     for j, i in enumerate(sched.stocks):
         for line in _stock_update(nodes[i], i, "numba"):

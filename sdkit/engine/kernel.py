@@ -70,6 +70,23 @@ def saveper_mask(times: Sequence[float], t0: float, dt: float, saveper: float) -
 _LOAD_LOCK = threading.Lock()
 
 
+def _runtime_hash() -> str:
+    """Hash of the modules a generated kernel calls into.
+
+    numba's on-disk cache does not notice when a called function changes, so
+    the kernel's module name includes this hash: editing vmath.py or
+    nbfunctions.py gives every kernel a new name and a fresh compile.
+    """
+    folder = Path(__file__).parent
+    h = hashlib.sha256()
+    for name in ("vmath.py", "nbfunctions.py"):
+        h.update((folder / name).read_bytes())
+    return h.hexdigest()
+
+
+_RUNTIME_HASH = _runtime_hash()
+
+
 def _call_with_consts(run, consts, *args):
     return run(*args, consts)
 
@@ -167,7 +184,7 @@ class Kernel:
         if fn is not None:
             return fn
         src = self.source(flavor)
-        digest = hashlib.sha256(src.encode("utf-8")).hexdigest()[:24]
+        digest = hashlib.sha256((src + _RUNTIME_HASH).encode("utf-8")).hexdigest()[:24]
         if flavor == "numpy":
             namespace: dict[str, Any] = {}
             exec(compile(src, f"<sdkit-kernel-{digest}>", "exec"), namespace)  # noqa: S102

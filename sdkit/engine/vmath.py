@@ -17,6 +17,11 @@ Accuracy against the correctly rounded result: ``exp`` and ``ln`` within
 exponents 0, 1, -1 and 2 and correctly rounded for 0.5 (``sqrt``). Special
 values (zeros, infinities, NaN, negative bases with integer exponents, results
 that overflow or fall into the subnormal range) follow C99 ``exp``/``log``/``pow``.
+
+Editing this file: generated kernels include its hash in their module name, so
+they recompile; numba's cache of :mod:`sdkit.engine.ufuncs` does not notice
+(delete ``sdkit/engine/__pycache__/*.nb[ic]``); the tests that compare the two
+backends bit for bit fail if it is stale.
 """
 
 from __future__ import annotations
