@@ -230,6 +230,21 @@ def test_nonfinite_names_variable_sample_and_time(tmp_path, backend):
         k.simulate({}, 2, backend=backend)
 
 
+def test_nonfinite_in_a_later_lane_block_is_found(tmp_path):
+    """40 samples on the numba backend: 16-lane blocks on two threads; the failing sample is
+    named whichever block and thread ran it, for a constant and for a dynamic variable."""
+    model = NAN_MODEL.replace("spike = 1 / (Time - 2)", "spike = 1 / (Time - d)")
+    k = compile_model(write_model(tmp_path, model, final=5, dt=0.5))
+    d = np.full(40, 100.0)
+    d[37] = 0.0
+    with pytest.raises(NonFiniteError, match=r"'rate'.* time 0\.0 in sample 37"):
+        k.simulate({"d": d}, 40, backend="numba")
+    d[37] = 100.0
+    d[23] = 3.0
+    with pytest.raises(NonFiniteError, match=r"'spike'.* time 3\.0 in sample 23"):
+        k.simulate({"d": d}, 40, backend="numba")
+
+
 def test_unknown_names_and_bad_shapes_raise(decay_kernel):
     k = decay_kernel
     with pytest.raises(ParameterError, match="'speed'"):
