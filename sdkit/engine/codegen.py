@@ -453,7 +453,7 @@ def _generate_numba(ir: ModelIR, sched: Schedule) -> str:
     emit("buf[b + i, slot, j] = X[r + i]", 5)
     emit("if k == nsteps:", 1)
     emit("break", 2)
-    emit("for i in range(m):", 1)
+    emit(f"for i in range({L}):", 1)  # spare lanes follow their block's first sample
     for j, i in enumerate(sched.stocks):
         emit(f"X[{i * L} + i] = X[{(len(nodes) + j) * L} + i]", 2)
     emit("k += 1", 1)
