@@ -68,6 +68,9 @@ _NB_FN.update(
         "integer": "_np.trunc",
     }
 )
+#: numba code run once per sample (initialisation) calls the maths instead of inlining it
+_NB_FN_CALLED = dict(_NB_FN)
+_NB_FN_CALLED.update({"exp": "_V.exp_called", "ln": "_V.ln_called", "power": "_V.power_called"})
 _CTRL = {"time": "t", "t0": "T0", "tf": "TF", "dt": "DT", "sp": "SP"}
 _CMP = {"==", "!=", "<", ">", "<=", ">="}
 
@@ -137,7 +140,7 @@ class _Gen:
             if op in ("+", "-", "*", "/"):
                 return f"({a} {op} {b})"
             if op == "^":
-                return f"_U.power({a}, {b})" if np_ else f"_V.power({a}, {b})"
+                return f"_U.power({a}, {b})" if np_ else f"{self.fn['power']}({a}, {b})"
             if op in _CMP:
                 return f"({a} {op} {b})" if np_ else f"_V.select({a} {op} {b}, 1.0, 0.0)"
             if op == "and":
@@ -419,7 +422,9 @@ def _generate_numba(ir: ModelIR, sched: Schedule) -> str:
     emit("s = b + i", 1)
     for j, i in enumerate(params):
         emit(f"v{i} = P[{j}, s]", 1)
+    g.fn = _NB_FN_CALLED
     _init_code(g, ir, sched, lambda line: emit(line, 1))
+    g.fn = _NB_FN
     for i in range(len(nodes)):
         emit(f"X[{i * L} + i] = v{i}", 1)
     emit(f"for r in range({len(nodes)}):")

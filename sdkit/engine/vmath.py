@@ -163,3 +163,11 @@ def power(x, y):
     r = select(y == 0.5, select(x == 0.0, 0.0, root), r)
     r = select((x == -1.0) & (abs(y) == math.inf), 1.0, r)
     return select((y == 0.0) | (x == 1.0), 1.0, r)
+
+
+# The same functions compiled once and called, not inlined: for code that runs once per
+# sample (a kernel's initialisation), where inlining would only cost compile time.
+_called = njit(cache=True, error_model="numpy")
+exp_called = _called(exp.py_func)
+ln_called = _called(ln.py_func)
+power_called = _called(power.py_func)
