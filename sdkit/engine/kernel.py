@@ -28,6 +28,8 @@ RPREC = 1e-5  # PySD's relative precision for final time and saving times
 TIME_KEYS = ("initial_time", "final_time", "time_step", "saveper")
 #: below this many samples the numpy backend is used when backend="auto"
 NUMBA_MIN_SAMPLES = 64
+#: vectors of lanes LLVM interleaves in the numba kernel's lane loop
+INTERLEAVE = 2
 
 
 @dataclass
@@ -191,8 +193,46 @@ class Kernel:
             fn = namespace["run"]
         else:
             fn = self._load_numba(src, digest)
+            self._compile_numba(fn)
         self._fns[flavor] = fn
         return fn
+
+    def _compile_numba(self, fn) -> None:
+        """Compile (or load from numba's cache) the kernel with a one-sample, one-step call.
+
+        LLVM is told to interleave two vectors of lanes in the lane loop
+        (``-force-vector-interleave=2``): one 8-lane vector's arithmetic is a long
+        chain of dependent operations, and two chains side by side keep the CPU
+        busy (about 30 % faster on the core model). The option is global to LLVM,
+        so it is set only around this compile and then reset to its default.
+        """
+        import llvmlite.binding as llvm
+
+        params = np.empty((len(self._params), 1))
+        for j, node in enumerate(self._params):
+            params[j] = self._ir.nodes[node].default
+        t0 = float(self.initial_time)
+        args = (
+            params,
+            np.array([t0]),
+            np.full(1, -1, dtype=np.int64),
+            np.ones(1, dtype=bool),
+            np.empty(0, dtype=np.int64),
+            np.empty((1, 0, 0)),
+            t0,
+            t0,
+            float(self.time_step),
+            float(self.saveper),
+            np.full((1, 2), -1, dtype=np.int64),
+            0,
+            1,
+        )
+        with _LOAD_LOCK:
+            llvm.set_option("", f"-force-vector-interleave={INTERLEAVE}")
+            try:
+                fn(*args)
+            finally:
+                llvm.set_option("", "-force-vector-interleave=0")
 
     @staticmethod
     def _load_numba(src: str, digest: str):
