@@ -75,9 +75,10 @@ _LOAD_LOCK = threading.Lock()
 def _runtime_hash() -> str:
     """Hash of the modules a generated kernel calls into.
 
-    numba's on-disk cache does not notice when a called function changes, so
-    the kernel's module name includes this hash: editing vmath.py or
-    nbfunctions.py gives every kernel a new name and a fresh compile.
+    numba's on-disk cache does not notice when a called function or a compiler
+    option changes, so the kernel's module name includes this hash and the
+    interleave count: editing vmath.py or nbfunctions.py, or changing
+    :data:`INTERLEAVE`, gives every kernel a new name and a fresh compile.
     """
     folder = Path(__file__).parent
     h = hashlib.sha256()
@@ -186,7 +187,8 @@ class Kernel:
         if fn is not None:
             return fn
         src = self.source(flavor)
-        digest = hashlib.sha256((src + _RUNTIME_HASH).encode("utf-8")).hexdigest()[:24]
+        compiled_with = f"{_RUNTIME_HASH} interleave={INTERLEAVE}"
+        digest = hashlib.sha256((src + compiled_with).encode("utf-8")).hexdigest()[:24]
         if flavor == "numpy":
             namespace: dict[str, Any] = {}
             exec(compile(src, f"<sdkit-kernel-{digest}>", "exec"), namespace)  # noqa: S102
