@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -70,6 +71,18 @@ def saveper_mask(times: Sequence[float], t0: float, dt: float, saveper: float) -
 
 
 _LOAD_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def interleaved_vectors(count: int = INTERLEAVE):
+    """Numba compiles inside this block interleave ``count`` vectors in vectorised loops."""
+    import llvmlite.binding as llvm
+
+    llvm.set_option("", f"-force-vector-interleave={count}")
+    try:
+        yield
+    finally:
+        llvm.set_option("", "-force-vector-interleave=0")  # 0: LLVM's cost model decides
 
 
 def _runtime_hash() -> str:
@@ -208,8 +221,6 @@ class Kernel:
         busy (about 30 % faster on the core model). The option is global to LLVM,
         so it is set only around this compile and then reset to its default.
         """
-        import llvmlite.binding as llvm
-
         params = np.empty((len(self._params), 1))
         for j, node in enumerate(self._params):
             params[j] = self._ir.nodes[node].default
@@ -229,12 +240,8 @@ class Kernel:
             0,
             1,
         )
-        with _LOAD_LOCK:
-            llvm.set_option("", f"-force-vector-interleave={INTERLEAVE}")
-            try:
-                fn(*args)
-            finally:
-                llvm.set_option("", "-force-vector-interleave=0")
+        with _LOAD_LOCK, interleaved_vectors():
+            fn(*args)
 
     @staticmethod
     def _load_numba(src: str, digest: str):
