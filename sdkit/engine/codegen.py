@@ -5,14 +5,16 @@ The source is built only from the IR: identifiers are generated here
 ``repr(float)`` inside ``_f64('...')``; no name, comment or unit from the
 model file ever reaches the generated code.
 
-Two flavours share one generator:
+Two flavours share one expression generator (:class:`_Gen`) and the
+initialisation, step and flow code:
 
 ``numpy``
     every node is a numpy array over the sample axis (or a numpy scalar);
     one Python loop over time steps.
 ``numba``
-    a ``prange`` loop over samples, each running the time loop on scalars;
-    compiled with ``numba.njit(parallel=True, cache=True)``.
+    blocks of :data:`LANES` samples; per block a time loop whose every step
+    is one loop over the lanes, which LLVM vectorises (see
+    :func:`_generate_numba`); compiled with ``numba.njit(cache=True)``.
 """
 
 from __future__ import annotations
@@ -364,10 +366,12 @@ def _generate_numba(ir: ModelIR, sched: Schedule) -> str:
     a chunk may have fewer samples than lanes: its spare lanes repeat its
     first sample and are neither checked nor saved, so that the lane loop
     always runs ``LANES`` times (a constant trip count lets LLVM drop
-    numba's negative-index checks and vectorise). One
-    time step of a block is the function ``lanes``, whose only loop runs over
-    the block's lanes, so LLVM turns it into SIMD instructions (hence EXP, LN
-    and POWER from :mod:`sdkit.engine.vmath`, plain arithmetic). Lookups read
+    numba's negative-index checks and vectorise).
+
+    One time step of a block is the function ``lanes``, whose only loop runs
+    over the block's lanes, so LLVM turns it into SIMD instructions (hence
+    EXP, LN and POWER from :mod:`sdkit.engine.vmath`, plain arithmetic, and
+    choices as ``vmath.select``, not branches). Lookups read
     at ``Time`` are evaluated once per step for all lanes. ``run`` initialises
     each block lane by lane, then calls ``lanes`` once per step; at steps that
     are checked or saved it calls ``lanes_full``, which also leaves every

@@ -218,7 +218,7 @@ class Kernel:
         LLVM is told to interleave two vectors of lanes in the lane loop
         (``-force-vector-interleave=2``): one 8-lane vector's arithmetic is a long
         chain of dependent operations, and two chains side by side keep the CPU
-        busy (about 30 % faster on the core model). The option is global to LLVM,
+        busy (20-30 % faster on the core model). The option is global to LLVM,
         so it is set only around this compile and then reset to its default.
         """
         params = np.empty((len(self._params), 1))
