@@ -144,8 +144,7 @@ def build_params(model: Model, base: list[Override], columns: list[tuple[str, Ov
 
     def target(py_name: str) -> np.ndarray:
         if py_name not in params:
-            default = np.asarray(kernel.constants[py_name], dtype=float)
-            params[py_name] = np.broadcast_to(default, (n, *default.shape)).copy()
+            params[py_name] = kernel.default_values(py_name, n)
         return params[py_name]
 
     for override in base:

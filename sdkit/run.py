@@ -168,8 +168,7 @@ def _engine_params(model: Model, group: list[tuple[Scenario, list[Override]]]) -
     for row, (_, overrides) in enumerate(group):
         for override in overrides:
             if override.py_name not in params:
-                default = np.asarray(kernel.constants[override.py_name], dtype=float)
-                params[override.py_name] = np.broadcast_to(default, (n, *default.shape)).copy()
+                params[override.py_name] = kernel.default_values(override.py_name, n)
             params[override.py_name][(row, *override.index(model))] = override.value
     return params
 

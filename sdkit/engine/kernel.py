@@ -181,6 +181,11 @@ class Kernel:
         self._param_pos = {node: j for j, node in enumerate(self._params)}
         self._fns: dict[str, Any] = {}
 
+    def default_values(self, py_name: str, n: int) -> np.ndarray:
+        """A writable ``(n, *subscripts)`` array holding constant ``py_name``'s default."""
+        default = np.asarray(self.constants[py_name], dtype=float)
+        return np.broadcast_to(default, (n, *default.shape)).copy()
+
     # -------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
