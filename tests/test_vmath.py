@@ -147,3 +147,14 @@ def test_select_is_an_elementwise_choice():
     assert pick(True, 1.0, 2.0) == 1.0
     assert pick(False, 1.0, 2.0) == 2.0
     assert math.isnan(pick(True, math.nan, 0.0))
+
+
+def test_ufunc_loops_are_cached_under_the_hash_of_vmath():
+    """numba's cache key includes closure values: the loops close over vmath.py's hash,
+    so editing vmath.py recompiles them instead of loading stale EXP, LN and POWER."""
+    import hashlib
+    from pathlib import Path
+
+    expected = hashlib.sha256(Path(vmath.__file__).read_bytes()).hexdigest()
+    for loop in (ufuncs._unary_loop, ufuncs._binary_loop):
+        assert expected in [cell.cell_contents for cell in loop.py_func.__closure__]

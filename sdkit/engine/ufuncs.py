@@ -15,7 +15,9 @@ and cached on disk by numba.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from pathlib import Path
 
 import numpy as np
 from numba import njit
@@ -28,42 +30,58 @@ EXP, LN, SIN, COS, TAN, ARCSIN, ARCCOS, ARCTAN, SINH, COSH, TANH = range(11)
 POWER, FMOD = range(2)
 
 
-@_jit
-def _unary_loop(op, x, out):
-    for i in range(x.size):
-        v = x[i]
-        if op == EXP:
-            r = vmath.exp(v)
-        elif op == LN:
-            r = vmath.ln(v)
-        elif op == SIN:
-            r = math.sin(v)
-        elif op == COS:
-            r = math.cos(v)
-        elif op == TAN:
-            r = math.tan(v)
-        elif op == ARCSIN:
-            r = math.asin(v) if -1.0 <= v <= 1.0 else math.nan
-        elif op == ARCCOS:
-            r = math.acos(v) if -1.0 <= v <= 1.0 else math.nan
-        elif op == ARCTAN:
-            r = math.atan(v)
-        elif op == SINH:
-            r = math.sinh(v)
-        elif op == COSH:
-            r = math.cosh(v)
-        else:
-            r = math.tanh(v)
-        out[i] = r
+def _loops(vmath_hash: str):
+    """The compiled loops, closed over the hash of vmath.py.
+
+    numba's on-disk cache key includes a function's closure values but not the
+    functions it calls, so an edit to vmath.py changes the key and the loops
+    recompile instead of running the old EXP, LN and POWER from the cache.
+    """
+
+    @_jit
+    def unary_loop(op, x, out):
+        if vmath_hash == "":  # never: it only puts the hash into the cache key
+            return
+        for i in range(x.size):
+            v = x[i]
+            if op == EXP:
+                r = vmath.exp(v)
+            elif op == LN:
+                r = vmath.ln(v)
+            elif op == SIN:
+                r = math.sin(v)
+            elif op == COS:
+                r = math.cos(v)
+            elif op == TAN:
+                r = math.tan(v)
+            elif op == ARCSIN:
+                r = math.asin(v) if -1.0 <= v <= 1.0 else math.nan
+            elif op == ARCCOS:
+                r = math.acos(v) if -1.0 <= v <= 1.0 else math.nan
+            elif op == ARCTAN:
+                r = math.atan(v)
+            elif op == SINH:
+                r = math.sinh(v)
+            elif op == COSH:
+                r = math.cosh(v)
+            else:
+                r = math.tanh(v)
+            out[i] = r
+
+    @_jit
+    def binary_loop(op, a, b, out):
+        if vmath_hash == "":
+            return
+        for i in range(a.size):
+            if op == POWER:
+                out[i] = vmath.power(a[i], b[i])
+            else:
+                out[i] = a[i] % b[i]
+
+    return unary_loop, binary_loop
 
 
-@_jit
-def _binary_loop(op, a, b, out):
-    for i in range(a.size):
-        if op == POWER:
-            out[i] = vmath.power(a[i], b[i])
-        else:
-            out[i] = a[i] % b[i]
+_unary_loop, _binary_loop = _loops(hashlib.sha256(Path(vmath.__file__).read_bytes()).hexdigest())
 
 
 def _unary(op: int):

@@ -19,10 +19,9 @@ a division and a square root in every call, about 9 % of a core-model step). Spe
 values (zeros, infinities, NaN, negative bases with integer exponents, results
 that overflow or fall into the subnormal range) follow C99 ``exp``/``log``/``pow``.
 
-Editing this file: generated kernels include its hash in their module name, so
-they recompile; numba's cache of :mod:`sdkit.engine.ufuncs` does not notice
-(delete ``sdkit/engine/__pycache__/*.nb[ic]``); the tests that compare the two
-backends bit for bit fail if it is stale.
+Editing this file: numba's on-disk cache does not notice changes in called
+functions, so generated kernels include this file's hash in their module name
+and :mod:`sdkit.engine.ufuncs` in its loops' cache key; both recompile.
 """
 
 from __future__ import annotations
