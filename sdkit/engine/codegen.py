@@ -252,7 +252,15 @@ def _stock_update(nd, i: int, flavor: str) -> list[str]:
     return [f"v{i} = {upd}"]
 
 
-def _init_code(g: _Gen, ir: ModelIR, sched: Schedule, emit) -> None:
+def _assign(g: _Gen, target: str, expr: Expr, emit, level: int) -> None:
+    """Emit ``target = expr`` after the temporaries the expression needs."""
+    code = g.e(expr)
+    for line in g.flush():
+        emit(line, level)
+    emit(f"{target} = {code}", level)
+
+
+def _init_code(g: _Gen, ir: ModelIR, sched: Schedule, emit, level: int) -> None:
     """Emit the initialisation of every non-param node, in schedule order."""
     nodes = ir.nodes
     for i in sched.init:
@@ -265,28 +273,19 @@ def _init_code(g: _Gen, ir: ModelIR, sched: Schedule, emit) -> None:
             src = nd.expr
         else:
             src = nd.init_expr if nd.init_expr is not None else nd.expr
-        code = g.e(src)
-        for line in g.flush():
-            emit(line)
-        emit(f"v{i} = {code}")
+        _assign(g, f"v{i}", src, emit, level)
 
 
 def _step_code(g: _Gen, ir: ModelIR, sched: Schedule, emit, level: int) -> None:
     """Emit the auxiliaries of one time step, in schedule order."""
     for i in sched.step:
-        code = g.e(ir.nodes[i].expr)
-        for line in g.flush():
-            emit(line, level)
-        emit(f"v{i} = {code}", level)
+        _assign(g, f"v{i}", ir.nodes[i].expr, emit, level)
 
 
 def _flow_code(g: _Gen, ir: ModelIR, sched: Schedule, emit, level: int) -> None:
     """Emit ``d{i} = flow`` for every stock."""
     for i in sched.stocks:
-        code = g.e(ir.nodes[i].flow)
-        for line in g.flush():
-            emit(line, level)
-        emit(f"d{i} = {code}", level)
+        _assign(g, f"d{i}", ir.nodes[i].flow, emit, level)
 
 
 def _lookup_tables(ir: ModelIR) -> list[str]:
@@ -309,7 +308,7 @@ def _generate_numpy(ir: ModelIR, sched: Schedule) -> str:
     for j, i in enumerate(params):
         emit(f"v{i} = P[{j}]")
     emit("t = T0")
-    _init_code(g, ir, sched, emit)
+    _init_code(g, ir, sched, emit, 0)
     order = check_order(ir, sched)
     n_static = len(order) - len(sched.step) - len(sched.stocks)
     emit("nsteps = T.shape[0] - 1")
@@ -407,11 +406,12 @@ def _generate_numba(ir: ModelIR, sched: Schedule) -> str:
         terms = " + ".join(f"v{i} * 0.0" for i in dynamic[start : start + 40])
         save.append(f"        _z += {terms}")
     save.append(f"        X[{z_row} + i] = _z")
-    _flow_code(g, ir, sched, emitter(update), 0)
+    emit_update = emitter(update)
+    _flow_code(g, ir, sched, emit_update, 0)
     for j, i in enumerate(sched.stocks):
         for line in _stock_update(nodes[i], i, "numba"):
-            emitter(update)(line)
-        emitter(update)(f"X[{(len(nodes) + j) * L} + i] = v{i}")
+            emit_update(line)
+        emit_update(f"X[{(len(nodes) + j) * L} + i] = v{i}")
     hoisted = ["    " + line for line in g.hoist]
     g.hoist = None
 
@@ -427,7 +427,7 @@ def _generate_numba(ir: ModelIR, sched: Schedule) -> str:
     for j, i in enumerate(params):
         emit(f"v{i} = P[{j}, s]", 1)
     g.fn = _NB_FN_CALLED
-    _init_code(g, ir, sched, lambda line: emit(line, 1))
+    _init_code(g, ir, sched, emit, 1)
     g.fn = _NB_FN
     for i in range(len(nodes)):
         emit(f"X[{i * L} + i] = v{i}", 1)
@@ -440,9 +440,6 @@ def _generate_numba(ir: ModelIR, sched: Schedule) -> str:
     emit("full = k == 0 or CHK[k] or k == nsteps or SAVE[k] >= 0", 1)
     emit("if full:", 1)
     emit("lanes_full(X, T[k], T0, TF, DT, SP, C)", 2)
-    emit("else:", 1)
-    emit("lanes(X, T[k], T0, TF, DT, SP, C)", 2)
-    emit("if full:", 1)
     emit("if k == 0 or CHK[k] or k == nsteps:", 2)
     emit("for i in range(m):", 3)
     emit(f"_z = X[{z_row} + i]", 4)
@@ -460,6 +457,8 @@ def _generate_numba(ir: ModelIR, sched: Schedule) -> str:
     emit(f"r = SN[j] * {L}", 4)
     emit("for i in range(m):", 4)
     emit("buf[b + i, slot, j] = X[r + i]", 5)
+    emit("else:", 1)
+    emit("lanes(X, T[k], T0, TF, DT, SP, C)", 2)
     emit("if k == nsteps:", 1)
     emit("break", 2)
     emit(f"for i in range({L}):", 1)  # spare lanes follow their block's first sample
