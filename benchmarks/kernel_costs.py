@@ -45,9 +45,7 @@ def load(src: str, folder: Path, name: str):
 def rate(module, kernel, n: int) -> float:
     """Sample-steps per second of ``module.run`` on one thread (after a compiling call)."""
     rng = np.random.default_rng(0)
-    params = np.empty((len(kernel._params), n))
-    for j, node in enumerate(kernel._params):
-        params[j] = kernel._ir.nodes[node].default * rng.uniform(0.95, 1.05, n)
+    params = kernel._param_matrix({}, n) * rng.uniform(0.95, 1.05, (len(kernel._params), n))
     times = np.array(time_grid(kernel.initial_time, kernel.final_time, kernel.time_step))
     check = saveper_mask(times, kernel.initial_time, kernel.time_step, kernel.saveper)
     save = np.full(times.size, -1)

@@ -217,21 +217,25 @@ class Kernel:
         self._fns[flavor] = fn
         return fn
 
+    def _param_matrix(self, pvals: Mapping[int, Any], n: int) -> np.ndarray:
+        """The numba kernel's ``P``: one row per param node, given values or defaults."""
+        P = np.empty((len(self._params), n), dtype=np.float64)
+        for j, node in enumerate(self._params):
+            P[j] = pvals.get(node, self._ir.nodes[node].default)
+        return P
+
     def _compile_numba(self, fn) -> None:
         """Compile (or load from numba's cache) the kernel with a one-sample, one-step call.
 
-        LLVM is told to interleave two vectors of lanes in the lane loop
-        (``-force-vector-interleave=2``): one 8-lane vector's arithmetic is a long
+        LLVM is told to interleave :data:`INTERLEAVE` vectors of lanes in the lane
+        loop (``-force-vector-interleave``): one 8-lane vector's arithmetic is a long
         chain of dependent operations, and two chains side by side keep the CPU
         busy (20-30 % faster on the core model). The option is global to LLVM,
         so it is set only around this compile and then reset to its default.
         """
-        params = np.empty((len(self._params), 1))
-        for j, node in enumerate(self._params):
-            params[j] = self._ir.nodes[node].default
         t0 = float(self.initial_time)
         args = (
-            params,
+            self._param_matrix({}, 1),
             np.array([t0]),
             np.full(1, -1, dtype=np.int64),
             np.ones(1, dtype=bool),
@@ -467,9 +471,7 @@ class Kernel:
                     k, pos, sample = res
                     self._raise_nonfinite(self._check[pos], int(sample), times[k], decimals)
             else:
-                P = np.empty((len(self._params), n), dtype=np.float64)
-                for j, node in enumerate(self._params):
-                    P[j] = pvals.get(node, self._ir.nodes[node].default)
+                P = self._param_matrix(pvals, n)
                 buf = np.empty((n, steps.size, len(flat_nodes)), dtype=np.float64)
                 args = (P, T, save_idx, chk, sn, buf, t0, tf, dt, sp, bad)
                 self._run_threads(fn, args, n)
