@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import re
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -51,16 +50,10 @@ class ChunkTask:
 
 @lru_cache(maxsize=8)
 def _kernel_for(model_text: bytes, model_name: str) -> Any:
-    """Compile a model once per process, from its text (workers need no shared disk)."""
+    """Compile a model once per process from its checked text (nothing is written to disk)."""
     from sdkit.engine import compile_model
 
-    digest = hashlib.sha256(model_text).hexdigest()[:16]
-    folder = Path(tempfile.gettempdir()) / "sdkit-models" / digest
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / model_name
-    if not path.exists():
-        write_atomic(path, lambda tmp: tmp.write_bytes(model_text))
-    return compile_model(path)
+    return compile_model(Path(model_name), text=model_text.decode("utf-8"))
 
 
 def run_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
@@ -265,7 +258,7 @@ def ensemble(
     save_key: str | tuple[float, ...] = save if isinstance(save, str) else tuple(float(t) for t in save)
     if isinstance(save_key, str) and save_key not in ("all", "final"):
         raise ParameterError(f"save must be 'all', 'final' or a list of times, got {save!r}")
-    model_text = model.path.read_bytes()
+    model_text = model.text.encode("utf-8")
     n_total = len(frame)
     starts = list(range(0, n_total, chunk_size))
     chunk_store = None
@@ -281,7 +274,7 @@ def ensemble(
         rows = slice(starts[index], min(starts[index] + chunk_size, n_total))
         return ChunkTask(
             model_text=model_text,
-            model_name=model.path.name,
+            model_name=str(model.path),
             start=rows.start,
             params=build_params(model, base, columns, rows),
             n=rows.stop - rows.start,

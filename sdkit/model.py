@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -22,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sdkit.errors import ModelFileError, ParameterError, SdkitWarning, UnsupportedFeature
-from sdkit.safety import check_model_text
+from sdkit.io import read_input
+from sdkit.safety import check_model_text, decode_model, vensim_file
 
 if TYPE_CHECKING:
     from sdkit.scenarios import Scenario
@@ -117,13 +117,13 @@ def sha256_of(path: Path) -> str:
 
 
 def _translate(path: Path, text: str) -> Any:
-    """Parse a Vensim file into PySD's abstract model, with errors that name the equation."""
-    from pysd.translators.vensim.vensim_file import VensimFile
-
+    """Parse checked model text into PySD's abstract model, with errors that name the equation."""
     try:
-        vensim_file = VensimFile(path)
-        vensim_file.parse()
-        return vensim_file.get_abstract_model()
+        vensim = vensim_file(path, text)
+        vensim.parse()
+        return vensim.get_abstract_model()
+    except ModelFileError:
+        raise
     except RecursionError:
         raise ModelFileError(
             f"cannot parse model file {path.name}: an equation is nested too deeply; "
@@ -157,12 +157,10 @@ _INTEG_ONE_ARGUMENT = "missing 1 required positional argument: 'initial'"
 
 def _failing_equation(path: Path, text: str) -> str:
     """Parse the file equation by equation to name the first one PySD rejects ('' if none)."""
-    from pysd.translators.vensim.vensim_file import VensimFile
-
     try:
-        vensim_file = VensimFile(path)
-        vensim_file.parse(parse_all=False)
-        for section in vensim_file.sections:
+        vensim = vensim_file(path, text)
+        vensim.parse(parse_all=False)
+        for section in vensim.sections:
             section.parse(parse_all=False)
             for element in section.elements:
                 try:
@@ -529,6 +527,8 @@ class Model:
     dims: dict[str, list[str]]
     scenarios: dict[str, Scenario] = field(default_factory=dict)
     time_constants: dict[str, TimeConstant] = field(default_factory=dict)
+    #: The checked, decoded text of the file: what every translator is given.
+    text: str = field(default="", repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -620,7 +620,7 @@ class Model:
         from sdkit.errors import SdkitError
 
         try:
-            return compile_model(self.path)
+            return compile_model(self.path, text=self.text or None)
         except SdkitError:
             raise
         except RecursionError:
@@ -649,34 +649,52 @@ class Model:
             return False
         return True
 
+    @cached_property
+    def pysd_source(self) -> str:
+        """The Python module PySD generates for this model, built from the checked text."""
+        from pysd.builders.python.python_model_builder import ModelBuilder
+
+        abstract_model = _translate(self.path, self.text)
+        with tempfile.TemporaryDirectory(prefix="sdkit-build-") as scratch:  # private, 0700
+            builder = ModelBuilder(abstract_model)  # reads subscript files beside the model
+            target = builder.sections[0].path = Path(scratch) / f"{self.path.stem}.py"
+            builder.build_model()
+            return target.read_text(encoding="utf-8")
+
     def pysd_model(self) -> Any:
-        """A fresh PySD model, translated once into a private folder (the model folder stays clean)."""
+        """A fresh PySD model, imported from the private per-user cache (the model folder stays clean).
+
+        The generated module is stored under the hash of its own text and compared with
+        that text before every import (:func:`sdkit.cache.cached_file`); data files named
+        by ``GET DATA``/``GET LOOKUPS`` are read beside the model file.
+        """
         import pysd
 
-        cache = Path(tempfile.gettempdir()) / "sdkit-pysd" / self.sha256[:16]
-        translated = cache / (self.path.stem + ".py")
+        from sdkit.cache import cache_folder, cached_file, sha256_text
+
         try:
-            if not translated.exists():
-                cache.mkdir(parents=True, exist_ok=True)
-                with tempfile.TemporaryDirectory(dir=cache) as scratch:
-                    copy = Path(scratch) / self.path.name
-                    shutil.copyfile(self.path, copy)
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        pysd.read_vensim(str(copy), initialize=False)
-                    Path(scratch, translated.name).replace(translated)
-            return pysd.load(str(translated))
+            source = self.pysd_source
+            folder = cache_folder("pysd", sha256_text(f"{pysd.__version__}\n{source}")[:32])
+            translated = cached_file(folder, f"{self.path.stem}.py", source)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pysd_model = pysd.load(str(translated), initialize=False)
         except OSError as exc:
             raise ModelFileError(
-                f"cannot prepare PySD's translation of {self.path.name} in {cache}: "
-                f"{exc.strerror or exc}; free space in {tempfile.gettempdir()} or set TMPDIR"
+                f"cannot prepare PySD's translation of {self.path.name}: {exc.strerror or exc}; "
+                "free space in the cache folder or set SDKIT_CACHE_DIR"
             ) from None
+        except ModelFileError:
+            raise
         except Exception as exc:  # PySD's builder raises many types for models it cannot build
             reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
             raise ModelFileError(
                 f"PySD cannot build {self.path.name} ({type(exc).__name__}: {reason}); "
                 "fix the equation it names, or rerun with --debug for the traceback"
             ) from exc
+        for external in pysd_model._external_elements:
+            external.root = self.path.parent.resolve()
+        return pysd_model
 
 
 def _clean(name: str) -> str:
@@ -728,6 +746,34 @@ def _dims_of(abstract_model: Any) -> dict[str, list[str]]:
     return dims
 
 
+def read_model_text(path: Path) -> tuple[bytes, str]:
+    """The bytes of a model file and its checked text, the only text any translator is given.
+
+    Raises
+    ------
+    ModelFileError
+        Not a regular file, too large, in an encoding sdkit does not read, empty, or
+        holding text PySD would run as code.
+    """
+    limit = _max_model_bytes()
+    raw = read_input(path, "model file", ModelFileError, limit,
+                     advice="split the model, or raise the limit with SDKIT_MAX_MODEL_MB")
+    text = decode_model(raw, path)
+    if not text.strip():
+        raise ModelFileError(f"{path} is empty; save the model from Vensim as a .mdl file")
+    check_model_text(text, path)
+    return raw, text
+
+
+def _refuse_macros(abstract_model: Any, path: Path) -> None:
+    macros = [section.name for section in abstract_model.sections[1:]]
+    if macros:
+        raise ModelFileError(
+            f"{path.name} defines the macro {macros[0]!r}; sdkit does not support macros, "
+            "so write its equations into the model in place of each call"
+        )
+
+
 def load_model(path: str | Path) -> Model:
     """Read a Vensim ``.mdl`` file and the scenarios beside it.
 
@@ -753,38 +799,22 @@ def load_model(path: str | Path) -> Model:
     path = Path(path)
     if path.is_dir():
         raise ModelFileError(f"{path} is a folder; give the path to a .mdl file")
-    if not path.is_file():
+    if not path.exists():
         raise ModelFileError(f"model file {path} does not exist; give the path to a .mdl file")
     if path.suffix.lower() != ".mdl":
         raise ModelFileError(
             f"{path} is not a Vensim .mdl file; sdkit reads Vensim models (File > Save As .mdl)"
         )
-    size, limit = path.stat().st_size, _max_model_bytes()
-    if size > limit:
-        raise ModelFileError(
-            f"{path} is {size / 1e6:.1f} MB, more than sdkit reads ({limit / 1e6:g} MB); "
-            "split the model, or raise the limit with SDKIT_MAX_MODEL_MB"
-        )
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ModelFileError(f"cannot read {path}: {exc.strerror or exc}; check its permissions") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ModelFileError(
-            f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
-        ) from None
-    if not text.strip():
-        raise ModelFileError(f"{path} is empty; save the model from Vensim as a .mdl file")
-    check_model_text(text, path)
+    raw, text = read_model_text(path)
     _check_equation_lengths(text, path)
     abstract_model = _translate(path, text)
+    _refuse_macros(abstract_model, path)
     check_structure(abstract_model, text, path)
     variables = _variables_of(abstract_model)
     model = Model(
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
+        text=text,
         variables=variables,
         time=_time_settings(variables, abstract_model, path),
         dims=_dims_of(abstract_model),

@@ -21,7 +21,7 @@ from sdkit.engine.ir import Expr, Lookup, ModelIR, Node, uses_time
 from sdkit.engine.statefuls import StatefulMixin
 from sdkit.engine.static import NotStatic, control_values
 from sdkit.errors import ModelFileError, UnsupportedFeature
-from sdkit.safety import check_model_text
+from sdkit.safety import vensim_file
 
 log = logging.getLogger(__name__)
 
@@ -84,32 +84,16 @@ def _is_number(ast: Any) -> bool:
     return isinstance(ast, (int, float, np.integer, np.floating)) and not isinstance(ast, bool)
 
 
-def parse_abstract_model(path: Path):
-    """Parse ``path`` with PySD's Vensim translator and return its AbstractModel."""
-    from pysd.translators.vensim.vensim_file import VensimFile
-
-    if not path.is_file():
-        raise ModelFileError(f"model file '{path}' does not exist; check the path")
-    if path.suffix.lower() != ".mdl":
-        raise ModelFileError(f"model file '{path}' is not a Vensim .mdl file; give a .mdl path")
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ModelFileError(
-            f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
-        ) from None
-    except OSError as exc:
-        raise ModelFileError(
-            f"cannot read {path}: {exc.strerror or exc}; check permissions"
-        ) from None
-    # PySD's parser evaluates lookup-range text; refuse anything that is not numbers first
-    check_model_text(text, path)
+def parse_abstract_model(path: Path, text: str):
+    """Parse checked model ``text`` (of the file at ``path``) with PySD's Vensim translator."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            vf = VensimFile(path)
+            vf = vensim_file(path, text)
             vf.parse()
             return vf.get_abstract_model()
+    except ModelFileError:
+        raise
     except Exception as exc:  # the parser raises many exception types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelFileError(
@@ -120,12 +104,12 @@ def parse_abstract_model(path: Path):
 class Translator(StatefulMixin):
     """Build a :class:`ModelIR` from a PySD AbstractModel section."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, text: str) -> None:
         from pysd.builders.python.namespace import NamespaceManager
         from pysd.builders.python.subscripts import SubscriptManager
 
         self.path = path
-        am = parse_abstract_model(path)
+        am = parse_abstract_model(path, text)
         sections = am.sections
         if len(sections) != 1:
             macro = [s.name for s in sections if s.name != "__main__"]
@@ -633,8 +617,8 @@ def _ast_function_name(ast: Any) -> str:
     return names.get(kind, kind)
 
 
-def translate(path: str | Path) -> ModelIR:
-    """Translate the Vensim model at ``path`` into the scalar IR.
+def translate(path: str | Path, text: str) -> ModelIR:
+    """Translate checked model ``text`` (of the file at ``path``) into the scalar IR.
 
     Raises
     ------
@@ -643,7 +627,7 @@ def translate(path: str | Path) -> ModelIR:
     UnsupportedFeature
         If the model uses a function or construct the engine cannot compile.
     """
-    ir = Translator(Path(path)).run()
+    ir = Translator(Path(path), text).run()
     _check_cycles(ir)
     return ir
 
