@@ -52,7 +52,6 @@ import logging
 import math
 import operator
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +61,7 @@ import numpy as np
 import xarray as xr
 
 from sdkit.errors import CheckError
+from sdkit.io import read_toml
 
 __all__ = [
     "Check",
@@ -203,16 +203,7 @@ def load_checks(path: str | Path) -> list[Check]:
         names the check and the key.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CheckError(f"cannot read checks file {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise CheckError(f"checks file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CheckError(f"checks file {path} is not valid TOML: {exc}") from exc
+    data = read_toml(path, "checks file", CheckError)[1]
     extra = set(data) - {"check"}
     if extra:
         raise CheckError(f"{path}: unknown top-level key(s) {sorted(extra)}; use [[check]] tables")

@@ -117,16 +117,16 @@ def _check(args: argparse.Namespace) -> int:
 
 def read_samples(path: str) -> Any:
     """A CSV of parameter sets: one column per parameter, one row per run."""
+    import io
+
     import pandas as pd
 
     from sdkit.errors import ParameterError
+    from sdkit.io import read_input
 
-    if not Path(path).is_file():
-        raise ParameterError(f"samples file {path} does not exist; give a CSV with one column per parameter")
+    data = read_input(path, "samples file", ParameterError)
     try:
-        frame = pd.read_csv(path)
-    except OSError as exc:
-        raise ParameterError(f"cannot read samples file {path}: {exc.strerror or exc}; check its permissions") from None
+        frame = pd.read_csv(io.BytesIO(data))
     except pd.errors.EmptyDataError:
         raise ParameterError(f"samples file {path} is empty; give a header row and one row per run") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:

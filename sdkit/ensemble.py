@@ -105,8 +105,15 @@ def _columns_to_overrides(model: Model, samples: pd.DataFrame) -> list[tuple[str
     if samples.shape[1] == 0:
         raise ParameterError("the samples table has no columns; give one column per parameter")
     pairs = []
+    named: dict[tuple[str, tuple[str, ...]], str] = {}
     for column in samples.columns:
         [override] = overrides_for(model, {str(column): 0.0})
+        key = (override.py_name, override.elements)
+        if key in named:
+            raise ParameterError(
+                f"columns {named[key]!r} and {str(column)!r} name the same parameter; keep one of them"
+            )
+        named[key] = str(column)
         values = pd.to_numeric(samples[column], errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(values)
         if bad.any():

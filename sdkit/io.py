@@ -13,8 +13,10 @@ import errno
 import os
 import stat
 import tempfile
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import xarray as xr
 
@@ -38,14 +40,18 @@ def read_input(path: str | Path, what: str, error: type[SdkitError] = SdkitError
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise error(f"{what} {path} does not exist; check the path") from None
+        raise error(f"cannot read {what} {path}: it does not exist; check the path") from None
     except OSError as exc:
         raise error(f"cannot read {what} {path}: {exc.strerror or exc}; check its permissions") from None
     with os.fdopen(descriptor, "rb") as handle:
-        mode = os.fstat(descriptor).st_mode
+        info = os.fstat(descriptor)
+        mode = info.st_mode
         if not stat.S_ISREG(mode):
             kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a device, FIFO or socket)"
             raise error(f"{what} {path} is {kind}; give the path of a file")
+        if info.st_size > limit:
+            raise error(f"{what} {path} is {info.st_size / 1e6:.1f} MB, more than sdkit reads "
+                        f"({limit / 1e6:g} MB); {advice}")
         try:
             data = handle.read(limit + 1)
         except OSError as exc:
@@ -53,6 +59,28 @@ def read_input(path: str | Path, what: str, error: type[SdkitError] = SdkitError
     if len(data) > limit:
         raise error(f"{what} {path} is larger than {limit / 1e6:g} MB, more than sdkit reads; {advice}")
     return data
+
+
+def read_toml(path: str | Path, what: str, error: type[SdkitError] = SdkitError) -> tuple[str, dict[str, Any]]:
+    """The text and the parsed tables of a TOML input file (a regular, UTF-8 file).
+
+    Raises
+    ------
+    error
+        Not a regular file, too large, not UTF-8, not TOML, or nested too deeply.
+    """
+    path = Path(path)
+    raw = read_input(path, what, error)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path.name} is not valid TOML: {exc}; fix the line it names") from None
+    except RecursionError:
+        raise error(f"{path.name} nests arrays or tables too deeply to read; flatten it") from None
 
 
 def _refuse_special(path: Path) -> None:

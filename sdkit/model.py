@@ -78,7 +78,10 @@ class TimeSettings:
                 f"unknown time setting {sorted(unknown)[0]!r}; "
                 f"use one of {', '.join(self.__dataclass_fields__)}"
             )
-        values = {**self.__dict__, **{k: float(v) for k, v in overrides.items()}}
+        try:
+            values = {**self.__dict__, **{k: float(v) for k, v in overrides.items()}}
+        except OverflowError:
+            raise ParameterError("a time setting is too large a number; give a finite number") from None
         settings = TimeSettings(**values)
         settings.validate()
         return settings

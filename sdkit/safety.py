@@ -88,9 +88,8 @@ def decode_model(raw: bytes, path: Path) -> str:
         text = body.decode(encoding)
     except UnicodeDecodeError as exc:
         offset = exc.start + (len(_BOM) if has_bom else 0)
-        raise ModelFileError(
-            f"{path.name} is not valid {encoding} text (byte {offset}); save it as UTF-8"
-        ) from None
+        label = {"utf-8": "UTF-8", "ascii": "ASCII"}.get(encoding, encoding)
+        raise ModelFileError(f"{path} is not {label} text (byte {offset}); save it as UTF-8") from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sdkit.errors import ParameterError, ScenarioError
+from sdkit.io import read_toml
 
 if TYPE_CHECKING:
     from sdkit.model import Model
@@ -66,6 +67,9 @@ class Scenario:
         return Scenario(self.name, self.description, {**self.parameters, **parameters}, self.time)
 
 
+_LARGEST = sys.float_info.max
+
+
 def scenarios_path_for(model_path: str | Path) -> Path:
     """``models/x.mdl`` -> ``models/x.scenarios.toml``."""
     model_path = Path(model_path)
@@ -73,16 +77,7 @@ def scenarios_path_for(model_path: str | Path) -> Path:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot read {path}: {exc.strerror or exc}; check the path and its permissions") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path.name} is not valid TOML: {exc}; fix the line it names") from None
+    return read_toml(path, "scenarios file", ScenarioError)[1]
 
 
 def load_scenarios(path: str | Path, model: Model | None = None) -> dict[str, Scenario]:
@@ -98,6 +93,11 @@ def load_scenarios(path: str | Path, model: Model | None = None) -> dict[str, Sc
     tables = _read_toml(path)
     sum_to_one = _read_rules(tables.pop(RULES, {}), path)
     for name, table in tables.items():
+        if not name.isprintable():
+            raise ScenarioError(
+                f"{path.name}: scenario name {name!r} holds a control character (NUL, newline, ...); "
+                "use letters, digits and spaces"
+            )
         if not isinstance(table, dict):
             raise ScenarioError(f"{path.name}: {name!r} must be a table [{name}], not a value")
         unknown = set(table) - _KEYS
@@ -151,31 +151,31 @@ def _check_sum_to_one(model: Model, name: str, overrides: list[Override]) -> Non
         )
 
 
-def _resolve(name: str, tables: dict[str, Any], path: Path, seen: tuple[str, ...]) -> Scenario:
-    if name in seen:
-        raise ScenarioError(
-            f"{path.name}: scenarios {' -> '.join((*seen, name))} inherit in a circle; "
-            "break the cycle of `base` keys"
-        )
-    table = tables[name]
-    parameters: dict[str, Any] = {}
-    time: dict[str, float] = {}
-    if "base" in table:
-        base = table["base"]
+def _resolve(name: str, tables: dict[str, Any], path: Path, seen: tuple[str, ...] = ()) -> Scenario:
+    """A scenario with the parameters and time settings of its chain of ``base`` scenarios."""
+    chain = [name]
+    while "base" in tables[chain[-1]]:
+        base = tables[chain[-1]]["base"]
+        if base in chain:
+            raise ScenarioError(
+                f"{path.name}: scenarios {' -> '.join((*chain, base))} inherit in a circle; "
+                "break the cycle of `base` keys"
+            )
         if base not in tables:
             raise ScenarioError(
-                f"{path.name}: scenario {name!r} has base {base!r}, which is not defined; "
+                f"{path.name}: scenario {chain[-1]!r} has base {base!r}, which is not defined; "
                 f"define [{base}] or fix the name"
             )
-        parent = _resolve(base, tables, path, (*seen, name))
-        parameters.update(parent.parameters)
-        time.update(parent.time)
-    parameters.update(table.get("parameters", {}))
-    time.update(table.get("time", {}))
+        chain.append(base)
+    parameters: dict[str, Any] = {}
+    time: dict[str, float] = {}
+    for link in reversed(chain):
+        parameters.update(tables[link].get("parameters", {}))
+        time.update(tables[link].get("time", {}))
     for key, value in time.items():
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise ScenarioError(f"{path.name}: scenario {name!r} time {key!r} must be a number")
-    return Scenario(name, table.get("description", ""), parameters, time)
+    return Scenario(name, tables[name].get("description", ""), parameters, time)
 
 
 def overrides_for(model: Model, parameters: dict[str, Any]) -> list[Override]:
@@ -225,13 +225,13 @@ def _numeric(key: str, value: Any, model: Model, dims: tuple[str, ...], elements
     if isinstance(value, bool) or isinstance(value, str | dict):
         raise ParameterError(f"parameter {key!r} must be a number, got {value!r}")
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ParameterError(f"parameter {key!r} must be finite, got {value!r}")
+        if abs(value) > _LARGEST or not math.isfinite(value):
+            raise ParameterError(f"parameter {key!r} must be finite, got {str(value)[:30]}")
         return float(value)
     expected = () if elements else tuple(len(model.dims.get(d, [])) for d in dims)
     try:
         array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ParameterError(f"parameter {key!r} must be numbers, got {value!r}") from None
     if array.shape != expected:
         raise ParameterError(
