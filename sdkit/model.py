@@ -383,18 +383,23 @@ def find_time_constants(abstract_model: Any) -> dict[str, TimeConstant]:
             constants[key] = element
     found: dict[str, TimeConstant] = {}
 
-    def note(node: Any, kind: str, order: float = 1.0) -> None:
+    def keep(candidate: TimeConstant) -> None:
+        old = found.get(candidate.py_name)
+        if old is None or candidate.tau(candidate.default) < old.tau(old.default):
+            found[candidate.py_name] = candidate
+
+    def note(node: Any, kind: str, order: float = 1.0, where: str = "", any_units: bool = False) -> None:
+        if _is_number(node) and where:  # a literal time: fixed, it cannot be overridden
+            keep(TimeConstant(f"{where}: {float(node):g}", f"the number {float(node):g} in {where}", kind, float(node), order))
+            return
         if not isinstance(node, ae.ReferenceStructure) or node.reference not in constants:
             return
         element = constants[node.reference]
         units = _unit_key(str(element.units or ""))
         wanted = time_unit if kind == "time" else f"1/{time_unit}"
-        if units != wanted:
+        if units != wanted and not (any_units and not units):
             return
-        candidate = TimeConstant(node.reference, element.name, kind, float(element.components[0].ast), order)
-        old = found.get(node.reference)
-        if old is None or candidate.tau(candidate.default) < old.tau(old.default):
-            found[node.reference] = candidate
+        keep(TimeConstant(node.reference, element.name, kind, float(element.components[0].ast), order))
 
     for element in section.elements:
         for component in element.components:
@@ -406,11 +411,22 @@ def find_time_constants(abstract_model: Any) -> dict[str, TimeConstant]:
                     if "*" in node.operators:
                         for argument in node.arguments:
                             note(argument, "rate")
+                if isinstance(node, ae.IntegStructure):
+                    for inner in _walk(node.flow):
+                        if isinstance(inner, ae.ArithmeticStructure):
+                            for operator, argument in zip(inner.operators, inner.arguments[1:], strict=False):
+                                if operator == "/":
+                                    note(argument, "time", where=f"the flow of {element.name}")
                 for field_name in ("smooth_time", "delay_time", "average_time"):
                     if hasattr(node, field_name) and hasattr(node, "__dataclass_fields__"):
                         order = getattr(node, "order", 1)
-                        note(getattr(node, field_name), "time", float(order) if isinstance(order, int | float) and order > 0 else 1.0)
+                        order = float(order) if _is_number(order) and order > 0 else 1.0
+                        note(getattr(node, field_name), "time", order, where=f"a delay or smooth of {element.name}", any_units=True)
     return found
+
+
+def _is_number(node: Any) -> bool:
+    return isinstance(node, int | float) and not isinstance(node, bool)
 
 
 def _callable(element: Any) -> bool:
@@ -768,6 +784,19 @@ def read_model_text(path: Path) -> tuple[bytes, str]:
     return raw, text
 
 
+#: Names Vensim reserves: a model may not define them as variables.
+RESERVED_NAMES = {"time"}
+
+
+def _refuse_reserved(abstract_model: Any, text: str, path: Path) -> None:
+    for element in abstract_model.sections[0].elements:
+        if _clean(element.name) in RESERVED_NAMES:
+            raise ModelFileError(
+                f"{path.name}: {element.name!r}{_at(text, element.name)} redefines Vensim's "
+                "built-in Time; rename the variable (Time is the simulation clock)"
+            )
+
+
 def _refuse_macros(abstract_model: Any, path: Path) -> None:
     macros = [section.name for section in abstract_model.sections[1:]]
     if macros:
@@ -812,6 +841,7 @@ def load_model(path: str | Path) -> Model:
     _check_equation_lengths(text, path)
     abstract_model = _translate(path, text)
     _refuse_macros(abstract_model, path)
+    _refuse_reserved(abstract_model, text, path)
     check_structure(abstract_model, text, path)
     variables = _variables_of(abstract_model)
     model = Model(

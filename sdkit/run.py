@@ -160,6 +160,16 @@ def _to_dataset(model: Model, scenario_names: list[str], times: np.ndarray, data
     return xr.Dataset(data_vars, coords=coords)
 
 
+def save_times(time: TimeSettings) -> np.ndarray:
+    """The times a run saves: every SAVEPER from INITIAL TIME, and FINAL TIME whatever SAVEPER says."""
+    from sdkit.engine.kernel import saveper_mask, time_grid
+
+    grid = np.asarray(time_grid(time.initial_time, time.final_time, time.time_step))
+    mask = saveper_mask(grid, time.initial_time, time.time_step, time.saveper)
+    mask[-1] = True
+    return grid[mask]
+
+
 def _engine_params(model: Model, group: list[tuple[Scenario, list[Override]]]) -> dict[str, np.ndarray]:
     """One array per overridden constant, shaped (n_scenarios, *subscripts)."""
     kernel = model.kernel
@@ -177,7 +187,7 @@ def _simulate_engine(model: Model, group: list, time: TimeSettings, names: list[
     kernel = model.kernel
     params = _engine_params(model, group)
     try:
-        result = kernel.simulate(params, len(group), names, save="all", time=time.__dict__)
+        result = kernel.simulate(params, len(group), names, save=save_times(time), time=time.__dict__)
     except NonFiniteError as exc:
         message = str(exc)
         if time.saveper != time.time_step:  # the kernel checks where it saves: find the exact step
@@ -293,7 +303,7 @@ def _pysd_run(pysd_model: Any, params: dict[str, Any], time: TimeSettings, colum
             initial_condition=(time.initial_time, {}),
             final_time=time.final_time,
             time_step=time.time_step,
-            saveper=time.saveper,
+            return_timestamps=save_times(time),
             return_columns=columns,
             flatten_output=False,
             progress=False,
