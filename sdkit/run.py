@@ -104,9 +104,9 @@ def run(
         pieces.append(simulate(model, group, time, names))
     dataset = xr.concat(pieces, dim="scenario", join="outer") if len(pieces) > 1 else pieces[0]
     dataset = dataset.sel(scenario=[s.name for s in chosen])
-    for name in names:
+    for name in names:  # on the variables themselves: dataset[name] would cost O(variables) each
         variable = model.variables[name]
-        dataset[name].attrs = {"long_name": variable.name, "units": variable.units}
+        dataset.variables[name].attrs = {"long_name": variable.name, "units": variable.units}
     dataset["time"].attrs = {"long_name": "Time", "units": model.variables["time_step"].units or "Year"}
     dataset.attrs = provenance_attrs(
         model,

@@ -149,6 +149,8 @@ class Translator(StatefulMixin):
                     targets.append(target)
                 self.maps[sub.name] = targets
         self.all_elements = {e for elems in self.ranges.values() for e in elems}
+        #: range -> element -> position: lookups in constant time (a range may have 10^5 elements)
+        self.position = {d: {e: i for i, e in enumerate(elems)} for d, elems in self.ranges.items()}
 
         self.ns = NamespaceManager()
         self.elements: dict[str, Any] = {}
@@ -251,7 +253,7 @@ class Translator(StatefulMixin):
                         )
                     self.node_of[(py, elems)] = idx
                     pos = tuple(
-                        self.ranges[d].index(e) for d, e in zip(var_dims, elems, strict=True)
+                        self.position[d][e] for d, e in zip(var_dims, elems, strict=True)
                     )
                     ir.var_nodes[py][pos] = idx
             if is_const:
@@ -352,14 +354,14 @@ class Translator(StatefulMixin):
         if sub in self.ranges:
             if sub in ctx:
                 return ctx[sub]
-            members = set(self.ranges[sub])
+            members = self.position[sub]
             found = {e for k, e in ctx.items() if not k.endswith("!") and e in members}
             if len(found) == 1:
                 return found.pop()
             mapped = {
-                self.ranges[sub][self.ranges[k].index(e)]
+                self.ranges[sub][self.position[k][e]]
                 for k, e in ctx.items()
-                if k in self.maps.get(sub, ()) and e in self.ranges[k]
+                if k in self.maps.get(sub, ()) and e in self.position[k]
             }
             if len(mapped) == 1:
                 return mapped.pop()
