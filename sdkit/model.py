@@ -639,7 +639,8 @@ class Model:
         from sdkit.errors import SdkitError
 
         try:
-            return compile_model(self.path, text=self.text or None)
+            parsed = self.__dict__.pop("_abstract_model", None)  # parsed once, by load_model
+            return compile_model(self.path, text=self.text or None, abstract_model=parsed)
         except SdkitError:
             raise
         except RecursionError:
@@ -853,6 +854,7 @@ def load_model(path: str | Path) -> Model:
         dims=_dims_of(abstract_model),
         time_constants=find_time_constants(abstract_model),
     )
+    model.__dict__["_abstract_model"] = abstract_model  # handed to the engine, which parses no more
     scenarios_file = scenarios_path_for(path)
     if scenarios_file.exists():
         model.scenarios = load_scenarios(scenarios_file, model)

@@ -104,12 +104,12 @@ def parse_abstract_model(path: Path, text: str):
 class Translator(StatefulMixin):
     """Build a :class:`ModelIR` from a PySD AbstractModel section."""
 
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: Path, text: str, abstract_model: Any = None) -> None:
         from pysd.builders.python.namespace import NamespaceManager
         from pysd.builders.python.subscripts import SubscriptManager
 
         self.path = path
-        am = parse_abstract_model(path, text)
+        am = abstract_model if abstract_model is not None else parse_abstract_model(path, text)
         sections = am.sections
         if len(sections) != 1:
             macro = [s.name for s in sections if s.name != "__main__"]
@@ -619,7 +619,7 @@ def _ast_function_name(ast: Any) -> str:
     return names.get(kind, kind)
 
 
-def translate(path: str | Path, text: str) -> ModelIR:
+def translate(path: str | Path, text: str, abstract_model: Any = None) -> ModelIR:
     """Translate checked model ``text`` (of the file at ``path``) into the scalar IR.
 
     Raises
@@ -629,7 +629,7 @@ def translate(path: str | Path, text: str) -> ModelIR:
     UnsupportedFeature
         If the model uses a function or construct the engine cannot compile.
     """
-    ir = Translator(Path(path), text).run()
+    ir = Translator(Path(path), text, abstract_model).run()
     _check_cycles(ir)
     return ir
 
