@@ -7,6 +7,7 @@ Every command turns sdkit's errors into one line on stderr and exit code 2;
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -296,6 +297,13 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
     print(f"sdkit: warning: {label}{text}", file=sys.stderr)
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's exit-time flush does not raise again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sdkit`` console script."""
     parser = build_parser()
@@ -317,6 +325,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("sdkit: interrupted; finished results were kept", file=sys.stderr)
             return 130
+        except BrokenPipeError:  # the reader went away (`sdkit params MODEL | head`): end quietly
+            _silence_stdout()
+            return 0
         except Exception as exc:  # a bug in sdkit or a library: one line, unless --debug
             if args.debug:
                 raise

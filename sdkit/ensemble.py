@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sdkit.errors import NonFiniteError, ParameterError, SdkitError, SdkitWarning
+from sdkit.errors import NonFiniteError, OutputError, ParameterError, SdkitError, SdkitWarning
 from sdkit.io import write_atomic
 from sdkit.model import Model, load_model
 from sdkit.provenance import provenance_attrs
@@ -162,7 +162,12 @@ class ChunkStore:
 
     def __init__(self, folder: Path, fingerprint: str) -> None:
         self.folder = folder
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"--store {folder} is a file; give a folder for the finished chunks")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot use --store {folder}: {exc.strerror or exc}; give a writable folder") from None
         marker = folder / "fingerprint.txt"
         if marker.exists() and marker.read_text() != fingerprint:
             raise SdkitError(

@@ -231,7 +231,7 @@ _STATEFUL = (
     "SampleIfTrueStructure",
     "InitialStructure",
 )
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_NUMBER = r"[-+]?\s*(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _POINT = re.compile(rf"\(\s*({_NUMBER})\s*,\s*{_NUMBER}\s*\)")
 _POINTS = re.compile(
     rf"\(\s*(?:\[[^\]]*\]\s*,\s*)?((?:\(\s*{_NUMBER}\s*,\s*{_NUMBER}\s*\)\s*,?\s*){{2,}})\)"
@@ -470,7 +470,7 @@ def _check_lookup_points(text: str, path: Path) -> None:
     """x values of every lookup written as (x,y) pairs must increase strictly."""
     equations = text.split(_SKETCH_MARK, 1)[0].replace("\\\n", " ")
     for match in _POINTS.finditer(equations):
-        xs = [float(x) for x in _POINT.findall(match[1])]
+        xs = [float(re.sub(r"\s", "", x)) for x in _POINT.findall(match[1])]
         for previous, current in zip(xs, xs[1:], strict=False):
             if not current > previous:
                 line = text.count("\n", 0, match.start()) + 1
@@ -798,6 +798,36 @@ def _refuse_reserved(abstract_model: Any, text: str, path: Path) -> None:
             )
 
 
+def check_subscripts(abstract_model: Any, text: str, path: Path) -> None:
+    """Refuse undefined subscript ranges, and a scalar equation that reads a subscripted variable whole."""
+    from pysd.translators.structures import abstract_expressions as ae
+
+    section = abstract_model.sections[0]
+    known = set()
+    for subscript_range in section.subscripts:
+        known.add(subscript_range.name.lower())
+        if isinstance(subscript_range.subscripts, list):
+            known.update(str(e).lower() for e in subscript_range.subscripts)
+    subscripted = {_clean(e.name) for e in section.elements if any(c.subscripts[0] for c in e.components)}
+    for element in section.elements:
+        for component in element.components:
+            for name in (*component.subscripts[0], *(s for e in component.subscripts[1] for s in e)):
+                if str(name).lower() not in known:
+                    raise ModelFileError(
+                        f"{path.name}: {element.name!r}{_at(text, element.name)} uses subscript "
+                        f"{name!r}, which is not defined; define the range ({name}: (a1-a3)) or fix the name"
+                    )
+            if component.subscripts[0]:
+                continue
+            for node in _walk(component.ast, enter_stateful=True):
+                if isinstance(node, ae.ReferenceStructure) and node.subscripts is None and node.reference in subscripted:
+                    raise ModelFileError(
+                        f"{path.name}: {element.name!r}{_at(text, element.name)} has no subscripts but "
+                        f"reads {node.reference.replace('_', ' ')!r} whole, which has subscripts; "
+                        "name the element (x[e1]) or aggregate it (SUM(x[E!]))"
+                    )
+
+
 def _refuse_macros(abstract_model: Any, path: Path) -> None:
     macros = [section.name for section in abstract_model.sections[1:]]
     if macros:
@@ -843,6 +873,7 @@ def load_model(path: str | Path) -> Model:
     abstract_model = _translate(path, text)
     _refuse_macros(abstract_model, path)
     _refuse_reserved(abstract_model, text, path)
+    check_subscripts(abstract_model, text, path)
     check_structure(abstract_model, text, path)
     variables = _variables_of(abstract_model)
     model = Model(
