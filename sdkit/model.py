@@ -804,6 +804,7 @@ def check_subscripts(abstract_model: Any, text: str, path: Path) -> None:
 
     section = abstract_model.sections[0]
     known = set()
+    static = all(not isinstance(r.subscripts, dict) for r in section.subscripts)  # no GET DIRECT SUBSCRIPTS
     for subscript_range in section.subscripts:
         known.add(subscript_range.name.lower())
         if isinstance(subscript_range.subscripts, list):
@@ -812,7 +813,7 @@ def check_subscripts(abstract_model: Any, text: str, path: Path) -> None:
     for element in section.elements:
         for component in element.components:
             for name in (*component.subscripts[0], *(s for e in component.subscripts[1] for s in e)):
-                if str(name).lower() not in known:
+                if static and str(name).lower() not in known:
                     raise ModelFileError(
                         f"{path.name}: {element.name!r}{_at(text, element.name)} uses subscript "
                         f"{name!r}, which is not defined; define the range ({name}: (a1-a3)) or fix the name"
@@ -826,6 +827,36 @@ def check_subscripts(abstract_model: Any, text: str, path: Path) -> None:
                         f"reads {node.reference.replace('_', ' ')!r} whole, which has subscripts; "
                         "name the element (x[e1]) or aggregate it (SUM(x[E!]))"
                     )
+
+
+def _data_files(abstract_model: Any) -> Iterator[tuple[str, Any]]:
+    """(owner, file name) of every external file the model reads: GET XLS/DIRECT DATA,
+    LOOKUPS, CONSTANTS and SUBSCRIPTS."""
+    section = abstract_model.sections[0]
+    for subscript_range in section.subscripts:
+        if isinstance(subscript_range.subscripts, dict):
+            yield subscript_range.name, subscript_range.subscripts.get("file")
+    for element in section.elements:
+        for component in element.components:
+            for node in _walk(component.ast, enter_stateful=True):
+                if type(node).__name__.startswith("Get") and hasattr(node, "file"):
+                    yield element.name, node.file
+
+
+def check_data_files(abstract_model: Any, path: Path) -> None:
+    """Data files a model names must lie in its own folder (or below it)."""
+    folder = path.parent.resolve()
+    for owner, name in _data_files(abstract_model):
+        if not isinstance(name, str) or not name or name.startswith("?"):
+            raise ModelFileError(
+                f"{path.name}: {owner!r} names its data file indirectly ({name!r}); "
+                "give the file name, in the model's folder"
+            )
+        if not (folder / name).resolve().is_relative_to(folder):
+            raise ModelFileError(
+                f"{path.name}: {owner!r} reads {name!r}, outside the model's folder {folder}; "
+                "copy the data file beside the model and name it there"
+            )
 
 
 def _refuse_macros(abstract_model: Any, path: Path) -> None:
@@ -873,6 +904,7 @@ def load_model(path: str | Path) -> Model:
     abstract_model = _translate(path, text)
     _refuse_macros(abstract_model, path)
     _refuse_reserved(abstract_model, text, path)
+    check_data_files(abstract_model, path)
     check_subscripts(abstract_model, text, path)
     check_structure(abstract_model, text, path)
     variables = _variables_of(abstract_model)
