@@ -397,7 +397,7 @@ def find_time_constants(abstract_model: Any) -> dict[str, TimeConstant]:
         element = constants[node.reference]
         units = _unit_key(str(element.units or ""))
         wanted = time_unit if kind == "time" else f"1/{time_unit}"
-        if units != wanted and not (any_units and not units):
+        if units != wanted and not any_units:  # a DELAY/SMOOTH time is a time whatever its units say
             return
         keep(TimeConstant(node.reference, element.name, kind, float(element.components[0].ast), order))
 

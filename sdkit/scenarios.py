@@ -157,8 +157,10 @@ def _resolve(name: str, tables: dict[str, Any], path: Path, seen: tuple[str, ...
     while "base" in tables[chain[-1]]:
         base = tables[chain[-1]]["base"]
         if base in chain:
+            loop = [*chain[chain.index(base):], base]
+            shown = " -> ".join(loop) if len(loop) <= 6 else " -> ".join([*loop[:3], "...", *loop[-2:]])
             raise ScenarioError(
-                f"{path.name}: scenarios {' -> '.join((*chain, base))} inherit in a circle; "
+                f"{path.name}: scenarios {shown} inherit in a circle ({len(loop) - 1} scenarios); "
                 "break the cycle of `base` keys"
             )
         if base not in tables:

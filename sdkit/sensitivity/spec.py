@@ -402,7 +402,7 @@ def read_study(path: str | Path) -> Study:
         A range has low >= high or the sample size is not usable for the method.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise StudyError(f"study file {path} does not exist; give the path to a sweep .toml")
     text, data = read_toml(path, "study file", StudyError)
     return study_from_dict(data, name=path.stem, base=path.parent, text=text, source=path)
