@@ -111,7 +111,7 @@ def load_scenarios(path: str | Path, model: Model | None = None) -> dict[str, Sc
                 raise ScenarioError(
                     f"{path.name}: scenario {name!r} key {key!r} must be a {kind.__name__}"
                 )
-    scenarios = {name: _resolve(name, tables, path, ()) for name in tables}
+    scenarios = _resolve_all(tables, path)
     if model is not None:
         for scenario in scenarios.values():
             try:
@@ -151,33 +151,43 @@ def _check_sum_to_one(model: Model, name: str, overrides: list[Override]) -> Non
         )
 
 
-def _resolve(name: str, tables: dict[str, Any], path: Path, seen: tuple[str, ...] = ()) -> Scenario:
-    """A scenario with the parameters and time settings of its chain of ``base`` scenarios."""
-    chain = [name]
-    while "base" in tables[chain[-1]]:
-        base = tables[chain[-1]]["base"]
-        if base in chain:
-            loop = [*chain[chain.index(base):], base]
-            shown = " -> ".join(loop) if len(loop) <= 6 else " -> ".join([*loop[:3], "...", *loop[-2:]])
-            raise ScenarioError(
-                f"{path.name}: scenarios {shown} inherit in a circle ({len(loop) - 1} scenarios); "
-                "break the cycle of `base` keys"
-            )
-        if base not in tables:
-            raise ScenarioError(
-                f"{path.name}: scenario {chain[-1]!r} has base {base!r}, which is not defined; "
-                f"define [{base}] or fix the name"
-            )
-        chain.append(base)
-    parameters: dict[str, Any] = {}
-    time: dict[str, float] = {}
-    for link in reversed(chain):
-        parameters.update(tables[link].get("parameters", {}))
-        time.update(tables[link].get("time", {}))
+def _resolve_all(tables: dict[str, Any], path: Path) -> dict[str, Scenario]:
+    """Every scenario with the parameters and time settings of its chain of ``base`` scenarios.
+
+    Each chain is walked once (a chain of thousands of scenarios takes linear time).
+    """
+    done: dict[str, Scenario] = {}
+    for name in tables:
+        chain, on_chain = [name], {name}
+        while chain[-1] not in done and "base" in tables[chain[-1]]:
+            base = tables[chain[-1]]["base"]
+            if base in on_chain:
+                loop = [*chain[chain.index(base):], base]
+                shown = " -> ".join(loop) if len(loop) <= 6 else " -> ".join([*loop[:3], "...", *loop[-2:]])
+                raise ScenarioError(
+                    f"{path.name}: scenarios {shown} inherit in a circle ({len(loop) - 1} scenarios); "
+                    "break the cycle of `base` keys"
+                )
+            if base not in tables:
+                raise ScenarioError(
+                    f"{path.name}: scenario {chain[-1]!r} has base {base!r}, which is not defined; "
+                    f"define [{base}] or fix the name"
+                )
+            chain.append(base)
+            on_chain.add(base)
+        for link in reversed(chain):
+            if link not in done:
+                done[link] = _inherit(link, tables[link], done.get(tables[link].get("base", "")), path)
+    return {name: done[name] for name in tables}
+
+
+def _inherit(name: str, table: dict[str, Any], parent: Scenario | None, path: Path) -> Scenario:
+    parameters = {**(parent.parameters if parent else {}), **table.get("parameters", {})}
+    time = {**(parent.time if parent else {}), **table.get("time", {})}
     for key, value in time.items():
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise ScenarioError(f"{path.name}: scenario {name!r} time {key!r} must be a number")
-    return Scenario(name, tables[name].get("description", ""), parameters, time)
+    return Scenario(name, table.get("description", ""), parameters, time)
 
 
 def overrides_for(model: Model, parameters: dict[str, Any]) -> list[Override]:
