@@ -165,6 +165,7 @@ def _ensemble(args: argparse.Namespace) -> int:
             executor=client,
             store=args.store,
             progress=progress,
+            max_memory=None if args.max_memory is None else args.max_memory * 1e9,
         )
     dataset.attrs["command"] = command_line(args)
     write_netcdf(dataset, args.out)
@@ -270,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run chunks on a running dask scheduler")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     p.add_argument("--store", metavar="DIR", help="keep finished chunks in DIR; rerunning the same command after a crash computes only the missing ones")
+    p.add_argument("--max-memory", type=float, metavar="GB", help="largest result the ensemble may hold (default: half the machine's memory)")
 
     p = sub.add_parser("scenarios", help="list a model's scenarios")
     p.add_argument("model", help="Vensim .mdl file")

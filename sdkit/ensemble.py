@@ -25,7 +25,7 @@ import xarray as xr
 
 from sdkit.errors import NonFiniteError, OutputError, ParameterError, SdkitError, SdkitWarning
 from sdkit.io import write_atomic
-from sdkit.model import Model, load_model
+from sdkit.model import Model, TimeSettings, load_model
 from sdkit.provenance import provenance_attrs
 from sdkit.scenarios import Override, overrides_for
 
@@ -219,6 +219,7 @@ def ensemble(
     executor: Any = None,
     store: str | Path | None = None,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    max_memory: float | None = None,
 ) -> xr.Dataset:
     """Simulate one run per row of ``samples``.
 
@@ -242,6 +243,9 @@ def ensemble(
         Folder keeping finished chunks; a rerun computes only the missing ones.
     progress : callable, optional
         Wraps the iterable of finished chunks (e.g. ``tqdm.tqdm``).
+    max_memory : float, optional
+        Bytes the results may take; default half the machine's memory. A larger
+        ensemble is refused before any run, with its estimate.
 
     Returns
     -------
@@ -270,6 +274,7 @@ def ensemble(
     save_key: str | tuple[float, ...] = save if isinstance(save, str) else tuple(float(t) for t in save)
     if isinstance(save_key, str) and save_key not in ("all", "final"):
         raise ParameterError(f"save must be 'all', 'final' or a list of times, got {save!r}")
+    check_result_size(model, len(frame), names, save_key, time, max_memory)
     model_text = model.text.encode("utf-8")
     n_total = len(frame)
     starts = list(range(0, n_total, chunk_size))
@@ -341,6 +346,35 @@ def _execute(indices: list[int], task: Callable[[int], ChunkTask], executor: Any
         futures[future] = index
     for future in as_completed(futures):
         yield futures[future], future.result()
+
+
+def check_result_size(model: Model, n: int, names: Sequence[str], save: Any, time: TimeSettings,
+                      max_memory: float | None = None) -> None:
+    """Refuse, before any run, an ensemble whose results would not fit in ``max_memory`` bytes."""
+    from sdkit.run import save_times
+
+    if save == "final":
+        n_times = 1
+    elif save == "all":
+        n_times = len(save_times(time))
+    else:
+        n_times = len(save)
+    values = sum(int(np.prod([len(model.dims[d]) for d in model.variables[v].dims])) for v in names)
+    estimate = 8.0 * n * n_times * values
+    limit = default_memory_limit() if max_memory is None else max_memory
+    if estimate > limit:
+        raise ParameterError(
+            f"the ensemble's results would take {estimate / 1e9:.3g} GB ({n:,} runs x {n_times:,} times x "
+            f"{values:,} values), more than the limit of {limit / 1e9:.3g} GB; keep fewer times "
+            "(--final, --times), fewer --vars or fewer runs, or raise the limit with --max-memory GB"
+        )
+
+
+def default_memory_limit() -> float:
+    """Half the machine's memory, in bytes."""
+    import psutil
+
+    return psutil.virtual_memory().total / 2
 
 
 def _assemble(model: Model, results: dict[int, dict], names: list[str], save: Any, scenario: str | None, frame: pd.DataFrame) -> xr.Dataset:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
 from sdkit.errors import ParameterError, SdkitError
 
 log = logging.getLogger(__name__)
+
+
+def max_local_workers() -> int:
+    """The most worker processes a local cluster may start: four per core."""
+    return 4 * (os.cpu_count() or 1)
 
 
 @contextlib.contextmanager
@@ -34,6 +40,11 @@ def executor(workers: int | None = None, scheduler: str | None = None) -> Iterat
     if workers is not None:
         if workers < 1:
             raise ParameterError(f"--workers must be at least 1, got {workers}")
+        if workers > max_local_workers():
+            raise ParameterError(
+                f"--workers {workers} is more than this machine can run ({max_local_workers()}: four per "
+                "core); give fewer, or start workers on more machines and pass --scheduler"
+            )
         with (
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
             Client(cluster) as client,

@@ -274,3 +274,18 @@ def test_data_files_are_read_beside_the_model(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path.parent)
     result = sdkit.run(path, variables=["doubled"], engine="pysd")
     assert float(result["doubled"].sel(time=20.0).values[0]) == 6.0
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [(["--max-memory", "0.001"], "raise the limit with --max-memory"), (["--workers", "100000"], "--scheduler")],
+    ids=["results-too-large", "too-many-workers"],
+)
+def test_unbounded_ensembles_are_refused_before_any_run(extra, needle, tmp_path, capsys):
+    samples = tmp_path / "samples.csv"
+    samples.write_text("decay time\n" + "5\n" * 20_000)
+    out = tmp_path / "e.nc"
+    code = main(["ensemble", str(_decay(tmp_path)), "--samples", str(samples), "--out", str(out), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and needle in err, err
+    assert not out.exists()
