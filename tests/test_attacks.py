@@ -123,7 +123,8 @@ def test_utf7_model_is_refused_by_every_command(command, tmp_path, capsys):
     code = main([*command[:1], str(path), *command[1:]])
     err = capsys.readouterr().err
     assert code == 2
-    assert len(err.strip().splitlines()) == 1 and "{utf-7}" in err
+    assert len(err.strip().splitlines()) == 1
+    assert "{utf-7}" in err
     assert not marker.exists()
 
 
