@@ -297,3 +297,20 @@ def test_unbounded_ensembles_are_refused_before_any_run(extra, needle, tmp_path,
     err = capsys.readouterr().err
     assert_one_line(code, err, needle)
     assert not out.exists()
+
+
+def test_a_full_disk_is_named_even_when_netcdf_says_hdf_error(tmp_path, monkeypatch, capsys):
+    """netCDF reports a full disk as ``RuntimeError: NetCDF: HDF error``, not as ENOSPC."""
+    import sdkit.io
+
+    def fails(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"CDF partial")
+        raise RuntimeError("NetCDF: HDF error")
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", fails)
+    monkeypatch.setattr(sdkit.io, "_disk_full", lambda folder: True)
+    code = main(["run", str(_decay(tmp_path)), "--out", str(tmp_path / "out.nc")])
+    assert_one_line(code, capsys.readouterr().err, "the disk is full")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["decay.mdl"]
+    monkeypatch.setattr(sdkit.io, "_disk_full", lambda folder: False)
+    assert main(["run", str(_decay(tmp_path)), "--out", str(tmp_path / "out.nc")]) == 3
