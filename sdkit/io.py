@@ -83,7 +83,7 @@ def read_toml(path: str | Path, what: str, error: type[SdkitError] = SdkitError)
         raise error(f"{path.name} nests arrays or tables too deeply to read; flatten it") from None
 
 
-def _refuse_special(path: Path) -> None:
+def refuse_special(path: Path) -> None:
     """Refuse an output path that exists and is not a regular file (even with --force)."""
     try:
         mode = os.stat(path).st_mode
@@ -114,7 +114,7 @@ def check_output_path(path: str | Path, force: bool = False) -> Path:
         raise OutputError(f"output folder {folder} does not exist; create it first (mkdir -p {folder})")
     if not os.access(folder, os.W_OK):
         raise OutputError(f"output folder {folder} is not writable; choose another --out")
-    _refuse_special(path)
+    refuse_special(path)
     if path.exists() and not force:
         raise OutputError(f"{path} already exists; pass --force to overwrite it")
     return path
@@ -124,13 +124,13 @@ def check_output_path(path: str | Path, force: bool = False) -> Path:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
     path = Path(path)
-    _refuse_special(path)
+    refuse_special(path)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     os.close(descriptor)
     try:
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; outputs honour the umask
+        os.chmod(temporary, output_mode())  # mkstemp makes 0600; outputs honour the umask
         yield Path(temporary)
-        _refuse_special(path)
+        refuse_special(path)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -164,8 +164,9 @@ _UMASK = os.umask(0o022)  # read once, at import, before any worker thread start
 os.umask(_UMASK)
 
 
-def _umask() -> int:
-    return _UMASK
+def output_mode() -> int:
+    """The mode of a new output file under this process's umask (0644 under umask 022)."""
+    return 0o666 & ~_UMASK
 
 
 def _disk_full(folder: Path) -> bool:
