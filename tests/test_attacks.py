@@ -115,11 +115,20 @@ def test_accepted_encodings_spell_the_guarded_characters_only_as_themselves(enco
             overlong.decode("utf-8")
 
 
-@pytest.mark.parametrize("command", [["params"], ["scenarios"], ["run"], ["run", "--engine", "pysd"], ["check"]])
+STUDY = """model = "crafted.mdl"\nmethod = "morris"\nsamples = 4\nseed = 1\n[parameters]
+"decay time" = [1.0, 20.0]\n"initial stock" = [50.0, 150.0]\n[outputs.final]\nvariable = "Stock"\nmetric = "final"\n"""
+
+
+@pytest.mark.parametrize(
+    "command", [["params"], ["scenarios"], ["run"], ["run", "--engine", "pysd"], ["check"], ["sweep"]]
+)
 def test_utf7_model_is_refused_by_every_command(command, tmp_path, capsys):
     marker = tmp_path / "MARKER"
     path = tmp_path / "crafted.mdl"
     path.write_bytes(crafted_in("utf_7", lookup_attack(marker), INDIRECT["utf_7"]))
+    if command == ["sweep"]:
+        (tmp_path / "study.toml").write_text(STUDY)
+        path = tmp_path / "study.toml"
     code = main([*command[:1], str(path), *command[1:]])
     err = capsys.readouterr().err
     assert code == 2
