@@ -14,6 +14,7 @@ from sdkit.plot._common import (
     legend_columns,
     new_figure,
     require_dims,
+    require_one_calendar,
     require_vars,
     scenario_names,
 )
@@ -74,13 +75,16 @@ def trajectories(
     Raises
     ------
     PlotError
-        If a variable or scenario is missing or the data have no ``time`` dimension.
+        If a variable or scenario is missing, the data have no ``time`` dimension, or
+        the scenarios cover different spans of time (see ``run --all``).
     """
     variables = [variables] if isinstance(variables, str) else list(variables)
     require_vars(ds, variables, "run dataset")
     require_dims(ds, ["time"], "run dataset")
     has_scen = "scenario" in ds.dims
     names = select_names(scenario_names(ds), scenarios, "scenario") if has_scen else [None]
+    if has_scen:
+        require_one_calendar(ds, names)
     styles = order_styles([n for n in names if n is not None])
 
     if axes is None:
