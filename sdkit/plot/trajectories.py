@@ -98,7 +98,7 @@ def trajectories(
             visible = [grid[r, col] for r in range(nrows) if r * cols + col < len(variables)]
             if visible:
                 bottom.add(id(visible[-1]))
-        left = set()  # one shared y label (units) for the whole figure, below
+        left = {id(grid[r, 0]) for r in range(nrows)}  # the y label (units) on the left column
     else:
         panel_list = list(np.ravel(axes))
         if len(panel_list) < len(variables):
@@ -133,13 +133,9 @@ def trajectories(
         drawn = [da.sel(scenario=name).values if name is not None else da.values for name in names]
         ax.set_xlim(*finite_span(time.values, *drawn))
 
-    if axes is None:
-        units = {_units_label(ds[v]) for v in variables}
-        if len(units) == 1 and "" not in units:
-            fig.supylabel(units.pop())
-        else:
-            for ax, var in zip(panel_list, variables, strict=False):
-                ax.set_ylabel(_units_label(ds[var]))
+    if axes is None and len({_units_label(ds[v]) for v in variables}) > 1:
+        for ax, var in zip(panel_list, variables, strict=False):  # units differ: label every panel
+            ax.set_ylabel(_units_label(ds[var]))
     if legend and names != [None]:
         handles, labels = panel_list[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside upper center",
@@ -152,5 +148,5 @@ def _units_label(da: xr.DataArray) -> str:
         return ""
     units = str(da.attrs["units"]).strip()
     if units.lower() in ("dmnl", "1", "", "dimensionless"):
-        return "Index [dimensionless]"
+        return "Index"
     return f"[{units}]"
