@@ -314,3 +314,12 @@ def test_a_full_disk_is_named_even_when_netcdf_says_hdf_error(tmp_path, monkeypa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["decay.mdl"]
     monkeypatch.setattr(sdkit.io, "_disk_full", lambda folder: False)
     assert main(["run", str(_decay(tmp_path)), "--out", str(tmp_path / "out.nc")]) == 3
+
+
+def test_an_uncreatable_cache_falls_back_to_a_private_folder(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("SDKIT_CACHE_DIR", str(tmp_path / "file" / "cache"))
+    folder = cache_folder("pysd")
+    assert not folder.is_relative_to(tmp_path)
+    assert untrusted_reason(folder) == ""
+    assert untrusted_reason(folder.parent) == ""
