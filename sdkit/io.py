@@ -160,13 +160,24 @@ def write_netcdf(dataset: xr.Dataset, path: str | Path) -> Path:
     return write_atomic(path, lambda temporary: dataset.to_netcdf(temporary, engine="netcdf4"))
 
 
-_UMASK = os.umask(0o022)  # read once, at import, before any worker thread starts
-os.umask(_UMASK)
+def _read_umask() -> int:
+    """The process's umask: from /proc on Linux, else by setting and restoring it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
 
 
 def output_mode() -> int:
     """The mode of a new output file under this process's umask (0644 under umask 022)."""
-    return 0o666 & ~_UMASK
+    return 0o666 & ~_read_umask()
 
 
 def _disk_full(folder: Path) -> bool:

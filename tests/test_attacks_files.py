@@ -157,13 +157,13 @@ def test_inputs_are_read_only_from_regular_files(special, role, tmp_path, capsys
 
 
 def test_outputs_honour_the_umask(tmp_path):
-    old = os.umask(0o022)
+    old = os.umask(0o027)
     try:
         out = tmp_path / "out.nc"
         assert main(["run", str(_decay(tmp_path)), "--out", str(out)]) == 0
     finally:
         os.umask(old)
-    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["decay.mdl", "out.nc"]
 
 
