@@ -12,6 +12,7 @@ import contextlib
 import errno
 import os
 import stat
+import sys
 import tempfile
 import tomllib
 from collections.abc import Callable, Iterator
@@ -76,11 +77,30 @@ def read_toml(path: str | Path, what: str, error: type[SdkitError] = SdkitError)
     except UnicodeDecodeError as exc:
         raise error(f"{path.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     try:
-        return text, tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path.name} is not valid TOML: {exc}; fix the line it names") from None
     except RecursionError:
         raise error(f"{path.name} nests arrays or tables too deeply to read; flatten it") from None
+    huge = _first_huge_integer(data)
+    if huge is not None:
+        raise error(f"{path.name} holds the integer {str(huge)[:20]}... ({len(str(abs(huge)))} digits), "
+                    "too large for a number sdkit can compute with; give a smaller value")
+    return text, data
+
+
+def _first_huge_integer(data: Any) -> int | None:
+    """The first integer in parsed TOML too large to become a float (None if there is none)."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > sys.float_info.max:
+            return item
+    return None
 
 
 def refuse_special(path: Path) -> None:

@@ -231,8 +231,8 @@ def test_bad_model_gives_one_line(case, text, needle, tmp_path, capsys):
 
 
 SCENARIO_CASES = [
-    ("400-digit-parameter", '[a]\n[a.parameters]\n"decay time" = 1' + "0" * 400 + "\n", "must be finite"),
-    ("400-digit-time", "[a]\n[a.time]\nfinal_time = 1" + "0" * 400 + "\n", "too large"),
+    ("400-digit-parameter", '[a]\n[a.parameters]\n"decay time" = 1' + "0" * 400 + "\n", "401 digits"),
+    ("400-digit-time", "[a]\n[a.time]\nfinal_time = 1" + "0" * 400 + "\n", "401 digits"),
     ("nested-2000-deep", "[a]\nx = " + "[" * 2000 + "]" * 2000 + "\n", "too deeply"),
     ("base-chain-3000", "".join(f'[s{i}]\nbase = "s{i + 1}"\n' for i in range(3000)) + "[s3000]\nbase = \"s0\"\n", "circle"),
     ("nul-in-name", '["a\\u0000b"]\ndescription = "x"\n', "control character"),
@@ -246,6 +246,24 @@ def test_bad_scenarios_give_one_line(case, text, needle, tmp_path, capsys):
     code = main(["run", str(model), "--all"])
     err = capsys.readouterr().err
     assert_one_line(code, err, needle)
+
+
+HUGE = "1" + "0" * 400
+CHECKS_WITH_HUGE = (f'[[check]]\nid = "a"\nmode = "x"\nscenario = "default"\ndescription = "d"\n'
+                    f'measure = {{ fn = "min", var = "Stock", window = [0, {HUGE}] }}\nop = ">"\nthan = {HUGE}\n')
+
+
+@pytest.mark.parametrize("role", ["checks", "sweep"])
+def test_huge_integers_in_checks_and_sweeps_give_one_line(role, tmp_path, capsys):
+    model = _decay(tmp_path)
+    if role == "checks":
+        (tmp_path / "decay.checks.toml").write_text(CHECKS_WITH_HUGE)
+        argv = ["check", str(model)]
+    else:
+        study = (DATA / "sens_linear.toml").read_text().replace("sens_linear.mdl", "decay.mdl")
+        (tmp_path / "study.toml").write_text(study.replace("seed = 7", f"seed = {HUGE}"))
+        argv = ["sweep", str(tmp_path / "study.toml")]
+    assert_one_line(main(argv), capsys.readouterr().err, "401 digits")
 
 
 def test_a_long_base_chain_resolves(tmp_path):
