@@ -57,7 +57,7 @@ DEFAULT_CASES = {"model": 8, "scenarios": 40, "checks": 150, "sweep": 8}
 CASES = int(os.environ.get("SDKIT_FUZZ_CASES", "0"))
 SEED = int(os.environ.get("SDKIT_FUZZ_SEED", "20261125"))
 TIME_LIMIT = 10.0
-CORPUS = Path(os.environ["SDKIT_FUZZ_CORPUS"]) if os.environ.get("SDKIT_FUZZ_CORPUS") else None
+CORPUS = Path(os.environ["SDKIT_FUZZ_CORPUS"]).resolve() if os.environ.get("SDKIT_FUZZ_CORPUS") else None
 
 _TOKEN = re.compile(rb"\s+|[()\[\]{},=|~:\"'+\-*/^<>]|[^\s()\[\]{},=|~:\"'+\-*/^<>]+")
 _EXTRA_TOKENS = [
