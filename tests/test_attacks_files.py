@@ -168,12 +168,19 @@ def test_outputs_honour_the_umask(tmp_path):
 
 
 def test_broken_pipe_ends_quietly(tmp_path):
-    command = f"{sys.executable} -m sdkit params {ROOT / 'models' / 'four_orders.mdl'} | head -1"
+    """``sdkit params MODEL | head -1`` with more output than a pipe holds (64 KB)."""
+    constants = "".join(f"c{i} = {i}\n\t~\twidgets\n\t~\t{'a comment that makes the table wide ' * 2}\n\t|\n\n"
+                        for i in range(1500))
+    model = _decay(tmp_path, DECAY.replace("{UTF-8}\n", "{UTF-8}\n" + constants))
+    command = f"{sys.executable} -m sdkit params {model} | head -1"
     done = subprocess.run(["bash", "-c", f"set -o pipefail; {command}"], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
     assert done.stderr == ""
     assert done.stdout.startswith("parameter")
     assert done.returncode == 0
+    full = subprocess.run([sys.executable, "-m", "sdkit", "params", str(model)], capture_output=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert len(full.stdout) > 65536  # more than the pipe holds: the writer must meet the closed pipe
 
 
 # ---------------------------------------------------------------- right numbers
