@@ -94,25 +94,79 @@ def _run(args: argparse.Namespace) -> int:
 
 @command("check")
 def _check(args: argparse.Namespace) -> int:
-    from sdkit.checks import checks_path_for, evaluate, load_checks, scenarios_needed
+    from sdkit.check_runs import dt_differences, run_checks, run_knockouts, validate_settings
+    from sdkit.checks import checks_path_for, read_check_file
     from sdkit.model import load_model
-    from sdkit.report import checks_table
-    from sdkit.run import run
+    from sdkit.report import checks_table, knockouts_table
 
+    if args.robust is not None:
+        return _check_robust(args)
     model = load_model(args.model)
     path = Path(args.checks) if args.checks else checks_path_for(model.path)
     if not path.exists():
         raise SdkitError(f"no checks file {path}; write one beside the model or pass --checks FILE")
-    checks = load_checks(path)
-    dataset = run(model, scenarios=scenarios_needed(checks), engine=args.engine, progress=_progress("scenarios"))
-    results = evaluate(checks, dataset)
+    suite = read_check_file(path)
+    validate_settings(model, [*suite.checks, *suite.knockouts])
+    results = run_checks(model, suite.checks, engine=args.engine, progress=_progress("scenarios"))
     print(checks_table(results))
     failed = [r for r in results if not r.passed and not r.xfail]
     expected = [r for r in results if r.xfail]
     print(f"{len(results) - len(failed) - len(expected)} passed, {len(failed)} failed, {len(expected)} expected to fail")
     for r in expected:
         print(f"  {r.id}: expected to fail: {r.xfail}")
-    return EXIT_CHECK_FAILED if failed else 0
+    knockouts = run_knockouts(model, suite, results, engine=args.engine) if suite.knockouts else []
+    if knockouts:
+        print(f"\nmechanism tests: each passes only when every check it names fails under the knockout\n{knockouts_table(knockouts)}")
+        for k in knockouts:
+            print(f"  {k.knockout.id}: {'pass' if k.passed else 'FAIL'}: {k.knockout.description}")
+        print(f"{sum(k.passed for k in knockouts)} of {len(knockouts)} mechanism tests pass")
+    uncovered = suite.modes_without_knockout()
+    if uncovered:
+        print(f"reference modes no knockout covers: {', '.join(uncovered)}")
+    changed = dt_differences(model, suite.checks, results, engine=args.engine) if args.dt_check else []
+    if args.dt_check:
+        print(_dt_report(changed))
+    return EXIT_CHECK_FAILED if failed or changed or not all(k.passed for k in knockouts) else 0
+
+
+def _dt_report(changed: list) -> str:
+    from sdkit.report import distinct, table
+
+    if not changed:
+        return "dt check: every verdict is the same at TIME STEP and at TIME STEP/2"
+    rows = []
+    for a, b in changed:
+        value, half = distinct(a.value, b.value)
+        rows.append([a.id, value, half, a.op, f"{a.threshold:.6g}", "pass" if a.passed else "FAIL", "pass" if b.passed else "FAIL"])
+    header = ["check", "measured at dt", "at dt/2", "op", "threshold", "at dt", "at dt/2"]
+    return f"dt check: {len(changed)} verdict(s) change when TIME STEP is halved\n{table(header, rows)}"
+
+
+def _check_robust(args: argparse.Namespace) -> int:
+    from sdkit.check_robust import robust_checks, write_robust_csv
+    from sdkit.checks import checks_path_for, read_check_file
+    from sdkit.io import check_output_path
+    from sdkit.model import load_model
+    from sdkit.report import robust_table
+
+    if args.robust < 1:
+        raise ParameterError(f"--robust must be at least 1 draw, got {args.robust}")
+    if not 0 < args.spread < 1:
+        raise ParameterError(f"--spread must be between 0 and 1 (a fraction, e.g. 0.1), got {args.spread}")
+    if args.out:
+        check_output_path(args.out, args.force)
+    model = load_model(args.model)
+    path = Path(args.checks) if args.checks else checks_path_for(model.path)
+    if not path.exists():
+        raise SdkitError(f"no checks file {path}; write one beside the model or pass --checks FILE")
+    suite = read_check_file(path)
+    report = robust_checks(model, suite.checks, draws=args.robust, spread=args.spread, seed=args.seed,
+                           progress=_progress("scenario runs"))
+    print(robust_table(report))
+    if args.out:
+        for written in write_robust_csv(report, args.out, command=command_line(args)):
+            print(f"wrote {written}")
+    return EXIT_CHECK_FAILED if report.any_mode_below(1.0) else 0
 
 
 def read_samples(path: str) -> Any:
@@ -255,6 +309,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="Vensim .mdl file")
     p.add_argument("--checks", metavar="FILE.toml", help="checks file (default: <model>.checks.toml)")
     p.add_argument("--engine", choices=("auto", "engine", "pysd"), default="auto", help="simulation engine")
+    p.add_argument("--dt-check", action="store_true", help="rerun every check at TIME STEP/2 and list verdicts that change")
+    p.add_argument("--robust", type=int, metavar="N", help="rerun the checks in N draws of the constants that are not scenario levers")
+    p.add_argument("--spread", type=float, default=0.1, metavar="S", help="with --robust: multiply each constant by U(1-S, 1+S) (default 0.1)")
+    p.add_argument("--seed", type=int, default=0, metavar="K", help="with --robust: random seed (default 0)")
+    p.add_argument("--out", metavar="FILE.csv", help="with --robust: write check,mode,pass_rate,median_margin")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
 
     p = sub.add_parser("ensemble", help="run a model once per row of a CSV of parameter sets")
     p.add_argument("model", help="Vensim .mdl file")

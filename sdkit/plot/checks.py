@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sdkit.measures import resolve_variable
 from sdkit.plot._common import grid_shape, hide_unused, new_figure, require_dims, scenario_names
 from sdkit.plot.style import PlotError, order_styles, time_label
 
@@ -33,21 +33,9 @@ _VAR_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"
                 "#999999", "#B8A300")
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
-
-
 def _resolve_var(ds: xr.Dataset, name: str) -> str | None:
     """Python-safe data variable for a model name, python name or long_name."""
-    if name in ds.data_vars:
-        return str(name)
-    safe = _safe(name)
-    if safe in ds.data_vars:
-        return safe
-    for var in ds.data_vars:
-        if _safe(ds[var].attrs.get("long_name", "")) == safe:
-            return str(var)
-    return None
+    return resolve_variable(ds, name)
 
 
 def _walk(node: Any, scenario: str) -> Iterable[tuple[str, str]]:
