@@ -98,3 +98,14 @@ def knockouts_table(knockouts: Sequence, markdown: bool = False) -> str:
                          r.id, measured, r.op, threshold, signed(r.margin), verdict])
     header = ["knockout", "test", "check", "measured", "op", "threshold", "margin", "under knockout"]
     return markdown_table(header, rows) if markdown else table(header, rows)
+
+
+def robust_table(report: Any) -> str:
+    """Pass rate and median margin per check, then the pass rate per mode, of ``sdkit check --robust``."""
+    rows = [[check, mode, f"{rate:.0%}", signed(median)] for check, mode, rate, median in report.check_rows()]
+    checks = table(["check", "mode", "pass rate", "median margin"], rows)
+    modes = table(["mode", "pass rate (all its checks in the same draw)"],
+                  [[mode, f"{rate:.0%}"] for mode, rate in report.mode_rates().items()])
+    head = (f"{report.draws} draws, each constant that is not a scenario lever x U({1 - report.spread:g}, "
+            f"{1 + report.spread:g}), seed {report.seed}: {len(report.perturbed)} constants perturbed")
+    return f"{head}\n{checks}\n\n{modes}"
