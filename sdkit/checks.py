@@ -557,6 +557,7 @@ class _Reader:
             x = data.transpose(*(("sample",) if "sample" in data.dims else ()), "time").to_numpy().astype(float)
             x = x.reshape(-1, x.shape[-1])
             present = np.isfinite(x).any(axis=0)  # runs of different lengths are padded with NaN
+            present[:1] |= not present.any()  # a run that failed entirely keeps one (NaN) sample
             t = np.asarray(data["time"].values, dtype=float)
             self._cache[key] = (t[present], np.broadcast_to(x[:, present], (self.n, int(present.sum()))))
         return self._cache[key]

@@ -238,7 +238,7 @@ def settling_time(
 
     A series' reference is its last kept value after ``after`` (its equilibrium when
     the run has settled). A series settles at the sample after the last one outside
-    the band; one whose last kept sample is outside never settles (infinity).
+    the band (so a series that keeps moving settles only at its last sample).
     """
     after = np.asarray(after, dtype=float)
     tolerance = np.asarray(tolerance, dtype=float)[:, None]
