@@ -163,6 +163,10 @@ def _check_robust(args: argparse.Namespace) -> int:
     report = robust_checks(model, suite.checks, draws=args.robust, spread=args.spread, seed=args.seed,
                            progress=_progress("scenario runs"))
     print(robust_table(report))
+    named = {i for k in suite.knockouts for i in k.must_fail}
+    never = [check for check, _, rate, _ in report.check_rows() if rate == 1.0 and check not in named]
+    if never:
+        print(f"pass in every draw and named by no knockout (can anything make them fail?): {', '.join(never)}")
     if args.out:
         for written in write_robust_csv(report, args.out, command=command_line(args)):
             print(f"wrote {written}")
