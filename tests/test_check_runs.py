@@ -264,3 +264,21 @@ def test_robust_command_prints_rates_and_writes_csv(capsys, demo, tmp_path):
     code, _, err = cli(capsys, "check", demo, "--robust", 8, "--spread", 1.5)
     assert code == 2
     assert "--spread must be between 0 and 1" in err
+
+
+def test_robust_out_file_is_not_overwritten_without_force(capsys, demo, tmp_path):
+    out_file = tmp_path / "robust.csv"
+    out_file.write_text("keep me")
+    code, _, err = cli(capsys, "check", demo, "--robust", 4, "--out", out_file)
+    assert code == 2
+    assert "already exists" in err
+    assert out_file.read_text() == "keep me"
+
+
+def test_unknown_lever_is_a_scenario_error(capsys, demo):
+    scenarios = demo.with_name(f"{DEMO}.scenarios.toml")
+    scenarios.write_text(scenarios.read_text().replace('levers = ["initial stock"]', 'levers = ["initial stack"]'))
+    code, _, err = cli(capsys, "check", demo)
+    assert code == 2
+    assert "levers" in err
+    assert "'initial stack'" in err
