@@ -282,3 +282,14 @@ def test_unknown_lever_is_a_scenario_error(capsys, demo):
     assert code == 2
     assert "levers" in err
     assert "'initial stack'" in err
+
+
+def test_margin_moves_lists_same_verdicts_whose_margin_shifts():
+    from sdkit.check_runs import margin_moves
+    from sdkit.checks import CheckResult
+
+    def result(value: float) -> CheckResult:
+        return CheckResult("M", "M", "s", "x", value, "<", 0.0, value < 0.0, None)
+
+    pairs = [(result(-35.0), result(-6.5)), (result(-35.0), result(-30.0)), (result(-1.0), result(1.0))]
+    assert margin_moves(pairs) == [pairs[0]]
