@@ -110,6 +110,26 @@ def scenario_names(ds: Any) -> list[str]:
     return [str(v) for v in np.asarray(ds["scenario"].values)]
 
 
+def finite_span(time: Any, *series: Any) -> tuple[float, float]:
+    """First and last time at which any of `series` has a finite value.
+
+    Runs of different calendars share one NaN-padded time axis in a run dataset
+    (a 0-200 scenario beside a 1919-2030 history); each panel's time axis spans
+    only the data it draws. Falls back to the whole axis when nothing is finite.
+    """
+    t = np.asarray(time, dtype=float)
+    if t.size == 0:
+        return 0.0, 1.0
+    finite = np.zeros(t.shape, dtype=bool)
+    for values in series:
+        v = np.asarray(values, dtype=float)
+        finite |= np.isfinite(v.reshape(-1, t.size)).any(axis=0)
+    if not finite.any():
+        return float(t[0]), float(t[-1])
+    chosen = t[finite]
+    return float(chosen[0]), float(chosen[-1])
+
+
 def legend_columns(fig: Figure, n: int) -> int:
     """Legend columns that fit the figure width: up to 6 on a wide figure, 2 on a narrow one."""
     width = float(fig.get_figwidth())

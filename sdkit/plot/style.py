@@ -275,6 +275,8 @@ def time_label(obj: Any) -> str:
     """Axis label for a ``time`` coordinate; years unless its ``units`` say otherwise."""
     attrs = getattr(obj, "attrs", {}) or {}
     units = str(attrs.get("units", "")).strip() or "year"
+    if units.lower() in ("year", "years", "yr"):
+        units = "year"
     name = attrs.get("long_name") or "Time"
     return f"{name} [{units}]"
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sdkit.plot._common import (
+    finite_span,
     grid_shape,
     hide_unused,
     legend_columns,
@@ -125,7 +126,8 @@ def trajectories(
             ax.xaxis.set_tick_params(labelbottom=True)
         if ylim is not None:
             ax.set_ylim(*ylim)
-        ax.set_xlim(float(time.values[0]), float(time.values[-1]))
+        drawn = [da.sel(scenario=name).values if name is not None else da.values for name in names]
+        ax.set_xlim(*finite_span(time.values, *drawn))
 
     if axes is None:
         units = {_units_label(ds[v]) for v in variables}
