@@ -293,3 +293,20 @@ def test_margin_moves_lists_same_verdicts_whose_margin_shifts():
 
     pairs = [(result(-35.0), result(-6.5)), (result(-35.0), result(-30.0)), (result(-1.0), result(1.0))]
     assert margin_moves(pairs) == [pairs[0]]
+
+
+def test_reference_mode_figures_leave_out_checks_measured_on_other_runs(demo, tmp_path):
+    from sdkit.figures import figure_reference_modes
+    from sdkit.plot.checks import _plan
+
+    model = load_model(demo)
+    checks = [*read_check_file(demo.with_name(f"{DEMO}.checks.toml")).checks,
+              Check("G.low-capacity", "G", "base", "x", {"fn": "final", "var": "Stock"}, ">", 0.0, set={"capacity": 50})]
+    results = run_checks(model, checks)
+    dataset = run(model, scenarios=["base", "short_life"])
+    plan = _plan(dataset, results, "G", checks, None)
+    assert [r.id for r in plan.results] == ["G.bounded", "G.equilibrium", "G.low-capacity"]  # all count
+    assert [m.result.id for m in plan.marks] == ["G.bounded", "G.equilibrium"]  # drawn: those of runs drawn
+    written = figure_reference_modes(dataset, results, checks, tmp_path, "modes", {})
+    # mode X has only a check with set: no figure of a run it was not measured on
+    assert sorted({p.stem for p in written}) == ["modes-g", "modes-l"]

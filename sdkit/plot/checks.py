@@ -136,7 +136,9 @@ def _plan(ds: xr.Dataset, results: Sequence[Any], mode: str, checks: Sequence[An
         raise PlotError(f"no check results for mode {mode!r}; modes present: {', '.join(modes)}")
     by_id = {str(c.id): c for c in (checks or ())}
     has_scen = "scenario" in ds.dims
-    pairs = _pairs(ds, mine, by_id, has_scen, mode)
+    # a check that sets constants on top of its scenario was measured on another run than the one drawn
+    drawn = [r for r in mine if not getattr(r, "set", None)]
+    pairs = _pairs(ds, drawn, by_id, has_scen, mode)
     if not pairs:
         fallback = variables if variables is not None else _DEFAULT_VARS
         scens = list(dict.fromkeys(str(r.scenario) for r in mine)) if has_scen else [None]
@@ -153,7 +155,7 @@ def _plan(ds: xr.Dataset, results: Sequence[Any], mode: str, checks: Sequence[An
                 f"({', '.join(sorted({str(r.scenario) for r in mine}))}); run them first"
             )
     drawn_vars = {v for v, _ in pairs}
-    marks = [_mark(ds, r, by_id.get(str(r.id)), drawn_vars) for r in mine]
+    marks = [_mark(ds, r, by_id.get(str(r.id)), drawn_vars) for r in drawn]
     return _ModePlan(str(mode), mine, pairs, marks)
 
 
