@@ -1,7 +1,8 @@
 """The project's figures: the data each needs, then the plot, then the files.
 
 Each ``figure_*`` function takes what the reproduce pipeline has computed, draws one
-figure in the publication style, and saves it (PDF and 300-dpi PNG) under a stem in
+figure in the publication style, and saves it (300-dpi PNG, PDF and SVG with its text
+kept as text) under a stem in
 the output folder. Computing stays here and in the modules it calls; drawing stays in
 :mod:`sdkit.plot`.
 """
@@ -45,7 +46,7 @@ def restraint_region(model: Model, scenario: str | None, resolution: int = 120) 
 def _save(fig: Any, out: Path, stem: str, metadata: Mapping[str, str]) -> list[Path]:
     import matplotlib.pyplot as plt
 
-    paths = save_figure(fig, out / stem, metadata=metadata)
+    paths = save_figure(fig, out / stem, formats=("png", "pdf", "svg"), metadata=metadata)
     plt.close(fig)
     return paths
 

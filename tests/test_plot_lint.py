@@ -69,3 +69,9 @@ def test_problems_are_found_when_present():
     assert any("data fill 10% of the time axis" in p for p in problems)
     assert any("'a label' overlaps 'another label'" in p for p in problems)
     assert time_axis_fill(ax) == pytest.approx(200 / 2030)
+
+
+def test_a_legend_beyond_the_figure_is_found():
+    fig = plot.trajectories(two_calendars(), scenarios=["balanced"], variables=["restraint"])
+    fig.axes[0].legend(["a very long legend entry " * 6], loc="upper left", bbox_to_anchor=(0.5, 1.0))
+    assert any("reaches beyond the figure" in p for p in figure_problems(fig))

@@ -11,10 +11,10 @@ import numpy as np
 
 from sdkit.measures import resolve_variable
 from sdkit.plot._common import (
+    figure_legend,
     finite_span,
     grid_shape,
     hide_unused,
-    legend_columns,
     new_figure,
     require_dims,
     scenario_names,
@@ -434,7 +434,7 @@ def reference_mode_figure(
     fig.suptitle(f"{mode}: {verdict}, {npass} of {n} checks pass{extra}")
     handles, labels = _legend_handles(plan, ds, colours, dashes, drawn, by_variable=False)
     if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(4, legend_columns(fig, len(handles))))
+        figure_legend(fig, handles, labels, loc="outside lower center", max_columns=4)
     return fig, grid
 
 

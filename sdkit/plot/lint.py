@@ -1,8 +1,9 @@
 """Read a drawn figure back and list what a reader would stumble on.
 
-Two faults are found from the artists themselves, after drawing: a time axis
-whose data fill only part of it (runs of another calendar widened it), and text
-labels that overlap (titles, axis and tick labels, annotations, legend entries).
+Three faults are found from the artists themselves, after drawing: a time axis
+whose data fill only part of it (runs of another calendar widened it), text labels
+that overlap (titles, axis and tick labels, annotations, legend entries), and a
+legend that reaches beyond the figure's edge.
 """
 
 from __future__ import annotations
@@ -79,9 +80,13 @@ def _shown_ticklabels(labels: list[Text], limits: tuple[float, float], coordinat
 def figure_problems(fig: Figure, *, time_label: str = "Time") -> list[str]:
     """Problems of a figure, one line each; an empty list means none was found.
 
+    The figure is read from a copy, drawn as it would be saved; `fig` itself is not
+    changed.
+
     A panel is a time panel when its x label starts with `time_label` or it shares
     its x axis with one that does.
     """
+    fig = _copy(fig)  # drawing lays a figure out: leave the caller's as it was
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     problems = []
@@ -91,11 +96,23 @@ def figure_problems(fig: Figure, *, time_label: str = "Time") -> list[str]:
         fill = time_axis_fill(ax)
         if fill is not None and fill < MIN_FILL:
             problems.append(f"panel {number} ({ax.get_title()!r}): data fill {fill:.0%} of the time axis")
+    frame = fig.bbox
+    for legend in [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend() is not None)]:
+        box = legend.get_window_extent(renderer)
+        if box.x0 < frame.x0 - 1 or box.x1 > frame.x1 + 1 or box.y0 < frame.y0 - 1 or box.y1 > frame.y1 + 1:
+            problems.append(f"legend ({', '.join(t.get_text() for t in legend.get_texts()[:3])}, ...) "
+                            "reaches beyond the figure")
     boxes = [(t, t.get_window_extent(renderer)) for t in _texts(fig)]
     for (a, box_a), (b, box_b) in combinations(boxes, 2):
         if box_a.overlaps(box_b) and box_a.width > 0 and box_b.width > 0:
             problems.append(f"text {a.get_text()!r} overlaps {b.get_text()!r}")
     return problems
+
+
+def _copy(fig: Figure) -> Figure:
+    import pickle
+
+    return pickle.loads(pickle.dumps(fig))
 
 
 def _is_time_panel(ax: Axes, time_label: str) -> bool:

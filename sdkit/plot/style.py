@@ -140,7 +140,7 @@ _BASE_RC: dict[str, Any] = {
     "figure.constrained_layout.use": True,
     "pdf.fonttype": 42,
     "ps.fonttype": 42,
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",
     "svg.hashsalt": "sdkit",
     "image.cmap": "cividis",
     "axes.prop_cycle": cycler(
