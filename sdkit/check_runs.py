@@ -67,14 +67,19 @@ def default_value(model: Model, py_name: str) -> np.ndarray:
     return np.asarray(model.kernel.constants[py_name], dtype=float)
 
 
-def constant_lookup(model: Model, settings: dict[str, Any]) -> Callable[[str, str], float]:
-    """``lookup(name, scenario)``: a constant's value in a scenario run with ``settings`` on top."""
+def constant_lookup(model: Model, settings: dict[str, Any], recorded: dict[str, dict[str, Any]] | None = None) -> Callable[[str, str], float]:
+    """``lookup(name, scenario)``: a constant's value in a scenario run with ``settings`` on top.
+
+    ``recorded`` gives the parameters each scenario ran with (a result's provenance);
+    by default they are read from the model's scenarios.
+    """
 
     def lookup(name: str, scenario: str) -> float:
         try:
             [wanted] = overrides_for(model, {name: 0.0})
             values = np.array(default_value(model, wanted.py_name), dtype=float)
-            for override in overrides_for(model, {**scenario_parameters(model, scenario), **settings}):
+            given = recorded[scenario] if recorded and scenario in recorded else scenario_parameters(model, scenario)
+            for override in overrides_for(model, {**given, **settings}):
                 if override.py_name == wanted.py_name:
                     values[override.index(model)] = override.value
         except ParameterError as exc:

@@ -310,3 +310,17 @@ def test_reference_mode_figures_leave_out_checks_measured_on_other_runs(demo, tm
     written = figure_reference_modes(dataset, results, checks, tmp_path, "modes", {})
     # mode X has only a check with set: no figure of a run it was not measured on
     assert sorted({p.stem for p in written}) == ["modes-g", "modes-l"]
+
+
+def test_plot_command_reads_constants_a_result_ran_with(capsys, demo, tmp_path):
+    import xarray as xr
+
+    from sdkit.plot.cli import _constants
+
+    out_file = tmp_path / "run.nc"
+    code, _, _ = cli(capsys, "run", demo, "--scenario", "short_life", "--set", "capacity=60", "--out", out_file)
+    assert code == 0
+    lookup = _constants(xr.load_dataset(out_file))
+    assert lookup("capacity", "short_life") == 60.0  # from --set, recorded in the result
+    assert lookup("lifetime", "short_life") == 4.0  # from the scenario
+    assert lookup("growth rate", "short_life") == 0.5  # the model file's value
