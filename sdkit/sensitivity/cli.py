@@ -17,15 +17,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["RANKING", "add_sweep_parser", "cmd_sweep", "top_table"]
+from sdkit.sensitivity.methods import METHODS
 
-#: The index each method ranks parameters by.
-RANKING = {"sobol": "ST", "efast": "ST", "morris": "mu_star", "pawn": "median", "delta": "delta"}
+__all__ = ["add_sweep_parser", "cmd_sweep", "top_table"]
 
 
 def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``sweep`` sub-command to an ``argparse`` subparsers object."""
-    p = subparsers.add_parser("sweep", help="run a sensitivity study (Sobol, Morris, eFAST, PAWN, delta) from a TOML file")
+    p = subparsers.add_parser("sweep", help=f"run a sensitivity study ({', '.join(METHODS)}) from a TOML file")
     p.add_argument("spec", metavar="SPEC.toml", help="study definition, e.g. sensitivity/liberal_sobol.toml")
     p.add_argument("--out", metavar="DIR", help="output folder (default: results/<spec stem>/)")
     group = p.add_mutually_exclusive_group()
@@ -43,7 +42,7 @@ def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
 def top_table(indices: xr.Dataset, k: int = 5) -> str:
     """Plain-text table of the ``k`` most influential parameters of each output."""
     method = str(indices.attrs.get("method", "sobol"))
-    key = RANKING[method]
+    key = METHODS[method].ranking
     extra = [c for c in ("S1", "sigma") if c in indices and c != key]
     conf = f"{key}_conf" if f"{key}_conf" in indices else None
     header = ["output", "rank", "parameter", key + (" ± conf" if conf else ""), *extra]

@@ -50,6 +50,7 @@ from sdkit.model import Model, load_model
 from sdkit.provenance import provenance_attrs, versions
 from sdkit.sensitivity.analyse import analyse_outputs, warn_index_problems
 from sdkit.sensitivity.convergence import convergence as convergence_of
+from sdkit.sensitivity.methods import METHODS
 from sdkit.sensitivity.metrics import compute_outputs
 from sdkit.sensitivity.sample import sample, sample_frame
 from sdkit.sensitivity.spec import Study, StudyError, check_against_model, n_runs, problem
@@ -239,7 +240,7 @@ def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, execu
 def _attrs(study: Study, model: Model | FunctionModel, runs: int, **extra: Any) -> dict[str, Any]:
     fields = {
         "definition": study.text or json.dumps(study.canonical(), sort_keys=True),
-        "seed": study.seed, "sampler": _SAMPLERS[study.method], "method": study.method,
+        "seed": study.seed, "sampler": METHODS[study.method].sampler, "method": study.method,
         "scenario": study.scenario or "", "study": study.name, "samples": study.samples,
         "runs": runs, **extra,
     }
@@ -251,11 +252,6 @@ def _attrs(study: Study, model: Model | FunctionModel, runs: int, **extra: Any) 
         attrs[key] = value if isinstance(value, str) else json.dumps(value)
     attrs["method"], attrs["scenario"] = study.method, study.scenario or ""
     return attrs
-
-
-_SAMPLERS = {"sobol": "SALib.sample.sobol (Saltelli scheme, scrambled Sobol' sequence)",
-             "morris": "SALib.sample.morris", "efast": "SALib.sample.fast_sampler",
-             "pawn": "SALib.sample.latin", "delta": "SALib.sample.latin"}
 
 
 def _state(study: Study, model: Model | FunctionModel) -> dict[str, Any]:
