@@ -32,6 +32,13 @@ def edit(old: str, new: str) -> str:
     return BASE.replace(old, new, 1)
 
 
+def method(name: str, samples: int, **options: object) -> str:
+    """BASE with another method, sample size and [options] table."""
+    table = "".join(f"{k} = {str(v).lower() if isinstance(v, bool) else v}\n" for k, v in options.items())
+    text = edit('method = "morris"\nsamples = 2', f'method = "{name}"\nsamples = {samples}')
+    return text.replace("[parameters]", f"[options]\n{table}[parameters]", 1)
+
+
 SWEEP_CASES = [
     ("W01-unknown-parameter", edit('"initial stock"', '"initial stok"'), ("'initial stok'", "sdkit params")),
     ("W02-wrong-type", edit("samples = 2", 'samples = "many"'), ("samples must be an integer",)),
@@ -53,6 +60,20 @@ SWEEP_CASES = [
     ("W18-bound-not-number", edit("[2, 30]", '["a", "b"]'), ("finite number",)),
     ("W19-range-three-numbers", edit("[2, 30]", "[2, 30, 40]"), ("[low, high]",)),
     ("W20-invalid-toml", "model = \n", ("not valid TOML",)),
+    # method options and sample sizes, checked before anything runs
+    ("W23-efast-M-negative", method("efast", 100, M=-3), ("option M = -3", "from 1 to 100")),
+    ("W24-efast-M-zero", method("efast", 100, M=0), ("option M = 0", "from 1")),
+    ("W25-efast-N-not-above-4M2", method("efast", 256, M=8), ("sample size 256", "257 or more with M = 8")),
+    ("W26-num-resamples-zero", method("sobol", 8, num_resamples=0), ("num_resamples = 0", "from 2")),
+    ("W27-num-resamples-negative", method("morris", 2, num_resamples=-1), ("num_resamples = -1",)),
+    ("W28-conf-level-two", method("sobol", 8, conf_level=2), ("conf_level = 2", "between 0 and 1")),
+    ("W29-conf-level-zero", method("delta", 50, conf_level=0.0), ("conf_level = 0.0", "between 0 and 1")),
+    ("W30-morris-levels-odd", method("morris", 2, num_levels=5), ("num_levels = 5", "even")),
+    ("W31-pawn-one-slide", method("pawn", 50, S=1), ("S = 1", "from 2")),
+    ("W32-pawn-fewer-than-two-runs-per-slide", method("pawn", 50, S=40), ("sample size 50", "at least 80")),
+    ("W33-option-wrong-type", method("sobol", 8, calc_second_order=1), ("calc_second_order", "true or false")),
+    ("W34-sobol-2-to-the-24", method("sobol", 2**24), ("67,108,864 runs", "--max-runs 67108864")),
+    ("W35-morris-10-to-the-9", method("morris", 10**9), ("3,000,000,000 runs", "--max-runs 3000000000")),
 ]
 
 
@@ -98,6 +119,27 @@ def test_W21_output_folder_rules(tmp_path, capsys):
     code, err = _sweep(capsys, spec, "--out", out, "--engine", "engine", "--workers", "0")
     assert code == 2
     assert "--workers" in err
+
+
+LIMIT_CASES = [
+    ("W36-workers-beyond-cpus", ["--workers", "100000"], ("--workers 100000", "CPUs", "--scheduler")),
+    ("W37-memory-limit", ["--max-memory", "0.000001"], ("of memory", "--max-memory 1 (GB)")),
+    ("W38-max-runs-zero", ["--max-runs", "0"], ("--max-runs must be at least 1",)),
+    ("W39-max-memory-negative", ["--max-memory", "-2"], ("--max-memory must be a positive",)),
+]
+
+
+@pytest.mark.parametrize(("case_id", "argv", "needles"), LIMIT_CASES, ids=[c[0] for c in LIMIT_CASES])
+def test_limits_refuse_before_running(case_id, argv, needles, tmp_path, capsys):
+    (tmp_path / "decay.mdl").write_bytes((DATA / "decay.mdl").read_bytes())
+    spec = tmp_path / "study.toml"
+    spec.write_text(BASE)
+    code, err = _sweep(capsys, spec, "--out", tmp_path / "out", "--engine", "engine", *argv)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    for needle in needles:
+        assert needle in err, f"{needle!r} not in {err!r}"
+    assert not (tmp_path / "out" / "outputs.nc").exists()
 
 
 def test_W22_sweep_without_arguments(capsys):

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from sdkit.sensitivity.budget import DEFAULT_MAX_RUNS, Limits
 from sdkit.sensitivity.methods import METHODS
 
 __all__ = ["add_sweep_parser", "cmd_sweep", "top_table"]
@@ -34,6 +35,10 @@ def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the number of runs and an estimated time, run nothing")
     p.add_argument("--force", action="store_true", help="start afresh in a non-empty DIR (deletes its chunks and results)")
     p.add_argument("--engine", choices=("auto", "engine", "pysd"), default="auto", help="simulation engine (default: auto)")
+    p.add_argument("--max-runs", type=int, default=DEFAULT_MAX_RUNS, metavar="N",
+                   help=f"refuse a study planning more runs (default {DEFAULT_MAX_RUNS:,})")
+    p.add_argument("--max-memory", type=float, metavar="GB",
+                   help="refuse a study estimated to need more memory (default: 80%% of this machine's)")
     p.add_argument("--top", type=int, default=5, metavar="K", help="parameters to list per output (default 5)")
     p.set_defaults(func=cmd_sweep)
     return p
@@ -66,6 +71,16 @@ def _seconds(s: float) -> str:
     return f"{s:.1f} s" if s < 120 else f"{s / 60:.1f} min" if s < 7200 else f"{s / 3600:.1f} h"
 
 
+def _limits(args: argparse.Namespace) -> Limits:
+    from sdkit.errors import ParameterError
+
+    if args.max_runs < 1:
+        raise ParameterError(f"--max-runs must be at least 1, got {args.max_runs}")
+    if args.max_memory is not None and not args.max_memory > 0:
+        raise ParameterError(f"--max-memory must be a positive number of GB, got {args.max_memory:g}")
+    return Limits(args.max_runs, None if args.max_memory is None else args.max_memory * 1e9)
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run ``sdkit sweep``; returns the exit code (SdkitErrors propagate to the caller)."""
     from tqdm import tqdm
@@ -78,19 +93,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     study = read_study(args.spec)
     out = Path(args.out) if args.out else Path("results") / Path(args.spec).stem
+    limits = _limits(args)
     model = load_study_model(study)
     runs = n_runs(study.method, study.samples, len(study.parameters), study.options)
     if args.dry_run:
         if args.resume or args.force:
             raise ParameterError("--dry-run runs nothing; drop --resume/--force")
-        estimate = plan(study, model, engine=args.engine)
+        estimate = plan(study, model, engine=args.engine, limits=limits)
         print(f"{study.name}: {study.method} on {model.path.name}"
               f"{f' (scenario {study.scenario})' if study.scenario else ''}, "
               f"{len(study.parameters)} parameters, N = {study.samples}")
         print(f"{runs} runs in {estimate['chunks']} chunks of up to {study.chunk_size}; "
               f"{estimate['engine']} measured at {estimate['runs_per_second']:.0f} runs/s on this machine "
               f"(one process) -> about {_seconds(estimate['estimated_seconds'])} for the runs "
-              "(loading, compiling, analysis and convergence come on top)")
+              "(loading, compiling, analysis and convergence come on top); "
+              f"about {estimate['memory'] / 1e6:.0f} MB of memory")
         return 0
     n_chunks = -(-runs // study.chunk_size)
     stored = len(list((out / CHUNKS).glob("chunk-*.npz"))) if args.resume and (out / CHUNKS).is_dir() else 0
@@ -101,7 +118,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     with executor(args.workers, args.scheduler) as client:
         result = run_study(study, out, model=model, executor=client, resume=args.resume, force=args.force,
-                           progress=progress, engine=args.engine)
+                           progress=progress, engine=args.engine, limits=limits)
     print(f"{study.name}: {runs} runs of {model.path.name}"
           f"{f' (scenario {study.scenario})' if study.scenario else ''} in {_seconds(result.seconds)}; "
           f"results in {out}/")

@@ -49,11 +49,12 @@ from sdkit.io import write_atomic, write_netcdf
 from sdkit.model import Model, load_model
 from sdkit.provenance import provenance_attrs, versions
 from sdkit.sensitivity.analyse import analyse_outputs, warn_index_problems
+from sdkit.sensitivity.budget import Limits, check_budget
 from sdkit.sensitivity.convergence import convergence as convergence_of
 from sdkit.sensitivity.methods import METHODS
 from sdkit.sensitivity.metrics import compute_outputs
 from sdkit.sensitivity.sample import sample, sample_frame
-from sdkit.sensitivity.spec import Study, StudyError, check_against_model, n_runs, problem
+from sdkit.sensitivity.spec import Study, StudyError, check_against_model, problem
 
 __all__ = [
     "FunctionModel",
@@ -104,6 +105,16 @@ def load_study_model(study: Study) -> Model:
     model = load_model(study.model)
     check_against_model(study, model)
     return model
+
+
+def saved_times(study: Study, model: Model | FunctionModel) -> int:
+    """Number of saved times of each run (the scenario's time settings for a model file)."""
+    if isinstance(model, FunctionModel):
+        return len(model.times)
+    settings = model.time
+    if study.scenario is not None:
+        settings = settings.replace(model.scenarios[study.scenario].time)
+    return int((settings.final_time - settings.initial_time) / settings.saveper + 1e-9) + 1
 
 
 def _engine_ok(model: Model, engine: str) -> bool:
@@ -354,7 +365,8 @@ def analyse_study(study: Study, x: np.ndarray, outputs: dict[str, xr.DataArray],
 
 def run_study(study: Study, out: str | Path | None = None, *, model: Model | FunctionModel | None = None,
               executor: Any = None, resume: bool = False, force: bool = False,
-              progress: Progress | None = None, engine: str = "auto") -> SweepResult:
+              progress: Progress | None = None, engine: str = "auto",
+              limits: Limits | None = None) -> SweepResult:
     """Run a sweep: sample, evaluate (chunked, resumable), score, analyse, write.
 
     Parameters
@@ -374,6 +386,8 @@ def run_study(study: Study, out: str | Path | None = None, *, model: Model | Fun
     progress : callable, optional
         Wraps the iterable of finished chunks.
     engine : {"auto", "engine", "pysd"}
+    limits : Limits, optional
+        Largest planned runs and memory to accept (default :class:`~sdkit.sensitivity.budget.Limits`).
 
     Returns
     -------
@@ -385,12 +399,15 @@ def run_study(study: Study, out: str | Path | None = None, *, model: Model | Fun
         ``out`` is not empty and neither ``resume`` nor ``force`` is given.
     StudyError
         Resuming against a changed definition (the message names what changed).
+    ParameterError
+        The planned runs or memory exceed ``limits``.
     """
     started = time.perf_counter()
     if model is None:
         model = load_study_model(study)
     elif isinstance(model, Model):
         check_against_model(study, model)
+    check_budget(study, saved_times(study, model), limits)
     folder = Path(out) if out is not None else None
     if folder is not None:
         _prepare_out(folder, _state(study, model), study, resume, force)
@@ -418,18 +435,26 @@ def run_study(study: Study, out: str | Path | None = None, *, model: Model | Fun
     return result
 
 
-def plan(study: Study, model: Model | None = None, engine: str = "auto", probe: int = 1024) -> dict[str, Any]:
+def plan(study: Study, model: Model | None = None, engine: str = "auto", probe: int = 1024,
+         limits: Limits | None = None) -> dict[str, Any]:
     """Number of runs and an estimated time, measured on a small batch of the study's own sample.
 
     Returns
     -------
     dict
-        ``runs``, ``chunks``, ``engine`` ("engine" or "pysd"), ``runs_per_second`` and
-        ``estimated_seconds`` (evaluation only; analysis adds a little).
+        ``runs``, ``chunks``, ``engine`` ("engine" or "pysd"), ``runs_per_second``,
+        ``estimated_seconds`` (evaluation only; analysis adds a little) and ``memory``
+        (estimated peak bytes).
+
+    Raises
+    ------
+    ParameterError
+        The planned runs or memory exceed ``limits`` (checked before anything is drawn).
     """
     if model is None:
         model = load_study_model(study)
-    runs = n_runs(study.method, study.samples, len(study.parameters), study.options)
+    cost = check_budget(study, saved_times(study, model), limits)
+    runs = cost["runs"]
     use_engine = _engine_ok(model, engine)
     x = sample(study)
     batch = x[: min(probe if use_engine else 3, runs)]
@@ -441,5 +466,5 @@ def plan(study: Study, model: Model | None = None, engine: str = "auto", probe: 
         best = min(best, time.perf_counter() - started)
     rate = batch.shape[0] / max(best, 1e-9)
     return {"runs": runs, "chunks": -(-runs // study.chunk_size), "engine": "engine" if use_engine else "pysd",
-            "runs_per_second": rate, "estimated_seconds": runs / rate,
+            "runs_per_second": rate, "estimated_seconds": runs / rate, "memory": cost["memory"],
             "definition_sha256": hashlib.sha256(study.text.encode()).hexdigest()}
