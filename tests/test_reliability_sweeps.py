@@ -148,3 +148,189 @@ def test_W22_sweep_without_arguments(capsys):
     assert err.strip().splitlines() == [
         "sdkit sweep: error: the following arguments are required: SPEC.toml; see `sdkit sweep --help`"
     ]
+
+
+# --- one writer per folder, chunks verified on resume, nothing half-written left behind ---
+
+CHUNKED = edit("seed = 1\n", "seed = 1\nchunk_size = 2\n")  # 6 runs in 3 chunks
+
+
+@pytest.fixture
+def chunked_spec(tmp_path: Path) -> Path:
+    (tmp_path / "decay.mdl").write_bytes((DATA / "decay.mdl").read_bytes())
+    spec = tmp_path / "study.toml"
+    spec.write_text(CHUNKED)
+    return spec
+
+
+def _hold_lock(folder: Path, locked, release) -> None:
+    from sdkit.locks import folder_lock
+
+    with folder_lock(folder):
+        locked.set()
+        release.wait(30)
+
+
+@pytest.fixture
+def locked_by_another_process():
+    """Lock a folder from a child process (as a running sweep does) until the test ends."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    locked, release = context.Event(), context.Event()
+    children = []
+
+    def lock(folder: Path) -> None:
+        child = context.Process(target=_hold_lock, args=(folder, locked, release))
+        child.start()
+        children.append(child)
+        assert locked.wait(30), "the child never took the lock"
+
+    yield lock
+    release.set()
+    for child in children:
+        child.join(30)
+
+
+def test_W40_second_sweep_into_a_locked_folder_is_refused(chunked_spec, tmp_path, capsys, locked_by_another_process):
+    out = tmp_path / "out"
+    assert _sweep(capsys, chunked_spec, "--out", out, "--engine", "engine")[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    locked_by_another_process(out)
+    code, err = _sweep(capsys, chunked_spec, "--out", out, "--engine", "engine", "--force")
+    assert code == 2, err
+    assert err.strip().splitlines() == [f"sdkit: error: another sdkit process is writing to {out}; "
+                                        "wait for it to finish or choose another --out"]
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_W41_ensemble_into_a_locked_store_is_refused(tmp_path, capsys, locked_by_another_process):
+    (tmp_path / "s.csv").write_text("decay time,initial stock\n5,100\n8,120\n")
+    store = tmp_path / "store"
+    locked_by_another_process(store)
+    code = main(["ensemble", str(DATA / "decay.mdl"), "--samples", str(tmp_path / "s.csv"),
+                 "--out", str(tmp_path / "e.nc"), "--store", str(store)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "another sdkit process is writing to" in err
+    assert "--store" in err
+    assert not (tmp_path / "e.nc").exists()
+
+
+def _chunk_files(out: Path) -> list[Path]:
+    return sorted((out / "chunks").glob("chunk-*.npz"))
+
+
+def test_W42_finished_sweep_deletes_its_chunks_unless_kept(chunked_spec, tmp_path, capsys):
+    assert _sweep(capsys, chunked_spec, "--out", tmp_path / "a", "--engine", "engine")[0] == 0
+    assert not (tmp_path / "a" / "chunks").exists()
+    assert _sweep(capsys, chunked_spec, "--out", tmp_path / "b", "--engine", "engine", "--keep-chunks")[0] == 0
+    assert len(_chunk_files(tmp_path / "b")) == 3
+    assert (tmp_path / "a" / "indices.nc").read_bytes() == (tmp_path / "b" / "indices.nc").read_bytes()
+
+
+def _swap(paths: list[Path]) -> None:
+    first, second = paths[0].read_bytes(), paths[1].read_bytes()
+    paths[0].write_bytes(second)
+    paths[1].write_bytes(first)
+
+
+def _truncate(paths: list[Path]) -> None:
+    paths[1].write_bytes(paths[1].read_bytes()[:100])
+
+
+def _empty(paths: list[Path]) -> None:
+    paths[1].write_bytes(b"")
+
+
+def _garbage(paths: list[Path]) -> None:
+    paths[1].write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+
+
+def _altered(paths: list[Path]) -> None:
+    import numpy as np
+
+    with np.load(paths[1]) as archive:
+        data = {k: archive[k] for k in archive.files}
+    name = next(k for k in data if not k.startswith("__"))
+    data[name] = data[name] * 2  # the recorded checksums are kept: only the numbers change
+    with open(paths[1], "wb") as handle:
+        np.savez(handle, **data)
+
+
+@pytest.mark.filterwarnings("default::sdkit.errors.SdkitWarning")
+@pytest.mark.parametrize(("damage", "reason"), [
+    (_swap, "was computed from other inputs"),
+    (_truncate, "is unreadable"),
+    (_empty, "is unreadable"),
+    (_garbage, "is unreadable"),
+    (_altered, "does not match its recorded checksum"),
+], ids=["W43-swapped", "W44-truncated", "W45-empty", "W46-garbage", "W47-altered"])
+def test_damaged_chunks_are_recomputed_never_used(damage, reason, chunked_spec, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _sweep(capsys, chunked_spec, "--out", out, "--engine", "engine", "--keep-chunks")[0] == 0
+    expected = {name: (out / name).read_bytes() for name in ("indices.nc", "outputs.nc")}
+    damage(_chunk_files(out))
+    code, err = _sweep(capsys, chunked_spec, "--out", out, "--engine", "engine", "--resume")
+    assert code == 0, err
+    assert reason in err
+    assert "deleted and recomputed" in err
+    assert {name: (out / name).read_bytes() for name in expected} == expected
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"", "it is empty"),
+    (b'{"study": {"method": "mor', "JSONDecodeError"),
+    (b"\xff\xfe\x00garbage\x00", "Error"),
+    (b"[1, 2]", "not a sweep record"),
+], ids=["W48-empty", "W49-truncated", "W50-binary", "W51-not-a-record"])
+def test_damaged_study_json_on_resume_is_one_line(content, reason, chunked_spec, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _sweep(capsys, chunked_spec, "--out", out, "--engine", "engine")[0] == 0
+    (out / "study.json").write_bytes(content)
+    code, err = _sweep(capsys, chunked_spec, "--out", out, "--engine", "engine", "--resume")
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"{out / 'study.json'}" in err
+    assert reason in err
+    assert "--force" in err
+
+
+def test_W52_leftover_temporaries_of_a_killed_sweep_are_removed(chunked_spec, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _sweep(capsys, chunked_spec, "--out", out, "--engine", "engine", "--keep-chunks")[0] == 0
+    left = [out / "chunks" / ".chunk-000001.npz.k1ll3d.tmp", out / ".indices.nc.k1ll3d.tmp"]
+    for path in left:
+        path.write_bytes(b"half written")
+    assert _sweep(capsys, chunked_spec, "--out", out, "--engine", "engine", "--resume")[0] == 0
+    assert not any(path.exists() for path in left)
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"], ids=["W53-ctrl-c", "W54-sigterm"])
+def test_interrupted_chunk_write_leaves_no_temporary(signal_name, chunked_spec, tmp_path, capsys, monkeypatch):
+    """Ctrl-C or SIGTERM arriving while a chunk is being written: exit 130, no .tmp file, resumable."""
+    import os
+    import signal
+
+    import numpy as np
+
+    real_savez, calls = np.savez, []
+
+    def interrupted_savez(handle, **data):
+        calls.append(1)
+        if len(calls) == 2:  # the second chunk: half its bytes are written, then the signal
+            handle.write(b"PK\x03\x04 partial")
+            os.kill(os.getpid(), getattr(signal, signal_name))
+        real_savez(handle, **data)
+
+    monkeypatch.setattr(np, "savez", interrupted_savez)
+    out = tmp_path / "out"
+    code, err = _sweep(capsys, chunked_spec, "--out", out, "--engine", "engine")
+    assert code == 130, err
+    assert "interrupted" in err
+    assert not list(out.rglob("*.tmp"))
+    assert len(_chunk_files(out)) == 1
+    monkeypatch.setattr(np, "savez", real_savez)
+    assert _sweep(capsys, chunked_spec, "--out", out, "--engine", "engine", "--resume")[0] == 0
+    assert (out / "indices.nc").exists()
+    assert not (out / "chunks").exists()

@@ -1,10 +1,10 @@
 """``sdkit sweep``: run a sensitivity study from its TOML definition.
 
-The lead's ``sdkit/cli.py`` registers it with::
-
-    from sdkit.sensitivity.cli import add_sweep_parser, cmd_sweep
-    add_sweep_parser(sub)            # in build_parser()
-    COMMANDS["sweep"] = cmd_sweep
+:func:`add_sweep_parser` adds the sub-command and its options to an ``argparse``
+parser; :func:`cmd_sweep` reads and checks the study, checks its planned runs and memory
+against ``--max-runs``/``--max-memory``, then prints a dry-run estimate or runs the sweep
+(:func:`~sdkit.sensitivity.pipeline.run_study`) and prints the top parameters of each
+output (:func:`top_table`) and the convergence verdicts.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue a killed sweep in DIR: compute only missing chunks")
     p.add_argument("--dry-run", action="store_true", help="print the number of runs and an estimated time, run nothing")
     p.add_argument("--force", action="store_true", help="start afresh in a non-empty DIR (deletes its chunks and results)")
+    p.add_argument("--keep-chunks", action="store_true",
+                   help="keep DIR/chunks after the results are written (default: deleted once the sweep finishes)")
     p.add_argument("--engine", choices=("auto", "engine", "pysd"), default="auto", help="simulation engine (default: auto)")
     p.add_argument("--max-runs", type=int, default=DEFAULT_MAX_RUNS, metavar="N",
                    help=f"refuse a study planning more runs (default {DEFAULT_MAX_RUNS:,})")
@@ -87,18 +89,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     from sdkit.errors import ParameterError
     from sdkit.executors import executor
+    from sdkit.locks import interrupt_on_terminate
+    from sdkit.sensitivity.budget import check_budget
     from sdkit.sensitivity.convergence import verdicts
-    from sdkit.sensitivity.pipeline import CHUNKS, load_study_model, plan, run_study
-    from sdkit.sensitivity.spec import n_runs, read_study
+    from sdkit.sensitivity.folder import CHUNKS
+    from sdkit.sensitivity.pipeline import load_study_model, plan, run_study, saved_times
+    from sdkit.sensitivity.spec import read_study
 
     study = read_study(args.spec)
     out = Path(args.out) if args.out else Path("results") / Path(args.spec).stem
     limits = _limits(args)
     model = load_study_model(study)
-    runs = n_runs(study.method, study.samples, len(study.parameters), study.options)
+    runs = check_budget(study, saved_times(study, model), limits)["runs"]  # before any worker starts
     if args.dry_run:
-        if args.resume or args.force:
-            raise ParameterError("--dry-run runs nothing; drop --resume/--force")
+        if args.resume or args.force or args.keep_chunks:
+            raise ParameterError("--dry-run runs nothing; drop --resume/--force/--keep-chunks")
         estimate = plan(study, model, engine=args.engine, limits=limits)
         print(f"{study.name}: {study.method} on {model.path.name}"
               f"{f' (scenario {study.scenario})' if study.scenario else ''}, "
@@ -116,9 +121,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return tqdm(chunks, total=n_chunks, initial=stored, desc=study.name, unit="chunk",
                     file=sys.stderr, disable=n_chunks < 2)
 
-    with executor(args.workers, args.scheduler) as client:
+    with interrupt_on_terminate(), executor(args.workers, args.scheduler) as client:
         result = run_study(study, out, model=model, executor=client, resume=args.resume, force=args.force,
-                           progress=progress, engine=args.engine, limits=limits)
+                           progress=progress, engine=args.engine, limits=limits, keep_chunks=args.keep_chunks)
     print(f"{study.name}: {runs} runs of {model.path.name}"
           f"{f' (scenario {study.scenario})' if study.scenario else ''} in {_seconds(result.seconds)}; "
           f"results in {out}/")
