@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import re
 import tempfile
 import warnings
 import zipfile
@@ -77,35 +76,27 @@ def run_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
     return {"__times__": np.asarray(result.times), **result.data}
 
 
-_SAMPLE = re.compile(r"\bsample (\d+)")
-
-
 def _pinpoint(kernel: Any, task: ChunkTask, exc: NonFiniteError) -> NonFiniteError:
     """The error for the ensemble: global sample index, and the exact time step of the first non-finite value.
 
     The kernel checks values where it saves them; the failing sample is rerun alone,
     saving every time step, so the error names the first step that went non-finite.
     """
-    found = _SAMPLE.search(str(exc))
-    sample = getattr(exc, "sample", None)
-    if sample is None and found:
-        sample = int(found[1])
+    sample = exc.sample
     if sample is None or not 0 <= sample < task.n:
         return NonFiniteError(f"{exc} (chunk starting at sample {task.start} of the ensemble)")
-    message = str(exc)
+    where: NonFiniteError = exc
     time = dict(task.time)
     params = {name: np.asarray(value)[sample : sample + 1] for name, value in task.params.items()}
     try:
         kernel.simulate(params, 1, list(task.variables), save="all", time={**time, "saveper": time["time_step"]})
     except NonFiniteError as exact:
-        message = str(exact)
+        where = exact if exact.time is not None else exc
     except SdkitError:
         pass
-    if found or _SAMPLE.search(message):
-        message = _SAMPLE.sub(f"sample {task.start + sample}", message, count=1)
-    else:
-        message = f"{message} (sample {task.start + sample} of the ensemble)"
-    return NonFiniteError(message)
+    if where.time is None:
+        return NonFiniteError(f"{where} (sample {task.start + sample} of the ensemble)")
+    return NonFiniteError.at(where.variable, task.start + sample, where.time)
 
 
 def _columns_to_overrides(model: Model, samples: pd.DataFrame) -> list[tuple[str, Override]]:

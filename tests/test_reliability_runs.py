@@ -74,6 +74,7 @@ def test_N03_ensemble_names_global_sample_and_time(singular, chunk_size):
     with pytest.raises(NonFiniteError) as caught:
         ensemble(singular, samples, chunk_size=chunk_size)
     one_line(caught.value, "'outflow'", "sample 2", "time 12.5")
+    assert (caught.value.variable, caught.value.sample, caught.value.time) == ("outflow", 2, 12.5)
 
 
 def test_N04_overflow_is_caught_at_the_first_step(tmp_path):
