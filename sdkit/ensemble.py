@@ -240,6 +240,17 @@ def _content_digest(data: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
+def _open_store(folder: Path, model: Model, frame: pd.DataFrame, base: list[Override], variables: Sequence[str],
+                save: Any, time: dict, chunk_size: int) -> contextlib.AbstractContextManager[ChunkStore]:
+    """The locked chunk store of an ensemble, keyed by everything that decides its numbers."""
+    table = np.ascontiguousarray(frame.to_numpy(dtype=float))
+    digest = hashlib.sha256(table.tobytes())
+    digest.update(json.dumps([str(c) for c in frame.columns]).encode())
+    digest.update(json.dumps([[o.py_name, np.asarray(o.value).tolist(), o.elements] for o in base]).encode())
+    fingerprint = _fingerprint(model, digest.hexdigest(), variables, save, time, chunk_size)
+    return ChunkStore.open(folder, fingerprint, table, chunk_size)
+
+
 def _fingerprint(model: Model, params_digest: str, variables: Sequence[str], save: Any, time: dict, chunk_size: int) -> str:
     return json.dumps(
         {
@@ -318,14 +329,8 @@ def ensemble(
     model_text = model.path.read_bytes()
     n_total = len(frame)
     starts = list(range(0, n_total, chunk_size))
-    store_context: contextlib.AbstractContextManager[ChunkStore | None] = contextlib.nullcontext()
-    if store is not None:
-        table = np.ascontiguousarray(frame.to_numpy(dtype=float))
-        digest = hashlib.sha256(table.tobytes())
-        digest.update(json.dumps([str(c) for c in frame.columns]).encode())
-        digest.update(json.dumps([[o.py_name, np.asarray(o.value).tolist(), o.elements] for o in base]).encode())
-        fingerprint = _fingerprint(model, digest.hexdigest(), names, save_key, time.__dict__, chunk_size)
-        store_context = ChunkStore.open(Path(store), fingerprint, table, chunk_size)
+    store_context = (_open_store(Path(store), model, frame, base, names, save_key, time.__dict__, chunk_size)
+                     if store is not None else contextlib.nullcontext())
 
     def task(index: int) -> ChunkTask:
         rows = slice(starts[index], min(starts[index] + chunk_size, n_total))

@@ -334,3 +334,20 @@ def test_interrupted_chunk_write_leaves_no_temporary(signal_name, chunked_spec, 
     assert _sweep(capsys, chunked_spec, "--out", out, "--engine", "engine", "--resume")[0] == 0
     assert (out / "indices.nc").exists()
     assert not (out / "chunks").exists()
+
+
+@pytest.mark.parametrize(("case_id", "store", "needles"), [
+    ("W55-store-is-a-file", "a-file", ("is a file; give a folder for --store",)),
+    ("W56-store-cannot-be-created", "/proc/sdkit-store", ("cannot create /proc/sdkit-store", "choose another --store")),
+], ids=["W55-store-is-a-file", "W56-store-cannot-be-created"])
+def test_unusable_ensemble_store_is_one_line(case_id, store, needles, tmp_path, capsys):
+    (tmp_path / "s.csv").write_text("decay time,initial stock\n5,100\n8,120\n")
+    (tmp_path / "a-file").write_text("not a folder")
+    target = store if store.startswith("/") else str(tmp_path / store)
+    code = main(["ensemble", str(DATA / "decay.mdl"), "--samples", str(tmp_path / "s.csv"),
+                 "--out", str(tmp_path / "e.nc"), "--store", target])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    for needle in needles:
+        assert needle in err, err
