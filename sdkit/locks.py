@@ -18,10 +18,16 @@ import contextlib
 import os
 import signal
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from sdkit.errors import OutputError
+from sdkit.errors import OutputError, SdkitWarning
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 __all__ = ["folder_lock", "interrupt_on_terminate", "removing_temporaries"]
 
@@ -47,9 +53,12 @@ def folder_lock(folder: str | Path, option: str = "--out") -> Iterator[Path]:
         raise OutputError(f"{folder} is a file; give a folder for {option}")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(folder, os.O_RDONLY)
+        descriptor = os.open(folder, os.O_RDONLY) if fcntl is not None else None
     except OSError as exc:
         raise OutputError(f"cannot create {folder}: {exc.strerror or exc}; choose another {option}") from None
+    if descriptor is None:  # no flock on this platform: one writer per folder is then the user's care
+        yield folder
+        return
     try:
         _lock(descriptor, folder, option)
         yield folder
@@ -59,14 +68,13 @@ def folder_lock(folder: str | Path, option: str = "--out") -> Iterator[Path]:
 
 def _lock(descriptor: int, folder: Path, option: str) -> None:
     try:
-        import fcntl
-    except ImportError:  # no flock on this platform: one writer per folder is then the user's care
-        return
-    try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise OutputError(f"another sdkit process is writing to {folder}; wait for it to finish "
                           f"or choose another {option}") from None
+    except OSError as exc:  # a file system without locks (some network mounts)
+        warnings.warn(f"cannot lock {folder} ({exc.strerror or exc}); make sure no other sdkit process "
+                      "writes there", SdkitWarning, stacklevel=4)
 
 
 def temporaries(folder: Path) -> list[Path]:

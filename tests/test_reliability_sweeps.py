@@ -351,3 +351,26 @@ def test_unusable_ensemble_store_is_one_line(case_id, store, needles, tmp_path, 
     assert len(err.strip().splitlines()) == 1, err
     for needle in needles:
         assert needle in err, err
+
+
+def test_W57_lock_of_a_killed_sweep_is_released(tmp_path):
+    """The lock dies with its process: after a SIGKILL the next writer gets the folder at once."""
+    import multiprocessing
+    import os
+    import signal
+
+    from sdkit.errors import OutputError
+    from sdkit.locks import folder_lock
+
+    context = multiprocessing.get_context("fork")
+    locked, release = context.Event(), context.Event()
+    child = context.Process(target=_hold_lock, args=(tmp_path / "out", locked, release))
+    child.start()
+    assert locked.wait(30)
+    with pytest.raises(OutputError, match="another sdkit process is writing to"), folder_lock(tmp_path / "out"):
+        pass
+    os.kill(child.pid, signal.SIGKILL)
+    child.join(30)
+    with folder_lock(tmp_path / "out") as folder:
+        assert folder == tmp_path / "out"
+    assert list((tmp_path / "out").iterdir()) == []  # no lock file left behind
