@@ -341,7 +341,7 @@ def _check_method_parameters(where: str, record: Any, parameters: tuple[Paramete
     if record.uniform_only and any(p.dist != "unif" for p in parameters):
         raise _fail(where, f"{record.name} needs uniform ranges [low, high] for every parameter")
     if len(parameters) < record.min_parameters:
-        raise _fail(where, f"{record.name} needs at least two parameters")
+        raise _fail(where, f"{record.name} needs at least {record.min_parameters} parameters")
     for p in parameters:
         if p.name.endswith(record.reserved_suffixes):
             raise _fail(where, f"{record.name} cannot vary {p.name!r}: SALib reserves names ending in "
