@@ -286,6 +286,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_sweep_parser(sub)
     COMMANDS["sweep"] = cmd_sweep
+
+    from sdkit.plot.cli import add_plot_parser, cmd_plot
+
+    add_plot_parser(sub)
+    COMMANDS["plot"] = cmd_plot
     return parser
 
 

@@ -109,12 +109,15 @@ def fan_chart(
         panel_list = list(grid.ravel())
         hide_unused(grid, len(names))
         created = True
+        left_column = list(grid[:, 0])
+        bottom_row = [ax for i, ax in enumerate(panel_list[: len(names)]) if i + cols >= len(names)]
     else:
         panel_list = list(np.ravel(axes))
         if len(panel_list) < len(names):
             raise PlotError(f"`axes` has {len(panel_list)} panels for {len(names)} orders")
         fig = panel_list[0].get_figure()
         created = False
+        left_column = bottom_row = panel_list
 
     qs = [(1 - outer) / 2, (1 - inner) / 2, 0.5, (1 + inner) / 2, (1 + outer) / 2]
     first = data[names[0]][variable]
@@ -132,13 +135,10 @@ def fan_chart(
         ax.set_xlim(t[0], t[-1])
         if ylim is not None:
             ax.set_ylim(*ylim)
-        if not created:
+        if not created or ax in bottom_row:
             ax.set_xlabel(time_label(da["time"]))
+        if not created or ax in left_column:
             ax.set_ylabel(axis_label(first))
-
-    if created:
-        fig.supxlabel(time_label(first["time"]))
-        fig.supylabel(axis_label(first))
     if legend:
         grey = "0.35"
         handles = [
