@@ -14,12 +14,12 @@ import io
 import logging
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["METHODS", "Method", "Option", "method"]
+__all__ = ["METHODS", "Method", "Option"]
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,19 @@ class Method:
     output_units : bool
         The indices carry the output's units (Morris' elementary effects) instead of being
         fractions of variance or distances between distributions.
+    extra_indices : callable
+        ``extra_indices(options)``: indices some options add (Sobol's ``S2``), described.
+    size_ok : callable
+        ``size_ok(n, options)``: a rule beyond the smallest size (Sobol: a power of 2).
+    min_parameters : int
+        Fewest varied parameters the method works with.
+    uniform_only : bool
+        Every parameter must be a uniform range (Morris' grid).
     convergence : (str, bool), optional
         The index whose interval decides convergence, and whether its half-width is
         taken relative to the largest index; None when convergence is not computed.
+    reserved_suffixes : tuple of str
+        Name endings SALib's analyser reserves for its own columns (refused as parameters).
     """
 
     name: str
@@ -97,7 +107,7 @@ class Method:
     uniform_only: bool = False
     convergence: tuple[str, bool] | None = None
     output_units: bool = False
-    reserved_suffixes: tuple[str, ...] = field(default=())
+    reserved_suffixes: tuple[str, ...] = ()
 
     def defaults(self) -> Options:
         return {key: option.default for key, option in self.options.items()}
@@ -312,9 +322,4 @@ DELTA = Method(
 
 #: Every method sdkit runs, by the name study files use.
 METHODS: dict[str, Method] = {m.name: m for m in (SOBOL, MORRIS, EFAST, PAWN, DELTA)}
-
-
-def method(name: str) -> Method:
-    """The record of a method by name (``KeyError`` for an unknown one)."""
-    return METHODS[name]
 
