@@ -374,3 +374,13 @@ def test_W57_lock_of_a_killed_sweep_is_released(tmp_path):
     with folder_lock(tmp_path / "out") as folder:
         assert folder == tmp_path / "out"
     assert list((tmp_path / "out").iterdir()) == []  # no lock file left behind
+
+
+def test_W58_ensemble_workers_beyond_cpus_is_refused(tmp_path, capsys):
+    (tmp_path / "s.csv").write_text("decay time,initial stock\n5,100\n8,120\n")
+    code = main(["ensemble", str(DATA / "decay.mdl"), "--samples", str(tmp_path / "s.csv"),
+                 "--out", str(tmp_path / "e.nc"), "--workers", "100000"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "--workers 100000 exceeds the" in err
+    assert not (tmp_path / "e.nc").exists()
