@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sdkit.errors import ParameterError
+from sdkit.sensitivity.methods import METHODS
 from sdkit.sensitivity.spec import Study, n_runs
 
 __all__ = ["DEFAULT_MAX_RUNS", "Limits", "check_budget", "estimate", "physical_memory"]
@@ -44,17 +45,21 @@ class Limits:
 def estimate(study: Study, saved_times: int) -> dict[str, Any]:
     """Planned runs and peak memory (bytes) of a study whose runs save ``saved_times`` times.
 
-    Memory counts the sample, the trajectories of the scored variables of every run (twice:
-    the chunks and their concatenation), the scored outputs and the bootstrap's resample
-    indices; the model's own working memory per chunk comes on top.
+    Memory counts the sample (four copies at its peak: SALib's draw, the matrix, the
+    sample table and the chunk store's copy), the trajectories of the scored variables of
+    every run (four copies at the peak of evaluation: the chunks, their concatenation and
+    the selections the metrics take), the scored outputs, and the analyser's bootstrap
+    (the method's ``bootstrap_copies``). ``benchmarks/sweep_memory.py`` sets the estimate
+    beside the measured peak.
     """
     runs = n_runs(study.method, study.samples, len(study.parameters), study.options)
     variables = len({o.variable for o in study.outputs})
+    resamples = int(study.options.get("num_resamples", 0))
     parts = {
-        "sample": runs * len(study.parameters) * _BYTES,
-        "trajectories": 2 * runs * variables * saved_times * _BYTES,
+        "sample": 4 * runs * len(study.parameters) * _BYTES,
+        "trajectories": 4 * runs * variables * saved_times * _BYTES,
         "outputs": runs * (len(study.scalar_outputs) + len(study.series_outputs) * saved_times) * _BYTES,
-        "bootstrap": study.samples * int(study.options.get("num_resamples", 0)) * _BYTES,
+        "bootstrap": METHODS[study.method].bootstrap_copies * study.samples * resamples * _BYTES,
     }
     return {"runs": runs, "memory": sum(parts.values()), "parts": parts}
 

@@ -90,6 +90,9 @@ class Method:
         taken relative to the largest index; None when convergence is not computed.
     reserved_suffixes : tuple of str
         Name endings SALib's analyser reserves for its own columns (refused as parameters).
+    bootstrap_copies : float
+        Peak memory of the analyser's bootstrap in arrays of ``samples x num_resamples``
+        float64 values (measured by ``benchmarks/sweep_memory.py``); 0 when negligible.
     """
 
     name: str
@@ -108,6 +111,7 @@ class Method:
     convergence: tuple[str, bool] | None = None
     output_units: bool = False
     reserved_suffixes: tuple[str, ...] = ()
+    bootstrap_copies: float = 0.0
 
     def defaults(self) -> Options:
         return {key: option.default for key, option in self.options.items()}
@@ -184,6 +188,7 @@ SOBOL = Method(
     ranking="ST",
     min_parameters=2,
     convergence=("ST", False),
+    bootstrap_copies=8,
 )
 
 
@@ -219,6 +224,7 @@ MORRIS = Method(
     uniform_only=True,
     convergence=("mu_star", True),
     output_units=True,
+    bootstrap_copies=3,
 )
 
 
@@ -317,6 +323,7 @@ DELTA = Method(
              "S1": _SOBOL_INDICES["S1"], "S1_conf": _SOBOL_INDICES["S1_conf"]},
     ranking="delta",
     reserved_suffixes=("_raw", "_balanced", "_step", "_conf"),
+    bootstrap_copies=3,
 )
 
 
