@@ -32,7 +32,8 @@ def test_svg_keeps_text_as_text_and_labels_rename(run_file, tmp_path, capsys):
     assert main(["plot", str(run_file), "--var", "restraint", "--labels", str(labels), "--out", str(out)]) == 0
     svg = out.read_text()
     assert "<text" in svg
-    assert "Restraint of the powers" in svg and "Balanced order" in svg
+    assert "Restraint of the powers" in svg
+    assert "Balanced order" in svg
     printed = capsys.readouterr().out
     assert "drawing the scenarios of 0-200 (Balanced order)" in printed
     assert "liberal_1945" in printed
@@ -52,7 +53,8 @@ def test_pdf_of_a_chosen_scenario(run_file, tmp_path):
 def test_bad_requests_are_one_line(run_file, tmp_path, capsys, extra, message):
     assert main(["plot", str(run_file), *extra, "--out", str(tmp_path / "f.png")]) == 2
     err = capsys.readouterr().err
-    assert message in err and len(err.strip().splitlines()) == 1
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_unknown_format_and_missing_file(run_file, tmp_path, capsys):

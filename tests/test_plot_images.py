@@ -16,7 +16,6 @@ from matplotlib.testing.compare import compare_images
 
 from sdkit import plot
 from sdkit.figures_io import save_figure
-
 from sdkit.plot.lint import figure_problems
 
 try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path

@@ -154,6 +154,24 @@ def require_one_calendar(ds: Any, scenarios: Sequence[str]) -> None:
                         "(scenarios=[...], or --scenario on the command line)")
 
 
+def figure_legend(fig: Figure, handles: Sequence[Any], labels: Sequence[str], *, loc: str,
+                  max_columns: int = 6, **options: Any) -> Any:
+    """A figure legend in as many columns (up to `max_columns`) as fit the figure's width.
+
+    Long entries (renamed scenarios, say) then wrap onto more rows instead of running
+    past the edge of a single-column figure.
+    """
+    renderer = fig.canvas.get_renderer()
+    limit = 0.98 * fig.bbox.width
+    columns = max(1, min(len(labels), max_columns))
+    while True:
+        legend = fig.legend(handles, labels, loc=loc, ncols=columns, **options)
+        if columns == 1 or legend.get_window_extent(renderer).width <= limit:
+            return legend
+        legend.remove()
+        columns -= 1
+
+
 def legend_columns(fig: Figure, n: int) -> int:
     """Legend columns that fit the figure width: up to 6 on a wide figure, 2 on a narrow one."""
     width = float(fig.get_figwidth())

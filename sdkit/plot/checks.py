@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sdkit.plot._common import (
+    figure_legend,
     finite_span,
     grid_shape,
     hide_unused,
-    legend_columns,
     new_figure,
     require_dims,
     scenario_names,
@@ -444,7 +444,7 @@ def reference_mode_figure(
     fig.suptitle(f"{mode}: {verdict}, {npass} of {n} checks pass{extra}")
     handles, labels = _legend_handles(plan, ds, colours, dashes, drawn, by_variable=False)
     if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(4, legend_columns(fig, len(handles))))
+        figure_legend(fig, handles, labels, loc="outside lower center", max_columns=4)
     return fig, grid
 
 

@@ -48,9 +48,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise ParameterError(f"--out {out}: unknown figure format {out.suffix or '(none)'}; end it in .png, .pdf or .svg")
     check_output_path(out, args.force)
     ds = open_result(Path(args.result))
-    if args.labels:
-        ds = apply_labels(ds, read_labels(Path(args.labels)))
     kind = args.kind or guess_kind(ds)
+    if args.scenario and kind != "checks":
+        ds = _select_scenarios(ds, args.scenario)
+    if args.labels:
+        ds = apply_labels(ds, read_labels(Path(args.labels)), scenarios=kind != "checks")
     with plot.style(args.width):
         fig = DRAW[kind](ds, args)
         save_figure(fig, out.with_suffix(""), formats=(fmt,),
@@ -108,13 +110,22 @@ def read_labels(path: Path) -> dict[str, dict[str, str]]:
     return labels
 
 
-def apply_labels(ds: Any, labels: Mapping[str, Mapping[str, str]]) -> Any:
-    """Rename scenarios and set variables' ``long_name`` (by model or python-safe name)."""
+def _select_scenarios(ds: Any, names: list[str]) -> Any:
+    present = [str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else []
+    missing = [n for n in names if n not in present]
+    if missing:
+        raise ParameterError(f"--scenario {missing[0]!r} is not in the result; it holds {', '.join(present) or 'none'}")
+    return ds.sel(scenario=names)
+
+
+def apply_labels(ds: Any, labels: Mapping[str, Mapping[str, str]], scenarios: bool = True) -> Any:
+    """Rename scenarios (unless `scenarios` is False: checks read them by name) and set
+    variables' ``long_name`` (by model or python-safe name)."""
     from sdkit.plot.checks import _resolve_var
 
     ds = ds.copy()
     scenario_names = labels.get("scenarios", {})
-    if scenario_names and "scenario" in ds.dims:
+    if scenarios and scenario_names and "scenario" in ds.dims:
         ds = ds.assign_coords(scenario=[scenario_names.get(str(s), str(s)) for s in ds["scenario"].values])
     for name, text in labels.get("variables", {}).items():
         var = _resolve_var(ds, name)
@@ -144,7 +155,7 @@ def _trajectories(ds: Any, args: argparse.Namespace) -> Any:
     from sdkit.plot._common import calendars, scenario_names
 
     variables = _variables(ds, args, plot.DEFAULT_STOCKS)
-    scenarios = args.scenario
+    scenarios = _all_scenarios(ds) if args.scenario else None
     if scenarios is None and "scenario" in ds.dims:
         groups = list(calendars(ds, scenario_names(ds)).items())
         (low, high), scenarios = groups[0]
@@ -153,6 +164,10 @@ def _trajectories(ds: Any, args: argparse.Namespace) -> Any:
             print(f"drawing the scenarios of {low:g}-{high:g} ({', '.join(scenarios)}); "
                   f"others run on other calendars ({others}): choose them with --scenario")
     return plot.trajectories(ds, scenarios=scenarios, variables=variables, ylim=None)
+
+
+def _all_scenarios(ds: Any) -> list[str] | None:
+    return [str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else None
 
 
 def _fan(ds: Any, args: argparse.Namespace) -> Any:
@@ -165,7 +180,7 @@ def _fan(ds: Any, args: argparse.Namespace) -> Any:
 def _phase(ds: Any, args: argparse.Namespace) -> Any:
     from sdkit import plot
 
-    return plot.phase_portrait(ds, scenarios=args.scenario).figure
+    return plot.phase_portrait(ds, scenarios=_all_scenarios(ds)).figure
 
 
 def _sobol(ds: Any, args: argparse.Namespace) -> Any:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sdkit.plot._common import (
+    figure_legend,
     grid_shape,
     hide_unused,
     new_figure,
@@ -147,7 +148,7 @@ def fan_chart(
             Patch(facecolor=grey, alpha=0.18, linewidth=0, label=f"central {outer:.0%}"),
         ]
         if created:
-            fig.legend(handles=handles, loc="outside upper center", ncols=3)
+            figure_legend(fig, handles, [h.get_label() for h in handles], loc="outside upper center", max_columns=3)
         else:
             panel_list[0].legend(handles=handles, loc="best")
     return fig

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sdkit.plot._common import legend_columns, new_figure, require_dims, require_vars
+from sdkit.plot._common import figure_legend, legend_columns, new_figure, require_dims, require_vars
 from sdkit.plot.style import (
     OKABE_ITO,
     PlotError,
@@ -196,7 +196,7 @@ def sobol_indices(
             Patch(facecolor="white", edgecolor="0.35", label="first order $S_1$"),
         ]
         if axes is None:
-            fig.legend(handles=handles, loc="outside lower center", ncols=2)
+            figure_legend(fig, handles, [h.get_label() for h in handles], loc="outside lower center", max_columns=2)
         else:
             panel_list[0].legend(handles=handles, loc="best")
     return fig
@@ -335,8 +335,8 @@ def _legend(ax: Axes, created: bool, n: int) -> None:
     """Legend outside below the axes on a figure we made, else inside at the best place."""
     if created:
         fig = ax.get_figure()
-        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center",
-                   ncols=legend_columns(fig, n))
+        figure_legend(fig, *ax.get_legend_handles_labels(), loc="outside lower center",
+                      max_columns=legend_columns(fig, n))
     else:
         ax.legend(loc="best")
 

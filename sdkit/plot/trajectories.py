@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sdkit.plot._common import (
+    figure_legend,
     finite_span,
     grid_shape,
     hide_unused,
-    legend_columns,
     new_figure,
     require_dims,
     require_one_calendar,
@@ -138,8 +138,7 @@ def trajectories(
             ax.set_ylabel(_units_label(ds[var]))
     if legend and names != [None]:
         handles, labels = panel_list[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside upper center",
-                   ncols=legend_columns(fig, len(names)))
+        figure_legend(fig, handles, labels, loc="outside upper center")
     return fig
 
 
