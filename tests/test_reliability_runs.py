@@ -239,7 +239,9 @@ def test_O06_outputs_record_what_produced_them(model_copy, tmp_path):
 
 def test_O07_ensemble_store_keeps_finished_chunks(model_copy, tmp_path, monkeypatch, capsys):
     """With --store, a rerun after a crash reuses every finished chunk and gives the same file."""
-    import sdkit.ensemble as ensemble_module
+    import importlib
+
+    ensemble_module = importlib.import_module("sdkit.ensemble")  # `sdkit.ensemble` is also the function
 
     model = model_copy("decay")
     samples = tmp_path / "s.csv"
