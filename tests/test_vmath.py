@@ -110,6 +110,25 @@ def test_power_exact_for_common_exponents():
         assert np.array_equal(_apply(_power_loop, x, np.full_like(x, y)), want), y
 
 
+def test_power_of_integers_to_small_integer_exponents_is_exact():
+    """(-2)**3 == -8 and every integer base in [-20, 20] to the powers 3..8, as C's pow."""
+    bases = np.arange(-20.0, 21.0)
+    for y in range(3, 9):
+        got = _apply(_power_loop, bases, np.full_like(bases, float(y)))
+        assert np.array_equal(got, bases**y), y
+    assert _apply(_power_loop, [-2.0], [3.0])[0] == -8.0
+
+
+def test_power_small_integer_exponents_err_by_at_most_their_products_roundings():
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(-10.0, 10.0, 50_000), np.exp(rng.uniform(-80.0, 80.0, 50_000))])
+    for y in range(3, 9):
+        want = np.array([math.pow(a, y) for a in x])
+        got = _apply(_power_loop, x, np.full_like(x, float(y)))
+        # y - 1 roundings in the products (and half an ulp in the reference)
+        assert (np.abs(got - want) <= y * 2.0**-53 * np.abs(want)).all(), y
+
+
 def test_power_relative_error_is_bounded():
     rng = np.random.default_rng(4)
     x = rng.uniform(1e-3, 10.0, 200_000)

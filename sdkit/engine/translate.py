@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from sdkit.engine.ir import Expr, Lookup, ModelIR, Node, uses_time
+from sdkit.engine.precedence import split_logic, vensim_parsing
 from sdkit.engine.statefuls import StatefulMixin
 from sdkit.engine.static import NotStatic, control_values
 from sdkit.errors import ModelFileError, UnsupportedFeature
@@ -108,7 +109,8 @@ def parse_abstract_model(path: Path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             vf = VensimFile(path)
-            vf.parse()
+            with vensim_parsing():
+                vf.parse()
             return vf.get_abstract_model()
     except Exception as exc:  # the parser raises many exception types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -471,10 +473,14 @@ class Translator(StatefulMixin):
             if ops[0] == ":NOT:":
                 return ("not", args[0])
             raise self._unsupported(f"operator {ops[0]}")
+        if any(op not in LOGIC_OPS for op in ops):
+            raise self._unsupported(f"operators {ops}")
+        if all(op in (":AND:", ":OR:") for op in ops):
+            # :AND: binds tighter than :OR: (Vensim's precedence)
+            terms = [_chain("and", conj) for conj in split_logic(ops, args)]
+            return _chain("or", terms)
         out = args[0]
         for op, b in zip(ops, args[1:], strict=True):
-            if op not in LOGIC_OPS:
-                raise self._unsupported(f"operator {op}")
             out = ("bin", LOGIC_OPS[op], out, b)
         return out
 
@@ -592,6 +598,13 @@ class Translator(StatefulMixin):
                 lo, hi = max(lo, old[0]), min(hi, old[1])
             self.ir.time_lookups[self.current] = (lo, hi)
         return ("lookup", tid, x)
+
+
+def _chain(op: str, args: list[Expr]) -> Expr:
+    out = args[0]
+    for b in args[1:]:
+        out = ("bin", op, out, b)
+    return out
 
 
 def _collect_bangs(ast: Any, out: list[str]) -> None:
