@@ -461,7 +461,8 @@ def _generate_numba(ir: ModelIR, sched: Schedule) -> str:
     emit("lanes(X, T[k], T0, TF, DT, SP, C)", 2)
     emit("if k == nsteps:", 1)
     emit("break", 2)
-    emit(f"for i in range({L}):", 1)  # spare lanes follow their block's first sample
+    if sched.stocks:
+        emit(f"for i in range({L}):", 1)  # spare lanes follow their block's first sample
     for j, i in enumerate(sched.stocks):
         emit(f"X[{i * L} + i] = X[{(len(nodes) + j) * L} + i]", 2)
     emit("k += 1", 1)

@@ -13,7 +13,8 @@ so PySD prints -4 for both, which is wrong for the second). The engine reads
 the AST, not PySD's Python text, so :func:`vensim_parsing` makes the visitor
 keep a minus in front of a number as a negation until its power is built;
 a negated number that is not raised to a power is folded back into a
-literal, so ``x = -5`` is still a constant.
+literal, so ``x = -5`` is still a constant. It also reads ``:and:``/``:or:``
+in any case, as Vensim does (PySD's parser fails on lower case).
 
 PySD also builds a chain ``a :AND: b :OR: c`` right to left
 (``a and (b or c)``); :func:`split_logic` regroups such chains so that
@@ -41,6 +42,10 @@ def _visitor_class():
             if vc[0] == "-":
                 self.negatives.add(node_id)
             return node_id
+
+        def visit_logic_oper(self, n, vc):
+            # PySD splits chains with a case-sensitive pattern: ":and:" would not parse
+            return n.text.upper()
 
         def visit_exp_expr(self, n, vc):
             node_id = super().visit_exp_expr(n, vc)
