@@ -58,11 +58,14 @@ ROWS = [
         "IF THEN ELSE(Time >= 3 :and: Time <= 4 :or: Time = 7, 1, 0)",
         lambda T: float((T >= 3 and T <= 4) or T == 7),
     ),
-    ("IF THEN ELSE(:NOT: Time > 5, 1, 0)", lambda T: float(not T > 5)),
+    ("IF THEN ELSE(:NOT: Time > 5, 1, 0)", lambda T: float(float(not T) > 5)),
+    ("IF THEN ELSE(:NOT: (Time > 5), 1, 0)", lambda T: float(not T > 5)),
+    ("IF THEN ELSE(:NOT: Time = 0, 1, 0)", lambda T: float(float(not T) == 0)),
     (
-        "IF THEN ELSE(Time > 2 :AND: :NOT: Time > 6, 1, 0)",
+        "IF THEN ELSE(Time > 2 :AND: :NOT: (Time > 6), 1, 0)",
         lambda T: float(T > 2 and not T > 6),
     ),
+    ("IF THEN ELSE(:NOT: Time, 1, 0)", lambda T: float(not T)),
     ("IF THEN ELSE(Time + 1 > 2 * 3, 1, 0)", lambda T: float(T + 1 > 6)),
     ("IF THEN ELSE(-Time^2 < -10, 1, 0)", lambda T: float(-(T**2) < -10)),
 ]

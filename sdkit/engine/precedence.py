@@ -16,6 +16,11 @@ a negated number that is not raised to a power is folded back into a
 literal, so ``x = -5`` is still a constant. It also reads ``:and:``/``:or:``
 in any case, as Vensim does (PySD's parser fails on lower case).
 
+PySD applies ``:NOT:`` to a whole comparison (``:NOT: a > b`` as
+``:NOT: (a > b)``); Vensim's table makes ``:NOT:`` a unary operator above every
+binary one, so the visitor reads ``(:NOT: a) > b``, as Simlin does (the two
+agree whenever ``a`` is a 0/1 switch compared with 0 or 1).
+
 PySD also builds a chain ``a :AND: b :OR: c`` right to left
 (``a and (b or c)``); :func:`split_logic` regroups such chains so that
 ``:AND:`` binds tighter than ``:OR:`` as Vensim documents.
@@ -30,12 +35,38 @@ from typing import Any
 _LOCK = threading.Lock()
 
 
+COMPARISONS = ("=", "<>", "<", ">", "<=", ">=")
+
+
 def _visitor_class():
-    from pysd.translators.structures.abstract_expressions import ArithmeticStructure
+    from pysd.translators.structures.abstract_expressions import (
+        ArithmeticStructure,
+        LogicStructure,
+    )
     from pysd.translators.vensim.vensim_element import EquationVisitor
 
     class VensimEquationVisitor(EquationVisitor):
-        """PySD's equation visitor that does not fold ``-`` into a number raised to a power."""
+        """PySD's equation visitor with Vensim's precedence of unary ``-`` and ``:NOT:``."""
+
+        def visit_parens(self, n, vc):
+            self.parenthesised = getattr(self, "parenthesised", set()) | {vc[2]}
+            return vc[2]
+
+        def visit_logic_expr(self, n, vc):
+            # ":NOT: a > b" is "(:NOT: a) > b": :NOT: binds tighter than a relation
+            node_id = vc[2]
+            element = self.elements.get(node_id)
+            if (
+                vc[0].lower() == ":not:"
+                and isinstance(element, LogicStructure)
+                and len(element.operators) == 1
+                and element.operators[0] in COMPARISONS
+                and node_id not in getattr(self, "parenthesised", set())
+            ):
+                left, right = element.arguments
+                negated = LogicStructure([":NOT:"], (left,))
+                return self.add_element(LogicStructure(element.operators, (negated, right)))
+            return super().visit_logic_expr(n, vc)
 
         def visit_neg_expr(self, n, vc):
             node_id = vc[2]
