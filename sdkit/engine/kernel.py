@@ -312,6 +312,12 @@ class Kernel:
         t = control_values(self._ir.control_ir, self._ir, overrides, set())
         if not (t["time_step"] > 0 and np.isfinite(t["time_step"])):
             raise ParameterError(f"time_step {t['time_step']} must be positive")
+        fixed = self._ir.fixed_time_step
+        if fixed is not None and t["time_step"] != fixed:
+            raise ParameterError(
+                f"time_step {t['time_step']}: the model's DELAY FIXED pipelines were built for "
+                f"TIME STEP {fixed}; edit TIME STEP in the model file instead"
+            )
         if not (t["saveper"] > 0 and np.isfinite(t["saveper"])):
             raise ParameterError(f"saveper {t['saveper']} must be positive")
         if not t["final_time"] >= t["initial_time"]:
@@ -328,6 +334,11 @@ class Kernel:
                 raise ParameterError(
                     f"parameter '{py}' is not an overridable constant of the model{hint}; "
                     "see kernel.constants"
+                )
+            if py in self._ir.structural:
+                raise ParameterError(
+                    f"parameter '{py}' fixes the {self._ir.structural[py]} when the model is "
+                    "compiled; edit the model file to change it"
                 )
             if py in self._ir.control_params:
                 raise ParameterError(

@@ -182,12 +182,14 @@ class Translator(StatefulMixin):
         self.lookup_of: dict[tuple[str, tuple[str, ...]], int] = {}
         self.control_exprs: dict[str, Any] = {}
         self.kind: dict[str, str] = {}
+        #: node index -> (python name, AST, subscript context) of equations not yet translated
+        self.pending: dict[int, tuple[str, Any, dict[str, str]]] = {}
 
     # ------------------------------------------------------------------ setup
     def run(self) -> ModelIR:
         """Translate the whole model and return the IR."""
         ir = self.ir
-        pending: list[tuple[int, str, Any, dict[str, str]]] = []
+        pending = self.pending
         for py, el in self.elements.items():
             comps = el.components
             cname = CONTROL_NAMES.get(_control_key(el.name))
@@ -258,10 +260,10 @@ class Translator(StatefulMixin):
                         idx = ir.add(Node("param", label, default=value))
                     elif type(ast).__name__ == "IntegStructure":
                         idx = ir.add(Node("stock", label, nonneg=bool(ast.non_negative)))
-                        pending.append((idx, py, ast, ctx))
+                        pending[idx] = (py, ast, ctx)
                     else:
                         idx = ir.add(Node("aux", label))
-                        pending.append((idx, py, ast, ctx))
+                        pending[idx] = (py, ast, ctx)
                     if (py, elems) in self.node_of:
                         raise ModelFileError(
                             f"variable '{el.name}' defines element [{', '.join(elems)}] twice; "
@@ -276,26 +278,29 @@ class Translator(StatefulMixin):
                 ir.constants.append(py)
 
         self._resolve_control()
-        for idx, py, ast, ctx in pending:
-            self.current = py
-            node = ir.nodes[idx]
-            if node.kind == "stock":
-                node.flow = self.expr(ast.flow, ctx)
-                node.init_expr = self.expr(ast.initial, ctx)
-            else:
-                if type(ast).__name__ == "CallStructure" and ast.function.reference == (
-                    "active_initial"
-                ):
-                    node.expr = self.expr(ast.arguments[0], ctx)
-                    node.init_expr = self.expr(ast.arguments[1], ctx)
-                else:
-                    node.expr = self.expr(ast, ctx)
+        while pending:
+            self._translate_pending(next(iter(pending)))
         ir.stocks = [
             py
             for py, nodes in ir.var_nodes.items()
             if nodes.size and all(n >= 0 and ir.nodes[n].kind == "stock" for n in nodes.flat)
         ]
         return ir
+
+    def _translate_pending(self, idx: int) -> None:
+        """Translate the equation of node ``idx`` (also called early, for static orders)."""
+        py, ast, ctx = self.pending.pop(idx)
+        outer, self.current = getattr(self, "current", None), py
+        node = self.ir.nodes[idx]
+        if node.kind == "stock":
+            node.flow = self.expr(ast.flow, ctx)
+            node.init_expr = self.expr(ast.initial, ctx)
+        elif type(ast).__name__ == "CallStructure" and ast.function.reference == "active_initial":
+            node.expr = self.expr(ast.arguments[0], ctx)
+            node.init_expr = self.expr(ast.arguments[1], ctx)
+        else:
+            node.expr = self.expr(ast, ctx)
+        self.current = outer
 
     def _resolve_control(self) -> None:
         if "final_time" not in self.control_exprs:
@@ -524,6 +529,8 @@ class Translator(StatefulMixin):
             return self._lookup_call(tid, self.expr(args[0], ctx))
         if fname in AGGREGATES:
             return self._aggregate(fname, args[0], ctx)
+        if fname == "elmcount":
+            return ("c", float(len(self._range_named(args[0]))))
         if fname in SIMPLE_FUNCTIONS:
             name, nargs = SIMPLE_FUNCTIONS[fname]
             if len(args) != nargs:
@@ -553,6 +560,16 @@ class Translator(StatefulMixin):
                 "use engine='pysd'"
             )
         raise self._unsupported(_vensim_name(fname))
+
+    def _range_named(self, ast: Any) -> list[str]:
+        """Elements of the subscript range an argument names (ELMCOUNT(range))."""
+        wanted = getattr(ast, "reference", None)
+        for name, elems in self.ranges.items():
+            if _control_key(name) == _control_key(str(wanted)):
+                return elems
+        raise ModelFileError(
+            f"ELMCOUNT in variable '{self._model_name()}' needs a subscript range name"
+        )
 
     def _aggregate(self, fname: str, arg: Any, ctx: dict[str, str]) -> Expr:
         bangs: list[str] = []
