@@ -1,7 +1,8 @@
 """Functions of PySD's Vensim builder added to the engine, each against PySD.
 
 DELAY N / SMOOTH N with an order that is a named constant or INTEGER(...) of
-one, DELAY FIXED, SAMPLE IF TRUE, FORECAST, GAME and ELMCOUNT. Every variable
+one, DELAY FIXED, SAMPLE IF TRUE, FORECAST, GAME, ELMCOUNT and GET TIME VALUE
+of the model's time. Every variable
 at every saved time must equal PySD's within 1e-12 (relative).
 """
 
@@ -34,6 +35,7 @@ CASES = {
     "sample_if_true": "out = SAMPLE IF TRUE(MODULO(Time, 2) = 0, input, 1) ~~|\n",
     "forecast": "out = FORECAST(input, 3, 2) ~~|\n",
     "game": "out = GAME(input * 2) ~~|\n",
+    "get_time_value": "out = GET TIME VALUE(0, 2.5, 0) * input ~~|\n",
     "elmcount": (
         "Dim: a, b, c ~~|\nw[Dim] = 1, 2, 3 ~~|\nout[Dim] = w[Dim] / ELMCOUNT(Dim) + input ~~|\n"
     ),

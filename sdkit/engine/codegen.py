@@ -58,12 +58,12 @@ _NB_FN.update(
         "exp": "_V.exp",
         "ln": "_V.ln",
         "power": "_V.power",
-        "sin": "_np.sin",
-        "cos": "_np.cos",
-        "tan": "_np.tan",
+        "sin": "_V.sin",
+        "cos": "_V.cos",
+        "tan": "_V.tan",
         "arcsin": "_np.arcsin",
         "arccos": "_np.arccos",
-        "arctan": "_np.arctan",
+        "arctan": "_V.arctan",
         "sinh": "_np.sinh",
         "cosh": "_np.cosh",
         "tanh": "_np.tanh",
@@ -72,7 +72,9 @@ _NB_FN.update(
 )
 #: numba code run once per sample (initialisation) calls the maths instead of inlining it
 _NB_FN_CALLED = dict(_NB_FN)
-_NB_FN_CALLED.update({"exp": "_V.exp_called", "ln": "_V.ln_called", "power": "_V.power_called"})
+_NB_FN_CALLED.update(
+    {name: f"_V.{name}_called" for name in ("exp", "ln", "power", "sin", "cos", "tan", "arctan")}
+)
 _CTRL = {"time": "t", "t0": "T0", "tf": "TF", "dt": "DT", "sp": "SP"}
 _CMP = {"==", "!=", "<", ">", "<=", ">="}
 

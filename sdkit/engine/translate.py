@@ -552,6 +552,8 @@ class Translator(StatefulMixin):
             return ("fn", "pulse", (a[0], a[1], t, dt))
         if fname == "pulse_train":
             return ("fn", "pulse_train", (a[0], a[1], a[2], a[3], t, dt))
+        if fname == "get_time_value" and a[0] == ("c", 0.0) and a[2] == ("c", 0.0):
+            return ("bin", "+", t, a[1])  # model time plus offset; machine time is not reproducible
         if fname == "pi" and not a:
             return ("c", float(np.pi))
         if fname == "active_initial":
