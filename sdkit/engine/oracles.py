@@ -13,7 +13,6 @@ is missing or cannot run a model.
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 import warnings
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from sdkit.engine.locate import canonical
 
 #: values smaller than this are compared absolutely (relative error of 0 vs 1e-17 is noise)
 REL_FLOOR = 1e-6
@@ -37,17 +38,6 @@ class Series:
 
     times: np.ndarray
     columns: dict[str, np.ndarray]
-
-
-def canonical(name: str) -> str:
-    """Column key of a model name: ``"Total  Capacity[North]"`` -> ``total_capacity[north]``."""
-    name = name.replace('"', "").strip().lower()
-    base, _, subs = name.partition("[")
-    base = re.sub(r"[\s_]+", "_", base.strip())
-    if not subs:
-        return base
-    elems = [re.sub(r"[\s_]+", "_", e.strip()) for e in subs.rstrip("]").split(",")]
-    return f"{base}[{','.join(elems)}]"
 
 
 def _from_frame(frame) -> Series:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from sdkit.engine.ir import Expr, Lookup, ModelIR, Node, uses_time
+from sdkit.engine.locate import with_line
 from sdkit.engine.precedence import split_logic, vensim_parsing
 from sdkit.engine.statefuls import StatefulMixin
 from sdkit.engine.static import NotStatic, control_values
@@ -73,6 +75,9 @@ LOGIC_OPS = {
 }
 
 
+_PARSER_POSITION = re.compile(r" [(]line \d+, column \d+[)]")
+
+
 def _control_key(name: str) -> str:
     return " ".join(name.replace("_", " ").lower().split())
 
@@ -113,7 +118,12 @@ def parse_abstract_model(path: Path):
                 vf.parse()
             return vf.get_abstract_model()
     except Exception as exc:  # the parser raises many exception types
+        from sdkit.model import _failing_equation
+
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        where = _failing_equation(path, text)
+        if where:  # PySD's own "(line 1, column 6)" counts within the joined equation
+            first = f"{where}: {_PARSER_POSITION.sub('', first)[:160]}"
         raise ModelFileError(
             f"cannot parse model file '{path}': {first}; fix the equation"
         ) from exc
@@ -675,7 +685,12 @@ def translate(path: str | Path) -> ModelIR:
     UnsupportedFeature
         If the model uses a function or construct the engine cannot compile.
     """
-    ir = Translator(Path(path)).run()
+    translator = Translator(Path(path))
+    try:
+        ir = translator.run()
+    except (ModelFileError, UnsupportedFeature) as exc:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        raise type(exc)(with_line(str(exc), translator._model_name(), text)) from exc
     _check_cycles(ir)
     return ir
 
