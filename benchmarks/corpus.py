@@ -34,7 +34,7 @@ TOOLS = ("pysd", "pysimlin", "engine")
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:150]
+    return (text[0] if text else type(exc).__name__)[:300]
 
 
 def _save(series, out: Path) -> None:
@@ -107,7 +107,10 @@ def _diff(engine: dict, other: dict) -> str:
 
 
 def _cell(info: dict) -> str:
-    return "yes" if "error" not in info else f"no: {info['error']}".replace("|", "/")
+    if "error" not in info:
+        return "yes"
+    error = info["error"].replace("|", "/")
+    return f"no: {error[:90]}..." if len(error) > 90 else f"no: {error}"
 
 
 def _ratio(engine: dict, other: dict, n: int) -> str:
@@ -153,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             info = worker(tool, Path(path), Path(out), int(n), backend)
         except Exception as exc:  # any failure of a tool is one cell of the table
-            info = {"error": _first_line(exc)}
+            info = {"error": _first_line(exc).replace(str(Path(path).parent) + "/", "")}
         print(json.dumps(info))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

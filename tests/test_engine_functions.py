@@ -1,9 +1,9 @@
 """Functions of PySD's Vensim builder added to the engine, each against PySD.
 
 DELAY N / SMOOTH N with an order that is a named constant or INTEGER(...) of
-one, DELAY FIXED, SAMPLE IF TRUE, FORECAST, GAME, ELMCOUNT and GET TIME VALUE
-of the model's time. Every variable
-at every saved time must equal PySD's within 1e-12 (relative).
+one, DELAY FIXED, SAMPLE IF TRUE, FORECAST, GAME, ELMCOUNT, GET TIME VALUE
+of the model's time and ACTIVE INITIAL inside an expression. Every variable at
+every saved time must equal PySD's within 1e-12 (relative).
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ CASES = {
     "sample_if_true": "out = SAMPLE IF TRUE(MODULO(Time, 2) = 0, input, 1) ~~|\n",
     "forecast": "out = FORECAST(input, 3, 2) ~~|\n",
     "game": "out = GAME(input * 2) ~~|\n",
+    "active_initial_in_an_expression": (
+        "level = INTEG(out / 10, 1) ~~|\nout = 1 + ACTIVE INITIAL(level * input, 5) ~~|\n"
+    ),
     "get_time_value": "out = GET TIME VALUE(0, 2.5, 0) * input ~~|\n",
     "elmcount": (
         "Dim: a, b, c ~~|\nw[Dim] = 1, 2, 3 ~~|\nout[Dim] = w[Dim] / ELMCOUNT(Dim) + input ~~|\n"

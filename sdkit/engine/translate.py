@@ -566,11 +566,8 @@ class Translator(StatefulMixin):
             return ("bin", "+", t, a[1])  # model time plus offset; machine time is not reproducible
         if fname == "pi" and not a:
             return ("c", float(np.pi))
-        if fname == "active_initial":
-            raise UnsupportedFeature(
-                f"ACTIVE INITIAL nested in an expression in variable '{self._model_name()}'; "
-                "use engine='pysd'"
-            )
+        if fname == "active_initial":  # nested in an expression: a hidden aux of its own
+            return ("v", self._hidden("aux", "ACTIVE INITIAL", expr=a[0], init_expr=a[1]))
         raise self._unsupported(_vensim_name(fname))
 
     def _range_named(self, ast: Any) -> list[str]:
