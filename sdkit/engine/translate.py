@@ -75,6 +75,7 @@ LOGIC_OPS = {
 }
 
 
+_MACRO = re.compile(r"^[ \t]*:MACRO:\s*([^(\n]+)", re.MULTILINE | re.IGNORECASE)
 _PARSER_POSITION = re.compile(r" [(]line \d+, column \d+[)]")
 
 
@@ -120,6 +121,13 @@ def parse_abstract_model(path: Path):
     except Exception as exc:  # the parser raises many exception types
         from sdkit.model import _failing_equation
 
+        macro = _MACRO.search(text)
+        if macro:  # PySD's parser fails on some macro definitions
+            line = text.count("\n", 0, macro.start()) + 1
+            raise UnsupportedFeature(
+                f"model '{path.name}' uses macros ({macro.group(1)} at line {line}), which "
+                "neither the engine nor PySD's parser reads here; expand the macro in the model"
+            ) from exc
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         where = _failing_equation(path, text)
         if where:  # PySD's own "(line 1, column 6)" counts within the joined equation
