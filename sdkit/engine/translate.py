@@ -79,6 +79,10 @@ _MACRO = re.compile(r"^[ \t]*:MACRO:\s*([^(\n]+)", re.MULTILINE | re.IGNORECASE)
 _PARSER_POSITION = re.compile(r" [(]line \d+, column \d+[)]")
 
 
+def _line_of(match: re.Match) -> int:
+    return match.string.count("\n", 0, match.start()) + 1
+
+
 def _control_key(name: str) -> str:
     return " ".join(name.replace("_", " ").lower().split())
 
@@ -123,10 +127,10 @@ def parse_abstract_model(path: Path):
 
         macro = _MACRO.search(text)
         if macro:  # PySD's parser fails on some macro definitions
-            line = text.count("\n", 0, macro.start()) + 1
             raise UnsupportedFeature(
-                f"model '{path.name}' uses macros ({macro.group(1)} at line {line}), which "
-                "neither the engine nor PySD's parser reads here; expand the macro in the model"
+                f"model '{path.name}' uses macros ({macro.group(1)} at line {_line_of(macro)}), "
+                "which"
+                " neither the engine nor PySD's parser reads here; expand the macro in the model"
             ) from exc
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         where = _failing_equation(path, text)
@@ -149,8 +153,10 @@ class Translator(StatefulMixin):
         sections = am.sections
         if len(sections) != 1:
             macro = [s.name for s in sections if s.name != "__main__"]
+            first = _MACRO.search(path.read_text(encoding="utf-8", errors="replace"))
+            where = f", the first at line {_line_of(first)}" if first else ""
             raise UnsupportedFeature(
-                f"model '{path.name}' uses macros ({', '.join(macro)}); use engine='pysd'"
+                f"model '{path.name}' uses macros ({', '.join(macro)}{where}); use engine='pysd'"
             )
         section = sections[0]
         self.section = section
