@@ -285,15 +285,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_sweep_parser(sub)
     COMMANDS["sweep"] = cmd_sweep
+
+    from sdkit.plot.cli import add_plot_parser, cmd_plot
+
+    add_plot_parser(sub)
+    COMMANDS["plot"] = cmd_plot
     return parser
 
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: Any = None, line: str | None = None) -> None:
-    """Warnings as one line on stderr, without the source line (``--debug`` shows the usual form)."""
+    """sdkit's warnings as one line on stderr, without the source line; another library's
+    warnings (numpy, xarray, ...) go to the debug log (``--debug`` shows them in full)."""
     text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
-    label = "" if issubclass(category, SdkitWarning) else f"{category.__name__}: "
-    print(f"sdkit: warning: {label}{text}", file=sys.stderr)
+    if not issubclass(category, SdkitWarning):
+        logging.getLogger("sdkit").debug("%s: %s (%s:%s)", category.__name__, text, filename, lineno)
+        return
+    print(f"sdkit: warning: {text}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
