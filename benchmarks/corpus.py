@@ -12,7 +12,8 @@ Columns: whether each tool runs the model at its own time settings (or its one-l
 error); the engine's largest relative difference from PySD and from pysimlin over
 every variable both report, at every shared saved time
 (``|a - b| / max(|a|, |b|, 1e-6)``); the engine's wall time for N runs with default
-constants (compile excluded, reported beside it; on the numpy backend, said in the
+constants (compile excluded, reported beside it: translation and the numba compile
+on an empty kernel cache; on the numpy backend, said in the
 cell, when the numba compile does not finish in time) and its speed ratio to PySD and
 to pysimlin, whose N runs are estimated as N times one run (model loaded once).
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -77,8 +79,11 @@ def worker(tool: str, path: Path, out: Path, n: int, backend: str) -> dict:
 def _run_tool(tool, path, folder, n, backend, timeout) -> dict:
     out = folder / f"{tool}.pickle"
     cmd = [sys.executable, __file__, "--worker", tool, str(path), str(out), str(n), backend]
+    env = dict(os.environ, SDKIT_CACHE_DIR=str(folder / "cache"))  # a cold numba cache
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"did not finish in {timeout:g} s"}
     lines = done.stdout.strip().splitlines()
