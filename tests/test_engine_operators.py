@@ -2,10 +2,10 @@
 
 Each row is a Vensim expression and the same expression with every grouping
 written out in Python, following Vensim's documented precedence (unary
-``:NOT:``/``-``/``+``, then ``^`` (right to left), ``* /``, ``+ -``,
-relations, ``:AND:``, ``:OR:``) and Vensim's own outputs for the SDXorg case
-``exponentiation`` (``-2^2`` is -4) and ``arithmetics_exp`` (``30^ - 30^-cons``
-is 0.944 at cons = 1.2).
+``:NOT:``, then ``^`` (right to left), ``* /``, ``+ -``, relations, ``:AND:``,
+``:OR:``) with a leading minus that negates a whole power, as Vensim's own
+output for the SDXorg case ``exponentiation`` shows (``-2^2`` is -4), and
+``30^ - 30^-cons`` = 0.944 at cons = 1.2 (the case ``arithmetics_exp``).
 """
 
 from __future__ import annotations
