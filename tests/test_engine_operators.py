@@ -121,3 +121,10 @@ def test_negative_literal_constant_stays_an_overridable_constant(tmp_path):
     k = compile_model(path)
     assert k.constants["c"] == -5.0
     assert k.simulate({"c": 3.0}, n=1).data["x"][0, -1] == 6.0
+
+
+def test_pysd_parser_is_left_as_it_was(operators_model):
+    """The engine's precedence applies only while it parses: PySD's own reader is unchanged."""
+    from pysd.translators.vensim import vensim_element
+
+    assert vensim_element.EquationVisitor.__module__ == vensim_element.__name__
