@@ -74,7 +74,11 @@ def _measure(tool: str, path: Path, repeat: int, env: dict | None = None) -> dic
 
 
 def _ms(info: dict, key: str) -> str:
-    return f"{1000 * info[key]:.3g} ms" if key in info else info.get("error", "-")
+    if key not in info:
+        error = info.get("error", "-")
+        return f"no: {error[:50]}..." if len(error) > 50 else f"no: {error}"
+    ms = 1000 * info[key]
+    return f"{ms:,.0f} ms" if ms >= 100 else f"{ms:.2g} ms"
 
 
 def main(argv: list[str] | None = None) -> int:
