@@ -159,6 +159,8 @@ def _failing_equation(path: Path, text: str) -> str:
     """Parse the file equation by equation to name the first one PySD rejects ('' if none)."""
     from pysd.translators.vensim.vensim_file import VensimFile
 
+    from sdkit.engine.locate import canonical, equation_lines
+
     try:
         vensim_file = VensimFile(path)
         vensim_file.parse(parse_all=False)
@@ -171,8 +173,7 @@ def _failing_equation(path: Path, text: str) -> str:
                         component.parse()
                 except Exception as exc:  # noqa: BLE001 - locating the failure, any type
                     lhs = element.equation.split("=", 1)[0].strip().splitlines()[0][:60]
-                    first = element.equation.strip().splitlines()[0][:40]
-                    line = text[: max(text.find(first), 0)].count("\n") + 1
+                    line = equation_lines(text).get(canonical(lhs.split("[")[0]), "?")
                     if _INTEG_ONE_ARGUMENT in str(exc):
                         return f"stock {lhs!r} (line {line}) has no initial value, write INTEG(flow, initial value)"
                     return f"equation {lhs!r} (line {line}) cannot be parsed"
