@@ -24,7 +24,7 @@ REQUIRED_SCENARIOS = {
     "coalition_off",
     "climate_open",
 }
-# The presets of the THEORY.md table "The four orders as parameters" (LIO, TI, MN, SI).
+# The presets of the table in docs/theory.md "The four orders as parameters" (LIO, TI, MN, SI).
 THEORY_PRESETS = {
     "legitimacy emphasis": [0.60, 0.80, 0.10, 0.50],
     "commitment to top floor": [0.70, 0.60, 0.05, 0.75],
