@@ -107,6 +107,7 @@ SYSTEM_PARAMETERS = [
     "restraint threshold",
     "restraint steepness",
     "institutional anchoring",
+    "exhaustion rate",
     "settlement rate",
     "disorder growth rate",
     "disorder decay rate",
