@@ -281,11 +281,17 @@ def grid_table(checks) -> str:
         ds = ds.rename(sample="scenario").assign_coords(scenario=labels)
         passed = np.ones(len(frame), dtype=bool)
         per_check = []
+        base_lookup = constant_lookup(model, {})
+
+        def lookup(name: str, label: str, scenario: str = scenario, base=base_lookup) -> float:
+            # grid points vary only the grid's columns; a param a check reads comes from the base scenario
+            return base(name, scenario)
+
         for check in own:
             ok = np.array(
                 [
                     r.passed != bool(check.xfail)
-                    for r in evaluate([dataclasses.replace(check, scenario=s) for s in labels], ds, constant_lookup(load_model(MODEL), {}))
+                    for r in evaluate([dataclasses.replace(check, scenario=s) for s in labels], ds, lookup)
                 ]
             )
             if not check.xfail:
