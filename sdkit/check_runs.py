@@ -26,6 +26,8 @@ __all__ = [
     "KnockoutResult",
     "constant_lookup",
     "dt_differences",
+    "dt_pairs",
+    "margin_moves",
     "run_checks",
     "run_knockouts",
     "validate_settings",
@@ -65,14 +67,19 @@ def default_value(model: Model, py_name: str) -> np.ndarray:
     return np.asarray(model.kernel.constants[py_name], dtype=float)
 
 
-def constant_lookup(model: Model, settings: dict[str, Any]) -> Callable[[str, str], float]:
-    """``lookup(name, scenario)``: a constant's value in a scenario run with ``settings`` on top."""
+def constant_lookup(model: Model, settings: dict[str, Any], recorded: dict[str, dict[str, Any]] | None = None) -> Callable[[str, str], float]:
+    """``lookup(name, scenario)``: a constant's value in a scenario run with ``settings`` on top.
+
+    ``recorded`` gives the parameters each scenario ran with (a result's provenance);
+    by default they are read from the model's scenarios.
+    """
 
     def lookup(name: str, scenario: str) -> float:
         try:
             [wanted] = overrides_for(model, {name: 0.0})
             values = np.array(default_value(model, wanted.py_name), dtype=float)
-            for override in overrides_for(model, {**scenario_parameters(model, scenario), **settings}):
+            given = recorded[scenario] if recorded and scenario in recorded else scenario_parameters(model, scenario)
+            for override in overrides_for(model, {**given, **settings}):
                 if override.py_name == wanted.py_name:
                     values[override.index(model)] = override.value
         except ParameterError as exc:
@@ -201,7 +208,17 @@ def half_step_model(model: Model) -> Model:
     return half
 
 
-def dt_differences(model: Model, checks: Sequence[Check], results: Sequence[CheckResult], engine: str = "auto", progress: Progress | None = None) -> list[tuple[CheckResult, CheckResult]]:
-    """Rerun every check at half the time step; the (result at dt, result at dt/2) pairs whose verdicts differ."""
+def dt_pairs(model: Model, checks: Sequence[Check], results: Sequence[CheckResult], engine: str = "auto", progress: Progress | None = None) -> list[tuple[CheckResult, CheckResult]]:
+    """Rerun every check at half the time step: (result at dt, result at dt/2) per check."""
     halved = run_checks(half_step_model(model), checks, engine=engine, progress=progress)
-    return [(a, b) for a, b in zip(results, halved, strict=True) if a.passed != b.passed]
+    return list(zip(results, halved, strict=True))
+
+
+def dt_differences(model: Model, checks: Sequence[Check], results: Sequence[CheckResult], engine: str = "auto", progress: Progress | None = None) -> list[tuple[CheckResult, CheckResult]]:
+    """The (result at dt, result at dt/2) pairs whose verdicts differ."""
+    return [(a, b) for a, b in dt_pairs(model, checks, results, engine, progress) if a.passed != b.passed]
+
+
+def margin_moves(pairs: Sequence[tuple[CheckResult, CheckResult]], fraction: float = 0.5) -> list[tuple[CheckResult, CheckResult]]:
+    """Pairs with the same verdict whose margin moves by more than ``fraction`` of itself at dt/2."""
+    return [(a, b) for a, b in pairs if a.passed == b.passed and abs(a.margin - b.margin) > fraction * abs(a.margin)]

@@ -94,7 +94,13 @@ def _run(args: argparse.Namespace) -> int:
 
 @command("check")
 def _check(args: argparse.Namespace) -> int:
-    from sdkit.check_runs import dt_differences, run_checks, run_knockouts, validate_settings
+    from sdkit.check_runs import (
+        dt_pairs,
+        margin_moves,
+        run_checks,
+        run_knockouts,
+        validate_settings,
+    )
     from sdkit.checks import checks_path_for, read_check_file
     from sdkit.model import load_model
     from sdkit.report import checks_table, knockouts_table
@@ -123,23 +129,33 @@ def _check(args: argparse.Namespace) -> int:
     uncovered = suite.modes_without_knockout()
     if uncovered:
         print(f"reference modes no knockout covers: {', '.join(uncovered)}")
-    changed = dt_differences(model, suite.checks, results, engine=args.engine) if args.dt_check else []
+    pairs = dt_pairs(model, suite.checks, results, engine=args.engine) if args.dt_check else []
+    changed = [(a, b) for a, b in pairs if a.passed != b.passed]
     if args.dt_check:
-        print(_dt_report(changed))
+        print(_dt_report(changed, margin_moves(pairs)))
     return EXIT_CHECK_FAILED if failed or changed or not all(k.passed for k in knockouts) else 0
 
 
-def _dt_report(changed: list) -> str:
-    from sdkit.report import distinct, table
+def _dt_report(changed: list, moved: list) -> str:
+    from sdkit.report import distinct, signed, table
 
-    if not changed:
-        return "dt check: every verdict is the same at TIME STEP and at TIME STEP/2"
-    rows = []
-    for a, b in changed:
-        value, half = distinct(a.value, b.value)
-        rows.append([a.id, value, half, a.op, f"{a.threshold:.6g}", "pass" if a.passed else "FAIL", "pass" if b.passed else "FAIL"])
-    header = ["check", "measured at dt", "at dt/2", "op", "threshold", "at dt", "at dt/2"]
-    return f"dt check: {len(changed)} verdict(s) change when TIME STEP is halved\n{table(header, rows)}"
+    def rows(pairs: list) -> list:
+        out = []
+        for a, b in pairs:
+            value, half = distinct(a.value, b.value)
+            out.append([a.id, value, half, a.op, f"{a.threshold:.6g}", signed(a.margin), signed(b.margin),
+                        "pass" if a.passed else "FAIL", "pass" if b.passed else "FAIL"])
+        return out
+
+    header = ["check", "measured at dt", "at dt/2", "op", "threshold", "margin at dt", "at dt/2", "verdict at dt", "at dt/2"]
+    if changed:
+        text = f"dt check: {len(changed)} verdict(s) change when TIME STEP is halved\n{table(header, rows(changed))}"
+    else:
+        text = "dt check: every verdict is the same at TIME STEP and at TIME STEP/2"
+    if moved:
+        text += (f"\nsame verdict, but the margin moves by more than half of itself at TIME STEP/2:\n"
+                 f"{table(header, rows(moved))}")
+    return text
 
 
 def _check_robust(args: argparse.Namespace) -> int:
@@ -163,6 +179,10 @@ def _check_robust(args: argparse.Namespace) -> int:
     report = robust_checks(model, suite.checks, draws=args.robust, spread=args.spread, seed=args.seed,
                            progress=_progress("scenario runs"))
     print(robust_table(report))
+    named = {i for k in suite.knockouts for i in k.must_fail}
+    never = [check for check, _, rate, _ in report.check_rows() if rate == 1.0 and check not in named]
+    if never:
+        print(f"pass in every draw and named by no knockout (can anything make them fail?): {', '.join(never)}")
     if args.out:
         for written in write_robust_csv(report, args.out, command=command_line(args)):
             print(f"wrote {written}")
@@ -345,15 +365,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_sweep_parser(sub)
     COMMANDS["sweep"] = cmd_sweep
+
+    from sdkit.plot.cli import add_plot_parser, cmd_plot
+
+    add_plot_parser(sub)
+    COMMANDS["plot"] = cmd_plot
     return parser
 
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: Any = None, line: str | None = None) -> None:
-    """Warnings as one line on stderr, without the source line (``--debug`` shows the usual form)."""
+    """sdkit's warnings as one line on stderr, without the source line; another library's
+    warnings (numpy, xarray, ...) go to the debug log (``--debug`` shows them in full)."""
     text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
-    label = "" if issubclass(category, SdkitWarning) else f"{category.__name__}: "
-    print(f"sdkit: warning: {label}{text}", file=sys.stderr)
+    if not issubclass(category, SdkitWarning):
+        logging.getLogger("sdkit").debug("%s: %s (%s:%s)", category.__name__, text, filename, lineno)
+        return
+    print(f"sdkit: warning: {text}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """The project's figures: the data each needs, then the plot, then the files.
 
 Each ``figure_*`` function takes what the reproduce pipeline has computed, draws one
-figure in the publication style, and saves it (PDF and 300-dpi PNG) under a stem in
+figure in the publication style, and saves it (300-dpi PNG, PDF and SVG with its text
+kept as text) under a stem in
 the output folder. Computing stays here and in the modules it calls; drawing stays in
 :mod:`sdkit.plot`.
 """
@@ -45,7 +46,7 @@ def restraint_region(model: Model, scenario: str | None, resolution: int = 120) 
 def _save(fig: Any, out: Path, stem: str, metadata: Mapping[str, str]) -> list[Path]:
     import matplotlib.pyplot as plt
 
-    paths = save_figure(fig, out / stem, metadata=metadata)
+    paths = save_figure(fig, out / stem, formats=("png", "pdf", "svg"), metadata=metadata)
     plt.close(fig)
     return paths
 
@@ -69,14 +70,15 @@ def figure_phase(ds: xr.Dataset, region: xr.DataArray, out: Path, metadata: Mapp
 
 
 def figure_reference_modes(ds: xr.Dataset, results: Sequence[Any], checks: Sequence[Any], out: Path, stem: str, metadata: Mapping[str, str]) -> list[Path]:
-    """One figure per reference mode: the variables its checks read, thresholds drawn."""
+    """One figure per reference mode: a panel per variable its checks read, thresholds drawn."""
     from sdkit import plot
 
     written: list[Path] = []
-    for mode in dict.fromkeys(r.mode for r in results):
-        with plot.style("double", aspect=0.55):
-            ax = plot.reference_mode_panel(ds, results, mode, checks=checks)
-            written += _save(ax.figure, out, f"{stem}-{mode.lower()}", metadata)
+    # modes whose checks all set constants on top of their scenarios were measured on runs ds does not hold
+    for mode in dict.fromkeys(r.mode for r in results if not getattr(r, "set", None)):
+        with plot.style("double"):
+            fig, _ = plot.reference_mode_figure(ds, results, mode, checks=checks)
+            written += _save(fig, out, f"{stem}-{mode.lower()}", metadata)
     return written
 
 
@@ -114,8 +116,7 @@ def figure_sensitivity(sweeps: Mapping[str, Any], out: Path, metadata: Mapping[s
             with plot.style("double", aspect=0.75):
                 written += _save(plot.sobol_indices(sobol, output), out, f"sobol-{output}", metadata)
         if morris:
-            with plot.style("single", aspect=1.0):
-                written += _save(plot.morris(morris, output).figure, out, f"morris-{output}", metadata)
+            written += _save(_morris_panels(morris, output), out, f"morris-{output}", metadata)
         if "cross_order_sobol" in sweeps:
             cross = {"all orders": sweeps["cross_order_sobol"].indices}
             with plot.style("single", aspect=1.2):
@@ -130,6 +131,35 @@ def figure_sensitivity(sweeps: Mapping[str, Any], out: Path, metadata: Mapping[s
                 written += _save(ax.figure, out, f"sobol-time-{order}", metadata)
         if result.convergence is not None:
             with plot.style("single", aspect=0.8):
-                ax = plot.convergence(result.convergence, "min_restraint")
+                ax = plot.convergence(result.convergence, "min_restraint",
+                                      params=_most_influential(result.convergence, "min_restraint"))
                 written += _save(ax.figure, out, f"convergence-{order}", metadata)
     return written
+
+
+def _morris_panels(morris: Mapping[str, xr.Dataset], output: str) -> Any:
+    """Morris screening of each order in its own panel, the most influential parameters named."""
+    from sdkit import plot
+    from sdkit.plot._common import grid_shape, hide_unused, new_figure
+
+    with plot.style("double"):
+        nrows, ncols = grid_shape(len(morris))
+        fig, grid = new_figure(nrows, ncols, panel_aspect=0.8)
+        hide_unused(grid, len(morris))
+        panels = list(zip(grid.ravel(), morris.items(), strict=False))
+        for ax, (order, indices) in panels:
+            plot.morris({order: indices}, output, ax=ax, labels=False)
+            output_title = ax.get_title()
+            ax.set_title(order)
+            ax.get_legend().remove()
+        fig.suptitle(output_title)
+        for ax, (order, indices) in panels:
+            plot.morris_labels({order: indices}, output, ax=ax, top=4)
+        return fig
+
+
+def _most_influential(convergence: xr.Dataset, output: str, count: int = 6) -> list[str]:
+    """The `count` parameters of largest total-order index at the largest sample size."""
+    final = convergence["ST"].sel(output=output).isel(size=-1)
+    order = np.argsort(-np.nan_to_num(final.to_numpy(), nan=-np.inf), kind="stable")
+    return [str(final["param"].values[i]) for i in order[:count]]

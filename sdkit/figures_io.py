@@ -164,7 +164,7 @@ def save_figure(
         raise OutputError(f"figure folder {str(folder)!r} is not writable; choose a writable path")
 
     written: list[Path] = []
-    rc = {"svg.hashsalt": "sdkit", "pdf.fonttype": 42, "ps.fonttype": 42}
+    rc = {"svg.hashsalt": "sdkit", "svg.fonttype": "none", "pdf.fonttype": 42, "ps.fonttype": 42}
     for fmt in fmts:
         target = Path(f"{stem}.{fmt}")
         tmp_name: str | None = None

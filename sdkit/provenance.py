@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 _PACKAGES = ("sdkit", "pysd", "numpy", "xarray", "SALib", "numba")
@@ -21,9 +22,11 @@ def versions() -> dict[str, str]:
 
 
 def provenance_attrs(model: Any, **extra: Any) -> dict[str, str]:
-    """netCDF-ready attributes: model file, its SHA-256, versions, and ``extra`` as JSON."""
+    """netCDF-ready attributes: model file (as given and resolved), its SHA-256, versions,
+    and ``extra`` as JSON."""
     attrs = {
         "model_file": str(model.path),
+        "model_path": str(Path(model.path).resolve()),
         "model_sha256": model.sha256,
         **{f"{name}_version": value for name, value in versions().items()},
     }

@@ -108,6 +108,11 @@ def run(
         variable = model.variables[name]
         dataset[name].attrs = {"long_name": variable.name, "units": variable.units}
     dataset["time"].attrs = {"long_name": "Time", "units": model.variables["time_step"].units or "Year"}
+    if len(pieces) > 1:
+        dataset["time"].attrs["comment"] = (
+            "union of the time points of every scenario; a scenario's variables are NaN "
+            "outside its own INITIAL TIME to FINAL TIME"
+        )
     dataset.attrs = provenance_attrs(
         model,
         engine="engine" if use_engine else "pysd",

@@ -10,6 +10,12 @@ A scenarios file holds one table per scenario::
     "supremacy claim[liberal]" = 0.8  # one element of a subscripted constant
     [liberal.time]                    # optional: initial_time, final_time, time_step, saveper
     final_time = 300
+
+and optionally a rules table::
+
+    [_rules]
+    sum_to_one = ["initial adherence share"]   # shares that must add up to 1 in every scenario
+    levers = ["phase start"]                   # chosen, not estimated: `sdkit check --robust` keeps them
 """
 
 from __future__ import annotations

@@ -264,3 +264,63 @@ def test_robust_command_prints_rates_and_writes_csv(capsys, demo, tmp_path):
     code, _, err = cli(capsys, "check", demo, "--robust", 8, "--spread", 1.5)
     assert code == 2
     assert "--spread must be between 0 and 1" in err
+
+
+def test_robust_out_file_is_not_overwritten_without_force(capsys, demo, tmp_path):
+    out_file = tmp_path / "robust.csv"
+    out_file.write_text("keep me")
+    code, _, err = cli(capsys, "check", demo, "--robust", 4, "--out", out_file)
+    assert code == 2
+    assert "already exists" in err
+    assert out_file.read_text() == "keep me"
+
+
+def test_unknown_lever_is_a_scenario_error(capsys, demo):
+    scenarios = demo.with_name(f"{DEMO}.scenarios.toml")
+    scenarios.write_text(scenarios.read_text().replace('levers = ["initial stock"]', 'levers = ["initial stack"]'))
+    code, _, err = cli(capsys, "check", demo)
+    assert code == 2
+    assert "levers" in err
+    assert "'initial stack'" in err
+
+
+def test_margin_moves_lists_same_verdicts_whose_margin_shifts():
+    from sdkit.check_runs import margin_moves
+    from sdkit.checks import CheckResult
+
+    def result(value: float) -> CheckResult:
+        return CheckResult("M", "M", "s", "x", value, "<", 0.0, value < 0.0, None)
+
+    pairs = [(result(-35.0), result(-6.5)), (result(-35.0), result(-30.0)), (result(-1.0), result(1.0))]
+    assert margin_moves(pairs) == [pairs[0]]
+
+
+def test_reference_mode_figures_leave_out_checks_measured_on_other_runs(demo, tmp_path):
+    from sdkit.figures import figure_reference_modes
+    from sdkit.plot.checks import _plan
+
+    model = load_model(demo)
+    checks = [*read_check_file(demo.with_name(f"{DEMO}.checks.toml")).checks,
+              Check("G.low-capacity", "G", "base", "x", {"fn": "final", "var": "Stock"}, ">", 0.0, set={"capacity": 50})]
+    results = run_checks(model, checks)
+    dataset = run(model, scenarios=["base", "short_life"])
+    plan = _plan(dataset, results, "G", checks, None)
+    assert [r.id for r in plan.results] == ["G.bounded", "G.equilibrium", "G.low-capacity"]  # all count
+    assert [m.result.id for m in plan.marks] == ["G.bounded", "G.equilibrium"]  # drawn: those of runs drawn
+    written = figure_reference_modes(dataset, results, checks, tmp_path, "modes", {})
+    # mode X has only a check with set: no figure of a run it was not measured on
+    assert sorted({p.stem for p in written}) == ["modes-g", "modes-l"]
+
+
+def test_plot_command_reads_constants_a_result_ran_with(capsys, demo, tmp_path):
+    import xarray as xr
+
+    from sdkit.plot.cli import _constants
+
+    out_file = tmp_path / "run.nc"
+    code, _, _ = cli(capsys, "run", demo, "--scenario", "short_life", "--set", "capacity=60", "--out", out_file)
+    assert code == 0
+    lookup = _constants(xr.load_dataset(out_file))
+    assert lookup("capacity", "short_life") == 60.0  # from --set, recorded in the result
+    assert lookup("lifetime", "short_life") == 4.0  # from the scenario
+    assert lookup("growth rate", "short_life") == 0.5  # the model file's value

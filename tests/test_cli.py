@@ -96,3 +96,12 @@ def test_missing_subcommand_is_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([])
     assert exit_info.value.code == 2
+
+
+def test_another_librarys_warning_does_not_reach_the_user(capsys):
+    from sdkit.cli import _show_warning
+    from sdkit.errors import SdkitWarning
+
+    _show_warning(FutureWarning("a numpy deprecation"), FutureWarning, "x.py", 1)
+    _show_warning(SdkitWarning("TIME STEP too large"), SdkitWarning, "x.py", 1)
+    assert capsys.readouterr().err == "sdkit: warning: TIME STEP too large\n"

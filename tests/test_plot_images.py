@@ -16,6 +16,7 @@ from matplotlib.testing.compare import compare_images
 
 from sdkit import plot
 from sdkit.figures_io import save_figure
+from sdkit.plot.lint import figure_problems
 
 try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
     from tests.make_baselines import BASELINE_DIR, BASELINES, render, run_dataset
@@ -40,6 +41,12 @@ def test_figure_matches_baseline(name, tmp_path):
     actual = render(name, tmp_path)
     result = compare_images(str(expected), str(actual), tol=TOLERANCE)
     assert result is None, result
+
+
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_baseline_figure_reads_cleanly(name):
+    """No overlapping text and full time axes at the baselines' single-column size."""
+    assert figure_problems(BASELINES[name]()) == []
 
 
 def test_comparison_catches_a_changed_order_colour(tmp_path):

@@ -12,9 +12,24 @@ MODELS = Path(__file__).parent.parent / "models"
 @pytest.mark.slow
 # quick samples are small, so the sweeps rightly warn about indices outside [0, 1]
 @pytest.mark.filterwarnings("ignore::sdkit.errors.SdkitWarning")
-def test_two_quick_runs_give_identical_files(tmp_path, capsys):
+def test_two_quick_runs_give_identical_files(tmp_path, capsys, monkeypatch):
+    """Also reads every figure back: time axes filled by their data, no overlapping text."""
+    from sdkit import figures
+    from sdkit.plot.lint import figure_problems
+
+    problems: dict[str, list[str]] = {}
+    save = figures._save
+
+    def save_after_reading(fig, out, stem, metadata):
+        problems[stem] = figure_problems(fig)
+        return save(fig, out, stem, metadata)
+
     first, second = tmp_path / "a", tmp_path / "b"
-    assert main(["reproduce", "--quick", "--models", str(MODELS), "--out", str(first)]) == 0
+    with monkeypatch.context() as patch:
+        patch.setattr(figures, "_save", save_after_reading)
+        assert main(["reproduce", "--quick", "--models", str(MODELS), "--out", str(first)]) == 0
+    assert len(problems) >= 30
+    assert {stem: found for stem, found in problems.items() if found} == {}
     assert main(["reproduce", "--quick", "--models", str(MODELS), "--out", str(second)]) == 0
     printed = capsys.readouterr().out
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())

@@ -13,10 +13,10 @@ and fonts, and save with :func:`sdkit.figures_io.save_figure`::
 """
 
 from sdkit.plot.balance_map import OUTCOME_COLORS, balance_map
-from sdkit.plot.checks import reference_mode_panel, reference_mode_panels
+from sdkit.plot.checks import reference_mode_figure, reference_mode_panel, reference_mode_panels
 from sdkit.plot.fan import fan_chart
 from sdkit.plot.phase import phase_portrait
-from sdkit.plot.sensitivity import convergence, morris, sobol_indices, time_resolved
+from sdkit.plot.sensitivity import convergence, morris, morris_labels, sobol_indices, time_resolved
 from sdkit.plot.style import (
     OKABE_ITO,
     ORDER_STYLES,
@@ -43,9 +43,11 @@ __all__ = [
     "convergence",
     "fan_chart",
     "morris",
+    "morris_labels",
     "order_style",
     "order_styles",
     "phase_portrait",
+    "reference_mode_figure",
     "reference_mode_panel",
     "reference_mode_panels",
     "sobol_indices",

@@ -110,6 +110,68 @@ def scenario_names(ds: Any) -> list[str]:
     return [str(v) for v in np.asarray(ds["scenario"].values)]
 
 
+def finite_span(time: Any, *series: Any) -> tuple[float, float]:
+    """First and last time at which any of `series` has a finite value.
+
+    Runs of different calendars share one NaN-padded time axis in a run dataset
+    (a 0-200 scenario beside a 1919-2030 history); each panel's time axis spans
+    only the data it draws. Falls back to the whole axis when nothing is finite.
+    """
+    t = np.asarray(time, dtype=float)
+    if t.size == 0:
+        return 0.0, 1.0
+    finite = np.zeros(t.shape, dtype=bool)
+    for values in series:
+        v = np.asarray(values, dtype=float)
+        finite |= np.isfinite(v.reshape(-1, t.size)).any(axis=0)
+    if not finite.any():
+        return float(t[0]), float(t[-1])
+    chosen = t[finite]
+    return float(chosen[0]), float(chosen[-1])
+
+
+def calendars(ds: Any, scenarios: Sequence[str]) -> dict[tuple[float, float], list[str]]:
+    """Scenarios grouped by the span of time their data cover, in first-seen order."""
+    t = np.asarray(ds["time"].values, dtype=float)
+    groups: dict[tuple[float, float], list[str]] = {}
+    for name in scenarios:
+        series = [np.asarray(ds[v].sel(scenario=name).values, dtype=float)
+                  for v in ds.data_vars if {"scenario", "time"} <= set(ds[v].dims)]
+        groups.setdefault(finite_span(t, *series), []).append(name)
+    return groups
+
+
+def require_one_calendar(ds: Any, scenarios: Sequence[str]) -> None:
+    """Raise :class:`PlotError` when the scenarios cover different spans of time.
+
+    Drawn on one time axis, a 0-200 run beside a 1919-2030 history would squeeze each
+    into a corner of the panel.
+    """
+    groups = calendars(ds, scenarios)
+    if len(groups) > 1:
+        listed = "; ".join(f"{', '.join(names)} ({low:g}-{high:g})" for (low, high), names in groups.items())
+        raise PlotError(f"the scenarios cover different spans of time: {listed}; draw each group separately "
+                        "(scenarios=[...], or --scenario on the command line)")
+
+
+def figure_legend(fig: Figure, handles: Sequence[Any], labels: Sequence[str], *, loc: str,
+                  max_columns: int = 6, **options: Any) -> Any:
+    """A figure legend in as many columns (up to `max_columns`) as fit the figure's width.
+
+    Long entries (renamed scenarios, say) then wrap onto more rows instead of running
+    past the edge of a single-column figure.
+    """
+    renderer = fig.canvas.get_renderer()
+    limit = 0.98 * fig.bbox.width
+    columns = max(1, min(len(labels), max_columns))
+    while True:
+        legend = fig.legend(handles, labels, loc=loc, ncols=columns, **options)
+        if columns == 1 or legend.get_window_extent(renderer).width <= limit:
+            return legend
+        legend.remove()
+        columns -= 1
+
+
 def legend_columns(fig: Figure, n: int) -> int:
     """Legend columns that fit the figure width: up to 6 on a wide figure, 2 on a narrow one."""
     width = float(fig.get_figwidth())

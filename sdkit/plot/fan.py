@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sdkit.plot._common import (
+    figure_legend,
     grid_shape,
     hide_unused,
     new_figure,
@@ -109,12 +110,15 @@ def fan_chart(
         panel_list = list(grid.ravel())
         hide_unused(grid, len(names))
         created = True
+        left_column = list(grid[:, 0])
+        bottom_row = [ax for i, ax in enumerate(panel_list[: len(names)]) if i + cols >= len(names)]
     else:
         panel_list = list(np.ravel(axes))
         if len(panel_list) < len(names):
             raise PlotError(f"`axes` has {len(panel_list)} panels for {len(names)} orders")
         fig = panel_list[0].get_figure()
         created = False
+        left_column = bottom_row = panel_list
 
     qs = [(1 - outer) / 2, (1 - inner) / 2, 0.5, (1 + inner) / 2, (1 + outer) / 2]
     first = data[names[0]][variable]
@@ -132,13 +136,10 @@ def fan_chart(
         ax.set_xlim(t[0], t[-1])
         if ylim is not None:
             ax.set_ylim(*ylim)
-        if not created:
+        if not created or ax in bottom_row:
             ax.set_xlabel(time_label(da["time"]))
+        if not created or ax in left_column:
             ax.set_ylabel(axis_label(first))
-
-    if created:
-        fig.supxlabel(time_label(first["time"]))
-        fig.supylabel(axis_label(first))
     if legend:
         grey = "0.35"
         handles = [
@@ -147,7 +148,7 @@ def fan_chart(
             Patch(facecolor=grey, alpha=0.18, linewidth=0, label=f"central {outer:.0%}"),
         ]
         if created:
-            fig.legend(handles=handles, loc="outside upper center", ncols=3)
+            figure_legend(fig, handles, [h.get_label() for h in handles], loc="outside upper center", max_columns=3)
         else:
             panel_list[0].legend(handles=handles, loc="best")
     return fig

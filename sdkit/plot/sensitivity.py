@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sdkit.plot._common import legend_columns, new_figure, require_dims, require_vars
+from sdkit.plot._common import figure_legend, legend_columns, new_figure, require_dims, require_vars
 from sdkit.plot.style import (
     OKABE_ITO,
     PlotError,
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["PARAM_STYLES", "convergence", "morris", "sobol_indices", "time_resolved"]
+__all__ = ["PARAM_STYLES", "convergence", "morris", "morris_labels", "sobol_indices", "time_resolved"]
 
 #: Colours and line styles handed to parameters in order (colour-blind safe).
 PARAM_STYLES: tuple[dict[str, Any], ...] = tuple(
@@ -196,7 +196,7 @@ def sobol_indices(
             Patch(facecolor="white", edgecolor="0.35", label="first order $S_1$"),
         ]
         if axes is None:
-            fig.legend(handles=handles, loc="outside lower center", ncols=2)
+            figure_legend(fig, handles, [h.get_label() for h in handles], loc="outside lower center", max_columns=2)
         else:
             panel_list[0].legend(handles=handles, loc="best")
     return fig
@@ -208,6 +208,7 @@ def morris(
     *,
     ax: Axes | None = None,
     labels: bool = True,
+    label_top: int | None = 6,
     diagonal: bool = True,
 ) -> Axes:
     """Draw Morris screening: mean absolute elementary effect mu* against its spread sigma.
@@ -223,7 +224,10 @@ def morris(
     ax : matplotlib.axes.Axes, optional
         Axes to draw into (default: a new figure).
     labels : bool
-        Write each parameter's name beside its point.
+        Write parameter names beside their points.
+    label_top : int or None
+        Name only the `label_top` parameters of largest mu* (of each order); None
+        names every one. Labels are placed so that none overlaps another.
     diagonal : bool
         Draw the line sigma = mu* (above it, effects are mostly non-linear or
         interacting).
@@ -246,7 +250,6 @@ def morris(
         _, grid = new_figure(1, 1, panel_aspect=0.8)
         ax = grid[0, 0]
     top = 0.0
-    points: list[tuple[str, float, float]] = []
     for name in names:
         require_vars(data[name], ["mu_star", "sigma"], f"Morris results {name!r}")
         sub = _pick_output(data[name], output, f"Morris results {name!r}")
@@ -258,15 +261,9 @@ def morris(
         kw = styles[name]
         ax.errorbar(mu, sig, xerr=conf, linestyle="none", marker=kw["marker"], color=kw["color"],
                     markersize=4, elinewidth=0.6, capsize=1.5, label=name or "_nolegend_")
-        if labels:
-            points.extend(
-                (pretty_name(str(p)), float(xv), float(yv))
-                for p, xv, yv in zip(sub["param"].values, mu, sig, strict=True)
-            )
         finite = np.concatenate([mu[np.isfinite(mu)], sig[np.isfinite(sig)]])
         if finite.size:
             top = max(top, float(finite.max()))
-    _label_points(ax, points, top)
     if diagonal and top > 0:
         lim = top * 1.1
         ax.plot([0, lim], [0, lim], color="0.5", linestyle="--", linewidth=0.6,
@@ -283,32 +280,63 @@ def morris(
         ax.set_title(title)
     if len(names) > 1 or diagonal or names[0]:
         _legend(ax, created, len(names) + int(diagonal))
+    if labels:
+        morris_labels(ds, output, ax=ax, top=label_top)
     return ax
 
 
-def _label_points(ax: Axes, points: list[tuple[str, float, float]], scale: float) -> None:
-    """Write labels beside points, stepping a label down when an earlier one sits close by."""
-    placed: list[tuple[float, float]] = []
-    near = 0.06 * scale if scale > 0 else 0.0
+def morris_labels(ds: xr.Dataset | Mapping[str, xr.Dataset], output: str | None, *, ax: Axes,
+                  top: int | None = 6) -> None:
+    """Name the `top` parameters of largest mu* (per order) beside their points in `ax`.
+
+    Call it once the figure's panels, titles and legends are all in place: labels
+    are placed where the figure's layout puts the points, so that none overlaps
+    another. :func:`morris` calls it itself when ``labels=True``.
+    """
+    points: list[tuple[str, float, float]] = []
+    for name, results in _by_order(ds, "Morris results").items():
+        sub = _pick_output(results, output, f"Morris results {name!r}")
+        mu = np.asarray(sub["mu_star"].values, dtype=float)
+        sig = np.asarray(sub["sigma"].values, dtype=float)
+        ranked = np.argsort(-np.nan_to_num(mu, nan=-np.inf), kind="stable")[:top]
+        points.extend((pretty_name(str(sub["param"].values[i])), float(mu[i]), float(sig[i])) for i in ranked)
+    _label_points(ax, points)
+
+
+def _label_points(ax: Axes, points: list[tuple[str, float, float]]) -> None:
+    """Write labels beside points, moving each down until it overlaps no earlier label.
+
+    The figure is laid out first, so the boxes compared are the ones drawn (text
+    inside axes does not move the layout); labels of right-hand points go to their left.
+    """
+    fig = ax.get_figure()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
     xs = [x for _, x, _ in points if np.isfinite(x)]
     right = max(xs) if xs else 0.0
-    for text, xv, yv in points:
+    boxes = []
+    for text, xv, yv in sorted(points, key=lambda p: -p[2] if np.isfinite(p[2]) else np.inf):
         if not (np.isfinite(xv) and np.isfinite(yv)):
             continue
-        crowd = sum(abs(xv - px) < 4 * near and abs(yv - py) < near for px, py in placed)
-        placed.append((xv, yv))
-        flip = right > 0 and xv > 0.6 * right  # labels of right-hand points go to their left
-        ax.annotate(text, (xv, yv), xytext=(-3 if flip else 3, 2 - 8 * crowd),
-                    textcoords="offset points", ha="right" if flip else "left",
-                    fontsize=7, color="0.15")
+        flip = right > 0 and xv > 0.6 * right
+        label = ax.annotate(text, (xv, yv), xytext=(-3 if flip else 3, 2), textcoords="offset points",
+                            ha="right" if flip else "left", fontsize=7, color="0.15")
+        box = label.get_window_extent(renderer)
+        for _ in range(40):
+            if not any(box.overlaps(other) for other in boxes):
+                break
+            offset = label.xyann
+            label.xyann = (offset[0], offset[1] - 0.8 * box.height * 72.0 / fig.dpi)
+            box = label.get_window_extent(renderer)
+        boxes.append(box)
 
 
 def _legend(ax: Axes, created: bool, n: int) -> None:
     """Legend outside below the axes on a figure we made, else inside at the best place."""
     if created:
         fig = ax.get_figure()
-        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center",
-                   ncols=legend_columns(fig, n))
+        figure_legend(fig, *ax.get_legend_handles_labels(), loc="outside lower center",
+                      max_columns=legend_columns(fig, n))
     else:
         ax.legend(loc="best")
 

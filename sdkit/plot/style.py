@@ -140,7 +140,7 @@ _BASE_RC: dict[str, Any] = {
     "figure.constrained_layout.use": True,
     "pdf.fonttype": 42,
     "ps.fonttype": 42,
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",
     "svg.hashsalt": "sdkit",
     "image.cmap": "cividis",
     "axes.prop_cycle": cycler(
@@ -275,6 +275,8 @@ def time_label(obj: Any) -> str:
     """Axis label for a ``time`` coordinate; years unless its ``units`` say otherwise."""
     attrs = getattr(obj, "attrs", {}) or {}
     units = str(attrs.get("units", "")).strip() or "year"
+    if units.lower() in ("year", "years", "yr"):
+        units = "year"
     name = attrs.get("long_name") or "Time"
     return f"{name} [{units}]"
 

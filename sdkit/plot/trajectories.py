@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sdkit.plot._common import (
+    figure_legend,
+    finite_span,
     grid_shape,
     hide_unused,
-    legend_columns,
     new_figure,
     require_dims,
+    require_one_calendar,
     require_vars,
     scenario_names,
 )
@@ -73,13 +75,16 @@ def trajectories(
     Raises
     ------
     PlotError
-        If a variable or scenario is missing or the data have no ``time`` dimension.
+        If a variable or scenario is missing, the data have no ``time`` dimension, or
+        the scenarios cover different spans of time (see ``run --all``).
     """
     variables = [variables] if isinstance(variables, str) else list(variables)
     require_vars(ds, variables, "run dataset")
     require_dims(ds, ["time"], "run dataset")
     has_scen = "scenario" in ds.dims
     names = select_names(scenario_names(ds), scenarios, "scenario") if has_scen else [None]
+    if has_scen:
+        require_one_calendar(ds, names)
     styles = order_styles([n for n in names if n is not None])
 
     if axes is None:
@@ -93,7 +98,7 @@ def trajectories(
             visible = [grid[r, col] for r in range(nrows) if r * cols + col < len(variables)]
             if visible:
                 bottom.add(id(visible[-1]))
-        left = set()  # one shared y label (units) for the whole figure, below
+        left = {id(grid[r, 0]) for r in range(nrows)}  # the y label (units) on the left column
     else:
         panel_list = list(np.ravel(axes))
         if len(panel_list) < len(variables):
@@ -125,19 +130,15 @@ def trajectories(
             ax.xaxis.set_tick_params(labelbottom=True)
         if ylim is not None:
             ax.set_ylim(*ylim)
-        ax.set_xlim(float(time.values[0]), float(time.values[-1]))
+        drawn = [da.sel(scenario=name).values if name is not None else da.values for name in names]
+        ax.set_xlim(*finite_span(time.values, *drawn))
 
-    if axes is None:
-        units = {_units_label(ds[v]) for v in variables}
-        if len(units) == 1 and "" not in units:
-            fig.supylabel(units.pop())
-        else:
-            for ax, var in zip(panel_list, variables, strict=False):
-                ax.set_ylabel(_units_label(ds[var]))
+    if axes is None and len({_units_label(ds[v]) for v in variables}) > 1:
+        for ax, var in zip(panel_list, variables, strict=False):  # units differ: label every panel
+            ax.set_ylabel(_units_label(ds[var]))
     if legend and names != [None]:
         handles, labels = panel_list[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside upper center",
-                   ncols=legend_columns(fig, len(names)))
+        figure_legend(fig, handles, labels, loc="outside upper center")
     return fig
 
 
@@ -146,5 +147,5 @@ def _units_label(da: xr.DataArray) -> str:
         return ""
     units = str(da.attrs["units"]).strip()
     if units.lower() in ("dmnl", "1", "", "dimensionless"):
-        return "Index [dimensionless]"
+        return "Index"
     return f"[{units}]"

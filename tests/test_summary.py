@@ -1,0 +1,42 @@
+"""sdkit.summarise: quantiles of an ensemble over its samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import sdkit
+from sdkit.errors import ParameterError
+from sdkit.summary import final_quantiles_table
+
+
+def ensemble_like() -> xr.Dataset:
+    values = np.arange(1.0, 101.0)[:, None] * np.array([[0.0, 1.0, 2.0]])  # sample x time
+    values[0, :] = np.nan  # a run that blew up
+    return xr.Dataset({"stock": (("sample", "time"), values, {"long_name": "Stock"})},
+                      coords={"sample": np.arange(100), "time": [0.0, 1.0, 2.0]}, attrs={"model_sha256": "abc"})
+
+
+def test_quantiles_over_samples_leave_out_blown_up_runs():
+    summary = sdkit.summarise(ensemble_like(), quantiles=[0.0, 0.5, 1.0])
+    np.testing.assert_allclose(summary["stock"].sel(time=2.0), [4.0, 102.0, 200.0])
+    assert int(summary["runs_stock"].sel(time=2.0)) == 99
+    assert summary.attrs["model_sha256"] == "abc"
+    assert summary["stock"].attrs["long_name"] == "Stock"
+
+
+def test_final_table_names_the_quantiles():
+    text = final_quantiles_table(ensemble_like(), quantiles=[0.5])
+    assert text.splitlines()[0].split() == ["variable", "q0.5", "runs"]
+    assert text.splitlines()[2].split() == ["Stock", "102", "99"]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"quantiles": [1.5]}, "in \\[0, 1\\]"), ({"dim": "scenario"}, "no 'scenario' dimension")])
+def test_bad_requests(kwargs, message):
+    with pytest.raises(ParameterError, match=message):
+        sdkit.summarise(ensemble_like(), **kwargs)
+
+
+def test_exported():
+    assert {"ensemble", "summarise"} <= set(sdkit.__all__)
