@@ -105,8 +105,12 @@ def _check(args: argparse.Namespace) -> int:
     from sdkit.model import load_model
     from sdkit.report import checks_table, knockouts_table
 
+    if args.robust is not None and args.dt_check:
+        raise ParameterError("give --robust or --dt-check, not both; run them one after the other")
     if args.robust is not None:
         return _check_robust(args)
+    if args.out:
+        raise ParameterError("--out writes the table of --robust; add --robust N")
     model = load_model(args.model)
     path = Path(args.checks) if args.checks else checks_path_for(model.path)
     if not path.exists():

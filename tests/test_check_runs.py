@@ -324,3 +324,17 @@ def test_plot_command_reads_constants_a_result_ran_with(capsys, demo, tmp_path):
     assert lookup("capacity", "short_life") == 60.0  # from --set, recorded in the result
     assert lookup("lifetime", "short_life") == 4.0  # from the scenario
     assert lookup("growth rate", "short_life") == 0.5  # the model file's value
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--out", "x.csv"], "--out writes the table of --robust"),
+        (["--robust", "3", "--dt-check"], "give --robust or --dt-check, not both"),
+        (["--robust", "0"], "--robust must be at least 1"),
+    ],
+)
+def test_check_flags_that_do_not_go_together(capsys, demo, argv, message):
+    code, _, err = cli(capsys, "check", demo, *argv)
+    assert code == 2
+    assert message in err
