@@ -219,6 +219,7 @@ def _ensemble(args: argparse.Namespace) -> int:
     from sdkit.ensemble import ensemble
     from sdkit.executors import executor
     from sdkit.io import check_output_path, write_netcdf
+    from sdkit.locks import interrupt_on_terminate
     from sdkit.model import load_model
 
     if args.chunk_size < 1:
@@ -231,7 +232,7 @@ def _ensemble(args: argparse.Namespace) -> int:
     def progress(chunks: Any) -> Any:
         return tqdm(chunks, total=n_chunks, desc="chunks", unit="chunk", file=sys.stderr, disable=n_chunks < 2)
 
-    with executor(args.workers, args.scheduler) as client:
+    with interrupt_on_terminate(), executor(args.workers, args.scheduler) as client:
         dataset = ensemble(
             model,
             samples,

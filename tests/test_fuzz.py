@@ -379,8 +379,9 @@ def test_fuzz_check_files(sandbox, core):
 @pytest.mark.slow
 @pytest.mark.skipif(not SWEEPS, reason="no sweep files in sensitivity/")
 def test_fuzz_sweep_files(sandbox, core):
+    from sdkit.sensitivity.methods import METHODS
     from sdkit.sensitivity.pipeline import run_study
-    from sdkit.sensitivity.spec import _MIN_SAMPLES, check_against_model, read_study
+    from sdkit.sensitivity.spec import check_against_model, read_study
 
     model, _ = core
     models = sandbox / "models"
@@ -399,7 +400,7 @@ def test_fuzz_sweep_files(sandbox, core):
             loaded[study.model.name] = sdkit.load_model(study.model)
         study_model = loaded[study.model.name]
         check_against_model(study, study_model)
-        small = dataclasses.replace(study, samples=_MIN_SAMPLES[study.method], convergence=None)
+        small = dataclasses.replace(study, samples=METHODS[study.method].smallest(study.options), convergence=None)
         run_study(small, case / "out", model=study_model, engine="engine")
 
     outcomes = fuzz("sweep", SWEEPS, work, sandbox, DEFAULT_CASES["sweep"])
