@@ -37,6 +37,7 @@ from pathlib import Path
 import pytest
 
 import sdkit
+from sdkit.check_runs import constant_lookup
 from sdkit.checks import evaluate, load_checks
 from sdkit.errors import SdkitError
 from sdkit.scenarios import load_scenarios
@@ -361,13 +362,14 @@ def test_fuzz_scenario_files(sandbox, core):
 
 
 def test_fuzz_check_files(sandbox, core):
-    _, dataset = core
+    model, dataset = core
     source = MODELS / "kissinger_core.checks.toml"
+    constants = constant_lookup(model, {})  # the shipped checks read parameters ({ fn = "param" })
 
     def work(case: Path, data: bytes) -> None:
         path = case / source.name
         path.write_bytes(data)
-        evaluate(load_checks(path), dataset)
+        evaluate(load_checks(path), dataset, constants)
 
     outcomes = fuzz("checks", [source], work, sandbox, DEFAULT_CASES["checks"])
     assert outcomes["ran"] > 0
