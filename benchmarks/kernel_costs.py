@@ -56,9 +56,9 @@ def rate(module, kernel, n: int) -> float:
     args = (params, times, save, check, columns, out, times[0], times[-1])
     args += (kernel.time_step, kernel.saveper, bad)
     with interleaved_vectors():  # compiled as the engine compiles it
-        module.run(*args, 0, 16, module.CONSTS)
+        module.run(*args, 0, 16, *kernel.numba_data())
     start = time.perf_counter()
-    module.run(*args, 0, n, module.CONSTS)
+    module.run(*args, 0, n, *kernel.numba_data())
     return n * times.size / (time.perf_counter() - start)
 
 

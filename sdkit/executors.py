@@ -13,9 +13,17 @@ from sdkit.errors import ParameterError, SdkitError
 log = logging.getLogger(__name__)
 
 
-def max_local_workers() -> int:
-    """The most worker processes a local cluster may start: four per core."""
-    return 4 * (os.cpu_count() or 1)
+def check_workers(workers: int, cpus: int | None = None) -> None:
+    """Refuse more local worker processes than this machine has CPUs.
+
+    Each worker is a process holding its own copy of the compiled model: beyond one per
+    CPU they add memory and start-up time but no speed.
+    """
+    cpus = cpus or os.cpu_count() or 1
+    if workers > cpus:
+        raise ParameterError(f"--workers {workers} exceeds the {cpus} CPUs of this machine (each worker is a process "
+                             f"with its own copy of the model); use --workers {cpus} or fewer, or --scheduler "
+                             "tcp://HOST:PORT for a cluster")
 
 
 @contextlib.contextmanager
@@ -40,11 +48,7 @@ def executor(workers: int | None = None, scheduler: str | None = None) -> Iterat
     if workers is not None:
         if workers < 1:
             raise ParameterError(f"--workers must be at least 1, got {workers}")
-        if workers > max_local_workers():
-            raise ParameterError(
-                f"--workers {workers} is more than this machine can run ({max_local_workers()}: four per "
-                "core); give fewer, or start workers on more machines and pass --scheduler"
-            )
+        check_workers(workers)
         with (
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
             Client(cluster) as client,

@@ -167,6 +167,8 @@ _INTEG_ONE_ARGUMENT = "missing 1 required positional argument: 'initial'"
 
 def _failing_equation(path: Path, text: str) -> str:
     """Parse the file equation by equation to name the first one PySD rejects ('' if none)."""
+    from sdkit.engine.locate import canonical, equation_lines
+
     try:
         vensim = vensim_file(path, text)
         vensim.parse(parse_all=False)
@@ -179,8 +181,7 @@ def _failing_equation(path: Path, text: str) -> str:
                         component.parse()
                 except Exception as exc:  # noqa: BLE001 - locating the failure, any type
                     lhs = element.equation.split("=", 1)[0].strip().splitlines()[0][:60]
-                    first = element.equation.strip().splitlines()[0][:40]
-                    line = text[: max(text.find(first), 0)].count("\n") + 1
+                    line = equation_lines(text).get(canonical(lhs.split("[")[0]), "?")
                     if _INTEG_ONE_ARGUMENT in str(exc):
                         return f"stock {lhs!r} (line {line}) has no initial value, write INTEG(flow, initial value)"
                     return f"equation {lhs!r} (line {line}) cannot be parsed"
@@ -470,8 +471,7 @@ class Model:
         from sdkit.errors import SdkitError
 
         try:
-            parsed = self.__dict__.pop("_abstract_model", None)  # parsed once, by load_model
-            return compile_model(self.path, text=self.text or None, abstract_model=parsed)
+            return compile_model(self.path, text=self.text or None)
         except SdkitError:
             raise
         except RecursionError:
@@ -661,7 +661,6 @@ def load_model(path: str | Path) -> Model:
         dims=_dims_of(abstract_model),
         time_constants=find_time_constants(abstract_model),
     )
-    model.__dict__["_abstract_model"] = abstract_model  # handed to the engine, which parses no more
     scenarios_file = scenarios_path_for(path)
     if scenarios_file.exists():
         model.scenarios = load_scenarios(scenarios_file, model)

@@ -2,7 +2,7 @@
 
 Each ```sh block runs in bash (``sdkit`` is this interpreter's ``-m sdkit``), each
 ```python block in a fresh namespace, in the order of the page, in one folder that
-sees the project's ``models/`` and ``sensitivity/`` folders.
+sees the project's ``models/``, ``sensitivity/`` and ``tests/`` folders.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parent.parent
-PAGES = ["figures.md"]
+PAGES = ["figures.md", "checks.md"]
 BLOCK = re.compile(r"^```(sh|python)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
@@ -33,17 +33,17 @@ def run_block(kind: str, code: str, folder: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", sorted(PAGES))
 def test_page_examples_run(page, tmp_path, monkeypatch):
     import matplotlib
 
     matplotlib.use("Agg")
-    for folder in ("models", "sensitivity"):
+    for folder in ("models", "sensitivity", "tests"):
         (tmp_path / folder).symlink_to(ROOT / folder)
     monkeypatch.chdir(tmp_path)
     found = blocks(page)
-    assert found, f"docs/{page} shows no commands or code"
+    assert found, f"{page} shows no commands or code"
     for kind, code in found:
-        if kind == "sh" and "sdkit reproduce" in code:
-            continue  # the main job itself: tests/test_reproduce.py runs it
+        if kind == "sh" and ("sdkit reproduce" in code or "venv" in code):
+            continue  # the main job and the set-up: tests/test_reproduce.py and CI run them
         run_block(kind, code, tmp_path)

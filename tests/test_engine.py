@@ -264,9 +264,9 @@ def test_unknown_names_and_bad_shapes_raise(decay_kernel):
 @pytest.mark.parametrize(
     ("equation", "function"),
     [
-        ("DELAY FIXED(stock, 2, 0)", "DELAY FIXED"),
+        ("RANDOM UNIFORM(0, 1, 0)", "RANDOM UNIFORM"),
         ("GET XLS CONSTANTS('inputs.xlsx', 'Sheet1', 'B2')", "GET XLS CONSTANTS"),
-        ("SAMPLE IF TRUE(Time > 2, stock, 0)", "SAMPLE IF TRUE"),
+        ("RANDOM NORMAL(0, 1, 0, 1, 0)", "RANDOM NORMAL"),
         ("VECTOR SELECT(stock, stock, stock, 0, 0)", "VECTOR SELECT"),
         ("GET XLS LOOKUPS('inputs.xlsx', 'Sheet1', 'A', 'B2')", "GET XLS LOOKUPS"),
     ],

@@ -1,4 +1,5 @@
-"""sdkit.engine.vmath: EXP, LN and POWER in plain arithmetic, against the C library."""
+"""sdkit.engine.vmath: EXP, LN, POWER, SIN, COS, TAN and ARCTAN in plain arithmetic,
+against the C library."""
 
 from __future__ import annotations
 
@@ -62,9 +63,7 @@ def test_exp_within_one_ulp_of_libm():
 
 def test_ln_within_one_ulp_of_libm():
     rng = np.random.default_rng(2)
-    x = np.concatenate(
-        [np.exp(rng.uniform(-744.0, 709.0, 200_000)), rng.uniform(0.5, 2.0, 50_000)]
-    )
+    x = np.concatenate([np.exp(rng.uniform(-744.0, 709.0, 200_000)), rng.uniform(0.5, 2.0, 50_000)])
     want = np.array([math.log(v) for v in x])
     assert _ulps(_apply(_ln_loop, x), want).max() <= 1.0
 
@@ -110,6 +109,25 @@ def test_power_exact_for_common_exponents():
         assert np.array_equal(_apply(_power_loop, x, np.full_like(x, y)), want), y
 
 
+def test_power_of_integers_to_small_integer_exponents_is_exact():
+    """(-2)**3 == -8 and every integer base in [-20, 20] to the powers 3..8, as C's pow."""
+    bases = np.arange(-20.0, 21.0)
+    for y in range(3, 9):
+        got = _apply(_power_loop, bases, np.full_like(bases, float(y)))
+        assert np.array_equal(got, bases**y), y
+    assert _apply(_power_loop, [-2.0], [3.0])[0] == -8.0
+
+
+def test_power_small_integer_exponents_err_by_at_most_their_products_roundings():
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(-10.0, 10.0, 50_000), np.exp(rng.uniform(-80.0, 80.0, 50_000))])
+    for y in range(3, 9):
+        want = np.array([math.pow(a, y) for a in x])
+        got = _apply(_power_loop, x, np.full_like(x, float(y)))
+        # y - 1 roundings in the products (and half an ulp in the reference)
+        assert (np.abs(got - want) <= y * 2.0**-53 * np.abs(want)).all(), y
+
+
 def test_power_relative_error_is_bounded():
     rng = np.random.default_rng(4)
     x = rng.uniform(1e-3, 10.0, 200_000)
@@ -137,6 +155,59 @@ def test_power_vector_loop_and_one_at_a_time_give_identical_bits():
     vector = _apply(_power_loop, x, y)
     one_by_one = np.array([ufuncs.power(a, b) for a, b in zip(x, y, strict=True)])
     assert np.array_equal(vector, one_by_one)
+
+
+@njit(error_model="numpy")
+def _trig_loop(x, out):
+    for i in range(x.size):
+        out[4 * i] = vmath.sin(x[i])
+        out[4 * i + 1] = vmath.cos(x[i])
+        out[4 * i + 2] = vmath.tan(x[i])
+        out[4 * i + 3] = vmath.arctan(x[i])
+
+
+def _trig(x):
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    out = np.empty(4 * x.size)
+    _trig_loop(x, out)
+    return out.reshape(-1, 4).T
+
+
+TRIG_ULPS = {"sin": 1.0, "cos": 1.0, "tan": 2.0, "arctan": 1.0}
+
+
+def test_trigonometry_within_its_ulp_bound_of_libm():
+    """SIN, COS within 1 ulp, TAN within 2 (sine over cosine), ARCTAN within 1 ulp; SIN,
+    COS, TAN for |x| up to 8e5 (exact reduction by pi/2), ARCTAN over 60 orders of magnitude."""
+    rng = np.random.default_rng(8)
+    x = np.concatenate(
+        [rng.uniform(-10.0, 10.0, 100_000), rng.uniform(-8e5, 8e5, 100_000), [1e-300, 2.0**-30]]
+    )
+    wide = np.concatenate([x, np.exp(rng.uniform(-70.0, 70.0, 50_000))])
+    sin, cos, tan, _ = _trig(x)
+    arctan = _trig(wide)[3]
+    assert _ulps(sin, np.array([math.sin(v) for v in x])).max() <= TRIG_ULPS["sin"]
+    assert _ulps(cos, np.array([math.cos(v) for v in x])).max() <= TRIG_ULPS["cos"]
+    assert _ulps(tan, np.array([math.tan(v) for v in x])).max() <= TRIG_ULPS["tan"]
+    assert _ulps(arctan, np.array([math.atan(v) for v in wide])).max() <= TRIG_ULPS["arctan"]
+
+
+def test_trigonometry_special_values_follow_c99():
+    x = np.array([0.0, -0.0, math.inf, -math.inf, math.nan])
+    sin, cos, tan, arctan = _trig(x)
+    for v, s, c, t, a in zip(x, sin, cos, tan, arctan, strict=True):
+        with np.errstate(all="ignore"):
+            want = (np.sin(v), np.cos(v), np.tan(v), np.arctan(v))
+        for got, w in zip((s, c, t, a), want, strict=True):
+            assert _same_special(got, w), (v, got, w)
+
+
+def test_trigonometry_vector_loop_and_one_at_a_time_give_identical_bits():
+    x = np.random.default_rng(9).uniform(-50.0, 50.0, 1000)
+    vector = _trig(x)
+    for row, name in zip(vector, TRIG_ULPS, strict=True):
+        one_by_one = np.array([getattr(ufuncs, name)(v) for v in x])
+        assert np.array_equal(row, one_by_one), name
 
 
 def test_select_is_an_elementwise_choice():

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from sdkit.engine.kernel import Kernel, SimulationResult
 from sdkit.engine.translate import translate
@@ -17,9 +16,7 @@ from sdkit.engine.translate import translate
 __all__ = ["Kernel", "SimulationResult", "compile_model"]
 
 
-def compile_model(
-    path: str | Path, backend: str = "auto", text: str | None = None, abstract_model: Any = None
-) -> Kernel:
+def compile_model(path: str | Path, backend: str = "auto", text: str | None = None) -> Kernel:
     """Compile the Vensim model at ``path`` into a :class:`Kernel`.
 
     Parameters
@@ -34,8 +31,6 @@ def compile_model(
     text : str, optional
         The model's checked text (:func:`sdkit.model.read_model_text`); read from
         ``path`` when not given. ``path`` then only names the model and its folder.
-    abstract_model : pysd AbstractModel, optional
-        PySD's parse of ``text``, when the caller has it (it is not parsed again).
 
     Returns
     -------
@@ -54,4 +49,4 @@ def compile_model(
     path = Path(path)
     if text is None:
         _, text = read_model_text(path)
-    return Kernel(translate(path, text, abstract_model), text, backend=backend)
+    return Kernel(translate(path, text), text, backend=backend)

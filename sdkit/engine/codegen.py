@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from sdkit.engine.ir import Expr, ModelIR
 from sdkit.engine.schedule import Schedule
 
@@ -58,12 +60,12 @@ _NB_FN.update(
         "exp": "_V.exp",
         "ln": "_V.ln",
         "power": "_V.power",
-        "sin": "_np.sin",
-        "cos": "_np.cos",
-        "tan": "_np.tan",
+        "sin": "_V.sin",
+        "cos": "_V.cos",
+        "tan": "_V.tan",
         "arcsin": "_np.arcsin",
         "arccos": "_np.arccos",
-        "arctan": "_np.arctan",
+        "arctan": "_V.arctan",
         "sinh": "_np.sinh",
         "cosh": "_np.cosh",
         "tanh": "_np.tanh",
@@ -72,7 +74,9 @@ _NB_FN.update(
 )
 #: numba code run once per sample (initialisation) calls the maths instead of inlining it
 _NB_FN_CALLED = dict(_NB_FN)
-_NB_FN_CALLED.update({"exp": "_V.exp_called", "ln": "_V.ln_called", "power": "_V.power_called"})
+_NB_FN_CALLED.update(
+    {name: f"_V.{name}_called" for name in ("exp", "ln", "power", "sin", "cos", "tan", "arctan")}
+)
 _CTRL = {"time": "t", "t0": "T0", "tf": "TF", "dt": "DT", "sp": "SP"}
 _CMP = {"==", "!=", "<", ">", "<=", ">="}
 
@@ -232,12 +236,19 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
 
     The generated ``run`` has the signature
     ``run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD)`` (numpy) or
-    ``run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD, S0, S1, C)`` (numba);
+    ``run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD, S0, S1, C, LK)`` (numba);
     see :mod:`sdkit.engine.kernel` for the meaning of each argument.
     """
     if flavor == "numpy":
         return _generate_numpy(ir, sched)
-    return _generate_numba(ir, sched)
+    return generate_numba(ir, sched)[0]
+
+
+def lookup_data(ir: ModelIR) -> tuple:
+    """The numba kernel's ``LK``: x and y of every lookup table, in table order."""
+    return tuple(
+        np.ascontiguousarray(a, dtype=np.float64) for lk in ir.lookups for a in (lk.x, lk.y)
+    )
 
 
 def _stock_update(nd, i: int, flavor: str) -> list[str]:
@@ -356,8 +367,14 @@ def _generate_numpy(ir: ModelIR, sched: Schedule) -> str:
 LANES = 16
 
 
-def _generate_numba(ir: ModelIR, sched: Schedule) -> str:
-    """The numba kernel: blocks of ``LANES`` samples, the time loop outside the lane loop.
+def generate_numba(ir: ModelIR, sched: Schedule) -> tuple[str, np.ndarray]:
+    """The numba kernel's source and its numbers ``C``.
+
+    Blocks of ``LANES`` samples, the time loop outside the lane loop. The numbers
+    of the equations (``C``, one slot per distinct value) and the lookup tables
+    (``LK``, :func:`lookup_data`) are arguments, not text of the source, so a model
+    that differs only in numbers, lookup points or time settings has the same
+    source, and numba's cache compiles it once.
 
     Every node's value for lane ``i`` lives in ``X[node * LANES + i]``, and
     the next value of the ``j``-th stock in ``X[(n_nodes + j) * LANES + i]``
@@ -439,7 +456,7 @@ def _generate_numba(ir: ModelIR, sched: Schedule) -> str:
     emit("while True:")
     emit("full = k == 0 or CHK[k] or k == nsteps or SAVE[k] >= 0", 1)
     emit("if full:", 1)
-    emit("lanes_full(X, T[k], T0, TF, DT, SP, C)", 2)
+    emit("lanes_full(X, T[k], T0, TF, DT, SP, C, LK)", 2)
     emit("if k == 0 or CHK[k] or k == nsteps:", 2)
     emit("for i in range(m):", 3)
     emit(f"_z = X[{z_row} + i]", 4)
@@ -458,10 +475,11 @@ def _generate_numba(ir: ModelIR, sched: Schedule) -> str:
     emit("for i in range(m):", 4)
     emit("buf[b + i, slot, j] = X[r + i]", 5)
     emit("else:", 1)
-    emit("lanes(X, T[k], T0, TF, DT, SP, C)", 2)
+    emit("lanes(X, T[k], T0, TF, DT, SP, C, LK)", 2)
     emit("if k == nsteps:", 1)
     emit("break", 2)
-    emit(f"for i in range({L}):", 1)  # spare lanes follow their block's first sample
+    if sched.stocks:
+        emit(f"for i in range({L}):", 1)  # spare lanes follow their block's first sample
     for j, i in enumerate(sched.stocks):
         emit(f"X[{i * L} + i] = X[{(len(nodes) + j) * L} + i]", 2)
     emit("k += 1", 1)
@@ -474,20 +492,23 @@ def _generate_numba(ir: ModelIR, sched: Schedule) -> str:
         "from sdkit.engine import nbfunctions as _F",
         "from sdkit.engine import vmath as _V",
         "_f64 = _np.float64",
-        # numbers reach the compiled kernel as a runtime array, so LLVM cannot
-        # specialise e.g. x ** 0.5 into sqrt(x) (different last bit than numpy)
-        "CONSTS = _np.array(["
-        + ", ".join(f"_f64({key!r})" for key in g.consts)
-        + "], dtype=_np.float64)",
         f"CHK_STATIC = _np.array({list(order[:n_static])!r}, dtype=_np.int64)",
+        "",
     ]
-    head += _lookup_tables(ir)
-    head.append("")
+    # numbers and lookup tables reach the compiled kernel as runtime arrays: LLVM
+    # cannot specialise e.g. x ** 0.5 into sqrt(x) (different last bit than numpy),
+    # and editing them does not change the source
+    tables = [
+        f"    _l{axis}{tid} = LK[{2 * tid + k}]"
+        for tid in range(len(ir.lookups))
+        for k, axis in enumerate("xy")
+    ]
     for name, lines in (("lanes", compute + update), ("lanes_full", compute + save + update)):
         head += [
             "@_nb.njit(nogil=True, cache=True, error_model='numpy')",
-            f"def {name}(X, t, T0, TF, DT, SP, C):",
+            f"def {name}(X, t, T0, TF, DT, SP, C, LK):",
             *consts,
+            *tables,
             *hoisted,
             f"    for i in range({L}):",
             *lines,
@@ -495,10 +516,12 @@ def _generate_numba(ir: ModelIR, sched: Schedule) -> str:
         ]
     head += [
         "@_nb.njit(nogil=True, cache=True, error_model='numpy')",
-        "def run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD, S0, S1, C):",
+        "def run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD, S0, S1, C, LK):",
         *consts,
+        *tables,
         f"    X = _np.empty({z_row + L})",
         "    nsteps = T.shape[0] - 1",
         f"    for b in range(S0, S1, {L}):",
     ]
-    return "\n".join(head + body + ["    return 0", ""])
+    numbers = np.array([float(key) for key in g.consts], dtype=np.float64)
+    return "\n".join(head + body + ["    return 0", ""]), numbers

@@ -109,6 +109,10 @@ class ModelIR:
     control_params: set[str] = field(default_factory=set)
     #: control variable -> IR expression (re-evaluated when another one is overridden)
     control_ir: dict[str, tuple] = field(default_factory=dict)
+    #: constants fixed at compile time (SMOOTH N / DELAY N orders, DELAY FIXED times) -> where
+    structural: dict[str, str] = field(default_factory=dict)
+    #: TIME STEP the DELAY FIXED pipelines were built for (None: no DELAY FIXED)
+    fixed_time_step: float | None = None
 
     def add(self, node: Node) -> int:
         """Append ``node`` and return its index."""

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from sdkit.cache import cache_folder, cached_file
-from sdkit.engine.codegen import check_order, generate
+from sdkit.engine.codegen import check_order, generate, generate_numba, lookup_data
 from sdkit.engine.ir import ModelIR
 from sdkit.engine.schedule import Schedule, order_nodes
 from sdkit.errors import NonFiniteError, ParameterError
@@ -103,8 +103,8 @@ def _runtime_hash() -> str:
 _RUNTIME_HASH = _runtime_hash()
 
 
-def _call_with_consts(run, consts, *args):
-    return run(*args, consts)
+def _call_with_data(run, numbers, tables, *args):
+    return run(*args, numbers, tables)
 
 
 class Kernel:
@@ -193,19 +193,27 @@ class Kernel:
         """Generated Python source of the ``numpy`` or ``numba`` kernel."""
         return generate(self._ir, self._sched, flavor)
 
+    def numba_data(self) -> tuple[np.ndarray, tuple]:
+        """The numba kernel's numbers ``C`` and lookup tables ``LK`` (arguments of ``run``)."""
+        return generate_numba(self._ir, self._sched)[1], lookup_data(self._ir)
+
     def _function(self, flavor: str):
         fn = self._fns.get(flavor)
         if fn is not None:
             return fn
-        src = self.source(flavor)
-        compiled_with = f"{_RUNTIME_HASH} interleave={INTERLEAVE}"
-        digest = hashlib.sha256((src + compiled_with).encode("utf-8")).hexdigest()[:24]
         if flavor == "numpy":
+            src = self.source(flavor)
             namespace: dict[str, Any] = {}
-            exec(compile(src, f"<sdkit-kernel-{digest}>", "exec"), namespace)  # noqa: S102
+            exec(compile(src, "<sdkit-kernel>", "exec"), namespace)  # noqa: S102
             fn = namespace["run"]
         else:
-            fn = self._load_numba(src, digest)
+            # the source holds the structure only (numbers and lookups are arguments),
+            # so its hash is the cache key of the structure
+            src, numbers = generate_numba(self._ir, self._sched)
+            compiled_with = f"{_RUNTIME_HASH} interleave={INTERLEAVE}"
+            digest = hashlib.sha256((src + compiled_with).encode("utf-8")).hexdigest()[:24]
+            run = self._load_numba(src, digest)
+            fn = functools.partial(_call_with_data, run, numbers, lookup_data(self._ir))
             self._compile_numba(fn)
         self._fns[flavor] = fn
         return fn
@@ -252,17 +260,17 @@ class Kernel:
         name = f"sdkit_kernel_{digest}_{numba.__version__.replace('.', '_')}"
         if name in sys.modules:
             module = sys.modules[name]
-            return functools.partial(_call_with_consts, module.run, module.CONSTS)
+            return module.run
         with _LOAD_LOCK:
             if name in sys.modules:
                 module = sys.modules[name]
-                return functools.partial(_call_with_consts, module.run, module.CONSTS)
+                return module.run
             path = cached_file(cache_folder("engine"), f"{name}.py", src)  # private, verified
             spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
             sys.modules[name] = module
-        return functools.partial(_call_with_consts, module.run, module.CONSTS)
+        return module.run
 
     def _pick_backend(self, n: int, backend: str | None) -> str:
         b = backend or self.backend
@@ -291,6 +299,12 @@ class Kernel:
         t = control_values(self._ir.control_ir, self._ir, overrides, set())
         if not (t["time_step"] > 0 and np.isfinite(t["time_step"])):
             raise ParameterError(f"time_step {t['time_step']} must be positive")
+        fixed = self._ir.fixed_time_step
+        if fixed is not None and t["time_step"] != fixed:
+            raise ParameterError(
+                f"time_step {t['time_step']}: the model's DELAY FIXED pipelines were built for "
+                f"TIME STEP {fixed}; edit TIME STEP in the model file instead"
+            )
         if not (t["saveper"] > 0 and np.isfinite(t["saveper"])):
             raise ParameterError(f"saveper {t['saveper']} must be positive")
         if not t["final_time"] >= t["initial_time"]:
@@ -307,6 +321,11 @@ class Kernel:
                 raise ParameterError(
                     f"parameter '{py}' is not an overridable constant of the model{hint}; "
                     "see kernel.constants"
+                )
+            if py in self._ir.structural:
+                raise ParameterError(
+                    f"parameter '{py}' fixes the {self._ir.structural[py]} when the model is "
+                    "compiled; edit the model file to change it"
                 )
             if py in self._ir.control_params:
                 raise ParameterError(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sdkit.engine.ir import Expr, Node
+from sdkit.engine.ir import Expr, Node, refs
 from sdkit.engine.static import NotStatic, static_eval
 from sdkit.errors import ModelFileError, UnsupportedFeature
 
@@ -37,16 +37,39 @@ class StatefulMixin:
     def _x_InitialStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         return ("v", self._hidden("initial", "INITIAL", expr=self.expr(ast.initial, ctx)))
 
-    def _static_order(self, ast: Any, ctx: dict[str, str], what: str) -> int:
+    def _static_value(self, ast: Any, ctx: dict[str, str], what: str) -> float:
+        """Value of ``ast`` fixed at compile time (numbers, constants at their defaults).
+
+        The constants it reads become part of the model's structure: they cannot be
+        overridden per run (``ir.structural``).
+        """
         e = self.expr(ast, ctx)
+        self._translate_dependencies(e, set())
+        used: set[int] = set()
         try:
-            value = static_eval(e, self.ir, self.ir.control)
+            value = static_eval(e, self.ir, self.ir.control, used)
         except NotStatic as exc:
             raise UnsupportedFeature(
-                f"{what} order in variable '{self._model_name()}' is not a constant; "
-                "use engine='pysd'"
+                f"{what} in variable '{self._model_name()}' is not a constant ({exc} changes "
+                "during the run); use engine='pysd'"
             ) from exc
-        order = int(value)
+        for py, nodes in self.ir.var_nodes.items():
+            if any(int(i) in used for i in nodes.flat):
+                self.ir.structural[py] = f"{what} in '{self._model_name()}'"
+        return value
+
+    def _translate_dependencies(self, e: Expr, seen: set[int]) -> None:
+        """Translate the equations ``e`` reads before they are evaluated statically."""
+        for idx in refs(e) - seen:
+            seen.add(idx)
+            if idx in self.pending:
+                self._translate_pending(idx)
+            node = self.ir.nodes[idx]
+            if node.kind == "aux" and node.expr is not None:
+                self._translate_dependencies(node.expr, seen)
+
+    def _static_order(self, ast: Any, ctx: dict[str, str], what: str) -> int:
+        order = int(self._static_value(ast, ctx, f"{what} order"))
         if order < 1:
             raise ModelFileError(f"{what} order in variable '{self._model_name()}' is < 1")
         return order
@@ -125,6 +148,60 @@ class StatefulMixin:
             node.flow = ("bin", "*", ("bin", "-", inflow, outflow), ("c", float(order)))
             inflow = outflow
         return ("bin", "/", ("v", stages[-1]), ("v", regs[0]))
+
+    def _x_DelayFixedStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        """DELAY FIXED as PySD's DelayFixed: a pipeline of round(delay time / TIME STEP) values.
+
+        The delay time is read once, at compile time, like Vensim reads it once at the
+        initial time; the pipeline length then fixes the TIME STEP of the kernel.
+        """
+        delay = self._static_value(ast.delay_time, ctx, "DELAY FIXED delay time")
+        dt = float(self.ir.control["time_step"])
+        length = round(max(delay / dt, 1.0) + 1e-6)
+        self.ir.fixed_time_step = dt
+        inp = self._aux(self.expr(ast.input, ctx), "DELAY FIXED input")
+        init = (
+            "v",
+            self._hidden("initial", "DELAY FIXED initial", expr=self.expr(ast.initial, ctx)),
+        )
+        # a shift register: each step every cell takes its predecessor's value, the first
+        # takes the input; the last holds the input of `length` steps ago
+        cells = [
+            self._hidden("stock", f"DELAY FIXED cell {j + 1}", init_expr=init, direct=True)
+            for j in range(length)
+        ]
+        for j, cell in enumerate(cells):
+            self.ir.nodes[cell].flow = inp if j == 0 else ("v", cells[j - 1])
+        return ("v", cells[-1])
+
+    def _x_SampleIfTrueStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        """SAMPLE IF TRUE: the input while the condition holds, else the value last sampled."""
+        cond = self._aux(self.expr(ast.condition, ctx), "SAMPLE IF TRUE condition")
+        inp = self._aux(self.expr(ast.input, ctx), "SAMPLE IF TRUE input")
+        held = self._hidden(
+            "stock", "SAMPLE IF TRUE state", init_expr=self.expr(ast.initial, ctx), direct=True
+        )
+        self.ir.nodes[held].flow = ("if", cond, inp, ("v", held))
+        return ("if", cond, inp, ("v", held))
+
+    def _x_ForecastStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        """FORECAST as PySD's Forecast: the input extrapolated by its trend over the horizon."""
+        inp = self._aux(self.expr(ast.input, ctx), "FORECAST input")
+        avg = self._aux(self.expr(ast.average_time, ctx), "FORECAST average time")
+        init_trend = self.expr(ast.initial_trend, ctx)
+        s = self._hidden(
+            "stock",
+            "FORECAST state",
+            init_expr=("bin", "/", inp, ("bin", "+", ("c", 1.0), init_trend)),
+        )
+        self.ir.nodes[s].flow = ("bin", "/", ("bin", "-", inp, ("v", s)), avg)
+        change = ("fn", "zidz", (("bin", "-", inp, ("v", s)), ("bin", "*", avg, ("v", s))))
+        horizon = self.expr(ast.horizon, ctx)
+        return ("bin", "*", inp, ("bin", "+", ("c", 1.0), ("bin", "*", change, horizon)))
+
+    def _x_GameStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        """GAME(x) is x outside an interactive game (as in PySD)."""
+        return self.expr(ast.expression, ctx)
 
     def _x_TrendStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         inp = self._aux(self.expr(ast.input, ctx), "TREND input")

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sdkit.engine.calls import ExpressionMixin, _control_key
 from sdkit.engine.ir import Expr, Lookup, ModelIR, Node, uses_time
+from sdkit.engine.locate import with_line
+from sdkit.engine.precedence import vensim_parsing
 from sdkit.engine.statefuls import StatefulMixin
 from sdkit.engine.static import NotStatic, control_values
 from sdkit.errors import ModelFileError, UnsupportedFeature
@@ -33,51 +37,12 @@ CONTROL_NAMES = {
 }
 CONTROL_TAGS = {"initial_time": "t0", "final_time": "tf", "time_step": "dt", "saveper": "sp"}
 
-#: Vensim functions with a direct scalar equivalent: name -> (IR name, number of args).
-SIMPLE_FUNCTIONS = {
-    "abs": ("abs", 1),
-    "exp": ("exp", 1),
-    "sqrt": ("sqrt", 1),
-    "ln": ("ln", 1),
-    "log": ("log", 2),
-    "sin": ("sin", 1),
-    "cos": ("cos", 1),
-    "tan": ("tan", 1),
-    "arcsin": ("arcsin", 1),
-    "arccos": ("arccos", 1),
-    "arctan": ("arctan", 1),
-    "sinh": ("sinh", 1),
-    "cosh": ("cosh", 1),
-    "tanh": ("tanh", 1),
-    "min": ("min", 2),
-    "max": ("max", 2),
-    "power": ("power", 2),
-    "integer": ("integer", 1),
-    "modulo": ("modulo", 2),
-    "quantum": ("quantum", 2),
-    "xidz": ("xidz", 3),
-    "zidz": ("zidz", 2),
-}
-AGGREGATES = {"sum", "prod", "vmin", "vmax"}
-ARITH_OPS = {"+", "-", "*", "/", "^"}
-LOGIC_OPS = {
-    "=": "==",
-    "<>": "!=",
-    "<": "<",
-    ">": ">",
-    "<=": "<=",
-    ">=": ">=",
-    ":AND:": "and",
-    ":OR:": "or",
-}
+_MACRO = re.compile(r"^[ \t]*:MACRO:\s*([^(\n]+)", re.MULTILINE | re.IGNORECASE)
+_PARSER_POSITION = re.compile(r" [(]line \d+, column \d+[)]")
 
 
-def _control_key(name: str) -> str:
-    return " ".join(name.replace("_", " ").lower().split())
-
-
-def _vensim_name(name: str) -> str:
-    return name.upper().replace("_", " ")
+def _line_of(match: re.Match) -> int:
+    return match.string.count("\n", 0, match.start()) + 1
 
 
 def _is_number(ast: Any) -> bool:
@@ -90,31 +55,46 @@ def parse_abstract_model(path: Path, text: str):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             vf = vensim_file(path, text)
-            vf.parse()
+            with vensim_parsing():
+                vf.parse()
             return vf.get_abstract_model()
     except ModelFileError:
         raise
     except Exception as exc:  # the parser raises many exception types
+        from sdkit.model import _failing_equation
+
+        macro = _MACRO.search(text)
+        if macro:  # PySD's parser fails on some macro definitions
+            raise UnsupportedFeature(
+                f"model '{path.name}' uses macros ({macro.group(1)} at line {_line_of(macro)}), "
+                "which"
+                " neither the engine nor PySD's parser reads here; expand the macro in the model"
+            ) from exc
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        where = _failing_equation(path, text)
+        if where:  # PySD's own "(line 1, column 6)" counts within the joined equation
+            first = f"{where}: {_PARSER_POSITION.sub('', first)[:160]}"
         raise ModelFileError(
             f"cannot parse model file '{path}': {first}; fix the equation"
         ) from exc
 
 
-class Translator(StatefulMixin):
+class Translator(ExpressionMixin, StatefulMixin):
     """Build a :class:`ModelIR` from a PySD AbstractModel section."""
 
-    def __init__(self, path: Path, text: str, abstract_model: Any = None) -> None:
+    def __init__(self, path: Path, text: str) -> None:
         from pysd.builders.python.namespace import NamespaceManager
         from pysd.builders.python.subscripts import SubscriptManager
 
         self.path = path
-        am = abstract_model if abstract_model is not None else parse_abstract_model(path, text)
+        am = parse_abstract_model(path, text)
         sections = am.sections
         if len(sections) != 1:
             macro = [s.name for s in sections if s.name != "__main__"]
+            first = _MACRO.search(path.read_text(encoding="utf-8", errors="replace"))
+            where = f", the first at line {_line_of(first)}" if first else ""
             raise UnsupportedFeature(
-                f"model '{path.name}' uses macros ({', '.join(macro)}); use engine='pysd'"
+                f"model '{path.name}' uses macros ({', '.join(macro)}{where}); use engine='pysd'"
             )
         section = sections[0]
         self.section = section
@@ -166,12 +146,14 @@ class Translator(StatefulMixin):
         self.lookup_of: dict[tuple[str, tuple[str, ...]], int] = {}
         self.control_exprs: dict[str, Any] = {}
         self.kind: dict[str, str] = {}
+        #: node index -> (python name, AST, subscript context) of equations not yet translated
+        self.pending: dict[int, tuple[str, Any, dict[str, str]]] = {}
 
     # ------------------------------------------------------------------ setup
     def run(self) -> ModelIR:
         """Translate the whole model and return the IR."""
         ir = self.ir
-        pending: list[tuple[int, str, Any, dict[str, str]]] = []
+        pending = self.pending
         for py, el in self.elements.items():
             comps = el.components
             cname = CONTROL_NAMES.get(_control_key(el.name))
@@ -242,10 +224,10 @@ class Translator(StatefulMixin):
                         idx = ir.add(Node("param", label, default=value))
                     elif type(ast).__name__ == "IntegStructure":
                         idx = ir.add(Node("stock", label, nonneg=bool(ast.non_negative)))
-                        pending.append((idx, py, ast, ctx))
+                        pending[idx] = (py, ast, ctx)
                     else:
                         idx = ir.add(Node("aux", label))
-                        pending.append((idx, py, ast, ctx))
+                        pending[idx] = (py, ast, ctx)
                     if (py, elems) in self.node_of:
                         raise ModelFileError(
                             f"variable '{el.name}' defines element [{', '.join(elems)}] twice; "
@@ -260,26 +242,29 @@ class Translator(StatefulMixin):
                 ir.constants.append(py)
 
         self._resolve_control()
-        for idx, py, ast, ctx in pending:
-            self.current = py
-            node = ir.nodes[idx]
-            if node.kind == "stock":
-                node.flow = self.expr(ast.flow, ctx)
-                node.init_expr = self.expr(ast.initial, ctx)
-            else:
-                if type(ast).__name__ == "CallStructure" and ast.function.reference == (
-                    "active_initial"
-                ):
-                    node.expr = self.expr(ast.arguments[0], ctx)
-                    node.init_expr = self.expr(ast.arguments[1], ctx)
-                else:
-                    node.expr = self.expr(ast, ctx)
+        while pending:
+            self._translate_pending(next(iter(pending)))
         ir.stocks = [
             py
             for py, nodes in ir.var_nodes.items()
             if nodes.size and all(n >= 0 and ir.nodes[n].kind == "stock" for n in nodes.flat)
         ]
         return ir
+
+    def _translate_pending(self, idx: int) -> None:
+        """Translate the equation of node ``idx`` (also called early, for static orders)."""
+        py, ast, ctx = self.pending.pop(idx)
+        outer, self.current = getattr(self, "current", None), py
+        node = self.ir.nodes[idx]
+        if node.kind == "stock":
+            node.flow = self.expr(ast.flow, ctx)
+            node.init_expr = self.expr(ast.initial, ctx)
+        elif type(ast).__name__ == "CallStructure" and ast.function.reference == "active_initial":
+            node.expr = self.expr(ast.arguments[0], ctx)
+            node.init_expr = self.expr(ast.arguments[1], ctx)
+        else:
+            node.expr = self.expr(ast, ctx)
+        self.current = outer
 
     def _resolve_control(self) -> None:
         if "final_time" not in self.control_exprs:
@@ -426,44 +411,6 @@ class Translator(StatefulMixin):
             raise self._unsupported(_ast_function_name(ast))
         return method(ast, ctx)
 
-    def _x_ArithmeticStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
-        ops = list(ast.operators)
-        args = [self.expr(a, ctx) for a in ast.arguments]
-        if len(args) == 1:
-            if ops[0] == "negative":
-                return ("neg", args[0])
-            if ops[0] == "positive" or ops[0] == "+":
-                return args[0]
-            raise self._unsupported(f"operator {ops[0]}")
-        if any(op not in ARITH_OPS for op in ops):
-            raise self._unsupported(f"operator {ops}")
-        if all(op == "^" for op in ops):
-            # Vensim (like Python) raises right to left: a^b^c = a^(b^c)
-            out = args[-1]
-            for a in reversed(args[:-1]):
-                out = ("bin", "^", a, out)
-            return out
-        if "^" in ops:
-            raise self._unsupported(f"operators {ops} in one expression")
-        out = args[0]
-        for op, b in zip(ops, args[1:], strict=True):
-            out = ("bin", op, out, b)
-        return out
-
-    def _x_LogicStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
-        ops = list(ast.operators)
-        args = [self.expr(a, ctx) for a in ast.arguments]
-        if len(args) == 1:
-            if ops[0] == ":NOT:":
-                return ("not", args[0])
-            raise self._unsupported(f"operator {ops[0]}")
-        out = args[0]
-        for op, b in zip(ops, args[1:], strict=True):
-            if op not in LOGIC_OPS:
-                raise self._unsupported(f"operator {op}")
-            out = ("bin", LOGIC_OPS[op], out, b)
-        return out
-
     def _x_ReferenceStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         ref = ast.reference
         if ref == "time":
@@ -490,115 +437,6 @@ class Translator(StatefulMixin):
             )
         return ("v", idx)
 
-    def _x_CallStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
-        fname = ast.function.reference
-        args = ast.arguments
-        py = self.clean.get(fname)
-        if py is not None and self.kind.get(py) == "lookup":
-            elems = self._elements_for(py, ast.function.subscripts, ctx)
-            tid = self.lookup_of.get((py, elems))
-            if tid is None:
-                raise ModelFileError(f"lookup '{self.elements[py].name}' has no element {elems}")
-            if len(args) != 1:
-                raise self._unsupported(f"{fname} with {len(args)} arguments")
-            return self._lookup_call(tid, self.expr(args[0], ctx))
-        if fname in AGGREGATES:
-            return self._aggregate(fname, args[0], ctx)
-        if fname in SIMPLE_FUNCTIONS:
-            name, nargs = SIMPLE_FUNCTIONS[fname]
-            if len(args) != nargs:
-                raise ModelFileError(
-                    f"{_vensim_name(fname)} takes {nargs} arguments in variable "
-                    f"'{self._model_name()}'"
-                )
-            return ("fn", name, tuple(self.expr(a, ctx) for a in args))
-        a = [self.expr(x, ctx) for x in args]
-        t, dt = ("time",), ("dt",)
-        if fname == "if_then_else":
-            return ("if", a[0], a[1], a[2])
-        if fname == "step":
-            return ("fn", "step", (a[0], a[1], t, dt))
-        if fname == "ramp":
-            finish = a[2] if len(a) > 2 else ("c", float("inf"))
-            return ("fn", "ramp", (a[0], a[1], finish, t))
-        if fname == "pulse" and len(a) == 2:
-            return ("fn", "pulse", (a[0], a[1], t, dt))
-        if fname == "pulse_train":
-            return ("fn", "pulse_train", (a[0], a[1], a[2], a[3], t, dt))
-        if fname == "pi" and not a:
-            return ("c", float(np.pi))
-        if fname == "active_initial":
-            raise UnsupportedFeature(
-                f"ACTIVE INITIAL nested in an expression in variable '{self._model_name()}'; "
-                "use engine='pysd'"
-            )
-        raise self._unsupported(_vensim_name(fname))
-
-    def _aggregate(self, fname: str, arg: Any, ctx: dict[str, str]) -> Expr:
-        bangs: list[str] = []
-        _collect_bangs(arg, bangs)
-        if not bangs:
-            return self.expr(arg, ctx)
-        for b in bangs:
-            if b[:-1] not in self.ranges:
-                raise UnsupportedFeature(f"unknown subscript range '{b}' in '{self._model_name()}'")
-        terms = []
-        for combo in itertools.product(*[self.ranges[b[:-1]] for b in bangs]):
-            sub_ctx = dict(ctx)
-            sub_ctx.update(zip(bangs, combo, strict=True))
-            terms.append(self.expr(arg, sub_ctx))
-        # combine pairwise (a balanced tree keeps expressions shallow for long ranges)
-        while len(terms) > 1:
-            paired = []
-            for a, b in zip(terms[0::2], terms[1::2], strict=False):
-                if fname == "sum":
-                    paired.append(("bin", "+", a, b))
-                elif fname == "prod":
-                    paired.append(("bin", "*", a, b))
-                elif fname == "vmin":
-                    paired.append(("fn", "min", (a, b)))
-                else:
-                    paired.append(("fn", "max", (a, b)))
-            if len(terms) % 2:
-                paired.append(terms[-1])
-            terms = paired
-        return terms[0]
-
-    def _x_InlineLookupsStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
-        tid = self._add_lookup(ast.lookups, self._model_name())
-        return self._lookup_call(tid, self.expr(ast.argument, ctx))
-
-    def _lookup_call(self, tid: int, x: Expr) -> Expr:
-        """A lookup evaluated at ``x``; lookups read at Time are recorded with their x range."""
-        if x == ("time",):
-            table = self.ir.lookups[tid]
-            lo, hi = float(table.x[0]), float(table.x[-1])
-            old = self.ir.time_lookups.get(self.current)
-            if old is not None:
-                lo, hi = max(lo, old[0]), min(hi, old[1])
-            self.ir.time_lookups[self.current] = (lo, hi)
-        return ("lookup", tid, x)
-
-
-def _collect_bangs(ast: Any, out: list[str]) -> None:
-    kind = type(ast).__name__
-    if kind == "ReferenceStructure":
-        if ast.subscripts is not None:
-            for s in ast.subscripts.subscripts:
-                if s.endswith("!") and s not in out:
-                    out.append(s)
-        return
-    if kind == "SubscriptsReferenceStructure":
-        return
-    if hasattr(ast, "__dataclass_fields__"):
-        for f in ast.__dataclass_fields__:
-            v = getattr(ast, f)
-            if isinstance(v, (tuple, list)):
-                for x in v:
-                    _collect_bangs(x, out)
-            else:
-                _collect_bangs(v, out)
-
 
 def _ast_function_name(ast: Any) -> str:
     kind = type(ast).__name__
@@ -619,7 +457,7 @@ def _ast_function_name(ast: Any) -> str:
     return names.get(kind, kind)
 
 
-def translate(path: str | Path, text: str, abstract_model: Any = None) -> ModelIR:
+def translate(path: str | Path, text: str) -> ModelIR:
     """Translate checked model ``text`` (of the file at ``path``) into the scalar IR.
 
     Raises
@@ -629,7 +467,11 @@ def translate(path: str | Path, text: str, abstract_model: Any = None) -> ModelI
     UnsupportedFeature
         If the model uses a function or construct the engine cannot compile.
     """
-    ir = Translator(Path(path), text, abstract_model).run()
+    translator = Translator(Path(path), text)
+    try:
+        ir = translator.run()
+    except (ModelFileError, UnsupportedFeature) as exc:
+        raise type(exc)(with_line(str(exc), translator._model_name(), text)) from exc
     _check_cycles(ir)
     return ir
 

@@ -1,8 +1,9 @@
 """Transcendental functions evaluated by numba-compiled code, for the numpy backend.
 
 numpy's own ``exp``/``log``/``power`` use SIMD code paths (e.g. AVX-512) that
-can differ in the last bit from what the numba kernel computes: EXP, LN and
-POWER from :mod:`sdkit.engine.vmath`, the other functions from the C library.
+can differ in the last bit from what the numba kernel computes: EXP, LN,
+POWER, SIN, COS, TAN and ARCTAN from :mod:`sdkit.engine.vmath`, the other
+functions (ARCSIN, ARCCOS, SINH, COSH, TANH) from the C library.
 Routing the numpy backend through the same compiled functions makes the two
 backends agree bit for bit, so results do not depend on which backend (or
 chunk size) ran a sample. Operations that IEEE 754 rounds exactly (+ - * /,
@@ -49,17 +50,17 @@ def _loops(vmath_hash: str):
             elif op == LN:
                 r = vmath.ln(v)
             elif op == SIN:
-                r = math.sin(v)
+                r = vmath.sin(v)
             elif op == COS:
-                r = math.cos(v)
+                r = vmath.cos(v)
             elif op == TAN:
-                r = math.tan(v)
+                r = vmath.tan(v)
             elif op == ARCSIN:
                 r = math.asin(v) if -1.0 <= v <= 1.0 else math.nan
             elif op == ARCCOS:
                 r = math.acos(v) if -1.0 <= v <= 1.0 else math.nan
             elif op == ARCTAN:
-                r = math.atan(v)
+                r = vmath.arctan(v)
             elif op == SINH:
                 r = math.sinh(v)
             elif op == COSH:

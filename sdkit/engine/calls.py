@@ -1,0 +1,237 @@
+"""Translation of operators and function calls (mixed into :class:`sdkit.engine.translate.Translator`).
+
+Operators follow Vensim's precedence (:mod:`sdkit.engine.precedence`); calls
+become IR functions, lookups, IF THEN ELSE and the expansion of SUM, PROD,
+VMIN and VMAX over ``!`` ranges into balanced trees.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from sdkit.engine.ir import Expr
+from sdkit.engine.precedence import split_logic
+from sdkit.errors import ModelFileError, UnsupportedFeature
+
+#: Vensim functions with a direct scalar equivalent: name -> (IR name, number of args).
+SIMPLE_FUNCTIONS = {
+    "abs": ("abs", 1),
+    "exp": ("exp", 1),
+    "sqrt": ("sqrt", 1),
+    "ln": ("ln", 1),
+    "log": ("log", 2),
+    "sin": ("sin", 1),
+    "cos": ("cos", 1),
+    "tan": ("tan", 1),
+    "arcsin": ("arcsin", 1),
+    "arccos": ("arccos", 1),
+    "arctan": ("arctan", 1),
+    "sinh": ("sinh", 1),
+    "cosh": ("cosh", 1),
+    "tanh": ("tanh", 1),
+    "min": ("min", 2),
+    "max": ("max", 2),
+    "power": ("power", 2),
+    "integer": ("integer", 1),
+    "modulo": ("modulo", 2),
+    "quantum": ("quantum", 2),
+    "xidz": ("xidz", 3),
+    "zidz": ("zidz", 2),
+}
+AGGREGATES = {"sum", "prod", "vmin", "vmax"}
+ARITH_OPS = {"+", "-", "*", "/", "^"}
+LOGIC_OPS = {
+    "=": "==",
+    "<>": "!=",
+    "<": "<",
+    ">": ">",
+    "<=": "<=",
+    ">=": ">=",
+    ":AND:": "and",
+    ":OR:": "or",
+}
+
+
+def _control_key(name: str) -> str:
+    return " ".join(name.replace("_", " ").lower().split())
+
+
+def _vensim_name(name: str) -> str:
+    return name.upper().replace("_", " ")
+
+
+class ExpressionMixin:
+    """Operators and calls; needs ``self.expr``, ``self.ranges``, ``self.ir`` and the
+    translator's lookup tables."""
+
+    def _x_ArithmeticStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        ops = list(ast.operators)
+        args = [self.expr(a, ctx) for a in ast.arguments]
+        if len(args) == 1:
+            if ops[0] == "negative":
+                return ("neg", args[0])
+            if ops[0] == "positive" or ops[0] == "+":
+                return args[0]
+            raise self._unsupported(f"operator {ops[0]}")
+        if any(op not in ARITH_OPS for op in ops):
+            raise self._unsupported(f"operator {ops}")
+        if all(op == "^" for op in ops):
+            # Vensim (like Python) raises right to left: a^b^c = a^(b^c)
+            out = args[-1]
+            for a in reversed(args[:-1]):
+                out = ("bin", "^", a, out)
+            return out
+        if "^" in ops:
+            raise self._unsupported(f"operators {ops} in one expression")
+        out = args[0]
+        for op, b in zip(ops, args[1:], strict=True):
+            out = ("bin", op, out, b)
+        return out
+
+    def _x_LogicStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        ops = list(ast.operators)
+        args = [self.expr(a, ctx) for a in ast.arguments]
+        if len(args) == 1:
+            if ops[0] == ":NOT:":
+                return ("not", args[0])
+            raise self._unsupported(f"operator {ops[0]}")
+        if any(op not in LOGIC_OPS for op in ops):
+            raise self._unsupported(f"operators {ops}")
+        if all(op in (":AND:", ":OR:") for op in ops):
+            # :AND: binds tighter than :OR: (Vensim's precedence)
+            terms = [_chain("and", conj) for conj in split_logic(ops, args)]
+            return _chain("or", terms)
+        out = args[0]
+        for op, b in zip(ops, args[1:], strict=True):
+            out = ("bin", LOGIC_OPS[op], out, b)
+        return out
+
+    def _x_CallStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        fname = ast.function.reference
+        args = ast.arguments
+        py = self.clean.get(fname)
+        if py is not None and self.kind.get(py) == "lookup":
+            elems = self._elements_for(py, ast.function.subscripts, ctx)
+            tid = self.lookup_of.get((py, elems))
+            if tid is None:
+                raise ModelFileError(f"lookup '{self.elements[py].name}' has no element {elems}")
+            if len(args) != 1:
+                raise self._unsupported(f"{fname} with {len(args)} arguments")
+            return self._lookup_call(tid, self.expr(args[0], ctx))
+        if fname in AGGREGATES:
+            return self._aggregate(fname, args[0], ctx)
+        if fname == "elmcount":
+            return ("c", float(len(self._range_named(args[0]))))
+        if fname in SIMPLE_FUNCTIONS:
+            name, nargs = SIMPLE_FUNCTIONS[fname]
+            if len(args) != nargs:
+                raise ModelFileError(
+                    f"{_vensim_name(fname)} takes {nargs} arguments in variable "
+                    f"'{self._model_name()}'"
+                )
+            return ("fn", name, tuple(self.expr(a, ctx) for a in args))
+        a = [self.expr(x, ctx) for x in args]
+        t, dt = ("time",), ("dt",)
+        if fname == "if_then_else":
+            return ("if", a[0], a[1], a[2])
+        if fname == "step":
+            return ("fn", "step", (a[0], a[1], t, dt))
+        if fname == "ramp":
+            finish = a[2] if len(a) > 2 else ("c", float("inf"))
+            return ("fn", "ramp", (a[0], a[1], finish, t))
+        if fname == "pulse" and len(a) == 2:
+            return ("fn", "pulse", (a[0], a[1], t, dt))
+        if fname == "pulse_train":
+            return ("fn", "pulse_train", (a[0], a[1], a[2], a[3], t, dt))
+        if fname == "get_time_value" and a[0] == ("c", 0.0) and a[2] == ("c", 0.0):
+            return ("bin", "+", t, a[1])  # model time plus offset; machine time is not reproducible
+        if fname == "pi" and not a:
+            return ("c", float(np.pi))
+        if fname == "active_initial":  # nested in an expression: a hidden aux of its own
+            return ("v", self._hidden("aux", "ACTIVE INITIAL", expr=a[0], init_expr=a[1]))
+        raise self._unsupported(_vensim_name(fname))
+
+    def _range_named(self, ast: Any) -> list[str]:
+        """Elements of the subscript range an argument names (ELMCOUNT(range))."""
+        wanted = getattr(ast, "reference", None)
+        for name, elems in self.ranges.items():
+            if _control_key(name) == _control_key(str(wanted)):
+                return elems
+        raise ModelFileError(
+            f"ELMCOUNT in variable '{self._model_name()}' needs a subscript range name"
+        )
+
+    def _aggregate(self, fname: str, arg: Any, ctx: dict[str, str]) -> Expr:
+        bangs: list[str] = []
+        _collect_bangs(arg, bangs)
+        if not bangs:
+            return self.expr(arg, ctx)
+        for b in bangs:
+            if b[:-1] not in self.ranges:
+                raise UnsupportedFeature(f"unknown subscript range '{b}' in '{self._model_name()}'")
+        terms = []
+        for combo in itertools.product(*[self.ranges[b[:-1]] for b in bangs]):
+            sub_ctx = dict(ctx)
+            sub_ctx.update(zip(bangs, combo, strict=True))
+            terms.append(self.expr(arg, sub_ctx))
+        # combine pairwise (a balanced tree keeps expressions shallow for long ranges)
+        while len(terms) > 1:
+            paired = []
+            for a, b in zip(terms[0::2], terms[1::2], strict=False):
+                if fname == "sum":
+                    paired.append(("bin", "+", a, b))
+                elif fname == "prod":
+                    paired.append(("bin", "*", a, b))
+                elif fname == "vmin":
+                    paired.append(("fn", "min", (a, b)))
+                else:
+                    paired.append(("fn", "max", (a, b)))
+            if len(terms) % 2:
+                paired.append(terms[-1])
+            terms = paired
+        return terms[0]
+
+    def _x_InlineLookupsStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        tid = self._add_lookup(ast.lookups, self._model_name())
+        return self._lookup_call(tid, self.expr(ast.argument, ctx))
+
+    def _lookup_call(self, tid: int, x: Expr) -> Expr:
+        """A lookup evaluated at ``x``; lookups read at Time are recorded with their x range."""
+        if x == ("time",):
+            table = self.ir.lookups[tid]
+            lo, hi = float(table.x[0]), float(table.x[-1])
+            old = self.ir.time_lookups.get(self.current)
+            if old is not None:
+                lo, hi = max(lo, old[0]), min(hi, old[1])
+            self.ir.time_lookups[self.current] = (lo, hi)
+        return ("lookup", tid, x)
+
+
+def _chain(op: str, args: list[Expr]) -> Expr:
+    out = args[0]
+    for b in args[1:]:
+        out = ("bin", op, out, b)
+    return out
+
+
+def _collect_bangs(ast: Any, out: list[str]) -> None:
+    kind = type(ast).__name__
+    if kind == "ReferenceStructure":
+        if ast.subscripts is not None:
+            for s in ast.subscripts.subscripts:
+                if s.endswith("!") and s not in out:
+                    out.append(s)
+        return
+    if kind == "SubscriptsReferenceStructure":
+        return
+    if hasattr(ast, "__dataclass_fields__"):
+        for f in ast.__dataclass_fields__:
+            v = getattr(ast, f)
+            if isinstance(v, (tuple, list)):
+                for x in v:
+                    _collect_bangs(x, out)
+            else:
+                _collect_bangs(v, out)
