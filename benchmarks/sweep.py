@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "kissinger_core.mdl"
 
 PARAMETERS = {
-    # the liberal order's parameters, ranges from THEORY.md's table
+    # the liberal order's parameters, ranges from the table in docs/theory.md
     "legitimacy emphasis": [0.45, 0.80],
     "commitment to top floor": [0.50, 0.90],
     "openness to civil society": [0.40, 0.80],

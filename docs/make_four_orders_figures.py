@@ -25,7 +25,8 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from sdkit import run  # noqa: E402
-from sdkit.checks import checks_path_for, evaluate, load_checks, scenarios_needed  # noqa: E402
+from sdkit.check_runs import run_checks  # noqa: E402
+from sdkit.checks import checks_path_for, load_checks, scenarios_needed  # noqa: E402
 from sdkit.model import load_model  # noqa: E402
 from sdkit.plot import order_style, style  # noqa: E402
 
@@ -107,6 +108,7 @@ SYSTEM_PARAMETERS = [
     "restraint threshold",
     "restraint steepness",
     "institutional anchoring",
+    "exhaustion rate",
     "settlement rate",
     "disorder growth rate",
     "disorder decay rate",
@@ -129,7 +131,7 @@ SYSTEM_PARAMETERS = [
     "power adjustment time",
     "revisionism adjustment time",
     "civil society adjustment time",
-    "ces exponent",
+    "CES exponent",
 ]
 
 
@@ -240,11 +242,9 @@ def robustness_table(checks, engine: str) -> str:
         default = float(defaults[model.resolve(name)])
         fixed = {s for s in names if name in model.scenarios[s].parameters}
         kept = [c for c in checks if not ({c.scenario} | set(scenarios_needed([c]))) & fixed]
-        free = [s for s in names if s not in fixed]
         cells, failing = [], set()
         for factor in (0.8, 1.2):
-            ds = run(model, scenarios=free, set={name: default * factor}, engine=engine)
-            results = evaluate(kept, ds)
+            results = run_checks(model, kept, engine=engine, extra={name: default * factor})
             cells.append(f"{sum(r.passed for r in results)}/{len(results)}")
             failing |= {f"{r.id} ({'-' if factor < 1 else '+'})" for r in results if not r.passed}
         lines.append(
@@ -282,7 +282,7 @@ def main() -> None:
         fig = plot_shares(ds, SHARE_SCENARIOS)
         fig.savefig(IMG / "four-orders-shares.png", dpi=DPI)
         plt.close(fig)
-    print(checks_table(evaluate(checks, ds), markdown=True))
+    print(checks_table(run_checks(load_model(MODEL), checks, engine=engine), markdown=True))
     print()
     print(summary_table(ds))
     if args.robustness:

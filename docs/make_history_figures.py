@@ -32,6 +32,7 @@ import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from sdkit import run  # noqa: E402
+from sdkit.check_runs import constant_lookup  # noqa: E402
 from sdkit.checks import checks_path_for, evaluate, load_checks, scenarios_needed  # noqa: E402
 from sdkit.ensemble import ensemble  # noqa: E402
 from sdkit.model import load_model  # noqa: E402
@@ -280,11 +281,17 @@ def grid_table(checks) -> str:
         ds = ds.rename(sample="scenario").assign_coords(scenario=labels)
         passed = np.ones(len(frame), dtype=bool)
         per_check = []
+        base_lookup = constant_lookup(model, {})
+
+        def lookup(name: str, label: str, scenario: str = scenario, base=base_lookup) -> float:
+            # grid points vary only the grid's columns; a param a check reads comes from the base scenario
+            return base(name, scenario)
+
         for check in own:
             ok = np.array(
                 [
                     r.passed != bool(check.xfail)
-                    for r in evaluate([dataclasses.replace(check, scenario=s) for s in labels], ds)
+                    for r in evaluate([dataclasses.replace(check, scenario=s) for s in labels], ds, lookup)
                 ]
             )
             if not check.xfail:
@@ -347,7 +354,7 @@ def main() -> None:
     fig = plot_exogenous(paths)
     fig.savefig(IMG / "history-exogenous.png", dpi=110)
     plt.close(fig)
-    print(checks_table(evaluate(checks, ds), markdown=True))
+    print(checks_table(evaluate(checks, ds, constant_lookup(load_model(MODEL), {})), markdown=True))
     print()
     print(dates_table(ds))
     if args.grid:

@@ -3,18 +3,15 @@
 Usage (from the repository root)::
 
     python docs/make_model_core_figures.py              # figures + check table
-    python docs/make_model_core_figures.py --robustness # also a one-at-a-time robustness table
 
 Writes ``docs/img/model-core-rm1.png`` ... ``model-core-rm5.png`` and prints the
 reference-mode checks and the four orders' presets as markdown tables (the values
-quoted in the doc). The
-robustness table reruns every check with each system parameter moved by +-20 %.
+quoted in the doc). Robustness: ``sdkit check models/kissinger_core.mdl --robust``.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 import matplotlib
@@ -26,7 +23,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from sdkit import run  # noqa: E402
-from sdkit.checks import checks_path_for, evaluate, load_checks, scenarios_needed  # noqa: E402
+from sdkit.check_runs import run_checks  # noqa: E402
+from sdkit.checks import checks_path_for, load_checks, scenarios_needed  # noqa: E402
 from sdkit.model import load_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +47,7 @@ FIGURES = {
     ),
     "rm2": (
         "RM2 Versailles and its counterfactuals",
-        ["versailles", "versailles_balanced", "versailles_inclusion"],
+        ["versailles", "versailles_balanced", "versailles_resources", "versailles_inclusion"],
         [
             "legitimacy",
             "power",
@@ -97,39 +95,14 @@ FIGURES = {
     ),
 }
 
-# system parameters probed for robustness (order parameters are scenario inputs)
-SYSTEM_PARAMETERS = [
-    "CES exponent",
-    "restraint steepness",
-    "restraint threshold",
-    "institutional restraint weight",
-    "legitimacy adjustment time",
-    "power adjustment time",
-    "institution adjustment time",
-    "revisionism adjustment time",
-    "perception delay",
-    "emphasis adjustment time",
-    "threat tolerance",
-    "threat response",
-    "parity steepness",
-    "unrestrained escalation",
-    "exhaustion rate",
-    "settlement time",
-    "disorder growth time",
-    "disorder decay time",
-    "legitimacy capacity",
-    "complacency gain",
-]
-
-
 def simulate() -> tuple[xr.Dataset, list]:
-    """Run every scenario the checks and the figures need (PySD, the reference backend)."""
+    """Run every scenario the checks and the figures need."""
     model = load_model(MODEL)
     checks = load_checks(checks_path_for(MODEL))
     names = list(scenarios_needed(checks))
     for _, scenarios, _ in FIGURES.values():
         names += [s for s in scenarios if s not in names]
-    return run(model, scenarios=names, engine="pysd"), checks
+    return run(model, scenarios=names, engine="engine"), checks
 
 
 def plot_mode(ds: xr.Dataset, title: str, scenarios: list[str], variables: list[str]) -> plt.Figure:
@@ -155,7 +128,7 @@ def presets_table() -> str:
     """The four orders' presets and the balanced order under the default exogenous paths."""
     model = load_model(MODEL)
     names = ["balanced", "liberal", "transformative", "mercantilist", "sovereign"]
-    ds = run(model, scenarios=names, engine="pysd")
+    ds = run(model, scenarios=names, engine="engine")
     finals = [
         "legitimacy",
         "power",
@@ -176,52 +149,10 @@ def presets_table() -> str:
     return "\n".join(lines)
 
 
-def robustness_table(checks) -> str:
-    """Checks passed with each system parameter moved by -20 % and +20 % (one at a time)."""
-    model = load_model(MODEL)
-    names = scenarios_needed(checks)
-    defaults = _defaults(model)
-    lines = [
-        "| parameter | default | -20 %: passed | +20 %: passed | failing checks |",
-        "|---|---|---|---|---|",
-    ]
-    for name in SYSTEM_PARAMETERS:
-        default = defaults[name]
-        # a scenario that sets the parameter itself (e.g. threat response = 0 in the
-        # RM4 control) is not perturbed: its checks are left out of this row
-        fixed = {s for s in names if name in model.scenarios[s].parameters}
-        kept = [c for c in checks if not ({c.scenario} | set(scenarios_needed([c]))) & fixed]
-        cells, failing = [], set()
-        for factor in (0.8, 1.2):
-            free = [s for s in names if s not in fixed]
-            ds = run(model, scenarios=free, set={name: default * factor}, engine="auto")
-            results = evaluate(kept, ds)
-            cells.append(f"{sum(r.passed for r in results)}/{len(results)}")
-            failing |= {f"{r.id} ({'-' if factor < 1 else '+'})" for r in results if not r.passed}
-        lines.append(
-            f"| {name} | {default:g} | {cells[0]} | {cells[1]} | {', '.join(sorted(failing)) or '-'} |"
-        )
-    return "\n".join(lines)
-
-
-def _defaults(model) -> dict[str, float]:
-    pysd_model = model.pysd_model()
-    values = {}
-    for name in SYSTEM_PARAMETERS:
-        value = float(getattr(pysd_model.components, model.resolve(name))())
-        if not math.isfinite(value):
-            raise ValueError(f"{name} has no finite default")
-        values[name] = value
-    return values
-
-
 def main() -> None:
     global IMG
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--img", default=str(IMG), help="folder for the figures (default: docs/img)")
-    parser.add_argument(
-        "--robustness", action="store_true", help="also print the +-20 %% robustness table"
-    )
     args = parser.parse_args()
     IMG = Path(args.img)
     ds, checks = simulate()
@@ -230,12 +161,9 @@ def main() -> None:
         fig = plot_mode(ds, title, scenarios, variables)
         fig.savefig(IMG / f"model-core-{key}.png", dpi=110)
         plt.close(fig)
-    print(checks_table(evaluate(checks, ds), markdown=True))
+    print(checks_table(run_checks(load_model(MODEL), checks, engine="engine"), markdown=True))
     print()
     print(presets_table())
-    if args.robustness:
-        print()
-        print(robustness_table(checks))
 
 
 if __name__ == "__main__":

@@ -94,25 +94,103 @@ def _run(args: argparse.Namespace) -> int:
 
 @command("check")
 def _check(args: argparse.Namespace) -> int:
-    from sdkit.checks import checks_path_for, evaluate, load_checks, scenarios_needed
+    from sdkit.check_runs import (
+        dt_pairs,
+        margin_moves,
+        run_checks,
+        run_knockouts,
+        validate_settings,
+    )
+    from sdkit.checks import checks_path_for, read_check_file
     from sdkit.model import load_model
-    from sdkit.report import checks_table
-    from sdkit.run import run
+    from sdkit.report import checks_table, knockouts_table
 
+    if args.robust is not None and args.dt_check:
+        raise ParameterError("give --robust or --dt-check, not both; run them one after the other")
+    if args.robust is not None:
+        return _check_robust(args)
+    if args.out:
+        raise ParameterError("--out writes the table of --robust; add --robust N")
     model = load_model(args.model)
     path = Path(args.checks) if args.checks else checks_path_for(model.path)
     if not path.exists():
         raise SdkitError(f"no checks file {path}; write one beside the model or pass --checks FILE")
-    checks = load_checks(path)
-    dataset = run(model, scenarios=scenarios_needed(checks), engine=args.engine, progress=_progress("scenarios"))
-    results = evaluate(checks, dataset)
+    suite = read_check_file(path)
+    validate_settings(model, [*suite.checks, *suite.knockouts])
+    results = run_checks(model, suite.checks, engine=args.engine, progress=_progress("scenarios"))
     print(checks_table(results))
     failed = [r for r in results if not r.passed and not r.xfail]
     expected = [r for r in results if r.xfail]
     print(f"{len(results) - len(failed) - len(expected)} passed, {len(failed)} failed, {len(expected)} expected to fail")
     for r in expected:
         print(f"  {r.id}: expected to fail: {r.xfail}")
-    return EXIT_CHECK_FAILED if failed else 0
+    knockouts = run_knockouts(model, suite, results, engine=args.engine) if suite.knockouts else []
+    if knockouts:
+        print(f"\nmechanism tests: each passes only when every check it names fails under the knockout\n{knockouts_table(knockouts)}")
+        for k in knockouts:
+            print(f"  {k.knockout.id}: {'pass' if k.passed else 'FAIL'}: {k.knockout.description}")
+        print(f"{sum(k.passed for k in knockouts)} of {len(knockouts)} mechanism tests pass")
+    uncovered = suite.modes_without_knockout()
+    if uncovered:
+        print(f"reference modes no knockout covers: {', '.join(uncovered)}")
+    pairs = dt_pairs(model, suite.checks, results, engine=args.engine) if args.dt_check else []
+    changed = [(a, b) for a, b in pairs if a.passed != b.passed]
+    if args.dt_check:
+        print(_dt_report(changed, margin_moves(pairs)))
+    return EXIT_CHECK_FAILED if failed or changed or not all(k.passed for k in knockouts) else 0
+
+
+def _dt_report(changed: list, moved: list) -> str:
+    from sdkit.report import distinct, signed, table
+
+    def rows(pairs: list) -> list:
+        out = []
+        for a, b in pairs:
+            value, half = distinct(a.value, b.value)
+            out.append([a.id, value, half, a.op, f"{a.threshold:.6g}", signed(a.margin), signed(b.margin),
+                        "pass" if a.passed else "FAIL", "pass" if b.passed else "FAIL"])
+        return out
+
+    header = ["check", "measured at dt", "at dt/2", "op", "threshold", "margin at dt", "at dt/2", "verdict at dt", "at dt/2"]
+    if changed:
+        text = f"dt check: {len(changed)} verdict(s) change when TIME STEP is halved\n{table(header, rows(changed))}"
+    else:
+        text = "dt check: every verdict is the same at TIME STEP and at TIME STEP/2"
+    if moved:
+        text += (f"\nsame verdict, but the margin moves by more than half of itself at TIME STEP/2:\n"
+                 f"{table(header, rows(moved))}")
+    return text
+
+
+def _check_robust(args: argparse.Namespace) -> int:
+    from sdkit.check_robust import robust_checks, write_robust_csv
+    from sdkit.checks import checks_path_for, read_check_file
+    from sdkit.io import check_output_path
+    from sdkit.model import load_model
+    from sdkit.report import robust_table
+
+    if args.robust < 1:
+        raise ParameterError(f"--robust must be at least 1 draw, got {args.robust}")
+    if not 0 < args.spread < 1:
+        raise ParameterError(f"--spread must be between 0 and 1 (a fraction, e.g. 0.1), got {args.spread}")
+    if args.out:
+        check_output_path(args.out, args.force)
+    model = load_model(args.model)
+    path = Path(args.checks) if args.checks else checks_path_for(model.path)
+    if not path.exists():
+        raise SdkitError(f"no checks file {path}; write one beside the model or pass --checks FILE")
+    suite = read_check_file(path)
+    report = robust_checks(model, suite.checks, draws=args.robust, spread=args.spread, seed=args.seed,
+                           progress=_progress("scenario runs"))
+    print(robust_table(report))
+    named = {i for k in suite.knockouts for i in k.must_fail}
+    never = [check for check, _, rate, _ in report.check_rows() if rate == 1.0 and check not in named]
+    if never:
+        print(f"pass in every draw and named by no knockout (can anything make them fail?): {', '.join(never)}")
+    if args.out:
+        for written in write_robust_csv(report, args.out, command=command_line(args)):
+            print(f"wrote {written}")
+    return 0
 
 
 def read_samples(path: str) -> Any:
@@ -141,6 +219,7 @@ def _ensemble(args: argparse.Namespace) -> int:
     from sdkit.ensemble import ensemble
     from sdkit.executors import executor
     from sdkit.io import check_output_path, write_netcdf
+    from sdkit.locks import interrupt_on_terminate
     from sdkit.model import load_model
 
     if args.chunk_size < 1:
@@ -153,7 +232,7 @@ def _ensemble(args: argparse.Namespace) -> int:
     def progress(chunks: Any) -> Any:
         return tqdm(chunks, total=n_chunks, desc="chunks", unit="chunk", file=sys.stderr, disable=n_chunks < 2)
 
-    with executor(args.workers, args.scheduler) as client:
+    with interrupt_on_terminate(), executor(args.workers, args.scheduler) as client:
         dataset = ensemble(
             model,
             samples,
@@ -255,6 +334,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="Vensim .mdl file")
     p.add_argument("--checks", metavar="FILE.toml", help="checks file (default: <model>.checks.toml)")
     p.add_argument("--engine", choices=("auto", "engine", "pysd"), default="auto", help="simulation engine")
+    p.add_argument("--dt-check", action="store_true", help="rerun every check at TIME STEP/2 and list verdicts that change")
+    p.add_argument("--robust", type=int, metavar="N", help="rerun the checks in N draws of the constants that are not scenario levers")
+    p.add_argument("--spread", type=float, default=0.1, metavar="S", help="with --robust: multiply each constant by U(1-S, 1+S) (default 0.1)")
+    p.add_argument("--seed", type=int, default=0, metavar="K", help="with --robust: random seed (default 0)")
+    p.add_argument("--out", metavar="FILE.csv", help="with --robust: write check,mode,pass_rate,median_margin")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
 
     p = sub.add_parser("ensemble", help="run a model once per row of a CSV of parameter sets")
     p.add_argument("model", help="Vensim .mdl file")

@@ -8,13 +8,14 @@ each finished chunk is kept on disk and a rerun computes only the missing ones.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
-import re
 import tempfile
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +27,7 @@ import xarray as xr
 
 from sdkit.errors import NonFiniteError, ParameterError, SdkitError, SdkitWarning
 from sdkit.io import write_atomic
+from sdkit.locks import folder_lock, removing_temporaries
 from sdkit.model import Model, load_model
 from sdkit.provenance import provenance_attrs
 from sdkit.scenarios import Override, overrides_for
@@ -74,35 +76,27 @@ def run_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
     return {"__times__": np.asarray(result.times), **result.data}
 
 
-_SAMPLE = re.compile(r"\bsample (\d+)")
-
-
 def _pinpoint(kernel: Any, task: ChunkTask, exc: NonFiniteError) -> NonFiniteError:
     """The error for the ensemble: global sample index, and the exact time step of the first non-finite value.
 
     The kernel checks values where it saves them; the failing sample is rerun alone,
     saving every time step, so the error names the first step that went non-finite.
     """
-    found = _SAMPLE.search(str(exc))
-    sample = getattr(exc, "sample", None)
-    if sample is None and found:
-        sample = int(found[1])
+    sample = exc.sample
     if sample is None or not 0 <= sample < task.n:
         return NonFiniteError(f"{exc} (chunk starting at sample {task.start} of the ensemble)")
-    message = str(exc)
+    where: NonFiniteError = exc
     time = dict(task.time)
     params = {name: np.asarray(value)[sample : sample + 1] for name, value in task.params.items()}
     try:
         kernel.simulate(params, 1, list(task.variables), save="all", time={**time, "saveper": time["time_step"]})
     except NonFiniteError as exact:
-        message = str(exact)
+        where = exact if exact.time is not None else exc
     except SdkitError:
         pass
-    if found or _SAMPLE.search(message):
-        message = _SAMPLE.sub(f"sample {task.start + sample}", message, count=1)
-    else:
-        message = f"{message} (sample {task.start + sample} of the ensemble)"
-    return NonFiniteError(message)
+    if where.time is None:
+        return NonFiniteError(f"{where} (sample {task.start + sample} of the ensemble)")
+    return NonFiniteError.at(where.variable, task.start + sample, where.time)
 
 
 def _columns_to_overrides(model: Model, samples: pd.DataFrame) -> list[tuple[str, Override]]:
@@ -158,13 +152,23 @@ def build_params(model: Model, base: list[Override], columns: list[tuple[str, Ov
 
 
 class ChunkStore:
-    """Finished chunks kept as ``.npz`` files in a folder, keyed by a fingerprint of the job."""
+    """Finished chunks kept as ``.npz`` files in a folder, keyed by a fingerprint of the job.
 
-    def __init__(self, folder: Path, fingerprint: str) -> None:
+    Each chunk file carries the SHA-256 of its inputs (the job's fingerprint, the chunk's
+    index and its rows of the sample table) and of its own arrays. On loading, a chunk
+    that is unreadable, truncated, computed from other inputs (e.g. swapped with another
+    chunk's file) or altered is never used: it is deleted and recomputed, with a warning.
+    Open a store with :meth:`open`, which holds the folder's lock.
+    """
+
+    def __init__(self, folder: Path, fingerprint: str, table: np.ndarray | None = None, chunk_size: int = 1) -> None:
         self.folder = folder
+        self.fingerprint = fingerprint
+        self.table = table
+        self.chunk_size = chunk_size
         self.folder.mkdir(parents=True, exist_ok=True)
         marker = folder / "fingerprint.txt"
-        if marker.exists() and marker.read_text() != fingerprint:
+        if marker.exists() and marker.read_bytes() != fingerprint.encode():
             raise SdkitError(
                 f"{folder} holds chunks of a different job (definition, model or samples changed); "
                 "use another output folder or delete it to start afresh"
@@ -172,22 +176,79 @@ class ChunkStore:
         if not marker.exists():
             write_atomic(marker, lambda tmp: tmp.write_text(fingerprint))
 
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, folder: Path, fingerprint: str, table: np.ndarray | None = None, chunk_size: int = 1,
+             option: str = "--store") -> Iterator[ChunkStore]:
+        """Lock ``folder``, remove temporary files a killed writer left there, and yield the store."""
+        with folder_lock(folder, option), removing_temporaries(folder):
+            yield cls(folder, fingerprint, table, chunk_size)
+
     def path(self, index: int) -> Path:
         return self.folder / f"chunk-{index:06d}.npz"
 
+    def inputs(self, index: int) -> str:
+        """SHA-256 of what chunk ``index`` is computed from."""
+        digest = hashlib.sha256(self.fingerprint.encode())
+        digest.update(f"chunk {index}".encode())
+        if self.table is not None:
+            start = index * self.chunk_size
+            digest.update(np.ascontiguousarray(self.table[start:start + self.chunk_size], dtype=float).tobytes())
+        return digest.hexdigest()
+
     def load(self, index: int) -> dict[str, np.ndarray] | None:
+        """The stored chunk, or None when it is missing or not usable (then it is deleted)."""
         path = self.path(index)
         if not path.exists():
             return None
-        with np.load(path) as archive:
-            return {key: archive[key] for key in archive.files}
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                data = {key: archive[key] for key in archive.files}
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+            return self._discard(path, f"is unreadable ({type(exc).__name__})")
+        inputs, content = str(data.pop(_INPUTS, "")), str(data.pop(_CONTENT, ""))
+        if inputs != self.inputs(index):
+            return self._discard(path, "was computed from other inputs")
+        if content != _content_digest(data):
+            return self._discard(path, "does not match its recorded checksum")
+        return data
+
+    def _discard(self, path: Path, reason: str) -> None:
+        warnings.warn(f"chunk file {path} {reason}; it is deleted and recomputed", SdkitWarning, stacklevel=4)
+        path.unlink(missing_ok=True)
+        return None
 
     def save(self, index: int, data: dict[str, np.ndarray]) -> None:
+        stamped = {**data, _INPUTS: np.array(self.inputs(index)), _CONTENT: np.array(_content_digest(data))}
+
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as handle:
-                np.savez(handle, **data)
+                np.savez(handle, **stamped)
 
         write_atomic(self.path(index), write)
+
+
+_INPUTS, _CONTENT = "__inputs_sha256__", "__content_sha256__"
+
+
+def _content_digest(data: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(data):
+        array = np.ascontiguousarray(data[key])
+        digest.update(f"{key}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _open_store(folder: Path, model: Model, frame: pd.DataFrame, base: list[Override], variables: Sequence[str],
+                save: Any, time: dict, chunk_size: int) -> contextlib.AbstractContextManager[ChunkStore]:
+    """The locked chunk store of an ensemble, keyed by everything that decides its numbers."""
+    table = np.ascontiguousarray(frame.to_numpy(dtype=float))
+    digest = hashlib.sha256(table.tobytes())
+    digest.update(json.dumps([str(c) for c in frame.columns]).encode())
+    digest.update(json.dumps([[o.py_name, np.asarray(o.value).tolist(), o.elements] for o in base]).encode())
+    fingerprint = _fingerprint(model, digest.hexdigest(), variables, save, time, chunk_size)
+    return ChunkStore.open(folder, fingerprint, table, chunk_size)
 
 
 def _fingerprint(model: Model, params_digest: str, variables: Sequence[str], save: Any, time: dict, chunk_size: int) -> str:
@@ -268,14 +329,8 @@ def ensemble(
     model_text = model.path.read_bytes()
     n_total = len(frame)
     starts = list(range(0, n_total, chunk_size))
-    chunk_store = None
-    if store is not None:
-        digest = hashlib.sha256(np.ascontiguousarray(frame.to_numpy(dtype=float)).tobytes())
-        digest.update(json.dumps([str(c) for c in frame.columns]).encode())
-        digest.update(json.dumps([[o.py_name, np.asarray(o.value).tolist(), o.elements] for o in base]).encode())
-        chunk_store = ChunkStore(
-            Path(store), _fingerprint(model, digest.hexdigest(), names, save_key, time.__dict__, chunk_size)
-        )
+    store_context = (_open_store(Path(store), model, frame, base, names, save_key, time.__dict__, chunk_size)
+                     if store is not None else contextlib.nullcontext())
 
     def task(index: int) -> ChunkTask:
         rows = slice(starts[index], min(starts[index] + chunk_size, n_total))
@@ -290,7 +345,8 @@ def ensemble(
             time=tuple(sorted(time.__dict__.items())),
         )
 
-    results = gather_chunks(len(starts), lambda missing: _execute(missing, task, executor), chunk_store, progress)
+    with store_context as chunk_store:
+        results = gather_chunks(len(starts), lambda missing: _execute(missing, task, executor), chunk_store, progress)
     return _assemble(model, results, names, save_key, scenario, frame)
 
 

@@ -1,5 +1,7 @@
 """One exception base class for sdkit, and the warning class it emits."""
 
+from __future__ import annotations
+
 
 class SdkitError(Exception):
     """Base class of every error sdkit raises on bad input or a failed run.
@@ -29,7 +31,24 @@ class UnsupportedFeature(SdkitError):
 
 
 class NonFiniteError(SdkitError):
-    """A simulation produced NaN or infinity."""
+    """A simulation produced NaN or infinity.
+
+    ``variable``, ``sample`` and ``time`` say where, when the simulation knows (else None);
+    callers renumber or annotate with them, never by parsing the message.
+    """
+
+    variable: str | None = None
+    sample: int | None = None
+    time: float | None = None
+
+    @classmethod
+    def at(cls, variable: str | None, sample: int, time: float) -> NonFiniteError:
+        """The error for ``variable`` (None: not known) turning non-finite in ``sample`` at ``time``."""
+        who = f"variable '{variable}'" if variable else "a variable"
+        error = cls(f"{who} became NaN or infinite at time {time} in sample {sample}; check divisions, "
+                    "LN/SQRT arguments and parameter ranges")
+        error.variable, error.sample, error.time = variable, sample, time
+        return error
 
 
 class OutputError(SdkitError):

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
 from sdkit.errors import ParameterError, SdkitError
 
 log = logging.getLogger(__name__)
+
+
+def check_workers(workers: int, cpus: int | None = None) -> None:
+    """Refuse more local worker processes than this machine has CPUs.
+
+    Each worker is a process holding its own copy of the compiled model: beyond one per
+    CPU they add memory and start-up time but no speed.
+    """
+    cpus = cpus or os.cpu_count() or 1
+    if workers > cpus:
+        raise ParameterError(f"--workers {workers} exceeds the {cpus} CPUs of this machine (each worker is a process "
+                             f"with its own copy of the model); use --workers {cpus} or fewer, or --scheduler "
+                             "tcp://HOST:PORT for a cluster")
 
 
 @contextlib.contextmanager
@@ -34,6 +48,7 @@ def executor(workers: int | None = None, scheduler: str | None = None) -> Iterat
     if workers is not None:
         if workers < 1:
             raise ParameterError(f"--workers must be at least 1, got {workers}")
+        check_workers(workers)
         with (
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
             Client(cluster) as client,

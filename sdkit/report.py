@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -41,11 +42,70 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> s
     return "\n".join(lines)
 
 
+def distinct(value: float, threshold: float, digits: int = 6) -> tuple[str, str]:
+    """Both numbers with the fewest significant digits (at least ``digits``) that tell them apart.
+
+    Unequal numbers never print alike: 2012.5 and 2012 print as ``2012.5`` and ``2012``.
+    """
+    for precision in range(digits, 18):
+        a, b = f"{value:.{precision}g}", f"{threshold:.{precision}g}"
+        if a != b or value == threshold or value != value or threshold != threshold:
+            return a, b
+    return repr(float(value)), repr(float(threshold))
+
+
+def signed(margin: float) -> str:
+    """A margin with its sign, 4 significant digits: ``+0.0123``, ``-0.5``, ``nan``."""
+    return f"{margin:+.4g}" if margin == margin else "nan"
+
+
+def _status(result: Any) -> str:
+    if result.xfail:
+        return "xfail" if not result.passed else "XPASS"
+    return "pass" if result.passed else "FAIL"
+
+
+def _where(result: Any) -> str:
+    """The scenario, with the constants the check set on top of it."""
+    settings = getattr(result, "set", None) or {}
+    if not settings:
+        return str(result.scenario)
+    return f"{result.scenario} + " + ", ".join(f"{k}={v:g}" if isinstance(v, int | float) else f"{k}={v}" for k, v in settings.items())
+
+
 def checks_table(results: Sequence, markdown: bool = False) -> str:
-    """Reference-mode check results: the measured value beside each threshold, and the verdict."""
+    """Check results: measured value, threshold and signed margin (positive passes by that much), and the verdict."""
     rows = []
     for r in results:
-        status = ("xfail" if not r.passed else "XPASS") if r.xfail else ("pass" if r.passed else "FAIL")
-        rows.append([r.id, r.scenario, f"{r.value:.4g}", r.op, f"{r.threshold:.4g}", status])
-    header = ["check", "scenario", "measured", "op", "threshold", "result"]
+        measured, threshold = distinct(r.value, r.threshold)
+        rows.append([r.id, _where(r), measured, r.op, threshold, signed(r.margin), _status(r)])
+    header = ["check", "scenario", "measured", "op", "threshold", "margin", "result"]
+    text = markdown_table(header, rows) if markdown else table(header, rows)
+    notes = [f"  {r.id}: {r.note}" for r in results if getattr(r, "note", "")]
+    return "\n".join([text, *notes]) if notes and not markdown else text
+
+
+def knockouts_table(knockouts: Sequence, markdown: bool = False) -> str:
+    """Mechanism tests: each knockout's named checks under it; a test passes when all of them fail."""
+    rows = []
+    for k in knockouts:
+        for i, r in enumerate(k.results):
+            measured, threshold = distinct(r.value, r.threshold)
+            verdict = "fails" if not r.passed else "still passes"
+            if r.id in k.failing_without:
+                verdict += " (fails without the knockout too)"
+            rows.append([k.knockout.id if i == 0 else "", "pass" if k.passed and i == 0 else ("FAIL" if i == 0 else ""),
+                         r.id, measured, r.op, threshold, signed(r.margin), verdict])
+    header = ["knockout", "test", "check", "measured", "op", "threshold", "margin", "under knockout"]
     return markdown_table(header, rows) if markdown else table(header, rows)
+
+
+def robust_table(report: Any) -> str:
+    """Pass rate and median margin per check, then the pass rate per mode, of ``sdkit check --robust``."""
+    rows = [[check, mode, f"{rate:.0%}", signed(median)] for check, mode, rate, median in report.check_rows()]
+    checks = table(["check", "mode", "pass rate", "median margin"], rows)
+    modes = table(["mode", "pass rate (all its checks in the same draw)"],
+                  [[mode, f"{rate:.0%}"] for mode, rate in report.mode_rates().items()])
+    head = (f"{report.draws} draws, each constant that is not a scenario lever x U({1 - report.spread:g}, "
+            f"{1 + report.spread:g}), seed {report.seed}: {len(report.perturbed)} constants perturbed")
+    return f"{head}\n{checks}\n\n{modes}"

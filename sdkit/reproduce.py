@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sdkit.checks import CheckResult, checks_path_for, evaluate, load_checks, scenarios_needed
+from sdkit.check_runs import run_checks
+from sdkit.checks import CheckResult, checks_path_for, load_checks
 from sdkit.errors import SdkitError
 from sdkit.io import write_atomic, write_netcdf
 from sdkit.model import Model, load_model
@@ -85,10 +86,7 @@ def step_checks(context: Context, echo: Callable[[str], None]) -> None:
             continue
         checks = load_checks(checks_file)
         model = context.model(path)
-        dataset = context.datasets.get(model.name)
-        if dataset is None or not set(scenarios_needed(checks)) <= set(dataset.scenario.values):
-            dataset = run(model, scenarios=scenarios_needed(checks))
-        results = evaluate(checks, dataset)
+        results = run_checks(model, checks, dataset=context.datasets.get(model.name))
         context.check_results[model.name] = results
         context.checks[model.name] = checks
         text = checks_table(results)

@@ -10,6 +10,12 @@ A scenarios file holds one table per scenario::
     "supremacy claim[liberal]" = 0.8  # one element of a subscripted constant
     [liberal.time]                    # optional: initial_time, final_time, time_step, saveper
     final_time = 300
+
+and optionally a rules table::
+
+    [_rules]
+    sum_to_one = ["initial adherence share"]   # shares that must add up to 1 in every scenario
+    levers = ["phase start"]                   # chosen, not estimated: `sdkit check --robust` keeps them
 """
 
 from __future__ import annotations
@@ -96,7 +102,7 @@ def load_scenarios(path: str | Path, model: Model | None = None) -> dict[str, Sc
     """
     path = Path(path)
     tables = _read_toml(path)
-    sum_to_one = _read_rules(tables.pop(RULES, {}), path)
+    rules = _read_rules(tables.pop(RULES, {}), path)
     for name, table in tables.items():
         if not isinstance(table, dict):
             raise ScenarioError(f"{path.name}: {name!r} must be a table [{name}], not a value")
@@ -113,25 +119,57 @@ def load_scenarios(path: str | Path, model: Model | None = None) -> dict[str, Sc
                 )
     scenarios = {name: _resolve(name, tables, path, ()) for name in tables}
     if model is not None:
+        for name in rules.levers:
+            try:
+                model.resolve_parameter(name)
+            except ParameterError as exc:
+                raise ScenarioError(f"{path.name}: [{RULES}] levers: {exc}") from None
         for scenario in scenarios.values():
             try:
                 overrides = overrides_for(model, scenario.parameters)
                 model.time.replace(scenario.time)
-                for name in sum_to_one:
+                for name in rules.sum_to_one:
                     _check_sum_to_one(model, name, overrides)
             except ParameterError as exc:
                 raise ScenarioError(f"{path.name}: scenario {scenario.name!r}: {exc}") from None
     return scenarios
 
 
-def _read_rules(rules: Any, path: Path) -> list[str]:
-    """The ``[_rules]`` table: ``sum_to_one = ["constant", ...]`` (shares that must add up to 1)."""
-    if not isinstance(rules, dict) or set(rules) - {"sum_to_one"}:
-        raise ScenarioError(f"{path.name}: [{RULES}] may hold only sum_to_one = [\"constant\", ...]")
-    names = rules.get("sum_to_one", [])
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ScenarioError(f"{path.name}: [{RULES}] sum_to_one must be a list of constant names")
-    return names
+@dataclass(frozen=True)
+class Rules:
+    """The ``[_rules]`` table of a scenarios file.
+
+    ``sum_to_one``: constants whose elements are shares that must add up to 1 in
+    every scenario. ``levers``: constants a user chooses rather than estimates;
+    with every constant some scenario sets, they are the *scenario levers* that
+    ``sdkit check --robust`` never perturbs.
+    """
+
+    sum_to_one: tuple[str, ...] = ()
+    levers: tuple[str, ...] = ()
+
+
+def read_rules(path: str | Path) -> Rules:
+    """The ``[_rules]`` of a scenarios file (empty rules when the file or table is absent)."""
+    path = Path(path)
+    if not path.exists():
+        return Rules()
+    return _read_rules(_read_toml(path).get(RULES, {}), path)
+
+
+def _read_rules(rules: Any, path: Path) -> Rules:
+    """The ``[_rules]`` table: ``sum_to_one = [...]`` and ``levers = [...]``, lists of constant names."""
+    if not isinstance(rules, dict) or set(rules) - set(Rules.__dataclass_fields__):
+        raise ScenarioError(
+            f"{path.name}: [{RULES}] may hold only sum_to_one = [\"constant\", ...] and levers = [\"constant\", ...]"
+        )
+    found = {}
+    for key in Rules.__dataclass_fields__:
+        names = rules.get(key, [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ScenarioError(f"{path.name}: [{RULES}] {key} must be a list of constant names")
+        found[key] = tuple(names)
+    return Rules(**found)
 
 
 def _check_sum_to_one(model: Model, name: str, overrides: list[Override]) -> None:

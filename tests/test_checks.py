@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sdkit.checks import Check, checks_path_for, evaluate, load_checks, scenarios_needed
+from sdkit.checks import (
+    Check,
+    checks_path_for,
+    evaluate,
+    evaluate_batch,
+    load_checks,
+    read_check_file,
+    scenarios_needed,
+)
 from sdkit.errors import CheckError
 
 TIME = np.arange(0.0, 10.5, 0.5)  # 0, 0.5, ..., 10
@@ -65,6 +73,11 @@ def value(dataset: xr.Dataset, measure, scenario: str = "a") -> float:
         ({"fn": "diff", "a": 3, "b": {"fn": "final", "var": "Ramp Level"}}, 2.0),
         ({"fn": "ratio", "a": {"fn": "at", "var": "Ramp Level", "time": 5}, "b": 0.25}, 2.0),
         ({"fn": "abs", "of": {"fn": "diff", "a": 1, "b": 4}}, 3.0),
+        # excursion: max(lo - x, x - hi); the ramp runs 0..1
+        ({"fn": "excursion", "var": "Ramp Level", "lo": 0, "hi": 0.5}, 0.5),
+        ({"fn": "excursion", "var": "Ramp Level", "lo": -1, "hi": 2}, -1.0),
+        ({"fn": "excursion", "var": "Ramp Level", "lo": 0.2}, 0.2),
+        ({"fn": "excursion", "var": "Ramp Level", "hi": 0.7, "window": [0, 5]}, -0.2),
         # a measure may read another scenario of the same dataset
         ({"fn": "final", "var": "Ramp Level", "scenario": "b"}, 2.0),
         # window bounds may be measures
@@ -268,3 +281,68 @@ def test_checks_built_in_code_are_validated(dataset):
     check = Check("T.code", "T", "a", "x", {"fn": "__init__", "var": "Decay"}, "<", 1.0)
     with pytest.raises(CheckError, match=r"T\.code.*unknown fn '__init__'"):
         evaluate([check], dataset)
+
+
+def test_param_needs_the_constants(dataset):
+    check = Check("T.p", "T", "a", "x", {"fn": "param", "name": "k"}, "<", 1.0)
+    with pytest.raises(CheckError, match=r"T\.p.*'param' needs the model's constants"):
+        evaluate([check], dataset)
+    [result] = evaluate([check], dataset, constants=lambda name, scenario: 0.25)
+    assert (result.value, result.passed, result.margin) == (0.25, True, 0.75)
+
+
+def test_excursion_needs_a_bound(tmp_path):
+    path = write(tmp_path, replace('{ fn = "final", var = "Ramp Level" }', '{ fn = "excursion", var = "Ramp Level" }'))
+    with pytest.raises(CheckError, match=r"T\.one.*'excursion' needs 'lo', 'hi' or both"):
+        load_checks(path)
+
+
+def test_knockouts_are_read_and_cover_modes(tmp_path):
+    text = GOOD + """
+[[knockout]]
+id = "KO.a"
+description = "switch a off"
+set = { "a constant" = 0, "b[x]" = 1 }
+must_fail = ["T.two"]
+"""
+    suite = read_check_file(write(tmp_path, text))
+    [knockout] = suite.knockouts
+    assert (knockout.id, knockout.set, knockout.must_fail) == ("KO.a", {"a constant": 0, "b[x]": 1}, ("T.two",))
+    assert suite.modes_without_knockout() == []
+    suite = read_check_file(write(tmp_path, text.replace('must_fail = ["T.two"]', 'must_fail = ["T.one"]')
+                                  .replace('mode = "T"\nscenario = "b"', 'mode = "U"\nscenario = "b"')))
+    assert suite.modes_without_knockout() == ["U"]
+
+
+@pytest.mark.parametrize(
+    ("knockout", "match"),
+    [
+        ('id = "KO.a"\ndescription = "d"\nset = { k = 0 }\n', r"KO\.a.*missing key 'must_fail'"),
+        ('id = "KO.a"\ndescription = "d"\nset = {}\nmust_fail = ["T.one"]\n', r"KO\.a.*'set' is empty"),
+        ('id = "KO.a"\ndescription = "d"\nset = { k = "x" }\nmust_fail = ["T.one"]\n', r"KO\.a.*must be a number"),
+        ('id = "KO.a"\ndescription = "d"\nset = { k = 0 }\nmust_fail = []\n', r"KO\.a.*non-empty list"),
+        ('id = "KO.a"\ndescription = "d"\nset = { k = 0 }\nmust_fail = ["T.zzz"]\n', r"KO\.a.*unknown check"),
+        ('id = "T.one"\ndescription = "d"\nset = { k = 0 }\nmust_fail = ["T.two"]\n', r"duplicate check id 'T\.one'"),
+        ('id = "KO.a"\ndescription = "d"\nset = { k = 0 }\nmust_fail = ["T.one"]\ncolour = 1\n', r"KO\.a.*unknown key"),
+    ],
+)
+def test_malformed_knockouts_raise(tmp_path, knockout, match):
+    with pytest.raises(CheckError, match=match):
+        read_check_file(write(tmp_path, GOOD + "\n[[knockout]]\n" + knockout))
+
+
+def test_check_set_is_read(tmp_path):
+    checks = load_checks(write(tmp_path, replace('than = 1\n', 'than = 1\nset = { "a b" = 0.5 }\n')))
+    assert checks[0].set == {"a b": 0.5}
+    assert checks[1].set == {}
+
+
+def test_batch_evaluation_gives_one_value_per_sample(dataset):
+    batch = xr.concat([dataset, dataset * 2], dim="sample")
+    for name in dataset.data_vars:
+        batch[name].attrs = dataset[name].attrs
+    check = Check("B", "T", "a", "x", {"fn": "first_above", "var": "Ramp Level", "level": 0.25}, "<", 2.0)
+    [result] = evaluate_batch([check], batch)
+    assert result.values == pytest.approx([2.5, 1.25])
+    assert result.passed.tolist() == [False, True]
+    assert result.margins == pytest.approx([-0.5, 0.75])

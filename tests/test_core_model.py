@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from sdkit import run
-from sdkit.checks import checks_path_for, evaluate, load_checks, scenarios_needed
+from sdkit.check_runs import run_checks
+from sdkit.checks import checks_path_for, load_checks
 from sdkit.model import load_model
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "kissinger_core.mdl"
@@ -24,6 +25,9 @@ STOCKS = [
     "Disorder",
     "Emphasis",
     "Settlement",
+    "Social Neglect",
+    "Nationalist Support",
+    "Exhaustion",
 ]
 ORDER_PARAMETERS = [
     "legitimacy emphasis",
@@ -92,8 +96,7 @@ def test_every_scenario_runs_within_the_unit_interval(model):
 
 def check_results(model, engine):
     checks = load_checks(checks_path_for(MODEL))
-    ds = run(model, scenarios=scenarios_needed(checks), engine=engine)
-    return evaluate(checks, ds)
+    return run_checks(model, checks, engine=engine)
 
 
 @pytest.fixture(scope="module")

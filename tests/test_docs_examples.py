@@ -2,7 +2,7 @@
 
 Each ```sh block runs in bash (``sdkit`` is this interpreter's ``-m sdkit``), each
 ```python block in a fresh namespace, in the order of the page, in one folder that
-sees the project's ``models/`` and ``sensitivity/`` folders.
+sees the project's ``models/``, ``sensitivity/`` and ``tests/`` folders.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parent.parent
-PAGES = ["figures.md"]
+PAGES = ["figures.md", "checks.md"]
 BLOCK = re.compile(r"^```(sh|python)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
@@ -38,7 +38,7 @@ def test_page_examples_run(page, tmp_path, monkeypatch):
     import matplotlib
 
     matplotlib.use("Agg")
-    for folder in ("models", "sensitivity"):
+    for folder in ("models", "sensitivity", "tests"):
         (tmp_path / folder).symlink_to(ROOT / folder)
     monkeypatch.chdir(tmp_path)
     found = blocks(page)

@@ -66,18 +66,18 @@ def study_folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _sweep(spec: Path, out: Path, resume: bool) -> None:
+def _sweep(spec: Path, out: Path, resume: bool, keep_chunks: bool = False) -> None:
     """Run the sweep in this (child) process; exit code 0 on success, 1 on an error."""
     from sdkit.sensitivity.pipeline import run_study
     from sdkit.sensitivity.spec import read_study
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        run_study(read_study(spec), out, resume=resume, engine="engine")
+        run_study(read_study(spec), out, resume=resume, engine="engine", keep_chunks=keep_chunks)
 
 
-def _child(spec: Path, out: Path, resume: bool) -> multiprocessing.Process:
-    process = multiprocessing.get_context("fork").Process(target=_sweep, args=(spec, out, resume))
+def _child(spec: Path, out: Path, resume: bool, keep_chunks: bool = False) -> multiprocessing.Process:
+    process = multiprocessing.get_context("fork").Process(target=_sweep, args=(spec, out, resume, keep_chunks))
     process.start()
     return process
 
@@ -101,7 +101,7 @@ def test_sweep_killed_at_20_random_points_and_resumed_is_byte_identical(study_fo
 
     clean = study_folder / "clean"
     started = time.perf_counter()
-    process = _child(spec, clean, resume=False)
+    process = _child(spec, clean, resume=False, keep_chunks=True)  # kept, to count them
     process.join(120)
     duration = time.perf_counter() - started
     assert process.exitcode == 0
@@ -130,6 +130,8 @@ def test_sweep_killed_at_20_random_points_and_resumed_is_byte_identical(study_fo
         for name in RESULT_FILES:
             assert (out / name).read_bytes() == expected[name], (point, name)
         assert sorted(p.name for p in out.glob("*.nc")) == sorted(RESULT_FILES)
+        assert not (out / "chunks").exists(), "a finished sweep keeps its chunks"
+        assert not list(out.rglob("*.tmp")), "a temporary file outlived the resume"
     assert landed_mid_sweep >= 5, f"only {landed_mid_sweep} kills landed between the first and last chunk"
 
 

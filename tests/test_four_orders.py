@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from sdkit import run
-from sdkit.checks import checks_path_for, evaluate, load_checks, scenarios_needed
+from sdkit.check_runs import run_checks
+from sdkit.checks import checks_path_for, load_checks
 from sdkit.model import load_model
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "four_orders.mdl"
@@ -24,7 +25,7 @@ REQUIRED_SCENARIOS = {
     "coalition_off",
     "climate_open",
 }
-# The presets of the THEORY.md table "The four orders as parameters" (LIO, TI, MN, SI).
+# The presets of the table in docs/theory.md "The four orders as parameters" (LIO, TI, MN, SI).
 THEORY_PRESETS = {
     "legitimacy emphasis": [0.60, 0.80, 0.10, 0.50],
     "commitment to top floor": [0.70, 0.60, 0.05, 0.75],
@@ -163,8 +164,7 @@ def test_shares_conserved_for_random_parameters(model, seed):
 @pytest.fixture(scope="module")
 def results(model):
     checks = load_checks(checks_path_for(MODEL))
-    ds = run(model, scenarios=scenarios_needed(checks), engine="engine")
-    return evaluate(checks, ds)
+    return run_checks(model, checks, engine="engine")
 
 
 def test_checks_cover_rm6_and_rm7(results):

@@ -37,6 +37,7 @@ from pathlib import Path
 import pytest
 
 import sdkit
+from sdkit.check_runs import constant_lookup
 from sdkit.checks import evaluate, load_checks
 from sdkit.errors import SdkitError
 from sdkit.scenarios import load_scenarios
@@ -361,13 +362,14 @@ def test_fuzz_scenario_files(sandbox, core):
 
 
 def test_fuzz_check_files(sandbox, core):
-    _, dataset = core
+    model, dataset = core
     source = MODELS / "kissinger_core.checks.toml"
+    constants = constant_lookup(model, {})  # the shipped checks read parameters ({ fn = "param" })
 
     def work(case: Path, data: bytes) -> None:
         path = case / source.name
         path.write_bytes(data)
-        evaluate(load_checks(path), dataset)
+        evaluate(load_checks(path), dataset, constants)
 
     outcomes = fuzz("checks", [source], work, sandbox, DEFAULT_CASES["checks"])
     assert outcomes["ran"] > 0
@@ -377,8 +379,9 @@ def test_fuzz_check_files(sandbox, core):
 @pytest.mark.slow
 @pytest.mark.skipif(not SWEEPS, reason="no sweep files in sensitivity/")
 def test_fuzz_sweep_files(sandbox, core):
+    from sdkit.sensitivity.methods import METHODS
     from sdkit.sensitivity.pipeline import run_study
-    from sdkit.sensitivity.spec import _MIN_SAMPLES, check_against_model, read_study
+    from sdkit.sensitivity.spec import check_against_model, read_study
 
     model, _ = core
     models = sandbox / "models"
@@ -397,7 +400,7 @@ def test_fuzz_sweep_files(sandbox, core):
             loaded[study.model.name] = sdkit.load_model(study.model)
         study_model = loaded[study.model.name]
         check_against_model(study, study_model)
-        small = dataclasses.replace(study, samples=_MIN_SAMPLES[study.method], convergence=None)
+        small = dataclasses.replace(study, samples=METHODS[study.method].smallest(study.options), convergence=None)
         run_study(small, case / "out", model=study_model, engine="engine")
 
     outcomes = fuzz("sweep", SWEEPS, work, sandbox, DEFAULT_CASES["sweep"])

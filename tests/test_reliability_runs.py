@@ -74,6 +74,7 @@ def test_N03_ensemble_names_global_sample_and_time(singular, chunk_size):
     with pytest.raises(NonFiniteError) as caught:
         ensemble(singular, samples, chunk_size=chunk_size)
     one_line(caught.value, "'outflow'", "sample 2", "time 12.5")
+    assert (caught.value.variable, caught.value.sample, caught.value.time) == ("outflow", 2, 12.5)
 
 
 def test_N04_overflow_is_caught_at_the_first_step(tmp_path):
@@ -238,7 +239,9 @@ def test_O06_outputs_record_what_produced_them(model_copy, tmp_path):
 
 def test_O07_ensemble_store_keeps_finished_chunks(model_copy, tmp_path, monkeypatch, capsys):
     """With --store, a rerun after a crash reuses every finished chunk and gives the same file."""
-    import sdkit.ensemble as ensemble_module
+    import importlib
+
+    ensemble_module = importlib.import_module("sdkit.ensemble")  # `sdkit.ensemble` is also the function
 
     model = model_copy("decay")
     samples = tmp_path / "s.csv"

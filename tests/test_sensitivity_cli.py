@@ -79,7 +79,7 @@ def test_existing_folder_is_refused_without_resume_or_force(spec, tmp_path):
 
 def test_cli_resume_after_deleting_chunks_is_bit_identical(spec, tmp_path):
     out = tmp_path / "out"
-    cmd_sweep(_parse(str(spec), "--out", str(out)))
+    cmd_sweep(_parse(str(spec), "--out", str(out), "--keep-chunks"))
     before = (out / "indices.nc").read_bytes()
     for chunk in sorted((out / "chunks").glob("chunk-*.npz"))[1:3]:
         chunk.unlink()
@@ -151,12 +151,14 @@ def test_shipped_studies_are_valid_for_the_model(path):
 
 
 def test_leftover_temporary_file_does_not_block_a_fresh_sweep(tmp_path):
-    from sdkit.sensitivity.pipeline import _prepare_out
+    from sdkit.sensitivity.folder import prepare_out, sweep_folder
     from sdkit.sensitivity.spec import read_study
 
     study = read_study(Path(__file__).parent / "data" / "sens_linear.toml")
     out = tmp_path / "out"
     out.mkdir()
     (out / ".study.json.abc123.tmp").write_text("half written")
-    _prepare_out(out, {"k": 1}, study, resume=False, force=False)
+    with sweep_folder(out):
+        prepare_out(out, {"k": 1}, study, resume=False, force=False)
     assert (out / "study.json").exists()
+    assert not (out / ".study.json.abc123.tmp").exists()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sdkit.measures import resolve_variable
 from sdkit.plot._common import (
     figure_legend,
     finite_span,
@@ -42,21 +42,9 @@ _VAR_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"
                 "#999999", "#B8A300")
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
-
-
 def _resolve_var(ds: xr.Dataset, name: str) -> str | None:
     """Python-safe data variable for a model name, python name or long_name."""
-    if name in ds.data_vars:
-        return str(name)
-    safe = _safe(name)
-    if safe in ds.data_vars:
-        return safe
-    for var in ds.data_vars:
-        if _safe(ds[var].attrs.get("long_name", "")) == safe:
-            return str(var)
-    return None
+    return resolve_variable(ds, name)
 
 
 def _walk(node: Any, scenario: str) -> Iterable[tuple[str, str]]:
@@ -148,7 +136,9 @@ def _plan(ds: xr.Dataset, results: Sequence[Any], mode: str, checks: Sequence[An
         raise PlotError(f"no check results for mode {mode!r}; modes present: {', '.join(modes)}")
     by_id = {str(c.id): c for c in (checks or ())}
     has_scen = "scenario" in ds.dims
-    pairs = _pairs(ds, mine, by_id, has_scen, mode)
+    # a check that sets constants on top of its scenario was measured on another run than the one drawn
+    drawn = [r for r in mine if not getattr(r, "set", None)]
+    pairs = _pairs(ds, drawn, by_id, has_scen, mode)
     if not pairs:
         fallback = variables if variables is not None else _DEFAULT_VARS
         scens = list(dict.fromkeys(str(r.scenario) for r in mine)) if has_scen else [None]
@@ -165,7 +155,7 @@ def _plan(ds: xr.Dataset, results: Sequence[Any], mode: str, checks: Sequence[An
                 f"({', '.join(sorted({str(r.scenario) for r in mine}))}); run them first"
             )
     drawn_vars = {v for v, _ in pairs}
-    marks = [_mark(ds, r, by_id.get(str(r.id)), drawn_vars) for r in mine]
+    marks = [_mark(ds, r, by_id.get(str(r.id)), drawn_vars) for r in drawn]
     return _ModePlan(str(mode), mine, pairs, marks)
 
 

@@ -8,6 +8,7 @@ scenario and variable names to the words a reader should see.
 from __future__ import annotations
 
 import argparse
+import json
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -213,14 +214,30 @@ def _checks(ds: Any, args: argparse.Namespace) -> Any:
         raise ParameterError("the result does not name its model; give the checks file with --checks FILE.toml")
     checks = load_checks(path)
     present = {str(s) for s in ds["scenario"].values}
-    runnable = [c for c in checks if c.scenario in present]
+    # a check that sets constants reads another run than the saved one
+    runnable = [c for c in checks if c.scenario in present and not c.set]
     modes = list(dict.fromkeys(c.mode for c in runnable))
     if args.mode is None and len(modes) != 1:
         raise ParameterError(f"the result holds the scenarios of modes {', '.join(modes) or 'none'}; choose one with --mode")
     mode = args.mode or modes[0]
-    results = evaluate([c for c in runnable if c.mode == mode], ds)
+    results = evaluate([c for c in runnable if c.mode == mode], ds, _constants(ds))
     fig, _ = plot.reference_mode_figure(ds, results, mode, checks=checks)
     return fig
+
+
+def _constants(ds: Any) -> Any:
+    """Constants of the model that made the result, for ``param`` measures (None if it is not at hand)."""
+    from sdkit.check_runs import constant_lookup
+    from sdkit.model import load_model
+
+    model_path = Path(str(ds.attrs.get("model_path") or ds.attrs.get("model_file") or ""))
+    if not model_path.is_file():
+        return None
+    try:  # the parameters each scenario ran with, --set included
+        recorded = {name: run["parameters"] for name, run in json.loads(ds.attrs.get("scenarios", "{}")).items()}
+    except (ValueError, TypeError, KeyError, AttributeError):
+        recorded = None
+    return constant_lookup(load_model(model_path), {}, recorded)
 
 
 def _output(ds: Any, args: argparse.Namespace) -> str | None:

@@ -12,6 +12,7 @@ pawn      ``minimum``, ``mean``, ``median``, ``maximum``, ``CV``
 delta     ``delta``, ``delta_conf``, ``S1``, ``S1_conf``
 ========  ================================================================
 
+The names come from each method's record in :mod:`sdkit.sensitivity.methods`.
 ``delta`` is Borgonovo's moment-independent index as SALib computes it on the sample as
 drawn (SALib's ``delta_raw``). eFAST confidence intervals come from SALib's bootstrap,
 which SALib itself calls indicative only.
@@ -21,8 +22,6 @@ An output that does not vary over the sample has undefined indices: they are NaN
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import warnings
 from typing import Any
@@ -31,39 +30,11 @@ import numpy as np
 import xarray as xr
 
 from sdkit.errors import NonFiniteError, SdkitWarning
+from sdkit.sensitivity.methods import METHODS
 
-__all__ = ["INDEX_NAMES", "analyse", "analyse_outputs", "index_problems", "warn_index_problems"]
+__all__ = ["analyse", "analyse_outputs", "index_problems", "warn_index_problems"]
 
 log = logging.getLogger(__name__)
-
-INDEX_NAMES: dict[str, tuple[str, ...]] = {
-    "sobol": ("S1", "S1_conf", "ST", "ST_conf"),
-    "morris": ("mu", "mu_star", "mu_star_conf", "sigma"),
-    "efast": ("S1", "S1_conf", "ST", "ST_conf"),
-    "pawn": ("minimum", "mean", "median", "maximum", "CV"),
-    "delta": ("delta", "delta_conf", "S1", "S1_conf"),
-}
-_LONG_NAMES = {
-    "S1": "first-order Sobol index", "S1_conf": "half-width of the S1 confidence interval",
-    "ST": "total-order Sobol index", "ST_conf": "half-width of the ST confidence interval",
-    "S2": "second-order Sobol index", "S2_conf": "half-width of the S2 confidence interval",
-    "mu": "mean elementary effect", "mu_star": "mean absolute elementary effect",
-    "mu_star_conf": "half-width of the mu_star confidence interval",
-    "sigma": "standard deviation of the elementary effects",
-    "minimum": "PAWN index (minimum KS statistic)", "mean": "PAWN index (mean KS statistic)",
-    "median": "PAWN index (median KS statistic)", "maximum": "PAWN index (maximum KS statistic)",
-    "CV": "coefficient of variation of the KS statistics",
-    "delta": "Borgonovo delta moment-independent index",
-    "delta_conf": "half-width of the delta confidence interval",
-}
-
-
-def _names(method: str, options: dict[str, Any]) -> tuple[str, ...]:
-    names = INDEX_NAMES[method]
-    if method == "sobol" and options.get("calc_second_order"):
-        names = (*names, "S2", "S2_conf")
-    return names
-
 
 def analyse(method: str, problem: dict[str, Any], x: np.ndarray, y: np.ndarray,
             options: dict[str, Any], seed: int) -> dict[str, np.ndarray]:
@@ -89,40 +60,17 @@ def analyse(method: str, problem: dict[str, Any], x: np.ndarray, y: np.ndarray,
         Each index, shape ``(num_vars,)`` (``(num_vars, num_vars)`` for ``S2``); NaN when
         ``y`` is constant.
     """
-    from SALib.analyze import delta, fast, morris, pawn, sobol
-
     y = np.asarray(y, dtype=float)
     d = problem["num_vars"]
-    names = _names(method, options)
+    names = METHODS[method].index_names(options)
     if not np.isfinite(y).all():
         raise NonFiniteError(f"{int((~np.isfinite(y)).sum())} of {y.size} outputs are not finite; "
                              "check the runs or the metric (e.g. a window outside the run)")
     if np.ptp(y) == 0:
         return {n: np.full((d, d) if n.startswith("S2") else d, np.nan) for n in names}
-    kw = {"seed": seed}
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        # eFAST: SALib notes that its bootstrap intervals are indicative only (documented)
-        warnings.filterwarnings("ignore", message="FAST confidence intervals", category=UserWarning)
-        if method == "sobol":
-            r = sobol.analyze(problem, y, calc_second_order=options["calc_second_order"],
-                              num_resamples=options["num_resamples"],
-                              conf_level=options["conf_level"], **kw)
-        elif method == "morris":
-            r = morris.analyze(problem, x, y, num_resamples=options["num_resamples"],
-                               conf_level=options["conf_level"], num_levels=options["num_levels"], **kw)
-        elif method == "efast":
-            r = fast.analyze(problem, y, M=options["M"], num_resamples=options["num_resamples"],
-                             conf_level=options["conf_level"], **kw)
-        elif method == "pawn":
-            r = pawn.analyze(problem, x, y, S=options["S"], **kw)
-        else:
-            with contextlib.redirect_stdout(io.StringIO()) as printed:  # SALib prints bias notices
-                r = delta.analyze(problem, x, y, num_resamples=options["num_resamples"],
-                                  conf_level=options["conf_level"], **kw)
-            r = {**r, "delta": r["delta_raw"], "delta_conf": r["delta_raw_conf"]}
-            if printed.getvalue().strip():
-                log.info("SALib delta: %s", " ".join(printed.getvalue().split()))
+        r = METHODS[method].analyser(problem, x, y, options, seed)
     return {n: np.asarray(r[n], dtype=float) for n in names}
 
 
@@ -143,7 +91,8 @@ def analyse_outputs(method: str, problem: dict[str, Any], x: np.ndarray,
         Dims ``(output, param)``, plus ``time`` for time-resolved outputs and ``param_j``
         for ``S2``; attrs ``method`` plus ``attrs``.
     """
-    names = _names(method, options)
+    record = METHODS[method]
+    names = record.index_names(options)
     params = list(problem["names"])
     series = {k: v for k, v in outputs.items() if "time" in v.dims}
     if series and len(series) != len(outputs):
@@ -154,7 +103,7 @@ def analyse_outputs(method: str, problem: dict[str, Any], x: np.ndarray,
             values = data.transpose("sample", "time").to_numpy()
             steps = [analyse(method, problem, x, values[:, k], options, seed) for k in range(values.shape[1])]
             per_output.append({n: np.stack([s[n] for s in steps], axis=-1) for n in names})
-            constant = int(sum(np.isnan(s[names[0]]).all() for s in steps))
+            constant = int(sum(np.isnan(s[next(iter(names))]).all() for s in steps))
             if constant:
                 log.info("output %s is constant at %d saved times; its indices there are NaN", name, constant)
         else:
@@ -168,7 +117,7 @@ def analyse_outputs(method: str, problem: dict[str, Any], x: np.ndarray,
     for n in names:
         dims = ("output", "param", "param_j", *tail) if n.startswith("S2") else ("output", "param", *tail)
         data_vars[n] = (dims, np.stack([p[n] for p in per_output]),
-                        {"long_name": _LONG_NAMES[n], "units": "1" if method != "morris" else ""})
+                        {"long_name": names[n], "units": "" if record.output_units else "1"})
     if any(n.startswith("S2") for n in names):
         coords["param_j"] = params
     dataset = xr.Dataset(data_vars, coords=coords)
@@ -176,7 +125,7 @@ def analyse_outputs(method: str, problem: dict[str, Any], x: np.ndarray,
     dataset["param"].attrs["long_name"] = "varied parameter"
     descriptions = [str(o.attrs.get("long_name", "")) for o in outputs.values()]
     dataset["output_description"] = ("output", descriptions, {"long_name": "metric and variable of each output"})
-    if method == "morris":
+    if record.output_units:
         units = [str(o.attrs.get("units", "")) for o in outputs.values()]
         dataset["output_units"] = ("output", units, {"long_name": "units of each output (and of mu, mu_star, sigma)"})
     dataset.attrs.update({"method": method, **(attrs or {})})

@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from sdkit.sensitivity.analyse import analyse_outputs
+from sdkit.sensitivity.methods import METHODS
 from sdkit.sensitivity.spec import Study, n_runs, problem
 
 __all__ = ["convergence", "verdicts"]
@@ -43,8 +44,8 @@ def convergence(study: Study, x: np.ndarray, outputs: dict[str, xr.DataArray],
         half-widths, ``widest_conf`` ``(size, output)`` and ``converged`` ``(output,)``;
         attrs ``threshold`` and ``criterion``.
     """
-    if study.method not in ("sobol", "morris"):
-        raise ValueError(f"convergence needs a sobol or morris study, not {study.method}")
+    if METHODS[study.method].convergence is None:
+        raise ValueError(f"convergence is not computed for {study.method} studies")
     if sizes is None:
         if study.convergence is None:
             raise ValueError(f"study {study.name} has no [convergence] table; pass sizes")
@@ -75,17 +76,18 @@ def convergence(study: Study, x: np.ndarray, outputs: dict[str, xr.DataArray],
 
 
 def _criterion(method: str) -> str:
-    if method == "sobol":
-        return "max over parameters of ST_conf"
-    return "max over parameters of mu_star_conf / max over parameters of mu_star"
+    index, relative = METHODS[method].convergence
+    if relative:
+        return f"max over parameters of {index}_conf / max over parameters of {index}"
+    return f"max over parameters of {index}_conf"
 
 
 def _widest(dataset: xr.Dataset, method: str) -> xr.DataArray:
-    if method == "sobol":
-        widest = dataset["ST_conf"].max("param")
-    else:
-        scale = dataset["mu_star"].max("param")
-        widest = dataset["mu_star_conf"].max("param") / scale.where(scale > 0)
+    index, relative = METHODS[method].convergence
+    widest = dataset[f"{index}_conf"].max("param")
+    if relative:
+        scale = dataset[index].max("param")
+        widest = widest / scale.where(scale > 0)
     widest.attrs = {"long_name": _criterion(method), "units": "1"}
     return widest.fillna(np.inf)
 

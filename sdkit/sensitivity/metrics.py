@@ -1,15 +1,18 @@
 """Reduce trajectories to the scalar (or time-resolved) outputs a study scores.
 
 Each metric takes a ``(sample, time)`` array and the times, optionally restricted to a
-``window = [t0, t1]``:
+``window = [t0, t1]``, and applies a measure of :mod:`sdkit.measures` (the same
+functions, and the same interpolation rule, as reference-mode checks):
 
 ``final``, ``min``, ``max``, ``mean``
     The last value, the extremes and the time average (trapezoidal) in the window.
 ``first_below``, ``first_above``
-    The first saved time at which the value is below (above) ``threshold``; a run that
-    never crosses gets ``never`` (default: the end of the window, i.e. censored there).
+    When the value first goes below (above) ``threshold``, interpolated linearly
+    between the saved times either side of the crossing; a run that never crosses
+    gets ``never`` (default: the end of the window, i.e. censored there).
 ``years_below``, ``years_above``
-    Time spent below (above) ``threshold``: saved steps that satisfy it times SAVEPER.
+    Time spent below (above) ``threshold``, the series taken as linear between saved
+    times (an interval the threshold crosses counts in proportion).
 ``series``
     The whole trajectory, for time-resolved indices (``step`` thins it).
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from sdkit import measures
 from sdkit.errors import ParameterError
 from sdkit.sensitivity.spec import OutputSpec
 
@@ -62,27 +66,29 @@ def compute_metric(values: np.ndarray, times: np.ndarray, output: OutputSpec) ->
         raise ParameterError(f"output {output.name}: window {list(output.window or ())} holds no saved time "
                              f"(run spans {times[0]:g}..{times[-1]:g}); move the window")
     values, times = values[:, keep], times[keep]
-    metric = output.metric
-    if metric == "series":
+    if output.metric == "series":
         return values
+    return _scalar_metric(values, times, output)
+
+
+def _scalar_metric(values: np.ndarray, times: np.ndarray, output: OutputSpec) -> np.ndarray:
+    mask = measures.window_mask(values, times)
+    metric = output.metric
     if metric == "final":
-        return values[:, -1]
+        return measures.final(values, mask)
     if metric == "min":
-        return values.min(axis=1)
+        return measures.minimum(values, mask)
     if metric == "max":
-        return values.max(axis=1)
+        return measures.maximum(values, mask)
     if metric == "mean":
-        if times.size == 1:
-            return values[:, 0]
-        return np.trapezoid(values, times, axis=1) / (times[-1] - times[0])
+        return measures.mean(values, times, mask)
     below = metric.endswith("below")
-    hit = values < output.threshold if below else values > output.threshold
+    level = np.full(values.shape[0], output.threshold, dtype=float)
     if metric.startswith("years_"):
-        step = float(np.median(np.diff(times))) if times.size > 1 else 0.0
-        return hit.sum(axis=1) * step
-    first = np.argmax(hit, axis=1)
+        return measures.time_beyond(values, times, level, mask, below)
+    crossing = measures.first_crossing(values, times, level, mask, below)
     never = times[-1] if output.never is None else output.never
-    return np.where(hit.any(axis=1), times[first], never)
+    return np.where(np.isnan(crossing), never, crossing)
 
 
 def compute_outputs(runs: xr.Dataset, outputs: list[OutputSpec], names: dict[str, str]) -> dict[str, xr.DataArray]:

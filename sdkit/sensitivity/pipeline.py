@@ -8,13 +8,17 @@ Evaluation runs the model once per sample row, in chunks. A model file runs on t
 vectorised engine through :func:`sdkit.ensemble.ensemble` (in this process or on dask
 workers), or on PySD when the engine cannot compile it. A :class:`FunctionModel` (a plain
 numpy function) runs in this process. With an output folder, each finished chunk is kept
-in ``<out>/chunks``; ``resume=True`` computes only the missing chunks and, because the
-sample and the bootstrap are seeded, gives bit-identical results.
+in ``<out>/chunks`` until the results are written; ``resume=True`` computes only the
+missing chunks and, because the sample and the bootstrap are seeded, gives bit-identical
+results. The folder is locked while the sweep runs (:mod:`sdkit.sensitivity.folder`).
 
 Files written to the output folder:
 
 ``study.toml``, ``study.json``
     The definition as given and the normalised definition a resume is checked against.
+``chunks/``
+    Finished chunks while the sweep runs; deleted once the results are written, unless
+    ``keep_chunks=True``.
 ``samples.nc``
     The sample ``(sample, param)``.
 ``outputs.nc``
@@ -29,11 +33,11 @@ Files written to the output folder:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
-import shutil
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -44,15 +48,18 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sdkit.errors import OutputError, SdkitWarning, UnsupportedFeature
-from sdkit.io import write_atomic, write_netcdf
+from sdkit.errors import SdkitWarning, UnsupportedFeature
+from sdkit.io import write_netcdf
 from sdkit.model import Model, load_model
 from sdkit.provenance import provenance_attrs, versions
 from sdkit.sensitivity.analyse import analyse_outputs, warn_index_problems
+from sdkit.sensitivity.budget import Limits, check_budget
 from sdkit.sensitivity.convergence import convergence as convergence_of
+from sdkit.sensitivity.folder import CHUNKS, prepare_out, remove_chunks, sweep_folder
+from sdkit.sensitivity.methods import METHODS
 from sdkit.sensitivity.metrics import compute_outputs
 from sdkit.sensitivity.sample import sample, sample_frame
-from sdkit.sensitivity.spec import Study, StudyError, check_against_model, n_runs, problem
+from sdkit.sensitivity.spec import Study, StudyError, check_against_model, problem
 
 __all__ = [
     "FunctionModel",
@@ -66,8 +73,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-RESULT_FILES = ("samples.nc", "outputs.nc", "indices.nc", "indices_time.nc", "convergence.nc")
-CHUNKS = "chunks"
 Progress = Callable[[Iterable[Any]], Iterable[Any]]
 
 
@@ -96,6 +101,7 @@ class SweepResult:
     convergence: xr.Dataset | None = None
     out: Path | None = None
     seconds: float = 0.0
+    attrs: dict[str, Any] = field(default_factory=dict)
 
 
 def load_study_model(study: Study) -> Model:
@@ -103,6 +109,16 @@ def load_study_model(study: Study) -> Model:
     model = load_model(study.model)
     check_against_model(study, model)
     return model
+
+
+def saved_times(study: Study, model: Model | FunctionModel) -> int:
+    """Number of saved times of each run (the scenario's time settings for a model file)."""
+    if isinstance(model, FunctionModel):
+        return len(model.times)
+    settings = model.time
+    if study.scenario is not None:
+        settings = settings.replace(model.scenarios[study.scenario].time)
+    return int((settings.final_time - settings.initial_time) / settings.saveper + 1e-9) + 1
 
 
 def _engine_ok(model: Model, engine: str) -> bool:
@@ -126,14 +142,15 @@ def _chunked(x: np.ndarray, run_rows: Callable[[np.ndarray], dict[str, np.ndarra
     from sdkit.ensemble import ChunkStore, gather_chunks
 
     starts = range(0, x.shape[0], chunk_size)
-    chunk_store = ChunkStore(store, fingerprint) if store is not None else None
 
     def compute(missing: list[int]) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         for index in missing:
             start = starts[index]
             yield index, run_rows(x[start:start + chunk_size])
 
-    results = gather_chunks(len(starts), compute, chunk_store, progress)
+    opened = ChunkStore.open(store, fingerprint, x, chunk_size, "--out") if store is not None else contextlib.nullcontext()
+    with opened as chunk_store:
+        results = gather_chunks(len(starts), compute, chunk_store, progress)
     return {k: np.concatenate([results[i][k] for i in sorted(results)]) for k in results[0]}
 
 
@@ -239,7 +256,7 @@ def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, execu
 def _attrs(study: Study, model: Model | FunctionModel, runs: int, **extra: Any) -> dict[str, Any]:
     fields = {
         "definition": study.text or json.dumps(study.canonical(), sort_keys=True),
-        "seed": study.seed, "sampler": _SAMPLERS[study.method], "method": study.method,
+        "seed": study.seed, "sampler": METHODS[study.method].sampler, "method": study.method,
         "scenario": study.scenario or "", "study": study.name, "samples": study.samples,
         "runs": runs, **extra,
     }
@@ -253,64 +270,9 @@ def _attrs(study: Study, model: Model | FunctionModel, runs: int, **extra: Any) 
     return attrs
 
 
-_SAMPLERS = {"sobol": "SALib.sample.sobol (Saltelli scheme, scrambled Sobol' sequence)",
-             "morris": "SALib.sample.morris", "efast": "SALib.sample.fast_sampler",
-             "pawn": "SALib.sample.latin", "delta": "SALib.sample.latin"}
-
-
 def _state(study: Study, model: Model | FunctionModel) -> dict[str, Any]:
     sha = model.sha256 if isinstance(model, Model) else model.name
     return {"study": study.canonical(), "model_sha256": sha}
-
-
-def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        found = []
-        for key in sorted(set(old) | set(new), key=str):
-            where = f"{prefix}.{key}" if prefix else str(key)
-            if key not in old or key not in new:
-                found.append(f"{where} {'added' if key not in old else 'removed'}")
-            else:
-                found.extend(_differences(old[key], new[key], where))
-        return found
-    if old != new:
-        return [f"{prefix} {json.dumps(old)} -> {json.dumps(new)}"]
-    return []
-
-
-def _leftover_temporary(path: Path) -> bool:
-    """A temporary file of an atomic write that a kill interrupted (``.<name>.*.tmp``)."""
-    return path.name.startswith(".") and path.name.endswith(".tmp")
-
-
-def _prepare_out(out: Path, state: dict[str, Any], study: Study, resume: bool, force: bool) -> None:
-    """Create the output folder, refusing a non-empty one unless resuming or forced."""
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out} is a file; give a folder for --out")
-    existing = out.is_dir() and any(not _leftover_temporary(p) for p in out.iterdir())
-    if existing and resume:
-        recorded = out / "study.json"
-        if not recorded.exists():
-            raise OutputError(f"{out} holds no study.json, so there is nothing to resume; "
-                              "drop --resume and pass --force to start afresh")
-        changes = _differences(json.loads(recorded.read_text()), state)
-        if changes:
-            shown = "; ".join(changes[:3]) + (f"; and {len(changes) - 3} more" if len(changes) > 3 else "")
-            raise StudyError(f"cannot resume in {out}: the definition changed ({shown}); "
-                             "undo the change, or pass --force to start afresh")
-    elif existing and not force:
-        raise OutputError(f"{out} is not empty; pass --resume to continue its sweep or --force to start afresh")
-    elif existing and force:
-        shutil.rmtree(out / CHUNKS, ignore_errors=True)
-        for name in (*RESULT_FILES, "study.json", "study.toml"):
-            (out / name).unlink(missing_ok=True)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create {out}: {exc.strerror}; choose another --out") from None
-    write_atomic(out / "study.json", lambda tmp: tmp.write_text(json.dumps(state, indent=1, sort_keys=True)))
-    if study.text:
-        write_atomic(out / "study.toml", lambda tmp: tmp.write_text(study.text))
 
 
 def _outputs_dataset(outputs: dict[str, xr.DataArray], x: np.ndarray, study: Study, attrs: dict) -> xr.Dataset:
@@ -356,9 +318,39 @@ def analyse_study(study: Study, x: np.ndarray, outputs: dict[str, xr.DataArray],
     return indices, time_resolved
 
 
+def _compute(study: Study, model: Model | FunctionModel, folder: Path | None, **evaluation: Any) -> SweepResult:
+    """Sample, evaluate (chunks kept in ``folder/chunks``), score and analyse."""
+    x = sample(study)
+    runs, names = evaluate(study, model, x, store=folder / CHUNKS if folder is not None else None, **evaluation)
+    outputs = compute_outputs(runs, list(study.outputs), names)
+    attrs = _attrs(study, model, x.shape[0])
+    indices, time_resolved = analyse_study(study, x, outputs, attrs)
+    conv = None
+    if study.convergence is not None and study.scalar_outputs:
+        conv = convergence_of(study, x, {o.name: outputs[o.name] for o in study.scalar_outputs})
+        conv.attrs.update({k: v for k, v in attrs.items() if k not in conv.attrs})
+        for name, flag in zip(conv["output"].values, conv["converged"].values, strict=True):
+            if not flag:
+                log.info("output %s has not converged at N=%d", name, study.convergence.sizes[-1])
+    result = SweepResult(study, x, outputs, indices, time_resolved, conv, folder)
+    result.attrs = attrs
+    return result
+
+
+def _write(result: SweepResult, folder: Path) -> None:
+    attrs, study, x = result.attrs, result.study, result.x
+    write_netcdf(_samples_dataset(x, study, attrs), folder / "samples.nc")
+    write_netcdf(_outputs_dataset(result.outputs, x, study, attrs), folder / "outputs.nc")
+    for dataset, name in ((result.indices, "indices.nc"), (result.time_resolved, "indices_time.nc"),
+                          (result.convergence, "convergence.nc")):
+        if dataset is not None:
+            write_netcdf(dataset, folder / name)
+
+
 def run_study(study: Study, out: str | Path | None = None, *, model: Model | FunctionModel | None = None,
               executor: Any = None, resume: bool = False, force: bool = False,
-              progress: Progress | None = None, engine: str = "auto") -> SweepResult:
+              progress: Progress | None = None, engine: str = "auto",
+              limits: Limits | None = None, keep_chunks: bool = False) -> SweepResult:
     """Run a sweep: sample, evaluate (chunked, resumable), score, analyse, write.
 
     Parameters
@@ -375,9 +367,15 @@ def run_study(study: Study, out: str | Path | None = None, *, model: Model | Fun
         definition or the model changed.
     force : bool
         Start afresh in a non-empty ``out`` (its chunks and result files are deleted).
+        Either way, ``out`` is locked while the sweep runs: a second sweep into it is refused.
     progress : callable, optional
         Wraps the iterable of finished chunks.
     engine : {"auto", "engine", "pysd"}
+    limits : Limits, optional
+        Largest planned runs and memory to accept (default :class:`~sdkit.sensitivity.budget.Limits`).
+    keep_chunks : bool
+        Keep ``out/chunks`` after the results are written (by default they are deleted;
+        an unfinished sweep always keeps them, so it can be resumed).
 
     Returns
     -------
@@ -386,54 +384,52 @@ def run_study(study: Study, out: str | Path | None = None, *, model: Model | Fun
     Raises
     ------
     OutputError
-        ``out`` is not empty and neither ``resume`` nor ``force`` is given.
+        ``out`` is not empty and neither ``resume`` nor ``force`` is given, another sweep
+        is writing to it, or its ``study.json`` is damaged on resume.
     StudyError
         Resuming against a changed definition (the message names what changed).
+    ParameterError
+        The planned runs or memory exceed ``limits``.
     """
     started = time.perf_counter()
     if model is None:
         model = load_study_model(study)
     elif isinstance(model, Model):
         check_against_model(study, model)
+    check_budget(study, saved_times(study, model), limits)
     folder = Path(out) if out is not None else None
-    if folder is not None:
-        _prepare_out(folder, _state(study, model), study, resume, force)
-    x = sample(study)
-    runs, names = evaluate(study, model, x, executor=executor, progress=progress, engine=engine,
-                           store=folder / CHUNKS if folder is not None else None)
-    outputs = compute_outputs(runs, list(study.outputs), names)
-    attrs = _attrs(study, model, x.shape[0])
-    indices, time_resolved = analyse_study(study, x, outputs, attrs)
-    conv = None
-    if study.convergence is not None and study.scalar_outputs:
-        conv = convergence_of(study, x, {o.name: outputs[o.name] for o in study.scalar_outputs})
-        conv.attrs.update({k: v for k, v in attrs.items() if k not in conv.attrs})
-        for name, flag in zip(conv["output"].values, conv["converged"].values, strict=True):
-            if not flag:
-                log.info("output %s has not converged at N=%d", name, study.convergence.sizes[-1])
-    result = SweepResult(study, x, outputs, indices, time_resolved, conv, folder)
-    if folder is not None:
-        write_netcdf(_samples_dataset(x, study, attrs), folder / "samples.nc")
-        write_netcdf(_outputs_dataset(outputs, x, study, attrs), folder / "outputs.nc")
-        for dataset, name in ((indices, "indices.nc"), (time_resolved, "indices_time.nc"), (conv, "convergence.nc")):
-            if dataset is not None:
-                write_netcdf(dataset, folder / name)
+    with sweep_folder(folder) if folder is not None else contextlib.nullcontext():
+        if folder is not None:
+            prepare_out(folder, _state(study, model), study, resume, force)
+        result = _compute(study, model, folder, executor=executor, progress=progress, engine=engine)
+        if folder is not None:
+            _write(result, folder)
+            if not keep_chunks:
+                remove_chunks(folder)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def plan(study: Study, model: Model | None = None, engine: str = "auto", probe: int = 1024) -> dict[str, Any]:
+def plan(study: Study, model: Model | None = None, engine: str = "auto", probe: int = 1024,
+         limits: Limits | None = None) -> dict[str, Any]:
     """Number of runs and an estimated time, measured on a small batch of the study's own sample.
 
     Returns
     -------
     dict
-        ``runs``, ``chunks``, ``engine`` ("engine" or "pysd"), ``runs_per_second`` and
-        ``estimated_seconds`` (evaluation only; analysis adds a little).
+        ``runs``, ``chunks``, ``engine`` ("engine" or "pysd"), ``runs_per_second``,
+        ``estimated_seconds`` (evaluation only; analysis adds a little) and ``memory``
+        (estimated peak bytes).
+
+    Raises
+    ------
+    ParameterError
+        The planned runs or memory exceed ``limits`` (checked before anything is drawn).
     """
     if model is None:
         model = load_study_model(study)
-    runs = n_runs(study.method, study.samples, len(study.parameters), study.options)
+    cost = check_budget(study, saved_times(study, model), limits)
+    runs = cost["runs"]
     use_engine = _engine_ok(model, engine)
     x = sample(study)
     batch = x[: min(probe if use_engine else 3, runs)]
@@ -445,5 +441,5 @@ def plan(study: Study, model: Model | None = None, engine: str = "auto", probe: 
         best = min(best, time.perf_counter() - started)
     rate = batch.shape[0] / max(best, 1e-9)
     return {"runs": runs, "chunks": -(-runs // study.chunk_size), "engine": "engine" if use_engine else "pysd",
-            "runs_per_second": rate, "estimated_seconds": runs / rate,
+            "runs_per_second": rate, "estimated_seconds": runs / rate, "memory": cost["memory"],
             "definition_sha256": hashlib.sha256(study.text.encode()).hexdigest()}

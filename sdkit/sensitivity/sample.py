@@ -1,17 +1,16 @@
 """Draw the parameter sample a study's method needs (SALib samplers, seeded).
 
-Each method pairs one sampler with its analyser: ``sobol`` uses Saltelli's scheme on a
-scrambled Sobol' sequence, ``morris`` Morris trajectories, ``efast`` the FAST sampler,
-``pawn`` and ``delta`` a Latin hypercube.
+Each method's record in :mod:`sdkit.sensitivity.methods` pairs one sampler with its
+analyser: ``sobol`` uses Saltelli's scheme on a scrambled Sobol' sequence, ``morris``
+Morris trajectories, ``efast`` the FAST sampler, ``pawn`` and ``delta`` a Latin hypercube.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
+from sdkit.sensitivity.methods import METHODS
 from sdkit.sensitivity.spec import Study, n_runs, problem
 
 __all__ = ["sample", "sample_frame"]
@@ -32,24 +31,9 @@ def sample(study: Study, samples: int | None = None) -> np.ndarray:
         Shape ``(runs, n_params)``; ``runs`` is :func:`~sdkit.sensitivity.spec.n_runs`.
         The same study and seed always give the same matrix.
     """
-    from SALib.sample import fast_sampler, latin, morris
-    from SALib.sample import sobol as saltelli
-
     n = study.samples if samples is None else samples
-    spec = problem(study)
     options = study.options
-    with warnings.catch_warnings():
-        # SALib warns about sample sizes the study file has already validated
-        warnings.simplefilter("ignore", UserWarning)
-        if study.method == "sobol":
-            x = saltelli.sample(spec, n, calc_second_order=options["calc_second_order"],
-                                scramble=options["scramble"], seed=study.seed)
-        elif study.method == "morris":
-            x = morris.sample(spec, n, num_levels=options["num_levels"], seed=study.seed)
-        elif study.method == "efast":
-            x = fast_sampler.sample(spec, n, M=options["M"], seed=study.seed)
-        else:
-            x = latin.sample(spec, n, seed=study.seed)
+    x = METHODS[study.method].draw(problem(study), n, options, study.seed)
     x = np.ascontiguousarray(x, dtype=float)
     expected = n_runs(study.method, n, len(study.parameters), options)
     if x.shape != (expected, len(study.parameters)):  # SALib changed its layout: never analyse garbage

@@ -9,7 +9,7 @@ to score::
     method = "sobol"                          # sobol | morris | efast | pawn | delta
     samples = 1024                            # base sample size N
     seed = 20261124
-    [options]                                 # method options (see METHOD_OPTIONS)
+    [options]                                 # method options (see sdkit.sensitivity.methods)
     calc_second_order = false
     [parameters]
     "legitimacy emphasis" = [0.45, 0.80]      # uniform on [low, high]
@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdkit.errors import ParameterError, SdkitError
+from sdkit.sensitivity.methods import METHODS as METHOD_RECORDS
 
 if TYPE_CHECKING:
     from sdkit.model import Model
@@ -62,17 +63,8 @@ class StudyError(SdkitError):
     """A sweep definition file is malformed (unknown key, method, metric or sample size)."""
 
 
-#: Methods and the options each accepts (with defaults). The sampler pairs with the analyser:
-#: sobol -> Saltelli/Sobol' sequence, morris -> Morris trajectories, efast -> FAST sampler,
-#: pawn and delta -> Latin hypercube.
-METHOD_OPTIONS: dict[str, dict[str, Any]] = {
-    "sobol": {"calc_second_order": False, "num_resamples": 200, "conf_level": 0.95, "scramble": True},
-    "morris": {"num_levels": 4, "num_resamples": 200, "conf_level": 0.95},
-    "efast": {"M": 4, "num_resamples": 200, "conf_level": 0.95},
-    "pawn": {"S": 10},
-    "delta": {"num_resamples": 100, "conf_level": 0.95},
-}
-METHODS = tuple(METHOD_OPTIONS)
+#: Method names study files accept; each method's record is in :mod:`sdkit.sensitivity.methods`.
+METHODS = tuple(METHOD_RECORDS)
 
 #: Metrics turning one trajectory into a number (or, for ``series``, keeping it).
 METRICS = (
@@ -84,7 +76,6 @@ _DISTS = {"unif": ("low", "high"), "norm": ("mean", "sd"), "lognorm": ("mean", "
           "truncnorm": ("low", "high", "mean", "sd")}
 _TOP_KEYS = {"model", "scenario", "method", "samples", "seed", "options", "parameters",
              "outputs", "convergence", "description", "chunk_size"}
-_MIN_SAMPLES = {"sobol": 2, "morris": 2, "efast": 65, "pawn": 20, "delta": 20}
 
 
 @dataclass(frozen=True)
@@ -259,25 +250,18 @@ def _output(where: str, name: str, value: Any) -> OutputSpec:
                       str(value.get("description", "")), step)
 
 
-def valid_sizes(method: str) -> str:
+def valid_sizes(method: str, options: dict[str, Any] | None = None) -> str:
     """Plain-words statement of the base sample sizes ``method`` accepts."""
-    if method == "sobol":
-        return "a power of 2 (e.g. 256, 512, 1024)"
-    if method == "efast":
-        return "above 4*M^2 (65 or more with M = 4)"
-    return f"at least {_MIN_SAMPLES[method]}"
+    record = METHOD_RECORDS[method]
+    return record.sizes({**record.defaults(), **(options or {})})[1]
 
 
 def _check_size(where: str, method: str, n: Any, options: dict[str, Any]) -> int:
     if isinstance(n, bool) or not isinstance(n, int):
         raise _fail(where, f"samples must be an integer, got {n!r}")
-    ok = n >= _MIN_SAMPLES[method]
-    if method == "sobol":
-        ok = n >= 2 and n & (n - 1) == 0
-    if method == "efast":
-        ok = n > 4 * options["M"] ** 2
-    if not ok:
-        raise ParameterError(f"{where}: sample size {n} is not usable for {method}; use {valid_sizes(method)}")
+    rule = METHOD_RECORDS[method].size_problem(n, options)
+    if rule:
+        raise ParameterError(f"{where}: sample size {n} is not usable for {method}; use {rule}")
     return n
 
 
@@ -287,14 +271,24 @@ def n_runs(method: str, samples: int, n_params: int, options: dict[str, Any] | N
     Sobol: ``N (D + 2)`` (``N (2D + 2)`` with second order); Morris: ``N (D + 1)``
     (``N`` trajectories); eFAST: ``N D``; PAWN and delta: ``N``.
     """
-    options = {**METHOD_OPTIONS[method], **(options or {})}
-    if method == "sobol":
-        return samples * (2 * n_params + 2 if options["calc_second_order"] else n_params + 2)
-    if method == "morris":
-        return samples * (n_params + 1)
-    if method == "efast":
-        return samples * n_params
-    return samples
+    record = METHOD_RECORDS[method]
+    return record.runs(samples, n_params, {**record.defaults(), **(options or {})})
+
+
+def _options(where: str, method: str, raw: Any) -> dict[str, Any]:
+    """The method's options: defaults, then the file's values, each checked against its range."""
+    record = METHOD_RECORDS[method]
+    if not isinstance(raw, dict):
+        raise _fail(where, "[options] must be a table")
+    bad = set(raw) - set(record.options)
+    if bad:
+        raise _fail(where, f"option {sorted(bad)[0]!r} does not apply to {method}; "
+                           f"it takes {', '.join(record.options)}")
+    options = {**record.defaults(), **raw}
+    problem = record.option_problem(options)
+    if problem:
+        raise ParameterError(f"{where} [options]: {method} {problem}")
+    return options
 
 
 def study_from_dict(data: dict[str, Any], name: str = "study", base: Path | None = None,
@@ -310,21 +304,9 @@ def study_from_dict(data: dict[str, Any], name: str = "study", base: Path | None
     if not model.is_absolute() and base is not None:
         model = (base / model).resolve()
     method = data.get("method")
-    if method not in METHOD_OPTIONS:
+    if method not in METHOD_RECORDS:
         raise _fail(where, f"unknown method {method!r}; use one of {', '.join(METHODS)}")
-    raw_options = data.get("options", {})
-    if not isinstance(raw_options, dict):
-        raise _fail(where, "[options] must be a table")
-    bad = set(raw_options) - set(METHOD_OPTIONS[method])
-    if bad:
-        raise _fail(where, f"option {sorted(bad)[0]!r} does not apply to {method}; "
-                           f"it takes {', '.join(METHOD_OPTIONS[method])}")
-    options = {**METHOD_OPTIONS[method], **raw_options}
-    for key, default in METHOD_OPTIONS[method].items():
-        if type(options[key]) is not type(default) and not (isinstance(default, float) and isinstance(options[key], int)):
-            raise _fail(where, f"option {key} must be a {type(default).__name__}, got {options[key]!r}")
-    if method == "morris" and (options["num_levels"] < 2 or options["num_levels"] % 2):
-        raise _fail(where, f"morris num_levels must be even and at least 2, got {options['num_levels']}")
+    options = _options(where, method, data.get("options", {}))
     samples = _check_size(where, method, data.get("samples"), options)
     seed = data.get("seed")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -333,10 +315,7 @@ def study_from_dict(data: dict[str, Any], name: str = "study", base: Path | None
     if not isinstance(raw_parameters, dict) or not raw_parameters:
         raise _fail(where, "needs a [parameters] table with at least one parameter")
     parameters = tuple(_parameter(where, k, v) for k, v in raw_parameters.items())
-    if method == "morris" and any(p.dist != "unif" for p in parameters):
-        raise _fail(where, "morris needs uniform ranges [low, high] for every parameter")
-    if len(parameters) < 2 and method in ("sobol", "morris", "efast"):
-        raise _fail(where, f"{method} needs at least two parameters")
+    _check_method_parameters(where, METHOD_RECORDS[method], parameters)
     raw_outputs = data.get("outputs")
     if not isinstance(raw_outputs, dict) or not raw_outputs:
         raise _fail(where, "needs at least one [outputs.<name>] table")
@@ -358,10 +337,22 @@ def study_from_dict(data: dict[str, Any], name: str = "study", base: Path | None
     )
 
 
+def _check_method_parameters(where: str, record: Any, parameters: tuple[ParameterSpec, ...]) -> None:
+    if record.uniform_only and any(p.dist != "unif" for p in parameters):
+        raise _fail(where, f"{record.name} needs uniform ranges [low, high] for every parameter")
+    if len(parameters) < record.min_parameters:
+        raise _fail(where, f"{record.name} needs at least {record.min_parameters} parameters")
+    for p in parameters:
+        if p.name.endswith(record.reserved_suffixes):
+            raise _fail(where, f"{record.name} cannot vary {p.name!r}: SALib reserves names ending in "
+                               f"{', '.join(record.reserved_suffixes)}; vary it with another method")
+
+
 def _convergence(where: str, value: Any, method: str, samples: int, options: dict) -> ConvergenceSpec:
     here = f"{where} [convergence]"
-    if method not in ("sobol", "morris"):
-        raise _fail(here, f"convergence is computed for sobol and morris studies, not {method}; remove it")
+    if METHOD_RECORDS[method].convergence is None:
+        supported = " and ".join(m.name for m in METHOD_RECORDS.values() if m.convergence)
+        raise _fail(here, f"convergence is computed for {supported} studies, not {method}; remove it")
     if not isinstance(value, dict) or not isinstance(value.get("sizes"), list) or not value["sizes"]:
         raise _fail(here, "needs sizes = [n1, n2, ...] (increasing base sample sizes)")
     unknown = set(value) - {"sizes", "threshold"}
