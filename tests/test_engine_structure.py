@@ -76,3 +76,14 @@ def test_edited_model_reuses_the_compiled_kernel_with_its_own_numbers(tmp_path):
         np.testing.assert_array_equal(got.data[name], want.data[name], err_msg=name)
     assert got.data["stock"][0, 0] == 40.0
     assert got.times[-1] == 12.0
+
+
+def test_auto_runs_small_ensembles_on_an_already_compiled_numba_kernel(tmp_path):
+    kernel = _kernel(tmp_path, "base", **BASE)
+    first = kernel.simulate({}, n=1)  # numpy: nothing compiled yet
+    assert "numba" not in kernel._fns
+    kernel.simulate({}, n=2, backend="numba")
+    again = kernel.simulate({}, n=1)
+    assert kernel._pick_backend(1, None) == "numba"
+    for name in first.data:
+        np.testing.assert_array_equal(again.data[name], first.data[name], err_msg=name)
