@@ -11,6 +11,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,6 +102,31 @@ def _runtime_hash() -> str:
 
 
 _RUNTIME_HASH = _runtime_hash()
+
+
+#: kernels (model structures) not used for this many days are removed from the cache
+STALE_DAYS = 30
+
+
+def remove_stale_kernels(folder: Path, max_age_days: float = STALE_DAYS) -> list[str]:
+    """Delete cached kernel modules (and numba's files for them) unused for ``max_age_days``.
+
+    A kernel's file is touched whenever it is loaded, so only kernels of model
+    structures (or sdkit versions) nobody ran for that long go. Returns their names.
+    """
+    cutoff = time.time() - max_age_days * 86400
+    removed = []
+    for path in folder.glob("sdkit_kernel_*.py"):
+        try:
+            if path.stat().st_mtime >= cutoff:
+                continue
+            path.unlink()
+            for cached in (folder / "__pycache__").glob(f"{path.stem}.*"):
+                cached.unlink()
+        except OSError:  # another process removed or is writing it
+            continue
+        removed.append(path.stem)
+    return removed
 
 
 def _call_with_data(run, numbers, tables, *args):
@@ -287,6 +313,9 @@ class Kernel:
                 tmp = path.with_suffix(f".{os.getpid()}.tmp")
                 tmp.write_text(src, encoding="utf-8")
                 os.replace(tmp, path)
+                remove_stale_kernels(folder)
+            else:
+                os.utime(path)  # in use: not stale
             spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
