@@ -9,8 +9,8 @@ import importlib.util
 import logging
 import os
 import sys
-import tempfile
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from sdkit.cache import cache_folder, cached_file
 from sdkit.engine.codegen import check_order, generate, generate_numba, lookup_data
 from sdkit.engine.ir import ModelIR
 from sdkit.engine.schedule import Schedule, order_nodes
@@ -103,15 +104,33 @@ def _runtime_hash() -> str:
 _RUNTIME_HASH = _runtime_hash()
 
 
+#: kernels (model structures) not used for this many days are removed from the cache
+STALE_DAYS = 30
+
+
+def remove_stale_kernels(folder: Path, max_age_days: float = STALE_DAYS) -> list[str]:
+    """Delete cached kernel modules (and numba's files for them) unused for ``max_age_days``.
+
+    A kernel's file is touched whenever it is loaded, so only kernels of model
+    structures (or sdkit versions) nobody ran for that long go. Returns their names.
+    """
+    cutoff = time.time() - max_age_days * 86400
+    removed = []
+    for path in folder.glob("sdkit_kernel_*.py"):
+        try:
+            if path.stat().st_mtime >= cutoff:
+                continue
+            path.unlink()
+            for cached in (folder / "__pycache__").glob(f"{path.stem}.*"):
+                cached.unlink()
+        except OSError:  # another process removed or is writing it
+            continue
+        removed.append(path.stem)
+    return removed
+
+
 def _call_with_data(run, numbers, tables, *args):
     return run(*args, numbers, tables)
-
-
-def _cache_dir() -> Path:
-    root = os.environ.get("SDKIT_CACHE_DIR")
-    if root:
-        return Path(root) / "engine"
-    return Path.home() / ".cache" / "sdkit" / "engine"
 
 
 class Kernel:
@@ -272,21 +291,10 @@ class Kernel:
             if name in sys.modules:
                 module = sys.modules[name]
                 return module.run
-            try:
-                folder = _cache_dir()
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError:
-                folder = (
-                    Path(tempfile.gettempdir())
-                    / f"sdkit-engine-{getattr(os, 'getuid', lambda: 0)()}"
-                )
-                folder.mkdir(parents=True, exist_ok=True)
-                log.warning("kernel cache folder not writable; using %s", folder)
-            path = folder / f"{name}.py"
-            if not path.exists() or path.read_text(encoding="utf-8") != src:
-                tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_text(src, encoding="utf-8")
-                os.replace(tmp, path)
+            folder = cache_folder("engine")
+            path = cached_file(folder, f"{name}.py", src)  # private, verified
+            os.utime(path)  # in use: not stale
+            remove_stale_kernels(folder)
             spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
@@ -298,7 +306,9 @@ class Kernel:
         if b not in ("auto", "numpy", "numba"):
             raise ParameterError(f"backend '{b}' is unknown; use 'auto', 'numpy' or 'numba'")
         if b == "auto":
-            if n < NUMBA_MIN_SAMPLES:
+            # a compiled numba kernel runs even one sample ~50x faster than numpy; the two
+            # give identical bits, so the choice never changes a result
+            if n < NUMBA_MIN_SAMPLES and "numba" not in self._fns:
                 return "numpy"
             try:
                 import numba  # noqa: F401
