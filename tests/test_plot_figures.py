@@ -66,7 +66,7 @@ def test_trajectories_one_panel_per_stock_one_line_per_order():
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in panels] == [
         "Legitimacy", "Power", "Institutional Authority", "Civil Society Pressure"]
-    for ax, var in zip(panels, plot.DEFAULT_STOCKS, strict=True):
+    for ax, var in zip(panels, plot.default_variables(ds), strict=True):
         lines = ax.get_lines()
         assert [ln.get_label() for ln in lines] == list(ORDERS)
         for ln, order in zip(lines, ORDERS, strict=True):
@@ -381,4 +381,4 @@ def test_missing_variable_names_the_command_that_makes_it():
 
     ds = xr.Dataset({"legitimacy": (("scenario", "time"), np.zeros((1, 3)))}, coords={"scenario": ["liberal"], "time": [0, 1, 2]})
     with pytest.raises(PlotError, match=r"no variable 'power'.*sdkit run MODEL --all"):
-        plot.trajectories(ds)
+        plot.trajectories(ds, variables=["legitimacy", "power"])

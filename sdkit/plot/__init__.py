@@ -28,10 +28,9 @@ from sdkit.plot.style import (
     order_styles,
     style,
 )
-from sdkit.plot.trajectories import DEFAULT_STOCKS, trajectories
+from sdkit.plot.trajectories import default_variables, trajectories
 
 __all__ = [
-    "DEFAULT_STOCKS",
     "OKABE_ITO",
     "ORDER_STYLES",
     "OUTCOME_COLORS",
@@ -40,6 +39,7 @@ __all__ = [
     "Preset",
     "axis_label",
     "balance_map",
+    "default_variables",
     "convergence",
     "fan_chart",
     "morris",
