@@ -208,6 +208,29 @@ def test_fan_chart_rejects_bad_bands():
 # --------------------------------------------------------------------------- sensitivity
 
 
+def test_sobol_panels_of_one_study_share_one_x_scale():
+    res = {o: sobol_dataset(o, i) for i, o in enumerate(ORDERS)}
+    res["liberal"] = res["liberal"].assign(ST=res["liberal"]["ST"] * 2.0)  # one order reaches further
+    fig = plot.sobol_indices(res, "disorder_peak")
+    limits = {ax.get_xlim() for ax in fig.axes}
+    assert len(limits) == 1
+    (low, high), = limits
+    assert low <= 0.0
+    assert high >= float(res["liberal"]["ST"].sel(output="disorder_peak").max())
+
+
+def test_balance_map_marks_the_cells_of_a_rare_outcome():
+    ds = map_dataset(50, 50)
+    outcome = ds["outcome"].values
+    outcome[outcome == 2] = 0
+    outcome[[3, 20, 40], [5, 25, 45]] = 2
+    ax = plot.balance_map(ds)
+    (marks,) = ax.collections[1:]
+    np.testing.assert_allclose(np.sort(marks.get_offsets()[:, 0]), np.sort(ds[ds["outcome"].dims[1]].values[[5, 25, 45]]))
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[2] == "lasting disorder (3 cells, marked)"
+
+
 def test_sobol_indices_bars_and_intervals_per_order():
     res = {o: sobol_dataset(o, i) for i, o in enumerate(ORDERS)}
     fig = plot.sobol_indices(res, "disorder_peak")

@@ -186,7 +186,11 @@ def sobol_indices(
         if k == 0 or axes is not None:
             ax.set_yticklabels([pretty_name(p) for p in plist])
         ax.set_ylim(len(plist) - 0.5, -0.5)
-        ax.set_xlim(left=min(0.0, ax.get_xlim()[0]))
+    drawn = panel_list[:len(names)]
+    low = min(0.0, *(ax.get_xlim()[0] for ax in drawn))
+    high = max(ax.get_xlim()[1] for ax in drawn)
+    for ax in drawn:  # one x scale, so the panels of one study compare at a glance
+        ax.set_xlim(low, high)
     title = _output_title(output, selected[names[0]])
     if title and axes is None:
         fig.suptitle(title)
