@@ -111,11 +111,6 @@ def _morris_panels(morris: Mapping[str, xr.Dataset], output: str) -> Any:
             ax.set_title(order)
             ax.get_legend().remove()
         fig.suptitle(output_title)
-        for limits, setter in ((lambda ax: ax.get_xlim(), "set_xlim"), (lambda ax: ax.get_ylim(), "set_ylim")):
-            low = min(limits(ax)[0] for ax, _ in panels)
-            high = max(limits(ax)[1] for ax, _ in panels)
-            for ax, _ in panels:  # one scale for the orders of one study
-                getattr(ax, setter)(low, high)
         for ax, (order, indices) in panels:
             plot.morris_labels({order: indices}, output, ax=ax, top=4)
         return fig
