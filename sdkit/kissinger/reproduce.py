@@ -8,11 +8,9 @@ what those steps left in the :class:`sdkit.reproduce.Context`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
-from sdkit.errors import SdkitError
 from sdkit.io import write_netcdf
 from sdkit.kissinger import CORE, ORDERS
 from sdkit.reproduce import Context
@@ -86,42 +84,19 @@ def step_fans(context: Context, echo: Echo) -> None:
     echo(f"fan charts from {runs} runs per order: {len(written)} figure files")
 
 
-DOCS_SCRIPTS = (
-    ("make_model_core_figures.py", ()),
-    ("make_history_figures.py", ()),
-    ("make_four_orders_figures.py", ()),
-    ("make_sensitivity_figures.py", ("--results", "{sweeps}")),
-    ("make_four_orders_sensitivity_figures.py", ("--results", "{sweeps}")),
-)
-
-
-def step_docs_figures(context: Context, echo: Callable[[str], None]) -> None:
-    """The figures and tables of docs/*.md, by the scripts beside them, into ``OUT/img``.
+def step_docs_figures(context: Context, echo: Echo) -> None:
+    """The figures and tables of docs/*.md (:mod:`sdkit.kissinger.docs`), into ``OUT/img``.
 
     Skipped with ``--quick``: the docs quote the full-size runs.
     """
-    import subprocess
-    import sys
-    import time
+    from sdkit.kissinger.docs import PAGES, write_page
 
-    docs = context.models.parent / "docs"
     if context.quick:
-        echo("skipped with --quick (the docs quote full-size runs): " + ", ".join(s for s, _ in DOCS_SCRIPTS))
+        echo("skipped with --quick (the docs quote full-size runs): " + ", ".join(PAGES))
         return
     img = context.out / "img"
-    img.mkdir(parents=True, exist_ok=True)
-    for script, extra in DOCS_SCRIPTS:
-        arguments = [a.format(sweeps=context.out / "sweeps") for a in extra]
-        started = time.time()
-        completed = subprocess.run(
-            [sys.executable, str(docs / script), "--img", str(img), *arguments],
-            capture_output=True, text=True, check=False,
-        )
-        if completed.returncode != 0:
-            raise SdkitError(f"docs/{script} failed: {completed.stderr.strip().splitlines()[-1:]}")
-        context.write_text(f"img/{Path(script).stem}.txt", completed.stdout)
-        made = sorted(p for p in img.iterdir() if p.stat().st_mtime >= started and p.suffix != ".txt")
+    for page, script in PAGES.items():
+        made, text = write_page(page, context.models, img, context.metadata, sweeps=context.out / "sweeps")
+        context.write_text(f"img/{script}.txt", text + "\n")
         context.written += made
-        echo(f"docs/{script}: {len(made)} files")
-
-
+        echo(f"docs page {page}: {len(made)} figure files")
