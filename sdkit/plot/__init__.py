@@ -16,8 +16,8 @@ from sdkit.plot.balance_map import OUTCOME_COLORS, balance_map
 from sdkit.plot.checks import reference_mode_figure, reference_mode_panel, reference_mode_panels
 from sdkit.plot.fan import fan_chart
 from sdkit.plot.phase import phase_portrait
-from sdkit.plot.shares import scan_lines, stacked_shares
 from sdkit.plot.sensitivity import convergence, morris, morris_labels, sobol_indices, time_resolved
+from sdkit.plot.shares import scan_lines, stacked_shares
 from sdkit.plot.style import (
     OKABE_ITO,
     ORDER_STYLES,
