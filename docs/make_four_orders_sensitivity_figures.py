@@ -2,8 +2,8 @@
 
 Usage (from the repository root)::
 
-    sdkit reproduce --out results                  # or: sdkit sweep sensitivity/<study>.toml --out results/sweeps/<study>
-    python docs/make_four_orders_sensitivity_figures.py --results results/sweeps
+    for f in sensitivity/*.toml; do sdkit sweep "$f" --force; done   # -> results/<study>/
+    python docs/make_four_orders_sensitivity_figures.py   # or --results OUT/sweeps after sdkit reproduce --out OUT
 
 Writes ``docs/img/four-orders-sensitivity-*.{png,pdf,svg}`` and prints the markdown tables the page quotes.
 """
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--img", type=Path, default=ROOT / "docs" / "img", help="folder for the figures (default: docs/img)")
-    parser.add_argument("--results", type=Path, default=ROOT / "results" / "sweeps", help="folder holding <study>/ (default: results/sweeps)")
+    parser.add_argument("--results", type=Path, default=ROOT / "results", help="folder holding <study>/ (default: results/, where sdkit sweep writes)")
     args = parser.parse_args()
     metadata = {"sdkit:command": "python docs/make_four_orders_sensitivity_figures.py"}
     _, text = write_page("four_orders_sensitivity", ROOT / "models", args.img, metadata, sweeps=args.results)
