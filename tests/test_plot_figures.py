@@ -405,3 +405,26 @@ def test_missing_variable_names_the_command_that_makes_it():
     ds = xr.Dataset({"legitimacy": (("scenario", "time"), np.zeros((1, 3)))}, coords={"scenario": ["liberal"], "time": [0, 1, 2]})
     with pytest.raises(PlotError, match=r"no variable 'power'.*sdkit run MODEL --all"):
         plot.trajectories(ds, variables=["legitimacy", "power"])
+
+
+def test_stacked_shares_one_panel_per_scenario_layers_sum_to_the_shares():
+    t = np.linspace(0.0, 10.0, 11)
+    first = np.stack([np.full(t.size, 0.7), np.full(t.size, 0.3)], axis=-1)
+    second = np.stack([t / 10.0, 1.0 - t / 10.0], axis=-1)
+    ds = xr.Dataset({"share": (("scenario", "time", "Order"), np.stack([first, second]), {"long_name": "Share"})},
+                    coords={"scenario": ["a", "b"], "time": ("time", t, {"units": "year"}), "Order": ["liberal", "sovereign"]})
+    fig = plot.stacked_shares(ds, "share", "Order")
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == ["a", "b"]
+    top_of_first_layer = panels[1].collections[0].get_paths()[0].vertices[:, 1].max()
+    assert top_of_first_layer == pytest.approx(1.0)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["liberal", "sovereign"]
+
+
+def test_scan_lines_one_line_per_group_and_the_reference():
+    ds = xr.Dataset({"ratio": (("group", "s"), [[0.5, 0.8, 1.0], [0.5, 0.6, 0.7]])},
+                    coords={"group": ["both", "one"], "s": [0.0, 0.5, 1.0]})
+    fig = plot.scan_lines(ds, "ratio", "s", "group", reference=(0.9, "90 %"))
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.get_lines()] == ["both", "one", "90 %"]
+    np.testing.assert_array_equal(ax.get_lines()[1].get_ydata(), [0.5, 0.6, 0.7])
