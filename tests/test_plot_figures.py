@@ -347,11 +347,11 @@ def test_reference_mode_panels_one_per_mode_and_unknown_mode():
 
 def test_morris_uses_output_description_and_units():
     ds = morris_dataset("liberal")
-    ds["output_description"] = ("output", ["minimum of Restraint"])
+    ds["output_description"] = ("output", ["Minimum restraint"])
     ds["output_units"] = ("output", ["Year"])
     ax = plot.morris(ds)
-    assert ax.get_title() == "minimum of Restraint"
-    assert ax.get_xlabel().endswith("[Year]")
+    assert ax.get_title() == "Minimum restraint"
+    assert ax.get_xlabel().endswith("[year]")
 
 
 def test_phase_portrait_float_region_and_short_path():

@@ -19,7 +19,7 @@ from sdkit.plot._common import (
     require_dims,
     scenario_names,
 )
-from sdkit.plot.style import PlotError, order_styles, time_label
+from sdkit.plot.style import PlotError, order_styles, time_label, units_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -298,9 +298,10 @@ def _colours(variables: Sequence[str]) -> dict[str, str]:
 
 
 def _units_label(ds: xr.Dataset, variables: Sequence[str], short: bool = False) -> str:
-    units = {str(ds[v].attrs.get("units", "")) for v in variables}
-    if all(u.lower() in ("dmnl", "1", "dimensionless") for u in units):
+    raw = {str(ds[v].attrs.get("units", "")) for v in variables}
+    if all(r.strip().lower() in ("dmnl", "1", "dimensionless") for r in raw):
         return "Index" if short else "Index [dimensionless]"
+    units = {units_text(r) for r in raw}
     return f"Value [{units.pop()}]" if len(units) == 1 and "" not in units else "Value"
 
 

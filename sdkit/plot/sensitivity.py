@@ -20,6 +20,7 @@ from sdkit.plot.style import (
     pretty_name,
     select_names,
     time_label,
+    units_text,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,8 +88,8 @@ def _output_title(output: str | None, ds: xr.Dataset) -> str | None:
 def _output_units(ds: xr.Dataset) -> str:
     """`` [units]`` of the selected output (Morris effects carry them), or ``""``."""
     if "output_units" in ds.data_vars and ds["output_units"].ndim == 0:
-        units = str(ds["output_units"].values).strip()
-        if units and units.lower() not in ("1", "dmnl", "dimensionless"):
+        units = units_text(ds["output_units"].values)
+        if units:
             return f" [{units}]"
     return ""
 

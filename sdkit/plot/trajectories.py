@@ -18,7 +18,7 @@ from sdkit.plot._common import (
     require_vars,
     scenario_names,
 )
-from sdkit.plot.style import PlotError, order_styles, select_names, time_label
+from sdkit.plot.style import PlotError, order_styles, select_names, time_label, units_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -148,7 +148,5 @@ def trajectories(
 def _units_label(da: xr.DataArray) -> str:
     if "units" not in da.attrs:
         return ""
-    units = str(da.attrs["units"]).strip()
-    if units.lower() in ("dmnl", "1", "", "dimensionless"):
-        return "Index"
-    return f"[{units}]"
+    units = units_text(da.attrs["units"])
+    return f"[{units}]" if units else "Index"
