@@ -24,6 +24,7 @@ from sdkit.errors import ParameterError
 from sdkit.figures_io import write_figure
 from sdkit.kissinger import FOUR_ORDERS
 from sdkit.model import load_model
+from sdkit.plot.cli import open_result
 
 HEGEMONY = ("four_orders_hegemony_sobol", "four_orders_hegemony_orders_sobol")
 COALITION = "four_orders_coalition_sobol"
@@ -34,17 +35,12 @@ STANDING = 0.63  # 90 % of the top floor's starting authority 0.7 (RM7)
 FINAL_TIME = 150.0
 
 
-def _open(path: Path) -> xr.Dataset:
-    with xr.open_dataset(path) as ds:
-        return ds.load()
-
-
 def _samples(results: Path, study: str) -> pd.DataFrame:
-    return _open(results / study / "samples.nc")["x"].to_pandas()
+    return open_result(results / study / "samples.nc")["x"].to_pandas()
 
 
 def _outputs(results: Path, study: str) -> xr.Dataset:
-    return _open(results / study / "outputs.nc")
+    return open_result(results / study / "outputs.nc")
 
 
 def _top(ds: xr.Dataset, output: str, key: str, k: int) -> str:
@@ -75,7 +71,7 @@ def outcome_table(results: Path) -> str:
 
 
 def sobol_table(results: Path, study: str, k: int = 4) -> str:
-    indices = _open(results / study / "indices.nc")
+    indices = open_result(results / study / "indices.nc")
     rows = [f"{study}: largest ST (± 95 % interval) and sum of S1", "", "| output | largest ST | sum S1 |",
             "|---|---|---|"]
     for output in indices["output"].values:
@@ -175,7 +171,7 @@ def adherence_scan(models: Path) -> str:
 
 
 def morris_table(results: Path, k: int = 6) -> str:
-    indices = _open(results / MORRIS / "indices.nc")
+    indices = open_result(results / MORRIS / "indices.nc")
     rows = [f"{MORRIS}: largest mu* (sigma)", "", "| output | largest mu* |", "|---|---|"]
     for output in indices["output"].values:
         sub = indices.sel(output=output)
@@ -190,7 +186,7 @@ def convergence_table(results: Path) -> str:
     rows = ["| study | output | widest ST_conf at N = 128 → 256 → 512 → 1024 | converged (< 0.1) |",
             "|---|---|---|---|"]
     for study in SOBOL:
-        conv = _open(results / study / "convergence.nc")
+        conv = open_result(results / study / "convergence.nc")
         for output in conv["output"].values:
             widest = conv["widest_conf"].sel(output=output).to_numpy()
             rows.append(f"| {study} | {output} | {' → '.join(f'{w:.3f}' for w in widest)} | "
@@ -214,20 +210,20 @@ def figures(results: Path, scan: xr.Dataset, img: Path, metadata: Mapping[str, s
               HEGEMONY[1]: "Hegemony or pluralism: adherence dynamics at the model's values (declining_leader)",
               COALITION: "Does the coalition keep the top floor standing? (coalition_on)"}
     for study, stem in ((HEGEMONY[0], "hegemony"), (HEGEMONY[1], "hegemony-orders")):
-        indices = _open(results / study / "indices.nc")
+        indices = open_result(results / study / "indices.nc")
         panels = {name.replace("_", " "): indices.sel(output=name) for name in hegemony_outputs}
         with plot.style("double"):
             fig = plot.sobol_indices(panels, params=_leading(indices, hegemony_outputs, 12))
             fig.suptitle(titles[study])  # the panels are outputs, not orders
             written += write_figure(fig, img, f"four-orders-sensitivity-{stem}", metadata)
-    indices = _open(results / COALITION / "indices.nc")
+    indices = open_result(results / COALITION / "indices.nc")
     coalition_outputs = ["min_authority", "final_authority", "years_authority_low", "min_restraint"]
     panels = {name.replace("_", " "): indices.sel(output=name) for name in coalition_outputs}
     with plot.style("double"):
         fig = plot.sobol_indices(panels, params=_leading(indices, coalition_outputs, 12))
         fig.suptitle(titles[COALITION])
         written += write_figure(fig, img, "four-orders-sensitivity-coalition", metadata)
-    morris = _open(results / MORRIS / "indices.nc")
+    morris = open_result(results / MORRIS / "indices.nc")
     with plot.style("single"):
         top = morris["mu_star"].sel(output="final_concentration").to_series().nlargest(6).index
         ax = plot.morris(morris.sel(param=list(top)), "final_concentration")  # the 6 largest mu*: readable labels

@@ -17,15 +17,11 @@ import xarray as xr
 from sdkit.errors import ParameterError
 from sdkit.figures_io import write_figure
 from sdkit.kissinger import ORDERS
+from sdkit.plot.cli import open_result
 
 ORDER_PARAMS = ("legitimacy emphasis", "commitment to top floor", "openness to civil society",
                 "zero sum logic", "expansiveness", "supremacy claim")
 OUTPUTS = ("first_collapse", "min_restraint", "years_disorder", "final_authority", "final_legitimacy")
-
-
-def _open(path: Path) -> xr.Dataset:
-    with xr.open_dataset(path) as ds:
-        return ds.load()
 
 
 def _top(ds: xr.Dataset, output: str, key: str, k: int = 3, params=None) -> str:
@@ -41,7 +37,7 @@ def collapse_table(results: Path, studies: list[str]) -> str:
     rows = ["| study | runs | collapsed (restraint < 0.5 at some time) | median year of first collapse "
             "| mean years with disorder > 0.2 | median final authority |", "|---|---|---|---|---|---|"]
     for study in studies:
-        out = _open(results / study / "outputs.nc")
+        out = open_result(results / study / "outputs.nc")
         first = out["first_collapse"].to_numpy()
         final_time = 200.0
         collapsed = first < final_time
@@ -54,8 +50,8 @@ def collapse_table(results: Path, studies: list[str]) -> str:
 
 def conditional_table(results: Path, study: str, params: tuple[str, ...]) -> str:
     """Share of runs that collapse, by quintile of each parameter (all runs of the Saltelli sample)."""
-    x = _open(results / study / "samples.nc")["x"]
-    collapsed = _open(results / study / "outputs.nc")["first_collapse"].to_numpy() < 200.0
+    x = open_result(results / study / "samples.nc")["x"]
+    collapsed = open_result(results / study / "outputs.nc")["first_collapse"].to_numpy() < 200.0
     rows = [f"**{study}**: share of runs with a restraint collapse, by quintile of each parameter", "",
             "| parameter | range | 1st | 2nd | 3rd | 4th | 5th quintile |", "|---|---|---|---|---|---|---|"]
     for param in params:
@@ -68,7 +64,7 @@ def conditional_table(results: Path, study: str, params: tuple[str, ...]) -> str
 
 
 def sobol_table(results: Path, study: str) -> str:
-    ds = _open(results / study / "indices.nc")
+    ds = open_result(results / study / "indices.nc")
     rows = [f"**{study}** (ST, largest three; then the largest among the six order parameters)", "",
             "| output | largest ST | largest ST among order parameters |", "|---|---|---|"]
     for output in OUTPUTS:
@@ -79,7 +75,7 @@ def sobol_table(results: Path, study: str) -> str:
 def morris_table(results: Path, studies: list[str]) -> str:
     rows = ["| study | min_restraint: largest mu* (sigma) | final_authority: largest mu* |", "|---|---|---|"]
     for study in studies:
-        ds = _open(results / study / "indices.nc")
+        ds = open_result(results / study / "indices.nc")
         sub = ds.sel(output="min_restraint")
         order = np.argsort(-sub["mu_star"].to_numpy())[:3]
         cells = ", ".join(f"{sub['param'].values[i]} {sub['mu_star'].values[i]:.2f} ({sub['sigma'].values[i]:.2f})"
@@ -91,7 +87,7 @@ def morris_table(results: Path, studies: list[str]) -> str:
 def convergence_table(results: Path, studies: list[str]) -> str:
     rows = ["| study | " + " | ".join(OUTPUTS) + " |", "|---" * (len(OUTPUTS) + 1) + "|"]
     for study in studies:
-        conv = _open(results / study / "convergence.nc")
+        conv = open_result(results / study / "convergence.nc")
         cells = []
         for output in OUTPUTS:
             widest = conv["widest_conf"].sel(output=output).to_numpy()
@@ -106,24 +102,24 @@ def figures(results: Path, img: Path, metadata: Mapping[str, str]) -> list[Path]
     from sdkit import plot
 
     written = []
-    sobol = {o: _open(results / f"{o}_sobol" / "indices.nc") for o in ORDERS}
+    sobol = {o: open_result(results / f"{o}_sobol" / "indices.nc") for o in ORDERS}
     for output in ("min_restraint", "final_authority"):
         with plot.style("double"):
             fig = plot.sobol_indices(sobol, output, params=list(ORDER_PARAMS) + [
                 "guarantor share decline rate", "challenger inclusion", "restraint threshold",
                 "restraint steepness", "revisionism adjustment time", "CES exponent"])
             written += write_figure(fig, img, f"sensitivity-sobol-{output.replace('_', '-')}", metadata)
-    morris = {o: _open(results / f"{o}_morris" / "indices.nc") for o in ORDERS}
+    morris = {o: open_result(results / f"{o}_morris" / "indices.nc") for o in ORDERS}
     with plot.style("single"):
         liberal = morris["liberal"]
         top = liberal["mu_star"].sel(output="min_restraint").to_series().nlargest(8).index
         ax = plot.morris(liberal.sel(param=list(top)), "min_restraint")  # the 8 largest mu*, readable labels
         written += write_figure(ax.get_figure(), img, "sensitivity-morris-liberal", metadata)
     with plot.style("double"):
-        ax = plot.time_resolved(_open(results / "liberal_sobol" / "indices_time.nc"), "authority_path", index="ST")
+        ax = plot.time_resolved(open_result(results / "liberal_sobol" / "indices_time.nc"), "authority_path", index="ST")
         written += write_figure(ax.get_figure(), img, "sensitivity-time-resolved-liberal", metadata)
     with plot.style("single"):
-        ax = plot.convergence(_open(results / "cross_order_sobol" / "convergence.nc"), "first_collapse",
+        ax = plot.convergence(open_result(results / "cross_order_sobol" / "convergence.nc"), "first_collapse",
                               params=["guarantor share decline rate", "challenger inclusion",
                                       "legitimacy emphasis", "restraint threshold"])
         written += write_figure(ax.get_figure(), img, "sensitivity-convergence-cross-order", metadata)
