@@ -53,6 +53,11 @@ def test_run_check_params_scenarios_plot(project, capsys):
         figure = project / f"{kind}.svg"
         assert main(["plot", str(run_file), "--kind", kind, *extra, "--out", str(figure)]) == 0
         assert "<text" in figure.read_text(encoding="utf-8")
+    from sdkit import plot
+
+    with xr.open_dataset(run_file) as ds:  # a stock of 0-100 is not drawn in the unit square of indices
+        ax = plot.phase_portrait(ds, x="stock", y="inflow")
+        assert ax.get_xlim()[1] >= float(ds["stock"].max())
 
 
 def test_ensemble_and_sweep(project):

@@ -99,7 +99,7 @@ def test_trajectories_rejects_unknown_names():
 
 def test_phase_portrait_draws_paths_arrows_and_region():
     ds = run_dataset(("liberal", "versailles"))
-    ax = plot.phase_portrait(ds, restraint_region=restraint_region(), arrows=3)
+    ax = plot.phase_portrait(ds, region=restraint_region(), region_label="restraint holds", arrows=3)
     paths = [ln for ln in ax.get_lines() if ln.get_label() in ("liberal", "versailles")]
     assert len(paths) == 2
     np.testing.assert_array_equal(paths[0].get_xdata(), ds["legitimacy"].sel(scenario="liberal"))
@@ -131,7 +131,7 @@ def test_phase_portrait_no_arrows_on_a_standing_point_and_no_region_when_none():
 def test_phase_portrait_rejects_region_with_wrong_dims():
     bad = restraint_region().rename(power="p")
     with pytest.raises(PlotError, match="dimension 'power'"):
-        plot.phase_portrait(run_dataset(), restraint_region=bad)
+        plot.phase_portrait(run_dataset(), region=bad)
 
 
 # --------------------------------------------------------------------------- balance map
@@ -359,10 +359,10 @@ def test_phase_portrait_float_region_and_short_path():
     ds["legitimacy"][:] = np.linspace(0.50, 0.55, ds.sizes["time"])  # a path 0.05 long
     ds["power"][:] = 0.5
     region = restraint_region().astype(float) * 0.9  # restraint level, not a boolean
-    ax = plot.phase_portrait(ds, restraint_region=region, arrows=3)
+    ax = plot.phase_portrait(ds, region=region, region_label="restraint holds", arrows=3)
     assert len([t for t in ax.texts if t.arrow_patch is not None]) == 1
     assert len(ax.collections) >= 1
-    empty = plot.phase_portrait(ds, restraint_region=region * 0.0)
+    empty = plot.phase_portrait(ds, region=region * 0.0)
     assert len(empty.collections) == 0
 
 

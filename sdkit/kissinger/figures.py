@@ -54,7 +54,7 @@ def figure_phase(ds: xr.Dataset, region: xr.DataArray, out: Path, metadata: Mapp
     from sdkit import plot
 
     with plot.style("single", aspect=1.0):
-        ax = plot.phase_portrait(ds, scenarios=[s for s in ORDERS if s in ds.scenario], restraint_region=region)
+        ax = plot.phase_portrait(ds, scenarios=[s for s in ORDERS if s in ds.scenario], region=region, region_label="restraint holds")
         return figures_io.write_figure(ax.figure, out, "phase-portrait", metadata)
 
 
