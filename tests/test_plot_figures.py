@@ -219,6 +219,15 @@ def test_sobol_panels_of_one_study_share_one_x_scale():
     assert high >= float(res["liberal"]["ST"].sel(output="disorder_peak").max())
 
 
+def test_an_unresolved_interval_does_not_squeeze_the_study():
+    res = {o: sobol_dataset(o, i) for i, o in enumerate(ORDERS)}
+    res["mercantilist"]["ST_conf"][:] = 4.0  # a tiny sample: intervals far outside [0, 1]
+    fig = plot.sobol_indices(res, "disorder_peak")
+    low, high = fig.axes[0].get_xlim()
+    assert -0.35 < low <= 0.0
+    assert 1.0 < high < 1.35
+
+
 def test_balance_map_marks_the_cells_of_a_rare_outcome():
     ds = map_dataset(50, 50)
     outcome = ds["outcome"].values
