@@ -23,8 +23,8 @@ FOUR_ORDERS = "four_orders"
 
 
 def holds_models(folder: Path) -> bool:
-    """Whether a models folder is the project's: it holds the core model."""
-    return (folder / f"{CORE}.mdl").is_file()
+    """Whether a models folder is the project's: it holds both of its models."""
+    return all((folder / f"{stem}.mdl").is_file() for stem in (CORE, FOUR_ORDERS))
 
 
 def reproduce_steps() -> list[tuple[str, Callable]]:

@@ -1,7 +1,7 @@
 """The study steps of ``sdkit reproduce`` for the project's models.
 
 They run after the generic steps (scenario runs, checks, reference-mode figures,
-sensitivity studies) when the models folder holds ``kissinger_core.mdl``, and read
+sensitivity studies) when the models folder holds the project's two models, and read
 what those steps left in the :class:`sdkit.reproduce.Context`.
 """
 
