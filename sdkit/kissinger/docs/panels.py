@@ -11,6 +11,8 @@ from sdkit.plot._common import figure_legend
 
 #: (level, label) reference lines per variable
 Lines = Mapping[str, Sequence[tuple[float, str]]]
+#: one dash pattern per reference line of a panel, so their legend entries differ
+_LEVEL_DASHES = ((0, (1, 1.5)), (0, (5, 2)), (0, (5, 1.5, 1, 1.5)))
 
 
 def study_figure(ds: xr.Dataset, title: str, scenarios: Sequence[str], variables: Sequence[str], *,
@@ -31,8 +33,9 @@ def study_figure(ds: xr.Dataset, title: str, scenarios: Sequence[str], variables
             ax.axvspan(*shade, color="0.88", zorder=0, linewidth=0)
         for year in events:
             ax.axvline(year, color="0.45", linewidth=0.6, linestyle=":", zorder=1)
-        levels = [ax.axhline(level, color="0.35", linewidth=0.7, linestyle=(0, (1, 1.5)), label=label)
-                  for level, label in (lines or {}).get(variable, ())]
+        levels = [ax.axhline(level, color="0.35", linewidth=0.7, linestyle=_LEVEL_DASHES[i % len(_LEVEL_DASHES)],
+                             label=label)
+                  for i, (level, label) in enumerate((lines or {}).get(variable, ()))]
         if levels:
             ax.legend(handles=levels, loc="best", handlelength=1.5)
     handles, labels = fig.axes[0].get_legend_handles_labels()
