@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import operator
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from sdkit.errors import CheckError
+from sdkit.io import read_toml
 
 __all__ = [
     "FUNCTIONS",
@@ -160,16 +160,7 @@ def read_check_file(path: str | Path) -> CheckFile:
         names a check the file does not hold. The message names the entry and the key.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CheckError(f"cannot read checks file {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise CheckError(f"checks file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CheckError(f"checks file {path} is not valid TOML: {exc}") from exc
+    data = read_toml(path, "checks file", CheckError)[1]  # a regular UTF-8 file, size-limited
     extra = set(data) - {"check", "knockout"}
     if extra:
         raise CheckError(f"{path}: unknown top-level key(s) {sorted(extra)}; use [[check]] and [[knockout]] tables")

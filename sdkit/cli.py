@@ -7,6 +7,7 @@ Every command turns sdkit's errors into one line on stderr and exit code 2;
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -195,16 +196,16 @@ def _check_robust(args: argparse.Namespace) -> int:
 
 def read_samples(path: str) -> Any:
     """A CSV of parameter sets: one column per parameter, one row per run."""
+    import io
+
     import pandas as pd
 
     from sdkit.errors import ParameterError
+    from sdkit.io import read_input
 
-    if not Path(path).is_file():
-        raise ParameterError(f"samples file {path} does not exist; give a CSV with one column per parameter")
+    data = read_input(path, "samples file", ParameterError)
     try:
-        frame = pd.read_csv(path)
-    except OSError as exc:
-        raise ParameterError(f"cannot read samples file {path}: {exc.strerror or exc}; check its permissions") from None
+        frame = pd.read_csv(io.BytesIO(data))
     except pd.errors.EmptyDataError:
         raise ParameterError(f"samples file {path} is empty; give a header row and one row per run") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -243,6 +244,7 @@ def _ensemble(args: argparse.Namespace) -> int:
             executor=client,
             store=args.store,
             progress=progress,
+            max_memory=None if args.max_memory is None else args.max_memory * 1e9,
         )
     dataset.attrs["command"] = command_line(args)
     write_netcdf(dataset, args.out)
@@ -354,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run chunks on a running dask scheduler")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     p.add_argument("--store", metavar="DIR", help="keep finished chunks in DIR; rerunning the same command after a crash computes only the missing ones")
+    p.add_argument("--max-memory", type=float, metavar="GB", help="largest result the ensemble may hold (default: half the machine's memory)")
 
     p = sub.add_parser("scenarios", help="list a model's scenarios")
     p.add_argument("model", help="Vensim .mdl file")
@@ -389,6 +392,13 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
     print(f"sdkit: warning: {text}", file=sys.stderr)
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's exit-time flush does not raise again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sdkit`` console script."""
     parser = build_parser()
@@ -410,6 +420,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("sdkit: interrupted; finished results were kept", file=sys.stderr)
             return 130
+        except BrokenPipeError:  # the reader went away (`sdkit params MODEL | head`): end quietly
+            _silence_stdout()
+            return 0
         except Exception as exc:  # a bug in sdkit or a library: one line, unless --debug
             if args.debug:
                 raise

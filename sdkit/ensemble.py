@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -25,10 +24,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sdkit.errors import NonFiniteError, ParameterError, SdkitError, SdkitWarning
+from sdkit.errors import NonFiniteError, OutputError, ParameterError, SdkitError, SdkitWarning
 from sdkit.io import write_atomic
 from sdkit.locks import folder_lock, removing_temporaries
-from sdkit.model import Model, load_model
+from sdkit.model import Model, TimeSettings, load_model
 from sdkit.provenance import provenance_attrs
 from sdkit.scenarios import Override, overrides_for
 
@@ -53,16 +52,10 @@ class ChunkTask:
 
 @lru_cache(maxsize=8)
 def _kernel_for(model_text: bytes, model_name: str) -> Any:
-    """Compile a model once per process, from its text (workers need no shared disk)."""
+    """Compile a model once per process from its checked text (nothing is written to disk)."""
     from sdkit.engine import compile_model
 
-    digest = hashlib.sha256(model_text).hexdigest()[:16]
-    folder = Path(tempfile.gettempdir()) / "sdkit-models" / digest
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / model_name
-    if not path.exists():
-        write_atomic(path, lambda tmp: tmp.write_bytes(model_text))
-    return compile_model(path)
+    return compile_model(Path(model_name), text=model_text.decode("utf-8"))
 
 
 def run_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
@@ -106,8 +99,15 @@ def _columns_to_overrides(model: Model, samples: pd.DataFrame) -> list[tuple[str
     if samples.shape[1] == 0:
         raise ParameterError("the samples table has no columns; give one column per parameter")
     pairs = []
+    named: dict[tuple[str, tuple[str, ...]], str] = {}
     for column in samples.columns:
         [override] = overrides_for(model, {str(column): 0.0})
+        key = (override.py_name, override.elements)
+        if key in named:
+            raise ParameterError(
+                f"columns {named[key]!r} and {str(column)!r} name the same parameter; keep one of them"
+            )
+        named[key] = str(column)
         values = pd.to_numeric(samples[column], errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(values)
         if bad.any():
@@ -163,10 +163,15 @@ class ChunkStore:
 
     def __init__(self, folder: Path, fingerprint: str, table: np.ndarray | None = None, chunk_size: int = 1) -> None:
         self.folder = folder
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"--store {folder} is a file; give a folder for the finished chunks")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot use --store {folder}: {exc.strerror or exc}; give a writable folder") from None
         self.fingerprint = fingerprint
         self.table = table
         self.chunk_size = chunk_size
-        self.folder.mkdir(parents=True, exist_ok=True)
         marker = folder / "fingerprint.txt"
         if marker.exists() and marker.read_bytes() != fingerprint.encode():
             raise SdkitError(
@@ -275,6 +280,7 @@ def ensemble(
     executor: Any = None,
     store: str | Path | None = None,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    max_memory: float | None = None,
 ) -> xr.Dataset:
     """Simulate one run per row of ``samples``.
 
@@ -298,6 +304,9 @@ def ensemble(
         Folder keeping finished chunks; a rerun computes only the missing ones.
     progress : callable, optional
         Wraps the iterable of finished chunks (e.g. ``tqdm.tqdm``).
+    max_memory : float, optional
+        Bytes the results may take; default half the machine's memory. A larger
+        ensemble is refused before any run, with its estimate.
 
     Returns
     -------
@@ -326,7 +335,8 @@ def ensemble(
     save_key: str | tuple[float, ...] = save if isinstance(save, str) else tuple(float(t) for t in save)
     if isinstance(save_key, str) and save_key not in ("all", "final"):
         raise ParameterError(f"save must be 'all', 'final' or a list of times, got {save!r}")
-    model_text = model.path.read_bytes()
+    check_result_size(model, len(frame), names, save_key, time, max_memory)
+    model_text = model.text.encode("utf-8")
     n_total = len(frame)
     starts = list(range(0, n_total, chunk_size))
     store_context = (_open_store(Path(store), model, frame, base, names, save_key, time.__dict__, chunk_size)
@@ -336,7 +346,7 @@ def ensemble(
         rows = slice(starts[index], min(starts[index] + chunk_size, n_total))
         return ChunkTask(
             model_text=model_text,
-            model_name=model.path.name,
+            model_name=str(model.path),
             start=rows.start,
             params=build_params(model, base, columns, rows),
             n=rows.stop - rows.start,
@@ -392,6 +402,35 @@ def _execute(indices: list[int], task: Callable[[int], ChunkTask], executor: Any
         futures[future] = index
     for future in as_completed(futures):
         yield futures[future], future.result()
+
+
+def check_result_size(model: Model, n: int, names: Sequence[str], save: Any, time: TimeSettings,
+                      max_memory: float | None = None) -> None:
+    """Refuse, before any run, an ensemble whose results would not fit in ``max_memory`` bytes."""
+    from sdkit.run import save_times
+
+    if save == "final":
+        n_times = 1
+    elif save == "all":
+        n_times = len(save_times(time))
+    else:
+        n_times = len(save)
+    values = sum(int(np.prod([len(model.dims[d]) for d in model.variables[v].dims])) for v in names)
+    estimate = 8.0 * n * n_times * values
+    limit = default_memory_limit() if max_memory is None else max_memory
+    if estimate > limit:
+        raise ParameterError(
+            f"the ensemble's results would take {estimate / 1e9:.3g} GB ({n:,} runs x {n_times:,} times x "
+            f"{values:,} values), more than the limit of {limit / 1e9:.3g} GB; keep fewer times "
+            "(--final, --times), fewer --vars or fewer runs, or raise the limit with --max-memory GB"
+        )
+
+
+def default_memory_limit() -> float:
+    """Half the machine's memory, in bytes."""
+    import psutil
+
+    return psutil.virtual_memory().total / 2
 
 
 def _assemble(model: Model, results: dict[int, dict], names: list[str], save: Any, scenario: str | None, frame: pd.DataFrame) -> xr.Dataset:

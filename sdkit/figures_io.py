@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdkit.errors import OutputError
+from sdkit.io import output_mode, refuse_special
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -184,7 +185,8 @@ def save_figure(
                     else:
                         fig.savefig(handle, format=fmt, dpi=dpi,
                                     metadata=_format_metadata(fmt, md))
-            os.chmod(tmp_name, 0o644)
+            os.chmod(tmp_name, output_mode())
+            refuse_special(target)
             os.replace(tmp_name, target)
             tmp_name = None
         except OSError as exc:

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
-import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +19,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sdkit.errors import ModelFileError, ParameterError, SdkitWarning, UnsupportedFeature
-from sdkit.safety import check_model_text
+from sdkit.io import read_input
+from sdkit.safety import check_model_text, decode_model, vensim_file
+from sdkit.structure import (
+    check_data_files,
+    check_structure,
+    check_subscripts,
+    clean_name,
+    refuse_macros,
+    refuse_reserved,
+    walk,
+)
 
 if TYPE_CHECKING:
     from sdkit.scenarios import Scenario
@@ -78,7 +85,10 @@ class TimeSettings:
                 f"unknown time setting {sorted(unknown)[0]!r}; "
                 f"use one of {', '.join(self.__dataclass_fields__)}"
             )
-        values = {**self.__dict__, **{k: float(v) for k, v in overrides.items()}}
+        try:
+            values = {**self.__dict__, **{k: float(v) for k, v in overrides.items()}}
+        except OverflowError:
+            raise ParameterError("a time setting is too large a number; give a finite number") from None
         settings = TimeSettings(**values)
         settings.validate()
         return settings
@@ -117,13 +127,13 @@ def sha256_of(path: Path) -> str:
 
 
 def _translate(path: Path, text: str) -> Any:
-    """Parse a Vensim file into PySD's abstract model, with errors that name the equation."""
-    from pysd.translators.vensim.vensim_file import VensimFile
-
+    """Parse checked model text into PySD's abstract model, with errors that name the equation."""
     try:
-        vensim_file = VensimFile(path)
-        vensim_file.parse()
-        return vensim_file.get_abstract_model()
+        vensim = vensim_file(path, text)
+        vensim.parse()
+        return vensim.get_abstract_model()
+    except ModelFileError:
+        raise
     except RecursionError:
         raise ModelFileError(
             f"cannot parse model file {path.name}: an equation is nested too deeply; "
@@ -157,14 +167,12 @@ _INTEG_ONE_ARGUMENT = "missing 1 required positional argument: 'initial'"
 
 def _failing_equation(path: Path, text: str) -> str:
     """Parse the file equation by equation to name the first one PySD rejects ('' if none)."""
-    from pysd.translators.vensim.vensim_file import VensimFile
-
     from sdkit.engine.locate import canonical, equation_lines
 
     try:
-        vensim_file = VensimFile(path)
-        vensim_file.parse(parse_all=False)
-        for section in vensim_file.sections:
+        vensim = vensim_file(path, text)
+        vensim.parse(parse_all=False)
+        for section in vensim.sections:
             section.parse(parse_all=False)
             for element in section.elements:
                 try:
@@ -217,131 +225,6 @@ def _max_model_bytes() -> int:
             f"SDKIT_MAX_MODEL_MB={text!r} is not a number; set it to a size in MB, e.g. 20"
         ) from None
 
-#: Abstract structures whose value comes from the previous step or the initial time:
-#: a dependency through them does not make an algebraic loop.
-_STATEFUL = (
-    "IntegStructure",
-    "DelayStructure",
-    "DelayNStructure",
-    "DelayFixedStructure",
-    "SmoothStructure",
-    "SmoothNStructure",
-    "TrendStructure",
-    "ForecastStructure",
-    "SampleIfTrueStructure",
-    "InitialStructure",
-)
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_POINT = re.compile(rf"\(\s*({_NUMBER})\s*,\s*{_NUMBER}\s*\)")
-_POINTS = re.compile(
-    rf"\(\s*(?:\[[^\]]*\]\s*,\s*)?((?:\(\s*{_NUMBER}\s*,\s*{_NUMBER}\s*\)\s*,?\s*){{2,}})\)"
-)
-
-
-def _walk(node: Any, enter_stateful: bool = False) -> Iterator[Any]:
-    """Every node of a PySD abstract syntax tree, depth first (stateful structures only if asked)."""
-    yield node
-    if not enter_stateful and type(node).__name__ in _STATEFUL:
-        return
-    if isinstance(node, tuple | list):
-        children: Any = node
-    elif hasattr(node, "__dataclass_fields__"):
-        children = [getattr(node, name) for name in node.__dataclass_fields__]
-    else:
-        return
-    for child in children:
-        yield from _walk(child, enter_stateful)
-
-
-def _equation_line(text: str, name: str) -> int:
-    match = re.search(rf"^[ \t]*{re.escape(name)}[ \t]*(?:\[[^\]]*\])?[ \t]*[=(:]", text, re.M | re.I)
-    return text.count("\n", 0, match.start()) + 1 if match else 0
-
-
-def _at(text: str, name: str) -> str:
-    line = _equation_line(text, name)
-    return f" (line {line})" if line else ""
-
-
-def check_structure(abstract_model: Any, text: str, path: Path) -> None:
-    """Refuse models that parse but cannot be simulated, naming the variable and the fix.
-
-    Checks duplicated definitions, references to undefined variables, unknown
-    functions, algebraic loops (simultaneous equations) and lookups whose x values do
-    not increase.
-
-    Raises
-    ------
-    ModelFileError
-    """
-    from pysd.builders.python.python_functions import functionspace
-    from pysd.builders.python.python_model_builder import ModelBuilder
-    from pysd.translators.structures import abstract_expressions as ae
-
-    section = abstract_model.sections[0]
-    namespace = ModelBuilder(abstract_model).sections[0].namespace
-    clean_of: dict[str, str] = {}
-    for element in section.elements:
-        namespace.add_to_namespace(element.name)
-        clean_of[element.name] = _clean(element.name)
-    known = set(namespace.cleanspace) | {"time"}
-    macros = {_clean(s.name) for s in abstract_model.sections[1:]}
-    name_of_clean = {clean: name for name, clean in clean_of.items()}
-    by_clean = {namespace.cleanspace.get(clean_of[e.name], clean_of[e.name]): e for e in section.elements}
-    by_clean.update({clean_of[e.name]: e for e in section.elements})
-    for element in section.elements:
-        seen_subscripts = set()
-        for component in element.components:
-            key = repr(component.subscripts)
-            if key in seen_subscripts:
-                raise ModelFileError(
-                    f"{path.name}: {element.name!r}{_at(text, element.name)} is defined twice; "
-                    "delete or rename one of the definitions"
-                )
-            seen_subscripts.add(key)
-    graph: dict[str, set[str]] = {}
-    for element in section.elements:
-        edges = graph.setdefault(element.name, set())
-        for component in element.components:
-            for node in _walk(component.ast):
-                if isinstance(node, ae.CallStructure) and isinstance(node.function, ae.ReferenceStructure):
-                    function = node.function.reference
-                    if function not in known and function not in functionspace and function not in macros:
-                        raise ModelFileError(
-                            f"{path.name}: {element.name!r}{_at(text, element.name)} calls unknown "
-                            f"function {function.upper().replace('_', ' ')}; use a Vensim function "
-                            "PySD supports or define a lookup of that name"
-                        )
-                    called = by_clean.get(function)
-                    if called is not None and not _callable(called):
-                        raise ModelFileError(
-                            f"{path.name}: {element.name!r}{_at(text, element.name)} calls "
-                            f"{called.name!r} like a function, but it is not a lookup; "
-                            "put an operator between it and the parentheses"
-                        )
-                if isinstance(node, ae.ReferenceStructure):
-                    reference = node.reference
-                    if reference in known:
-                        if reference in name_of_clean:
-                            edges.add(name_of_clean[reference])
-                    elif not any(
-                        isinstance(parent, ae.CallStructure) and parent.function is node
-                        for parent in _walk(component.ast)
-                    ):
-                        raise ModelFileError(
-                            f"{path.name}: {element.name!r}{_at(text, element.name)} uses "
-                            f"{reference.replace('_', ' ')!r}, which is not defined; "
-                            "define it or fix the name"
-                        )
-    cycle = _find_cycle(graph)
-    if cycle:
-        raise ModelFileError(
-            f"{path.name}: {' -> '.join(cycle)} are defined in a circle (an algebraic loop); "
-            "break it with a stock (INTEG) or an INITIAL"
-        )
-    _check_lookup_points(text, path)
-
-
 @dataclass(frozen=True)
 class TimeConstant:
     """A constant that sets how fast part of the model moves.
@@ -371,7 +254,7 @@ def find_time_constants(abstract_model: Any) -> dict[str, TimeConstant]:
     from pysd.translators.structures import abstract_expressions as ae
 
     section = abstract_model.sections[0]
-    elements = {_clean(e.name): e for e in section.elements}
+    elements = {clean_name(e.name): e for e in section.elements}
     time_step = elements.get("time_step")
     time_unit = _unit_key(str(time_step.units or "")) if time_step else ""
     if not time_unit:
@@ -383,22 +266,27 @@ def find_time_constants(abstract_model: Any) -> dict[str, TimeConstant]:
             constants[key] = element
     found: dict[str, TimeConstant] = {}
 
-    def note(node: Any, kind: str, order: float = 1.0) -> None:
+    def keep(candidate: TimeConstant) -> None:
+        old = found.get(candidate.py_name)
+        if old is None or candidate.tau(candidate.default) < old.tau(old.default):
+            found[candidate.py_name] = candidate
+
+    def note(node: Any, kind: str, order: float = 1.0, where: str = "", any_units: bool = False) -> None:
+        if _is_number(node) and where:  # a literal time: fixed, it cannot be overridden
+            keep(TimeConstant(f"{where}: {float(node):g}", f"the number {float(node):g} in {where}", kind, float(node), order))
+            return
         if not isinstance(node, ae.ReferenceStructure) or node.reference not in constants:
             return
         element = constants[node.reference]
         units = _unit_key(str(element.units or ""))
         wanted = time_unit if kind == "time" else f"1/{time_unit}"
-        if units != wanted:
+        if units != wanted and not any_units:  # a DELAY/SMOOTH time is a time whatever its units say
             return
-        candidate = TimeConstant(node.reference, element.name, kind, float(element.components[0].ast), order)
-        old = found.get(node.reference)
-        if old is None or candidate.tau(candidate.default) < old.tau(old.default):
-            found[node.reference] = candidate
+        keep(TimeConstant(node.reference, element.name, kind, float(element.components[0].ast), order))
 
     for element in section.elements:
         for component in element.components:
-            for node in _walk(component.ast, enter_stateful=True):
+            for node in walk(component.ast, enter_stateful=True):
                 if isinstance(node, ae.ArithmeticStructure):
                     for operator, argument in zip(node.operators, node.arguments[1:], strict=False):
                         if operator == "/":
@@ -406,62 +294,22 @@ def find_time_constants(abstract_model: Any) -> dict[str, TimeConstant]:
                     if "*" in node.operators:
                         for argument in node.arguments:
                             note(argument, "rate")
+                if isinstance(node, ae.IntegStructure):
+                    for inner in walk(node.flow):
+                        if isinstance(inner, ae.ArithmeticStructure):
+                            for operator, argument in zip(inner.operators, inner.arguments[1:], strict=False):
+                                if operator == "/":
+                                    note(argument, "time", where=f"the flow of {element.name}")
                 for field_name in ("smooth_time", "delay_time", "average_time"):
                     if hasattr(node, field_name) and hasattr(node, "__dataclass_fields__"):
                         order = getattr(node, "order", 1)
-                        note(getattr(node, field_name), "time", float(order) if isinstance(order, int | float) and order > 0 else 1.0)
+                        order = float(order) if _is_number(order) and order > 0 else 1.0
+                        note(getattr(node, field_name), "time", order, where=f"a delay or smooth of {element.name}", any_units=True)
     return found
 
 
-def _callable(element: Any) -> bool:
-    """Whether a model element may be called with parentheses: a lookup or data."""
-    from pysd.translators.structures import abstract_expressions as ae
-
-    for component in element.components:
-        if type(component).__name__ in ("AbstractLookup", "AbstractData"):
-            return True
-        if isinstance(component.ast, ae.LookupsStructure | ae.GetLookupsStructure | ae.GetDataStructure | ae.DataStructure):
-            return True
-    return False
-
-
-def _find_cycle(graph: dict[str, set[str]]) -> list[str]:
-    """One cycle of the dependency graph as a list of names (first name repeated), or []."""
-    state: dict[str, int] = {}
-    for root in graph:
-        if state.get(root):
-            continue
-        stack: list[tuple[str, Iterator[str]]] = [(root, iter(sorted(graph[root])))]
-        path = [root]
-        state[root] = 1
-        while stack:
-            node, children = stack[-1]
-            child = next(children, None)
-            if child is None:
-                stack.pop()
-                path.pop()
-                state[node] = 2
-            elif state.get(child) == 1:
-                return [*path[path.index(child):], child]
-            elif not state.get(child) and child in graph:
-                state[child] = 1
-                path.append(child)
-                stack.append((child, iter(sorted(graph[child]))))
-    return []
-
-
-def _check_lookup_points(text: str, path: Path) -> None:
-    """x values of every lookup written as (x,y) pairs must increase strictly."""
-    equations = text.split(_SKETCH_MARK, 1)[0].replace("\\\n", " ")
-    for match in _POINTS.finditer(equations):
-        xs = [float(x) for x in _POINT.findall(match[1])]
-        for previous, current in zip(xs, xs[1:], strict=False):
-            if not current > previous:
-                line = text.count("\n", 0, match.start()) + 1
-                raise ModelFileError(
-                    f"{path.name} line {line}: lookup x values must increase, but {current:g} "
-                    f"follows {previous:g}; sort the points by x and remove repeated x values"
-                )
+def _is_number(node: Any) -> bool:
+    return isinstance(node, int | float) and not isinstance(node, bool)
 
 
 def _kind_of(element: Any) -> str:
@@ -530,6 +378,8 @@ class Model:
     dims: dict[str, list[str]]
     scenarios: dict[str, Scenario] = field(default_factory=dict)
     time_constants: dict[str, TimeConstant] = field(default_factory=dict)
+    #: The checked, decoded text of the file: what every translator is given.
+    text: str = field(default="", repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -554,11 +404,11 @@ class Model:
         """
         if name in self.variables:
             return name
-        key = _clean(name)
+        key = clean_name(name)
         for variable in self.variables.values():
-            if key in (_clean(variable.name), variable.py_name):
+            if key in (clean_name(variable.name), variable.py_name):
                 return variable.py_name
-        close = [v.name for v in self.variables.values() if key[:4] in _clean(v.name)][:3]
+        close = [v.name for v in self.variables.values() if key[:4] in clean_name(v.name)][:3]
         hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
         raise ParameterError(
             f"model {self.path.name} has no variable {name!r}{hint}; "
@@ -621,7 +471,7 @@ class Model:
         from sdkit.errors import SdkitError
 
         try:
-            return compile_model(self.path)
+            return compile_model(self.path, text=self.text or None)
         except SdkitError:
             raise
         except RecursionError:
@@ -650,38 +500,52 @@ class Model:
             return False
         return True
 
+    @cached_property
+    def pysd_source(self) -> str:
+        """The Python module PySD generates for this model, built from the checked text."""
+        from pysd.builders.python.python_model_builder import ModelBuilder
+
+        abstract_model = _translate(self.path, self.text)
+        with tempfile.TemporaryDirectory(prefix="sdkit-build-") as scratch:  # private, 0700
+            builder = ModelBuilder(abstract_model)  # reads subscript files beside the model
+            target = builder.sections[0].path = Path(scratch) / f"{self.path.stem}.py"
+            builder.build_model()
+            return target.read_text(encoding="utf-8")
+
     def pysd_model(self) -> Any:
-        """A fresh PySD model, translated once into a private folder (the model folder stays clean)."""
+        """A fresh PySD model, imported from the private per-user cache (the model folder stays clean).
+
+        The generated module is stored under the hash of its own text and compared with
+        that text before every import (:func:`sdkit.cache.cached_file`); data files named
+        by ``GET DATA``/``GET LOOKUPS`` are read beside the model file.
+        """
         import pysd
 
-        cache = Path(tempfile.gettempdir()) / "sdkit-pysd" / self.sha256[:16]
-        translated = cache / (self.path.stem + ".py")
+        from sdkit.cache import cache_folder, cached_file, sha256_text
+
         try:
-            if not translated.exists():
-                cache.mkdir(parents=True, exist_ok=True)
-                with tempfile.TemporaryDirectory(dir=cache) as scratch:
-                    copy = Path(scratch) / self.path.name
-                    shutil.copyfile(self.path, copy)
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        pysd.read_vensim(str(copy), initialize=False)
-                    Path(scratch, translated.name).replace(translated)
-            return pysd.load(str(translated))
+            source = self.pysd_source
+            folder = cache_folder("pysd", sha256_text(f"{pysd.__version__}\n{source}")[:32])
+            translated = cached_file(folder, f"{self.path.stem}.py", source)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pysd_model = pysd.load(str(translated), initialize=False)
         except OSError as exc:
             raise ModelFileError(
-                f"cannot prepare PySD's translation of {self.path.name} in {cache}: "
-                f"{exc.strerror or exc}; free space in {tempfile.gettempdir()} or set TMPDIR"
+                f"cannot prepare PySD's translation of {self.path.name}: {exc.strerror or exc}; "
+                "free space in the cache folder or set SDKIT_CACHE_DIR"
             ) from None
+        except ModelFileError:
+            raise
         except Exception as exc:  # PySD's builder raises many types for models it cannot build
             reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
             raise ModelFileError(
                 f"PySD cannot build {self.path.name} ({type(exc).__name__}: {reason}); "
                 "fix the equation it names, or rerun with --debug for the traceback"
             ) from exc
-
-
-def _clean(name: str) -> str:
-    return " ".join(name.replace("_", " ").lower().split()).replace(" ", "_")
+        for external in pysd_model._external_elements:
+            external.root = self.path.parent.resolve()
+        return pysd_model
 
 
 def _time_settings(variables: dict[str, Variable], abstract_model: Any, path: Path) -> TimeSettings:
@@ -690,7 +554,7 @@ def _time_settings(variables: dict[str, Variable], abstract_model: Any, path: Pa
     values: dict[str, float] = {}
     aliases: dict[str, str] = {}
     for element in abstract_model.sections[0].elements:
-        key = _clean(element.name)
+        key = clean_name(element.name)
         if key in CONTROL_NAMES:
             ast = element.components[0].ast
             if isinstance(ast, ae.ReferenceStructure) and ast.reference in CONTROL_NAMES - {key}:
@@ -729,6 +593,25 @@ def _dims_of(abstract_model: Any) -> dict[str, list[str]]:
     return dims
 
 
+def read_model_text(path: Path) -> tuple[bytes, str]:
+    """The bytes of a model file and its checked text, the only text any translator is given.
+
+    Raises
+    ------
+    ModelFileError
+        Not a regular file, too large, in an encoding sdkit does not read, empty, or
+        holding text PySD would run as code.
+    """
+    limit = _max_model_bytes()
+    raw = read_input(path, "model file", ModelFileError, limit,
+                     advice="split the model, or raise the limit with SDKIT_MAX_MODEL_MB")
+    text = decode_model(raw, path)
+    if not text.strip():
+        raise ModelFileError(f"{path} is empty; save the model from Vensim as a .mdl file")
+    check_model_text(text, path)
+    return raw, text
+
+
 def load_model(path: str | Path) -> Model:
     """Read a Vensim ``.mdl`` file and the scenarios beside it.
 
@@ -754,38 +637,25 @@ def load_model(path: str | Path) -> Model:
     path = Path(path)
     if path.is_dir():
         raise ModelFileError(f"{path} is a folder; give the path to a .mdl file")
-    if not path.is_file():
+    if not path.exists():
         raise ModelFileError(f"model file {path} does not exist; give the path to a .mdl file")
     if path.suffix.lower() != ".mdl":
         raise ModelFileError(
             f"{path} is not a Vensim .mdl file; sdkit reads Vensim models (File > Save As .mdl)"
         )
-    size, limit = path.stat().st_size, _max_model_bytes()
-    if size > limit:
-        raise ModelFileError(
-            f"{path} is {size / 1e6:.1f} MB, more than sdkit reads ({limit / 1e6:g} MB); "
-            "split the model, or raise the limit with SDKIT_MAX_MODEL_MB"
-        )
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ModelFileError(f"cannot read {path}: {exc.strerror or exc}; check its permissions") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ModelFileError(
-            f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
-        ) from None
-    if not text.strip():
-        raise ModelFileError(f"{path} is empty; save the model from Vensim as a .mdl file")
-    check_model_text(text, path)
+    raw, text = read_model_text(path)
     _check_equation_lengths(text, path)
     abstract_model = _translate(path, text)
+    refuse_macros(abstract_model, path)
+    refuse_reserved(abstract_model, text, path)
+    check_data_files(abstract_model, path)
+    check_subscripts(abstract_model, text, path)
     check_structure(abstract_model, text, path)
     variables = _variables_of(abstract_model)
     model = Model(
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
+        text=text,
         variables=variables,
         time=_time_settings(variables, abstract_model, path),
         dims=_dims_of(abstract_model),

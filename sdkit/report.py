@@ -47,6 +47,7 @@ def distinct(value: float, threshold: float, digits: int = 6) -> tuple[str, str]
 
     Unequal numbers never print alike: 2012.5 and 2012 print as ``2012.5`` and ``2012``.
     """
+    value, threshold = value + 0.0, threshold + 0.0  # -0.0 prints as 0
     for precision in range(digits, 18):
         a, b = f"{value:.{precision}g}", f"{threshold:.{precision}g}"
         if a != b or value == threshold or value != value or threshold != threshold:
@@ -56,7 +57,7 @@ def distinct(value: float, threshold: float, digits: int = 6) -> tuple[str, str]
 
 def signed(margin: float) -> str:
     """A margin with its sign, 4 significant digits: ``+0.0123``, ``-0.5``, ``nan``."""
-    return f"{margin:+.4g}" if margin == margin else "nan"
+    return f"{margin + 0.0:+.4g}" if margin == margin else "nan"
 
 
 def _status(result: Any) -> str:

@@ -104,9 +104,9 @@ def run(
         pieces.append(simulate(model, group, time, names))
     dataset = xr.concat(pieces, dim="scenario", join="outer") if len(pieces) > 1 else pieces[0]
     dataset = dataset.sel(scenario=[s.name for s in chosen])
-    for name in names:
+    for name in names:  # on the variables themselves: dataset[name] would cost O(variables) each
         variable = model.variables[name]
-        dataset[name].attrs = {"long_name": variable.name, "units": variable.units}
+        dataset.variables[name].attrs = {"long_name": variable.name, "units": variable.units}
     dataset["time"].attrs = {"long_name": "Time", "units": model.variables["time_step"].units or "Year"}
     if len(pieces) > 1:
         dataset["time"].attrs["comment"] = (
@@ -165,6 +165,16 @@ def _to_dataset(model: Model, scenario_names: list[str], times: np.ndarray, data
     return xr.Dataset(data_vars, coords=coords)
 
 
+def save_times(time: TimeSettings) -> np.ndarray:
+    """The times a run saves: every SAVEPER from INITIAL TIME, and FINAL TIME whatever SAVEPER says."""
+    from sdkit.engine.kernel import saveper_mask, time_grid
+
+    grid = np.asarray(time_grid(time.initial_time, time.final_time, time.time_step))
+    mask = saveper_mask(grid, time.initial_time, time.time_step, time.saveper)
+    mask[-1] = True
+    return grid[mask]
+
+
 def _engine_params(model: Model, group: list[tuple[Scenario, list[Override]]]) -> dict[str, np.ndarray]:
     """One array per overridden constant, shaped (n_scenarios, *subscripts)."""
     kernel = model.kernel
@@ -182,7 +192,7 @@ def _simulate_engine(model: Model, group: list, time: TimeSettings, names: list[
     kernel = model.kernel
     params = _engine_params(model, group)
     try:
-        result = kernel.simulate(params, len(group), names, save="all", time=time.__dict__)
+        result = kernel.simulate(params, len(group), names, save=save_times(time), time=time.__dict__)
     except NonFiniteError as exc:
         message = str(exc)
         if time.saveper != time.time_step:  # the kernel checks where it saves: find the exact step
@@ -298,7 +308,7 @@ def _pysd_run(pysd_model: Any, params: dict[str, Any], time: TimeSettings, colum
             initial_condition=(time.initial_time, {}),
             final_time=time.final_time,
             time_step=time.time_step,
-            saveper=time.saveper,
+            return_timestamps=save_times(time),
             return_columns=columns,
             flatten_output=False,
             progress=False,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sdkit.errors import ParameterError, ScenarioError
+from sdkit.io import read_toml
 
 if TYPE_CHECKING:
     from sdkit.model import Model
@@ -72,6 +73,9 @@ class Scenario:
         return Scenario(self.name, self.description, {**self.parameters, **parameters}, self.time)
 
 
+_LARGEST = sys.float_info.max
+
+
 def scenarios_path_for(model_path: str | Path) -> Path:
     """``models/x.mdl`` -> ``models/x.scenarios.toml``."""
     model_path = Path(model_path)
@@ -79,16 +83,7 @@ def scenarios_path_for(model_path: str | Path) -> Path:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot read {path}: {exc.strerror or exc}; check the path and its permissions") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path.name} is not valid TOML: {exc}; fix the line it names") from None
+    return read_toml(path, "scenarios file", ScenarioError)[1]
 
 
 def load_scenarios(path: str | Path, model: Model | None = None) -> dict[str, Scenario]:
@@ -104,6 +99,11 @@ def load_scenarios(path: str | Path, model: Model | None = None) -> dict[str, Sc
     tables = _read_toml(path)
     rules = _read_rules(tables.pop(RULES, {}), path)
     for name, table in tables.items():
+        if not name.isprintable():
+            raise ScenarioError(
+                f"{path.name}: scenario name {name!r} holds a control character (NUL, newline, ...); "
+                "use letters, digits and spaces"
+            )
         if not isinstance(table, dict):
             raise ScenarioError(f"{path.name}: {name!r} must be a table [{name}], not a value")
         unknown = set(table) - _KEYS
@@ -117,7 +117,7 @@ def load_scenarios(path: str | Path, model: Model | None = None) -> dict[str, Sc
                 raise ScenarioError(
                     f"{path.name}: scenario {name!r} key {key!r} must be a {kind.__name__}"
                 )
-    scenarios = {name: _resolve(name, tables, path, ()) for name in tables}
+    scenarios = _resolve_all(tables, path)
     if model is not None:
         for name in rules.levers:
             try:
@@ -189,27 +189,39 @@ def _check_sum_to_one(model: Model, name: str, overrides: list[Override]) -> Non
         )
 
 
-def _resolve(name: str, tables: dict[str, Any], path: Path, seen: tuple[str, ...]) -> Scenario:
-    if name in seen:
-        raise ScenarioError(
-            f"{path.name}: scenarios {' -> '.join((*seen, name))} inherit in a circle; "
-            "break the cycle of `base` keys"
-        )
-    table = tables[name]
-    parameters: dict[str, Any] = {}
-    time: dict[str, float] = {}
-    if "base" in table:
-        base = table["base"]
-        if base not in tables:
-            raise ScenarioError(
-                f"{path.name}: scenario {name!r} has base {base!r}, which is not defined; "
-                f"define [{base}] or fix the name"
-            )
-        parent = _resolve(base, tables, path, (*seen, name))
-        parameters.update(parent.parameters)
-        time.update(parent.time)
-    parameters.update(table.get("parameters", {}))
-    time.update(table.get("time", {}))
+def _resolve_all(tables: dict[str, Any], path: Path) -> dict[str, Scenario]:
+    """Every scenario with the parameters and time settings of its chain of ``base`` scenarios.
+
+    Each chain is walked once (a chain of thousands of scenarios takes linear time).
+    """
+    done: dict[str, Scenario] = {}
+    for name in tables:
+        chain, on_chain = [name], {name}
+        while chain[-1] not in done and "base" in tables[chain[-1]]:
+            base = tables[chain[-1]]["base"]
+            if base in on_chain:
+                loop = [*chain[chain.index(base):], base]
+                shown = " -> ".join(loop) if len(loop) <= 6 else " -> ".join([*loop[:3], "...", *loop[-2:]])
+                raise ScenarioError(
+                    f"{path.name}: scenarios {shown} inherit in a circle ({len(loop) - 1} scenarios); "
+                    "break the cycle of `base` keys"
+                )
+            if base not in tables:
+                raise ScenarioError(
+                    f"{path.name}: scenario {chain[-1]!r} has base {base!r}, which is not defined; "
+                    f"define [{base}] or fix the name"
+                )
+            chain.append(base)
+            on_chain.add(base)
+        for link in reversed(chain):
+            if link not in done:
+                done[link] = _inherit(link, tables[link], done.get(tables[link].get("base", "")), path)
+    return {name: done[name] for name in tables}
+
+
+def _inherit(name: str, table: dict[str, Any], parent: Scenario | None, path: Path) -> Scenario:
+    parameters = {**(parent.parameters if parent else {}), **table.get("parameters", {})}
+    time = {**(parent.time if parent else {}), **table.get("time", {})}
     for key, value in time.items():
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise ScenarioError(f"{path.name}: scenario {name!r} time {key!r} must be a number")
@@ -263,13 +275,13 @@ def _numeric(key: str, value: Any, model: Model, dims: tuple[str, ...], elements
     if isinstance(value, bool) or isinstance(value, str | dict):
         raise ParameterError(f"parameter {key!r} must be a number, got {value!r}")
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ParameterError(f"parameter {key!r} must be finite, got {value!r}")
+        if abs(value) > _LARGEST or not math.isfinite(value):
+            raise ParameterError(f"parameter {key!r} must be finite, got {str(value)[:30]}")
         return float(value)
     expected = () if elements else tuple(len(model.dims.get(d, [])) for d in dims)
     try:
         array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ParameterError(f"parameter {key!r} must be numbers, got {value!r}") from None
     if array.shape != expected:
         raise ParameterError(

@@ -338,3 +338,10 @@ def test_check_flags_that_do_not_go_together(capsys, demo, argv, message):
     code, _, err = cli(capsys, "check", demo, *argv)
     assert code == 2
     assert message in err
+
+
+def test_negative_zero_prints_as_zero():
+    from sdkit.report import signed
+
+    assert distinct(-0.0, 0.0) == ("0", "0")
+    assert signed(-0.0) == "+0"

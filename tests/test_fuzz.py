@@ -15,11 +15,18 @@ docs/reliability.md::
     SDKIT_FUZZ_CASES=1000 SDKIT_FUZZ_REPORT=fuzz.json .venv/bin/pytest tests/test_fuzz.py
 
 (``SDKIT_FUZZ_CASES`` cases per kind; ``SDKIT_FUZZ_SEED`` changes the mutations.)
+
+With ``SDKIT_FUZZ_CORPUS=DIR`` the fuzzer grows a corpus: the files in ``DIR/<kind>/``
+are mutated alongside the shipped ones, and each case whose outcome (ran, or an error
+class with its message's wording) the corpus has no input for yet is kept there, named
+by its hash (``labels.txt`` lists the outcomes covered). ``.ci/fuzz`` runs this; each
+run starts from the inputs the earlier ones kept.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import random
@@ -51,6 +58,7 @@ DEFAULT_CASES = {"model": 8, "scenarios": 40, "checks": 150, "sweep": 8}
 CASES = int(os.environ.get("SDKIT_FUZZ_CASES", "0"))
 SEED = int(os.environ.get("SDKIT_FUZZ_SEED", "20261125"))
 TIME_LIMIT = 10.0
+CORPUS = Path(os.environ["SDKIT_FUZZ_CORPUS"]).resolve() if os.environ.get("SDKIT_FUZZ_CORPUS") else None
 
 _TOKEN = re.compile(rb"\s+|[()\[\]{},=|~:\"'+\-*/^<>]|[^\s()\[\]{},=|~:\"'+\-*/^<>]+")
 _EXTRA_TOKENS = [
@@ -227,6 +235,33 @@ def sandbox(tmp_path, monkeypatch):
     return tmp_path
 
 
+def _corpus_seeds(kind: str) -> list[Path]:
+    return sorted(p for p in (CORPUS / kind).glob("*") if p.suffix != ".txt") if CORPUS else []
+
+
+def _corpus_labels(kind: str) -> set[str]:
+    """Outcomes the corpus already has an input for (``labels.txt``, one a line)."""
+    index = CORPUS / kind / "labels.txt" if CORPUS else None
+    return set(index.read_text(encoding="utf-8").splitlines()) if index and index.exists() else set()
+
+
+def _outcome_label(outcome: str, exc: BaseException | None) -> str:
+    """An outcome and its message's wording (names, numbers and quoted text removed)."""
+    wording = re.sub(r"'[^']*'|\"[^\"]*\"|[\d.]+|\S+\.(?:mdl|toml)", "", str(exc or ""))
+    return f"{outcome}: {' '.join(wording.split())[:80]}"
+
+
+def _keep_in_corpus(kind: str, data: bytes, label: str, seen: set[str]) -> None:
+    if CORPUS is None or label in seen:
+        return
+    seen.add(label)
+    folder = CORPUS / kind
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / hashlib.sha256(data).hexdigest()[:16]).write_bytes(data)
+    with open(folder / "labels.txt", "a", encoding="utf-8") as index:
+        index.write(label.replace("\n", " ") + "\n")
+
+
 def _allowed(entry: str, root: Path) -> bool:
     resolved = Path(os.path.abspath(entry.rsplit(" (", 1)[0]))
     return resolved.is_relative_to(root) or str(resolved).startswith("/dev/")
@@ -241,6 +276,8 @@ def fuzz(kind: str, sources: list[Path], work: Callable[[Path, bytes], None], ro
     """
     n = CASES or default
     rng = random.Random(f"{SEED}-{kind}")
+    seeds = _corpus_seeds(kind)  # half the cases start from the corpus, when there is one
+    labels = _corpus_labels(kind)
     watch = _watch()
     outcomes: Counter = Counter()
     failures: list[str] = []
@@ -253,7 +290,7 @@ def fuzz(kind: str, sources: list[Path], work: Callable[[Path, bytes], None], ro
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     try:
         for index in range(n):
-            source = rng.choice(sources)
+            source = rng.choice(seeds) if seeds and rng.random() < 0.5 else rng.choice(sources)
             data, steps = mutate(rng, source.read_bytes())
             case = root / f"{kind}-{index:05d}"
             case.mkdir()
@@ -261,22 +298,26 @@ def fuzz(kind: str, sources: list[Path], work: Callable[[Path, bytes], None], ro
             watch.paths.clear()
             watch.active = True
             signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT)
+            label = "ran"
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     work(case, data)
                 outcomes["ran"] += 1
             except SdkitError as exc:
+                label = _outcome_label(type(exc).__name__, exc)
                 outcomes[type(exc).__name__] += 1
                 if "\n" in str(exc):
                     failures.append(f"{kind} #{index} {source.name} {steps}: multi-line {type(exc).__name__}: {exc!r}")
             except CaseTimeout:
+                label = "timeout"
                 outcomes["timeout"] += 1
                 failures.append(f"{kind} #{index} {source.name} {steps}: over {TIME_LIMIT:g} s")
             except Exception as exc:  # noqa: BLE001 - exactly what the fuzzer is looking for
-                label = known(exc) if known else ""
-                if label:
-                    outcomes["known:" + label] += 1
+                known_as = known(exc) if known else ""
+                label = _outcome_label("known:" + known_as if known_as else "other:" + type(exc).__name__, exc)
+                if known_as:
+                    outcomes["known:" + known_as] += 1
                 else:
                     outcomes["other:" + type(exc).__name__] += 1
                     failures.append(f"{kind} #{index} {source.name} {steps}: {type(exc).__name__}: {exc}"[:400])
@@ -284,6 +325,7 @@ def fuzz(kind: str, sources: list[Path], work: Callable[[Path, bytes], None], ro
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 watch.active = False
+            _keep_in_corpus(kind, data, label, labels)
             elapsed = time.perf_counter() - started
             slowest = max(slowest, elapsed)
             outside = sorted({p for p in watch.paths if not _allowed(p, root)})

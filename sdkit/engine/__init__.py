@@ -16,7 +16,7 @@ from sdkit.engine.translate import translate
 __all__ = ["Kernel", "SimulationResult", "compile_model"]
 
 
-def compile_model(path: str | Path, backend: str = "auto") -> Kernel:
+def compile_model(path: str | Path, backend: str = "auto", text: str | None = None) -> Kernel:
     """Compile the Vensim model at ``path`` into a :class:`Kernel`.
 
     Parameters
@@ -28,6 +28,9 @@ def compile_model(path: str | Path, backend: str = "auto") -> Kernel:
         Python time loop; ``"numba"`` runs a compiled loop over samples and
         steps (cached on disk); ``"auto"`` uses numpy below 64 samples and
         numba from 64 samples on.
+    text : str, optional
+        The model's checked text (:func:`sdkit.model.read_model_text`); read from
+        ``path`` when not given. ``path`` then only names the model and its folder.
 
     Returns
     -------
@@ -41,7 +44,9 @@ def compile_model(path: str | Path, backend: str = "auto") -> Kernel:
         The model uses a function the engine cannot compile (the message
         names it and the variable); run such models with ``engine="pysd"``.
     """
+    from sdkit.model import read_model_text
+
     path = Path(path)
-    ir = translate(path)
-    source = path.read_text(encoding="utf-8", errors="replace")
-    return Kernel(ir, source, backend=backend)
+    if text is None:
+        _, text = read_model_text(path)
+    return Kernel(translate(path, text), text, backend=backend)

@@ -9,7 +9,6 @@ import importlib.util
 import logging
 import os
 import sys
-import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from sdkit.cache import cache_folder, cached_file
 from sdkit.engine.codegen import check_order, generate, generate_numba, lookup_data
 from sdkit.engine.ir import ModelIR
 from sdkit.engine.schedule import Schedule, order_nodes
@@ -105,13 +105,6 @@ _RUNTIME_HASH = _runtime_hash()
 
 def _call_with_data(run, numbers, tables, *args):
     return run(*args, numbers, tables)
-
-
-def _cache_dir() -> Path:
-    root = os.environ.get("SDKIT_CACHE_DIR")
-    if root:
-        return Path(root) / "engine"
-    return Path.home() / ".cache" / "sdkit" / "engine"
 
 
 class Kernel:
@@ -272,21 +265,7 @@ class Kernel:
             if name in sys.modules:
                 module = sys.modules[name]
                 return module.run
-            try:
-                folder = _cache_dir()
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError:
-                folder = (
-                    Path(tempfile.gettempdir())
-                    / f"sdkit-engine-{getattr(os, 'getuid', lambda: 0)()}"
-                )
-                folder.mkdir(parents=True, exist_ok=True)
-                log.warning("kernel cache folder not writable; using %s", folder)
-            path = folder / f"{name}.py"
-            if not path.exists() or path.read_text(encoding="utf-8") != src:
-                tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_text(src, encoding="utf-8")
-                os.replace(tmp, path)
+            path = cached_file(cache_folder("engine"), f"{name}.py", src)  # private, verified
             spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)

@@ -25,7 +25,7 @@ from sdkit.engine.precedence import vensim_parsing
 from sdkit.engine.statefuls import StatefulMixin
 from sdkit.engine.static import NotStatic, control_values
 from sdkit.errors import ModelFileError, UnsupportedFeature
-from sdkit.safety import check_model_text
+from sdkit.safety import vensim_file
 
 log = logging.getLogger(__name__)
 
@@ -49,33 +49,17 @@ def _is_number(ast: Any) -> bool:
     return isinstance(ast, (int, float, np.integer, np.floating)) and not isinstance(ast, bool)
 
 
-def parse_abstract_model(path: Path):
-    """Parse ``path`` with PySD's Vensim translator and return its AbstractModel."""
-    from pysd.translators.vensim.vensim_file import VensimFile
-
-    if not path.is_file():
-        raise ModelFileError(f"model file '{path}' does not exist; check the path")
-    if path.suffix.lower() != ".mdl":
-        raise ModelFileError(f"model file '{path}' is not a Vensim .mdl file; give a .mdl path")
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ModelFileError(
-            f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
-        ) from None
-    except OSError as exc:
-        raise ModelFileError(
-            f"cannot read {path}: {exc.strerror or exc}; check permissions"
-        ) from None
-    # PySD's parser evaluates lookup-range text; refuse anything that is not numbers first
-    check_model_text(text, path)
+def parse_abstract_model(path: Path, text: str):
+    """Parse checked model ``text`` (of the file at ``path``) with PySD's Vensim translator."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            vf = VensimFile(path)
+            vf = vensim_file(path, text)
             with vensim_parsing():
                 vf.parse()
             return vf.get_abstract_model()
+    except ModelFileError:
+        raise
     except Exception as exc:  # the parser raises many exception types
         from sdkit.model import _failing_equation
 
@@ -98,12 +82,12 @@ def parse_abstract_model(path: Path):
 class Translator(ExpressionMixin, StatefulMixin):
     """Build a :class:`ModelIR` from a PySD AbstractModel section."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, text: str) -> None:
         from pysd.builders.python.namespace import NamespaceManager
         from pysd.builders.python.subscripts import SubscriptManager
 
         self.path = path
-        am = parse_abstract_model(path)
+        am = parse_abstract_model(path, text)
         sections = am.sections
         if len(sections) != 1:
             macro = [s.name for s in sections if s.name != "__main__"]
@@ -145,6 +129,8 @@ class Translator(ExpressionMixin, StatefulMixin):
                     targets.append(target)
                 self.maps[sub.name] = targets
         self.all_elements = {e for elems in self.ranges.values() for e in elems}
+        #: range -> element -> position: lookups in constant time (a range may have 10^5 elements)
+        self.position = {d: {e: i for i, e in enumerate(elems)} for d, elems in self.ranges.items()}
 
         self.ns = NamespaceManager()
         self.elements: dict[str, Any] = {}
@@ -249,7 +235,7 @@ class Translator(ExpressionMixin, StatefulMixin):
                         )
                     self.node_of[(py, elems)] = idx
                     pos = tuple(
-                        self.ranges[d].index(e) for d, e in zip(var_dims, elems, strict=True)
+                        self.position[d][e] for d, e in zip(var_dims, elems, strict=True)
                     )
                     ir.var_nodes[py][pos] = idx
             if is_const:
@@ -353,14 +339,14 @@ class Translator(ExpressionMixin, StatefulMixin):
         if sub in self.ranges:
             if sub in ctx:
                 return ctx[sub]
-            members = set(self.ranges[sub])
+            members = self.position[sub]
             found = {e for k, e in ctx.items() if not k.endswith("!") and e in members}
             if len(found) == 1:
                 return found.pop()
             mapped = {
-                self.ranges[sub][self.ranges[k].index(e)]
+                self.ranges[sub][self.position[k][e]]
                 for k, e in ctx.items()
-                if k in self.maps.get(sub, ()) and e in self.ranges[k]
+                if k in self.maps.get(sub, ()) and e in self.position[k]
             }
             if len(mapped) == 1:
                 return mapped.pop()
@@ -471,8 +457,8 @@ def _ast_function_name(ast: Any) -> str:
     return names.get(kind, kind)
 
 
-def translate(path: str | Path) -> ModelIR:
-    """Translate the Vensim model at ``path`` into the scalar IR.
+def translate(path: str | Path, text: str) -> ModelIR:
+    """Translate checked model ``text`` (of the file at ``path``) into the scalar IR.
 
     Raises
     ------
@@ -481,11 +467,10 @@ def translate(path: str | Path) -> ModelIR:
     UnsupportedFeature
         If the model uses a function or construct the engine cannot compile.
     """
-    translator = Translator(Path(path))
+    translator = Translator(Path(path), text)
     try:
         ir = translator.run()
     except (ModelFileError, UnsupportedFeature) as exc:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
         raise type(exc)(with_line(str(exc), translator._model_name(), text)) from exc
     _check_cycles(ir)
     return ir

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -93,12 +92,11 @@ def guess_kind(ds: Any) -> str:
 
 def read_labels(path: Path) -> dict[str, dict[str, str]]:
     """``[scenarios]`` and ``[variables]`` tables of display names from a TOML file."""
-    if not path.is_file():
+    from sdkit.io import read_toml
+
+    if not path.exists():
         raise ParameterError(f"labels file {path} does not exist; give a TOML file with [scenarios] and [variables]")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ParameterError(f"labels file {path} is not valid TOML: {exc}; fix the line it names") from None
+    data = read_toml(path, "labels file", ParameterError)[1]
     unknown = sorted(set(data) - {"scenarios", "variables"})
     if unknown:
         raise ParameterError(f"labels file {path}: unknown table [{unknown[0]}]; use [scenarios] and [variables]")

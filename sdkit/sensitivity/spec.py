@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdkit.errors import ParameterError, SdkitError
+from sdkit.io import read_toml
 from sdkit.sensitivity.methods import METHODS as METHOD_RECORDS
 
 if TYPE_CHECKING:
@@ -393,16 +393,9 @@ def read_study(path: str | Path) -> Study:
         A range has low >= high or the sample size is not usable for the method.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise StudyError(f"study file {path} does not exist; give the path to a sweep .toml")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise StudyError(f"{path.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise StudyError(f"{path.name} is not valid TOML: {exc}; fix the line it names") from None
+    text, data = read_toml(path, "study file", StudyError)
     return study_from_dict(data, name=path.stem, base=path.parent, text=text, source=path)
 
 
