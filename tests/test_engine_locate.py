@@ -8,9 +8,7 @@ from sdkit.engine import compile_model
 from sdkit.engine.locate import equation_lines
 from sdkit.errors import ModelFileError, UnsupportedFeature
 
-CONTROL = (
-    "\nFINAL TIME = 2 ~ ~ |\nINITIAL TIME = 0 ~ ~ |\nSAVEPER = 1 ~ ~ |\nTIME STEP = 1 ~ ~ |\n"
-)
+CONTROL = "\nFINAL TIME = 2 ~ ~ |\nINITIAL TIME = 0 ~ ~ |\nSAVEPER = 1 ~ ~ |\nTIME STEP = 1 ~ ~ |\n"
 
 
 def _write(tmp_path, body):

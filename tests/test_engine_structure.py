@@ -76,3 +76,36 @@ def test_edited_model_reuses_the_compiled_kernel_with_its_own_numbers(tmp_path):
         np.testing.assert_array_equal(got.data[name], want.data[name], err_msg=name)
     assert got.data["stock"][0, 0] == 40.0
     assert got.times[-1] == 12.0
+
+
+def test_auto_runs_small_ensembles_on_an_already_compiled_numba_kernel(tmp_path):
+    kernel = _kernel(tmp_path, "base", **BASE)
+    first = kernel.simulate({}, n=1)  # numpy: nothing compiled yet
+    assert "numba" not in kernel._fns
+    kernel.simulate({}, n=2, backend="numba")
+    again = kernel.simulate({}, n=1)
+    assert kernel._pick_backend(1, None) == "numba"
+    for name in first.data:
+        np.testing.assert_array_equal(again.data[name], first.data[name], err_msg=name)
+
+
+def test_kernels_unused_for_a_month_are_removed_from_the_cache(tmp_path):
+    import os
+    import time
+
+    from sdkit.engine.kernel import STALE_DAYS, remove_stale_kernels
+
+    (tmp_path / "__pycache__").mkdir()
+    month_ago = time.time() - (STALE_DAYS + 1) * 86400
+    for name, when in (("sdkit_kernel_old", month_ago), ("sdkit_kernel_new", time.time())):
+        (tmp_path / f"{name}.py").write_text("", encoding="utf-8")
+        (tmp_path / "__pycache__" / f"{name}.run-1.py311.nbi").write_text("", encoding="utf-8")
+        os.utime(tmp_path / f"{name}.py", (when, when))
+    (tmp_path / "notes.py").write_text("", encoding="utf-8")
+    os.utime(tmp_path / "notes.py", (month_ago, month_ago))
+    assert remove_stale_kernels(tmp_path) == ["sdkit_kernel_old"]
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == [
+        "notes.py",
+        "sdkit_kernel_new.py",
+        "sdkit_kernel_new.run-1.py311.nbi",
+    ]
