@@ -1,4 +1,9 @@
-"""The balance map: the outcome of an order over a grid of two parameters."""
+"""The balance map: a classified outcome of runs over a grid of two parameters.
+
+Which variable is read and how a trajectory is classified are the caller's: for the
+project's models, :func:`sdkit.kissinger.outcomes.restraint_map` classifies restraint
+into the three outcomes of an order.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sdkit.diagnostics import RESTRAINT_HOLDS, classify_outcome, outcome_attrs
 from sdkit.ensemble import ensemble
 from sdkit.errors import ParameterError
 from sdkit.model import Model
@@ -19,9 +23,10 @@ def balance_map(
     model: Model,
     x: tuple[str, float, float],
     y: tuple[str, float, float],
+    variable: str,
+    classify: Callable[[xr.DataArray], xr.DataArray],
     resolution: int = 200,
     scenario: str | None = None,
-    threshold: float = RESTRAINT_HOLDS,
     executor: Any = None,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
 ) -> xr.Dataset:
@@ -32,6 +37,11 @@ def balance_map(
     model : Model
     x, y : (name, low, high)
         The two constants and their ranges (cell centres span low..high).
+    variable : str
+        The model variable whose trajectory each cell classifies.
+    classify : callable
+        Maps the runs' trajectories of `variable` (dims ``sample, time``) to integer codes
+        per sample; the attributes of what it returns (e.g. CF ``flag_meanings``) are kept.
     resolution : int
         Cells per axis.
     scenario : str, optional
@@ -51,8 +61,9 @@ def balance_map(
     xs, ys = np.linspace(x[1], x[2], resolution), np.linspace(y[1], y[2], resolution)
     grid_y, grid_x = np.meshgrid(ys, xs, indexing="ij")
     samples = pd.DataFrame({x_name: grid_x.ravel(), y_name: grid_y.ravel()})
-    runs = ensemble(model, samples, variables=["Restraint"], scenario=scenario, executor=executor, progress=progress)
-    outcome = classify_outcome(runs["restraint"], threshold).to_numpy().reshape(resolution, resolution)
+    runs = ensemble(model, samples, variables=[variable], scenario=scenario, executor=executor, progress=progress)
+    classified = classify(runs[model.resolve(variable)])
+    outcome = classified.to_numpy().reshape(resolution, resolution)
     dataset = xr.Dataset(
         {"outcome": ((y_name, x_name), outcome)},
         coords={
@@ -60,7 +71,7 @@ def balance_map(
             y_name: (y_name, ys, {"long_name": model.variables[y_name].name, "units": model.variables[y_name].units}),
         },
     )
-    dataset["outcome"].attrs = outcome_attrs(threshold)
+    dataset["outcome"].attrs = dict(classified.attrs)
     dataset.attrs = dict(runs.attrs)
     dataset.attrs["scenario"] = scenario or ""
     return dataset

@@ -24,11 +24,13 @@ from sdkit.io import output_mode, refuse_special
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["FIGURE_FORMATS", "save_figure"]
+__all__ = ["FIGURE_FORMATS", "PUBLICATION_FORMATS", "save_figure", "write_figure"]
 
 logger = logging.getLogger(__name__)
 
 FIGURE_FORMATS = ("pdf", "png", "svg")
+#: What every figure of ``sdkit reproduce`` and the docs is saved as.
+PUBLICATION_FORMATS = ("png", "pdf", "svg")
 
 _SOFTWARE = "sdkit"
 
@@ -197,3 +199,17 @@ def save_figure(
         logger.info("wrote figure %s", target)
         written.append(target)
     return written
+
+
+def write_figure(fig: Any, out: str | os.PathLike[str], stem: str, metadata: Mapping[str, str] | None = None) -> list[Path]:
+    """Save ``fig`` as ``out/stem.{png,pdf,svg}`` (300-dpi PNG, SVG text as text) and close it.
+
+    The one save path of every figure that ``sdkit reproduce`` and the studies write.
+    """
+    import matplotlib.pyplot as plt
+
+    figure = fig.get_figure() if not hasattr(fig, "savefig") and hasattr(fig, "get_figure") else fig
+    try:
+        return save_figure(figure, Path(out) / stem, formats=PUBLICATION_FORMATS, metadata=metadata)
+    finally:
+        plt.close(figure)

@@ -157,7 +157,7 @@ def fig_phase():
 
     with plot.style("single", aspect=1.0):
         ax = plot.phase_portrait(run_dataset(("liberal", "mercantilist", "versailles")),
-                                 restraint_region=restraint_region())
+                                 region=restraint_region(), region_label="restraint holds")
         return ax.get_figure()
 
 

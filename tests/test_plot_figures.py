@@ -66,7 +66,7 @@ def test_trajectories_one_panel_per_stock_one_line_per_order():
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in panels] == [
         "Legitimacy", "Power", "Institutional Authority", "Civil Society Pressure"]
-    for ax, var in zip(panels, plot.DEFAULT_STOCKS, strict=True):
+    for ax, var in zip(panels, plot.default_variables(ds), strict=True):
         lines = ax.get_lines()
         assert [ln.get_label() for ln in lines] == list(ORDERS)
         for ln, order in zip(lines, ORDERS, strict=True):
@@ -99,7 +99,7 @@ def test_trajectories_rejects_unknown_names():
 
 def test_phase_portrait_draws_paths_arrows_and_region():
     ds = run_dataset(("liberal", "versailles"))
-    ax = plot.phase_portrait(ds, restraint_region=restraint_region(), arrows=3)
+    ax = plot.phase_portrait(ds, region=restraint_region(), region_label="restraint holds", arrows=3)
     paths = [ln for ln in ax.get_lines() if ln.get_label() in ("liberal", "versailles")]
     assert len(paths) == 2
     np.testing.assert_array_equal(paths[0].get_xdata(), ds["legitimacy"].sel(scenario="liberal"))
@@ -131,7 +131,7 @@ def test_phase_portrait_no_arrows_on_a_standing_point_and_no_region_when_none():
 def test_phase_portrait_rejects_region_with_wrong_dims():
     bad = restraint_region().rename(power="p")
     with pytest.raises(PlotError, match="dimension 'power'"):
-        plot.phase_portrait(run_dataset(), restraint_region=bad)
+        plot.phase_portrait(run_dataset(), region=bad)
 
 
 # --------------------------------------------------------------------------- balance map
@@ -206,6 +206,38 @@ def test_fan_chart_rejects_bad_bands():
 
 
 # --------------------------------------------------------------------------- sensitivity
+
+
+def test_sobol_panels_of_one_study_share_one_x_scale():
+    res = {o: sobol_dataset(o, i) for i, o in enumerate(ORDERS)}
+    res["liberal"] = res["liberal"].assign(ST=res["liberal"]["ST"] * 2.0)  # one order reaches further
+    fig = plot.sobol_indices(res, "disorder_peak")
+    limits = {ax.get_xlim() for ax in fig.axes}
+    assert len(limits) == 1
+    (low, high), = limits
+    assert low <= 0.0
+    assert high >= float(res["liberal"]["ST"].sel(output="disorder_peak").max())
+
+
+def test_an_unresolved_interval_does_not_squeeze_the_study():
+    res = {o: sobol_dataset(o, i) for i, o in enumerate(ORDERS)}
+    res["mercantilist"]["ST_conf"][:] = 4.0  # a tiny sample: intervals far outside [0, 1]
+    fig = plot.sobol_indices(res, "disorder_peak")
+    low, high = fig.axes[0].get_xlim()
+    assert -0.35 < low <= 0.0
+    assert 1.0 < high < 1.35
+
+
+def test_balance_map_marks_the_cells_of_a_rare_outcome():
+    ds = map_dataset(50, 50)
+    outcome = ds["outcome"].values
+    outcome[outcome == 2] = 0
+    outcome[[3, 20, 40], [5, 25, 45]] = 2
+    ax = plot.balance_map(ds)
+    (marks,) = ax.collections[1:]
+    np.testing.assert_allclose(np.sort(marks.get_offsets()[:, 0]), np.sort(ds[ds["outcome"].dims[1]].values[[5, 25, 45]]))
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[2] == "lasting disorder (3 cells, marked)"
 
 
 def test_sobol_indices_bars_and_intervals_per_order():
@@ -324,11 +356,11 @@ def test_reference_mode_panels_one_per_mode_and_unknown_mode():
 
 def test_morris_uses_output_description_and_units():
     ds = morris_dataset("liberal")
-    ds["output_description"] = ("output", ["minimum of Restraint"])
+    ds["output_description"] = ("output", ["Minimum restraint"])
     ds["output_units"] = ("output", ["Year"])
     ax = plot.morris(ds)
-    assert ax.get_title() == "minimum of Restraint"
-    assert ax.get_xlabel().endswith("[Year]")
+    assert ax.get_title() == "Minimum restraint"
+    assert ax.get_xlabel().endswith("[year]")
 
 
 def test_phase_portrait_float_region_and_short_path():
@@ -336,10 +368,10 @@ def test_phase_portrait_float_region_and_short_path():
     ds["legitimacy"][:] = np.linspace(0.50, 0.55, ds.sizes["time"])  # a path 0.05 long
     ds["power"][:] = 0.5
     region = restraint_region().astype(float) * 0.9  # restraint level, not a boolean
-    ax = plot.phase_portrait(ds, restraint_region=region, arrows=3)
+    ax = plot.phase_portrait(ds, region=region, region_label="restraint holds", arrows=3)
     assert len([t for t in ax.texts if t.arrow_patch is not None]) == 1
     assert len(ax.collections) >= 1
-    empty = plot.phase_portrait(ds, restraint_region=region * 0.0)
+    empty = plot.phase_portrait(ds, region=region * 0.0)
     assert len(empty.collections) == 0
 
 
@@ -381,4 +413,27 @@ def test_missing_variable_names_the_command_that_makes_it():
 
     ds = xr.Dataset({"legitimacy": (("scenario", "time"), np.zeros((1, 3)))}, coords={"scenario": ["liberal"], "time": [0, 1, 2]})
     with pytest.raises(PlotError, match=r"no variable 'power'.*sdkit run MODEL --all"):
-        plot.trajectories(ds)
+        plot.trajectories(ds, variables=["legitimacy", "power"])
+
+
+def test_stacked_shares_one_panel_per_scenario_layers_sum_to_the_shares():
+    t = np.linspace(0.0, 10.0, 11)
+    first = np.stack([np.full(t.size, 0.7), np.full(t.size, 0.3)], axis=-1)
+    second = np.stack([t / 10.0, 1.0 - t / 10.0], axis=-1)
+    ds = xr.Dataset({"share": (("scenario", "time", "Order"), np.stack([first, second]), {"long_name": "Share"})},
+                    coords={"scenario": ["a", "b"], "time": ("time", t, {"units": "year"}), "Order": ["liberal", "sovereign"]})
+    fig = plot.stacked_shares(ds, "share", "Order")
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == ["a", "b"]
+    top_of_first_layer = panels[1].collections[0].get_paths()[0].vertices[:, 1].max()
+    assert top_of_first_layer == pytest.approx(1.0)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["liberal", "sovereign"]
+
+
+def test_scan_lines_one_line_per_group_and_the_reference():
+    ds = xr.Dataset({"ratio": (("group", "s"), [[0.5, 0.8, 1.0], [0.5, 0.6, 0.7]])},
+                    coords={"group": ["both", "one"], "s": [0.0, 0.5, 1.0]})
+    fig = plot.scan_lines(ds, "ratio", "s", "group", reference=(0.9, "90 %"))
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.get_lines()] == ["both", "one", "90 %"]
+    np.testing.assert_array_equal(ax.get_lines()[1].get_ydata(), [0.5, 0.6, 0.7])

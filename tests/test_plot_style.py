@@ -126,3 +126,13 @@ def test_every_styled_figure_keeps_text_at_or_above_7_points(name):
              if t.get_visible() and t.get_text().strip()]
     assert sizes
     assert min(sizes) >= 7.0
+
+
+def test_one_spelling_of_units_on_every_axis():
+    import xarray as xr
+
+    from sdkit.plot.style import axis_label, time_label, units_text
+
+    assert [units_text(u) for u in ("Year", "years", " yr ", "Dmnl", "1", "km")] == ["year", "year", "year", "", "", "km"]
+    assert time_label(xr.DataArray([0.0], dims="time", attrs={"units": "Year"})) == "Time [year]"
+    assert axis_label(xr.DataArray([0.0], attrs={"long_name": "First collapse", "units": "Years"})) == "First collapse [year]"

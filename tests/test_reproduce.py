@@ -14,19 +14,19 @@ MODELS = Path(__file__).parent.parent / "models"
 @pytest.mark.filterwarnings("ignore::sdkit.errors.SdkitWarning")
 def test_two_quick_runs_give_identical_files(tmp_path, capsys, monkeypatch):
     """Also reads every figure back: time axes filled by their data, no overlapping text."""
-    from sdkit import figures
+    from sdkit import figures_io
     from sdkit.plot.lint import figure_problems
 
     problems: dict[str, list[str]] = {}
-    save = figures._save
+    save = figures_io.save_figure
 
-    def save_after_reading(fig, out, stem, metadata):
-        problems[stem] = figure_problems(fig)
-        return save(fig, out, stem, metadata)
+    def save_after_reading(fig, path_stem, **options):
+        problems[str(path_stem)] = figure_problems(fig)
+        return save(fig, path_stem, **options)
 
     first, second = tmp_path / "a", tmp_path / "b"
     with monkeypatch.context() as patch:
-        patch.setattr(figures, "_save", save_after_reading)
+        patch.setattr(figures_io, "save_figure", save_after_reading)
         assert main(["reproduce", "--quick", "--models", str(MODELS), "--out", str(first)]) == 0
     assert len(problems) >= 30
     assert {stem: found for stem, found in problems.items() if found} == {}

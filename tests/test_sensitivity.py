@@ -17,6 +17,7 @@ from sdkit.sensitivity import (
     OutputSpec,
     StudyError,
     compute_metric,
+    compute_outputs,
     index_problems,
     read_study,
     run_study,
@@ -300,3 +301,27 @@ def test_morris_convergence_on_the_linear_function_is_exact_at_every_size():
     assert conv["mu_star"].dims == ("size", "output", "param")
     assert_allclose(conv["mu_star"].sel(output="y").to_numpy(), np.tile([10.0, 20.0, 60.0, 0.0], (3, 1)), atol=1e-9)
     assert verdicts(conv)["y"]["converged"]
+
+
+@pytest.mark.parametrize(("metric", "threshold", "window", "words"), [
+    ("min", None, None, "Minimum restraint"),
+    ("first_below", 0.5, None, "First year restraint falls below 0.5"),
+    ("final", None, None, "Final institutional authority"),
+    ("series", None, (0.0, 50.0), "Institutional authority over time"),
+    ("years_above", 0.2, None, "Years with disorder above 0.2"),
+    ("mean", None, (2.0, 10.0), "Mean GDP growth, 2-10"),
+])
+def test_outputs_are_described_in_words(metric, threshold, window, words):
+    from sdkit.sensitivity.metrics import describe
+
+    names = {"min": "Restraint", "first_below": "Restraint", "final": "Institutional Authority",
+             "series": "Institutional Authority", "years_above": "Disorder", "mean": "GDP Growth"}
+    assert describe(OutputSpec("o", "v", metric, window, threshold), names[metric]) == words
+
+
+def test_time_outputs_carry_the_model_time_units():
+    runs = xr.Dataset({"stock": (("sample", "time"), np.array([[1.0, 0.2, 0.1]]), {"long_name": "Stock"})},
+                      coords={"time": ("time", [0.0, 1.0, 2.0], {"units": "Month"})})
+    (out,) = compute_outputs(runs, [OutputSpec("t", "Stock", "first_below", threshold=0.5)], {"Stock": "stock"}).values()
+    assert out.attrs["units"] == "Month"
+    assert out.attrs["long_name"] == "First month stock falls below 0.5"

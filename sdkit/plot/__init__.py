@@ -17,6 +17,7 @@ from sdkit.plot.checks import reference_mode_figure, reference_mode_panel, refer
 from sdkit.plot.fan import fan_chart
 from sdkit.plot.phase import phase_portrait
 from sdkit.plot.sensitivity import convergence, morris, morris_labels, sobol_indices, time_resolved
+from sdkit.plot.shares import scan_lines, stacked_shares
 from sdkit.plot.style import (
     OKABE_ITO,
     ORDER_STYLES,
@@ -28,10 +29,9 @@ from sdkit.plot.style import (
     order_styles,
     style,
 )
-from sdkit.plot.trajectories import DEFAULT_STOCKS, trajectories
+from sdkit.plot.trajectories import default_variables, trajectories
 
 __all__ = [
-    "DEFAULT_STOCKS",
     "OKABE_ITO",
     "ORDER_STYLES",
     "OUTCOME_COLORS",
@@ -40,6 +40,7 @@ __all__ = [
     "Preset",
     "axis_label",
     "balance_map",
+    "default_variables",
     "convergence",
     "fan_chart",
     "morris",
@@ -50,7 +51,9 @@ __all__ = [
     "reference_mode_figure",
     "reference_mode_panel",
     "reference_mode_panels",
+    "scan_lines",
     "sobol_indices",
+    "stacked_shares",
     "style",
     "time_resolved",
     "trajectories",

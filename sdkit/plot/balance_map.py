@@ -41,6 +41,7 @@ def balance_map(
     variable: str = "outcome",
     legend: bool = True,
     colors: dict[int, str] | None = None,
+    minority: float = 0.02,
 ) -> Axes:
     """Draw the regime reached at each point of a two-parameter grid, with a legend.
 
@@ -59,6 +60,10 @@ def balance_map(
         Add a legend with one entry per flag meaning.
     colors : dict of int to colour, optional
         Colour per flag value (default :data:`OUTCOME_COLORS`).
+    minority : float
+        Outcomes held by fewer than this share of the cells (but some) are marked
+        cell by cell, so a handful of cells stays visible at print size; their legend
+        entry gives the count.
 
     Returns
     -------
@@ -114,11 +119,12 @@ def balance_map(
                   shading="flat", rasterized=True, linewidth=0, antialiased=False)
     ax.set_xlabel(axis_label(da[xdim], default=pretty_name(xdim)))
     ax.set_ylabel(axis_label(da[ydim], default=pretty_name(ydim)))
+    marked = _mark_minorities(ax, values, xs, ys, flags, cols, minority)
     title = str(da.attrs.get("long_name", "")) or None
     if legend:
         handles = [
             Patch(facecolor=cols[i], edgecolor="0.3", linewidth=0.4,
-                  label=meanings[i].replace("_", " "))
+                  label=meanings[i].replace("_", " ") + marked.get(flags[i], ""))
             for i in order
         ]
         ax.legend(handles=handles, title=title, loc="lower center", bbox_to_anchor=(0.5, 1.02),
@@ -127,3 +133,17 @@ def balance_map(
     elif title:
         ax.set_title(title)
     return ax
+
+
+def _mark_minorities(ax: Axes, values: np.ndarray, xs: np.ndarray, ys: np.ndarray,
+                       flags: list[int], cols: list[str], minority: float) -> dict[int, str]:
+    """Mark every cell of an outcome rarer than `minority`; returns its legend suffix per flag."""
+    total = int(np.isfinite(values).sum())
+    suffixes: dict[int, str] = {}
+    for flag, colour in zip(flags, cols, strict=True):
+        rows, columns = np.nonzero(values == flag)
+        if total == 0 or not 0 < rows.size < minority * total:
+            continue
+        ax.scatter(xs[columns], ys[rows], s=16, facecolors=colour, edgecolors="0.1", linewidths=0.6, zorder=3)
+        suffixes[flag] = f" ({rows.size} {'cell' if rows.size == 1 else 'cells'}, marked)"
+    return suffixes

@@ -19,7 +19,8 @@ from sdkit.plot._common import (
     require_dims,
     scenario_names,
 )
-from sdkit.plot.style import PlotError, order_styles, time_label
+from sdkit.plot.style import PlotError, order_styles, time_label, units_text
+from sdkit.plot.trajectories import default_variables
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -37,7 +38,6 @@ TIME_FUNCTIONS = frozenset(
 #: Measure functions whose value is a level of the variable: drawn as horizontal lines.
 LEVEL_FUNCTIONS = frozenset({"initial", "final", "min", "max", "mean", "at", "value_at_time_of"})
 
-_DEFAULT_VARS = ("restraint", "disorder")
 _VAR_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
                 "#999999", "#B8A300")
 
@@ -140,7 +140,7 @@ def _plan(ds: xr.Dataset, results: Sequence[Any], mode: str, checks: Sequence[An
     drawn = [r for r in mine if not getattr(r, "set", None)]
     pairs = _pairs(ds, drawn, by_id, has_scen, mode)
     if not pairs:
-        fallback = variables if variables is not None else _DEFAULT_VARS
+        fallback = variables if variables is not None else default_variables(ds)[:2]
         scens = list(dict.fromkeys(str(r.scenario) for r in mine)) if has_scen else [None]
         pairs = [(var, s) for name in fallback if (var := _resolve_var(ds, name)) for s in scens]
     if has_scen:
@@ -298,9 +298,10 @@ def _colours(variables: Sequence[str]) -> dict[str, str]:
 
 
 def _units_label(ds: xr.Dataset, variables: Sequence[str], short: bool = False) -> str:
-    units = {str(ds[v].attrs.get("units", "")) for v in variables}
-    if all(u.lower() in ("dmnl", "1", "dimensionless") for u in units):
+    raw = {str(ds[v].attrs.get("units", "")) for v in variables}
+    if all(r.strip().lower() in ("dmnl", "1", "dimensionless") for r in raw):
         return "Index" if short else "Index [dimensionless]"
+    units = {units_text(r) for r in raw}
     return f"Value [{units.pop()}]" if len(units) == 1 and "" not in units else "Value"
 
 
@@ -333,8 +334,8 @@ def reference_mode_panel(
         Without them a threshold in [0, 1] is taken as a level, one inside the
         time span as a time; others are not drawn.
     variables : sequence of str, optional
-        Variables to draw when the checks do not name any (default: restraint
-        and disorder, where present).
+        Variables to draw when the checks do not name any (default: the first
+        two variables of `ds` that change over time).
     ax : matplotlib.axes.Axes, optional
         Axes to draw into (default: a new figure).
     legend : bool

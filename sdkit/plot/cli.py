@@ -134,12 +134,12 @@ def apply_labels(ds: Any, labels: Mapping[str, Mapping[str, str]], scenarios: bo
     return ds
 
 
-def _variables(ds: Any, args: argparse.Namespace, default: tuple[str, ...]) -> list[str]:
+def _variables(ds: Any, args: argparse.Namespace) -> list[str]:
+    from sdkit.plot import default_variables
     from sdkit.plot.checks import _resolve_var
 
     if not args.var:
-        chosen = [v for v in default if v in ds.data_vars]
-        return chosen or [str(v) for v in ds.data_vars if "time" in ds[v].dims][:4]
+        return default_variables(ds)
     resolved = []
     for name in args.var:
         var = _resolve_var(ds, name)
@@ -153,7 +153,7 @@ def _trajectories(ds: Any, args: argparse.Namespace) -> Any:
     from sdkit import plot
     from sdkit.plot._common import calendars, scenario_names
 
-    variables = _variables(ds, args, plot.DEFAULT_STOCKS)
+    variables = _variables(ds, args)
     scenarios = _all_scenarios(ds) if args.scenario else None
     if scenarios is None and "scenario" in ds.dims:
         groups = list(calendars(ds, scenario_names(ds)).items())
@@ -172,14 +172,17 @@ def _all_scenarios(ds: Any) -> list[str] | None:
 def _fan(ds: Any, args: argparse.Namespace) -> Any:
     from sdkit import plot
 
-    (variable,) = _variables(ds, args, ("restraint",))[:1]
+    (variable,) = _variables(ds, args)[:1]
     return plot.fan_chart({str(ds.attrs.get("scenario", "ensemble")): ds}, variable, ylim=None)
 
 
 def _phase(ds: Any, args: argparse.Namespace) -> Any:
     from sdkit import plot
 
-    return plot.phase_portrait(ds, scenarios=_all_scenarios(ds)).figure
+    variables = _variables(ds, args)
+    if len(variables) < 2:
+        raise ParameterError("--kind phase draws two variables against each other; name them with --var X --var Y")
+    return plot.phase_portrait(ds, scenarios=_all_scenarios(ds), x=variables[0], y=variables[1]).figure
 
 
 def _sobol(ds: Any, args: argparse.Namespace) -> Any:

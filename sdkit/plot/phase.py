@@ -1,4 +1,4 @@
-"""Phase portrait: legitimacy against power, with the region where restraint holds."""
+"""Phase portrait: one variable against another over time, with a shaded region of the plane."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
     from matplotlib.axes import Axes
 
-__all__ = ["RESTRAINT_FILL", "phase_portrait"]
+__all__ = ["REGION_FILL", "phase_portrait"]
 
-#: Fill colour of the region where restraint holds (light grey, prints well).
-RESTRAINT_FILL = "#E4E4E4"
+#: Fill colour of the shaded region (light grey, prints well).
+REGION_FILL = "#E4E4E4"
 
 
 def _arrow_indices(x: np.ndarray, y: np.ndarray, n: int) -> list[int]:
@@ -45,16 +45,17 @@ def _arrow_indices(x: np.ndarray, y: np.ndarray, n: int) -> list[int]:
 def phase_portrait(
     ds: xr.Dataset,
     scenarios: Sequence[str] | None = None,
-    restraint_region: xr.DataArray | None = None,
+    region: xr.DataArray | None = None,
     *,
     ax: Axes | None = None,
     x: str = "legitimacy",
     y: str = "power",
     arrows: int = 3,
     threshold: float = 0.5,
+    region_label: str = "region",
     legend: bool = True,
 ) -> Axes:
-    """Draw legitimacy (x) against power (y), one trajectory per order, with direction arrows.
+    """Draw `y` against `x`, one trajectory per scenario, with direction arrows.
 
     Parameters
     ----------
@@ -62,10 +63,10 @@ def phase_portrait(
         A run dataset with dims ``(scenario, time)`` (``scenario`` optional).
     scenarios : sequence of str, optional
         Orders to draw (default: all).
-    restraint_region : xarray.DataArray, optional
-        2-D grid with dims ``(power, legitimacy)`` (named after `y` and `x`),
-        boolean (True where restraint holds) or float restraint in [0, 1];
-        cells at or above `threshold` are shaded. None: no shading.
+    region : xarray.DataArray, optional
+        2-D grid with dims named after `y` and `x`, boolean (True inside) or a
+        level (e.g. restraint in [0, 1]); cells at or above `threshold` are
+        shaded. None: no shading.
     ax : matplotlib.axes.Axes, optional
         Axes to draw into (default: a new figure).
     x, y : str
@@ -74,7 +75,9 @@ def phase_portrait(
         Direction arrows per trajectory, at equal distances along the path
         (one on a path shorter than 0.15, none shorter than 0.02).
     threshold : float
-        Restraint level from which the region counts as "restraint holds".
+        Level from which a cell of `region` is shaded.
+    region_label : str
+        Legend entry of the shaded region (e.g. "restraint holds").
     legend : bool
         Add a legend of orders (and the shaded region).
 
@@ -100,12 +103,12 @@ def phase_portrait(
         ax = grid[0, 0]
 
     handles = []
-    if restraint_region is not None:
-        require_dims(restraint_region, [y, x], "`restraint_region`")
-        region = restraint_region.transpose(y, x)
+    if region is not None:
+        require_dims(region, [y, x], "`region`")
+        region = region.transpose(y, x)
         z = np.asarray(region.values, dtype=float)
         if z.ndim != 2:
-            raise PlotError(f"`restraint_region` must be 2-D ({y}, {x}), got {z.ndim}-D")
+            raise PlotError(f"`region` must be 2-D ({y}, {x}), got {z.ndim}-D")
         zmax = float(np.nanmax(z)) if np.isfinite(z).any() else -np.inf
         if zmax >= threshold:
             ax.contourf(
@@ -113,11 +116,10 @@ def phase_portrait(
                 np.asarray(region[y].values, dtype=float),
                 z,
                 levels=[threshold, max(zmax, threshold) + 1.0],
-                colors=[RESTRAINT_FILL],
+                colors=[REGION_FILL],
                 zorder=0,
             )
-            handles.append(Patch(facecolor=RESTRAINT_FILL, edgecolor="none",
-                                 label="restraint holds"))
+            handles.append(Patch(facecolor=REGION_FILL, edgecolor="none", label=region_label))
 
     for name in names:
         sub = ds.sel(scenario=name) if name is not None else ds
@@ -142,9 +144,12 @@ def phase_portrait(
 
     ax.set_xlabel(axis_label(ds[x]))
     ax.set_ylabel(axis_label(ds[y]))
-    ax.set_xlim(0.0, 1.0)
-    ax.set_ylim(0.0, 1.0)
-    ax.set_aspect("equal")
+    drawn = np.concatenate([np.ravel(ds[v].values).astype(float) for v in (x, y)])
+    drawn = drawn[np.isfinite(drawn)]
+    if drawn.size and drawn.min() >= 0.0 and drawn.max() <= 1.0:  # indices: the unit square
+        ax.set_xlim(0.0, 1.0)
+        ax.set_ylim(0.0, 1.0)
+        ax.set_aspect("equal")
     if legend and handles:
         ax.legend(handles=handles, loc="best")
     return ax

@@ -20,6 +20,7 @@ from sdkit.plot.style import (
     pretty_name,
     select_names,
     time_label,
+    units_text,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,10 +88,29 @@ def _output_title(output: str | None, ds: xr.Dataset) -> str | None:
 def _output_units(ds: xr.Dataset) -> str:
     """`` [units]`` of the selected output (Morris effects carry them), or ``""``."""
     if "output_units" in ds.data_vars and ds["output_units"].ndim == 0:
-        units = str(ds["output_units"].values).strip()
-        if units and units.lower() not in ("1", "dmnl", "dimensionless"):
+        units = units_text(ds["output_units"].values)
+        if units:
             return f" [{units}]"
     return ""
+
+
+#: Sobol indices lie in [0, 1]; an interval reaching further than this says only "unresolved",
+#: so it is cut at the panel's edge rather than squeezing every bar of the study.
+_INDEX_AXIS = (-0.25, 1.25)
+
+
+def _shared_index_range(results: Sequence[xr.Dataset]) -> tuple[float, float]:
+    """One x range for the panels of a study: every index and its interval, within :data:`_INDEX_AXIS`."""
+    ends = [0.0]
+    for ds in results:
+        for idx in ("S1", "ST"):
+            values = np.asarray(ds[idx].values, dtype=float)
+            conf = np.asarray(ds[f"{idx}_conf"].values, dtype=float) if f"{idx}_conf" in ds else 0.0 * values
+            ends += [*np.ravel(values - np.nan_to_num(conf)), *np.ravel(values + np.nan_to_num(conf))]
+    finite = np.asarray(ends)[np.isfinite(ends)]
+    low, high = max(float(finite.min()), _INDEX_AXIS[0]), min(float(finite.max()), _INDEX_AXIS[1])
+    pad = 0.04 * (high - low or 1.0)
+    return low - pad, high + pad
 
 
 def sobol_indices(
@@ -186,7 +206,9 @@ def sobol_indices(
         if k == 0 or axes is not None:
             ax.set_yticklabels([pretty_name(p) for p in plist])
         ax.set_ylim(len(plist) - 0.5, -0.5)
-        ax.set_xlim(left=min(0.0, ax.get_xlim()[0]))
+    low, high = _shared_index_range([selected[n].sel(param=plist) for n in names])
+    for ax in panel_list[:len(names)]:  # one x scale, so the panels of one study compare at a glance
+        ax.set_xlim(low, high)
     title = _output_title(output, selected[names[0]])
     if title and axes is None:
         fig.suptitle(title)

@@ -244,6 +244,17 @@ def pretty_name(name: str) -> str:
 
 
 _DIMENSIONLESS = {"", "1", "dmnl", "dimensionless", "none"}
+_SPELLINGS = {"year": "year", "years": "year", "yr": "year", "month": "month", "months": "month",
+              "day": "day", "days": "day"}
+
+
+def units_text(units: Any) -> str:
+    """One spelling of a unit on every axis: time units in lower case and singular
+    ("Year", "Years" -> "year"); "" for a dimensionless quantity (Dmnl, 1)."""
+    text = str(units).strip()
+    if text.lower() in _DIMENSIONLESS:
+        return ""
+    return _SPELLINGS.get(text.lower(), text)
 
 
 def axis_label(obj: Any, default: str | None = None) -> str:
@@ -265,18 +276,16 @@ def axis_label(obj: Any, default: str | None = None) -> str:
     name = attrs.get("long_name")
     if not name:
         name = default if default is not None else pretty_name(getattr(obj, "name", ""))
-    units = str(attrs.get("units", "")).strip()
-    if units.lower() in _DIMENSIONLESS:
-        units = "dimensionless" if "units" in attrs else ""
+    units = units_text(attrs.get("units", ""))
+    if not units and "units" in attrs:
+        units = "dimensionless"
     return f"{name} [{units}]" if units else str(name)
 
 
 def time_label(obj: Any) -> str:
     """Axis label for a ``time`` coordinate; years unless its ``units`` say otherwise."""
     attrs = getattr(obj, "attrs", {}) or {}
-    units = str(attrs.get("units", "")).strip() or "year"
-    if units.lower() in ("year", "years", "yr"):
-        units = "year"
+    units = units_text(attrs.get("units", "")) or "year"
     name = attrs.get("long_name") or "Time"
     return f"{name} [{units}]"
 

@@ -18,27 +18,27 @@ from sdkit.plot._common import (
     require_vars,
     scenario_names,
 )
-from sdkit.plot.style import PlotError, order_styles, select_names, time_label
+from sdkit.plot.style import PlotError, order_styles, select_names, time_label, units_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
     from matplotlib.figure import Figure
 
-__all__ = ["DEFAULT_STOCKS", "trajectories"]
+__all__ = ["default_variables", "trajectories"]
 
-#: The four stocks named in the mission, drawn by default.
-DEFAULT_STOCKS: tuple[str, ...] = (
-    "legitimacy",
-    "power",
-    "institutional_authority",
-    "civil_society_pressure",
-)
+#: How many variables are drawn when none are named.
+DEFAULT_PANELS = 4
+
+
+def default_variables(ds: xr.Dataset) -> list[str]:
+    """The first four variables of `ds` that change over time: the panels drawn by default."""
+    return [str(v) for v in ds.data_vars if "time" in ds[v].dims][:DEFAULT_PANELS]
 
 
 def trajectories(
     ds: xr.Dataset,
     scenarios: Sequence[str] | None = None,
-    variables: Sequence[str] = DEFAULT_STOCKS,
+    variables: Sequence[str] | None = None,
     *,
     axes: Sequence | np.ndarray | None = None,
     ncols: int | None = None,
@@ -55,7 +55,8 @@ def trajectories(
     scenarios : sequence of str, optional
         Scenarios (orders) to draw, in this order (default: all).
     variables : sequence of str
-        Python-safe variable names, one panel each (default: the four stocks).
+        Python-safe variable names, one panel each (default: the first four
+        variables of `ds` with a ``time`` dimension).
     axes : sequence of matplotlib Axes, optional
         Panels to draw into, at least one per variable; default: a new figure
         with shared axes.
@@ -78,6 +79,8 @@ def trajectories(
         If a variable or scenario is missing, the data have no ``time`` dimension, or
         the scenarios cover different spans of time (see ``run --all``).
     """
+    if variables is None:
+        variables = default_variables(ds)
     variables = [variables] if isinstance(variables, str) else list(variables)
     require_vars(ds, variables, "run dataset")
     require_dims(ds, ["time"], "run dataset")
@@ -145,7 +148,5 @@ def trajectories(
 def _units_label(da: xr.DataArray) -> str:
     if "units" not in da.attrs:
         return ""
-    units = str(da.attrs["units"]).strip()
-    if units.lower() in ("dmnl", "1", "", "dimensionless"):
-        return "Index"
-    return f"[{units}]"
+    units = units_text(da.attrs["units"])
+    return f"[{units}]" if units else "Index"

@@ -26,7 +26,7 @@ from sdkit import measures
 from sdkit.errors import ParameterError
 from sdkit.sensitivity.spec import OutputSpec
 
-__all__ = ["compute_metric", "compute_outputs", "kept_times"]
+__all__ = ["compute_metric", "compute_outputs", "describe", "kept_times"]
 
 
 def kept_times(times: np.ndarray, output: OutputSpec) -> np.ndarray:
@@ -91,6 +91,34 @@ def _scalar_metric(values: np.ndarray, times: np.ndarray, output: OutputSpec) ->
     return np.where(np.isnan(crossing), never, crossing)
 
 
+_DESCRIPTIONS = {
+    "final": "Final {name}",
+    "min": "Minimum {name}",
+    "max": "Maximum {name}",
+    "mean": "Mean {name}",
+    "first_below": "First {unit} {name} falls below {threshold:g}",
+    "first_above": "First {unit} {name} rises above {threshold:g}",
+    "years_below": "{unit}s with {name} below {threshold:g}",
+    "years_above": "{unit}s with {name} above {threshold:g}",
+    "series": "{name} over time",
+}
+
+
+def _reading_name(long_name: str) -> str:
+    """A variable's name as it reads inside a sentence: lower case, acronyms kept."""
+    return " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in long_name.split())
+
+
+def describe(output: OutputSpec, long_name: str, time_units: str = "year") -> str:
+    """An output in words, e.g. "Minimum restraint" or "First year restraint falls below 0.5"."""
+    unit = time_units.strip().lower().removesuffix("s") or "year"
+    text = _DESCRIPTIONS[output.metric].format(name=_reading_name(long_name), threshold=output.threshold or 0.0,
+                                               unit=unit)
+    if output.window is not None and output.metric != "series":
+        text += f", {output.window[0]:g}-{output.window[1]:g}"
+    return text[0].upper() + text[1:]
+
+
 def compute_outputs(runs: xr.Dataset, outputs: list[OutputSpec], names: dict[str, str]) -> dict[str, xr.DataArray]:
     """All outputs of a study from ensemble results.
 
@@ -112,13 +140,14 @@ def compute_outputs(runs: xr.Dataset, outputs: list[OutputSpec], names: dict[str
     for output in outputs:
         data = runs[names[output.variable]]
         values = compute_metric(data.transpose("sample", "time").to_numpy(), times, output)
-        attrs = {"long_name": f"{output.metric} of {data.attrs.get('long_name', output.variable)}",
+        time_units = runs["time"].attrs.get("units", "year")
+        attrs = {"long_name": describe(output, data.attrs.get("long_name", output.variable), time_units),
                  "variable": output.variable, "metric": output.metric}
         if output.metric == "series":
             kept = times[kept_times(times, output)]
             result[output.name] = xr.DataArray(values, dims=("sample", "time"), coords={"time": kept},
                                                attrs={**attrs, "units": data.attrs.get("units", "")})
         else:
-            units = "Year" if output.metric.startswith(("first_", "years_")) else data.attrs.get("units", "")
+            units = time_units if output.metric.startswith(("first_", "years_")) else data.attrs.get("units", "")
             result[output.name] = xr.DataArray(values, dims=("sample",), attrs={**attrs, "units": units})
     return result

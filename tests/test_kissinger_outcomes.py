@@ -1,7 +1,7 @@
 import numpy as np
 import xarray as xr
 
-from sdkit.diagnostics import classify_outcome
+from sdkit.kissinger.outcomes import classify_outcome
 
 
 def test_outcomes_of_three_trajectories():

@@ -1,4 +1,4 @@
-"""Diagnostics of trajectories: what became of an order.
+"""What became of an order: the outcome classes of the balance map.
 
 An order *holds* while its restraint is above ``threshold`` (the restraint
 sigmoid's midpoint by default). Its outcome over a run is
@@ -10,8 +10,13 @@ sigmoid's midpoint by default). Its outcome over a run is
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 import numpy as np
 import xarray as xr
+
+from sdkit.model import Model
 
 OUTCOME_MEANINGS = ("stable_order", "collapse_then_new_order", "lasting_disorder")
 RESTRAINT_HOLDS = 0.5
@@ -47,3 +52,22 @@ def outcome_attrs(threshold: float = RESTRAINT_HOLDS) -> dict:
         "flag_meanings": " ".join(OUTCOME_MEANINGS),
         "restraint_threshold": threshold,
     }
+
+
+def restraint_map(
+    model: Model,
+    x: tuple[str, float, float],
+    y: tuple[str, float, float],
+    resolution: int = 200,
+    scenario: str | None = None,
+    threshold: float = RESTRAINT_HOLDS,
+    executor: Any = None,
+    progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+) -> xr.Dataset:
+    """The balance map of an order: :func:`sdkit.balance.balance_map` of ``Restraint``, classified by outcome."""
+    from sdkit.balance import balance_map
+
+    return balance_map(
+        model, x, y, "Restraint", lambda restraint: classify_outcome(restraint, threshold),
+        resolution=resolution, scenario=scenario, executor=executor, progress=progress,
+    )
