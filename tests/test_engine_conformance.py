@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from sdkit.engine import compile_model
 from sdkit.engine.conformance import find_cases, main, run_case
 from sdkit.errors import UnsupportedFeature
 
-CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
+try:
+    from tests.shared_data import CONFORMANCE, absent
+except ModuleNotFoundError:  # pragma: no cover
+    from shared_data import CONFORMANCE, absent
 CASES = find_cases(CONFORMANCE) if CONFORMANCE.is_dir() else []
 
 pytestmark = pytest.mark.conformance
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.conformance
 
 def _require_folder() -> None:
     if not CONFORMANCE.is_dir():
-        pytest.skip(f"conformance folder {CONFORMANCE} is absent")
+        pytest.skip(absent(CONFORMANCE))
 
 
 @pytest.mark.parametrize(

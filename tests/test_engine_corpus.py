@@ -17,7 +17,10 @@ from sdkit.engine import compile_model
 from sdkit.engine import oracles as O
 from sdkit.errors import ModelFileError, UnsupportedFeature
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+try:
+    from tests.shared_data import CORPUS, absent
+except ModuleNotFoundError:  # pragma: no cover
+    from shared_data import CORPUS, absent
 MODELS = sorted(CORPUS.glob("*/*.mdl")) if CORPUS.is_dir() else []
 IDS = [p.parent.name for p in MODELS]
 BEYOND_PYSD = re.compile(r"\(line \d+\)|at line \d+|uses macros \(")
@@ -33,7 +36,7 @@ def _kernel_or_refusal(path: Path):
 @pytest.fixture(scope="module", params=MODELS or [None], ids=IDS or ["absent"])
 def corpus_model(request):
     if request.param is None:
-        pytest.skip(f"corpus folder {CORPUS} is absent")
+        pytest.skip(absent(CORPUS))
     return request.param
 
 

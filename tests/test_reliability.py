@@ -185,11 +185,14 @@ def test_valid_variants_still_load(tmp_path):
     assert result["stock"].isel(time=-1).item() < 100
 
 
-CONFORMANCE = Path(__file__).parent.parent.parent / "shared" / "conformance"
+try:
+    from tests.shared_data import CONFORMANCE, absent
+except ModuleNotFoundError:  # pragma: no cover
+    from shared_data import CONFORMANCE, absent
 
 
 @pytest.mark.conformance
-@pytest.mark.skipif(not CONFORMANCE.is_dir(), reason="../shared/conformance is absent")
+@pytest.mark.skipif(not CONFORMANCE.is_dir(), reason=absent(CONFORMANCE))
 def test_structural_checks_accept_the_conformance_models():
     from sdkit.model import _translate, check_structure
 
