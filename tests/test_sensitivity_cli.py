@@ -162,3 +162,32 @@ def test_leftover_temporary_file_does_not_block_a_fresh_sweep(tmp_path):
         prepare_out(out, {"k": 1}, study, resume=False, force=False)
     assert (out / "study.json").exists()
     assert not (out / ".study.json.abc123.tmp").exists()
+
+
+def test_sweep_draws_its_figures_beside_its_indices(spec, tmp_path, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sdkit.sensitivity.figures import write_study_figures
+    from sdkit.sensitivity.pipeline import run_study
+    from sdkit.sensitivity.spec import read_study
+
+    out = tmp_path / "out"
+    assert cmd_sweep(_parse(str(spec), "--out", str(out))) == 0
+    assert "figure files in" in capsys.readouterr().out
+    with xr.open_dataset(out / "indices.nc") as ds:
+        outputs = [str(o) for o in ds["output"].values]
+    drawn = sorted(p.name for p in (out / "figures").iterdir())
+    assert drawn == sorted(f"sobol-{o}.{fmt}" for o in outputs for fmt in ("pdf", "png", "svg"))
+
+    quiet = tmp_path / "quiet"
+    assert cmd_sweep(_parse(str(spec), "--out", str(quiet), "--no-figures")) == 0
+    assert not (quiet / "figures").exists()
+
+    from sdkit import plot
+    from sdkit.plot.lint import figure_problems
+
+    result = run_study(read_study(spec), tmp_path / "again")
+    with plot.style("single", aspect=1.1):
+        assert figure_problems(plot.sobol_indices({"study": result.indices}, outputs[0])) == []
+    assert write_study_figures(result, tmp_path / "again")

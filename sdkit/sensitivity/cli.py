@@ -34,6 +34,7 @@ def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue a killed sweep in DIR: compute only missing chunks")
     p.add_argument("--dry-run", action="store_true", help="print the number of runs and an estimated time, run nothing")
     p.add_argument("--force", action="store_true", help="start afresh in a non-empty DIR (deletes its chunks and results)")
+    p.add_argument("--no-figures", action="store_true", help="do not draw the study's figures into OUT/figures/")
     p.add_argument("--keep-chunks", action="store_true",
                    help="keep DIR/chunks after the results are written (default: deleted once the sweep finishes)")
     p.add_argument("--engine", choices=("auto", "engine", "pysd"), default="auto", help="simulation engine (default: auto)")
@@ -127,6 +128,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     print(f"{study.name}: {runs} runs of {model.path.name}"
           f"{f' (scenario {study.scenario})' if study.scenario else ''} in {_seconds(result.seconds)}; "
           f"results in {out}/")
+    if not args.no_figures:
+        from sdkit.sensitivity.figures import write_study_figures
+
+        drawn = write_study_figures(result, out, {"sdkit:command": f"sdkit sweep {args.spec}"})
+        if drawn:
+            print(f"{len(drawn)} figure files in {out / 'figures'}/")
     if result.indices is not None:
         print(top_table(result.indices, args.top))
     if result.time_resolved is not None:
