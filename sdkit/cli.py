@@ -268,16 +268,22 @@ def _scenarios(args: argparse.Namespace) -> int:
 @command("params")
 def _params(args: argparse.Namespace) -> int:
     from sdkit.model import load_model
-    from sdkit.report import table
+    from sdkit.report import markdown_table, parameter_rows, table
 
     model = load_model(args.model)
-    rows = []
-    for name in model.constants:
-        v = model.variables[name]
-        low, high = v.limits
-        span = f"[{'' if low is None else f'{low:g}'}, {'' if high is None else f'{high:g}'}]"
-        rows.append([v.name, v.units, span if v.limits != (None, None) else "", v.comment[:60]])
-    print(table(["parameter", "units", "range", "comment"], rows))
+    header, rows = parameter_rows(model, args.grep)
+    if not rows:
+        raise ParameterError(f"no constant of {model.path.name} matches --grep {args.grep!r}; "
+                             "try a shorter pattern or drop --grep")
+    if args.format == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerows([header, *rows])
+    elif args.format == "markdown":
+        print(markdown_table(header, rows))
+    else:
+        print(table(header, [[*row[:-1], row[-1][:60]] for row in rows]))
     return 0
 
 
@@ -366,8 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", default="models", metavar="DIR", help="models folder (default: models)")
     p.add_argument("--quick", action="store_true", help="smaller samples (marked as such in the outputs)")
 
-    p = sub.add_parser("params", help="list a model's constants (what scenarios and sweeps can set)")
+    p = sub.add_parser("params", help="list a model's constants: default, units, range, description")
     p.add_argument("model", help="Vensim .mdl file")
+    p.add_argument("--grep", metavar="PATTERN", help="only constants whose name or description contains PATTERN (case-insensitive)")
+    p.add_argument("--format", choices=("text", "csv", "markdown"), default="text",
+                   help="a text table (default), CSV, or a Markdown table for a paper's appendix")
 
     from sdkit.sensitivity.cli import add_sweep_parser, cmd_sweep
 

@@ -57,6 +57,9 @@ class Variable:
     comment : str
     dims : tuple of str
         Subscript range names, empty for a scalar.
+    default : float, nested tuple of float, or None
+        A constant's value as the file writes it (a tuple over its elements when it is
+        subscripted); None for other kinds, and for constants written element by element.
     """
 
     name: str
@@ -66,6 +69,7 @@ class Variable:
     limits: tuple[float | None, float | None]
     comment: str
     dims: tuple[str, ...] = ()
+    default: float | tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -359,11 +363,38 @@ def _variables_of(abstract_model: Any) -> dict[str, Variable]:
             limits=(limits + (None, None))[:2],
             comment=str(element.documentation or "").strip(),
             dims=tuple(element_builder.subscripts),
+            default=_default_of(element) if kind == "constant" else None,
         )
     return variables
 
 
-@dataclass
+def _default_of(element: Any) -> float | tuple | None:
+    """The value a constant's file gives, read from its expression (never by running it)."""
+    if len(element.components) != 1:
+        return None
+    value = _number_of(element.components[0].ast)
+    if value is None:
+        return None
+    array = np.asarray(value, dtype=float)
+    return float(array) if array.ndim == 0 else _as_tuple(array)
+
+
+def _as_tuple(values: np.ndarray) -> tuple:
+    return tuple(_as_tuple(v) if np.ndim(v) else float(v) for v in values)
+
+
+def _number_of(ast: Any) -> float | np.ndarray | None:
+    from pysd.translators.structures import abstract_expressions as ae
+
+    if isinstance(ast, int | float | np.ndarray) and not isinstance(ast, bool):
+        return ast
+    if isinstance(ast, ae.ArithmeticStructure) and ast.operators == ["negative"]:
+        inner = _number_of(ast.arguments[0])
+        return None if inner is None else -np.asarray(inner, dtype=float)
+    return None
+
+
+@dataclass(repr=False)
 class Model:
     """A model file, read and ready to run.
 
@@ -380,6 +411,30 @@ class Model:
     time_constants: dict[str, TimeConstant] = field(default_factory=dict)
     #: The checked, decoded text of the file: what every translator is given.
     text: str = field(default="", repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        counts = self._counts()
+        scenarios = ", ".join(list(self.scenarios)[:5]) + (", ..." if len(self.scenarios) > 5 else "")
+        return (f"<Model {self.name}: {counts['stock']} stocks, {counts['constant']} constants, "
+                f"{counts['auxiliary']} auxiliaries; {len(self.scenarios)} scenarios ({scenarios}); "
+                f"{self.time.initial_time:g} to {self.time.final_time:g} by {self.time.time_step:g}>")
+
+    def _repr_html_(self) -> str:
+        """A short summary in notebooks: counts, time settings and the scenarios."""
+        from html import escape
+
+        counts = self._counts()
+        rows = "".join(f"<tr><td>{escape(s.name)}</td><td>{escape(s.description)}</td></tr>"
+                       for s in self.scenarios.values())
+        return (f"<b>{escape(self.name)}</b> ({escape(str(self.path))}): {counts['stock']} stocks, "
+                f"{counts['constant']} constants, {counts['auxiliary']} auxiliaries; time "
+                f"{self.time.initial_time:g} to {self.time.final_time:g} by {self.time.time_step:g}"
+                f"<table><tr><th>scenario</th><th>description</th></tr>{rows}</table>")
+
+    def _counts(self) -> dict[str, int]:
+        from collections import Counter
+
+        return Counter(v.kind for v in self.variables.values())
 
     @property
     def name(self) -> str:

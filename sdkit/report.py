@@ -110,3 +110,28 @@ def robust_table(report: Any) -> str:
     head = (f"{report.draws} draws, each constant that is not a scenario lever x U({1 - report.spread:g}, "
             f"{1 + report.spread:g}), seed {report.seed}: {len(report.perturbed)} constants perturbed")
     return f"{head}\n{checks}\n\n{modes}"
+
+
+def parameter_rows(model: object, pattern: str | None = None) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of a model's constants: name, default, units, range, description.
+
+    `pattern` keeps the constants whose name or description contains it (any case).
+    """
+    header = ["parameter", "default", "units", "range", "description"]
+    rows = []
+    for name in model.constants:
+        v = model.variables[name]
+        if pattern and pattern.lower() not in f"{v.name} {v.comment}".lower():
+            continue
+        low, high = v.limits
+        span = "" if v.limits == (None, None) else f"[{'' if low is None else f'{low:g}'}, {'' if high is None else f'{high:g}'}]"
+        rows.append([v.name, _default_text(v.default), v.units, span, " ".join(v.comment.split())])
+    return header, rows
+
+
+def _default_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_default_text(v) for v in value) + ")"
+    return f"{value:g}"

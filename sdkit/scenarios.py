@@ -178,7 +178,8 @@ def _check_sum_to_one(model: Model, name: str, overrides: list[Override]) -> Non
     mine = [o for o in overrides if o.py_name == py_name]
     if not mine:
         return
-    values = np.array(model.kernel.constants[py_name], dtype=float)
+    default = model.variables[py_name].default
+    values = np.array(model.kernel.constants[py_name] if default is None else default, dtype=float)
     for override in mine:
         values[override.index(model)] = override.value
     total = float(np.sum(values))

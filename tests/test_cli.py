@@ -1,5 +1,7 @@
 """The command line: outputs, summaries and one-line errors with exit code 2."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -105,3 +107,38 @@ def test_another_librarys_warning_does_not_reach_the_user(capsys):
     _show_warning(FutureWarning("a numpy deprecation"), FutureWarning, "x.py", 1)
     _show_warning(SdkitWarning("TIME STEP too large"), SdkitWarning, "x.py", 1)
     assert capsys.readouterr().err == "sdkit: warning: TIME STEP too large\n"
+
+
+def test_params_table_has_defaults_units_ranges_and_filters(capsys):
+    import csv
+    import io
+
+    assert main(["params", str(MODELS / "four_orders.mdl"), "--grep", "ADHERENCE", "--format", "csv"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == ["parameter", "default", "units", "range", "description"]
+    assert rows[1][:4] == ["initial adherence share", "(0.78, 0.06, 0.07, 0.09)", "Dmnl", "[0, 1]"]
+    assert main(["params", str(MODELS / "kissinger_core.mdl"), "--grep", "CES exponent", "--format", "markdown"]) == 0
+    assert capsys.readouterr().out.splitlines()[2].startswith("| CES exponent | -1 | Dmnl |")
+    assert main(["params", str(MODELS / "kissinger_core.mdl"), "--grep", "no such text"]) == 2
+
+
+def test_params_and_share_rules_never_compile_the_engine(monkeypatch, tmp_path, capsys):
+    """Defaults come from the model file itself, also for the scenarios' sum-to-one rule."""
+    import shutil
+
+    import sdkit.engine
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the engine was compiled")
+
+    monkeypatch.setattr(sdkit.engine, "compile_model", refuse)
+    shutil.copy(MODELS / "four_orders.mdl", tmp_path / "four_orders.mdl")
+    text = (MODELS / "four_orders.scenarios.toml").read_text(encoding="utf-8")
+    text += '\n[bad_shares]\ndescription = "shares off"\n[bad_shares.parameters]\n"initial adherence share[liberal]" = 0.5\n'
+    (tmp_path / "four_orders.scenarios.toml").write_text(text, encoding="utf-8")
+    assert main(["params", str(MODELS / "four_orders.mdl")]) == 0
+    assert main(["scenarios", str(tmp_path / "four_orders.mdl")]) == 2
+    assert "add up to 0.72, not 1" in capsys.readouterr().err
+
+
+MODELS = Path(__file__).parent.parent / "models"

@@ -40,3 +40,15 @@ def test_bad_requests(kwargs, message):
 
 def test_exported():
     assert {"ensemble", "summarise"} <= set(sdkit.__all__)
+
+
+def test_a_model_prints_in_one_line_and_as_html():
+    from pathlib import Path
+
+    model = sdkit.load_model(Path(__file__).parent / "data" / "decay.mdl")
+    text = repr(model)
+    assert text.startswith("<Model decay: 1 stocks, 2 constants, 1 auxiliaries; 3 scenarios (slow, fast, fast_long)")
+    assert len(text) < 200
+    html = model._repr_html_()
+    assert "<table>" in html
+    assert html.count("<tr>") == 1 + len(model.scenarios)
