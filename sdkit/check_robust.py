@@ -84,7 +84,7 @@ def scenario_levers(model: Model) -> set[str]:
     levers = set()
     for scenario in model.scenarios.values():
         levers.update(o.py_name for o in overrides_for(model, scenario.parameters))
-    for name in read_rules(scenarios_path_for(model.path)).levers:
+    for name in read_rules(model.scenarios_file or scenarios_path_for(model.path)).levers:
         levers.add(model.resolve_parameter(name))
     return levers
 
@@ -101,7 +101,7 @@ def _columns_of(model: Model, py_name: str) -> list[str]:
 def draw_constants(model: Model, draws: int, spread: float, seed: int) -> pd.DataFrame:
     """One row per draw, one column per perturbed constant (or element): default x U(1-S, 1+S), clipped."""
     levers = scenario_levers(model)
-    shares = {model.resolve_parameter(n) for n in read_rules(scenarios_path_for(model.path)).sum_to_one}
+    shares = {model.resolve_parameter(n) for n in read_rules(model.scenarios_file or scenarios_path_for(model.path)).sum_to_one}
     rng = np.random.default_rng(seed)
     columns: dict[str, np.ndarray] = {}
     for py_name in model.constants:

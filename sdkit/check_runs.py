@@ -54,15 +54,14 @@ def scenario_parameters(model: Model, name: str) -> dict[str, Any]:
     if name == DEFAULT_SCENARIO and name not in model.scenarios:
         return {}
     if name not in model.scenarios:
-        known = ", ".join(model.scenarios) or "none defined"
-        raise CheckError(f"a check reads scenario {name!r}, which {model.path.name} does not define; known: {known}")
+        raise CheckError(f"a check reads a scenario the model lacks: {model.unknown_scenario(name)}")
     return model.scenarios[name].parameters
 
 
 def default_value(model: Model, py_name: str) -> np.ndarray:
     """A constant's value in the model file (an array shaped like its subscripts)."""
     variable = model.variables[py_name]
-    if hasattr(variable, "default"):
+    if variable.default is not None:
         return np.asarray(variable.default, dtype=float)
     return np.asarray(model.kernel.constants[py_name], dtype=float)
 

@@ -73,7 +73,7 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.out:
         check_output_path(args.out, args.force)
-    model = load_model(args.model)
+    model = load_model(args.model, scenarios=getattr(args, "scenarios", None))
     if args.all and args.scenario:
         raise ParameterError("give either --all or --scenario, not both")
     names = list(model.scenarios) if args.all else args.scenario
@@ -104,7 +104,7 @@ def _check(args: argparse.Namespace) -> int:
     )
     from sdkit.checks import checks_path_for, read_check_file
     from sdkit.model import load_model
-    from sdkit.report import checks_table, knockouts_table
+    from sdkit.report import baseline_table, checks_table, knockouts_table
 
     if args.robust is not None and args.dt_check:
         raise ParameterError("give --robust or --dt-check, not both; run them one after the other")
@@ -112,14 +112,20 @@ def _check(args: argparse.Namespace) -> int:
         return _check_robust(args)
     if args.out:
         raise ParameterError("--out writes the table of --robust; add --robust N")
-    model = load_model(args.model)
+    model = load_model(args.model, scenarios=getattr(args, "scenarios", None))
     path = Path(args.checks) if args.checks else checks_path_for(model.path)
     if not path.exists():
         raise SdkitError(f"no checks file {path}; write one beside the model or pass --checks FILE")
     suite = read_check_file(path)
     validate_settings(model, [*suite.checks, *suite.knockouts])
     results = run_checks(model, suite.checks, engine=args.engine, progress=_progress("scenarios"))
-    print(checks_table(results))
+    if args.baseline:
+        base = load_model(args.baseline, scenarios=args.scenarios)
+        validate_settings(base, [*suite.checks, *suite.knockouts])
+        print(baseline_table(run_checks(base, suite.checks, engine=args.engine), results,
+                             base.path.name, model.path.name))
+    else:
+        print(checks_table(results))
     failed = [r for r in results if not r.passed and not r.xfail]
     expected = [r for r in results if r.xfail]
     print(f"{len(results) - len(failed) - len(expected)} passed, {len(failed)} failed, {len(expected)} expected to fail")
@@ -176,7 +182,7 @@ def _check_robust(args: argparse.Namespace) -> int:
         raise ParameterError(f"--spread must be between 0 and 1 (a fraction, e.g. 0.1), got {args.spread}")
     if args.out:
         check_output_path(args.out, args.force)
-    model = load_model(args.model)
+    model = load_model(args.model, scenarios=getattr(args, "scenarios", None))
     path = Path(args.checks) if args.checks else checks_path_for(model.path)
     if not path.exists():
         raise SdkitError(f"no checks file {path}; write one beside the model or pass --checks FILE")
@@ -226,7 +232,7 @@ def _ensemble(args: argparse.Namespace) -> int:
     if args.chunk_size < 1:
         raise ParameterError(f"--chunk-size must be at least 1, got {args.chunk_size}")
     check_output_path(args.out, args.force)
-    model = load_model(args.model)
+    model = load_model(args.model, scenarios=getattr(args, "scenarios", None))
     samples = read_samples(args.samples)
     n_chunks = -(-len(samples) // args.chunk_size)
 
@@ -257,7 +263,7 @@ def _scenarios(args: argparse.Namespace) -> int:
     from sdkit.model import load_model
     from sdkit.report import table
 
-    model = load_model(args.model)
+    model = load_model(args.model, scenarios=getattr(args, "scenarios", None))
     if not model.scenarios:
         print(f"{model.path.name} has no scenarios file ({model.path.stem}.scenarios.toml)")
         return 0
@@ -270,7 +276,7 @@ def _params(args: argparse.Namespace) -> int:
     from sdkit.model import load_model
     from sdkit.report import markdown_table, parameter_rows, table
 
-    model = load_model(args.model)
+    model = load_model(args.model, scenarios=getattr(args, "scenarios", None))
     header, rows = parameter_rows(model, args.grep)
     if not rows:
         raise ParameterError(f"no constant of {model.path.name} matches --grep {args.grep!r}; "
@@ -331,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run scenarios of a model, print final values, write netCDF")
     p.add_argument("model", help="Vensim .mdl file")
     p.add_argument("--scenario", action="append", metavar="NAME", help="scenario to run (repeatable)")
+    p.add_argument("--scenarios", metavar="FILE.toml", help="scenarios file (default: <model>.scenarios.toml beside the model)")
     p.add_argument("--all", action="store_true", help="run every scenario of the model")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter value on top of each scenario (repeatable)")
     p.add_argument("--vars", nargs="+", metavar="NAME", help="variables to keep (default: stocks and auxiliaries)")
@@ -341,6 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="run a model's reference-mode checks")
     p.add_argument("model", help="Vensim .mdl file")
     p.add_argument("--checks", metavar="FILE.toml", help="checks file (default: <model>.checks.toml)")
+    p.add_argument("--baseline", metavar="BASE.mdl", help="also check BASE (same --scenarios and --checks) and compare verdicts, values and margins")
+    p.add_argument("--scenarios", metavar="FILE.toml", help="scenarios file (default: <model>.scenarios.toml beside the model)")
     p.add_argument("--engine", choices=("auto", "engine", "pysd"), default="auto", help="simulation engine")
     p.add_argument("--dt-check", action="store_true", help="rerun every check at TIME STEP/2 and list verdicts that change")
     p.add_argument("--robust", type=int, metavar="N", help="rerun the checks in N draws of the constants that are not scenario levers")
@@ -357,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--times", type=float, nargs="+", metavar="T", help="keep these times only")
     p.add_argument("--vars", nargs="+", metavar="NAME", help="variables to keep (default: the stocks)")
     p.add_argument("--scenario", metavar="NAME", help="scenario every run starts from")
+    p.add_argument("--scenarios", metavar="FILE.toml", help="scenarios file (default: <model>.scenarios.toml beside the model)")
     p.add_argument("--chunk-size", type=int, default=16384, metavar="N", help="runs per engine call (default 16384)")
     p.add_argument("--workers", type=int, metavar="N", help="run chunks on a local dask cluster of N processes")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run chunks on a running dask scheduler")
@@ -366,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scenarios", help="list a model's scenarios")
     p.add_argument("model", help="Vensim .mdl file")
+    p.add_argument("--scenarios", metavar="FILE.toml", help="scenarios file (default: <model>.scenarios.toml beside the model)")
 
     p = sub.add_parser("reproduce", help="regenerate every result, table and figure from scratch")
     p.add_argument("--out", default="results", metavar="DIR", help="output folder (default: results)")

@@ -322,7 +322,7 @@ def ensemble(
     base, time = [], model.time
     if scenario is not None:
         if scenario not in model.scenarios:
-            raise ParameterError(f"unknown scenario {scenario!r}; known: {', '.join(model.scenarios) or 'none'}")
+            raise ParameterError(model.unknown_scenario(scenario))
         chosen = model.scenarios[scenario]
         base = overrides_for(model, chosen.parameters)
         time = model.time.replace(chosen.time)

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sdkit.errors import ModelFileError, ParameterError, SdkitWarning, UnsupportedFeature
+from sdkit.errors import (
+    ModelFileError,
+    ParameterError,
+    ScenarioError,
+    SdkitWarning,
+    UnsupportedFeature,
+)
 from sdkit.io import read_input
 from sdkit.safety import check_model_text, decode_model, vensim_file
 from sdkit.structure import (
@@ -411,6 +417,17 @@ class Model:
     time_constants: dict[str, TimeConstant] = field(default_factory=dict)
     #: The checked, decoded text of the file: what every translator is given.
     text: str = field(default="", repr=False, compare=False)
+    #: The scenarios file read (or looked for, when there is none).
+    scenarios_file: Path | None = None
+
+    def unknown_scenario(self, name: str) -> str:
+        """The message for a scenario this model does not define: where sdkit looked, and the fix."""
+        where = f" (looked for {self.scenarios_file})" if self.scenarios_file else ""
+        if not self.scenarios:
+            return (f"{self.path.name} has no scenario {name!r}: it has no scenarios file{where}; "
+                    "write one there or pass --scenarios FILE")
+        return (f"unknown scenario {name!r} for {self.path.name}; known: {', '.join(self.scenarios)} "
+                f"(from {self.scenarios_file}); pass --scenarios FILE to read another file")
 
     def __repr__(self) -> str:
         counts = self._counts()
@@ -667,14 +684,17 @@ def read_model_text(path: Path) -> tuple[bytes, str]:
     return raw, text
 
 
-def load_model(path: str | Path) -> Model:
-    """Read a Vensim ``.mdl`` file and the scenarios beside it.
+def load_model(path: str | Path, scenarios: str | Path | None = None) -> Model:
+    """Read a Vensim ``.mdl`` file and its scenarios.
 
     Parameters
     ----------
     path : str or Path
         The model file. Scenarios are read from ``<stem>.scenarios.toml`` beside it
         when that file exists.
+    scenarios : str or Path, optional
+        A scenarios file to read instead (for a variant that reuses its base model's
+        scenarios); it must exist, and every constant it sets must be in the model.
 
     Returns
     -------
@@ -716,7 +736,10 @@ def load_model(path: str | Path) -> Model:
         dims=_dims_of(abstract_model),
         time_constants=find_time_constants(abstract_model),
     )
-    scenarios_file = scenarios_path_for(path)
+    scenarios_file = Path(scenarios) if scenarios is not None else scenarios_path_for(path)
+    model.scenarios_file = scenarios_file.resolve()
+    if scenarios is not None and not scenarios_file.is_file():
+        raise ScenarioError(f"scenarios file {scenarios_file} does not exist; check the path given to --scenarios")
     if scenarios_file.exists():
         model.scenarios = load_scenarios(scenarios_file, model)
     return model

@@ -42,10 +42,7 @@ def select_scenarios(model: Model, names: Sequence[str] | None, set: dict[str, A
                 chosen.append(Scenario(DEFAULT_SCENARIO, "the model file's own values"))
                 continue
             if name not in model.scenarios:
-                known = ", ".join(model.scenarios) or "none defined"
-                raise ScenarioError(
-                    f"unknown scenario {name!r} for {model.path.name}; known: {known}"
-                )
+                raise ScenarioError(model.unknown_scenario(name))
             chosen.append(model.scenarios[name])
     if len({s.name for s in chosen}) != len(chosen):
         raise ScenarioError("a scenario is named twice; give each scenario once")

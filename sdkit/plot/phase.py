@@ -119,7 +119,7 @@ def phase_portrait(
                 colors=[REGION_FILL],
                 zorder=0,
             )
-            handles.append(Patch(facecolor=REGION_FILL, edgecolor="none", label=region_label))
+            handles.append(Patch(facecolor=REGION_FILL, edgecolor="0.45", linewidth=0.6, label=region_label))
 
     for name in names:
         sub = ds.sel(scenario=name) if name is not None else ds

@@ -326,14 +326,17 @@ def morris_labels(ds: xr.Dataset | Mapping[str, xr.Dataset], output: str | None,
 
 
 def _label_points(ax: Axes, points: list[tuple[str, float, float]]) -> None:
-    """Write labels beside points, moving each down until it overlaps no earlier label.
+    """Write labels beside points, each at the nearest height where it overlaps no earlier one.
 
-    The figure is laid out first, so the boxes compared are the ones drawn (text
-    inside axes does not move the layout); labels of right-hand points go to their left.
+    The figure is laid out first, so the boxes compared are the ones drawn (text inside
+    axes does not move the layout). A label tries its point's height, then steps of
+    about one line below and above, alternately, and keeps the first place inside the
+    axes that is free; labels of right-hand points go to their left.
     """
     fig = ax.get_figure()
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
     xs = [x for _, x, _ in points if np.isfinite(x)]
     right = max(xs) if xs else 0.0
     boxes = []
@@ -343,12 +346,16 @@ def _label_points(ax: Axes, points: list[tuple[str, float, float]]) -> None:
         flip = right > 0 and xv > 0.6 * right
         label = ax.annotate(text, (xv, yv), xytext=(-3 if flip else 3, 2), textcoords="offset points",
                             ha="right" if flip else "left", fontsize=7, color="0.15")
-        box = label.get_window_extent(renderer)
-        for _ in range(40):
-            if not any(box.overlaps(other) for other in boxes):
+        start = label.xyann
+        step = 0.8 * label.get_window_extent(renderer).height * 72.0 / fig.dpi
+        for shift in (0, *(sign * k for k in range(1, 25) for sign in (-1, 1))):
+            label.xyann = (start[0], start[1] + shift * step)
+            box = label.get_window_extent(renderer)
+            inside = frame.y0 <= box.y0 and box.y1 <= frame.y1
+            if inside and not any(box.overlaps(other) for other in boxes):
                 break
-            offset = label.xyann
-            label.xyann = (offset[0], offset[1] - 0.8 * box.height * 72.0 / fig.dpi)
+        else:
+            label.xyann = start  # nowhere free: keep it by its point
             box = label.get_window_extent(renderer)
         boxes.append(box)
 

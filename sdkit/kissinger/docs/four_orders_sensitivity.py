@@ -227,7 +227,7 @@ def figures(results: Path, scan: xr.Dataset, img: Path, metadata: Mapping[str, s
     with plot.style("single"):
         top = morris["mu_star"].sel(output="final_concentration").to_series().nlargest(6).index
         ax = plot.morris(morris.sel(param=list(top)), "final_concentration")  # the 6 largest mu*: readable labels
-        ax.set_title("Morris, final Concentration")
+        ax.set_title("Morris screening: final concentration")
         written += write_figure(ax.get_figure(), img, "four-orders-sensitivity-morris", metadata)
     with plot.style("single"):
         fig = plot.scan_lines(scan, "min_authority_ratio", "strength", "coalition", reference=(0.9, "90 % of the start (RM7)"))
