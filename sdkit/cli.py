@@ -255,6 +255,10 @@ def _ensemble(args: argparse.Namespace) -> int:
     dataset.attrs["command"] = command_line(args)
     write_netcdf(dataset, args.out)
     print(f"{len(samples)} runs of {model.path.name}; wrote {args.out}")
+    if args.summary:
+        from sdkit.summary import final_quantiles_table
+
+        print(final_quantiles_table(dataset))
     return 0
 
 
@@ -373,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     p.add_argument("--store", metavar="DIR", help="keep finished chunks in DIR; rerunning the same command after a crash computes only the missing ones")
     p.add_argument("--max-memory", type=float, metavar="GB", help="largest result the ensemble may hold (default: half the machine's memory)")
+    p.add_argument("--summary", action="store_true", help="print quantiles (5, 25, 50, 75, 95 %%) of each variable's final value")
 
     p = sub.add_parser("scenarios", help="list a model's scenarios")
     p.add_argument("model", help="Vensim .mdl file")

@@ -52,3 +52,20 @@ def test_a_model_prints_in_one_line_and_as_html():
     html = model._repr_html_()
     assert "<table>" in html
     assert html.count("<tr>") == 1 + len(model.scenarios)
+
+
+def test_ensemble_summary_prints_quantiles_of_final_values(tmp_path, capsys):
+    from pathlib import Path
+
+    from sdkit.cli import main
+
+    samples = tmp_path / "s.csv"
+    samples.write_text("decay time,initial stock\n1,10\n2,20\n3,30\n")
+    model = Path(__file__).parent / "data" / "decay.mdl"
+    assert main(["ensemble", str(model), "--samples", str(samples), "--out", str(tmp_path / "e.nc"), "--summary"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines.index(next(line for line in lines if line.startswith("variable")))
+    assert lines[header].split() == ["variable", "q0.05", "q0.25", "q0.5", "q0.75", "q0.95", "runs"]
+    median = float(lines[header + 2].split()[3])
+    final = 20 * (1 - 0.125 / 2) ** 160  # the middle run: initial 20, decay time 2, 160 Euler steps of 0.125
+    assert median == pytest.approx(final, rel=1e-3)
