@@ -333,19 +333,9 @@ def _kind_of(element: Any) -> str:
         return "lookup"
     if isinstance(ast, ae.IntegStructure):
         return "stock"
-    if all(_is_constant_ast(c.ast) for c in element.components):
+    if all(_number_of(c.ast) is not None for c in element.components):
         return "constant"
     return "auxiliary"
-
-
-def _is_constant_ast(ast: Any) -> bool:
-    from pysd.translators.structures import abstract_expressions as ae
-
-    if isinstance(ast, int | float | np.ndarray) and not isinstance(ast, bool):
-        return True
-    if isinstance(ast, ae.ArithmeticStructure) and ast.operators == ["negative"]:
-        return all(_is_constant_ast(argument) for argument in ast.arguments)
-    return False
 
 
 def _variables_of(abstract_model: Any) -> dict[str, Variable]:
@@ -390,6 +380,7 @@ def _as_tuple(values: np.ndarray) -> tuple:
 
 
 def _number_of(ast: Any) -> float | np.ndarray | None:
+    """The number (or array) an expression writes literally, possibly negated; None for anything else."""
     from pysd.translators.structures import abstract_expressions as ae
 
     if isinstance(ast, int | float | np.ndarray) and not isinstance(ast, bool):
@@ -632,7 +623,7 @@ def _time_settings(variables: dict[str, Variable], abstract_model: Any, path: Pa
             if isinstance(ast, ae.ReferenceStructure) and ast.reference in CONTROL_NAMES - {key}:
                 aliases[key] = ast.reference  # e.g. SAVEPER = TIME STEP, Vensim's default
                 continue
-            if not _is_constant_ast(ast) or not isinstance(ast, int | float):
+            if _number_of(ast) is None or not isinstance(ast, int | float):
                 raise ModelFileError(
                     f"{path.name}: {element.name} must be a number; "
                     "write it as a constant in the .Control section"

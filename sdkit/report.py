@@ -142,29 +142,18 @@ def baseline_table(base: Sequence, variant: Sequence, base_name: str, variant_na
 
     Checks whose verdict changed come first, under their own heading.
     """
-    def verdict(r: object) -> str:
-        return "xfail" if r.xfail and not r.passed else ("pass" if r.passed else "FAIL")
-
     by_id = {r.id: r for r in base}
-    header = ["check", f"{base_name}", f"{variant_name}", "value (base)", "value (variant)", "margin change"]
+    header = ["check", base_name, variant_name, "value (base)", "value (variant)", "margin change"]
     changed, same = [], []
     for r in variant:
         b = by_id.get(r.id)
         if b is None:
             continue
-        row = [r.id, verdict(b), verdict(r), _number(b.value), _number(r.value), _signed(r.margin - b.margin)]
-        (changed if verdict(b) != verdict(r) else same).append(row)
+        row = [r.id, _status(b), _status(r), *distinct(b.value, r.value), signed(r.margin - b.margin)]
+        (changed if _status(b) != _status(r) else same).append(row)
     parts = [f"{len(changed)} of {len(changed) + len(same)} checks changed verdict from {base_name} to {variant_name}"]
     if changed:
         parts.append(table(header, changed))
     parts.append("unchanged verdicts:" if changed else "all verdicts unchanged:")
     parts.append(table(header, same))
     return "\n".join(parts)
-
-
-def _number(value: float) -> str:
-    return "nan" if not np.isfinite(value) else f"{value:.6g}"
-
-
-def _signed(value: float) -> str:
-    return "nan" if not np.isfinite(value) else f"{value:+.6g}"

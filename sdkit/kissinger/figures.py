@@ -19,6 +19,7 @@ from sdkit import figures_io
 from sdkit.ensemble import ensemble
 from sdkit.kissinger import ORDERS, STOCKS
 from sdkit.model import Model
+from sdkit.sensitivity.figures import most_influential
 
 
 def restraint_region(model: Model, scenario: str | None, resolution: int = 120) -> xr.DataArray:
@@ -90,7 +91,7 @@ def figure_sensitivity(sweeps: Mapping[str, Any], out: Path, metadata: Mapping[s
         if result.convergence is not None:
             with plot.style("single", aspect=0.8):
                 ax = plot.convergence(result.convergence, "min_restraint",
-                                      params=_most_influential(result.convergence, "min_restraint"))
+                                      params=most_influential(result.convergence, "min_restraint"))
                 written += figures_io.write_figure(ax.figure, out, f"convergence-{order}", metadata)
     return written
 
@@ -115,9 +116,3 @@ def _morris_panels(morris: Mapping[str, xr.Dataset], output: str) -> Any:
             plot.morris_labels({order: indices}, output, ax=ax, top=4)
         return fig
 
-
-def _most_influential(convergence: xr.Dataset, output: str, count: int = 6) -> list[str]:
-    """The `count` parameters of largest total-order index at the largest sample size."""
-    final = convergence["ST"].sel(output=output).isel(size=-1)
-    order = np.argsort(-np.nan_to_num(final.to_numpy(), nan=-np.inf), kind="stable")
-    return [str(final["param"].values[i]) for i in order[:count]]

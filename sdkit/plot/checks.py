@@ -42,11 +42,6 @@ _VAR_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"
                 "#999999", "#B8A300")
 
 
-def _resolve_var(ds: xr.Dataset, name: str) -> str | None:
-    """Python-safe data variable for a model name, python name or long_name."""
-    return resolve_variable(ds, name)
-
-
 def _walk(node: Any, scenario: str) -> Iterable[tuple[str, str]]:
     """Yield ``(variable, scenario)`` for every series a measure table reads."""
     if isinstance(node, Mapping):
@@ -142,7 +137,7 @@ def _plan(ds: xr.Dataset, results: Sequence[Any], mode: str, checks: Sequence[An
     if not pairs:
         fallback = variables if variables is not None else default_variables(ds)[:2]
         scens = list(dict.fromkeys(str(r.scenario) for r in mine)) if has_scen else [None]
-        pairs = [(var, s) for name in fallback if (var := _resolve_var(ds, name)) for s in scens]
+        pairs = [(var, s) for name in fallback if (var := resolve_variable(ds, name)) for s in scens]
     if has_scen:
         available = scenario_names(ds)
         missing = sorted({str(s) for _, s in pairs if s not in available})
@@ -164,7 +159,7 @@ def _pairs(ds: xr.Dataset, mine: Sequence[Any], by_id: Mapping[str, Any], has_sc
     pairs: list[tuple[str, str | None]] = []
     for r in mine:
         for name, scen in _series(r, by_id.get(str(r.id))):
-            var = _resolve_var(ds, name)
+            var = resolve_variable(ds, name)
             if var is None:
                 log.warning("mode %s: variable %r not in dataset; not drawn", mode, name)
                 continue
@@ -179,7 +174,7 @@ def _mark(ds: xr.Dataset, result: Any, check: Any | None, drawn_vars: set[str]) 
     kind = _kind(check) if check is not None else None
     own: list[str | None] = []
     if check is not None and isinstance(check.measure, Mapping):
-        own = list(dict.fromkeys(_resolve_var(ds, v) for v, _ in _walk(check.measure, str(result.scenario))))
+        own = list(dict.fromkeys(resolve_variable(ds, v) for v, _ in _walk(check.measure, str(result.scenario))))
     variable = own[0] if len(own) == 1 and own[0] in drawn_vars else None
     return _Mark(result, kind, variable)
 

@@ -120,14 +120,14 @@ def _select_scenarios(ds: Any, names: list[str]) -> Any:
 def apply_labels(ds: Any, labels: Mapping[str, Mapping[str, str]], scenarios: bool = True) -> Any:
     """Rename scenarios (unless `scenarios` is False: checks read them by name) and set
     variables' ``long_name`` (by model or python-safe name)."""
-    from sdkit.plot.checks import _resolve_var
+    from sdkit.measures import resolve_variable
 
     ds = ds.copy()
     scenario_names = labels.get("scenarios", {})
     if scenarios and scenario_names and "scenario" in ds.dims:
         ds = ds.assign_coords(scenario=[scenario_names.get(str(s), str(s)) for s in ds["scenario"].values])
     for name, text in labels.get("variables", {}).items():
-        var = _resolve_var(ds, name)
+        var = resolve_variable(ds, name)
         if var is None:
             raise ParameterError(f"labels file names variable {name!r}, which the result does not hold")
         ds[var].attrs["long_name"] = text
@@ -135,14 +135,14 @@ def apply_labels(ds: Any, labels: Mapping[str, Mapping[str, str]], scenarios: bo
 
 
 def _variables(ds: Any, args: argparse.Namespace) -> list[str]:
+    from sdkit.measures import resolve_variable
     from sdkit.plot import default_variables
-    from sdkit.plot.checks import _resolve_var
 
     if not args.var:
         return default_variables(ds)
     resolved = []
     for name in args.var:
-        var = _resolve_var(ds, name)
+        var = resolve_variable(ds, name)
         if var is None:
             raise ParameterError(f"--var {name!r} is not in the result; it holds {', '.join(map(str, ds.data_vars))}")
         resolved.append(var)

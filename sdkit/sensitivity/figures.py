@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["write_study_figures"]
+__all__ = ["most_influential", "write_study_figures"]
 
 #: Parameters named in a convergence figure (the most influential at the largest sample).
 CONVERGENCE_PARAMETERS = 6
@@ -42,13 +42,18 @@ def write_study_figures(result: Any, out: Path, metadata: dict[str, str] | None 
             written += write_figure(plot.time_resolved(result.time_resolved, output), folder, f"sobol-time-{output}", metadata)
     convergence = result.convergence
     for output in _outputs(convergence):
-        final = convergence["ST"].sel(output=output).isel(size=-1)
-        order = np.argsort(-np.nan_to_num(final.to_numpy(), nan=-np.inf), kind="stable")
-        params = [str(final["param"].values[i]) for i in order[:CONVERGENCE_PARAMETERS]]
         with plot.style("single", aspect=0.8):
+            params = most_influential(convergence, output)
             written += write_figure(plot.convergence(convergence, output, params=params), folder,
                                     f"convergence-{output}", metadata)
     return written
+
+
+def most_influential(convergence: Any, output: str, count: int = CONVERGENCE_PARAMETERS) -> list[str]:
+    """The `count` parameters of largest total-order index at the largest sample size."""
+    final = convergence["ST"].sel(output=output).isel(size=-1)
+    order = np.argsort(-np.nan_to_num(final.to_numpy(), nan=-np.inf), kind="stable")
+    return [str(final["param"].values[i]) for i in order[:count]]
 
 
 def _outputs(ds: Any) -> list[str]:
