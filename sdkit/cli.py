@@ -73,24 +73,105 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.out:
         check_output_path(args.out, args.force)
-    model = load_model(args.model, scenarios=getattr(args, "scenarios", None))
     if args.all and args.scenario:
         raise ParameterError("give either --all or --scenario, not both")
+    if len(args.model) > 1:
+        return _run_models(args)
+    model = load_model(args.model[0], scenarios=args.scenarios)
+    suite = _read_suite(model, args.checks) if args.checks else None
     names = list(model.scenarios) if args.all else args.scenario
+    if suite is not None and not names:  # the scenarios the checks read as they are
+        from sdkit.check_samples import answerable
+
+        names = _scenarios_read(answerable(suite.checks, list(model.scenarios))[0])
     dataset = run(
         model,
         scenarios=names,
         set=parse_set(args.set),
-        variables=args.vars,
+        variables=_with_check_variables(model, args.vars, suite),
         engine=args.engine,
         progress=_progress("scenarios"),
     )
     print(final_values(dataset, model.stocks if not args.vars else list(dataset.data_vars)))
+    verdict = _report_run_checks(model, suite, dataset, args) if suite is not None else 0
+    if args.out:
+        dataset.attrs["command"] = command_line(args)
+        if args.checks:
+            dataset.attrs["checks_file"] = str(Path(args.checks).resolve())
+        write_netcdf(dataset, args.out)
+        print(f"wrote {args.out}")
+    return verdict
+
+
+def _run_models(args: argparse.Namespace) -> int:
+    """``sdkit run A.mdl B.mdl ...``: the same scenarios of each model, along a ``model`` dimension."""
+    from sdkit.compare import compare
+    from sdkit.io import write_netcdf
+    from sdkit.model import load_model
+    from sdkit.report import final_values
+
+    if args.checks:
+        raise ParameterError("--checks reads one model's runs; compare checks of two models with "
+                             "`sdkit check VARIANT.mdl --baseline BASE.mdl --checks FILE`")
+    if args.all:
+        raise ParameterError("--all runs one model's scenarios; with several models name them with --scenario")
+    models = [load_model(path, scenarios=args.scenarios) for path in args.model]
+    dataset = compare(models, scenarios=args.scenario, set=parse_set(args.set), variables=args.vars,
+                      engine=args.engine, progress=_progress("scenarios"))
+    stocks = list(dict.fromkeys(name for model in models for name in model.stocks))
+    print(final_values(dataset, list(dataset.data_vars) if args.vars else stocks))
     if args.out:
         dataset.attrs["command"] = command_line(args)
         write_netcdf(dataset, args.out)
         print(f"wrote {args.out}")
     return 0
+
+
+def _scenarios_read(checks: list) -> list[str]:
+    from sdkit.checks import scenarios_needed
+
+    return scenarios_needed(checks)
+
+
+def _with_check_variables(model: Any, variables: list[str] | None, suite: Any) -> list[str] | None:
+    """``--vars`` plus the variables the checks read (None keeps the default outputs)."""
+    if variables is None or suite is None:
+        return variables
+    from sdkit.checks import variables_needed
+
+    return list(dict.fromkeys(model.resolve(v) for v in [*variables, *variables_needed(suite.checks)]))
+
+
+def _report_run_checks(model: Any, suite: Any, dataset: Any, args: argparse.Namespace) -> int:
+    """The verdicts of the checks these runs answer; exit 1 when one fails that is not expected to."""
+    from sdkit.check_samples import checks_on_runs, skipped_note
+    from sdkit.report import checks_table
+
+    results, skipped = checks_on_runs(model, suite.checks, dataset)
+    if args.set:
+        print("note: --set applies to every run, so these verdicts are of the changed model")
+    if results:
+        print(f"\nchecks of {args.checks} that these runs answer:\n{checks_table(results)}")
+    else:
+        print(f"\nno check of {args.checks} reads only the scenarios run; run the scenarios the checks read "
+              "(drop --scenario/--all) or use `sdkit check`")
+    if skipped:
+        print(skipped_note(skipped).strip())
+    failed = [r for r in results if not r.passed and not r.xfail]
+    expected = sum(bool(r.xfail) for r in results)
+    print(f"{len(results) - len(failed) - expected} passed, {len(failed)} failed, {expected} expected to fail")
+    return EXIT_CHECK_FAILED if failed else 0
+
+
+def _read_suite(model: Any, given: str | None) -> Any:
+    """The checks file given with --checks, or the one beside the model, read and checked against it."""
+    from sdkit.check_file import find_checks_file
+    from sdkit.check_runs import validate_settings
+    from sdkit.checks import read_check_file
+
+    suite = read_check_file(find_checks_file(model.path, given))
+    validate_settings(model, [*suite.checks, *suite.knockouts])
+    return suite
 
 
 @command("check")
@@ -102,7 +183,6 @@ def _check(args: argparse.Namespace) -> int:
         run_knockouts,
         validate_settings,
     )
-    from sdkit.checks import checks_path_for, read_check_file
     from sdkit.model import load_model
     from sdkit.report import baseline_table, checks_table, knockouts_table
 
@@ -112,12 +192,8 @@ def _check(args: argparse.Namespace) -> int:
         return _check_robust(args)
     if args.out:
         raise ParameterError("--out writes the table of --robust; add --robust N")
-    model = load_model(args.model, scenarios=getattr(args, "scenarios", None))
-    path = Path(args.checks) if args.checks else checks_path_for(model.path)
-    if not path.exists():
-        raise SdkitError(f"no checks file {path}; write one beside the model or pass --checks FILE")
-    suite = read_check_file(path)
-    validate_settings(model, [*suite.checks, *suite.knockouts])
+    model = load_model(args.model, scenarios=args.scenarios)
+    suite = _read_suite(model, args.checks)
     results = run_checks(model, suite.checks, engine=args.engine, progress=_progress("scenarios"))
     if args.baseline:
         base = load_model(args.baseline, scenarios=args.scenarios)
@@ -171,7 +247,6 @@ def _dt_report(changed: list, moved: list) -> str:
 
 def _check_robust(args: argparse.Namespace) -> int:
     from sdkit.check_robust import robust_checks, write_robust_csv
-    from sdkit.checks import checks_path_for, read_check_file
     from sdkit.io import check_output_path
     from sdkit.model import load_model
     from sdkit.report import robust_table
@@ -182,11 +257,8 @@ def _check_robust(args: argparse.Namespace) -> int:
         raise ParameterError(f"--spread must be between 0 and 1 (a fraction, e.g. 0.1), got {args.spread}")
     if args.out:
         check_output_path(args.out, args.force)
-    model = load_model(args.model, scenarios=getattr(args, "scenarios", None))
-    path = Path(args.checks) if args.checks else checks_path_for(model.path)
-    if not path.exists():
-        raise SdkitError(f"no checks file {path}; write one beside the model or pass --checks FILE")
-    suite = read_check_file(path)
+    model = load_model(args.model, scenarios=args.scenarios)
+    suite = _read_suite(model, args.checks)
     report = robust_checks(model, suite.checks, draws=args.robust, spread=args.spread, seed=args.seed,
                            progress=_progress("scenario runs"))
     print(robust_table(report))
@@ -338,10 +410,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", help="run scenarios of a model, print final values, write netCDF")
-    p.add_argument("model", help="Vensim .mdl file")
+    p = sub.add_parser("run", help="run scenarios of a model (or of several, side by side), print final values, write netCDF")
+    p.add_argument("model", nargs="+", help="Vensim .mdl file; several files run the same scenarios along a 'model' dimension")
     p.add_argument("--scenario", action="append", metavar="NAME", help="scenario to run (repeatable)")
     p.add_argument("--scenarios", metavar="FILE.toml", help="scenarios file (default: <model>.scenarios.toml beside the model)")
+    p.add_argument("--checks", metavar="FILE.toml", help="also evaluate the checks of FILE that these runs answer (exit 1 if one fails); "
+                   "without --scenario/--all, run the scenarios they read")
     p.add_argument("--all", action="store_true", help="run every scenario of the model")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter value on top of each scenario (repeatable)")
     p.add_argument("--vars", nargs="+", metavar="NAME", help="variables to keep (default: stocks and auxiliaries)")
