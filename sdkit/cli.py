@@ -304,7 +304,8 @@ def _ensemble(args: argparse.Namespace) -> int:
     if args.chunk_size < 1:
         raise ParameterError(f"--chunk-size must be at least 1, got {args.chunk_size}")
     check_output_path(args.out, args.force)
-    model = load_model(args.model, scenarios=getattr(args, "scenarios", None))
+    model = load_model(args.model, scenarios=args.scenarios)
+    suite = _ensemble_suite(model, args)
     samples = read_samples(args.samples)
     n_chunks = -(-len(samples) // args.chunk_size)
 
@@ -315,7 +316,7 @@ def _ensemble(args: argparse.Namespace) -> int:
         dataset = ensemble(
             model,
             samples,
-            variables=args.vars,
+            variables=_with_check_variables(model, args.vars or (model.stocks if suite else None), suite),
             save="final" if args.final else (args.times or "all"),
             scenario=args.scenario,
             chunk_size=args.chunk_size,
@@ -331,7 +332,30 @@ def _ensemble(args: argparse.Namespace) -> int:
         from sdkit.summary import final_quantiles_table
 
         print(final_quantiles_table(dataset))
+    if suite is not None:
+        from sdkit.check_samples import checks_over_samples, samples_checks_table
+
+        varied = {str(column): samples[column].to_numpy(dtype=float) for column in samples.columns}
+        results, skipped = checks_over_samples(model, suite.checks, dataset, args.scenario, varied)
+        print(samples_checks_table(results, skipped, len(samples), args.checks))
     return 0
+
+
+def _ensemble_suite(model: Any, args: argparse.Namespace) -> Any:
+    """The checks of ``--checks FILE`` for an ensemble, refused before any run when no run could answer one."""
+    if not args.checks:
+        return None
+    from sdkit.check_samples import answerable
+    from sdkit.scenarios import DEFAULT_SCENARIO
+
+    if args.final or args.times:
+        raise ParameterError("--checks reads whole trajectories; drop --final and --times")
+    suite = _read_suite(model, args.checks)
+    scenario = args.scenario or DEFAULT_SCENARIO
+    if not answerable(suite.checks, [scenario])[0]:
+        raise ParameterError(f"no check of {args.checks} reads scenario {scenario!r} alone without 'set'; "
+                             "give --scenario NAME of a scenario its checks read")
+    return suite
 
 
 @command("scenarios")
@@ -452,6 +476,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", metavar="DIR", help="keep finished chunks in DIR; rerunning the same command after a crash computes only the missing ones")
     p.add_argument("--max-memory", type=float, metavar="GB", help="largest result the ensemble may hold (default: half the machine's memory)")
     p.add_argument("--summary", action="store_true", help="print quantiles (5, 25, 50, 75, 95 %%) of each variable's final value")
+    p.add_argument("--checks", metavar="FILE.toml",
+                   help="print each check of FILE that reads the --scenario run: its pass share and margins over the runs")
 
     p = sub.add_parser("scenarios", help="list a model's scenarios")
     p.add_argument("model", help="Vensim .mdl file")
