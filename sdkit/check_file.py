@@ -153,12 +153,14 @@ def find_checks_file(model_path: str | Path, given: str | Path | None = None) ->
     CheckError
         The file does not exist; the message names where sdkit looked and the option.
     """
+    from sdkit.io import looked_for
+
     if given is not None:
         path = Path(given)
         if not path.is_file():
-            raise CheckError(f"checks file {path} does not exist; check the path given to --checks")
+            raise CheckError(f"no checks file {path} ({looked_for(path)}); check the path given to --checks")
         return path
-    path = checks_path_for(model_path)
+    path = checks_path_for(Path(model_path).absolute())
     if not path.is_file():
         raise CheckError(f"no checks file for {Path(model_path).name}: looked for {path}; "
                          "write one there or pass --checks FILE")

@@ -279,8 +279,10 @@ def read_samples(path: str) -> Any:
     import pandas as pd
 
     from sdkit.errors import ParameterError
-    from sdkit.io import read_input
+    from sdkit.io import looked_for, read_input
 
+    if not Path(path).exists():
+        raise ParameterError(f"samples file {path} does not exist ({looked_for(path)}); check the path given to --samples")
     data = read_input(path, "samples file", ParameterError)
     try:
         frame = pd.read_csv(io.BytesIO(data))
@@ -365,7 +367,8 @@ def _scenarios(args: argparse.Namespace) -> int:
 
     model = load_model(args.model, scenarios=getattr(args, "scenarios", None))
     if not model.scenarios:
-        print(f"{model.path.name} has no scenarios file ({model.path.stem}.scenarios.toml)")
+        print(f"{model.path.name} has no scenarios: looked for {model.scenarios_file}; write one there "
+              "or pass --scenarios FILE")
         return 0
     print(table(["scenario", "description"], [[s.name, s.description] for s in model.scenarios.values()]))
     return 0
@@ -395,11 +398,13 @@ def _params(args: argparse.Namespace) -> int:
 
 @command("reproduce")
 def _reproduce(args: argparse.Namespace) -> int:
+    from sdkit.io import looked_for
     from sdkit.reproduce import reproduce
 
     models = Path(args.models)
     if not models.is_dir():
-        raise SdkitError(f"models folder {models} does not exist; run from the project root or pass --models DIR")
+        raise SdkitError(f"models folder {models} does not exist ({looked_for(models)}); run from the project root "
+                         "or pass --models DIR")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise SdkitError(f"--out {out} is a file; give a folder")

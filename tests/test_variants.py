@@ -259,5 +259,44 @@ def test_checks_file_not_found_names_the_place_and_the_option(variant, tmp_path,
     assert "--checks FILE" in err
     code, _, err = run_cli(capsys, "run", base, "--checks", tmp_path / "none.toml")
     assert code == 2
-    assert "none.toml does not exist" in err
+    assert f"no checks file {tmp_path / 'none.toml'} (looked for" in err
     assert "--checks" in err
+
+
+# ---------------------------------------------------------------- not found: where sdkit looked, and the fix
+
+
+@pytest.mark.parametrize(
+    ("argv", "needles"),
+    [
+        (["run", "{tmp}/none.mdl"], ("model file", "looked for {tmp}/none.mdl", ".mdl file")),
+        (["run", "{base}", "--scenarios", "{tmp}/none.toml"], ("looked for {tmp}/none.toml", "--scenarios")),
+        (["run", "{leaky}", "--scenario", "slow"], ("looked for {tmp}/leaky.scenarios.toml", "--scenarios FILE")),
+        (["run", "{base}", "--scenario", "sloww"], ("unknown scenario 'sloww'", "from {tmp}/decay.scenarios.toml", "--scenarios FILE")),
+        (["run", "{base}", "--vars", "Stok"], ("no variable 'Stok'", "as it is written in {base}")),
+        (["run", "{base}", "--set", "decay tme=3"], ("no variable 'decay tme'", "sdkit params")),
+        (["check", "{leaky}"], ("looked for {tmp}/leaky.checks.toml", "--checks FILE")),
+        (["ensemble", "{base}", "--samples", "{tmp}/none.csv", "--out", "{tmp}/e.nc"], ("looked for {tmp}/none.csv", "--samples")),
+        (["sweep", "{tmp}/none.toml"], ("study file", "looked for {tmp}/none.toml", "sweep .toml")),
+        (["sweep", "{study}", "--checks", "{tmp}/none.toml"], ("looked for {tmp}/none.toml", "--checks")),
+        (["plot", "{tmp}/none.nc", "--out", "{tmp}/x.png"], ("looked for {tmp}/none.nc", "--out FILE.nc")),
+        (["plot", "{runs}", "--labels", "{tmp}/none.toml", "--out", "{tmp}/x.png"], ("looked for {tmp}/none.toml", "--labels")),
+        (["plot", "{runs}", "--kind", "checks", "--out", "{tmp}/x.png"], ("looked for {tmp}/decay.checks.toml", "--checks FILE")),
+        (["scenarios", "{base}", "--scenarios", "{tmp}/none.toml"], ("looked for {tmp}/none.toml", "--scenarios")),
+    ],
+    ids=lambda v: "-".join(v[:2]).replace("{", "").replace("}", "") if isinstance(v, list) else "",
+)
+def test_not_found_names_where_sdkit_looked_and_the_option(variant, tmp_path, capsys, argv, needles):
+    base, leaky, scenarios, _ = variant
+    study = tmp_path / "study.toml"
+    study.write_text(STUDY.format(model="decay.mdl"), encoding="utf-8")
+    runs = tmp_path / "runs.nc"
+    xr.Dataset({"stock": (("scenario", "time"), [[1.0, 2.0]])},
+               coords={"scenario": ["slow"], "time": [0.0, 1.0]},
+               attrs={"model_file": str(base), "model_path": str(base)}).to_netcdf(runs)
+    names = {"tmp": tmp_path, "base": base, "leaky": leaky, "study": study, "runs": runs}
+    code, _, err = run_cli(capsys, *[a.format(**names) for a in argv])
+    assert code == 2
+    assert err.count("\n") == 1
+    for needle in needles:
+        assert needle.format(**names) in err

@@ -72,8 +72,11 @@ def open_result(path: Path) -> Any:
     """The dataset of a result file, loaded into memory; a one-line error if it is not one."""
     import xarray as xr
 
+    from sdkit.io import looked_for
+
     if not path.is_file():
-        raise ParameterError(f"result file {path} does not exist or is not a file; give a .nc file sdkit wrote")
+        raise ParameterError(f"result file {path} does not exist or is not a file ({looked_for(path)}); give a "
+                             ".nc file written by sdkit run, ensemble, sweep or reproduce (--out FILE.nc)")
     try:
         return xr.load_dataset(path)
     except (OSError, ValueError) as exc:
@@ -99,10 +102,11 @@ def guess_kind(ds: Any) -> str:
 
 def read_labels(path: Path) -> dict[str, dict[str, str]]:
     """``[scenarios]`` and ``[variables]`` tables of display names from a TOML file."""
-    from sdkit.io import read_toml
+    from sdkit.io import looked_for, read_toml
 
     if not path.exists():
-        raise ParameterError(f"labels file {path} does not exist; give a TOML file with [scenarios] and [variables]")
+        raise ParameterError(f"labels file {path} does not exist ({looked_for(path)}); check the path given to "
+                             "--labels (a TOML file with [scenarios] and [variables])")
     data = read_toml(path, "labels file", ParameterError)[1]
     unknown = sorted(set(data) - {"scenarios", "variables"})
     if unknown:

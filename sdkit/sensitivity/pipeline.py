@@ -112,6 +112,10 @@ class SweepResult:
 def load_study_model(study: Study, scenarios: str | Path | None = None) -> Model:
     """Load the study's model (its scenarios from ``scenarios``, by default the file beside
     it) and check its parameters, outputs and scenario against it."""
+    if not Path(study.model).is_file():
+        where = f"`model =` in {study.source}" if study.source else f"the model of study {study.name}"
+        raise StudyError(f"{where} names {study.model}, which does not exist; a relative path is read "
+                         "from the study file's folder")
     model = load_model(study.model, scenarios=scenarios)
     check_against_model(study, model)
     return model
