@@ -16,13 +16,62 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sdkit.check_runs import constant_lookup
+from sdkit.check_file import CheckFile, find_checks_file, read_check_file, variables_needed
+from sdkit.check_runs import constant_lookup, validate_settings
 from sdkit.checks import BatchResult, Check, CheckResult, evaluate, evaluate_batch, scenarios_needed
-from sdkit.errors import CheckError
+from sdkit.errors import CheckError, ParameterError
 from sdkit.model import Model
 from sdkit.scenarios import DEFAULT_SCENARIO, overrides_for
 
-__all__ = ["answerable", "checks_on_runs", "checks_over_samples", "samples_checks_table", "skipped_note"]
+__all__ = [
+    "answerable", "checks_on_runs", "checks_over_samples", "read_suite", "run_checks_report",
+    "samples_checks_table", "skipped_note", "suite_for_samples", "with_check_variables",
+]
+
+
+def read_suite(model: Model, given: str | None) -> CheckFile:
+    """The checks file given (``--checks FILE``) or the one beside the model, read and checked against it."""
+    suite = read_check_file(find_checks_file(model.path, given))
+    validate_settings(model, [*suite.checks, *suite.knockouts])
+    return suite
+
+
+def suite_for_samples(model: Model, given: str, scenario: str | None) -> CheckFile:
+    """The checks file of an ensemble or sweep from ``scenario``: refused, before any run, when
+    none of its checks reads that scenario alone, or when they read a variable the model lacks."""
+    suite = read_suite(model, given)
+    name = scenario or DEFAULT_SCENARIO
+    chosen = answerable(suite.checks, [name])[0]
+    if not chosen:
+        raise ParameterError(f"no check of {given} reads scenario {name!r} alone without 'set', so the runs "
+                             "answer none; start from a scenario its checks read (--scenario, or the study's)")
+    for variable in variables_needed(chosen):
+        model.resolve(variable)
+    return suite
+
+
+def with_check_variables(model: Model, variables: Sequence[str] | None, suite: CheckFile | None) -> list[str] | None:
+    """``variables`` plus those the checks read (None, with no checks, keeps a command's default outputs)."""
+    if variables is None or suite is None:
+        return None if variables is None else list(variables)
+    return list(dict.fromkeys(model.resolve(v) for v in [*variables, *variables_needed(suite.checks)]))
+
+
+def run_checks_report(model: Model, suite: CheckFile, dataset: xr.Dataset, path: Any) -> tuple[str, bool]:
+    """The text of the checks a :func:`sdkit.run.run` result answers, and whether one failed
+    that is not expected to."""
+    from sdkit.report import checks_table
+
+    results, skipped = checks_on_runs(model, suite.checks, dataset)
+    if results:
+        text = f"checks of {path} that these runs answer:\n{checks_table(results)}"
+    else:
+        text = (f"no check of {path} reads only the scenarios run; run the scenarios the checks read "
+                "(drop --scenario/--all) or use `sdkit check`")
+    failed = [r for r in results if not r.passed and not r.xfail]
+    expected = sum(bool(r.xfail) for r in results)
+    text += f"\n{len(results) - len(failed) - expected} passed, {len(failed)} failed, {expected} expected to fail"
+    return text + skipped_note(skipped), bool(failed)
 
 
 def answerable(checks: Sequence[Check], scenarios: Sequence[str]) -> tuple[list[Check], list[Check]]:

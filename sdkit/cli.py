@@ -66,6 +66,8 @@ def _progress(total_label: str) -> Callable:
 
 @command("run")
 def _run(args: argparse.Namespace) -> int:
+    from sdkit.check_samples import answerable, read_suite, run_checks_report, with_check_variables
+    from sdkit.checks import scenarios_needed
     from sdkit.io import check_output_path, write_netcdf
     from sdkit.model import load_model
     from sdkit.report import final_values
@@ -78,22 +80,25 @@ def _run(args: argparse.Namespace) -> int:
     if len(args.model) > 1:
         return _run_models(args)
     model = load_model(args.model[0], scenarios=args.scenarios)
-    suite = _read_suite(model, args.checks) if args.checks else None
+    suite = read_suite(model, args.checks) if args.checks else None
     names = list(model.scenarios) if args.all else args.scenario
     if suite is not None and not names:  # the scenarios the checks read as they are
-        from sdkit.check_samples import answerable
-
-        names = _scenarios_read(answerable(suite.checks, list(model.scenarios))[0])
+        names = scenarios_needed(answerable(suite.checks, list(model.scenarios))[0])
     dataset = run(
         model,
         scenarios=names,
         set=parse_set(args.set),
-        variables=_with_check_variables(model, args.vars, suite),
+        variables=with_check_variables(model, args.vars, suite),
         engine=args.engine,
         progress=_progress("scenarios"),
     )
     print(final_values(dataset, model.stocks if not args.vars else list(dataset.data_vars)))
-    verdict = _report_run_checks(model, suite, dataset, args) if suite is not None else 0
+    verdict = 0
+    if suite is not None:
+        text, failed = run_checks_report(model, suite, dataset, args.checks)
+        note = "note: --set applies to every run, so these verdicts are of the changed model\n" if args.set else ""
+        print(f"\n{note}{text}")
+        verdict = EXIT_CHECK_FAILED if failed else 0
     if args.out:
         dataset.attrs["command"] = command_line(args)
         if args.checks:
@@ -127,53 +132,6 @@ def _run_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _scenarios_read(checks: list) -> list[str]:
-    from sdkit.checks import scenarios_needed
-
-    return scenarios_needed(checks)
-
-
-def _with_check_variables(model: Any, variables: list[str] | None, suite: Any) -> list[str] | None:
-    """``--vars`` plus the variables the checks read (None keeps the default outputs)."""
-    if variables is None or suite is None:
-        return variables
-    from sdkit.checks import variables_needed
-
-    return list(dict.fromkeys(model.resolve(v) for v in [*variables, *variables_needed(suite.checks)]))
-
-
-def _report_run_checks(model: Any, suite: Any, dataset: Any, args: argparse.Namespace) -> int:
-    """The verdicts of the checks these runs answer; exit 1 when one fails that is not expected to."""
-    from sdkit.check_samples import checks_on_runs, skipped_note
-    from sdkit.report import checks_table
-
-    results, skipped = checks_on_runs(model, suite.checks, dataset)
-    if args.set:
-        print("note: --set applies to every run, so these verdicts are of the changed model")
-    if results:
-        print(f"\nchecks of {args.checks} that these runs answer:\n{checks_table(results)}")
-    else:
-        print(f"\nno check of {args.checks} reads only the scenarios run; run the scenarios the checks read "
-              "(drop --scenario/--all) or use `sdkit check`")
-    if skipped:
-        print(skipped_note(skipped).strip())
-    failed = [r for r in results if not r.passed and not r.xfail]
-    expected = sum(bool(r.xfail) for r in results)
-    print(f"{len(results) - len(failed) - expected} passed, {len(failed)} failed, {expected} expected to fail")
-    return EXIT_CHECK_FAILED if failed else 0
-
-
-def _read_suite(model: Any, given: str | None) -> Any:
-    """The checks file given with --checks, or the one beside the model, read and checked against it."""
-    from sdkit.check_file import find_checks_file
-    from sdkit.check_runs import validate_settings
-    from sdkit.checks import read_check_file
-
-    suite = read_check_file(find_checks_file(model.path, given))
-    validate_settings(model, [*suite.checks, *suite.knockouts])
-    return suite
-
-
 @command("check")
 def _check(args: argparse.Namespace) -> int:
     from sdkit.check_runs import (
@@ -183,6 +141,7 @@ def _check(args: argparse.Namespace) -> int:
         run_knockouts,
         validate_settings,
     )
+    from sdkit.check_samples import read_suite
     from sdkit.model import load_model
     from sdkit.report import baseline_table, checks_table, knockouts_table
 
@@ -193,7 +152,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.out:
         raise ParameterError("--out writes the table of --robust; add --robust N")
     model = load_model(args.model, scenarios=args.scenarios)
-    suite = _read_suite(model, args.checks)
+    suite = read_suite(model, args.checks)
     results = run_checks(model, suite.checks, engine=args.engine, progress=_progress("scenarios"))
     if args.baseline:
         base = load_model(args.baseline, scenarios=args.scenarios)
@@ -247,6 +206,7 @@ def _dt_report(changed: list, moved: list) -> str:
 
 def _check_robust(args: argparse.Namespace) -> int:
     from sdkit.check_robust import robust_checks, write_robust_csv
+    from sdkit.check_samples import read_suite
     from sdkit.io import check_output_path
     from sdkit.model import load_model
     from sdkit.report import robust_table
@@ -258,7 +218,7 @@ def _check_robust(args: argparse.Namespace) -> int:
     if args.out:
         check_output_path(args.out, args.force)
     model = load_model(args.model, scenarios=args.scenarios)
-    suite = _read_suite(model, args.checks)
+    suite = read_suite(model, args.checks)
     report = robust_checks(model, suite.checks, draws=args.robust, spread=args.spread, seed=args.seed,
                            progress=_progress("scenario runs"))
     print(robust_table(report))
@@ -297,6 +257,7 @@ def read_samples(path: str) -> Any:
 def _ensemble(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from sdkit.check_samples import suite_for_samples, with_check_variables
     from sdkit.ensemble import ensemble
     from sdkit.executors import executor
     from sdkit.io import check_output_path, write_netcdf
@@ -307,7 +268,9 @@ def _ensemble(args: argparse.Namespace) -> int:
         raise ParameterError(f"--chunk-size must be at least 1, got {args.chunk_size}")
     check_output_path(args.out, args.force)
     model = load_model(args.model, scenarios=args.scenarios)
-    suite = _ensemble_suite(model, args)
+    if args.checks and (args.final or args.times):
+        raise ParameterError("--checks reads whole trajectories; drop --final and --times")
+    suite = suite_for_samples(model, args.checks, args.scenario) if args.checks else None
     samples = read_samples(args.samples)
     n_chunks = -(-len(samples) // args.chunk_size)
 
@@ -318,7 +281,7 @@ def _ensemble(args: argparse.Namespace) -> int:
         dataset = ensemble(
             model,
             samples,
-            variables=_with_check_variables(model, args.vars or (model.stocks if suite else None), suite),
+            variables=with_check_variables(model, args.vars or (model.stocks if suite else None), suite),
             save="final" if args.final else (args.times or "all"),
             scenario=args.scenario,
             chunk_size=args.chunk_size,
@@ -341,23 +304,6 @@ def _ensemble(args: argparse.Namespace) -> int:
         results, skipped = checks_over_samples(model, suite.checks, dataset, args.scenario, varied)
         print(samples_checks_table(results, skipped, len(samples), args.checks))
     return 0
-
-
-def _ensemble_suite(model: Any, args: argparse.Namespace) -> Any:
-    """The checks of ``--checks FILE`` for an ensemble, refused before any run when no run could answer one."""
-    if not args.checks:
-        return None
-    from sdkit.check_samples import answerable
-    from sdkit.scenarios import DEFAULT_SCENARIO
-
-    if args.final or args.times:
-        raise ParameterError("--checks reads whole trajectories; drop --final and --times")
-    suite = _read_suite(model, args.checks)
-    scenario = args.scenario or DEFAULT_SCENARIO
-    if not answerable(suite.checks, [scenario])[0]:
-        raise ParameterError(f"no check of {args.checks} reads scenario {scenario!r} alone without 'set'; "
-                             "give --scenario NAME of a scenario its checks read")
-    return suite
 
 
 @command("scenarios")

@@ -92,6 +92,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """Run ``sdkit sweep``; returns the exit code (SdkitErrors propagate to the caller)."""
     from tqdm import tqdm
 
+    from sdkit.check_samples import suite_for_samples
     from sdkit.errors import ParameterError
     from sdkit.executors import executor
     from sdkit.locks import interrupt_on_terminate
@@ -105,7 +106,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / Path(args.spec).stem
     limits = _limits(args)
     model = load_study_model(study, scenarios=args.scenarios)
-    checks = _checks(model, study, args.checks)
+    checks = suite_for_samples(model, args.checks, study.scenario).checks if args.checks else []
     runs = check_budget(study, saved_times(study, model), limits)["runs"]  # before any worker starts
     if args.dry_run:
         if args.resume or args.force or args.keep_chunks:
@@ -156,26 +157,3 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         print(samples_checks_table(*result.checks, runs, args.checks))
     return 0
-
-
-def _checks(model: Any, study: Any, given: str | None) -> list:
-    """The checks of ``--checks FILE`` a sweep can answer; refused before any run when there are none."""
-    if given is None:
-        return []
-    from sdkit.check_file import find_checks_file
-    from sdkit.check_runs import validate_settings
-    from sdkit.check_samples import answerable
-    from sdkit.checks import read_check_file, variables_needed
-    from sdkit.errors import ParameterError
-    from sdkit.scenarios import DEFAULT_SCENARIO
-
-    suite = read_check_file(find_checks_file(study.model, given))
-    validate_settings(model, suite.checks)
-    scenario = study.scenario or DEFAULT_SCENARIO
-    answered = answerable(suite.checks, [scenario])[0]
-    if not answered:
-        raise ParameterError(f"no check of {given} reads scenario {scenario!r} (the study's) alone without 'set'; "
-                             "give a checks file whose checks read it")
-    for name in variables_needed(answered):
-        model.resolve(name)
-    return suite.checks
