@@ -16,7 +16,8 @@ from sdkit.cli import main
 from sdkit.compare import model_provenance
 
 #: A variant of tests/data/decay.mdl: a leak adds half again to the outflow.
-LEAK = ("leak fraction = 0.5\n\t~\tDmnl [0,1]\n\t~\tShare of the outflow that leaks on top of decay.\n\t|\n\n")
+LEAK = ("leak fraction = 0.5\n\t~\tDmnl [0,1]\n\t~\tShare of the outflow that leaks on top of decay.\n\t|\n\n"
+        "leak flow = Stock / decay time * leak fraction\n\t~\twidgets/Year\n\t~\tThe leak.\n\t|\n\n")
 
 CHECKS = '''
 [[check]]
@@ -67,7 +68,7 @@ def final_stock(decay_time, initial=100.0, leak=0.0):
 def variant(model_copy, tmp_path):
     """decay.mdl (with its scenarios), leaky.mdl (no scenarios of its own) and a shared checks file."""
     base = model_copy("decay")
-    text = base.read_text(encoding="utf-8").replace("outflow = Stock / decay time", "outflow = Stock / decay time * (1 + leak fraction)")
+    text = base.read_text(encoding="utf-8").replace("outflow = Stock / decay time", "outflow = Stock / decay time + leak flow")
     (tmp_path / "leaky.mdl").write_text(text.replace("decay time = 10", LEAK + "decay time = 10"), encoding="utf-8")
     scenarios = tmp_path / "leaky.shared.toml"
     scenarios.write_text(base.with_name("decay.scenarios.toml").read_text(encoding="utf-8")
@@ -112,13 +113,12 @@ def test_compare_keeps_each_models_provenance_through_a_file(variant, tmp_path):
 
 def test_compare_a_variable_one_model_lacks_is_nan_there(variant):
     base, leaky, scenarios, _ = variant
-    ds = sdkit.compare({"base": base, "variant": leaky}, scenarios=["slow"], scenarios_file=scenarios,
-                       variables=None)
+    ds = sdkit.compare({"base": base, "variant": leaky}, scenarios=["slow"], scenarios_file=scenarios)
+    assert list(ds["model"].values) == ["base", "variant"]
+    assert bool(ds["leak_flow"].sel(model="base").isnull().all())
+    np.testing.assert_allclose(ds["leak_flow"].sel(model="variant", scenario="slow"),
+                               ds["stock"].sel(model="variant", scenario="slow") / 40 * 0.5, rtol=1e-12)
     assert "leak_fraction" not in ds  # a constant: not among the default outputs
-    both = sdkit.compare({"base": base, "variant": leaky}, scenarios=["slow"], scenarios_file=scenarios,
-                         variables=["Stock", "outflow"])
-    assert list(both["model"].values) == ["base", "variant"]
-    assert bool(both["outflow"].sel(model="variant").notnull().all())
 
 
 def test_compare_refuses_two_models_with_one_label(variant, tmp_path):
