@@ -283,18 +283,20 @@ def test_checks_file_not_found_names_the_place_and_the_option(variant, tmp_path,
         (["plot", "{runs}", "--labels", "{tmp}/none.toml", "--out", "{tmp}/x.png"], ("looked for {tmp}/none.toml", "--labels")),
         (["plot", "{runs}", "--kind", "checks", "--out", "{tmp}/x.png"], ("looked for {tmp}/decay.checks.toml", "--checks FILE")),
         (["scenarios", "{base}", "--scenarios", "{tmp}/none.toml"], ("looked for {tmp}/none.toml", "--scenarios")),
+        (["plot", "{runs}", "--kind", "checks", "--checks", "{checks}", "--scenarios", "{tmp}/none.toml", "--out", "{tmp}/x.png"],
+         ("looked for {tmp}/none.toml", "--scenarios")),
     ],
     ids=lambda v: "-".join(v[:2]).replace("{", "").replace("}", "") if isinstance(v, list) else "",
 )
 def test_not_found_names_where_sdkit_looked_and_the_option(variant, tmp_path, capsys, argv, needles):
-    base, leaky, scenarios, _ = variant
+    base, leaky, scenarios, checks = variant
     study = tmp_path / "study.toml"
     study.write_text(STUDY.format(model="decay.mdl"), encoding="utf-8")
     runs = tmp_path / "runs.nc"
     xr.Dataset({"stock": (("scenario", "time"), [[1.0, 2.0]])},
                coords={"scenario": ["slow"], "time": [0.0, 1.0]},
                attrs={"model_file": str(base), "model_path": str(base)}).to_netcdf(runs)
-    names = {"tmp": tmp_path, "base": base, "leaky": leaky, "study": study, "runs": runs}
+    names = {"tmp": tmp_path, "base": base, "leaky": leaky, "study": study, "runs": runs, "checks": checks}
     code, _, err = run_cli(capsys, *[a.format(**names) for a in argv])
     assert code == 2
     assert err.count("\n") == 1
