@@ -30,23 +30,27 @@ __all__ = [
 
 
 def read_suite(model: Model, given: str | None) -> CheckFile:
-    """The checks file given (``--checks FILE``) or the one beside the model, read and checked against it."""
+    """The checks file given (``--checks FILE``) or the one beside the model, read and checked against
+    it (constants a check sets, variables it reads) before anything runs."""
     suite = read_check_file(find_checks_file(model.path, given))
     validate_settings(model, [*suite.checks, *suite.knockouts])
+    for check in suite.checks:  # before any run: a misnamed variable costs nothing computed
+        for variable in variables_needed([check]):
+            try:
+                model.resolve(variable)
+            except ParameterError as exc:
+                raise CheckError(f"check {check.id!r}: {exc}") from None
     return suite
 
 
 def suite_for_samples(model: Model, given: str, scenario: str | None) -> CheckFile:
     """The checks file of an ensemble or sweep from ``scenario``: refused, before any run, when
-    none of its checks reads that scenario alone, or when they read a variable the model lacks."""
+    none of its checks reads that scenario alone."""
     suite = read_suite(model, given)
     name = scenario or DEFAULT_SCENARIO
-    chosen = answerable(suite.checks, [name])[0]
-    if not chosen:
+    if not answerable(suite.checks, [name])[0]:
         raise ParameterError(f"no check of {given} reads scenario {name!r} alone without 'set', so the runs "
                              "answer none; start from a scenario its checks read (--scenario, or the study's)")
-    for variable in variables_needed(chosen):
-        model.resolve(variable)
     return suite
 
 

@@ -302,3 +302,15 @@ def test_not_found_names_where_sdkit_looked_and_the_option(variant, tmp_path, ca
     assert err.count("\n") == 1
     for needle in needles:
         assert needle.format(**names) in err
+
+
+def test_a_check_reading_a_variable_the_model_lacks_is_refused_before_any_run(variant, tmp_path, capsys):
+    base, *_ = variant
+    bad = tmp_path / "bad.checks.toml"
+    bad.write_text(CHECKS.replace('var = "Stock" }\nop = ">"', 'var = "Stok" }\nop = ">"', 1), encoding="utf-8")
+    code, stdout, err = run_cli(capsys, "run", base, "--checks", bad, "--out", tmp_path / "runs.nc")
+    assert code == 2
+    assert "check 'S.slow-keeps-half'" in err
+    assert "no variable 'Stok'" in err
+    assert stdout == ""  # nothing ran
+    assert not (tmp_path / "runs.nc").exists()
