@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from sdkit.errors import (
     UnsupportedFeature,
 )
 from sdkit.io import read_input
+from sdkit.macros import expand_macros
 from sdkit.safety import check_model_text, decode_model, vensim_file
 from sdkit.structure import (
     check_data_files,
@@ -190,7 +192,7 @@ def _failing_equation(path: Path, text: str) -> str:
                     if hasattr(component, "expression"):
                         component.parse()
                 except Exception as exc:  # noqa: BLE001 - locating the failure, any type
-                    lhs = element.equation.split("=", 1)[0].strip().splitlines()[0][:60]
+                    lhs = re.split(r"=|\(", element.equation, maxsplit=1)[0].strip().splitlines()[0][:60]
                     line = equation_lines(text).get(canonical(lhs.split("[")[0]), "?")
                     if _INTEG_ONE_ARGUMENT in str(exc):
                         return f"stock {lhs!r} (line {line}) has no initial value, write INTEG(flow, initial value)"
@@ -671,6 +673,7 @@ def read_model_text(path: Path) -> tuple[bytes, str]:
     text = decode_model(raw, path)
     if not text.strip():
         raise ModelFileError(f"{path} is empty; save the model from Vensim as a .mdl file")
+    text = expand_macros(text, path)
     check_model_text(text, path)
     return raw, text
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sdkit.errors import ModelFileError
+from sdkit.macros import source_line
 
 _SKETCH_MARK = "\\\\\\---///"
 
@@ -55,7 +56,11 @@ def walk(node: Any, enter_stateful: bool = False) -> Iterator[Any]:
 
 def _equation_line(text: str, name: str) -> int:
     match = re.search(rf"^[ \t]*{re.escape(name)}[ \t]*(?:\[[^\]]*\])?[ \t]*[=(:]", text, re.M | re.I)
-    return text.count("\n", 0, match.start()) + 1 if match else 0
+    if not match:
+        return 0
+    end = text.find("|", match.start())
+    equation = text[match.start():end if end >= 0 else None]
+    return source_line(equation) or text.count("\n", 0, match.start()) + 1
 
 
 def _at(text: str, name: str) -> str:
