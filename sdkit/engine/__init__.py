@@ -1,9 +1,14 @@
 """Vectorised ensemble engine: compile a Vensim model into an N-sample kernel.
 
+>>> from pathlib import Path
+>>> import sdkit
 >>> from sdkit.engine import compile_model
->>> kernel = compile_model("models/kissinger_core.mdl")      # doctest: +SKIP
->>> res = kernel.simulate({"legitimacy_emphasis": [0.4, 0.6]}, n=2,
-...                       variables=["legitimacy"], save="final")  # doctest: +SKIP
+>>> kernel = compile_model(Path(sdkit.__file__).parents[1] / "tests" / "data" / "decay.mdl")
+>>> result = kernel.simulate({"decay_time": [5.0, 20.0]}, n=2, variables=["stock"], save="final")
+>>> result.times
+array([20.])
+>>> bool(result.data["stock"][0] < result.data["stock"][1])  # the slower decay keeps more
+True
 """
 
 from __future__ import annotations
