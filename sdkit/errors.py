@@ -30,6 +30,10 @@ class UnsupportedFeature(SdkitError):
     """The ensemble engine cannot compile a function or construct in a model."""
 
 
+class MacroNotSupported(ModelFileError, UnsupportedFeature):
+    """A model defines a macro: neither sdkit's reader nor its engine expands macros."""
+
+
 class NonFiniteError(SdkitError):
     """A simulation produced NaN or infinity.
 

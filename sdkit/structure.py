@@ -12,9 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sdkit.errors import ModelFileError
-
-_SKETCH_MARK = "\\\\\\---///"
-
+from sdkit.locate import SKETCH_MARK
 
 #: Abstract structures whose value comes from the previous step or the initial time:
 #: a dependency through them does not make an algebraic loop.
@@ -181,7 +179,7 @@ def _find_cycle(graph: dict[str, set[str]]) -> list[str]:
 
 def _check_lookup_points(text: str, path: Path) -> None:
     """x values of every lookup written as (x,y) pairs must increase strictly."""
-    equations = text.split(_SKETCH_MARK, 1)[0].replace("\\\n", " ")
+    equations = text.split(SKETCH_MARK, 1)[0].replace("\\\n", " ")
     for match in _POINTS.finditer(equations):
         xs = [float(re.sub(r"\s", "", x)) for x in _POINT.findall(match[1])]
         for previous, current in zip(xs, xs[1:], strict=False):
@@ -269,12 +267,3 @@ def check_data_files(abstract_model: Any, path: Path) -> None:
                 f"{path.name}: {owner!r} reads {name!r}, outside the model's folder {folder}; "
                 "copy the data file beside the model and name it there"
             )
-
-
-def refuse_macros(abstract_model: Any, path: Path) -> None:
-    macros = [section.name for section in abstract_model.sections[1:]]
-    if macros:
-        raise ModelFileError(
-            f"{path.name} defines the macro {macros[0]!r}; sdkit does not support macros, "
-            "so write its equations into the model in place of each call"
-        )

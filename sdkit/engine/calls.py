@@ -1,6 +1,6 @@
 """Translation of operators and function calls (mixed into :class:`sdkit.engine.translate.Translator`).
 
-Operators follow Vensim's precedence (:mod:`sdkit.engine.precedence`); calls
+Operators follow Vensim's precedence (:mod:`sdkit.precedence`); calls
 become IR functions, lookups, IF THEN ELSE and the expansion of SUM, PROD,
 VMIN and VMAX over ``!`` ranges into balanced trees.
 """
@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from sdkit.engine.ir import Expr
-from sdkit.engine.precedence import split_logic
 from sdkit.errors import ModelFileError, UnsupportedFeature
+from sdkit.precedence import split_logic
+from sdkit.structure import clean_name
 
 #: Vensim functions with a direct scalar equivalent: name -> (IR name, number of args).
 SIMPLE_FUNCTIONS = {
@@ -53,10 +54,6 @@ LOGIC_OPS = {
     ":AND:": "and",
     ":OR:": "or",
 }
-
-
-def _control_key(name: str) -> str:
-    return " ".join(name.replace("_", " ").lower().split())
 
 
 def _vensim_name(name: str) -> str:
@@ -158,7 +155,7 @@ class ExpressionMixin:
         """Elements of the subscript range an argument names (ELMCOUNT(range))."""
         wanted = getattr(ast, "reference", None)
         for name, elems in self.ranges.items():
-            if _control_key(name) == _control_key(str(wanted)):
+            if clean_name(name) == clean_name(str(wanted)):
                 return elems
         raise ModelFileError(
             f"ELMCOUNT in variable '{self._model_name()}' needs a subscript range name"

@@ -1,7 +1,8 @@
 """Translate a Vensim ``.mdl`` file into the scalar IR (:mod:`sdkit.engine.ir`).
 
-The file is parsed by PySD's own translator (``VensimFile``) into PySD's
-``AbstractModel``; this module walks that structured AST, expands every
+The model layer parses the file once with PySD's own translator (``VensimFile``,
+:func:`sdkit.model_file.parse_model_text`) into PySD's ``AbstractModel``; this
+module walks that structured AST, expands every
 subscripted variable into one scalar node per element and turns stateful
 functions (SMOOTH, DELAY, TREND, INITIAL) into hidden stocks or held values.
 No model-supplied text is ever turned into code.
@@ -11,92 +12,40 @@ from __future__ import annotations
 
 import itertools
 import logging
-import re
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sdkit.engine.calls import ExpressionMixin, _control_key
+from sdkit.engine.calls import ExpressionMixin
 from sdkit.engine.ir import Expr, Lookup, ModelIR, Node, uses_time
-from sdkit.engine.locate import with_line
-from sdkit.engine.precedence import vensim_parsing
 from sdkit.engine.statefuls import StatefulMixin
 from sdkit.engine.static import NotStatic, control_values
 from sdkit.errors import ModelFileError, UnsupportedFeature
-from sdkit.safety import vensim_file
+from sdkit.locate import with_line
+from sdkit.model_file import refuse_macros
+from sdkit.structure import clean_name
+from sdkit.variables import CONTROL_NAMES
 
 log = logging.getLogger(__name__)
 
-CONTROL_NAMES = {
-    "initial time": "initial_time",
-    "final time": "final_time",
-    "time step": "time_step",
-    "saveper": "saveper",
-}
 CONTROL_TAGS = {"initial_time": "t0", "final_time": "tf", "time_step": "dt", "saveper": "sp"}
-
-_MACRO = re.compile(r"^[ \t]*:MACRO:\s*([^(\n]+)", re.MULTILINE | re.IGNORECASE)
-_PARSER_POSITION = re.compile(r" [(]line \d+, column \d+[)]")
-
-
-def _line_of(match: re.Match) -> int:
-    return match.string.count("\n", 0, match.start()) + 1
 
 
 def _is_number(ast: Any) -> bool:
     return isinstance(ast, (int, float, np.integer, np.floating)) and not isinstance(ast, bool)
 
 
-def parse_abstract_model(path: Path, text: str):
-    """Parse checked model ``text`` (of the file at ``path``) with PySD's Vensim translator."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            vf = vensim_file(path, text)
-            with vensim_parsing():
-                vf.parse()
-            return vf.get_abstract_model()
-    except ModelFileError:
-        raise
-    except Exception as exc:  # the parser raises many exception types
-        from sdkit.model import _failing_equation
-
-        macro = _MACRO.search(text)
-        if macro:  # PySD's parser fails on some macro definitions
-            raise UnsupportedFeature(
-                f"model '{path.name}' uses macros ({macro.group(1)} at line {_line_of(macro)}), "
-                "which"
-                " neither the engine nor PySD's parser reads here; expand the macro in the model"
-            ) from exc
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        where = _failing_equation(path, text)
-        if where:  # PySD's own "(line 1, column 6)" counts within the joined equation
-            first = f"{where}: {_PARSER_POSITION.sub('', first)[:160]}"
-        raise ModelFileError(
-            f"cannot parse model file '{path}': {first}; fix the equation"
-        ) from exc
-
-
 class Translator(ExpressionMixin, StatefulMixin):
     """Build a :class:`ModelIR` from a PySD AbstractModel section."""
 
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: Path, text: str, abstract_model: Any) -> None:
         from pysd.builders.python.namespace import NamespaceManager
         from pysd.builders.python.subscripts import SubscriptManager
 
         self.path = path
-        am = parse_abstract_model(path, text)
-        sections = am.sections
-        if len(sections) != 1:
-            macro = [s.name for s in sections if s.name != "__main__"]
-            first = _MACRO.search(path.read_text(encoding="utf-8", errors="replace"))
-            where = f", the first at line {_line_of(first)}" if first else ""
-            raise UnsupportedFeature(
-                f"model '{path.name}' uses macros ({', '.join(macro)}{where}); use engine='pysd'"
-            )
-        section = sections[0]
+        refuse_macros(abstract_model, text, path)
+        section = abstract_model.sections[0]
         self.section = section
         try:
             self.sm = SubscriptManager(section.subscripts, path.parent)
@@ -156,8 +105,8 @@ class Translator(ExpressionMixin, StatefulMixin):
         pending = self.pending
         for py, el in self.elements.items():
             comps = el.components
-            cname = CONTROL_NAMES.get(_control_key(el.name))
-            if cname is not None:
+            cname = clean_name(el.name)
+            if cname in CONTROL_NAMES:
                 if comps[0].subscripts[0]:
                     raise UnsupportedFeature(f"control variable '{el.name}' is subscripted")
                 self.control_exprs[cname] = comps[0].ast
@@ -422,7 +371,7 @@ class Translator(ExpressionMixin, StatefulMixin):
             )
         kind = self.kind.get(py)
         if kind == "control":
-            return (CONTROL_TAGS[CONTROL_NAMES[_control_key(self.elements[py].name)]],)
+            return (CONTROL_TAGS[clean_name(self.elements[py].name)],)
         if kind == "lookup":
             raise UnsupportedFeature(
                 f"lookup '{self.elements[py].name}' used as a variable in "
@@ -457,17 +406,20 @@ def _ast_function_name(ast: Any) -> str:
     return names.get(kind, kind)
 
 
-def translate(path: str | Path, text: str) -> ModelIR:
-    """Translate checked model ``text`` (of the file at ``path``) into the scalar IR.
+def translate(path: str | Path, text: str, abstract_model: Any) -> ModelIR:
+    """Translate PySD's abstract model of checked ``text`` (of the file at ``path``) into the scalar IR.
+
+    ``abstract_model`` is :func:`sdkit.model_file.parse_model_text` of ``text``
+    (a loaded model's :attr:`~sdkit.model.Model.abstract_model`).
 
     Raises
     ------
     ModelFileError
-        If the file is missing or cannot be parsed.
+        If the model has an algebraic loop or refers to undefined variables.
     UnsupportedFeature
         If the model uses a function or construct the engine cannot compile.
     """
-    translator = Translator(Path(path), text)
+    translator = Translator(Path(path), text, abstract_model)
     try:
         ir = translator.run()
     except (ModelFileError, UnsupportedFeature) as exc:
