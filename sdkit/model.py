@@ -46,6 +46,7 @@ from sdkit.timing import (
     TimeConstant,
     TimeSettings,
     find_time_constants,
+    find_time_lookups,
     time_settings_of,
     time_step_warning,
 )
@@ -72,6 +73,8 @@ class Model:
     dims: dict[str, list[str]]
     scenarios: dict[str, Scenario] = field(default_factory=dict)
     time_constants: dict[str, TimeConstant] = field(default_factory=dict)
+    #: Variables that read a lookup directly at Time: Python-safe name -> (x_min, x_max).
+    time_lookups: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: The checked, decoded text of the file: what every translator is given.
     text: str = field(default="", repr=False, compare=False)
     #: PySD's abstract model of ``text`` (Vensim's precedence): what the engine compiles.
@@ -290,15 +293,17 @@ def load_model(path: str | Path, scenarios: str | Path | None = None) -> Model:
     check_subscripts(abstract_model, text, path)
     check_structure(abstract_model, text, path)
     dims = dims_of(abstract_model)
+    variables = variables_of(abstract_model, dims)
     model = Model(
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
         text=text,
         abstract_model=abstract_model,
-        variables=variables_of(abstract_model, dims),
+        variables=variables,
         time=time_settings_of(abstract_model, path),
         dims=dims,
         time_constants=find_time_constants(abstract_model),
+        time_lookups=find_time_lookups(abstract_model, {v.name: v.py_name for v in variables.values()}),
     )
     scenarios_file = Path(scenarios) if scenarios is not None else scenarios_path_for(path)
     model.scenarios_file = scenarios_file.resolve()

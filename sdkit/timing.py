@@ -7,6 +7,7 @@ integration to be accurate.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from sdkit.variables import CONTROL_NAMES, number_of
 #: Limits that keep a mistyped time setting from running for hours or filling memory.
 MAX_STEPS = 10_000_000
 MAX_SAVED = 1_000_000
+#: PySD's relative precision for the final time and the saving times.
+RPREC = 1e-5
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,26 @@ class TimeSettings:
                 f"saveper {self.saveper:g} would save {span / self.saveper:.3g} times, more than "
                 f"{MAX_SAVED:.0e}; use a larger saveper"
             )
+
+
+def time_grid(t0: float, tf: float, dt: float) -> list[float]:
+    """Times visited by PySD's Euler loop: ``t += dt`` while ``t + dt*1e-5 < tf``."""
+    times = [t0]
+    t = t0
+    while t + dt * RPREC < tf:
+        t = t + dt
+        times.append(t)
+    return times
+
+
+def saveper_mask(times: Sequence[float], t0: float, dt: float, saveper: float) -> np.ndarray:
+    """PySD's ``Time.in_return`` for a SAVEPER grid."""
+    prec = dt * RPREC
+    out = np.zeros(len(times), dtype=bool)
+    for k, t in enumerate(times):
+        delay = t - t0
+        out[k] = delay % saveper < prec or -delay % saveper < prec
+    return out
 
 
 def time_settings_of(abstract_model: Any, path: Path) -> TimeSettings:
@@ -236,3 +259,45 @@ def time_step_warning(time_constants: dict[str, TimeConstant], time_step: float,
         f"{tau:g}); Euler steps above half the fastest time constant are inaccurate and above "
         f"twice it unstable. Set TIME STEP to {tau / 4:g} or less"
     )
+
+
+def find_time_lookups(abstract_model: Any, py_names: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """Variables that read a lookup directly at Time: Python-safe name -> ``(x_min, x_max)``.
+
+    Outside that range of x the lookup holds its end value, so a run that starts or
+    ends outside it is refused. ``py_names`` maps each model name to its Python-safe
+    name; a variable reading several such lookups gets the range they share.
+    """
+    from pysd.translators.structures import abstract_expressions as ae
+
+    section = abstract_model.sections[0]
+    tables: dict[str, list[Any]] = {}
+    for element in section.elements:
+        for component in element.components:
+            if isinstance(component.ast, ae.LookupsStructure):
+                tables.setdefault(clean_name(element.name), []).append(component.ast)
+    found: dict[str, tuple[float, float]] = {}
+    for element in section.elements:
+        for component in element.components:
+            for table in _tables_read_at_time(component.ast, tables):
+                low, high = float(table.x[0]), float(table.x[-1])
+                old = found.get(py_names[element.name])
+                if old is not None:
+                    low, high = max(low, old[0]), min(high, old[1])
+                found[py_names[element.name]] = (low, high)
+    return found
+
+
+def _tables_read_at_time(ast: Any, tables: dict[str, list[Any]]) -> Iterator[Any]:
+    """The lookup tables an expression evaluates at exactly ``Time`` (named or inline)."""
+    from pysd.translators.structures import abstract_expressions as ae
+
+    def at_time(node: Any) -> bool:
+        return isinstance(node, ae.ReferenceStructure) and node.reference == "time"
+
+    for node in walk(ast, enter_stateful=True):
+        if isinstance(node, ae.InlineLookupsStructure) and at_time(node.argument):
+            yield node.lookups
+        elif (isinstance(node, ae.CallStructure) and isinstance(node.function, ae.ReferenceStructure)
+              and len(node.arguments) == 1 and at_time(node.arguments[0])):
+            yield from tables.get(node.function.reference, [])
