@@ -87,16 +87,7 @@ def check_structure(abstract_model: Any, text: str, path: Path) -> None:
     name_of_clean = {clean: name for name, clean in clean_of.items()}
     by_clean = {namespace.cleanspace.get(clean_of[e.name], clean_of[e.name]): e for e in section.elements}
     by_clean.update({clean_of[e.name]: e for e in section.elements})
-    for element in section.elements:
-        seen_subscripts = set()
-        for component in element.components:
-            key = repr(component.subscripts)
-            if key in seen_subscripts:
-                raise ModelFileError(
-                    f"{path.name}: {element.name!r}{_at(text, element.name)} is defined twice; "
-                    "delete or rename one of the definitions"
-                )
-            seen_subscripts.add(key)
+    _refuse_redefinitions(section, text, path)
     graph: dict[str, set[str]] = {}
     for element in section.elements:
         edges = graph.setdefault(element.name, set())
@@ -138,6 +129,20 @@ def check_structure(abstract_model: Any, text: str, path: Path) -> None:
             "break it with a stock (INTEG) or an INITIAL"
         )
     _check_lookup_points(text, path)
+
+
+def _refuse_redefinitions(section: Any, text: str, path: Path) -> None:
+    """Refuse a variable (or an element of one) defined by two equations."""
+    for element in section.elements:
+        seen_subscripts = set()
+        for component in element.components:
+            key = repr(component.subscripts)
+            if key in seen_subscripts:
+                raise ModelFileError(
+                    f"{path.name}: {element.name!r}{_at(text, element.name)} is defined twice; "
+                    "delete or rename one of the definitions"
+                )
+            seen_subscripts.add(key)
 
 
 def _callable(element: Any) -> bool:

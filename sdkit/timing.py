@@ -160,8 +160,6 @@ def _unit_key(units: str) -> str:
 
 def find_time_constants(abstract_model: Any) -> dict[str, TimeConstant]:
     """Constants used as time constants: divisors and SMOOTH/DELAY times in time units, rates in 1/time."""
-    from pysd.translators.structures import abstract_expressions as ae
-
     section = abstract_model.sections[0]
     elements = {clean_name(e.name): e for e in section.elements}
     time_step = elements.get("time_step")
@@ -173,48 +171,68 @@ def find_time_constants(abstract_model: Any) -> dict[str, TimeConstant]:
         ast = element.components[0].ast
         if key not in CONTROL_NAMES and len(element.components) == 1 and isinstance(ast, int | float):
             constants[key] = element
-    found: dict[str, TimeConstant] = {}
-
-    def keep(candidate: TimeConstant) -> None:
-        old = found.get(candidate.py_name)
-        if old is None or candidate.tau(candidate.default) < old.tau(old.default):
-            found[candidate.py_name] = candidate
-
-    def note(node: Any, kind: str, order: float = 1.0, where: str = "", any_units: bool = False) -> None:
-        if _is_number(node) and where:  # a literal time: fixed, it cannot be overridden
-            keep(TimeConstant(f"{where}: {float(node):g}", f"the number {float(node):g} in {where}", kind, float(node), order))
-            return
-        if not isinstance(node, ae.ReferenceStructure) or node.reference not in constants:
-            return
-        element = constants[node.reference]
-        units = _unit_key(str(element.units or ""))
-        wanted = time_unit if kind == "time" else f"1/{time_unit}"
-        if units != wanted and not any_units:  # a DELAY/SMOOTH time is a time whatever its units say
-            return
-        keep(TimeConstant(node.reference, element.name, kind, float(element.components[0].ast), order))
-
+    finder = _TimeConstantFinder(constants, time_unit)
     for element in section.elements:
         for component in element.components:
             for node in walk(component.ast, enter_stateful=True):
-                if isinstance(node, ae.ArithmeticStructure):
-                    for operator, argument in zip(node.operators, node.arguments[1:], strict=False):
-                        if operator == "/":
-                            note(argument, "time")
-                    if "*" in node.operators:
-                        for argument in node.arguments:
-                            note(argument, "rate")
-                if isinstance(node, ae.IntegStructure):
-                    for inner in walk(node.flow):
-                        if isinstance(inner, ae.ArithmeticStructure):
-                            for operator, argument in zip(inner.operators, inner.arguments[1:], strict=False):
-                                if operator == "/":
-                                    note(argument, "time", where=f"the flow of {element.name}")
-                for field_name in ("smooth_time", "delay_time", "average_time"):
-                    if hasattr(node, field_name) and hasattr(node, "__dataclass_fields__"):
-                        order = getattr(node, "order", 1)
-                        order = float(order) if _is_number(order) and order > 0 else 1.0
-                        note(getattr(node, field_name), "time", order, where=f"a delay or smooth of {element.name}", any_units=True)
-    return found
+                finder.visit(node, element.name)
+    return finder.found
+
+
+class _TimeConstantFinder:
+    """Collects the fastest time constant of each constant (or literal) an expression divides by."""
+
+    def __init__(self, constants: dict[str, Any], time_unit: str) -> None:
+        self.constants = constants
+        self.time_unit = time_unit
+        self.found: dict[str, TimeConstant] = {}
+
+    def visit(self, node: Any, owner: str) -> None:
+        """Note the time constants one node of ``owner``'s equation uses."""
+        from pysd.translators.structures import abstract_expressions as ae
+
+        if isinstance(node, ae.ArithmeticStructure):
+            for argument in _divisors(node):
+                self.note(argument, "time")
+            if "*" in node.operators:
+                for argument in node.arguments:
+                    self.note(argument, "rate")
+        if isinstance(node, ae.IntegStructure):
+            for inner in walk(node.flow):
+                if isinstance(inner, ae.ArithmeticStructure):
+                    for argument in _divisors(inner):
+                        self.note(argument, "time", where=f"the flow of {owner}")
+        for field_name in ("smooth_time", "delay_time", "average_time"):
+            if hasattr(node, field_name) and hasattr(node, "__dataclass_fields__"):
+                order = getattr(node, "order", 1)
+                order = float(order) if _is_number(order) and order > 0 else 1.0
+                self.note(getattr(node, field_name), "time", order, where=f"a delay or smooth of {owner}", any_units=True)
+
+    def note(self, node: Any, kind: str, order: float = 1.0, where: str = "", any_units: bool = False) -> None:
+        from pysd.translators.structures import abstract_expressions as ae
+
+        if _is_number(node) and where:  # a literal time: fixed, it cannot be overridden
+            self.keep(TimeConstant(f"{where}: {float(node):g}", f"the number {float(node):g} in {where}", kind, float(node), order))
+            return
+        if not isinstance(node, ae.ReferenceStructure) or node.reference not in self.constants:
+            return
+        element = self.constants[node.reference]
+        units = _unit_key(str(element.units or ""))
+        wanted = self.time_unit if kind == "time" else f"1/{self.time_unit}"
+        if units != wanted and not any_units:  # a DELAY/SMOOTH time is a time whatever its units say
+            return
+        self.keep(TimeConstant(node.reference, element.name, kind, float(element.components[0].ast), order))
+
+    def keep(self, candidate: TimeConstant) -> None:
+        old = self.found.get(candidate.py_name)
+        if old is None or candidate.tau(candidate.default) < old.tau(old.default):
+            self.found[candidate.py_name] = candidate
+
+
+def _divisors(node: Any) -> list[Any]:
+    """The arguments an arithmetic node divides by."""
+    return [argument for operator, argument in zip(node.operators, node.arguments[1:], strict=False)
+            if operator == "/"]
 
 
 def _is_number(node: Any) -> bool:
