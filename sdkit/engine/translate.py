@@ -102,103 +102,98 @@ class Translator(ExpressionMixin, StatefulMixin):
     def run(self) -> ModelIR:
         """Translate the whole model and return the IR."""
         ir = self.ir
-        pending = self.pending
         for py, el in self.elements.items():
-            comps = el.components
-            cname = clean_name(el.name)
-            if cname in CONTROL_NAMES:
-                if comps[0].subscripts[0]:
-                    raise UnsupportedFeature(f"control variable '{el.name}' is subscripted")
-                self.control_exprs[cname] = comps[0].ast
-                self.kind[py] = "control"
-                continue
-            types = {c.type for c in comps}
-            if "Data" in types:
-                data_ast = next(c.ast for c in comps if c.type == "Data")
-                what = _ast_function_name(data_ast) if data_ast is not None else "DATA"
-                raise UnsupportedFeature(
-                    f"function '{what}' in variable '{el.name}' (a DATA variable) is not "
-                    "supported by the ensemble engine; use engine='pysd'"
-                )
-            try:
-                var_dims = tuple(
-                    self.sm.make_merge_list([list(c.subscripts[0]) for c in comps], el.name)
-                    if comps[0].subscripts[0]
-                    else ()
-                )
-            except Exception as exc:
-                raise UnsupportedFeature(
-                    f"subscripts of variable '{el.name}' cannot be merged ({exc}); "
-                    "use engine='pysd'"
-                ) from exc
-            ir.var_dims[py] = var_dims
-            is_lookup = all(c.type == "Lookup" for c in comps)
-            if is_lookup:
-                self.kind[py] = "lookup"
-                for comp in comps:
-                    ast = comp.ast
-                    if type(ast).__name__ != "LookupsStructure":
-                        raise UnsupportedFeature(
-                            f"function '{_ast_function_name(ast)}' in variable '{el.name}'; "
-                            "use engine='pysd'"
-                        )
-                    tid = self._add_lookup(ast, el.name)
-                    for elems, _ctx in self._expand_component(comp, var_dims):
-                        self.lookup_of[(py, elems)] = tid
-                continue
-            is_const = all(_is_number(c.ast) or isinstance(c.ast, np.ndarray) for c in comps)
-            self.kind[py] = "const" if is_const else "var"
-            ir.names[py] = el.name
-            ir.units[py] = str(el.units or "")
-            ir.comments[py] = str(el.documentation or "").strip()
-            ir.limits[py] = tuple(el.limits) if el.limits else (None, None)
-            shape = tuple(len(self.ranges[d]) for d in var_dims)
-            ir.var_nodes[py] = np.full(shape, -1, dtype=np.int64)
-            for comp in comps:
-                expansion = list(self._expand_component(comp, var_dims))
-                ast = comp.ast
-                for k, (elems, ctx) in enumerate(expansion):
-                    label = py if not elems else f"{py}[{', '.join(elems)}]"
-                    if is_const:
-                        if isinstance(ast, np.ndarray):
-                            flat = np.asarray(ast, dtype=float).reshape(-1)
-                            if flat.size != len(expansion):
-                                raise UnsupportedFeature(
-                                    f"constant array shape of variable '{el.name}' does not "
-                                    "match its subscripts; use engine='pysd'"
-                                )
-                            value = float(flat[k])
-                        else:
-                            value = float(ast)
-                        idx = ir.add(Node("param", label, default=value))
-                    elif type(ast).__name__ == "IntegStructure":
-                        idx = ir.add(Node("stock", label, nonneg=bool(ast.non_negative)))
-                        pending[idx] = (py, ast, ctx)
-                    else:
-                        idx = ir.add(Node("aux", label))
-                        pending[idx] = (py, ast, ctx)
-                    if (py, elems) in self.node_of:
-                        raise ModelFileError(
-                            f"variable '{el.name}' defines element [{', '.join(elems)}] twice; "
-                            "use :EXCEPT: or remove one equation"
-                        )
-                    self.node_of[(py, elems)] = idx
-                    pos = tuple(
-                        self.position[d][e] for d, e in zip(var_dims, elems, strict=True)
-                    )
-                    ir.var_nodes[py][pos] = idx
-            if is_const:
-                ir.constants.append(py)
-
+            self._declare(py, el)
         self._resolve_control()
-        while pending:
-            self._translate_pending(next(iter(pending)))
+        while self.pending:
+            self._translate_pending(next(iter(self.pending)))
         ir.stocks = [
             py
             for py, nodes in ir.var_nodes.items()
             if nodes.size and all(n >= 0 and ir.nodes[n].kind == "stock" for n in nodes.flat)
         ]
         return ir
+
+    def _declare(self, py: str, el: Any) -> None:
+        """Make the nodes (or lookup tables) of one model element; equations wait in ``pending``."""
+        comps = el.components
+        if clean_name(el.name) in CONTROL_NAMES:
+            if comps[0].subscripts[0]:
+                raise UnsupportedFeature(f"control variable '{el.name}' is subscripted")
+            self.control_exprs[clean_name(el.name)] = comps[0].ast
+            self.kind[py] = "control"
+            return
+        types = {c.type for c in comps}
+        if "Data" in types:
+            data_ast = next(c.ast for c in comps if c.type == "Data")
+            what = _ast_function_name(data_ast) if data_ast is not None else "DATA"
+            raise UnsupportedFeature(
+                f"function '{what}' in variable '{el.name}' (a DATA variable) is not "
+                "supported by the ensemble engine; use engine='pysd'"
+            )
+        try:
+            var_dims = tuple(
+                self.sm.make_merge_list([list(c.subscripts[0]) for c in comps], el.name)
+                if comps[0].subscripts[0]
+                else ()
+            )
+        except Exception as exc:
+            raise UnsupportedFeature(
+                f"subscripts of variable '{el.name}' cannot be merged ({exc}); "
+                "use engine='pysd'"
+            ) from exc
+        self.ir.var_dims[py] = var_dims
+        if all(c.type == "Lookup" for c in comps):
+            self._declare_lookup(py, el, var_dims)
+        else:
+            self._declare_equations(py, el, var_dims)
+
+    def _declare_lookup(self, py: str, el: Any, var_dims: tuple[str, ...]) -> None:
+        self.kind[py] = "lookup"
+        for comp in el.components:
+            ast = comp.ast
+            if type(ast).__name__ != "LookupsStructure":
+                raise UnsupportedFeature(
+                    f"function '{_ast_function_name(ast)}' in variable '{el.name}'; "
+                    "use engine='pysd'"
+                )
+            tid = self._add_lookup(ast, el.name)
+            for elems, _ctx in self._expand_component(comp, var_dims):
+                self.lookup_of[(py, elems)] = tid
+
+    def _declare_equations(self, py: str, el: Any, var_dims: tuple[str, ...]) -> None:
+        """One node per element of a constant, stock or auxiliary (constants keep their values)."""
+        ir = self.ir
+        is_const = all(_is_number(c.ast) or isinstance(c.ast, np.ndarray) for c in el.components)
+        self.kind[py] = "const" if is_const else "var"
+        ir.names[py] = el.name
+        ir.units[py] = str(el.units or "")
+        ir.comments[py] = str(el.documentation or "").strip()
+        ir.limits[py] = tuple(el.limits) if el.limits else (None, None)
+        shape = tuple(len(self.ranges[d]) for d in var_dims)
+        ir.var_nodes[py] = np.full(shape, -1, dtype=np.int64)
+        for comp in el.components:
+            expansion = list(self._expand_component(comp, var_dims))
+            for k, (elems, ctx) in enumerate(expansion):
+                label = py if not elems else f"{py}[{', '.join(elems)}]"
+                if is_const:
+                    idx = ir.add(Node("param", label, default=_constant_value(comp.ast, k, len(expansion), el.name)))
+                elif type(comp.ast).__name__ == "IntegStructure":
+                    idx = ir.add(Node("stock", label, nonneg=bool(comp.ast.non_negative)))
+                    self.pending[idx] = (py, comp.ast, ctx)
+                else:
+                    idx = ir.add(Node("aux", label))
+                    self.pending[idx] = (py, comp.ast, ctx)
+                if (py, elems) in self.node_of:
+                    raise ModelFileError(
+                        f"variable '{el.name}' defines element [{', '.join(elems)}] twice; "
+                        "use :EXCEPT: or remove one equation"
+                    )
+                self.node_of[(py, elems)] = idx
+                pos = tuple(self.position[d][e] for d, e in zip(var_dims, elems, strict=True))
+                ir.var_nodes[py][pos] = idx
+        if is_const:
+            ir.constants.append(py)
 
     def _translate_pending(self, idx: int) -> None:
         """Translate the equation of node ``idx`` (also called early, for static orders)."""
@@ -385,6 +380,19 @@ class Translator(ExpressionMixin, StatefulMixin):
                 f"[{', '.join(elems)}] used in '{self._model_name()}'"
             )
         return ("v", idx)
+
+
+def _constant_value(ast: Any, k: int, count: int, name: str) -> float:
+    """Element ``k`` of ``count`` of a constant written as a number or an array of numbers."""
+    if not isinstance(ast, np.ndarray):
+        return float(ast)
+    flat = np.asarray(ast, dtype=float).reshape(-1)
+    if flat.size != count:
+        raise UnsupportedFeature(
+            f"constant array shape of variable '{name}' does not "
+            "match its subscripts; use engine='pysd'"
+        )
+    return float(flat[k])
 
 
 def _ast_function_name(ast: Any) -> str:
