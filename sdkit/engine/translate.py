@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from sdkit.engine.calls import ExpressionMixin
-from sdkit.engine.ir import Expr, Lookup, ModelIR, Node, uses_time
+from sdkit.engine.ir import Const, Control, Expr, Lookup, ModelIR, Node, Ref, Time, uses_time
 from sdkit.engine.statefuls import StatefulMixin
 from sdkit.engine.static import NotStatic, control_values
 from sdkit.errors import ModelFileError, UnsupportedFeature
@@ -215,20 +215,20 @@ class Translator(ExpressionMixin, StatefulMixin):
             raise ModelFileError(
                 f"model '{self.path.name}' has no FINAL TIME; add a FINAL TIME equation"
             )
-        exprs: dict[str, Expr] = {"initial_time": ("c", 0.0), "time_step": ("c", 1.0)}
+        exprs: dict[str, Expr] = {"initial_time": Const(0.0), "time_step": Const(1.0)}
         for name, ast in self.control_exprs.items():
             self.current = name
             try:
                 e = self.expr(ast, {})
             except (ModelFileError, UnsupportedFeature):
-                e = ("time",)  # rejected below
+                e = Time()  # rejected below
             if uses_time(e):
                 raise UnsupportedFeature(
                     f"control variable '{name.upper().replace('_', ' ')}' is not a constant; "
                     "use engine='pysd'"
                 )
             exprs[name] = e
-        exprs.setdefault("saveper", ("dt",))
+        exprs.setdefault("saveper", Control("dt"))
         used: set[int] = set()
         try:
             values = control_values(exprs, self.ir, {}, used)
@@ -343,7 +343,7 @@ class Translator(ExpressionMixin, StatefulMixin):
     def expr(self, ast: Any, ctx: dict[str, str]) -> Expr:
         """Translate one AST node into an IR expression for the element ``ctx``."""
         if _is_number(ast):
-            return ("c", float(ast))
+            return Const(float(ast))
         if isinstance(ast, np.ndarray):
             raise UnsupportedFeature(
                 f"array constant inside an expression in variable '{self._model_name()}'; "
@@ -358,7 +358,7 @@ class Translator(ExpressionMixin, StatefulMixin):
     def _x_ReferenceStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         ref = ast.reference
         if ref == "time":
-            return ("time",)
+            return Time()
         py = self.clean.get(ref)
         if py is None:
             raise ModelFileError(
@@ -366,7 +366,7 @@ class Translator(ExpressionMixin, StatefulMixin):
             )
         kind = self.kind.get(py)
         if kind == "control":
-            return (CONTROL_TAGS[clean_name(self.elements[py].name)],)
+            return Control(CONTROL_TAGS[clean_name(self.elements[py].name)])
         if kind == "lookup":
             raise UnsupportedFeature(
                 f"lookup '{self.elements[py].name}' used as a variable in "
@@ -379,7 +379,7 @@ class Translator(ExpressionMixin, StatefulMixin):
                 f"variable '{self.elements[py].name}' has no equation for element "
                 f"[{', '.join(elems)}] used in '{self._model_name()}'"
             )
-        return ("v", idx)
+        return Ref(idx)
 
 
 def _constant_value(ast: Any, k: int, count: int, name: str) -> float:
