@@ -8,9 +8,25 @@ object keyed by model label. The dataset's own attributes hold only what the run
 share (the package versions), so no single model's provenance can stand for all of
 them, as it does after a plain ``xr.concat``.
 
->>> ds = compare(["models/kissinger_core.mdl", "sanctions.mdl"], scenarios=["versailles"])  # doctest: +SKIP
->>> ds["restraint"].sel(scenario="versailles").min("time")                                   # doctest: +SKIP
->>> model_provenance(ds)["sanctions"]["model_sha256"]                                        # doctest: +SKIP
+The decay model of the tests and a variant whose widgets stay twice as long:
+
+>>> import tempfile
+>>> from pathlib import Path
+>>> import sdkit
+>>> data = Path(sdkit.__file__).parents[1] / "tests" / "data"
+>>> folder = tempfile.TemporaryDirectory()
+>>> variant = Path(folder.name) / "slower.mdl"
+>>> _ = variant.write_text((data / "decay.mdl").read_text().replace("decay time = 10", "decay time = 20"))
+>>> ds = compare([data / "decay.mdl", variant])
+>>> ds["stock"].dims
+('model', 'scenario', 'time')
+>>> [round(v, 1) for v in ds["stock"].sel(time=20, scenario="default").values.tolist()]  # 100 (1 - 0.125 / T)^160
+[13.4, 36.7]
+>>> model_provenance(ds)["slower"]["model_sha256"] == sdkit.load_model(variant).sha256
+True
+>>> "model_sha256" in ds.attrs  # no one model's provenance stands for both
+False
+>>> folder.cleanup()
 """
 
 from __future__ import annotations
@@ -64,8 +80,8 @@ def compare(
     xarray.Dataset
         Dims ``(model, scenario, time)`` plus subscripts. Coordinates ``model_file``,
         ``model_path``, ``model_sha256`` and ``scenarios_file`` (empty when the model has
-        none) along ``model``; attribute ``models`` holds
-        each model's full run provenance as JSON (see :func:`model_provenance`).
+        none) along ``model``; attribute ``models`` holds each model's full run
+        provenance as JSON (see :func:`model_provenance`).
 
     Raises
     ------
