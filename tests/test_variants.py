@@ -248,6 +248,10 @@ def test_sweep_reads_scenarios_and_checks_by_option(variant, tmp_path, capsys):
     expected = np.mean(final_stock(x["decay time"], x["initial stock"], leak=0.5) > 50)
     assert f"{expected:.0%}" in row(stdout, "S.slow-keeps-half").split()
     assert re.search(r"over the \d+ runs", stdout)
+    code, _, err = run_cli(capsys, "sweep", study, "--out", tmp_path / "out", "--no-figures", "--resume",
+                           "--scenarios", scenarios)  # the chunks kept the checks' variables: not the same job
+    assert code == 2
+    assert "check_variables removed" in err
 
 
 def test_checks_file_not_found_names_the_place_and_the_option(variant, tmp_path, capsys):

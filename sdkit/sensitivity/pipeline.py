@@ -295,9 +295,16 @@ def _attrs(study: Study, model: Model | FunctionModel, runs: int, **extra: Any) 
     return attrs
 
 
-def _state(study: Study, model: Model | FunctionModel) -> dict[str, Any]:
+def _state(study: Study, model: Model | FunctionModel, checks: Sequence[Check] = ()) -> dict[str, Any]:
     sha = model.sha256 if isinstance(model, Model) else model.name
-    return {"study": study.canonical(), "model_sha256": sha}
+    state: dict[str, Any] = {"study": study.canonical(), "model_sha256": sha}
+    if checks:  # the chunks keep the variables the checks read too
+        state["check_variables"] = _check_variables(study, checks)
+    return state
+
+
+def _check_variables(study: Study, checks: Sequence[Check]) -> list[str]:
+    return variables_needed(answerable(checks, [study.scenario or DEFAULT_SCENARIO])[0])
 
 
 def _outputs_dataset(outputs: dict[str, xr.DataArray], x: np.ndarray, study: Study, attrs: dict) -> xr.Dataset:
@@ -349,9 +356,8 @@ def _compute(study: Study, model: Model | FunctionModel, folder: Path | None, ch
     if checks and not isinstance(model, Model):
         raise StudyError(f"study {study.name}: checks read the runs of a model file, not of a function model")
     x = sample(study)
-    answered = answerable(checks, [study.scenario or DEFAULT_SCENARIO])[0]
     runs, names = evaluate(study, model, x, store=folder / CHUNKS if folder is not None else None,
-                           extra=variables_needed(answered), **evaluation)
+                           extra=_check_variables(study, checks), **evaluation)
     outputs = compute_outputs(runs, list(study.outputs), names)
     checked = None
     if checks:
@@ -438,7 +444,7 @@ def run_study(study: Study, out: str | Path | None = None, *, model: Model | Fun
     folder = Path(out) if out is not None else None
     with sweep_folder(folder) if folder is not None else contextlib.nullcontext():
         if folder is not None:
-            prepare_out(folder, _state(study, model), study, resume, force)
+            prepare_out(folder, _state(study, model, checks), study, resume, force)
         result = _compute(study, model, folder, checks, executor=executor, progress=progress, engine=engine)
         if folder is not None:
             _write(result, folder)
