@@ -528,6 +528,11 @@ class Model:
         )
 
     @cached_property
+    def abstract_model(self) -> Any:
+        """PySD's abstract model of the checked text (the equations as syntax trees)."""
+        return _translate(self.path, self.text)
+
+    @cached_property
     def kernel(self) -> Any:
         """The vectorised engine's compiled kernel (raises UnsupportedFeature)."""
         from sdkit.engine import compile_model
