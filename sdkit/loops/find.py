@@ -7,16 +7,18 @@ until a budget of loops is reached; :class:`LoopReport` says when it stopped ear
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import networkx as nx
 
+from sdkit.errors import ParameterError
 from sdkit.loops.graph import dependency_graph
-from sdkit.loops.signs import Sign, multiply
+from sdkit.loops.loop import Loop, canonical, make_loop
+from sdkit.loops.named import loops_path_for, read_loops_file, resolve_named
 from sdkit.structure import clean_name
 
 if TYPE_CHECKING:
@@ -24,40 +26,6 @@ if TYPE_CHECKING:
 
 #: Loops enumerated before ``find_loops`` stops and says it truncated.
 MAX_LOOPS = 10_000
-POLARITY = {1: "reinforcing", -1: "balancing"}
-
-
-@dataclass(frozen=True)
-class Loop:
-    """One feedback loop.
-
-    Attributes
-    ----------
-    id : str
-        ``L`` and 8 hex digits of the SHA-256 of the cycle (names in causal order,
-        case- and space-insensitive, starting from the alphabetically first): the
-        same loop has the same id in every version of the model that keeps it.
-    variables : tuple of str
-        Model names in causal order: each one acts on the next, the last on the first.
-    signs : tuple of (+1, -1 or None)
-        The sign of each link, ``variables[i] -> variables[i + 1]`` (the last closes the loop).
-    name : str
-        The name a ``.loops.toml`` file gives it ("" when it has none).
-    """
-
-    id: str
-    variables: tuple[str, ...]
-    signs: tuple[Sign, ...]
-    name: str = ""
-
-    @property
-    def polarity(self) -> str:
-        """``reinforcing`` (an even number of negative links), ``balancing`` (odd), or
-        ``undetermined`` (a link whose sign cannot be read)."""
-        return POLARITY.get(multiply(*self.signs), "undetermined")
-
-    def as_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "polarity": self.polarity, "variables": list(self.variables)}
 
 
 @dataclass
@@ -76,25 +44,6 @@ class LoopReport:
         return [loop for loop in self.loops if loop.name]
 
 
-def canonical(cycle: Sequence[str]) -> tuple[str, ...]:
-    """The cycle rotated to start at its alphabetically first name (case- and space-insensitive)."""
-    keys = [clean_name(name) for name in cycle]
-    start = keys.index(min(keys))
-    return tuple(cycle[start:]) + tuple(cycle[:start])
-
-
-def loop_id(cycle: Sequence[str]) -> str:
-    text = " -> ".join(clean_name(name) for name in canonical(cycle))
-    return "L" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
-
-
-def make_loop(graph: nx.DiGraph, cycle: Sequence[str], name: str = "") -> Loop:
-    """A Loop from a cycle of the graph, in causal order."""
-    ordered = canonical(cycle)
-    pairs = zip(ordered, (*ordered[1:], ordered[0]), strict=True)
-    return Loop(loop_id(ordered), ordered, tuple(graph.edges[a, b]["sign"] for a, b in pairs), name)
-
-
 def feedback_components(graph: nx.DiGraph) -> list[list[str]]:
     """Strongly connected components that hold a loop, largest first (names sorted)."""
     components = [sorted(c, key=clean_name) for c in nx.strongly_connected_components(graph)
@@ -109,8 +58,9 @@ def cycles(graph: nx.DiGraph, max_length: int | None = None) -> Iterable[list[st
         yield from nx.simple_cycles(subgraph, length_bound=max_length)
 
 
-def find_loops(model: Model, max_loops: int = MAX_LOOPS, max_length: int | None = None) -> LoopReport:
-    """Enumerate a model's feedback loops, at most ``max_loops`` of them.
+def find_loops(model: Model, max_loops: int = MAX_LOOPS, max_length: int | None = None,
+               loops_file: Path | None = None) -> LoopReport:
+    """Enumerate a model's feedback loops, at most ``max_loops`` of them, with their names.
 
     Parameters
     ----------
@@ -119,11 +69,26 @@ def find_loops(model: Model, max_loops: int = MAX_LOOPS, max_length: int | None 
         Budget: stop after this many loops and mark the report truncated.
     max_length : int, optional
         Only loops of at most this many variables.
+    loops_file : Path, optional
+        The file naming loops (default: ``MODEL.loops.toml`` beside the model, if any).
+        Named loops come first, in the file's order, whether or not the budget reached them.
+
+    Raises
+    ------
+    LoopError
+        The loops file is malformed or names a loop the model does not have.
     """
+    if max_loops < 1:
+        raise ParameterError(f"the loop budget must be at least 1, got {max_loops}")
+    if max_length is not None and max_length < 1:
+        raise ParameterError(f"the loop length bound must be at least 1 variable, got {max_length}")
     graph = dependency_graph(model)
+    path = loops_file or loops_path_for(model.path)
+    named = resolve_named(model, graph, read_loops_file(path), path) if loops_file or path.exists() else []
     found = list(itertools.islice(cycles(graph, max_length), max_loops + 1))
     truncated = len(found) > max_loops
-    loops = sorted((make_loop(graph, c) for c in found[:max_loops]),
-                   key=lambda loop: (len(loop.variables), [clean_name(v) for v in loop.variables]))
-    return LoopReport(model.path.name, loops, feedback_components(graph), truncated, max_loops, max_length,
-                      graph.graph["assumed"])
+    names = {loop.id: loop for loop in named}
+    others = sorted((loop for loop in (make_loop(graph, canonical(c)) for c in found[:max_loops]) if loop.id not in names),
+                    key=lambda loop: (len(loop.variables), [clean_name(v) for v in loop.variables]))
+    return LoopReport(model.path.name, [*named, *others], feedback_components(graph), truncated, max_loops,
+                      max_length, graph.graph["assumed"])

@@ -1,0 +1,86 @@
+"""``sdkit loops``: list a model's feedback loops, their polarity and the names a loops file gives them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sdkit.loops.find import MAX_LOOPS, LoopReport
+
+ARROW = " -> "
+
+
+def add_loops_parser(sub: Any) -> None:
+    p = sub.add_parser("loops", help="list a model's feedback loops: variables, polarity, id and name")
+    p.add_argument("model", help="Vensim .mdl file")
+    p.add_argument("--json", action="store_true", help="print a JSON list of {id, name, polarity, variables}")
+    p.add_argument("--named", action="store_true", help="only the loops the loops file names")
+    p.add_argument("--loops-file", metavar="FILE.toml", help="loops file naming loops (default: <model>.loops.toml beside the model)")
+    p.add_argument("--max-loops", type=int, default=MAX_LOOPS, metavar="N",
+                   help=f"stop after N loops and say so (default {MAX_LOOPS:,})")
+    p.add_argument("--max-length", type=int, metavar="N", help="only loops of at most N variables")
+
+
+def cmd_loops(args: argparse.Namespace) -> int:
+    from sdkit.loops.find import find_loops
+    from sdkit.model import load_model
+
+    model = load_model(args.model)
+    report = find_loops(model, max_loops=args.max_loops, max_length=args.max_length,
+                        loops_file=Path(args.loops_file) if args.loops_file else None)
+    loops = report.named() if args.named else report.loops
+    if args.json:
+        print(json.dumps([loop.as_dict() for loop in loops], indent=1, ensure_ascii=False))
+    else:
+        print(summary(report, model))
+        if loops:
+            print()
+            print(loops_table(loops))
+    for note in notes(report):
+        print(f"sdkit: note: {note}", file=sys.stderr)
+    return 0
+
+
+def summary(report: LoopReport, model: Any) -> str:
+    """How many loops of each polarity, and the strongly connected components that hold them."""
+    counts = Counter(loop.polarity for loop in report.loops)
+    polarities = ", ".join(f"{counts[p]} {p}" for p in ("reinforcing", "balancing", "undetermined") if counts[p])
+    stocks = {v.name for v in model.variables.values() if v.kind == "stock"}
+    lines = [f"{report.model}: {len(report.loops)} feedback loop{'s' * (len(report.loops) != 1)}"
+             f"{f' ({polarities})' if polarities else ''} in {len(report.components)} strongly connected "
+             f"component{'s' * (len(report.components) != 1)}"]
+    for number, component in enumerate(report.components, 1):
+        held = [name for name in component if name in stocks]
+        lines.append(f"  component {number}: {len(component)} variable{'s' * (len(component) != 1)}, "
+                     f"{len(held)} stock{'s' * (len(held) != 1)}{': ' if held else ''}{', '.join(held)}")
+    named = report.named()
+    if named:
+        lines.append(f"named loops: {', '.join(f'{loop.name} ({loop.polarity})' for loop in named)}")
+    return "\n".join(lines)
+
+
+def loops_table(loops: list) -> str:
+    from sdkit.report import table
+
+    rows = [[loop.id, loop.name or "", loop.polarity, len(loop.variables), ARROW.join(loop.variables)]
+            for loop in loops]
+    return table(["id", "name", "polarity", "length", "variables"], rows)
+
+
+def notes(report: LoopReport) -> list[str]:
+    """What the reader must know to read the list: truncation, no loops, assumed signs."""
+    found = []
+    if report.truncated:
+        found.append(f"stopped after {report.max_loops:,} loops (--max-loops); the model has more. "
+                     "Raise --max-loops, or list short loops only with --max-length N")
+    elif not report.loops:
+        bound = f" of at most {report.max_length} variables" if report.max_length else ""
+        found.append(f"{report.model} has no feedback loops{bound}: no variable depends on itself")
+    if report.assumed_signs:
+        found.append(f"stocks without a documented range taken to keep the sign of their initial value: "
+                     f"{', '.join(report.assumed_signs)} (give each a range [min,max] in its units to say so)")
+    return found
