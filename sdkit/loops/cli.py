@@ -47,12 +47,13 @@ def cmd_loops(args: argparse.Namespace) -> int:
 
 def summary(report: LoopReport, model: Any) -> str:
     """How many loops of each polarity, and the strongly connected components that hold them."""
-    counts = Counter(loop.polarity for loop in report.loops)
+    counts = Counter(loop.polarity for loop in report.found)
     polarities = ", ".join(f"{counts[p]} {p}" for p in ("reinforcing", "balancing", "undetermined") if counts[p])
     stocks = {v.name for v in model.variables.values() if v.kind == "stock"}
-    lines = [f"{report.model}: {len(report.loops)} feedback loop{'s' * (len(report.loops) != 1)}"
-             f"{f' ({polarities})' if polarities else ''} in {len(report.components)} strongly connected "
-             f"component{'s' * (len(report.components) != 1)}"]
+    bound = f" of at most {report.max_length} variables" if report.max_length else ""
+    lines = [f"{report.model}: {'at least ' if report.truncated else ''}{len(report.found)} feedback "
+             f"loop{'s' * (len(report.found) != 1)}{bound}{f' ({polarities})' if polarities else ''} "
+             f"in {len(report.components)} strongly connected component{'s' * (len(report.components) != 1)}"]
     for number, component in enumerate(report.components, 1):
         held = [name for name in component if name in stocks]
         lines.append(f"  component {number}: {len(component)} variable{'s' * (len(component) != 1)}, "
@@ -60,6 +61,10 @@ def summary(report: LoopReport, model: Any) -> str:
     named = report.named()
     if named:
         lines.append(f"named loops: {', '.join(f'{loop.name} ({loop.polarity})' for loop in named)}")
+    for loop in named:
+        unsigned = "; ".join(f"{a}{ARROW}{b}" for a, b in loop.unsigned_links())
+        if unsigned:
+            lines.append(f"  {loop.name} is undetermined: no fixed sign for {unsigned}")
     return "\n".join(lines)
 
 
@@ -77,7 +82,7 @@ def notes(report: LoopReport) -> list[str]:
     if report.truncated:
         found.append(f"stopped after {report.max_loops:,} loops (--max-loops); the model has more. "
                      "Raise --max-loops, or list short loops only with --max-length N")
-    elif not report.loops:
+    elif not report.found:
         bound = f" of at most {report.max_length} variables" if report.max_length else ""
         found.append(f"{report.model} has no feedback loops{bound}: no variable depends on itself")
     if report.assumed_signs:

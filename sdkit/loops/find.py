@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,18 +30,30 @@ MAX_LOOPS = 10_000
 
 @dataclass
 class LoopReport:
-    """The loops of a model and how they were found."""
+    """The loops of a model and how they were found.
+
+    ``found`` holds the enumerated loops (all of them unless ``truncated``, those of
+    at most ``max_length`` variables when that is set); ``named_loops`` the loops a
+    loops file names, found or not.
+    """
 
     model: str
-    loops: list[Loop]
+    found: list[Loop]
+    named_loops: list[Loop]
     components: list[list[str]]
     truncated: bool = False
     max_loops: int = MAX_LOOPS
     max_length: int | None = None
     assumed_signs: list[str] = field(default_factory=list)
 
+    @property
+    def loops(self) -> list[Loop]:
+        """The named loops (in the loops file's order), then the others found (shortest first)."""
+        names = {loop.id for loop in self.named_loops}
+        return [*self.named_loops, *(loop for loop in self.found if loop.id not in names)]
+
     def named(self) -> list[Loop]:
-        return [loop for loop in self.loops if loop.name]
+        return list(self.named_loops)
 
 
 def feedback_components(graph: nx.DiGraph) -> list[list[str]]:
@@ -87,8 +99,9 @@ def find_loops(model: Model, max_loops: int = MAX_LOOPS, max_length: int | None 
     named = resolve_named(model, graph, read_loops_file(path), path) if loops_file or path.exists() else []
     found = list(itertools.islice(cycles(graph, max_length), max_loops + 1))
     truncated = len(found) > max_loops
-    names = {loop.id: loop for loop in named}
-    others = sorted((loop for loop in (make_loop(graph, canonical(c)) for c in found[:max_loops]) if loop.id not in names),
-                    key=lambda loop: (len(loop.variables), [clean_name(v) for v in loop.variables]))
-    return LoopReport(model.path.name, [*named, *others], feedback_components(graph), truncated, max_loops,
+    names = {loop.id: loop.name for loop in named}
+    loops = (make_loop(graph, canonical(c)) for c in found[:max_loops])
+    ordered = sorted((replace(loop, name=names.get(loop.id, "")) for loop in loops),
+                     key=lambda loop: (len(loop.variables), [clean_name(v) for v in loop.variables]))
+    return LoopReport(model.path.name, ordered, named, feedback_components(graph), truncated, max_loops,
                       max_length, graph.graph["assumed"])

@@ -43,6 +43,11 @@ class Loop:
         ``undetermined`` (a link whose sign cannot be read)."""
         return POLARITY.get(multiply(*self.signs), "undetermined")
 
+    def unsigned_links(self) -> list[tuple[str, str]]:
+        """The links whose sign cannot be read (they make the loop undetermined)."""
+        targets = (*self.variables[1:], self.variables[0])
+        return [(a, b) for a, b, sign in zip(self.variables, targets, self.signs, strict=True) if sign is None]
+
     def as_dict(self) -> dict:
         """``id``, ``name`` (None when unnamed), ``polarity`` and ``variables``: one loop of ``--json``."""
         return {"id": self.id, "name": self.name or None, "polarity": self.polarity, "variables": list(self.variables)}
