@@ -91,9 +91,9 @@ def find_loops(model: Model, max_loops: int = MAX_LOOPS, max_length: int | None 
         The loops file is malformed or names a loop the model does not have.
     """
     if max_loops < 1:
-        raise ParameterError(f"the loop budget must be at least 1, got {max_loops}")
+        raise ParameterError(f"--max-loops must be at least 1 loop, got {max_loops}")
     if max_length is not None and max_length < 1:
-        raise ParameterError(f"the loop length bound must be at least 1 variable, got {max_length}")
+        raise ParameterError(f"--max-length must be at least 1 variable, got {max_length}")
     graph = dependency_graph(model)
     path = loops_file or loops_path_for(model.path)
     named = resolve_named(model, graph, read_loops_file(path), path) if loops_file or path.exists() else []
