@@ -234,6 +234,8 @@ def _pysimlin_loops(path: Path) -> dict:
 @pytest.mark.parametrize("path", [
     CORPUS / "teacup" / "teacup.mdl",
     CORPUS / "sir" / "SIR.mdl",
+    CORPUS / "ema_sales_agent_market_building" / "Sales_Agent_Market_Building_Dynamics.mdl",
+    CORPUS / "query_file" / "Query_file.mdl",
     DATA / "decay.mdl",
     MODELS / "kissinger_core.mdl",
 ])
