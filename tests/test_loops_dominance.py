@@ -1,0 +1,128 @@
+"""Loops That Matter for one run: known answers and agreement with pysimlin's link and loop scores."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sdkit.errors import ParameterError, UnsupportedFeature
+from sdkit.loops import find_loops
+from sdkit.loops.dominance import link_scores, loop_scores, saved_variables
+from sdkit.loops.loop import canonical
+from sdkit.model import load_model
+from sdkit.run import run
+from sdkit.scenarios import Scenario
+from sdkit.structure import clean_name
+
+ROOT = Path(__file__).parent.parent
+DATA = ROOT / "tests" / "data"
+MODELS = ROOT / "models"
+CORPUS = ROOT.parent / "shared" / "corpus"
+#: Linear births and deaths: the births loop scores rate / (rate - 1/lifetime) = 2 and
+#: the deaths loop -(1/lifetime) / (rate - 1/lifetime) = -1 at every step.
+POPULATION = """{UTF-8}
+Population = INTEG(births - deaths, 100) ~ persons [0,?] ~ |
+births = Population * birth rate ~ persons/Year ~ |
+deaths = Population / lifetime ~ persons/Year ~ |
+birth rate = 0.05 ~ 1/Year [0,0.2] ~ |
+lifetime = 40 ~ Year [10,80] ~ |
+FINAL TIME = 10 ~ Year ~ |
+INITIAL TIME = 0 ~ Year ~ |
+SAVEPER = 0.25 ~ Year ~ |
+TIME STEP = 0.25 ~ Year ~ |
+"""
+
+
+def scored_run(path: Path, every_step: bool = True):
+    """A model, one run of it saving what link scores need (every time step), and its link scores."""
+    model = load_model(path)
+    model.scenarios["every_step"] = Scenario("every_step", "", {}, {"saveper": model.time.time_step} if every_step else {})
+    dataset = run(model, scenarios=["every_step"], variables=saved_variables(model), engine="engine")
+    return model, link_scores(model, dataset)
+
+
+def test_decay_loop_scores_minus_one(decay_path):
+    model, scores = scored_run(decay_path)
+    assert sorted(scores["link"].values) == ["Stock -> outflow", "outflow -> Stock"]
+    np.testing.assert_allclose(scores.sel(link="Stock -> outflow").values[1:], 1.0)
+    np.testing.assert_allclose(scores.sel(link="outflow -> Stock").values[1:], -1.0)
+    assert float(scores.isel(time=0).sum()) == 0.0
+
+
+def test_births_and_deaths_scores_known_answer(tmp_path):
+    path = tmp_path / "population.mdl"
+    path.write_text(POPULATION, encoding="utf-8")
+    model, scores = scored_run(path)
+    report = find_loops(model)
+    loops = loop_scores(scores, report.found)
+    by_name = {frozenset(loop.variables): loop.id for loop in report.found}
+    births = loops["loop_score"].sel(loop=by_name[frozenset({"Population", "births"})]).values[1:]
+    deaths = loops["loop_score"].sel(loop=by_name[frozenset({"Population", "deaths"})]).values[1:]
+    np.testing.assert_allclose(births, 2.0, rtol=1e-9)
+    np.testing.assert_allclose(deaths, -1.0, rtol=1e-9)
+    np.testing.assert_allclose(np.abs(loops["relative_loop_score"].values[:, 1:]).sum(axis=0), 1.0)
+    np.testing.assert_allclose(loops["relative_loop_score"].sel(loop=by_name[frozenset({"Population", "births"})]).values[1:], 2 / 3)
+
+
+def _pysimlin_run(path: Path):
+    simlin = pytest.importorskip("simlin")
+    sim = simlin.load(str(path)).simulate(enable_ltm=True)
+    sim.run_to_end()
+    return simlin, sim
+
+
+@pytest.mark.parametrize("path", [CORPUS / "teacup" / "teacup.mdl", CORPUS / "sir" / "SIR.mdl"])
+def test_link_scores_agree_with_pysimlin(path):
+    if not path.exists():
+        pytest.skip(f"{path} is not here (../shared is absent)")
+    _, sim = _pysimlin_run(path)
+    theirs = {(link.from_var, link.to_var): link.score for link in sim.get_links() if link.score is not None}
+    _, scores = scored_run(path)
+    compared = 0
+    for label, source, target in zip(scores["link"].values, scores["source"].values, scores["target"].values, strict=True):
+        key = (clean_name(source), clean_name(target))
+        if key in theirs:
+            np.testing.assert_allclose(scores.sel(link=label).values, theirs[key], rtol=1e-9, atol=1e-12, err_msg=label)
+            compared += 1
+    assert compared >= 2
+
+
+@pytest.mark.parametrize("path", [
+    CORPUS / "sir" / "SIR.mdl",
+    CORPUS / "ema_sales_agent_market_building" / "Sales_Agent_Market_Building_Dynamics.mdl",
+    MODELS / "kissinger_core.mdl",
+])
+def test_loop_scores_agree_with_pysimlin(path):
+    """pysimlin scores every time step and reports the scores at the saved times; sdkit
+    scores the intervals of the run it is given, so it is given a run saved every step."""
+    if not path.exists():
+        pytest.skip(f"{path} is not here (../shared is absent)")
+    simlin, sim = _pysimlin_run(path)
+    model, scores = scored_run(path)
+    report = find_loops(model)
+    ours = loop_scores(scores, report.found)["loop_score"]
+    by_cycle = {canonical([clean_name(v) for v in loop.variables]): loop.id for loop in report.found}
+    stride = model.time.saveper / model.time.time_step
+    assert stride == int(stride)
+    compared = 0
+    for loop in simlin.load(str(path)).loops:
+        cycle = canonical([v for v in loop.variables if not v.endswith("_net_flow")])
+        theirs = sim.get_loop_score(loop.id)
+        mine = ours.sel(loop=by_cycle[cycle]).values[:: int(stride)]
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6, atol=1e-9, err_msg=str(cycle))
+        compared += 1
+    assert compared == len(report.found)
+
+
+def test_subscripted_model_is_refused(regions_path):
+    model = load_model(regions_path)
+    dataset = run(model, variables=saved_variables(model), engine="engine")
+    with pytest.raises(UnsupportedFeature, match="subscripted models are not built yet"):
+        link_scores(model, dataset)
+
+
+def test_run_without_auxiliaries_is_refused(decay_path):
+    model = load_model(decay_path)
+    dataset = run(model, variables=["Stock"], engine="engine")
+    with pytest.raises(ParameterError, match="did not save 'outflow'"):
+        link_scores(model, dataset)
