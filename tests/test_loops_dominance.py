@@ -126,3 +126,45 @@ def test_run_without_auxiliaries_is_refused(decay_path):
     dataset = run(model, variables=["Stock"], engine="engine")
     with pytest.raises(ParameterError, match="did not save 'outflow'"):
         link_scores(model, dataset)
+
+
+def run_cli(capsys, *argv):
+    from sdkit.cli import main
+
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_dominance_command_writes_loop_scores(capsys, tmp_path):
+    import xarray as xr
+
+    path = tmp_path / "population.mdl"
+    path.write_text(POPULATION, encoding="utf-8")
+    (tmp_path / "population.loops.toml").write_text('[births]\nvariables = ["births", "Population"]\n', encoding="utf-8")
+    out = tmp_path / "scores.nc"
+    code, stdout, _ = run_cli(capsys, "loops", path, "--dominance", "--out", out)
+    assert code == 0
+    assert f"wrote {out}" in stdout
+    births = next(line for line in stdout.splitlines() if " births " in line)
+    assert "+0.667" in births  # mean relative score 2/3 (the first time has no score)
+    with xr.open_dataset(out) as scores:
+        assert scores["loop_score"].dims == ("loop", "time")
+        assert scores["link_score"].dims == ("link", "time")
+        assert list(scores["name"].values) == ["births", ""]
+        assert scores.attrs["scenario"] == "default"
+        assert scores.attrs["command"].startswith("sdkit loops")
+        np.testing.assert_allclose(scores["loop_score"].values[:, 1:], [[2.0] * 40, [-1.0] * 40])
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--scenario", "liberal"], "--scenario and --out go with --dominance"),
+    (["--dominance"], "--dominance writes loop scores; add --out FILE.nc"),
+    (["--dominance", "--scenario", "nowhere", "--out", "x.nc"], "unknown scenario 'nowhere'"),
+])
+def test_dominance_bad_arguments_are_one_line_errors(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, "loops", MODELS / "kissinger_core.mdl", *argv)
+    assert code == 2
+    assert err.count("\n") == 1
+    assert message in err

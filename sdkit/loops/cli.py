@@ -9,6 +9,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from sdkit.errors import ParameterError
+from sdkit.io import check_output_path
 from sdkit.loops.find import MAX_LOOPS, LoopReport
 
 ARROW = " -> "
@@ -23,16 +25,29 @@ def add_loops_parser(sub: Any) -> None:
     p.add_argument("--max-loops", type=int, default=MAX_LOOPS, metavar="N",
                    help=f"stop after N loops and say so (default {MAX_LOOPS:,})")
     p.add_argument("--max-length", type=int, metavar="N", help="only loops of at most N variables")
+    p.add_argument("--dominance", action="store_true",
+                   help="run one scenario and write its loop scores (Loops That Matter) to --out")
+    p.add_argument("--scenario", metavar="NAME", help="with --dominance: the scenario to run (default: the model's own values)")
+    p.add_argument("--out", metavar="FILE.nc", help="with --dominance: netCDF file of loop scores (loop, time) and link scores")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
 
 
 def cmd_loops(args: argparse.Namespace) -> int:
     from sdkit.loops.find import find_loops
     from sdkit.model import load_model
 
+    if (args.scenario or args.out) and not args.dominance:
+        raise ParameterError("--scenario and --out go with --dominance; add --dominance to score a run")
+    if args.dominance and not args.out:
+        raise ParameterError("--dominance writes loop scores; add --out FILE.nc")
+    if args.out:
+        check_output_path(args.out, args.force)
     model = load_model(args.model)
     report = find_loops(model, max_loops=args.max_loops, max_length=args.max_length,
                         loops_file=Path(args.loops_file) if args.loops_file else None)
     loops = report.named() if args.named else report.loops
+    if args.dominance:
+        return _write_dominance(args, model, report)
     if args.json:
         print(json.dumps([loop.as_dict() for loop in loops], indent=1, ensure_ascii=False))
     else:
@@ -43,6 +58,39 @@ def cmd_loops(args: argparse.Namespace) -> int:
     for note in notes(report):
         print(f"sdkit: note: {note}", file=sys.stderr)
     return 0
+
+
+def _write_dominance(args: argparse.Namespace, model: Any, report: LoopReport) -> int:
+    from sdkit.cli import command_line
+    from sdkit.io import write_netcdf
+    from sdkit.loops.dominance import score_scenario
+
+    scored = score_scenario(model, args.scenario, report.loops)
+    scored.attrs["command"] = command_line(args)
+    write_netcdf(scored, args.out)
+    print(dominance_table(scored, report))
+    print(f"wrote {args.out} (loop scores of {len(report.loops)} loops, scenario {scored.attrs['scenario']})")
+    for note in notes(report):
+        print(f"sdkit: note: {note}", file=sys.stderr)
+    return 0
+
+
+def dominance_table(scored: Any, report: LoopReport, share: float = 0.05) -> str:
+    """The named loops, and every loop that has the largest |relative score| at least
+    ``share`` of the time: mean relative score, largest |relative score|, time dominant."""
+    from sdkit.report import table
+
+    relative = scored["relative_loop_score"].isel(time=slice(1, None))
+    leader = abs(relative).argmax("loop").values
+    rows = []
+    for number, loop in enumerate(report.loops):
+        dominant = float((leader == number).mean())
+        if loop.name or dominant >= share:
+            values = relative.isel(loop=number).values
+            rows.append([loop.id, loop.name, loop.polarity, f"{values.mean():+.3f}", f"{abs(values).max():.3f}",
+                         f"{dominant:.0%}", ARROW.join(loop.variables)])
+    header = ["id", "name", "polarity", "mean relative score", "max |relative|", "time dominant", "variables"]
+    return table(header, rows)
 
 
 def summary(report: LoopReport, model: Any) -> str:

@@ -171,3 +171,57 @@ def _series(run: xr.Dataset, node, py_name: str, model: Model) -> np.ndarray:
         return np.full(run.sizes["time"], float(node.default))
     raise ParameterError(f"the run did not save {model.variables[py_name].name!r}; run with "
                          "variables=saved_variables(model) to score the links")
+
+
+def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Loop] | None = None) -> xr.Dataset:
+    """Run one scenario with the engine, saving every time step, and score its links and loops.
+
+    Parameters
+    ----------
+    model : Model
+    scenario : str, optional
+        A scenario of the model (default: the model file's own values).
+    loops : list of Loop, optional
+        The loops to score (default: every loop :func:`~sdkit.loops.find_loops` lists).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``loop_score`` and ``relative_loop_score`` (loop, time), ``link_score``
+        (link, time), the loops' ``name``, ``polarity`` and ``cycle``; the run's
+        provenance in the attributes.
+    """
+    from dataclasses import replace
+
+    from sdkit.loops.find import find_loops
+    from sdkit.run import run
+    from sdkit.scenarios import DEFAULT_SCENARIO, Scenario
+
+    name = scenario or DEFAULT_SCENARIO
+    if name in model.scenarios:
+        chosen = model.scenarios[name]
+    elif name == DEFAULT_SCENARIO:
+        chosen = Scenario(DEFAULT_SCENARIO, "the model file's own values")
+    else:
+        from sdkit.errors import ScenarioError
+
+        raise ScenarioError(model.unknown_scenario(name))
+    every_step = replace(chosen, time={**chosen.time, "saveper": model.time.replace(chosen.time).time_step})
+    kept = model.scenarios
+    model.scenarios = {**kept, name: every_step}
+    try:
+        dataset = run(model, scenarios=[name], variables=saved_variables(model), engine="engine")
+    finally:
+        model.scenarios = kept
+    loops = list(loops) if loops is not None else find_loops(model).loops
+    links = link_scores(model, dataset, name)
+    scored = loop_scores(links, loops)
+    scored = scored.assign_coords(
+        polarity=("loop", [loop.polarity for loop in loops]),
+        cycle=("loop", [ARROW.join(loop.variables) for loop in loops]))
+    scored["link_score"] = links.drop_vars(["source", "target"])
+    scored.attrs = {**dataset.attrs, "scenario": name,
+                    "method": "Loops That Matter (Schoenberg, Davidsen & Eberlein 2020): link scores between "
+                              "successive time steps; loop score = product of its link scores; relative "
+                              "loop score = loop score / sum of |loop scores| of the loops in the file"}
+    return scored
