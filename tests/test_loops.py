@@ -81,6 +81,20 @@ def test_link_signs_follow_the_equations(tmp_path):
     assert signs[("x", "ratio")] == -1
 
 
+def test_initial_values_make_no_link(tmp_path):
+    text = """{UTF-8}
+level = INTEG(inflow, start) ~ u ~ |
+start = 2 * driver ~ u ~ |
+driver = 1 + STEP(1, 5) ~ u ~ |
+inflow = 0.1 * level + held ~ u/Year ~ |
+held = INITIAL(level) ~ u ~ |
+delayed = DELAY1I(inflow, 2, level) ~ u/Year ~ |
+""" + CONTROL
+    found = {(link.source, link.target) for link in links(load_model(write_model(tmp_path, "initial", text)))}
+    assert found == {("driver", "start"), ("level", "inflow"), ("held", "inflow"), ("inflow", "level"),
+                     ("inflow", "delayed")}
+
+
 def test_decay_has_one_balancing_loop(decay_path):
     report = find_loops(load_model(decay_path))
     assert [(set(loop.variables), loop.polarity) for loop in report.loops] == [({"Stock", "outflow"}, "balancing")]
