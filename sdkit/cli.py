@@ -104,7 +104,7 @@ def _check(args: argparse.Namespace) -> int:
     )
     from sdkit.checks import checks_path_for, read_check_file
     from sdkit.model import load_model
-    from sdkit.report import baseline_table, checks_table, knockouts_table
+    from sdkit.report import baseline_table, checks_table
 
     if args.robust is not None and args.dt_check:
         raise ParameterError("give --robust or --dt-check, not both; run them one after the other")
@@ -127,16 +127,10 @@ def _check(args: argparse.Namespace) -> int:
     else:
         print(checks_table(results))
     failed = [r for r in results if not r.passed and not r.xfail]
-    expected = [r for r in results if r.xfail]
-    print(f"{len(results) - len(failed) - len(expected)} passed, {len(failed)} failed, {len(expected)} expected to fail")
-    for r in expected:
-        print(f"  {r.id}: expected to fail: {r.xfail}")
+    _print_tally(results, failed)
     knockouts = run_knockouts(model, suite, results, engine=args.engine) if suite.knockouts else []
     if knockouts:
-        print(f"\nmechanism tests: each passes only when every check it names fails under the knockout\n{knockouts_table(knockouts)}")
-        for k in knockouts:
-            print(f"  {k.knockout.id}: {'pass' if k.passed else 'FAIL'}: {k.knockout.description}")
-        print(f"{sum(k.passed for k in knockouts)} of {len(knockouts)} mechanism tests pass")
+        _print_knockouts(knockouts)
     uncovered = suite.modes_without_knockout()
     if uncovered:
         print(f"reference modes no knockout covers: {', '.join(uncovered)}")
@@ -145,6 +139,24 @@ def _check(args: argparse.Namespace) -> int:
     if args.dt_check:
         print(_dt_report(changed, margin_moves(pairs)))
     return EXIT_CHECK_FAILED if failed or changed or not all(k.passed for k in knockouts) else 0
+
+
+def _print_tally(results: list, failed: list) -> None:
+    """How many checks passed, failed and were expected to fail (and why)."""
+    expected = [r for r in results if r.xfail]
+    print(f"{len(results) - len(failed) - len(expected)} passed, {len(failed)} failed, {len(expected)} expected to fail")
+    for r in expected:
+        print(f"  {r.id}: expected to fail: {r.xfail}")
+
+
+def _print_knockouts(knockouts: list) -> None:
+    """The mechanism tests: their table, each verdict with its description, and the tally."""
+    from sdkit.report import knockouts_table
+
+    print(f"\nmechanism tests: each passes only when every check it names fails under the knockout\n{knockouts_table(knockouts)}")
+    for k in knockouts:
+        print(f"  {k.knockout.id}: {'pass' if k.passed else 'FAIL'}: {k.knockout.description}")
+    print(f"{sum(k.passed for k in knockouts)} of {len(knockouts)} mechanism tests pass")
 
 
 def _dt_report(changed: list, moved: list) -> str:

@@ -65,7 +65,7 @@ def link_scores(model: Model, dataset: xr.Dataset, scenario: str | None = None) 
     from sdkit.engine.ir import refs
     from sdkit.engine.translate import translate
 
-    ir = translate(model.path, model.text)
+    ir = translate(model.path, model.text, model.abstract_model)
     node_names = _scalar_nodes(model, ir)
     run = _one_scenario(dataset, scenario)
     values = {i: _series(run, ir.nodes[i], py_name, model) for i, py_name in node_names.items()}
