@@ -67,10 +67,11 @@ def link_scores(model: Model, dataset: xr.Dataset, scenario: str | None = None) 
 
     ir = translate(model.path, model.text, model.abstract_model)
     node_names = _scalar_nodes(model, ir)
-    run = _one_scenario(dataset, scenario)
+    run, chosen = _one_scenario(dataset, scenario)
     values = {i: _series(run, ir.nodes[i], py_name, model) for i, py_name in node_names.items()}
     time = run["time"].values
-    control = (model.time.initial_time, model.time.final_time, model.time.time_step, model.time.saveper)
+    settings = model.time.replace(_scenario_time(dataset, chosen))
+    control = (settings.initial_time, settings.final_time, settings.time_step, settings.saveper)
     previous = {i: v[:-1] for i, v in values.items()}
     current = {i: v[1:] for i, v in values.items()}
     names, sources, targets, scores = [], [], [], []
@@ -152,16 +153,28 @@ def _scalar_nodes(model: Model, ir) -> dict[int, str]:
     return nodes
 
 
-def _one_scenario(dataset: xr.Dataset, scenario: str | None) -> xr.Dataset:
+def _one_scenario(dataset: xr.Dataset, scenario: str | None) -> tuple[xr.Dataset, str | None]:
+    """The run of one scenario, and its name (None for a dataset without scenarios)."""
     if "scenario" not in dataset.dims:
-        return dataset
+        return dataset, scenario
     names = [str(s) for s in dataset["scenario"].values]
     if scenario is None and len(names) != 1:
         raise ParameterError(f"the run holds the scenarios {', '.join(names)}; name the one to score")
     chosen = scenario if scenario is not None else names[0]
     if chosen not in names:
         raise ParameterError(f"the run has no scenario {chosen!r}; it holds {', '.join(names)}")
-    return dataset.sel(scenario=chosen)
+    return dataset.sel(scenario=chosen), chosen
+
+
+def _scenario_time(dataset: xr.Dataset, scenario: str | None) -> dict[str, float]:
+    """The time settings a run's provenance records for a scenario ({} if none)."""
+    import json
+
+    try:
+        recorded = json.loads(dataset.attrs.get("scenarios", "{}"))
+    except ValueError:
+        return {}
+    return dict(recorded.get(scenario, {}).get("time", {})) if isinstance(recorded, dict) else {}
 
 
 def _series(run: xr.Dataset, node, py_name: str, model: Model) -> np.ndarray:
