@@ -71,30 +71,43 @@ def _pysimlin_run(path: Path):
     return simlin, sim
 
 
-@pytest.mark.parametrize("path", [CORPUS / "teacup" / "teacup.mdl", CORPUS / "sir" / "SIR.mdl"])
-def test_link_scores_agree_with_pysimlin(path):
+def _stride(model) -> int:
+    """pysimlin scores every time step and reports the scores at the saved times; sdkit
+    scores the intervals of the run it is given, so it is given a run saved every step
+    and read at pysimlin's times."""
+    stride = model.time.saveper / model.time.time_step
+    assert stride == int(stride)
+    return int(stride)
+
+
+@pytest.mark.parametrize(("path", "least"), [
+    (CORPUS / "teacup" / "teacup.mdl", 2),
+    (CORPUS / "sir" / "SIR.mdl", 6),
+    (MODELS / "kissinger_core.mdl", 80),  # the rest pass through pysimlin's <stock>_net_flow
+])
+def test_link_scores_agree_with_pysimlin(path, least):
     if not path.exists():
         pytest.skip(f"{path} is not here (../shared is absent)")
     _, sim = _pysimlin_run(path)
     theirs = {(link.from_var, link.to_var): link.score for link in sim.get_links() if link.score is not None}
-    _, scores = scored_run(path)
+    model, scores = scored_run(path)
     compared = 0
     for label, source, target in zip(scores["link"].values, scores["source"].values, scores["target"].values, strict=True):
         key = (clean_name(source), clean_name(target))
         if key in theirs:
-            np.testing.assert_allclose(scores.sel(link=label).values, theirs[key], rtol=1e-9, atol=1e-12, err_msg=label)
+            mine = scores.sel(link=label).values[:: _stride(model)]
+            np.testing.assert_allclose(mine, theirs[key], rtol=1e-6, atol=1e-9, err_msg=label)
             compared += 1
-    assert compared >= 2
+    assert compared >= least
 
 
 @pytest.mark.parametrize("path", [
+    CORPUS / "teacup" / "teacup.mdl",
     CORPUS / "sir" / "SIR.mdl",
     CORPUS / "ema_sales_agent_market_building" / "Sales_Agent_Market_Building_Dynamics.mdl",
     MODELS / "kissinger_core.mdl",
 ])
 def test_loop_scores_agree_with_pysimlin(path):
-    """pysimlin scores every time step and reports the scores at the saved times; sdkit
-    scores the intervals of the run it is given, so it is given a run saved every step."""
     if not path.exists():
         pytest.skip(f"{path} is not here (../shared is absent)")
     simlin, sim = _pysimlin_run(path)
@@ -102,13 +115,11 @@ def test_loop_scores_agree_with_pysimlin(path):
     report = find_loops(model)
     ours = loop_scores(scores, report.found)["loop_score"]
     by_cycle = {canonical([clean_name(v) for v in loop.variables]): loop.id for loop in report.found}
-    stride = model.time.saveper / model.time.time_step
-    assert stride == int(stride)
     compared = 0
     for loop in simlin.load(str(path)).loops:
         cycle = canonical([v for v in loop.variables if not v.endswith("_net_flow")])
         theirs = sim.get_loop_score(loop.id)
-        mine = ours.sel(loop=by_cycle[cycle]).values[:: int(stride)]
+        mine = ours.sel(loop=by_cycle[cycle]).values[:: _stride(model)]
         np.testing.assert_allclose(mine, theirs, rtol=1e-6, atol=1e-9, err_msg=str(cycle))
         compared += 1
     assert compared == len(report.found)
