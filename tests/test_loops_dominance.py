@@ -169,7 +169,7 @@ def test_dominance_command_writes_loop_scores(capsys, tmp_path):
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["--scenario", "liberal"], "--scenario and --out go with --dominance"),
+    (["--scenario", "liberal"], "--scenario, --samples and --out go with --dominance"),
     (["--dominance"], "--dominance writes loop scores; add --out FILE.nc"),
     (["--dominance", "--scenario", "nowhere", "--out", "x.nc"], "unknown scenario 'nowhere'"),
 ])
@@ -179,3 +179,24 @@ def test_dominance_bad_arguments_are_one_line_errors(capsys, tmp_path, monkeypat
     assert code == 2
     assert err.count("\n") == 1
     assert message in err
+
+
+def test_dominance_over_samples_known_answer(capsys, tmp_path):
+    import xarray as xr
+
+    path = tmp_path / "population.mdl"
+    path.write_text(POPULATION, encoding="utf-8")
+    samples = tmp_path / "samples.csv"
+    samples.write_text("birth rate,lifetime\n0.05,40\n0.1,40\n0.1,20\n", encoding="utf-8")
+    out = tmp_path / "scores.nc"
+    code, stdout, _ = run_cli(capsys, "loops", path, "--dominance", "--samples", samples, "--out", out)
+    assert code == 0
+    assert "3 runs of scenario default" in stdout
+    with xr.open_dataset(out) as scores:
+        assert scores["loop_score"].dims == ("loop", "sample", "time")
+        assert scores["link_score"].dims == ("link", "sample", "time")
+        # births loop rate / (rate - 1/lifetime), deaths loop -(1/lifetime) / (rate - 1/lifetime)
+        expected = np.array([[2.0, 0.1 / 0.075, 0.1 / 0.05], [-1.0, -0.025 / 0.075, -0.05 / 0.05]])
+        assert [str(v) for v in scores["cycle"].values] == ["births -> Population", "deaths -> Population"]
+        got = scores["loop_score"].isel(time=slice(1, None)).values
+        np.testing.assert_allclose(got, np.broadcast_to(expected[..., None], got.shape))

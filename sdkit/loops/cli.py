@@ -28,6 +28,7 @@ def add_loops_parser(sub: Any) -> None:
     p.add_argument("--dominance", action="store_true",
                    help="run one scenario and write its loop scores (Loops That Matter) to --out")
     p.add_argument("--scenario", metavar="NAME", help="with --dominance: the scenario to run (default: the model's own values)")
+    p.add_argument("--samples", metavar="FILE.csv", help="with --dominance: one run per row (columns: constants) on top of the scenario")
     p.add_argument("--out", metavar="FILE.nc", help="with --dominance: netCDF file of loop scores (loop, time) and link scores")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
 
@@ -36,8 +37,8 @@ def cmd_loops(args: argparse.Namespace) -> int:
     from sdkit.loops.find import find_loops
     from sdkit.model import load_model
 
-    if (args.scenario or args.out) and not args.dominance:
-        raise ParameterError("--scenario and --out go with --dominance; add --dominance to score a run")
+    if (args.scenario or args.out or args.samples) and not args.dominance:
+        raise ParameterError("--scenario, --samples and --out go with --dominance; add --dominance to score a run")
     if args.dominance and not args.out:
         raise ParameterError("--dominance writes loop scores; add --out FILE.nc")
     if args.out:
@@ -61,15 +62,17 @@ def cmd_loops(args: argparse.Namespace) -> int:
 
 
 def _write_dominance(args: argparse.Namespace, model: Any, report: LoopReport) -> int:
-    from sdkit.cli import command_line
+    from sdkit.cli import command_line, read_samples
     from sdkit.io import write_netcdf
     from sdkit.loops.dominance import score_scenario
 
-    scored = score_scenario(model, args.scenario, report.loops)
+    samples = read_samples(args.samples) if args.samples else None
+    scored = score_scenario(model, args.scenario, report.loops, samples)
     scored.attrs["command"] = command_line(args)
     write_netcdf(scored, args.out)
     print(dominance_table(scored, report))
-    print(f"wrote {args.out} (loop scores of {len(report.loops)} loops, scenario {scored.attrs['scenario']})")
+    runs = f"{len(samples)} runs of " if samples is not None else ""
+    print(f"wrote {args.out} (loop scores of {len(report.loops)} loops, {runs}scenario {scored.attrs['scenario']})")
     for note in notes(report):
         print(f"sdkit: note: {note}", file=sys.stderr)
     return 0
@@ -77,7 +80,8 @@ def _write_dominance(args: argparse.Namespace, model: Any, report: LoopReport) -
 
 def dominance_table(scored: Any, report: LoopReport, share: float = 0.05) -> str:
     """The named loops, and every loop that has the largest |relative score| at least
-    ``share`` of the time: mean relative score, largest |relative score|, time dominant."""
+    ``share`` of the time: mean relative score, largest |relative score|, time dominant
+    (over all times, and all samples of an ensemble)."""
     from sdkit.report import table
 
     relative = scored["relative_loop_score"].isel(time=slice(1, None))

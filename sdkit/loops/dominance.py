@@ -23,7 +23,7 @@ paper's; a coarser SAVEPER gives scores over longer intervals.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -43,59 +43,78 @@ def saved_variables(model: Model) -> list[str]:
 
 
 def link_scores(model: Model, dataset: xr.Dataset, scenario: str | None = None) -> xr.DataArray:
-    """The score of every link between stocks and auxiliaries in one run, over time.
+    """The score of every link between stocks and auxiliaries in a run or an ensemble, over time.
 
     Parameters
     ----------
     model : Model
         A model without subscripts or stateful functions other than INTEG.
     dataset : xarray.Dataset
-        A run of it that saved :func:`saved_variables` (``sdkit.run.run(model,
-        variables=saved_variables(model))``).
+        A run (``sdkit.run.run``) or an ensemble (``sdkit.ensemble.ensemble``, dim
+        ``sample``) that saved :func:`saved_variables`.
     scenario : str, optional
-        The scenario to score (default: the only one in the dataset).
+        The scenario of a run to score (default: the only one in the dataset).
 
     Returns
     -------
     xarray.DataArray
-        Dims ``(link, time)``; ``link`` is ``"source -> target"`` (model names) with
-        ``source`` and ``target`` coordinates; 0 at the first time.
+        Dims ``(link, time)``, or ``(link, sample, time)`` for an ensemble; ``link``
+        is ``"source -> target"`` (model names) with ``source`` and ``target``
+        coordinates; 0 at the first time.
     """
-    from sdkit.engine.codegen import expression_function
-    from sdkit.engine.ir import refs
     from sdkit.engine.translate import translate
 
     ir = translate(model.path, model.text, model.abstract_model)
     node_names = _scalar_nodes(model, ir)
     run, chosen = _one_scenario(dataset, scenario)
-    values = {i: _series(run, ir.nodes[i], py_name, model) for i, py_name in node_names.items()}
-    time = run["time"].values
+    lead = [d for d in run[node_names[_first_dynamic(ir)]].dims if d != "time"]
+    values = {i: _series(run, ir.nodes[i], py_name, model, lead) for i, py_name in node_names.items()}
     settings = model.time.replace(_scenario_time(dataset, chosen))
-    control = (settings.initial_time, settings.final_time, settings.time_step, settings.saveper)
-    previous = {i: v[:-1] for i, v in values.items()}
-    current = {i: v[1:] for i, v in values.items()}
+    steps = _Steps(values, run["time"].values,
+                   (settings.initial_time, settings.final_time, settings.time_step, settings.saveper))
     names, sources, targets, scores = [], [], [], []
     for target, node in enumerate(ir.nodes):
-        if node.kind not in ("aux", "stock"):
-            continue
+        if node.kind in ("aux", "stock"):
+            for source, score in steps.scores(ir, node):
+                sources.append(model.variables[node_names[source]].name)
+                targets.append(model.variables[node_names[target]].name)
+                names.append(f"{sources[-1]}{ARROW}{targets[-1]}")
+                scores.append(score)
+    shape = (len(names), *(run.sizes[d] for d in lead), run.sizes["time"])
+    return xr.DataArray(
+        np.array(scores).reshape(shape), dims=("link", *lead, "time"),
+        coords={"link": names, "source": ("link", sources), "target": ("link", targets),
+                **{d: run[d].values for d in (*lead, "time")}},
+        name="link_score", attrs={"long_name": "link score (Loops That Matter)", "units": "1"})
+
+
+class _Steps:
+    """The values of every node before and after each time step, and the scores of one equation's inputs."""
+
+    def __init__(self, values: dict[int, np.ndarray], time: np.ndarray, control: tuple) -> None:
+        self.previous = {i: v[..., :-1] for i, v in values.items()}
+        self.current = {i: v[..., 1:] for i, v in values.items()}
+        self.shape = next(iter(values.values()))[..., 1:].shape
+        self.time, self.control = time, control
+
+    def scores(self, ir, node) -> list[tuple[int, np.ndarray]]:
+        """(input node, its link score over time) for every stock or auxiliary the node's equation reads."""
+        from sdkit.engine.codegen import expression_function
+        from sdkit.engine.ir import refs
+
         expr = node.flow if node.kind == "stock" else node.expr
         evaluate = expression_function(ir, expr)
-        inputs = sorted(i for i in refs(expr) if ir.nodes[i].kind in ("aux", "stock"))
-        before = _broadcast(evaluate(previous, time[:-1], *control), time.size - 1)
-        after = _broadcast(evaluate(current, time[1:], *control), time.size - 1)
-        for source in inputs:
-            partial = _broadcast(evaluate({**previous, source: current[source]}, time[:-1], *control),
-                                 time.size - 1) - before
-            score = _score(partial, after - before, current[source] - previous[source])
-            label = f"{model.variables[node_names[source]].name}{ARROW}{model.variables[node_names[target]].name}"
-            names.append(label)
-            sources.append(model.variables[node_names[source]].name)
-            targets.append(model.variables[node_names[target]].name)
-            scores.append(np.concatenate([[0.0], score]))
-    return xr.DataArray(
-        np.array(scores).reshape(len(names), time.size), dims=("link", "time"),
-        coords={"link": names, "source": ("link", sources), "target": ("link", targets), "time": time},
-        name="link_score", attrs={"long_name": "link score (Loops That Matter)", "units": "1"})
+        before = self._at(evaluate, self.previous, self.time[:-1])
+        after = self._at(evaluate, self.current, self.time[1:])
+        found = []
+        for source in sorted(i for i in refs(expr) if ir.nodes[i].kind in ("aux", "stock")):
+            partial = self._at(evaluate, {**self.previous, source: self.current[source]}, self.time[:-1]) - before
+            score = _score(partial, after - before, self.current[source] - self.previous[source])
+            found.append((source, np.concatenate([np.zeros((*self.shape[:-1], 1)), score], axis=-1)))
+        return found
+
+    def _at(self, evaluate, values: dict[int, np.ndarray], time: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(np.asarray(evaluate(values, time, *self.control), dtype=float), self.shape)
 
 
 def loop_scores(scores: xr.DataArray, loops: Sequence[Loop]) -> xr.Dataset:
@@ -104,9 +123,10 @@ def loop_scores(scores: xr.DataArray, loops: Sequence[Loop]) -> xr.Dataset:
     The relative score divides by the sum of the absolute scores of the loops given,
     so pass all the loops of a model (or of one strongly connected component).
     """
+    dims = ("link", *(d for d in scores.dims if d not in ("link", "time")), "time")
     row_of = {str(label): row for row, label in enumerate(scores["link"].values)}
-    table = scores.transpose("link", "time").values
-    score = np.ones((len(loops), scores.sizes["time"]))
+    table = scores.transpose(*dims).values
+    score = np.ones((len(loops), *table.shape[1:]))
     for number, loop in enumerate(loops):
         targets = (*loop.variables[1:], loop.variables[0])
         for label in (f"{a}{ARROW}{b}" for a, b in zip(loop.variables, targets, strict=True)):
@@ -118,11 +138,11 @@ def loop_scores(scores: xr.DataArray, loops: Sequence[Loop]) -> xr.Dataset:
     with np.errstate(invalid="ignore", divide="ignore"):
         relative = np.where(total > 0, score / np.where(total > 0, total, 1.0), 0.0)
     coords = {"loop": [loop.id for loop in loops], "name": ("loop", [loop.name for loop in loops]),
-              "time": scores["time"].values}
+              **{d: scores[d].values for d in dims[1:]}}
+    loop_dims = ("loop", *dims[1:])
     return xr.Dataset(
-        {"loop_score": (("loop", "time"), score, {"long_name": "loop score", "units": "1"}),
-         "relative_loop_score": (("loop", "time"), relative,
-                                 {"long_name": "relative loop score", "units": "1"})},
+        {"loop_score": (loop_dims, score, {"long_name": "loop score", "units": "1"}),
+         "relative_loop_score": (loop_dims, relative, {"long_name": "relative loop score", "units": "1"})},
         coords=coords)
 
 
@@ -135,8 +155,8 @@ def _score(partial: np.ndarray, change: np.ndarray, source_change: np.ndarray) -
     return np.where(defined, magnitude * direction, 0.0)
 
 
-def _broadcast(value: np.ndarray | float, size: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(value, dtype=float), (size,)).astype(float)
+def _first_dynamic(ir) -> int:
+    return next(i for i, node in enumerate(ir.nodes) if node.kind in ("aux", "stock"))
 
 
 def _scalar_nodes(model: Model, ir) -> dict[int, str]:
@@ -177,16 +197,21 @@ def _scenario_time(dataset: xr.Dataset, scenario: str | None) -> dict[str, float
     return dict(recorded.get(scenario, {}).get("time", {})) if isinstance(recorded, dict) else {}
 
 
-def _series(run: xr.Dataset, node, py_name: str, model: Model) -> np.ndarray:
+def _series(run: xr.Dataset, node, py_name: str, model: Model, lead: list[str]) -> np.ndarray:
+    """A node's values over (lead dims..., time)."""
+    shape = (*(run.sizes[d] for d in lead), run.sizes["time"])
     if py_name in run:
-        return np.asarray(run[py_name].values, dtype=float)
+        values = run[py_name]
+        missing = {d: run.sizes[d] for d in (*lead, "time") if d not in values.dims}
+        return np.asarray(values.expand_dims(missing).transpose(*lead, "time").values, dtype=float)
     if node.kind == "param":
-        return np.full(run.sizes["time"], float(node.default))
+        return np.full(shape, float(node.default))
     raise ParameterError(f"the run did not save {model.variables[py_name].name!r}; run with "
                          "variables=saved_variables(model) to score the links")
 
 
-def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Loop] | None = None) -> xr.Dataset:
+def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Loop] | None = None,
+                   samples: Any = None) -> xr.Dataset:
     """Run one scenario with the engine, saving every time step, and score its links and loops.
 
     Parameters
@@ -196,34 +221,29 @@ def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Lo
         A scenario of the model (default: the model file's own values).
     loops : list of Loop, optional
         The loops to score (default: every loop :func:`~sdkit.loops.find_loops` lists).
+    samples : DataFrame, optional
+        Parameter sets (one column per constant, one row per run) on top of the
+        scenario: an ensemble (:func:`sdkit.ensemble.ensemble`) instead of one run.
 
     Returns
     -------
     xarray.Dataset
-        ``loop_score`` and ``relative_loop_score`` (loop, time), ``link_score``
-        (link, time), the loops' ``name``, ``polarity`` and ``cycle``; the run's
-        provenance in the attributes.
+        ``loop_score`` and ``relative_loop_score`` (loop, time) or (loop, sample,
+        time), ``link_score`` (link, [sample,] time), the loops' ``name``,
+        ``polarity`` and ``cycle``; the run's provenance in the attributes.
     """
-    from dataclasses import replace
-
+    from sdkit.ensemble import ensemble
     from sdkit.loops.find import find_loops
     from sdkit.run import run
-    from sdkit.scenarios import DEFAULT_SCENARIO, Scenario
 
-    name = scenario or DEFAULT_SCENARIO
-    if name in model.scenarios:
-        chosen = model.scenarios[name]
-    elif name == DEFAULT_SCENARIO:
-        chosen = Scenario(DEFAULT_SCENARIO, "the model file's own values")
-    else:
-        from sdkit.errors import ScenarioError
-
-        raise ScenarioError(model.unknown_scenario(name))
-    every_step = replace(chosen, time={**chosen.time, "saveper": model.time.replace(chosen.time).time_step})
+    name, every_step = _every_step(model, scenario)
     kept = model.scenarios
     model.scenarios = {**kept, name: every_step}
     try:
-        dataset = run(model, scenarios=[name], variables=saved_variables(model), engine="engine")
+        if samples is None:
+            dataset = run(model, scenarios=[name], variables=saved_variables(model), engine="engine")
+        else:
+            dataset = ensemble(model, samples, variables=saved_variables(model), scenario=name)
     finally:
         model.scenarios = kept
     loops = list(loops) if loops is not None else find_loops(model).loops
@@ -238,3 +258,20 @@ def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Lo
                               "successive time steps; loop score = product of its link scores; relative "
                               "loop score = loop score / sum of |loop scores| of the loops in the file"}
     return scored
+
+
+def _every_step(model: Model, scenario: str | None) -> tuple[str, Any]:
+    """The scenario's name and a copy of it that saves every time step."""
+    from dataclasses import replace
+
+    from sdkit.errors import ScenarioError
+    from sdkit.scenarios import DEFAULT_SCENARIO, Scenario
+
+    name = scenario or DEFAULT_SCENARIO
+    if name in model.scenarios:
+        chosen = model.scenarios[name]
+    elif name == DEFAULT_SCENARIO:
+        chosen = Scenario(DEFAULT_SCENARIO, "the model file's own values")
+    else:
+        raise ScenarioError(model.unknown_scenario(name))
+    return name, replace(chosen, time={**chosen.time, "saveper": model.time.replace(chosen.time).time_step})
