@@ -194,7 +194,7 @@ def test_dominance_over_samples_known_answer(capsys, tmp_path):
     assert "3 runs of scenario default" in stdout
     with xr.open_dataset(out) as scores:
         assert scores["loop_score"].dims == ("loop", "sample", "time")
-        assert scores["link_score"].dims == ("link", "sample", "time")
+        assert scores["dominant_loop"].dims == ("sample", "time")
         # births loop rate / (rate - 1/lifetime), deaths loop -(1/lifetime) / (rate - 1/lifetime)
         expected = np.array([[2.0, 0.1 / 0.075, 0.1 / 0.05], [-1.0, -0.025 / 0.075, -0.05 / 0.05]])
         assert [str(v) for v in scores["cycle"].values] == ["births -> Population", "deaths -> Population"]

@@ -67,32 +67,37 @@ def _write_dominance(args: argparse.Namespace, model: Any, report: LoopReport) -
     from sdkit.loops.dominance import score_scenario
 
     samples = read_samples(args.samples) if args.samples else None
-    scored = score_scenario(model, args.scenario, report.loops, samples)
+    keep = report.named() if args.named else None
+    scored = score_scenario(model, args.scenario, report.loops, samples, keep)
     scored.attrs["command"] = command_line(args)
     write_netcdf(scored, args.out)
     print(dominance_table(scored, report))
     runs = f"{len(samples)} runs of " if samples is not None else ""
-    print(f"wrote {args.out} (loop scores of {len(report.loops)} loops, {runs}scenario {scored.attrs['scenario']})")
+    print(f"wrote {args.out} (loop scores of {scored.sizes['loop']} loops, {runs}scenario {scored.attrs['scenario']})")
     for note in notes(report):
         print(f"sdkit: note: {note}", file=sys.stderr)
     return 0
 
 
 def dominance_table(scored: Any, report: LoopReport, share: float = 0.05) -> str:
-    """The named loops, and every loop that has the largest |relative score| at least
-    ``share`` of the time: mean relative score, largest |relative score|, time dominant
-    (over all times, and all samples of an ensemble)."""
+    """The named loops, and every loop that has the largest |loop score| at least ``share``
+    of the time: mean relative score, largest |relative score|, time dominant (over all
+    times, and all samples of an ensemble; scores of loops the file does not hold: -)."""
     from sdkit.report import table
 
-    relative = scored["relative_loop_score"].isel(time=slice(1, None))
-    leader = abs(relative).argmax("loop").values
+    leader = scored["dominant_loop"].isel(time=slice(1, None)).values
+    held = [str(v) for v in scored["loop"].values]
     rows = []
-    for number, loop in enumerate(report.loops):
-        dominant = float((leader == number).mean())
-        if loop.name or dominant >= share:
-            values = relative.isel(loop=number).values
-            rows.append([loop.id, loop.name, loop.polarity, f"{values.mean():+.3f}", f"{abs(values).max():.3f}",
-                         f"{dominant:.0%}", ARROW.join(loop.variables)])
+    for loop in report.loops:
+        dominant = float((leader == loop.id).mean())
+        if not (loop.name or dominant >= share):
+            continue
+        if loop.id in held:
+            values = scored["relative_loop_score"].sel(loop=loop.id).isel(time=slice(1, None)).values
+            mean, largest = f"{values.mean():+.3f}", f"{abs(values).max():.3f}"
+        else:
+            mean = largest = "-"
+        rows.append([loop.id, loop.name, loop.polarity, mean, largest, f"{dominant:.0%}", ARROW.join(loop.variables)])
     header = ["id", "name", "polarity", "mean relative score", "max |relative|", "time dominant", "variables"]
     return table(header, rows)
 

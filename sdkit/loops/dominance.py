@@ -117,33 +117,52 @@ class _Steps:
         return np.broadcast_to(np.asarray(evaluate(values, time, *self.control), dtype=float), self.shape)
 
 
-def loop_scores(scores: xr.DataArray, loops: Sequence[Loop]) -> xr.Dataset:
-    """Loop scores (product of link scores) and relative loop scores of ``loops``, over time.
+def loop_scores(scores: xr.DataArray, loops: Sequence[Loop], keep: Sequence[Loop] | None = None) -> xr.Dataset:
+    """Loop scores (product of link scores) and relative loop scores, over time.
 
-    The relative score divides by the sum of the absolute scores of the loops given,
-    so pass all the loops of a model (or of one strongly connected component).
+    The relative score divides by the sum of the absolute scores of all ``loops``
+    (pass all the loops of a model, or of one strongly connected component);
+    ``dominant_loop`` is the id of the loop with the largest absolute score at each
+    time. Only the scores of ``keep`` (default: all ``loops``) are returned, so an
+    ensemble need not hold every loop's scores.
     """
     dims = ("link", *(d for d in scores.dims if d not in ("link", "time")), "time")
-    row_of = {str(label): row for row, label in enumerate(scores["link"].values)}
     table = scores.transpose(*dims).values
-    score = np.ones((len(loops), *table.shape[1:]))
-    for number, loop in enumerate(loops):
-        targets = (*loop.variables[1:], loop.variables[0])
-        for label in (f"{a}{ARROW}{b}" for a, b in zip(loop.variables, targets, strict=True)):
-            if label not in row_of:
-                raise ParameterError(f"loop {loop.name or loop.id} uses the link {label}, which has no score; "
-                                     "score the links of the model the loop comes from")
-            score[number] *= table[row_of[label]]
-    total = np.abs(score).sum(axis=0)
+    kept = list(loops if keep is None else keep)
+    position = {loop.id: number for number, loop in enumerate(kept)}
+    score = np.zeros((len(kept), *table.shape[1:]))
+    total = np.zeros(table.shape[1:])
+    largest = np.zeros(table.shape[1:])
+    dominant = np.full(table.shape[1:], "", dtype=object)
+    row_of = {str(label): row for row, label in enumerate(scores["link"].values)}
+    for loop in loops:
+        product = _loop_product(table, row_of, loop)
+        total += np.abs(product)
+        ahead = np.abs(product) > largest
+        largest, dominant = np.where(ahead, np.abs(product), largest), np.where(ahead, loop.id, dominant)
+        if loop.id in position:
+            score[position[loop.id]] = product
     with np.errstate(invalid="ignore", divide="ignore"):
         relative = np.where(total > 0, score / np.where(total > 0, total, 1.0), 0.0)
-    coords = {"loop": [loop.id for loop in loops], "name": ("loop", [loop.name for loop in loops]),
-              **{d: scores[d].values for d in dims[1:]}}
     loop_dims = ("loop", *dims[1:])
     return xr.Dataset(
         {"loop_score": (loop_dims, score, {"long_name": "loop score", "units": "1"}),
-         "relative_loop_score": (loop_dims, relative, {"long_name": "relative loop score", "units": "1"})},
-        coords=coords)
+         "relative_loop_score": (loop_dims, relative, {"long_name": "relative loop score", "units": "1"}),
+         "dominant_loop": (dims[1:], dominant.astype(str), {"long_name": "loop with the largest |loop score|"})},
+        coords={"loop": [loop.id for loop in kept], "name": ("loop", [loop.name for loop in kept]),
+                **{d: scores[d].values for d in dims[1:]}})
+
+
+def _loop_product(table: np.ndarray, row_of: dict[str, int], loop: Loop) -> np.ndarray:
+    """The product of a loop's link scores (rows of ``table``)."""
+    product = np.ones(table.shape[1:])
+    targets = (*loop.variables[1:], loop.variables[0])
+    for label in (f"{a}{ARROW}{b}" for a, b in zip(loop.variables, targets, strict=True)):
+        if label not in row_of:
+            raise ParameterError(f"loop {loop.name or loop.id} uses the link {label}, which has no score; "
+                                 "score the links of the model the loop comes from")
+        product *= table[row_of[label]]
+    return product
 
 
 def _score(partial: np.ndarray, change: np.ndarray, source_change: np.ndarray) -> np.ndarray:
@@ -211,7 +230,7 @@ def _series(run: xr.Dataset, node, py_name: str, model: Model, lead: list[str]) 
 
 
 def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Loop] | None = None,
-                   samples: Any = None) -> xr.Dataset:
+                   samples: Any = None, keep: Sequence[Loop] | None = None) -> xr.Dataset:
     """Run one scenario with the engine, saving every time step, and score its links and loops.
 
     Parameters
@@ -224,18 +243,24 @@ def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Lo
     samples : DataFrame, optional
         Parameter sets (one column per constant, one row per run) on top of the
         scenario: an ensemble (:func:`sdkit.ensemble.ensemble`) instead of one run.
+    keep : list of Loop, optional
+        The loops whose scores the result holds (default: all ``loops``); relative
+        scores and ``dominant_loop`` still count every loop.
 
     Returns
     -------
     xarray.Dataset
         ``loop_score`` and ``relative_loop_score`` (loop, time) or (loop, sample,
-        time), ``link_score`` (link, [sample,] time), the loops' ``name``,
-        ``polarity`` and ``cycle``; the run's provenance in the attributes.
+        time), ``dominant_loop`` ([sample,] time), for one run ``link_score``
+        (link, time), the loops' ``name``, ``polarity`` and ``cycle``; the run's
+        provenance in the attributes.
     """
     from sdkit.ensemble import ensemble
     from sdkit.loops.find import find_loops
     from sdkit.run import run
 
+    loops = list(loops) if loops is not None else find_loops(model).loops
+    _check_size(model, len(loops if keep is None else keep), 1 if samples is None else len(samples))
     name, every_step = _every_step(model, scenario)
     kept = model.scenarios
     model.scenarios = {**kept, name: every_step}
@@ -246,18 +271,31 @@ def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Lo
             dataset = ensemble(model, samples, variables=saved_variables(model), scenario=name)
     finally:
         model.scenarios = kept
-    loops = list(loops) if loops is not None else find_loops(model).loops
     links = link_scores(model, dataset, name)
-    scored = loop_scores(links, loops)
+    scored = loop_scores(links, loops, keep)
+    held = list(loops if keep is None else keep)
     scored = scored.assign_coords(
-        polarity=("loop", [loop.polarity for loop in loops]),
-        cycle=("loop", [ARROW.join(loop.variables) for loop in loops]))
-    scored["link_score"] = links.drop_vars(["source", "target"])
+        polarity=("loop", [loop.polarity for loop in held]),
+        cycle=("loop", [ARROW.join(loop.variables) for loop in held]))
+    if samples is None:  # an ensemble's link scores would outweigh its loop scores
+        scored["link_score"] = links.drop_vars(["source", "target"])
     scored.attrs = {**dataset.attrs, "scenario": name,
                     "method": "Loops That Matter (Schoenberg, Davidsen & Eberlein 2020): link scores between "
                               "successive time steps; loop score = product of its link scores; relative "
                               "loop score = loop score / sum of |loop scores| of the loops in the file"}
     return scored
+
+
+def _check_size(model: Model, loops: int, runs: int) -> None:
+    """Refuse, before any run, scores that would not fit in half the machine's memory."""
+    from sdkit.ensemble import default_memory_limit
+
+    steps = round((model.time.final_time - model.time.initial_time) / model.time.time_step) + 1
+    size = 8.0 * steps * runs * (2 * loops + 3 * len(saved_variables(model)))
+    if size > default_memory_limit():
+        raise ParameterError(f"the loop scores of {loops:,} loops over {runs:,} runs of {steps:,} time steps take "
+                             f"about {size / 1e9:.0f} GB, more than half this machine's memory; keep fewer loops "
+                             "(--named) or give fewer samples")
 
 
 def _every_step(model: Model, scenario: str | None) -> tuple[str, Any]:
