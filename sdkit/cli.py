@@ -466,6 +466,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_plot_parser(sub)
     COMMANDS["plot"] = cmd_plot
+
+    from sdkit.loops.cli import add_loops_parser, cmd_loops
+
+    add_loops_parser(sub)
+    COMMANDS["loops"] = cmd_loops
     return parser
 
 
