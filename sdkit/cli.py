@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import logging
 import os
 import sys
@@ -389,14 +390,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="sdkit",
-        description="System-dynamics models of international order: run, check, sweep, plot.",
-    )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+#: Commands whose parser and implementation live in their own package: (module, parser adder, name).
+PLUGIN_COMMANDS = [
+    ("sdkit.sensitivity.cli", "add_sweep_parser", "sweep"),
+    ("sdkit.plot.cli", "add_plot_parser", "plot"),
+    ("sdkit.loops.cli", "add_loops_parser", "loops"),
+]
 
+
+def _add_run_parser(sub: Any) -> None:
     p = sub.add_parser("run", help="run scenarios of a model (or of several, side by side), print final values, write netCDF")
     p.add_argument("model", nargs="+", help="Vensim .mdl file; several files run the same scenarios along a 'model' dimension")
     p.add_argument("--scenario", action="append", metavar="NAME", help="scenario to run (repeatable)")
@@ -410,6 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE.nc", help="write results with provenance to this netCDF file")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
 
+
+def _add_check_parser(sub: Any) -> None:
     p = sub.add_parser("check", help="run a model's reference-mode checks")
     p.add_argument("model", help="Vensim .mdl file")
     p.add_argument("--checks", metavar="FILE.toml", help="checks file (default: <model>.checks.toml)")
@@ -423,6 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE.csv", help="with --robust: write check,mode,pass_rate,median_margin")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
 
+
+def _add_ensemble_parser(sub: Any) -> None:
     p = sub.add_parser("ensemble", help="run a model once per row of a CSV of parameter sets")
     p.add_argument("model", help="Vensim .mdl file")
     p.add_argument("--samples", required=True, metavar="FILE.csv", help="one column per parameter, one row per run")
@@ -442,30 +448,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checks", metavar="FILE.toml",
                    help="print each check of FILE that reads the --scenario run: its pass share and margins over the runs")
 
+
+def _add_scenarios_parser(sub: Any) -> None:
     p = sub.add_parser("scenarios", help="list a model's scenarios")
     p.add_argument("model", help="Vensim .mdl file")
     p.add_argument("--scenarios", metavar="FILE.toml", help="scenarios file (default: <model>.scenarios.toml beside the model)")
 
+
+def _add_reproduce_parser(sub: Any) -> None:
     p = sub.add_parser("reproduce", help="regenerate every result, table and figure from scratch")
     p.add_argument("--out", default="results", metavar="DIR", help="output folder (default: results)")
     p.add_argument("--models", default="models", metavar="DIR", help="models folder (default: models)")
     p.add_argument("--quick", action="store_true", help="smaller samples (marked as such in the outputs)")
 
+
+def _add_params_parser(sub: Any) -> None:
     p = sub.add_parser("params", help="list a model's constants: default, units, range, description")
     p.add_argument("model", help="Vensim .mdl file")
     p.add_argument("--grep", metavar="PATTERN", help="only constants whose name or description contains PATTERN (case-insensitive)")
     p.add_argument("--format", choices=("text", "csv", "markdown"), default="text",
                    help="a text table (default), CSV, or a Markdown table for a paper's appendix")
 
-    from sdkit.sensitivity.cli import add_sweep_parser, cmd_sweep
 
-    add_sweep_parser(sub)
-    COMMANDS["sweep"] = cmd_sweep
-
-    from sdkit.plot.cli import add_plot_parser, cmd_plot
-
-    add_plot_parser(sub)
-    COMMANDS["plot"] = cmd_plot
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="sdkit",
+        description="System-dynamics models of international order: run, check, sweep, plot.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_run_parser, _add_check_parser, _add_ensemble_parser, _add_scenarios_parser,
+                _add_reproduce_parser, _add_params_parser):
+        add(sub)
+    for module, add_parser, command in PLUGIN_COMMANDS:
+        plugin = importlib.import_module(module)
+        getattr(plugin, add_parser)(sub)
+        COMMANDS[command] = getattr(plugin, f"cmd_{command}")
     return parser
 
 

@@ -40,6 +40,7 @@ from sdkit.engine.ir import (
     Time,
     Visitor,
     children,
+    refs,
 )
 from sdkit.engine.schedule import Schedule
 
@@ -246,6 +247,27 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
     if flavor == "numpy":
         return _generate_numpy(ir, sched)
     return generate_numba(ir, sched)[0]
+
+
+def expression_function(ir: ModelIR, expr: Expr):
+    """A numpy function ``f(V, t, T0, TF, DT, SP)`` of one IR expression.
+
+    ``V`` maps node indices to arrays (every node the expression reads); the
+    numbers follow the numpy kernel's arithmetic, being the same generated code.
+    Used to evaluate one equation with some inputs changed (loop dominance).
+    """
+    g = _Gen(ir, "numpy")
+    code = g.e(expr)
+    body = [f"    v{i} = V[{i}]" for i in sorted(refs(expr))]
+    body += [f"    {line}" for line in g.flush()] + [f"    return {code}"]
+    head = ["import numpy as _np", "from sdkit.engine import functions as _F",
+            "from sdkit.engine import ufuncs as _U", "_f64 = _np.float64"]
+    head += [f"{name} = _f64({key!r})" for key, name in g.consts.items()]
+    head += _lookup_tables(ir)
+    source = "\n".join([*head, "", "def f(V, t, T0, TF, DT, SP):", *body, ""])
+    namespace: dict = {}
+    exec(compile(source, "<sdkit expression>", "exec"), namespace)  # noqa: S102 - source built from the IR only
+    return namespace["f"]
 
 
 def lookup_data(ir: ModelIR) -> tuple:
