@@ -200,3 +200,30 @@ def test_dominance_over_samples_known_answer(capsys, tmp_path):
         assert [str(v) for v in scores["cycle"].values] == ["births -> Population", "deaths -> Population"]
         got = scores["loop_score"].isel(time=slice(1, None)).values
         np.testing.assert_allclose(got, np.broadcast_to(expected[..., None], got.shape))
+
+
+def test_named_keeps_only_named_loop_scores(capsys, tmp_path):
+    import xarray as xr
+
+    path = tmp_path / "population.mdl"
+    path.write_text(POPULATION, encoding="utf-8")
+    (tmp_path / "population.loops.toml").write_text('[deaths]\nvariables = ["deaths", "Population"]\n', encoding="utf-8")
+    out = tmp_path / "scores.nc"
+    code, stdout, _ = run_cli(capsys, "loops", path, "--dominance", "--named", "--out", out)
+    assert code == 0
+    births = next(line for line in stdout.splitlines() if "births -> Population" in line)
+    assert births.split()[1:5] == ["reinforcing", "-", "-", "100%"]  # dominant, but its scores are not kept
+    with xr.open_dataset(out) as scores:
+        assert list(scores["name"].values) == ["deaths"]
+        np.testing.assert_allclose(scores["relative_loop_score"].values[0, 1:], -1 / 3)
+        assert set(scores["dominant_loop"].values[1:]) == {births.split()[0]}
+
+
+def test_scores_too_large_for_memory_are_refused(monkeypatch, decay_path):
+    import importlib
+
+    from sdkit.loops.dominance import score_scenario
+
+    monkeypatch.setattr(importlib.import_module("sdkit.ensemble"), "default_memory_limit", lambda: 1000.0)
+    with pytest.raises(ParameterError, match="more than half this machine's memory; keep fewer loops"):
+        score_scenario(load_model(decay_path))
