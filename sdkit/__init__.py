@@ -1,8 +1,9 @@
 """sdkit: system-dynamics models of international order.
 
 The flow reads left to right: model file -> :func:`load_model` -> :func:`run`
-(scenarios) or :func:`ensemble` (one run per row of parameter sets) ->
-``xarray.Dataset`` -> :func:`summarise`, checks and figures.
+(scenarios), :func:`compare` (the same scenarios of several models) or :func:`ensemble`
+(one run per row of parameter sets) -> ``xarray.Dataset`` -> :func:`summarise`, checks
+and figures.
 
 The decay model of the tests (a stock of 100 drained with a residence time of 10):
 
@@ -23,6 +24,7 @@ True
 True
 """
 
+from sdkit.compare import compare
 from sdkit.ensemble import ensemble
 from sdkit.errors import SdkitError, SdkitWarning
 from sdkit.model import Model, load_model
@@ -31,4 +33,6 @@ from sdkit.summary import summarise
 
 __version__ = "0.1.0"
 
-__all__ = ["Model", "SdkitError", "SdkitWarning", "__version__", "ensemble", "load_model", "run", "summarise"]
+__all__ = [
+    "Model", "SdkitError", "SdkitWarning", "__version__", "compare", "ensemble", "load_model", "run", "summarise",
+]

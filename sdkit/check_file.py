@@ -20,6 +20,7 @@ __all__ = [
     "CheckFile",
     "Knockout",
     "checks_path_for",
+    "find_checks_file",
     "load_checks",
     "margin",
     "read_check_file",
@@ -142,6 +143,28 @@ def checks_path_for(model_path: str | Path) -> Path:
     """``models/x.mdl`` -> ``models/x.checks.toml`` (the file need not exist)."""
     path = Path(model_path)
     return path.with_name(f"{path.stem}.checks.toml")
+
+
+def find_checks_file(model_path: str | Path, given: str | Path | None = None) -> Path:
+    """The checks file to read: ``given`` (``--checks FILE``) or the one beside the model.
+
+    Raises
+    ------
+    CheckError
+        The file does not exist; the message names where sdkit looked and the option.
+    """
+    from sdkit.io import looked_for
+
+    if given is not None:
+        path = Path(given)
+        if not path.is_file():
+            raise CheckError(f"no checks file {path} ({looked_for(path)}); check the path given to --checks")
+        return path
+    path = checks_path_for(Path(model_path).absolute())
+    if not path.is_file():
+        raise CheckError(f"no checks file for {Path(model_path).name}: looked for {path}; "
+                         "write one there or pass --checks FILE")
+    return path
 
 
 def load_checks(path: str | Path) -> list[Check]:

@@ -144,8 +144,8 @@ class Model:
         close = [v.name for v in self.variables.values() if key[:4] in clean_name(v.name)][:3]
         hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
         raise ParameterError(
-            f"model {self.path.name} has no variable {name!r}{hint}; "
-            f"`sdkit params {self.path}` lists them"
+            f"model {self.path.name} has no variable {name!r}{hint}; use a name as it is written in {self.path} "
+            f"(`sdkit params {self.path}` lists the constants)"
         )
 
     def resolve_parameter(self, name: str) -> str:
@@ -274,11 +274,13 @@ def load_model(path: str | Path, scenarios: str | Path | None = None) -> Model:
     ScenarioError
         The scenarios file beside it is malformed or names unknown parameters.
     """
+    from sdkit.io import looked_for
+
     path = Path(path)
     if path.is_dir():
         raise ModelFileError(f"{path} is a folder; give the path to a .mdl file")
     if not path.exists():
-        raise ModelFileError(f"model file {path} does not exist; give the path to a .mdl file")
+        raise ModelFileError(f"model file {path} does not exist ({looked_for(path)}); give the path of a .mdl file")
     if path.suffix.lower() != ".mdl":
         raise ModelFileError(
             f"{path} is not a Vensim .mdl file; sdkit reads Vensim models (File > Save As .mdl)"
@@ -306,7 +308,8 @@ def load_model(path: str | Path, scenarios: str | Path | None = None) -> Model:
     scenarios_file = Path(scenarios) if scenarios is not None else scenarios_path_for(path)
     model.scenarios_file = scenarios_file.resolve()
     if scenarios is not None and not scenarios_file.is_file():
-        raise ScenarioError(f"scenarios file {scenarios_file} does not exist; check the path given to --scenarios")
+        raise ScenarioError(f"scenarios file {scenarios_file} does not exist ({looked_for(scenarios_file)}); "
+                            "check the path given to --scenarios")
     if scenarios_file.exists():
         model.scenarios = load_scenarios(scenarios_file, model)
     return model
