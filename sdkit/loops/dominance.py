@@ -241,7 +241,8 @@ def _series(run: xr.Dataset, node, py_name: str, model: Model, lead: list[str]) 
 
 
 def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Loop] | None = None,
-                   samples: Any = None, keep: Sequence[Loop] | None = None) -> xr.Dataset:
+                   samples: Any = None, keep: Sequence[Loop] | None = None,
+                   variables: Sequence[str] = ()) -> xr.Dataset:
     """Run one scenario with the engine, saving every time step, and score its links and loops.
 
     Parameters
@@ -257,6 +258,8 @@ def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Lo
     keep : list of Loop, optional
         The loops whose scores the result holds (default: all ``loops``); relative
         scores and ``dominant_loop`` still count every loop.
+    variables : list of str
+        Python names of variables whose trajectories the result holds too.
 
     Returns
     -------
@@ -291,6 +294,9 @@ def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Lo
         cycle=("loop", [ARROW.join(loop.variables) for loop in held]))
     if samples is None:  # an ensemble's link scores would outweigh its loop scores
         scored["link_score"] = links.drop_vars(["source", "target"])
+    for variable in variables:
+        values = dataset[variable]
+        scored[variable] = values.sel(scenario=name).drop_vars("scenario") if "scenario" in values.dims else values
     scored.attrs = {**dataset.attrs, "scenario": name,
                     "method": "Loops That Matter (Schoenberg, Davidsen & Eberlein 2020): link scores between "
                               "successive time steps; loop score = product of its link scores; relative "
