@@ -275,3 +275,15 @@ def test_dominance_before_command(capsys, tmp_path):
         # ln(1.1) / (ln(1.00625) / 0.25) = 3.82 years (linear between saved steps: within 0.01)
         np.testing.assert_allclose(float(scores["event_time"].values[0]), np.log(1.1) / (np.log(1.00625) / 0.25), atol=0.01)
         assert np.isnan(scores["event_time"].values[1])
+
+
+def test_ensemble_scores_keep_the_samples_values(tmp_path):
+    import pandas as pd
+
+    from sdkit.loops.dominance import score_scenario
+
+    path = tmp_path / "population.mdl"
+    path.write_text(POPULATION, encoding="utf-8")
+    scored = score_scenario(load_model(path), samples=pd.DataFrame({"birth rate": [0.05, 0.1]}))
+    np.testing.assert_allclose(scored["birth_rate"].values, [0.05, 0.1])
+    assert scored["birth_rate"].dims == ("sample",)

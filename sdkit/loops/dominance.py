@@ -259,7 +259,8 @@ def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Lo
         The loops whose scores the result holds (default: all ``loops``); relative
         scores and ``dominant_loop`` still count every loop.
     variables : list of str
-        Python names of variables whose trajectories the result holds too.
+        Python names of variables whose trajectories the result holds too (an
+        ensemble's result also holds the values of the constants its samples set).
 
     Returns
     -------
@@ -294,6 +295,10 @@ def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Lo
         cycle=("loop", [ARROW.join(loop.variables) for loop in held]))
     if samples is None:  # an ensemble's link scores would outweigh its loop scores
         scored["link_score"] = links.drop_vars(["source", "target"])
+    else:  # the samples' values, beside the scores they explain
+        for column in samples.columns:
+            constant = model.resolve(column)
+            scored[constant] = dataset[constant].isel(time=0, drop=True)
     for variable in variables:
         values = dataset[variable]
         scored[variable] = values.sel(scenario=name).drop_vars("scenario") if "scenario" in values.dims else values
