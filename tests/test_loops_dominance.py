@@ -268,6 +268,10 @@ def test_dominance_before_command(capsys, tmp_path):
                               "--before", "Population>110", "--years", "1", "--out", out)
     assert code == 0
     assert "the loop dominant most often in the 1 years before Population > 110 (1 of 2 runs reach it)" in stdout
+    table = stdout.split("runs reach it)\n", 1)[1].splitlines()
+    assert table[0].split()[:6] == ["id", "runs", "share", "of", "runs", "mean"]
+    assert table[2].split()[1:4] == ["1", "50%", "0.05"]  # the growing run, birth rate 0.05
+    assert table[3].split()[:4] == ["(never)", "1", "50%", "0"]  # birth rate 0: the population falls
     with xr.open_dataset(out) as scores:
         births = str(scores["loop"].values[list(scores["cycle"].values).index("births -> Population")])
         assert list(scores["window_dominant_loop"].values) == [births, ""]

@@ -86,7 +86,8 @@ def _write_dominance(args: argparse.Namespace, model: Any, report: LoopReport) -
     print(dominance_table(scored, report))
     if event:
         names = {loop.id: loop.name or ARROW.join(loop.variables) for loop in report.loops}
-        print(window_table(window, names, event, args.years))
+        sampled = scored[[model.resolve(c) for c in samples.columns]] if samples is not None else None
+        print(window_table(window, names, event, args.years, sampled))
     runs = f"{len(samples)} runs of " if samples is not None else ""
     print(f"wrote {args.out} (loop scores of {scored.sizes['loop']} loops, {runs}scenario {scored.attrs['scenario']})")
     for note in notes(report):

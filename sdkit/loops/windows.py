@@ -87,16 +87,26 @@ def _most_common(ids: np.ndarray) -> str:
     return found.most_common(1)[0][0] if found else ""
 
 
-def window_table(window: xr.Dataset, names: dict[str, str], event: Event, years: float) -> str:
-    """How many runs each loop dominates in the window before the event (``names``: id -> what to show)."""
+def window_table(window: xr.Dataset, names: dict[str, str], event: Event, years: float,
+                 parameters: xr.Dataset | None = None) -> str:
+    """How many runs each loop dominates in the window before the event (``names``: id -> what
+    to show), and with ``parameters`` (the sampled constants, dim ``sample``) the mean of
+    each over those runs and over the runs that never reach the event."""
     from sdkit.report import table
 
-    ids = [str(v) for v in np.ravel(window["window_dominant_loop"].values)]
-    reached = int(np.isfinite(window["event_time"].values).sum())
-    counts = Counter(i for i in ids if i)
-    rows = [[loop, count, f"{count / len(ids):.0%}", names.get(loop, "")] for loop, count in counts.most_common()]
-    at_start = reached - sum(counts.values())
+    leaders = np.ravel(window["window_dominant_loop"].values).astype(str)
+    reached = np.ravel(np.isfinite(window["event_time"].values))
+    groups = [(loop, leaders == loop) for loop, _ in Counter(leaders[leaders != ""]).most_common()]
+    columns = list(parameters.data_vars) if parameters is not None else []
+    if columns and not reached.all():
+        groups.append(("(never)", ~reached))
+    rows = []
+    for loop, members in groups:
+        means = [f"{float(np.ravel(parameters[c].values)[members].mean()):.3g}" for c in columns]
+        rows.append([loop, int(members.sum()), f"{members.mean():.0%}", *means, names.get(loop, "")])
+    at_start = int(reached.sum() - (leaders != "").sum())
     head = (f"the loop dominant most often in the {years:g} years before {event} "
-            f"({reached} of {len(ids)} runs reach it"
+            f"({int(reached.sum())} of {leaders.size} runs reach it"
             f"{f', {at_start} from the start, with no time before it' if at_start else ''})")
-    return head + ("\n" + table(["id", "runs", "share of runs", "loop"], rows) if rows else "")
+    header = ["id", "runs", "share of runs", *(f"mean {parameters[c].attrs.get('long_name', c)}" for c in columns), "loop"]
+    return head + ("\n" + table(header, rows) if rows else "")
