@@ -12,7 +12,7 @@ import pytest
 
 from sdkit.cli import main
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 BASE = """model = "decay.mdl"
 method = "morris"

@@ -16,7 +16,7 @@ from sdkit.engine import compile_model
 from sdkit.engine import oracles as O
 from sdkit.errors import UnsupportedFeature
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT_MODELS = sorted((ROOT / "models").glob("*.mdl")) + sorted(
     (ROOT / "tests" / "data").glob("*.mdl")
 )
