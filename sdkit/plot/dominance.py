@@ -156,9 +156,10 @@ def _trajectory(trajectory: Any, run: Any, scenario: str, stock: str) -> Any:
     source = run if trajectory is None else trajectory
     variable = resolve_variable(source, stock)
     if variable is None:
-        held = [str(v) for v in source.data_vars if source[v].dims == ("time",) or "scenario" in source[v].dims]
+        held = [str(v) for v in source.data_vars
+                if source[v].dtype.kind == "f" and "time" in source[v].dims and set(source[v].dims) <= {"time", "scenario"}]
         raise PlotError(f"no trajectory of {stock!r} for {scenario}; it holds {', '.join(held) or 'none'} "
-                        "(give trajectory=, a run of the scenario with that variable)")
+                        "(choose one of them, or give a run of the scenario that holds it)")
     values = source[variable]
     if "scenario" in values.dims:
         present = [str(s) for s in values["scenario"].values]
@@ -194,6 +195,8 @@ def _draw_leaders(ax: Axes, run: Any, time: np.ndarray, chosen: list[str]) -> No
     edges = np.concatenate([[time[0]], (time[1:] + time[:-1]) / 2.0, [time[-1]]])
     for colour in dict.fromkeys(colours.values()):
         held = np.array([colours.get(i) == colour for i in leader])
+        if not held.any():
+            continue
         starts = np.flatnonzero(held & ~np.concatenate([[False], held[:-1]]))
         ends = np.flatnonzero(held & ~np.concatenate([held[1:], [False]]))
         bars = [(edges[s], edges[e + 1] - edges[s]) for s, e in zip(starts, ends, strict=True)]
