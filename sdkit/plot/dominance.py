@@ -9,6 +9,7 @@ loop is) and, with ``--before``, ``window_dominant_loop`` per sample.
 
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -86,9 +87,10 @@ def loop_dominance(scores: xr.Dataset | Mapping[str, xr.Dataset], trajectory: xr
     for column, (name, run) in enumerate(runs.items()):
         _draw_column(grid[:, column], run, _trajectory(trajectory, run, name, stock), chosen, name)
         grid[-1, column].set_xlabel(time_label(run["time"]))
-    for row, label in enumerate(("", "dominant\nloop", "relative loop\nscore", "share among\ndrawn loops")):
-        if label:
-            grid[row, 0].set_ylabel(label)
+    for column in range(1, len(runs)):
+        grid[0, column].set_ylabel("")
+    for row, label in enumerate(("dominant\nloop", "relative loop\nscore", "share among\ndrawn loops"), 1):
+        grid[row, 0].set_ylabel(label)
     handles = [_line_handle(number) for number in range(len(chosen))]
     handles += [_patch(colour) for colour in CLASS_COLORS.values()]
     labels = [loop_label(str(first["name"].sel(loop=i).item()), str(first["cycle"].sel(loop=i).item()))
@@ -143,7 +145,8 @@ def _dominance_grid(columns: int) -> tuple[Figure, np.ndarray]:
     import matplotlib.pyplot as plt
 
     width = float(mpl.rcParams["figure.figsize"][0])
-    height = max(3.6, width / columns * 1.5) if columns > 1 else width * 0.95
+    # four panels and a legend of up to eleven entries: at least 6 inches, also in a single column
+    height = max(6.0, width / columns * 1.5 + 1.5 if columns > 1 else width * 0.95)
     fig, grid = plt.subplots(4, columns, figsize=(width, height), sharex="col", squeeze=False,
                              gridspec_kw={"height_ratios": (1.0, 0.28, 1.0, 0.8)}, layout="constrained")
     return fig, grid
@@ -173,7 +176,8 @@ def _draw_column(axes: Sequence[Axes], run: Any, values: Any, chosen: list[str],
     time = np.asarray(run["time"].values, dtype=float)
     stock_time = np.asarray(values["time"].values, dtype=float)
     axes[0].plot(stock_time, np.asarray(values.values, dtype=float), color="0.1", linewidth=1.2)
-    axes[0].set_title(f"{scenario}: {axis_label(values)}")
+    axes[0].set_title(scenario)
+    axes[0].set_ylabel(axis_label(values).replace(" [", "\n[", 1))
     _draw_leaders(axes[1], run, time, chosen)
     relative = run["relative_loop_score"].sel(loop=chosen).transpose("loop", "time").values
     for number, row in enumerate(relative):
@@ -270,14 +274,17 @@ def dominance_map(ds: xr.Dataset, *, x: str, y: str, ax: Axes | None = None,
         columns.append(found)
     classes, codes = _map_classes(ds, variable, max_loops)
     xs, ys, cells = _grid(ds, columns, codes)
+    counts = Counter(int(c) for c in cells[np.isfinite(cells)])
+    used = [k for k in range(len(classes)) if counts[k]]
+    import matplotlib as mpl
+
+    width = float(ax.get_figure().get_figwidth() if ax is not None else mpl.rcParams["figure.figsize"][0])
+    # wrapped to the figure's width: about ten characters an inch beside the legend's patches
+    labels = [textwrap.fill(f"{classes[k][0]} ({counts[k]})", max(24, int(width * 10)), subsequent_indent="  ")
+              for k in used]
+    ax = ax if ax is not None else _map_axes(width, sum(label.count("\n") + 1 for label in labels))
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
-    if ax is None:
-        import matplotlib as mpl
-        import matplotlib.pyplot as plt
-
-        width = float(mpl.rcParams["figure.figsize"][0])
-        ax = plt.figure(figsize=(width, width * 0.95), layout="constrained").add_subplot()
     colours = [colour for _, colour in classes]
     cmap = ListedColormap(colours).with_extremes(bad=(1.0, 1.0, 1.0, 0.0))
     norm = BoundaryNorm(np.arange(len(colours) + 1) - 0.5, cmap.N)
@@ -285,14 +292,18 @@ def dominance_map(ds: xr.Dataset, *, x: str, y: str, ax: Axes | None = None,
                   rasterized=True, edgecolors="0.75", linewidth=0.3)
     ax.set_xlabel(axis_label(ds[columns[0]], default=pretty_name(columns[0])))
     ax.set_ylabel(axis_label(ds[columns[1]], default=pretty_name(columns[1])))
-    counts = Counter(int(c) for c in cells[np.isfinite(cells)])
-    used = [k for k in range(len(classes)) if counts[k]]
-    handles = [_patch(classes[k][1]) for k in used]
-    labels = [f"{classes[k][0]} ({counts[k]})" for k in used]
     title = str(ds[variable].attrs.get("long_name", "dominant loop")).replace(" in the ", "\nin the ", 1)
-    figure_legend(ax.get_figure(), handles, labels, loc="outside lower center", max_columns=2,
-                  title=f"{title} (runs)")
+    figure_legend(ax.get_figure(), [_patch(classes[k][1]) for k in used], labels, loc="outside lower center",
+                  max_columns=2, title=f"{title} (runs)")
     return ax.get_figure()
+
+
+def _map_axes(width: float, legend_lines: int) -> Axes:
+    """A map `width` inches wide, tall enough for it and a legend of ``legend_lines`` lines."""
+    import matplotlib.pyplot as plt
+
+    height = 0.7 * width + 0.2 * legend_lines + 1.0
+    return plt.figure(figsize=(width, height), layout="constrained").add_subplot()
 
 
 def _map_classes(ds: Any, variable: str, max_loops: int) -> tuple[list[tuple[str, Any]], np.ndarray]:

@@ -42,9 +42,10 @@ def scores(model, scenario=None, samples=None):
     return score_scenario(model, scenario, report.loops, samples, variables=model.stocks if samples is None else ())
 
 
-def test_dominance_over_time_draws_the_scores(population):
+@pytest.mark.parametrize("width", ["single", "double"])
+def test_dominance_over_time_draws_the_scores(population, width):
     run = scores(population)
-    with style("double"):
+    with style(width):
         fig = loop_dominance(run, stock="Population")
     assert figure_problems(fig) == []
     trajectory, strip, relative, shares = fig.axes
@@ -57,16 +58,18 @@ def test_dominance_over_time_draws_the_scores(population):
     (bars,) = strip.collections
     assert {to_hex(c) for c in bars.get_facecolors()} == {to_hex(LOOP_COLORS[0])}
     assert [t.get_text() for t in fig.legends[0].get_texts()][:2] == ["births", "deaths"]
-    assert trajectory.get_title() == "default: Population [persons]"
+    assert (trajectory.get_title(), trajectory.get_ylabel()) == ("default", "Population\n[persons]")
 
 
-def test_one_column_per_scenario(population):
+@pytest.mark.parametrize("width", ["single", "double"])
+def test_one_column_per_scenario(population, width):
     runs = {"default": scores(population), "fast": scores(population, "fast")}
-    with style("double"):
+    with style(width):
         fig = loop_dominance(runs, stock="Population", loops=["deaths"])
     assert figure_problems(fig) == []
     assert len(fig.axes) == 8
-    assert [fig.axes[i].get_title().split(":")[0] for i in (0, 1)] == ["default", "fast"]
+    assert [fig.axes[i].get_title() for i in (0, 1)] == ["default", "fast"]
+    assert [fig.axes[i].get_ylabel() for i in (0, 1)] == ["Population\n[persons]", ""]
     fast = fig.axes[5].get_lines()[0].get_ydata()[1:]  # deaths: -(1/40) / (0.1 - 1/40) of all, -1/3 of the scores
     np.testing.assert_allclose(fast, -(0.025 / 0.075) / (0.1 / 0.075 + 0.025 / 0.075))
 
@@ -91,9 +94,10 @@ def grid_scores(model, rates, lifetimes):
     return scored.assign(dominance_before(scored, trajectory, Event("Population", 110, below=False), years=1))
 
 
-def test_dominance_map_colours_each_grid_point(population):
+@pytest.mark.parametrize("width", ["single", "double"])
+def test_dominance_map_colours_each_grid_point(population, width):
     scored = grid_scores(population, [0.0, 0.05, 0.1], [20.0, 40.0])
-    with style("double"):
+    with style(width):
         fig = dominance_map(scored, x="birth rate", y="lifetime")
     assert figure_problems(fig) == []
     (mesh,) = fig.axes[0].collections
