@@ -136,3 +136,16 @@ def test_plot_command_draws_dominance_files(population, tmp_path, capsys):
     assert (tmp_path / "run.png").read_bytes().startswith(b"\x89PNG")
     assert main(["plot", str(map_file), "--var", "birth rate", "--out", str(tmp_path / "x.png")]) == 2
     assert "a dominance map has two axes" in capsys.readouterr().err
+
+
+def test_trajectory_from_a_run_of_the_scenarios(population):
+    from sdkit.run import run
+
+    trajectories = run(population, scenarios=["fast"], engine="engine")
+    with style("double"):
+        fig = loop_dominance({"fast": scores(population, "fast")}, trajectories, stock="Population")
+    assert figure_problems(fig) == []
+    np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(),
+                               trajectories["population"].sel(scenario="fast").values)
+    with pytest.raises(PlotError, match="the trajectory run has no scenario 'default'; it holds fast"):
+        loop_dominance(scores(population), trajectories, stock="Population")
