@@ -403,6 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_plot_parser(sub)
     COMMANDS["plot"] = cmd_plot
+
+    from sdkit.explore.cli import add_explore_parser, cmd_explore
+
+    add_explore_parser(sub)
+    COMMANDS["explore"] = cmd_explore
     return parser
 
 
