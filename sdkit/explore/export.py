@@ -77,11 +77,33 @@ def view_figure(explorer: Explorer, point: Point, names: list[str], fan: dict[st
     hide_unused(grid, len(labels))
     ylim = _ylim(runs, labels)
     for i, (ax, label) in enumerate(zip(grid.ravel(), labels, strict=False)):
-        plot.fan_chart({VIEW: runs}, label, axes=[ax], ylim=ylim, legend=i == 0)
+        plot.fan_chart({VIEW: runs}, label, axes=[ax], ylim=ylim, legend=False)
         baseline = pair[label].sel(scenario=BASELINE)
         ax.plot(baseline["time"].values, baseline.values, color="0.5", linewidth=0.6, label=BASELINE)
         ax.set_title(pair[label].attrs.get("long_name", label))
+        ax.set_ylabel(_units(pair[label]) if i % ncols == 0 else "")
+        if i + ncols < len(labels):
+            ax.set_xlabel("")
+    _fan_legend(fig, grid.ravel()[0])
     return fig
+
+
+def _fan_legend(fig: Figure, ax: Any) -> None:
+    """One legend above the panels: median, the two bands (as drawn) and the baseline."""
+    from sdkit.plot._common import figure_legend
+
+    drawn = {h.get_label(): h for h in ax.get_children() if h.get_label() in ("median", "50% band", "90% band", BASELINE)}
+    labels = {"median": "median", "50% band": "central 50%", "90% band": "central 90%", BASELINE: BASELINE}
+    names = [n for n in labels if n in drawn]
+    figure_legend(fig, [drawn[n] for n in names], [labels[n] for n in names], loc="outside upper center", max_columns=4)
+
+
+def _units(da: xr.DataArray) -> str:
+    """The y label of a panel: ``[units]``, or "Index" for a dimensionless index."""
+    from sdkit.plot.style import units_text
+
+    units = units_text(da.attrs.get("units", ""))
+    return f"[{units}]" if units else "Index"
 
 
 def draw_view(explorer: Explorer, point: Point, names: list[str], fan: dict[str, Any] | None,
