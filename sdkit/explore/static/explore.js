@@ -82,7 +82,10 @@ async function start() {
   buildPanels(model);
   $("loading").hidden = true;
   $("main").hidden = false;
-  chooseScenario(model.scenario);
+  const asked = new URLSearchParams(location.search);  // e.g. ?scenario=versailles&uncertainty=1
+  $("uncertainty").checked = asked.get("uncertainty") === "1";
+  const wanted = asked.get("scenario");
+  chooseScenario(wanted !== null && wanted in state.scenarios ? wanted || null : model.scenario);
   document.body.dataset.ready = "true";
 }
 
@@ -274,7 +277,8 @@ function drawChecks() {
   const changed = Object.keys(c.set).length;
   $("check-summary").textContent = `${c.passed} passed, ${c.failed} failed, ${c.expected_to_fail} expected to fail` + (changed ? ` (with ${changed} slider value${changed > 1 ? "s" : ""} set on every scenario)` : "");
   list.replaceChildren();
-  for (const r of c.checks) {
+  const failedFirst = [...c.checks].sort((a, b) => (a.passed || a.xfail ? 1 : 0) - (b.passed || b.xfail ? 1 : 0));
+  for (const r of failedFirst) {
     const item = document.createElement("li");
     item.className = r.passed ? "pass" : r.xfail ? "xfail" : "fail";
     item.title = `${r.description}\nscenario ${r.scenario}: ${r.value === null ? "no value" : formatNumber(r.value)} ${r.op} ${r.threshold === null ? "?" : formatNumber(r.threshold)}${r.note ? `\n${r.note}` : ""}${r.xfail ? `\nexpected to fail: ${r.xfail}` : ""}`;
