@@ -19,7 +19,7 @@ from sdkit.check_runs import run_checks
 from sdkit.cli import main
 from sdkit.explore import Explorer, Point, create_app
 from sdkit.explore.app import Latest, Status
-from sdkit.explore.compute import FAN_QUANTILES
+from sdkit.explore.compute import FAN_QUANTILES, sample_quantiles
 
 starlette_testclient = pytest.importorskip("starlette.testclient")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -145,6 +145,14 @@ def test_fan_is_the_ensemble_of_the_draws_and_reproducible(core):
     quantiles = np.quantile(runs["restraint"].values, FAN_QUANTILES, axis=0)
     for q, key in zip(quantiles, ("q05", "q25", "q50", "q75", "q95"), strict=True):
         assert_allclose(answer["bands"]["restraint"][0][key], q, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(1000, 40, 3), (2, 5, 1), (7, 3, 2), (999, 10, 1)])
+@pytest.mark.parametrize("quantiles", [FAN_QUANTILES, (0.0, 0.1, 1 / 3, 0.5, 0.9, 1.0)])
+def test_sample_quantiles_are_numpys_to_the_bit(shape, quantiles):
+    values = np.random.default_rng(sum(shape)).normal(size=shape)
+    values[:, :2] = np.round(values[:, :2], 1)  # ties
+    np.testing.assert_array_equal(sample_quantiles(values, quantiles), np.quantile(values, quantiles, axis=0))
 
 
 def test_fan_refuses_bad_options(core):

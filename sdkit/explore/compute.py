@@ -187,11 +187,11 @@ class Explorer:
             data, broken = result.data, 0
         except NonFiniteError:
             data, broken = self._finite_runs(overrides, time, columns, len(table), names)
-        quantile = np.nanquantile if broken else np.quantile
         bands = {}
         for n in names:
             values = np.asarray(data[n], dtype=float)
-            q = quantile(values.reshape(values.shape[0], values.shape[1], -1), FAN_QUANTILES, axis=0)
+            values = values.reshape(values.shape[0], values.shape[1], -1)
+            q = np.nanquantile(values, FAN_QUANTILES, axis=0) if broken else sample_quantiles(values, FAN_QUANTILES)
             bands[n] = [dict(zip(BAND_KEYS, (_json(q[i, :, e]) for i in range(len(FAN_QUANTILES))), strict=True))
                         for e in range(q.shape[2])]
         return {"times": save_times(time).tolist(), "bands": bands, "samples": len(table),
@@ -240,6 +240,24 @@ class Explorer:
         buffer = io.BytesIO()
         draw_view(self, point, names, fan, buffer, fmt)
         return buffer.getvalue()
+
+
+def sample_quantiles(values: np.ndarray, quantiles: tuple[float, ...]) -> np.ndarray:
+    """``np.quantile(values, quantiles, axis=0)`` (its default, linear method) for finite
+    values, by one sort: several times faster than numpy's partition for a fan's few
+    quantiles of many series. Same numbers: numpy's virtual index and its two-sided lerp."""
+    ordered = np.sort(values, axis=0)
+    n = ordered.shape[0]
+    found = []
+    for q in quantiles:
+        virtual = (n - 1) * q
+        below = int(np.floor(virtual))
+        above = min(below + 1, n - 1)
+        t = virtual - below
+        a, b = ordered[below], ordered[above]
+        diff = b - a
+        found.append(b - diff * (1 - t) if t >= 0.5 else a + diff * t)
+    return np.stack(found)
 
 
 def _variable_json(model: Model, py_name: str) -> dict[str, str]:
