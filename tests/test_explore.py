@@ -300,6 +300,14 @@ def test_an_older_request_is_superseded_by_a_newer_one(core):
     assert "times" in post(client, "run", point, seq=11, who="pager").json()
 
 
+def test_a_slider_run_does_not_wait_for_the_slow_lane(core):
+    explorer, client = core
+    with explorer.locks["slow"]:  # as while a check or a figure is computed
+        answer = post(client, "run", {"scenario": "liberal", "values": {"supremacy claim": 0.4}})
+    assert answer.status_code == 200
+    assert "times" in answer.json()
+
+
 def test_latest_keeps_a_bounded_number_of_clients():
     latest = Latest(limit=3)
     for i in range(10):

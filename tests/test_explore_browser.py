@@ -134,7 +134,7 @@ SETTLED = "!inFlight.run && !waiting.run && Number(document.body.dataset.runSeq)
 def test_dragging_a_slider_redraws_what_sdkit_run_computes(server, page, tmp_path, capsys):
     url, explorer = server
     page.call("Page.navigate", url=url)
-    page.wait_for("document.body.dataset.ready === 'true'")
+    page.wait_for("document.body?.dataset.ready === 'true'")
     page.wait_for(SETTLED)
     selector = f'[id="slider-{SLIDER}"]'
     _drag(page, selector, 0.15, 0.35)

@@ -4,8 +4,10 @@ Every POST carries ``client`` (an id the page draws once) and ``seq`` (a number 
 grows with each request the page sends). A request whose ``seq`` is older than the
 newest one of the same kind from the same client is *superseded*: the server answers
 ``{"superseded": true}`` without computing it, and the page ignores stale answers.
-Computations run one at a time in a worker thread (the kernel uses every core), so
-a burst of requests neither blocks the server nor grows its memory.
+Computations run in worker threads, one at a time per lane (runs, fans and
+commands in one; checks, figures and saving in the other, so a slow check never
+delays a slider's run), so a burst of requests neither blocks the server nor grows
+its memory.
 
 Every computed request is logged on the ``sdkit.explore.requests`` logger as one
 line, ``explore kind=run seq=12 status=ok compute_ms=7.412 total_ms=8.105``
@@ -171,7 +173,7 @@ def create_app(explorer: Explorer, hosts: set[str] | None = None, status: Status
 
     def _compute(kind: str, client: str, seq: int, point: Any, body: dict) -> tuple[Any, str, float]:
         """(result, "ok" | "error" | "superseded", milliseconds computing), one request at a time."""
-        with explorer.lock:
+        with explorer.locks[LANES.get(kind, "slow")]:
             if latest.superseded(client, kind, seq):
                 return None, "superseded", 0.0
             started = time.perf_counter()
@@ -244,6 +246,9 @@ def _save(explorer: Explorer, point: Any, body: dict[str, Any]) -> dict[str, Any
     return {"file": str(path), "name": body.get("name"),
             "command": f"sdkit run {model.path} --scenarios {path} --scenario {body.get('name')}"}
 
+
+#: The lane of each kind of request: the interactive lane never waits for the slow one.
+LANES = {"run": "interactive", "fan": "interactive", "command": "interactive"}
 
 WORK: dict[str, Callable[[Explorer, Any, dict[str, Any]], Any]] = {
     "run": lambda e, p, b: e.run(p, b.get("variables")),

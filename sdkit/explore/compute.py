@@ -43,8 +43,11 @@ OUTCOME_VARIABLE = "restraint"
 class Explorer:
     """A loaded model, its sliders and checks, and the computations the page asks for.
 
-    Computations are serialised by a lock: the kernel runs on every core already, and
-    one at a time keeps memory flat however many requests arrive.
+    Computations are serialised per lane (``locks``): runs and fans in the
+    ``"interactive"`` lane, checks, figures and saving in the ``"slow"`` one, so a
+    check that takes a second never delays a slider's run. The kernel runs on every
+    core already (its threads release the GIL, so two lanes may call it at once), and
+    one computation per lane keeps memory flat however many requests arrive.
     """
 
     def __init__(self, model: Model, scenario: str | None = None) -> None:
@@ -54,7 +57,7 @@ class Explorer:
             raise ScenarioError(model.unknown_scenario(scenario))
         self.model = model
         self.scenario = scenario
-        self.lock = threading.Lock()
+        self.locks = {"interactive": threading.Lock(), "slow": threading.Lock()}
         self.sliders: dict[str, Slider] = {}
         self.suite: CheckFile | None = None
         self.variables = self._default_variables()
