@@ -300,9 +300,9 @@ def test_an_older_request_is_superseded_by_a_newer_one(core):
     assert "times" in post(client, "run", point, seq=11, who="pager").json()
 
 
-def test_a_slider_run_does_not_wait_for_the_slow_lane(core):
+def test_a_slider_run_waits_for_no_fan_and_no_check(core):
     explorer, client = core
-    with explorer.locks["slow"]:  # as while a check or a figure is computed
+    with explorer.locks["slow"], explorer.locks["fan"]:  # as while a fan and a check are computed
         answer = post(client, "run", {"scenario": "liberal", "values": {"supremacy claim": 0.4}})
     assert answer.status_code == 200
     assert "times" in answer.json()

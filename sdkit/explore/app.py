@@ -4,10 +4,9 @@ Every POST carries ``client`` (an id the page draws once) and ``seq`` (a number 
 grows with each request the page sends). A request whose ``seq`` is older than the
 newest one of the same kind from the same client is *superseded*: the server answers
 ``{"superseded": true}`` without computing it, and the page ignores stale answers.
-Computations run in worker threads, one at a time per lane (runs, fans and
-commands in one; checks, figures and saving in the other, so a slow check never
-delays a slider's run), so a burst of requests neither blocks the server nor grows
-its memory.
+Computations run in worker threads, one at a time per lane (single runs; fans;
+checks, figures and saving), so a fan or a slow check never delays a slider's run,
+and a burst of requests neither blocks the server nor grows its memory.
 
 Every computed request is logged on the ``sdkit.explore.requests`` logger as one
 line, ``explore kind=run seq=12 status=ok compute_ms=7.412 total_ms=8.105``
@@ -247,8 +246,8 @@ def _save(explorer: Explorer, point: Any, body: dict[str, Any]) -> dict[str, Any
             "command": f"sdkit run {model.path} --scenarios {path} --scenario {body.get('name')}"}
 
 
-#: The lane of each kind of request: the interactive lane never waits for the slow one.
-LANES = {"run": "interactive", "fan": "interactive", "command": "interactive"}
+#: The lane of each kind of request (:attr:`Explorer.locks`); the rest go to "slow".
+LANES = {"run": "run", "command": "run", "fan": "fan"}
 
 WORK: dict[str, Callable[[Explorer, Any, dict[str, Any]], Any]] = {
     "run": lambda e, p, b: e.run(p, b.get("variables")),

@@ -43,11 +43,11 @@ OUTCOME_VARIABLE = "restraint"
 class Explorer:
     """A loaded model, its sliders and checks, and the computations the page asks for.
 
-    Computations are serialised per lane (``locks``): runs and fans in the
-    ``"interactive"`` lane, checks, figures and saving in the ``"slow"`` one, so a
-    check that takes a second never delays a slider's run. The kernel runs on every
-    core already (its threads release the GIL, so two lanes may call it at once), and
-    one computation per lane keeps memory flat however many requests arrive.
+    Computations are serialised per lane (``locks``): single runs in ``"run"``, fans
+    in ``"fan"``, checks, figures and saving in ``"slow"``, so neither a fan nor a
+    check that takes a second delays a slider's run. The kernel's threads release
+    the GIL, so lanes may call it at once; one computation per lane keeps memory
+    flat however many requests arrive.
     """
 
     def __init__(self, model: Model, scenario: str | None = None) -> None:
@@ -57,7 +57,7 @@ class Explorer:
             raise ScenarioError(model.unknown_scenario(scenario))
         self.model = model
         self.scenario = scenario
-        self.locks = {"interactive": threading.Lock(), "slow": threading.Lock()}
+        self.locks = {"run": threading.Lock(), "fan": threading.Lock(), "slow": threading.Lock()}
         self.sliders: dict[str, Slider] = {}
         self.suite: CheckFile | None = None
         self.variables = self._default_variables()
