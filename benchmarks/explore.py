@@ -8,8 +8,8 @@ parameter's slider across its range: ``--moves`` single runs and ``--fans`` fans
 ``--samples`` runs, one request at a time as the page sends them, and finally 50
 slider requests at once. The latencies are the server's own, read from its request
 log: ``total_ms`` from the request's arrival to its answer, ``compute_ms`` the
-simulation alone. The targets are those of the issue that asked for the explorer:
-a run under 50 ms and a 1,000-sample fan under 250 ms on 2 cores.
+simulation alone. The targets: a run under 50 ms and a 1,000-sample fan under
+250 ms on 2 cores.
 """
 
 from __future__ import annotations
