@@ -64,14 +64,14 @@ class Explorer:
         self._draw_cache: dict[tuple[int, float, int], pd.DataFrame] = {}
 
     def _default_variables(self) -> list[str]:
-        """The six of :data:`DEFAULT_VARIABLES` the model has (by name, or as the end of a
-        name such as "Order Legitimacy"), in that order; else its stocks."""
+        """The six of :data:`DEFAULT_VARIABLES` the model has (by name, or a stock whose
+        name ends with one, such as "Order Legitimacy"), in that order; else its stocks."""
         rank = {}
         for variable in self.model.variables.values():
-            if variable.kind not in ("stock", "auxiliary"):
-                continue
-            for i, wanted in enumerate(DEFAULT_VARIABLES):
-                if variable.name.lower() == wanted.lower() or variable.name.lower().endswith(" " + wanted.lower()):
+            name = variable.name.lower()
+            for i, wanted in enumerate(w.lower() for w in DEFAULT_VARIABLES):
+                if variable.kind in ("stock", "auxiliary") and name == wanted or (
+                        variable.kind == "stock" and name.endswith(" " + wanted)):
                     rank[variable.py_name] = i
         chosen = sorted(rank, key=rank.get)
         return chosen or self.model.stocks[:6] or self.model.default_outputs()[:6]

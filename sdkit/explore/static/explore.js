@@ -261,7 +261,7 @@ function drawPanel(svg, variable) {
     path.dataset.times = JSON.stringify(times);
   });
   if (labels.length > 1) labels.forEach((label, i) => {
-    element("text", { x: W - M.right - 4, y: M.top + 10 + 12 * i, "text-anchor": "end", fill: COLORS[i % COLORS.length] }, svg).textContent = label;
+    element("text", { x: W - M.right - 4, y: M.top + 10 + 12 * i, "text-anchor": "end", style: `fill: ${COLORS[i % COLORS.length]}` }, svg).textContent = label;
   });
 }
 
