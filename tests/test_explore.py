@@ -118,6 +118,8 @@ def test_a_model_without_configuration_gets_one_group_and_its_stocks(regions):
     name = explorer.variables[0]
     assert_allclose(_series(answer, name).T, expected[name].sel(scenario="default").values, rtol=0, atol=1e-12)
     assert answer["outcome"] is None
+    assert model["has_checks"] is False
+    assert post(client, "checks", {"scenario": None, "values": {}}).json()["checks"] == []
 
 
 def test_a_constant_without_a_range_gets_zero_to_twice_its_value():

@@ -86,6 +86,7 @@ async function start() {
   $("uncertainty").checked = asked.get("uncertainty") === "1";
   const wanted = asked.get("scenario");
   chooseScenario(wanted !== null && wanted in state.scenarios ? wanted || null : model.scenario);
+  if (!model.has_checks) $("check-summary").textContent = "the model has no checks file (<model>.checks.toml)";
   document.body.dataset.ready = "true";
 }
 
