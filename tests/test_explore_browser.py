@@ -25,6 +25,8 @@ from sdkit.cli import main
 from sdkit.explore import Explorer, create_app
 from sdkit.explore.cli import _listen
 
+pytestmark = pytest.mark.slow
+
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 SLIDER = "supremacy claim"
 SCENARIO = "liberal"
