@@ -253,6 +253,7 @@ WORK: dict[str, Callable[[Explorer, Any, dict[str, Any]], Any]] = {
     "run": lambda e, p, b: e.run(p, b.get("variables")),
     "fan": lambda e, p, b: e.fan(p, **_options(b), variables=b.get("variables")),
     "checks": lambda e, p, b: e.checks(p),
+    "loops": lambda e, p, b: e.dominant_loops(p),
     "command": lambda e, p, b: {"command": command_for(e.model, p)},
     "save": _save,
     "figure": _figure,

@@ -23,7 +23,7 @@ from sdkit.check_file import CheckFile, checks_path_for, read_check_file
 from sdkit.check_robust import draw_constants
 from sdkit.check_runs import run_checks, validate_settings
 from sdkit.ensemble import build_params
-from sdkit.errors import NonFiniteError, ParameterError
+from sdkit.errors import NonFiniteError, ParameterError, UnsupportedFeature
 from sdkit.explore.point import Point, Slider, make_sliders, scenario_values
 from sdkit.model import Model, TimeSettings
 from sdkit.run import save_times
@@ -61,6 +61,7 @@ class Explorer:
         self.sliders: dict[str, Slider] = {}
         self.suite: CheckFile | None = None
         self.variables = self._default_variables()
+        self._loop_report: Any = None
         self._draw_cache: dict[tuple[int, float, int], pd.DataFrame] = {}
 
     def _default_variables(self) -> list[str]:
@@ -231,6 +232,27 @@ class Explorer:
         failed = sum(not r.passed and not r.xfail for r in results)
         return {"checks": rows, "passed": sum(r.passed for r in results), "failed": failed,
                 "expected_to_fail": sum(bool(r.xfail) for r in results), "set": point.values}
+
+    def dominant_loops(self, point: Point, top: int = 3) -> dict[str, Any]:
+        """Loops That Matter at the point (:mod:`sdkit.loops.dominance`): the loops that have
+        the largest |loop score| longest, with their share of the run's time steps."""
+        from sdkit.loops.dominance import score_scenario
+        from sdkit.loops.find import find_loops
+
+        try:
+            if self._loop_report is None:
+                self._loop_report = find_loops(self.model)
+            samples = pd.DataFrame({k: [v] for k, v in point.values.items()}) if point.values else None
+            scored = score_scenario(self.model, point.scenario, self._loop_report.loops, samples, keep=[])
+        except UnsupportedFeature as exc:
+            return {"available": False, "reason": str(exc), "loops": []}
+        leader = np.asarray(scored["dominant_loop"].values).reshape(-1, scored.sizes["time"])[0, 1:]
+        by_id = {loop.id: loop for loop in self._loop_report.loops}
+        ids, counts = np.unique(leader[leader != ""], return_counts=True)
+        ranked = sorted(zip(ids, counts, strict=True), key=lambda pair: -pair[1])[:top]
+        return {"available": True, "loops": [
+            {"id": str(i), "name": by_id[i].name, "polarity": by_id[i].polarity,
+             "variables": list(by_id[i].variables), "share": float(c) / len(leader)} for i, c in ranked]}
 
     def figure(self, point: Point, fmt: str, fan: dict[str, Any] | None = None,
                variables: list[str] | None = None) -> bytes:

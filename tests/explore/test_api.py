@@ -8,6 +8,7 @@ import threading
 import tomllib
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 from numpy.testing import assert_allclose
@@ -174,6 +175,27 @@ def test_checks_at_the_point_are_those_of_sdkit_check_with_the_values_set(core):
     margins = [c["margin"] if c["margin"] is not None else np.nan for c in answer["checks"]]
     assert_allclose(margins, [r.margin for r in expected], rtol=0, atol=1e-12)
     assert answer["passed"] == sum(r.passed for r in expected)
+
+
+def test_dominant_loops_at_the_point_are_those_of_loops_that_matter(core, four):
+    from sdkit.loops.dominance import score_scenario
+    from sdkit.loops.find import find_loops
+
+    explorer, client = core
+    values = {"supremacy claim": 0.2}
+    answer = post(client, "loops", {"scenario": "liberal", "values": values}).json()
+    assert answer["available"] is True
+    report = find_loops(explorer.model)
+    scored = score_scenario(explorer.model, "liberal", report.loops, pd.DataFrame({k: [v] for k, v in values.items()}), keep=[])
+    leader = scored["dominant_loop"].values[0, 1:]
+    first = answer["loops"][0]
+    assert first["share"] == pytest.approx(float(np.mean(leader == first["id"])), abs=1e-12)
+    assert all(first["share"] >= other["share"] for other in answer["loops"])
+    assert first["polarity"] in ("balancing", "reinforcing")
+    _, four_client = four
+    subscripted = post(four_client, "loops", {"scenario": "declining_leader", "values": {}}).json()
+    assert subscripted["available"] is False
+    assert "subscripted" in subscripted["reason"]
 
 
 def test_copied_command_reproduces_the_view(core, tmp_path, capsys):

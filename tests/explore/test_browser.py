@@ -167,6 +167,7 @@ def test_uncertainty_bands_and_checks_appear(server, page):
     assert page.evaluate("document.querySelectorAll('path[data-role=band50]').length") == 6
     assert page.evaluate("document.querySelectorAll('path[data-role=median]').length") == 6
     page.wait_for("/passed/.test(document.getElementById('check-summary').textContent)")
+    page.wait_for("document.querySelectorAll('#loop-list li').length > 0")
     rows = page.evaluate("document.querySelectorAll('#check-list li').length")
     assert rows > 50
     assert page.evaluate("document.getElementById('command').textContent").startswith("sdkit run ")

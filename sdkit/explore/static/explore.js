@@ -169,6 +169,7 @@ function refresh() {
   ask("run", {}, (answer, ms) => { state.run = answer; document.body.dataset.runSeq = answer.seq; $("latency").textContent = `run ${ms.toFixed(0)} ms`; draw(); });
   if ($("uncertainty").checked) askFan();
   if (state.model.has_checks) ask("checks", {}, (answer) => { state.checks = answer; drawChecks(); });
+  if (state.loopsAvailable !== false) ask("loops", {}, (answer) => { state.loopsAvailable = answer.available; drawLoops(answer); });
   ask("command", {}, (answer) => { $("command").textContent = answer.command; });
   drawChecksPending();
 }
@@ -269,6 +270,25 @@ function drawPanel(svg, variable) {
 function draw() {
   for (const v of state.model.variables) drawPanel(document.querySelector(`svg[data-variable="${CSS.escape(v.key)}"]`), v);
   $("outcome").textContent = state.run && state.run.outcome ? `outcome: ${state.run.outcome.replaceAll("_", " ")}` : "";
+}
+
+function drawLoops(answer) {
+  const box = $("loops");
+  box.replaceChildren();
+  const head = document.createElement("p");
+  head.textContent = answer.available ? "dominant loops (share of the run):" : "loop dominance: not available for this model";
+  head.title = answer.reason || "Loops That Matter: the loop with the largest |loop score| at each time step";
+  box.append(head);
+  const list = document.createElement("ol");
+  list.id = "loop-list";
+  for (const loop of answer.loops) {
+    const item = document.createElement("li");
+    const cycle = loop.variables.join(" → ");
+    item.textContent = `${loop.polarity === "balancing" ? "B" : loop.polarity === "reinforcing" ? "R" : "?"} ${loop.name || (cycle.length > 40 ? cycle.slice(0, 39) + "…" : cycle)}: ${(100 * loop.share).toFixed(0)} %`;
+    item.title = `${loop.id} (${loop.polarity}): ${cycle}`;
+    list.append(item);
+  }
+  box.append(list);
 }
 
 function drawChecksPending() { if (state.model.has_checks) $("check-summary").textContent = "checking…"; }
