@@ -208,9 +208,11 @@ def create_app(explorer: Explorer, hosts: set[str] | None = None, status: Status
 async def _json_body(request: Request) -> dict[str, Any]:
     import json
 
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise SdkitError(f"the request body is larger than {MAX_BODY:,} bytes")
+    raw = b""
+    async for chunk in request.stream():  # read no more than the limit, however long the body
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise SdkitError(f"the request body is larger than {MAX_BODY:,} bytes; send one point at a time")
     try:
         body = json.loads(raw or b"{}")
     except ValueError:

@@ -296,6 +296,9 @@ def test_unknown_scenario_and_malformed_bodies_are_refused(core):
     assert client.post("/api/run", content=b"not json").status_code == 400
     assert client.post("/api/run", json=[1, 2]).status_code == 400
     assert client.post("/api/run", json={"seq": "one", "point": {}}).status_code == 400
+    huge = client.post("/api/run", content=b"[" + b"0," * 1_000_000 + b"0]")
+    assert huge.status_code == 400
+    assert "larger than" in huge.json()["error"]
 
 
 def test_other_hosts_and_origins_are_refused(core):
