@@ -40,6 +40,23 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def allowed_hosts(host: str, port: int) -> set[str]:
+    """The ``Host`` values the server answers: the address it listens on, this machine's
+    own names for a local or wildcard address, and its own addresses for a wildcard."""
+    names = {f"[{host}]" if ":" in host else host}
+    if host in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::"):
+        names |= {"127.0.0.1", "localhost", "[::1]"}
+    if host in ("0.0.0.0", "::"):
+        machine = socket.gethostname()
+        names |= {machine, socket.getfqdn()}
+        try:
+            names |= {info[4][0] if ":" not in info[4][0] else f"[{info[4][0]}]"
+                      for info in socket.getaddrinfo(machine, None)}
+        except OSError:
+            pass
+    return {f"{name}:{port}" for name in names}
+
+
 def _log_requests(path: str | None) -> None:
     log = logging.getLogger("sdkit.explore.requests")
     log.setLevel(logging.INFO)
@@ -68,7 +85,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     _log_requests(args.log)
     shown = f"[{args.host}]" if ":" in args.host else args.host
-    hosts = {f"{shown}:{port}"} | ({f"localhost:{port}", f"127.0.0.1:{port}"} if args.host == "127.0.0.1" else set())
+    hosts = allowed_hosts(args.host, port)
     status = Status()
     app = create_app(explorer, hosts=hosts, status=status)
     threading.Thread(target=warm_up, args=(explorer, status), daemon=True, name="sdkit-warm-up").start()

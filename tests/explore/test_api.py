@@ -312,6 +312,31 @@ def test_other_hosts_and_origins_are_refused(core):
     assert rebinding.get("/api/status").status_code == 403
 
 
+def test_allowed_hosts_follow_the_listening_address():
+    import socket
+
+    from sdkit.explore.cli import allowed_hosts
+
+    local = allowed_hosts("127.0.0.1", 8050)
+    assert local == {"127.0.0.1:8050", "localhost:8050", "[::1]:8050"}
+    assert allowed_hosts("192.0.2.7", 9000) == {"192.0.2.7:9000"}
+    everywhere = allowed_hosts("0.0.0.0", 8050)
+    assert {"127.0.0.1:8050", f"{socket.gethostname()}:8050"} <= everywhere
+    assert "evil.example:8050" not in everywhere
+
+
+def test_draws_run_one_by_one_give_the_batch_numbers(core):
+    explorer, _ = core
+    point = Point("liberal", {"supremacy claim": 0.3})
+    overrides, time = explorer._plan(point)
+    table, columns = explorer._draws(20, 0.1, 5)
+    one_by_one, broken = explorer._finite_runs(overrides, time, columns, len(table), ["restraint"])
+    fan = explorer.fan(point, samples=20, spread=0.1, seed=5, variables=["restraint"])
+    assert broken == 0
+    np.testing.assert_array_equal(np.quantile(one_by_one["restraint"], FAN_QUANTILES, axis=0)[2],
+                                  fan["bands"]["restraint"][0]["q50"])
+
+
 def _ready():
     status = Status()
     status.state = "ready"
