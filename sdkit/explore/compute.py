@@ -139,8 +139,9 @@ class Explorer:
         names = self._variables(variables)
         overrides, time = self._plan(point)
         params = build_params(self.model, overrides, [], slice(0, 1))
-        result = self.model.kernel.simulate(params, 1, names, save=_save_for(time), time=time.__dict__)
-        lines = {n: _lines(result.data[n][0]) for n in names}
+        outcome = [OUTCOME_VARIABLE] if OUTCOME_VARIABLE in self.model.variables and OUTCOME_VARIABLE not in names else []
+        result = self.model.kernel.simulate(params, 1, [*names, *outcome], save=_save_for(time), time=time.__dict__)
+        lines = {n: _lines(result.data[n][0]) for n in [*names, *outcome]}
         return {
             "times": np.asarray(result.times, dtype=float).tolist(),
             "series": {n: [_json(v) for v in lines[n]] for n in names},

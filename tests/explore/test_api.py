@@ -90,6 +90,9 @@ def test_run_equals_sdkit_run_with_the_same_set(core, values):
     for name in names:
         assert_allclose(_series(answer, name)[0], expected[name].sel(scenario="liberal").values, rtol=0, atol=1e-12)
     assert answer["outcome"] in ("stable_order", "collapse_then_new_order", "lasting_disorder")
+    without = post(client, "run", {"scenario": "liberal", "values": values}, variables=["Power"]).json()
+    assert list(without["series"]) == ["power"]
+    assert without["outcome"] == answer["outcome"]
 
 
 def test_four_orders_element_slider_runs_like_the_command_line(four):

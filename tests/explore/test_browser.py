@@ -171,6 +171,10 @@ def test_uncertainty_bands_and_checks_appear(server, page):
     rows = page.evaluate("document.querySelectorAll('#check-list li').length")
     assert rows > 50
     assert page.evaluate("document.getElementById('command').textContent").startswith("sdkit run ")
+    page.evaluate("document.querySelector('#variable-list input[value=revisionist_pressure]').click()")
+    page.wait_for("document.querySelectorAll('svg[data-variable=revisionist_pressure] path[data-role=current]').length === 1")
+    page.wait_for("document.querySelectorAll('svg[data-variable=revisionist_pressure] path[data-role=baseline]').length === 1")
+    assert page.evaluate("document.querySelectorAll('svg[data-variable]').length") == 7
     keep = os.environ.get("SDKIT_EXPLORE_SCREENSHOT")
     if keep:
         import base64

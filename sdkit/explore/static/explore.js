@@ -8,8 +8,9 @@ const $ = (id) => document.getElementById(id);
 
 const state = {
   model: null, sliders: {}, scenarios: {}, scenario: null, values: {},
-  baseline: null, run: null, fan: null, checks: null,
+  baseline: null, run: null, fan: null, checks: null, variables: [],
 };
+const byKey = {};  // every output variable the page may draw, by its Python-safe name
 
 // ---------------------------------------------------------------- requests
 // Every request carries a growing sequence number; a newer request of the same kind
@@ -33,7 +34,7 @@ function fanOptions() {
 }
 
 function ask(kind, extra, onAnswer, lane = kind) {
-  const body = { client: `${client}:${lane}`, seq: ++sequence, point: point(), ...extra };
+  const body = { client: `${client}:${lane}`, seq: ++sequence, point: point(), variables: state.variables.map((v) => v.key), ...extra };
   newest[lane] = body.seq;
   if (inFlight[lane]) { waiting[lane] = [kind, body, onAnswer, lane]; return; }
   send(kind, body, onAnswer, lane);
@@ -79,7 +80,10 @@ async function start() {
   $("save-file").value = model.model.replace(/\.mdl$/i, "") + ".explore.scenarios.toml";
   buildScenarioPicker(model);
   buildSliders(model);
-  buildPanels(model);
+  for (const v of [...model.outputs, ...model.variables]) byKey[v.key] = v;
+  state.variables = model.variables;
+  buildVariablePicker(model);
+  buildPanels();
   $("loading").hidden = true;
   $("main").hidden = false;
   const asked = new URLSearchParams(location.search);  // e.g. ?scenario=versailles&uncertainty=1
@@ -146,11 +150,11 @@ function setValue(key, value) {
   row.classList.toggle("changed", value !== base);
 }
 
-function chooseScenario(name) {
+function chooseScenario(name, keepValues = false) {
   state.scenario = name;
   $("scenario").value = name ?? "";
   const values = state.scenarios[name ?? ""].values;
-  for (const [key, value] of Object.entries(values)) setValue(key, value);
+  if (!keepValues) for (const [key, value] of Object.entries(values)) setValue(key, value);
   state.baseline = null;
   state.fan = null;
   ask("run", { point: { scenario: name, values: {} } }, (answer) => {
@@ -177,9 +181,30 @@ function refresh() {
 // ---------------------------------------------------------------- drawing
 const W = 360, H = 210, M = { left: 46, right: 10, top: 22, bottom: 30 };
 
-function buildPanels(model) {
+function buildVariablePicker(model) {
+  const box = $("variable-list");
+  for (const v of model.outputs) {
+    const label = document.createElement("label");
+    const input = Object.assign(document.createElement("input"), { type: "checkbox", value: v.key });
+    input.checked = state.variables.some((chosen) => chosen.key === v.key);
+    label.title = v.description;
+    label.append(input, ` ${v.name}`);
+    box.append(label);
+  }
+  box.addEventListener("change", () => {
+    const chosen = [...box.querySelectorAll("input:checked")].map((input) => byKey[input.value]);
+    if (chosen.length === 0 || chosen.length > 24) { showMessage("choose 1 to 24 variables"); return; }
+    state.variables = chosen;
+    buildPanels();
+    chooseScenario(state.scenario, true);
+  });
+}
+
+function buildPanels() {
   const plots = $("plots");
-  for (const v of model.variables) {
+  plots.replaceChildren();
+  state.run = state.baseline = state.fan = null;
+  for (const v of state.variables) {
     const panel = document.createElement("div");
     panel.className = "panel";
     panel.title = `${v.name} [${v.units || "dimensionless"}]\n${v.description}`;
@@ -268,7 +293,7 @@ function drawPanel(svg, variable) {
 }
 
 function draw() {
-  for (const v of state.model.variables) drawPanel(document.querySelector(`svg[data-variable="${CSS.escape(v.key)}"]`), v);
+  for (const v of state.variables) drawPanel(document.querySelector(`svg[data-variable="${CSS.escape(v.key)}"]`), v);
   $("outcome").textContent = state.run && state.run.outcome ? `outcome: ${state.run.outcome.replaceAll("_", " ")}` : "";
 }
 
@@ -331,7 +356,7 @@ $("save-dialog").addEventListener("close", () => {
 
 $("export").addEventListener("click", async () => {
   const format = $("format").value;
-  const body = { client, seq: ++sequence, point: point(), format, fan: $("uncertainty").checked ? fanOptions() : null };
+  const body = { client, seq: ++sequence, point: point(), format, fan: $("uncertainty").checked ? fanOptions() : null, variables: state.variables.map((v) => v.key) };
   $("latency").textContent = "drawing the figure…";
   const response = await fetch("/api/figure", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   if (!response.ok) { showMessage((await response.json()).error); return; }
