@@ -192,7 +192,9 @@ function buildVariablePicker(model) {
     box.append(label);
   }
   box.addEventListener("change", () => {
-    const chosen = [...box.querySelectorAll("input:checked")].map((input) => byKey[input.value]);
+    const checked = new Set([...box.querySelectorAll("input:checked")].map((input) => input.value));
+    const kept = state.variables.filter((v) => checked.has(v.key));  // the panels stay in their order,
+    const chosen = [...kept, ...[...checked].filter((key) => !kept.some((v) => v.key === key)).map((key) => byKey[key])];  // new ones last
     if (chosen.length === 0 || chosen.length > 24) { showMessage("choose 1 to 24 variables"); return; }
     state.variables = chosen;
     buildPanels();
