@@ -93,5 +93,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"sdkit: warning: listening on {args.host}: other machines can reach this explorer", file=sys.stderr)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # Ctrl-C is how a server is stopped: not an error
+        pass
+    print("sdkit explore: stopped", flush=True)
     return 0

@@ -23,7 +23,7 @@ from sdkit.check_file import CheckFile, checks_path_for, read_check_file
 from sdkit.check_robust import draw_constants
 from sdkit.check_runs import run_checks, validate_settings
 from sdkit.ensemble import build_params
-from sdkit.errors import NonFiniteError, ParameterError, UnsupportedFeature
+from sdkit.errors import NonFiniteError, ParameterError, ScenarioError, UnsupportedFeature
 from sdkit.explore.point import Point, Slider, make_sliders, scenario_values
 from sdkit.model import Model, TimeSettings
 from sdkit.run import save_times
@@ -52,8 +52,6 @@ class Explorer:
 
     def __init__(self, model: Model, scenario: str | None = None) -> None:
         if scenario is not None and scenario not in model.scenarios:
-            from sdkit.errors import ScenarioError
-
             raise ScenarioError(model.unknown_scenario(scenario))
         self.model = model
         self.scenario = scenario

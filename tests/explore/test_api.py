@@ -434,3 +434,32 @@ def test_cli_refuses_bad_input(tmp_path, capsys):
     assert "unknown scenario 'utopia'" in capsys.readouterr().err
     assert main(["explore", str(CORE), "--port", "70000"]) == 2
     assert "--port 70000" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_command_serves_the_page_until_interrupted():
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    server = subprocess.Popen([sys.executable, "-m", "sdkit", "explore", str(CORE), "--scenario", "versailles", "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(CORE.parent.parent)})
+    try:
+        line = server.stdout.readline()
+        address = re.search(r"at (http://127\.0\.0\.1:\d+/) ", line)
+        assert address, line
+        deadline = time.monotonic() + 120
+        while json.load(urllib.request.urlopen(f"{address[1]}api/status"))["state"] != "ready":
+            assert time.monotonic() < deadline, "the model never became ready"
+            time.sleep(0.2)
+        assert b"explore.js" in urllib.request.urlopen(address[1]).read()
+        assert json.load(urllib.request.urlopen(f"{address[1]}api/model"))["scenario"] == "versailles"
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=30) == 0
+
