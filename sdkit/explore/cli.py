@@ -19,6 +19,7 @@ def add_explore_parser(sub: Any) -> None:
     p.add_argument("model", help="Vensim .mdl file")
     p.add_argument("--scenario", metavar="NAME", help="scenario the sliders start from (default: the model's own values)")
     p.add_argument("--scenarios", metavar="FILE.toml", help="scenarios file (default: <model>.scenarios.toml beside the model)")
+    p.add_argument("--checks", metavar="FILE.toml", help="checks file shown live (default: <model>.checks.toml beside the model)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="P", help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1", metavar="HOST", help="address to listen on (default 127.0.0.1, this machine only)")
     p.add_argument("--log", metavar="FILE", help="also append the request log (one line per computed request) to FILE")
@@ -80,7 +81,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     from sdkit.model import load_model
 
     model = load_model(args.model, scenarios=args.scenarios)
-    explorer = Explorer(model, args.scenario)
+    explorer = Explorer(model, args.scenario, args.checks)
     sock = _listen(args.host, args.port)
     port = sock.getsockname()[1]
     _log_requests(args.log)

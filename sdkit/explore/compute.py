@@ -1,4 +1,4 @@
-"""What the explorer computes at a parameter point: a run, a fan, checks, a figure.
+"""What the explorer computes at a parameter point: a run, a fan, checks, loops, a figure.
 
 The model is compiled once (:meth:`Explorer.warm_up`); every request after that hands
 the compiled kernel new numbers, as :func:`sdkit.run.run` and :func:`sdkit.ensemble.ensemble`
@@ -14,12 +14,13 @@ import itertools
 import threading
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sdkit.check_file import CheckFile, checks_path_for, read_check_file
+from sdkit.check_file import CheckFile, checks_path_for, find_checks_file, read_check_file
 from sdkit.check_robust import draw_constants
 from sdkit.check_runs import run_checks, validate_settings
 from sdkit.ensemble import build_params
@@ -36,7 +37,7 @@ DEFAULT_VARIABLES = ("Legitimacy", "Power", "Institutional Authority", "Civil So
 FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 BAND_KEYS = ("q05", "q25", "q50", "q75", "q95")
 MAX_SAMPLES = 20_000
-#: Restraint below which an order counts as broken (the balance map's rule).
+#: The variable whose run gives the balance map's outcome class (models that have it).
 OUTCOME_VARIABLE = "restraint"
 
 
@@ -44,15 +45,17 @@ class Explorer:
     """A loaded model, its sliders and checks, and the computations the page asks for.
 
     Computations are serialised per lane (``locks``): single runs in ``"run"``, fans
-    in ``"fan"``, checks, figures and saving in ``"slow"``, so neither a fan nor a
+    in ``"fan"``, checks, loops, figures and saving in ``"slow"``, so neither a fan nor a
     check that takes a second delays a slider's run. The kernel's threads release
     the GIL, so lanes may call it at once; one computation per lane keeps memory
     flat however many requests arrive.
     """
 
-    def __init__(self, model: Model, scenario: str | None = None) -> None:
+    def __init__(self, model: Model, scenario: str | None = None, checks: str | Path | None = None) -> None:
         if scenario is not None and scenario not in model.scenarios:
             raise ScenarioError(model.unknown_scenario(scenario))
+        beside = checks_path_for(model.path)
+        self.checks_file = find_checks_file(model.path, checks) if checks else beside if beside.exists() else None
         self.model = model
         self.scenario = scenario
         self.locks = {"run": threading.Lock(), "fan": threading.Lock(), "slow": threading.Lock()}
@@ -60,7 +63,7 @@ class Explorer:
         self.suite: CheckFile | None = None
         self.variables = self._default_variables()
         self._loop_report: Any = None
-        self._draw_cache: dict[tuple[int, float, int], pd.DataFrame] = {}
+        self._draw_cache: dict[tuple[int, float, int], tuple[pd.DataFrame, list[tuple[str, Override]]]] = {}
 
     def _default_variables(self) -> list[str]:
         """The six of :data:`DEFAULT_VARIABLES` the model has (by name, or a stock whose
@@ -83,9 +86,8 @@ class Explorer:
         kernel.simulate({}, 2, self.variables[:1], save="final", backend="numba")
         step("reading sliders and checks")
         self.sliders = {s.key: s for s in make_sliders(self.model)}
-        path = checks_path_for(self.model.path)
-        if path.exists():
-            suite = read_check_file(path)
+        if self.checks_file is not None:
+            suite = read_check_file(self.checks_file)
             validate_settings(self.model, suite.checks)
             self.suite = suite
         step("running the baseline")

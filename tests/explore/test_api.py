@@ -126,6 +126,17 @@ def test_a_model_without_configuration_gets_one_group_and_its_stocks(regions):
     assert post(client, "checks", {"scenario": None, "values": {}}).json()["checks"] == []
 
 
+def test_checks_from_another_file(tmp_path):
+    source = DATA / "checks_demo.checks.toml"
+    other = tmp_path / "mine.checks.toml"
+    other.write_text(source.read_text())
+    explorer = Explorer(sdkit.load_model(DATA / "checks_demo.mdl"), checks=other)
+    client = _client(explorer)
+    answer = post(client, "checks", {"scenario": None, "values": {}}).json()
+    assert explorer.checks_file == other
+    assert [c["id"] for c in answer["checks"]] == [c.id for c in read_check_file(source).checks]
+
+
 def test_a_constant_without_a_range_gets_zero_to_twice_its_value():
     explorer = Explorer(sdkit.load_model(DATA / "sens_linear.mdl"))
     client = _client(explorer)
@@ -432,6 +443,8 @@ def test_cli_refuses_bad_input(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["explore", str(CORE), "--scenario", "utopia", "--port", "0"]) == 2
     assert "unknown scenario 'utopia'" in capsys.readouterr().err
+    assert main(["explore", str(CORE), "--checks", str(tmp_path / "none.checks.toml"), "--port", "0"]) == 2
+    assert "check the path given to --checks" in capsys.readouterr().err
     assert main(["explore", str(CORE), "--port", "70000"]) == 2
     assert "--port 70000" in capsys.readouterr().err
 
