@@ -160,6 +160,24 @@ def test_dragging_a_slider_redraws_what_sdkit_run_computes(server, page, tmp_pat
     assert baseline == len(explorer.variables)
 
 
+def test_save_as_scenario_from_the_page(server, page, tmp_path, capsys):
+    target = tmp_path / "from-page.scenarios.toml"
+    page.evaluate("document.getElementById('save').click()")
+    page.evaluate(f"document.getElementById('save-file').value = {json.dumps(str(target))}")
+    page.evaluate("document.getElementById('save-name').value = 'dragged'")
+    page.evaluate("document.getElementById('save-confirm').click()")
+    page.wait_for("/^saved dragged/.test(document.getElementById('latency').textContent)")
+    shown = float(page.evaluate(f"document.querySelector('[id=\"slider-{SLIDER}\"]').value"))
+    out = tmp_path / "saved.nc"
+    assert main(["run", str(MODELS / "kissinger_core.mdl"), "--scenarios", str(target), "--scenario", "dragged",
+                 "--vars", "restraint", "--out", str(out)]) == 0
+    capsys.readouterr()
+    with xr.open_dataset(out) as ran:
+        expected = sdkit.run(sdkit.load_model(MODELS / "kissinger_core.mdl"), scenarios=[SCENARIO],
+                             set={SLIDER: shown}, variables=["restraint"])
+        np.testing.assert_allclose(ran["restraint"].values[0], expected["restraint"].values[0], rtol=0, atol=1e-9)
+
+
 def test_uncertainty_bands_and_checks_appear(server, page):
     page.evaluate("document.getElementById('uncertainty').click()")
     page.wait_for("document.body.dataset.fanSeq && !inFlight.fan && !waiting.fan && Number(document.body.dataset.fanSeq) === newest.fan")
