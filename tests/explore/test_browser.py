@@ -178,6 +178,25 @@ def test_save_as_scenario_from_the_page(server, page, tmp_path, capsys):
         np.testing.assert_allclose(ran["restraint"].values[0], expected["restraint"].values[0], rtol=0, atol=1e-9)
 
 
+def test_export_figure_downloads_a_png(server, page, tmp_path):
+    page.call("Page.setDownloadBehavior", behavior="allow", downloadPath=str(tmp_path))
+    page.evaluate("document.getElementById('format').value = 'png'")
+    page.evaluate("document.getElementById('export').click()")
+    page.wait_for("/^exported/.test(document.getElementById('latency').textContent)")
+    target = tmp_path / "kissinger_core-view.png"
+    deadline = time.monotonic() + 30
+    while not target.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert target.read_bytes().startswith(b"\x89PNG")
+
+
+def test_copy_command_shows_the_command(server, page):
+    page.evaluate("document.getElementById('copy').click()")
+    page.wait_for("/^command (copied|selected)/.test(document.getElementById('latency').textContent)")
+    command = page.evaluate("document.getElementById('command').textContent")
+    assert command.startswith(f"sdkit run {MODELS / 'kissinger_core.mdl'} --scenario {SCENARIO} --set '{SLIDER}=")
+
+
 def test_uncertainty_bands_and_checks_appear(server, page):
     page.evaluate("document.getElementById('uncertainty').click()")
     page.wait_for("document.body.dataset.fanSeq && !inFlight.fan && !waiting.fan && Number(document.body.dataset.fanSeq) === newest.fan")
