@@ -128,8 +128,9 @@ def _client_and_seq(body: dict[str, Any]) -> tuple[str, int]:
     return client, seq
 
 
-def create_app(explorer: Explorer, hosts: set[str] | None = None, status: Status | None = None) -> Starlette:
-    """The Starlette app serving ``explorer``; ``hosts`` are the ``Host`` values it answers.
+def create_app(explorer: Explorer, hosts: set[str] | None = None, status: Status | None = None) -> ASGIApp:
+    """The app serving ``explorer`` (Starlette inside the host and origin guard); ``hosts``
+    are the ``Host`` values it answers.
 
     Without ``status`` the explorer is warmed up here, before the app is returned.
     """
