@@ -392,6 +392,23 @@ def test_requests_wait_while_the_model_compiles(core):
     assert client.get("/").status_code == 200
 
 
+def test_a_model_the_engine_cannot_compile_is_reported_on_the_page(monkeypatch):
+    from sdkit.errors import UnsupportedFeature
+
+    explorer = Explorer(sdkit.load_model(DATA / "decay.mdl"))
+
+    def cannot(step):
+        step("compiling the model into the engine's kernel")
+        raise UnsupportedFeature("the ensemble engine cannot compile decay.mdl (a test); use engine='pysd'")
+
+    monkeypatch.setattr(explorer, "warm_up", cannot)
+    client = _client(explorer)
+    status = client.get("/api/status").json()
+    assert status["state"] == "failed"
+    assert "cannot compile decay.mdl" in status["error"]
+    assert post(client, "run", {"scenario": None, "values": {}}).status_code == 503
+
+
 def test_page_and_its_files_are_served(core):
     _, client = core
     page = client.get("/")
