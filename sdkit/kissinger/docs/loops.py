@@ -50,14 +50,15 @@ def write_dominance(model: Any, img: Path, metadata: Mapping[str, str],
     from sdkit.loops.find import find_loops
 
     report = find_loops(model)
-    written, rows = [], []
+    written, rows, details = [], [], []
     for mode, (scenario, variable) in modes.items():
         scored = score(model, report, scenario, [variable])
         with plot.style("double"):
             fig = plot.loop_dominance(scored, stock=variable)
         written += write_figure(fig, img, f"loops-{mode}", metadata)
         rows.append(dominance_row(mode.upper(), scored))
-    text = dominance_markdown(rows)
+        details.append(named_loop_details(mode.upper(), scored))
+    text = dominance_markdown(rows) + "\n\nThe named loops, mode by mode (what the page's prose quotes):\n\n" + "\n".join(details)
     if grid:
         scored, table = dominance_grid(model, report)
         with plot.style("double"):
@@ -96,6 +97,20 @@ def dominance_row(mode: str, scored: Any) -> dict[str, Any]:
         "largest": ", ".join(f"{names[k]} {relative[k].mean():.3f} (max {relative[k].max():.2f})" for k in top),
         "share": ", ".join(f"{names[k]} {share[k]:.0%}" for k in np.argsort(-share)[:2]),
     }
+
+
+def named_loop_details(mode: str, scored: Any) -> str:
+    """Per named loop: its largest |relative score| and when, and the time steps it dominates."""
+    time = scored["time"].values
+    leader = np.asarray(scored["dominant_loop"].values).astype(str)
+    lines = [f"{mode} ({scored.attrs['scenario']}):"]
+    for loop, name in zip(scored["loop"].values, scored["name"].values, strict=True):
+        relative = scored["relative_loop_score"].sel(loop=loop).values
+        top = int(np.argmax(np.abs(relative)))
+        when = time[leader == str(loop)]
+        dominant = f"; dominant {when.size} steps, {when.min():g} to {when.max():g}" if when.size else ""
+        lines.append(f"  {name}: largest relative score {relative[top]:+.3f} at {time[top]:g}{dominant}")
+    return "\n".join(lines)
 
 
 def dominance_markdown(rows: list[dict[str, Any]]) -> str:
