@@ -92,8 +92,7 @@ def run(
     use_engine = engine == "engine" or (engine == "auto" and model.engine_supported())
     if engine == "engine":
         model.kernel  # noqa: B018 - raises UnsupportedFeature with the function it cannot compile
-    if use_engine or model.engine_supported(warn=False):
-        _check_calendar(model, plans)
+    _check_calendar(model, plans)
     simulate = _simulate_engine if use_engine else _simulate_pysd
     pieces = []
     groups = _group_by_time(plans) if use_engine else [(t, [(s, o)]) for s, o, t in plans]
@@ -134,7 +133,7 @@ def _warn_time_step(model: Model, plans: list) -> None:
 def _check_calendar(model: Model, plans: list) -> None:
     """Refuse a run that leaves the time range of a lookup the model reads at Time."""
     for scenario, _, time in plans:
-        for py_name, (low, high) in model.kernel.time_lookups.items():
+        for py_name, (low, high) in model.time_lookups.items():
             for label, value in (("initial_time", time.initial_time), ("final_time", time.final_time)):
                 if not low <= value <= high:
                     raise ScenarioError(
@@ -164,7 +163,7 @@ def _to_dataset(model: Model, scenario_names: list[str], times: np.ndarray, data
 
 def save_times(time: TimeSettings) -> np.ndarray:
     """The times a run saves: every SAVEPER from INITIAL TIME, and FINAL TIME whatever SAVEPER says."""
-    from sdkit.engine.kernel import saveper_mask, time_grid
+    from sdkit.timing import saveper_mask, time_grid
 
     grid = np.asarray(time_grid(time.initial_time, time.final_time, time.time_step))
     mask = saveper_mask(grid, time.initial_time, time.time_step, time.saveper)

@@ -23,10 +23,10 @@ from sdkit.engine.codegen import check_order, generate, generate_numba, lookup_d
 from sdkit.engine.ir import ModelIR
 from sdkit.engine.schedule import Schedule, order_nodes
 from sdkit.errors import NonFiniteError, ParameterError
+from sdkit.timing import RPREC, saveper_mask, time_grid
 
 log = logging.getLogger(__name__)
 
-RPREC = 1e-5  # PySD's relative precision for final time and saving times
 TIME_KEYS = ("initial_time", "final_time", "time_step", "saveper")
 #: below this many samples the numpy backend is used when backend="auto"
 NUMBA_MIN_SAMPLES = 64
@@ -49,26 +49,6 @@ class SimulationResult:
 
     times: np.ndarray
     data: dict[str, np.ndarray]
-
-
-def time_grid(t0: float, tf: float, dt: float) -> list[float]:
-    """Times visited by PySD's Euler loop: ``t += dt`` while ``t + dt*1e-5 < tf``."""
-    times = [t0]
-    t = t0
-    while t + dt * RPREC < tf:
-        t = t + dt
-        times.append(t)
-    return times
-
-
-def saveper_mask(times: Sequence[float], t0: float, dt: float, saveper: float) -> np.ndarray:
-    """PySD's ``Time.in_return`` for a SAVEPER grid."""
-    prec = dt * RPREC
-    out = np.zeros(len(times), dtype=bool)
-    for k, t in enumerate(times):
-        delay = t - t0
-        out[k] = delay % saveper < prec or -delay % saveper < prec
-    return out
 
 
 _LOAD_LOCK = threading.Lock()
