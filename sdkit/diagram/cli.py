@@ -17,6 +17,7 @@ def add_diagram_parser(sub: Any) -> None:
     p.add_argument("--loops", action="store_true", help="colour the links of the named loops (MODEL.loops.toml) and name them in a legend")
     p.add_argument("--loops-file", metavar="FILE.toml", help="loops file naming loops (default: <model>.loops.toml beside the model)")
     p.add_argument("--constants", action="store_true", help="also draw the constants (hidden by default)")
+    p.add_argument("--outputs", action="store_true", help="also draw the outputs, auxiliaries no other variable uses (hidden by default)")
     p.add_argument("--focus", metavar="VAR", help="only the variables within --depth links of VAR")
     p.add_argument("--depth", type=int, default=2, metavar="N", help="with --focus: links away from VAR (default 2)")
     p.add_argument("--write-sketch", action="store_true",
@@ -51,7 +52,7 @@ def _draw(args: argparse.Namespace) -> int:
 
     model = load_model(args.model)
     loops = _named_loops(model, args.loops_file) if args.loops else []
-    structure = read_structure(model, constants=args.constants, focus=args.focus, depth=args.depth, loops=loops)
+    structure = read_structure(model, constants=args.constants, outputs=args.outputs, focus=args.focus, depth=args.depth, loops=loops)
     write_diagram(to_dot(structure, mark_loops=args.loops), args.out)
     counts = {kind: sum(k == kind for k in structure.kinds.values()) for kind in ("stock", "flow", "auxiliary", "constant")}
     plural = {"stock": "stocks", "flow": "flows", "auxiliary": "auxiliaries", "constant": "constants"}

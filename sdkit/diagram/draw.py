@@ -4,12 +4,12 @@ loops' links coloured with a legend naming each loop and its polarity.
 
 The layout and the drawing are graphviz's ``dot``; the text is DejaVu Sans, the font
 of :mod:`sdkit.plot`, kept as text in SVG and PDF. Same model, same options: the same
-bytes (SVG and PNG; graphviz writes no date into them).
+bytes (SVG, PNG, and PDF, whose date is fixed at the epoch).
 """
 
 from __future__ import annotations
 
-import os
+import re
 import shutil
 import subprocess
 import textwrap
@@ -61,11 +61,7 @@ def to_dot(structure: Structure, *, mark_loops: bool = False) -> graphviz.Digrap
              labeldistance="1.4", labelangle="-35")
     for name, kind in structure.kinds.items():
         dot.node(name, wrap(name), **_NODE_STYLE[kind])
-    for stock in (name for name, kind in structure.kinds.items() if kind == "stock"):
-        with dot.subgraph() as row:
-            row.attr(rank="same")
-            for name in (stock, *structure.flows_into(stock)):
-                row.node(name)
+    stock_rows(dot, structure)
     colours = _link_colours(structure) if mark_loops else {}
     for source, target, sign in structure.links:
         attributes = {"headlabel": {1: "+", -1: MINUS}.get(sign, "")}
@@ -78,6 +74,20 @@ def to_dot(structure: Structure, *, mark_loops: bool = False) -> graphviz.Digrap
     if mark_loops and structure.loops:
         dot.attr(label=_legend(structure), labelloc="b", labeljust="l")
     return dot
+
+
+def stock_rows(dot: graphviz.Digraph, structure: Structure) -> None:
+    """Each stock in one row with the flows into and out of it, kept together (an
+    invisible cluster), so that a pipe runs sideways into its stock."""
+    placed: set[str] = set()
+    stocks = [name for name, kind in structure.kinds.items() if kind == "stock"]
+    for number, stock in enumerate(stocks):
+        flows = [flow for flow in structure.flows_into(stock) if flow not in placed]
+        placed.update(flows)
+        with dot.subgraph(name=f"cluster_stock{number}") as row:
+            row.attr(rank="same", peripheries="0", margin="2")
+            for name in (stock, *flows):
+                row.node(name)
 
 
 def _link_colours(structure: Structure) -> dict[tuple[str, str], list[str]]:
@@ -101,12 +111,17 @@ def render(dot: graphviz.Digraph, fmt: str, dpi: int = 300) -> bytes:
     if fmt not in FORMATS:
         raise PlotError(f"cannot draw a diagram as .{fmt}; use --out FILE.svg, FILE.pdf or FILE.png")
     command = [dot_path(), f"-T{fmt}", *([f"-Gdpi={dpi}"] if fmt == "png" else [])]
-    done = subprocess.run(command, input=dot.source.encode("utf-8"), capture_output=True, check=False,
-                          env={**os.environ, "SOURCE_DATE_EPOCH": "0"})
+    done = subprocess.run(command, input=dot.source.encode("utf-8"), capture_output=True, check=False)
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise PlotError(f"graphviz's dot failed to draw the diagram: {message[-1] if message else done.returncode}")
-    return done.stdout
+    return _fixed_pdf_date(done.stdout) if fmt == "pdf" else done.stdout
+
+
+def _fixed_pdf_date(data: bytes) -> bytes:
+    """cairo writes the time of drawing into a PDF; write the epoch instead (same length,
+    so the cross-reference offsets stay right): same model, same bytes."""
+    return re.sub(rb"/CreationDate \(D:\d{14}Z\)", b"/CreationDate (D:19700101000000Z)", data)
 
 
 def write_diagram(dot: graphviz.Digraph, out: str | Path) -> Path:

@@ -15,16 +15,21 @@ from __future__ import annotations
 import itertools
 import json
 import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import graphviz
 
-from sdkit.diagram.draw import FONT, dot_path, wrap
+from sdkit.diagram.draw import FONT, dot_path, stock_rows, wrap
 from sdkit.diagram.structure import Structure, read_structure
 from sdkit.errors import ModelFileError
 from sdkit.io import write_atomic
+from sdkit.structure import clean_name
+
+if TYPE_CHECKING:
+    from sdkit.model import Model
 
 START = b"\\\\\\---///"
 END = b"///---\\\\\\"
@@ -34,6 +39,7 @@ HEADER = ("\\\\\\---/// Sketch information - do not modify anything except names
           "$192-192-192,0,Times New Roman|12||0-0-0|0-0-0|0-0-255|-1--1--1|-1--1--1|96,96,100,0")
 POINTS = 72.0  # graphviz gives sizes in inches, positions in points; Vensim's sketch is in points
 MARGIN = 40
+CLOUD = 70  # a cloud's distance from its valve
 POLARITY = {1: 43, -1: 45, None: 0}  # the polarity's character code: '+', '-', none
 
 
@@ -45,6 +51,39 @@ class Place:
     half_height: int
 
 
+def all_references(node: Any) -> Iterator[str]:
+    """Every name an equation reads (PySD's clean names), its initial values and the
+    functions it calls (lookups among them) included: Vensim wants an arrow from each."""
+    from pysd.translators.structures import abstract_expressions as ae
+
+    if isinstance(node, ae.ReferenceStructure):
+        yield node.reference
+    elif isinstance(node, tuple | list):
+        for child in node:
+            yield from all_references(child)
+    elif hasattr(node, "__dataclass_fields__"):
+        for name in node.__dataclass_fields__:
+            yield from all_references(getattr(node, name))
+
+
+def with_every_reference(model: Model, structure: Structure) -> Structure:
+    """The structure with an unsigned link for each reference the causal graph leaves
+    out (initial values, lookups), so that every input of an equation has its arrow."""
+    names = {clean_name(name): name for name in structure.kinds}
+    known = {(a, b) for a, b, _ in structure.links}
+    extra = []
+    for element in model.abstract_model.sections[0].elements:
+        target = names.get(clean_name(element.name))
+        if target is None:
+            continue
+        for reference in dict.fromkeys(all_references([c.ast for c in element.components])):
+            source = names.get(clean_name(reference))
+            if source is not None and source != target and (source, target) not in known:
+                known.add((source, target))
+                extra.append((source, target, None))
+    return replace(structure, links=[*structure.links, *extra])
+
+
 def layout(structure: Structure) -> dict[str, Place]:
     """Each variable's centre and half size in Vensim's coordinates (y down), from dot."""
     dot = graphviz.Digraph(strict=True)
@@ -53,11 +92,7 @@ def layout(structure: Structure) -> dict[str, Place]:
     for name, kind in structure.kinds.items():
         dot.node(name, wrap(name), shape="box" if kind == "stock" else "plaintext",
                  width="1.1" if kind == "flow" else "0")
-    for stock in (name for name, kind in structure.kinds.items() if kind == "stock"):
-        with dot.subgraph() as row:
-            row.attr(rank="same")
-            for name in (stock, *structure.flows_into(stock)):
-                row.node(name)
+    stock_rows(dot, structure)
     for source, target, _ in structure.links:
         dot.edge(source, target, weight="8" if structure.is_pipe(source, target) else "1")
     done = subprocess.run([dot_path(), "-Tjson0"], input=dot.source.encode("utf-8"), capture_output=True, check=True)
@@ -107,12 +142,13 @@ def _flow_records(structure: Structure, flow: str, places: dict[str, Place], ids
     valve, ids[flow] = new_id(), new_id()
     lines.append(f"11,{valve},48,{place.x},{place.y},6,8,34,3,0,0,1,0,0,0")
     lines.append(f"10,{ids[flow]},{flow},{place.x},{place.y + 16},{max(place.half_width, 20)},8,40,3,0,0,-1,0,0,0")
-    anchor = places[(into or out_of)[0]] if into or out_of else Place(place.x + 60, place.y, 0, 0)
+    anchor = places[(into or out_of)[0]]
     for end, head in ((into, 4), (out_of, 100)):
         if end:
             stock, target = places[end[0]], ids[end[0]]
         else:  # a cloud on the far side of the valve from the stock
-            stock = Place(2 * place.x - anchor.x, 2 * place.y - anchor.y, 10, 8)
+            side = 1 if place.x >= anchor.x else -1
+            stock = Place(place.x + side * CLOUD, place.y, 10, 8)
             target = new_id()
             lines.append(f"12,{target},48,{stock.x},{stock.y},10,8,0,3,0,0,-1,0,0,0")
         lines.append(f"1,{new_id()},{valve},{target},{head},0,0,22,0,0,0,-1--1--1,,1|({(place.x + stock.x) // 2},{(place.y + stock.y) // 2})|")
@@ -144,9 +180,9 @@ def write_sketch(path: str | Path) -> str:
 
     path = Path(path)
     model = load_model(path)
-    structure = read_structure(model, constants=True, lookups=True)
+    structure = with_every_reference(model, read_structure(model, constants=True, outputs=True, lookups=True))
     data = path.read_bytes()
     newline = "\r\n" if b"\r\n" in data[: data.find(START)] else "\n"
     write_atomic(path, lambda temporary: Path(temporary).write_bytes(with_sketch(data, sketch_section(structure, newline), path.name)))
     stocks = sum(kind == "stock" for kind in structure.kinds.values())
-    return f"{len(structure.kinds)} variables, {stocks} stocks, {len(structure.links)} links"
+    return f"{len(structure.kinds)} variables, {stocks} stock{'s' * (stocks != 1)}, {len(structure.links)} arrows"

@@ -53,13 +53,15 @@ def variable_kinds(model: Model, graph: nx.DiGraph, lookups: bool = False) -> di
     return kinds
 
 
-def read_structure(model: Model, *, constants: bool = False, focus: str | None = None,
+def read_structure(model: Model, *, constants: bool = False, outputs: bool = False, focus: str | None = None,
                    depth: int = 2, loops: list[Loop] | None = None, lookups: bool = False) -> Structure:
-    """The structure to draw: every variable but constants (unless ``constants``) and
-    lookups (unless ``lookups``), or only those within ``depth`` links of ``focus``."""
+    """The structure to draw: every variable but constants (unless ``constants``),
+    outputs (auxiliaries nothing else uses, unless ``outputs``) and lookups (unless
+    ``lookups``), or only those within ``depth`` links of ``focus``."""
     graph = dependency_graph(model)
     kinds = variable_kinds(model, graph, lookups)
-    keep = {name for name, kind in kinds.items() if constants or kind != "constant"}
+    keep = {name for name, kind in kinds.items() if (constants or kind != "constant")
+            and (outputs or kind != "auxiliary" or graph.out_degree(name) > 0)}
     if focus is not None:
         keep &= _around(model, graph, focus, depth)
     order = {name: i for i, name in enumerate(kinds)}
