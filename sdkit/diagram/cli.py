@@ -4,6 +4,7 @@ Vensim sketch into the model file."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ def _draw(args: argparse.Namespace) -> int:
     print(f"wrote {args.out} ({drawn}; {len(structure.links)} links{marked})")
     if args.loops and len(structure.loops) < len(loops):
         hidden = ", ".join(loop.name for loop in loops if loop not in structure.loops)
-        print(f"sdkit: note: not marked (a link is not drawn; add --constants or widen --focus): {hidden}")
+        print(f"sdkit: note: not marked (a link is not drawn; add --constants or widen --focus): {hidden}", file=sys.stderr)
     return 0
 
 

@@ -2,14 +2,14 @@
 
 Read from the causal graph :mod:`sdkit.loops.graph` builds (the same links and signs
 ``sdkit loops`` reads), so the diagram and the loop list never disagree. A *flow* is
-a variable written in a stock's ``INTEG`` expression; its link into the stock is the
-pipe of a stock-and-flow diagram.
+a variable a stock's ``INTEG`` rate adds or subtracts as a whole term; its link into
+the stock is the pipe of a stock-and-flow diagram.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
@@ -42,14 +42,31 @@ class Structure:
         return self.kinds.get(source) == "flow" and self.kinds.get(target) == "stock"
 
 
-def variable_kinds(model: Model, graph: nx.DiGraph, lookups: bool = False) -> dict[str, str]:
+def flow_terms(node: Any) -> set[str]:
+    """The names a stock's rate adds or subtracts as whole terms (PySD's clean names):
+    ``INTEG(births - deaths, ...)`` has the flows births and deaths; a name inside a
+    product (``INTEG(rate * (1 - x), ...)``) is an input of the rate, not a flow."""
+    from pysd.translators.structures import abstract_expressions as ae
+
+    if isinstance(node, ae.ReferenceStructure):
+        return {node.reference}
+    if isinstance(node, ae.ArithmeticStructure) and set(node.operators) <= {"+", "-", "negative"}:
+        return set().union(*(flow_terms(argument) for argument in node.arguments))
+    return set()
+
+
+def variable_kinds(model: Model, lookups: bool = False) -> dict[str, str]:
     """Each variable to draw (not the time controls; lookups if ``lookups``) and its kind."""
     drop = ("control",) if lookups else ("lookup", "control")
     kinds = {v.name: v.kind for v in model.variables.values() if v.kind not in drop}
-    for stock in (name for name, kind in kinds.items() if kind == "stock"):
-        for source in graph.predecessors(stock):
-            if kinds.get(source) == "auxiliary":
-                kinds[source] = "flow"
+    by_key = {clean_name(name): name for name in kinds}
+    for element in model.abstract_model.sections[0].elements:
+        if kinds.get(by_key.get(clean_name(element.name), "")) != "stock":
+            continue
+        for term in set().union(*(flow_terms(c.ast.flow) for c in element.components)):
+            name = by_key.get(clean_name(term))
+            if kinds.get(name) == "auxiliary":
+                kinds[name] = "flow"
     return kinds
 
 
@@ -59,7 +76,7 @@ def read_structure(model: Model, *, constants: bool = False, outputs: bool = Fal
     outputs (auxiliaries nothing else uses, unless ``outputs``) and lookups (unless
     ``lookups``), or only those within ``depth`` links of ``focus``."""
     graph = dependency_graph(model)
-    kinds = variable_kinds(model, graph, lookups)
+    kinds = variable_kinds(model, lookups)
     keep = {name for name, kind in kinds.items() if (constants or kind != "constant")
             and (outputs or kind != "auxiliary" or graph.out_degree(name) > 0)}
     if focus is not None:

@@ -81,10 +81,21 @@ def test_constants_are_optional_and_focus_keeps_the_neighbourhood(capsys, tmp_pa
 
 
 @needs_dot
-def test_same_model_same_svg_bytes(capsys, tmp_path):
-    for name in ("a.svg", "b.svg"):
-        assert run_cli(capsys, "diagram", MODELS / "four_orders.mdl", "--loops", "--out", tmp_path / name)[0] == 0
-    assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
+@pytest.mark.parametrize("suffix", ["svg", "pdf"])
+def test_same_model_same_bytes(capsys, tmp_path, suffix):
+    for name in ("a", "b"):
+        out = tmp_path / f"{name}.{suffix}"
+        assert run_cli(capsys, "diagram", MODELS / "four_orders.mdl", "--loops", "--out", out)[0] == 0
+    assert (tmp_path / f"a.{suffix}").read_bytes() == (tmp_path / f"b.{suffix}").read_bytes()
+
+
+def test_flows_are_the_terms_a_stock_adds_or_subtracts():
+    structure = read_structure(load_model(DATA / "decay.mdl"))
+    assert structure.kinds == {"Stock": "stock", "outflow": "flow"}
+    assert structure.links == [("Stock", "outflow", 1), ("outflow", "Stock", -1)]
+    four_orders = read_structure(load_model(MODELS / "four_orders.mdl"))
+    assert four_orders.kinds["Restraint"] == "auxiliary"  # inside Disorder's products, not a term
+    assert four_orders.kinds["Authority Erosion"] == "flow"
 
 
 def test_missing_dot_is_a_one_line_error(capsys, tmp_path, monkeypatch):
