@@ -59,7 +59,7 @@ def _draw(args: argparse.Namespace) -> int:
     plural = {"stock": "stocks", "flow": "flows", "auxiliary": "auxiliaries", "constant": "constants"}
     drawn = ", ".join(f"{n} {kind if n == 1 else plural[kind]}" for kind, n in counts.items() if n)
     marked = f", {len(structure.loops)} named loop{'s' * (len(structure.loops) != 1)} marked" if args.loops else ""
-    print(f"wrote {args.out} ({drawn}; {len(structure.links)} links{marked})")
+    print(f"wrote {args.out} ({drawn}; {len(structure.links)} link{'s' * (len(structure.links) != 1)}{marked})")
     if args.loops and len(structure.loops) < len(loops):
         hidden = ", ".join(loop.name for loop in loops if loop not in structure.loops)
         print(f"sdkit: note: not marked (a link is not drawn; add --constants or widen --focus): {hidden}", file=sys.stderr)
