@@ -179,3 +179,25 @@ def test_pysd_runs_the_sketched_model_with_split_views_and_the_same_results(tmp_
     original = pysd.read_vensim(str(original_copy)).run()
     assert list(sketched.columns) == list(original.columns)
     np.testing.assert_array_equal(sketched.to_numpy(), original.to_numpy())
+
+
+@needs_dot
+def test_sketch_records_are_consistent(tmp_path):
+    copy = tmp_path / "kissinger_core.mdl"
+    copy.write_bytes((MODELS / "kissinger_core.mdl").read_bytes())
+    write_sketch(copy)
+    text = copy.read_text(encoding="utf-8")
+    records = [line.split(",") for line in text.split("*View 1\n", 1)[1].split("///---")[0].splitlines()[1:]]
+    ids = [int(r[1]) for r in records]
+    assert ids == list(range(1, len(records) + 1))
+    objects = {int(r[1]): r[0] for r in records if r[0] in ("10", "11", "12")}
+    arrows = [r for r in records if r[0] == "1"]
+    assert all(int(r[2]) in objects and int(r[3]) in objects for r in arrows)
+    pipes = [r for r in arrows if r[4] in ("4", "100")]
+    assert all(objects[int(r[2])] == "11" for r in pipes)  # a pipe leaves a valve
+    valves = [i for i, code in objects.items() if code == "11"]
+    assert sorted({int(r[2]) for r in pipes}) == sorted(valves)
+    assert all(sum(int(r[2]) == v for r in pipes) == 2 for v in valves)  # one pipe to each end
+    structure = read_structure(load_model(copy))
+    flows = [name for name, kind in structure.kinds.items() if kind == "flow"]
+    assert len(valves) == len(flows)
