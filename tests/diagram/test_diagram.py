@@ -15,7 +15,7 @@ from sdkit.diagram.sketch import START, write_sketch
 from sdkit.diagram.structure import read_structure
 from sdkit.loops.named import read_loops_file
 from sdkit.model import load_model
-from tests.conftest import DATA, MODELS
+from tests.conftest import CONFORMANCE, DATA, MODELS
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                reason="graphviz's dot is not installed (apt-get install graphviz)")
@@ -201,3 +201,18 @@ def test_sketch_records_are_consistent(tmp_path):
     structure = read_structure(load_model(copy))
     flows = [name for name, kind in structure.kinds.items() if kind == "flow"]
     assert len(valves) == len(flows)
+
+
+@needs_dot
+def test_sketch_keeps_what_follows_the_sketch(tmp_path):
+    teacup = CONFORMANCE / "teacup" / "teacup.mdl"
+    if not teacup.exists():
+        pytest.skip(f"{teacup} is absent (the shared conformance models sit beside the repository)")
+    copy = tmp_path / "teacup.mdl"
+    copy.write_bytes(teacup.read_bytes())
+    write_sketch(copy)
+    before, after = teacup.read_bytes(), copy.read_bytes()
+    settings = before[before.index(b"///---\\\\\\"):]
+    assert after.endswith(settings)
+    assert after[:before.index(START)] == before[:before.index(START)]
+    assert after != before
