@@ -29,7 +29,7 @@ INSTALL = "install graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: bre
 #: One colour per named loop, in the loops file's order (colour-blind-safe first).
 LOOP_COLOURS = (OKABE_ITO["vermillion"], OKABE_ITO["blue"], OKABE_ITO["bluish_green"],
                 OKABE_ITO["reddish_purple"], OKABE_ITO["orange"], OKABE_ITO["sky_blue"],
-                *(style["color"] for style in FALLBACK_STYLES[2:4]))
+                *(style["color"] for style in FALLBACK_STYLES[2:4]), "#8C564B", "#6A3D9A")
 LETTER = {"reinforcing": "R", "balancing": "B", "undetermined": "?"}
 _NODE_STYLE = {
     "stock": {"shape": "box", "fontsize": "10", "penwidth": "1.0", "margin": "0.08,0.04"},
