@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from sdkit.ensemble import ChunkStore, ensemble, gather_chunks
 from sdkit.errors import SdkitWarning, UnsupportedFeature
 from sdkit.io import write_netcdf
 from sdkit.model import Model, load_model
@@ -139,8 +140,6 @@ def _engine_ok(model: Model, engine: str) -> bool:
 def _chunked(x: np.ndarray, run_rows: Callable[[np.ndarray], dict[str, np.ndarray]], times: np.ndarray,
              chunk_size: int, store: Path | None, fingerprint: str, progress: Progress | None) -> dict[str, np.ndarray]:
     """Run ``run_rows`` chunk by chunk in this process, keeping finished chunks in ``store``."""
-    from sdkit.ensemble import ChunkStore, gather_chunks
-
     starts = range(0, x.shape[0], chunk_size)
 
     def compute(missing: list[int]) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
@@ -152,43 +151,6 @@ def _chunked(x: np.ndarray, run_rows: Callable[[np.ndarray], dict[str, np.ndarra
     with opened as chunk_store:
         results = gather_chunks(len(starts), compute, chunk_store, progress)
     return {k: np.concatenate([results[i][k] for i in sorted(results)]) for k in results[0]}
-
-
-def _pysd_rows(model: Model, study: Study, names: list[str]) -> tuple[Callable[[np.ndarray], dict], np.ndarray]:
-    """A chunk function running PySD once per row (scenario values, then the row's values)."""
-    from sdkit.scenarios import overrides_for
-
-    scenario = model.scenarios[study.scenario] if study.scenario else None
-    settings = model.time.replace(scenario.time) if scenario else model.time
-    fixed = overrides_for(model, scenario.parameters) if scenario else []
-    if any(o.elements or model.variables[o.py_name].dims for o in fixed):
-        raise UnsupportedFeature("the PySD fallback of sweeps sets scalar constants only; "
-                                 "use a scenario without subscripted values")
-    by_element = [p for p in study.parameter_names if overrides_for(model, {p: 0.0})[0].elements]
-    if by_element:
-        raise UnsupportedFeature(f"the PySD fallback of sweeps varies scalar constants only, not "
-                                 f"{by_element[0]!r}; run the study on the engine")
-    varied = [model.resolve_parameter(p) for p in study.parameter_names]
-    columns = [model.variables[n].name for n in names]
-    step = settings.saveper
-    times = np.round(np.arange(settings.initial_time, settings.final_time + step / 2, step), 10)
-
-    def run_rows(rows: np.ndarray) -> dict[str, np.ndarray]:
-        pysd_model = model.pysd_model()
-        out = {n: np.empty((rows.shape[0], times.size)) for n in names}
-        for i, row in enumerate(rows):
-            params = {o.py_name: o.value for o in fixed}
-            params.update(zip(varied, (float(v) for v in row), strict=True))
-            with warnings.catch_warnings():  # PySD's own deprecation notices, once per run
-                warnings.filterwarnings("ignore", module=r"pysd\..*")
-                frame = pysd_model.run(params=params, initial_condition=(settings.initial_time, {}),
-                                       final_time=settings.final_time, time_step=settings.time_step,
-                                       saveper=settings.saveper, return_columns=columns, progress=False)
-            for n, c in zip(names, columns, strict=True):
-                out[n][i] = frame[c].to_numpy(dtype=float)[: times.size]
-        return out
-
-    return run_rows, times
 
 
 def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, executor: Any = None,
@@ -232,24 +194,9 @@ def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, execu
         return runs, names
     names = {v: model.resolve(v) for v in wanted}
     py_names = list(dict.fromkeys(names.values()))
-    if _engine_ok(model, engine):
-        from sdkit.ensemble import ensemble
-
-        runs = ensemble(model, sample_frame(study, x), variables=py_names, save="all",
-                        scenario=study.scenario, chunk_size=study.chunk_size, executor=executor,
-                        store=store, progress=progress)
-        return runs, names
-    if executor is not None:
-        log.warning("the PySD fallback runs in this process; the dask executor is not used")
-    run_rows, times = _pysd_rows(model, study, py_names)
-    fingerprint = json.dumps({"study": study.canonical(), "model_sha256": model.sha256, "engine": "pysd",
-                              "chunk_size": study.chunk_size}, sort_keys=True)
-    data = _chunked(x, run_rows, times, study.chunk_size, Path(store) if store else None, fingerprint, progress)
-    runs = xr.Dataset(
-        {n: (("sample", "time"), data[n], {"long_name": model.variables[n].name, "units": model.variables[n].units})
-         for n in py_names},
-        coords={"sample": np.arange(x.shape[0]), "time": times},
-    )
+    runs = ensemble(model, sample_frame(study, x), variables=py_names, save="all", scenario=study.scenario,
+                    chunk_size=study.chunk_size, executor=executor, store=store, progress=progress,
+                    engine="engine" if _engine_ok(model, engine) else "pysd")
     return runs, names
 
 
