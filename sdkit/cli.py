@@ -80,7 +80,7 @@ def _run(args: argparse.Namespace) -> int:
     dataset = run(
         model,
         scenarios=names,
-        set=parse_set(args.set),
+        overrides=parse_set(args.set),
         variables=args.vars,
         engine=args.engine,
         progress=_progress("scenarios"),
