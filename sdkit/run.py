@@ -20,11 +20,11 @@ from sdkit.errors import ParameterError, ScenarioError, SdkitWarning
 from sdkit.model import Model, TimeSettings, load_model
 from sdkit.provenance import provenance_attrs
 from sdkit.scenarios import DEFAULT_SCENARIO, Scenario, overrides_for
-from sdkit.simulate import BACKENDS, Runs, save_times, simulate
+from sdkit.simulate import BACKENDS, Runs, choose_engine, save_times, simulate
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("auto", "engine", "pysd")
+ENGINES = ("auto", *BACKENDS)
 
 
 def select_scenarios(model: Model, names: Sequence[str] | None, overrides: dict[str, Any] | None = None,
@@ -106,12 +106,9 @@ def run(
     names = [model.resolve(v) for v in variables] if variables else model.default_outputs()
     plans = [(s, overrides_for(model, s.parameters), model.time.replace(s.time)) for s in chosen]
     _warn_time_step(model, plans)
-    use_engine = engine == "engine" or (engine == "auto" and model.engine_supported())
-    if engine == "engine":
-        model.kernel  # noqa: B018 - raises UnsupportedFeature with the function it cannot compile
-    if use_engine or model.engine_supported(warn=False):
+    backend = choose_engine(model, engine)
+    if backend == "engine" or model.engine_supported(warn=False):
         _check_calendar(model, plans)
-    backend = "engine" if use_engine else "pysd"
     groups = _group_by_time(plans, BACKENDS[backend].vectorised)
     pieces = [
         simulate(model, Runs.of_scenarios(group), time, names, save=save_times(time), engine=backend)

@@ -26,7 +26,7 @@ from sdkit.errors import NonFiniteError, ParameterError
 from sdkit.model import Model, TimeSettings
 from sdkit.runs import Runs, Save, save_times, saved_grid
 
-__all__ = ["BACKENDS", "Runs", "label_nonfinite", "run_rows", "save_times", "saved_grid", "simulate", "to_dataset"]
+__all__ = ["BACKENDS", "Runs", "choose_engine", "label_nonfinite", "run_rows", "save_times", "saved_grid", "simulate", "to_dataset"]
 
 
 def simulate(model: Model, runs: Runs, time: TimeSettings, variables: Sequence[str], *, save: Save = "all",
@@ -60,6 +60,18 @@ def simulate(model: Model, runs: Runs, time: TimeSettings, variables: Sequence[s
     """
     times, data = run_rows(model, runs, time, variables, save, engine)
     return to_dataset(model, runs.dim, list(runs.labels), times, data, final=isinstance(save, str) and save == "final")
+
+
+def choose_engine(model: Model, engine: str) -> str:
+    """The backend's name for ``engine``: ``"auto"`` is the engine when it compiles the model, else
+    PySD with a warning; ``"engine"`` raises UnsupportedFeature naming what it cannot compile."""
+    if engine != "auto" and engine not in BACKENDS:
+        raise ParameterError(f"unknown engine {engine!r}; use one of auto, {', '.join(BACKENDS)}")
+    if engine == "engine":
+        model.kernel  # noqa: B018 - compiling is the test
+    if engine != "auto":
+        return engine
+    return "engine" if model.engine_supported() else "pysd"
 
 
 def run_rows(model: Model, runs: Runs, time: TimeSettings, variables: Sequence[str], save: Save = "all",

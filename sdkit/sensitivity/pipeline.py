@@ -4,9 +4,9 @@
 >>> result = run_study(read_study("sensitivity/liberal_sobol.toml"), out="results/x")  # doctest: +SKIP
 >>> result.indices["ST"].sel(output="final_authority")                                 # doctest: +SKIP
 
-Evaluation runs the model once per sample row, in chunks. A model file runs on the
-vectorised engine through :func:`sdkit.ensemble.ensemble` (in this process or on dask
-workers), or on PySD when the engine cannot compile it. A :class:`FunctionModel` (a plain
+Evaluation runs the model once per sample row, in chunks. A model file runs through
+:func:`sdkit.ensemble.ensemble`: on the vectorised engine (in this process or on dask
+workers), or on PySD (in this process) when the engine cannot compile it. A :class:`FunctionModel` (a plain
 numpy function) runs in this process. With an output folder, each finished chunk is kept
 in ``<out>/chunks`` until the results are written; ``resume=True`` computes only the
 missing chunks and, because the sample and the bootstrap are seeded, gives bit-identical
@@ -39,7 +39,6 @@ import hashlib
 import json
 import logging
 import time
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +48,6 @@ import numpy as np
 import xarray as xr
 
 from sdkit.ensemble import ChunkStore, ensemble, gather_chunks
-from sdkit.errors import SdkitWarning, UnsupportedFeature
 from sdkit.io import write_netcdf
 from sdkit.model import Model, load_model
 from sdkit.provenance import provenance_attrs, versions
@@ -61,6 +59,7 @@ from sdkit.sensitivity.methods import METHODS
 from sdkit.sensitivity.metrics import compute_outputs
 from sdkit.sensitivity.sample import sample, sample_frame
 from sdkit.sensitivity.spec import Study, StudyError, check_against_model, problem
+from sdkit.simulate import BACKENDS, choose_engine
 
 __all__ = [
     "FunctionModel",
@@ -122,21 +121,6 @@ def saved_times(study: Study, model: Model | FunctionModel) -> int:
     return int((settings.final_time - settings.initial_time) / settings.saveper + 1e-9) + 1
 
 
-def _engine_ok(model: Model, engine: str) -> bool:
-    if engine == "pysd":
-        return False
-    if engine == "engine":
-        model.kernel  # noqa: B018 - raises UnsupportedFeature naming what it cannot compile
-        return True
-    try:
-        model.kernel  # noqa: B018 - compiling is the test
-    except UnsupportedFeature as exc:
-        warnings.warn(f"{exc}; the sweep runs on PySD instead (correct, but slow; no dask workers)",
-                      SdkitWarning, stacklevel=3)
-        return False
-    return True
-
-
 def _chunked(x: np.ndarray, run_rows: Callable[[np.ndarray], dict[str, np.ndarray]], times: np.ndarray,
              chunk_size: int, store: Path | None, fingerprint: str, progress: Progress | None) -> dict[str, np.ndarray]:
     """Run ``run_rows`` chunk by chunk in this process, keeping finished chunks in ``store``."""
@@ -171,6 +155,7 @@ def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, execu
     progress : callable, optional
         Wraps the iterable of finished chunks (e.g. ``tqdm``).
     engine : {"auto", "engine", "pysd"}
+        :func:`sdkit.simulate.choose_engine` picks the backend.
 
     Returns
     -------
@@ -196,7 +181,7 @@ def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, execu
     py_names = list(dict.fromkeys(names.values()))
     runs = ensemble(model, sample_frame(study, x), variables=py_names, save="all", scenario=study.scenario,
                     chunk_size=study.chunk_size, executor=executor, store=store, progress=progress,
-                    engine="engine" if _engine_ok(model, engine) else "pysd")
+                    engine=choose_engine(model, engine))
     return runs, names
 
 
@@ -377,16 +362,16 @@ def plan(study: Study, model: Model | None = None, engine: str = "auto", probe: 
         model = load_study_model(study)
     cost = check_budget(study, saved_times(study, model), limits)
     runs = cost["runs"]
-    use_engine = _engine_ok(model, engine)
+    backend = choose_engine(model, engine)
     x = sample(study)
-    batch = x[: min(probe if use_engine else 3, runs)]
+    batch = x[: min(probe if BACKENDS[backend].vectorised else 3, runs)]
     small = dataclasses.replace(study, chunk_size=batch.shape[0])
     best = np.inf
     for _ in range(2):  # the first call compiles; keep the faster
         started = time.perf_counter()
-        evaluate(small, model, batch, engine="engine" if use_engine else "pysd")
+        evaluate(small, model, batch, engine=backend)
         best = min(best, time.perf_counter() - started)
     rate = batch.shape[0] / max(best, 1e-9)
-    return {"runs": runs, "chunks": -(-runs // study.chunk_size), "engine": "engine" if use_engine else "pysd",
+    return {"runs": runs, "chunks": -(-runs // study.chunk_size), "engine": backend,
             "runs_per_second": rate, "estimated_seconds": runs / rate, "memory": cost["memory"],
             "definition_sha256": hashlib.sha256(study.text.encode()).hexdigest()}
