@@ -1,8 +1,9 @@
 """The PySD backend: one PySD run per row, on a PySD model built from the checked text.
 
-Every run of a call sets the same constants: a constant one run overrides and another
-does not is set back to the file's value for that other run, so nothing leaks from one
-run into the next although the calls share one PySD model.
+The runs of a call share one PySD model, so every run sets the same constants: a
+constant one run overrides and another does not is set back to the file's value for
+that other run, and nothing leaks from one run into the next. A scalar constant every
+run sets is never read from the model (reading it before a run may need its data files).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class PysdBackend:
             save: Save) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         pysd_model = model.pysd_model()
         rows = [runs.overrides(i) for i in range(runs.n)]
-        originals = {o.py_name: _component_value(pysd_model, o.py_name) for row in rows for o in row}
+        originals = {py_name: _component_value(pysd_model, py_name) for py_name in _needing_originals(model, rows)}
         checked = list(dict.fromkeys([*variables, *model.default_outputs()]))
         timestamps = saved_grid(time, save)
         pieces = []
@@ -44,6 +45,15 @@ class PysdBackend:
         if isinstance(save, str) and save == "final":
             data = {name: values[:, -1] for name, values in data.items()}
         return times, data
+
+
+def _needing_originals(model: Model, rows: list[list[Override]]) -> list[str]:
+    """Constants whose file value a run needs: subscripted ones (edited element by element)
+    and those some runs set and others do not (set back to the file's value)."""
+    sets = [{o.py_name for o in row} for row in rows]
+    touched = set().union(*sets)
+    in_every = set.intersection(*sets) if sets else set()
+    return sorted(p for p in touched if p not in in_every or model.variables[p].dims)
 
 
 def _component_value(pysd_model: Any, py_name: str) -> Any:
