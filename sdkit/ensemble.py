@@ -67,7 +67,7 @@ def run_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
     try:
         result = run_kernel(kernel, task.params, task.n, task.variables, task.save, dict(task.time))
     except NonFiniteError as exc:
-        raise label_nonfinite(exc, Runs(tuple(range(task.start, task.start + task.n)), "sample")) from None
+        raise label_nonfinite(exc, Runs(range(task.start, task.start + task.n), "sample")) from None
     return {"__times__": np.asarray(result.times), **result.data}
 
 
@@ -284,7 +284,7 @@ def ensemble(
         raise ParameterError(f"unknown engine {engine!r}; use one of {', '.join(BACKENDS)}")
     frame = _as_frame(samples)
     base, time = _starting_point(model, scenario)
-    runs = Runs(tuple(range(len(frame))), "sample", tuple(base), columns=tuple(_columns_to_overrides(model, frame)))
+    runs = Runs(range(len(frame)), "sample", tuple(base), columns=tuple(_columns_to_overrides(model, frame)))
     message = model.check_time_step(time.time_step, {o.py_name: o.value for o in (*runs.shared, *runs.columns)})
     if message:
         warnings.warn(f"ensemble of {model.path.name}: {message}", SdkitWarning, stacklevel=2)

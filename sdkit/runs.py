@@ -31,13 +31,13 @@ class Runs:
 
     Attributes
     ----------
-    labels : tuple
-        One label per run: scenario names, or sample numbers of an ensemble.
+    labels : sequence
+        One label per run: scenario names, or sample numbers of an ensemble (a ``range``).
     dim : str
         What a run is: ``"scenario"`` or ``"sample"`` (the Dataset's first dimension).
     """
 
-    labels: tuple[Any, ...]
+    labels: Sequence[Any]
     dim: str = "scenario"
     shared: tuple[Override, ...] = ()
     rows: tuple[tuple[Override, ...], ...] = ()
