@@ -20,6 +20,7 @@ __all__ = [
     "CheckFile",
     "Knockout",
     "checks_path_for",
+    "find_checks_file",
     "load_checks",
     "margin",
     "read_check_file",
@@ -142,6 +143,28 @@ def checks_path_for(model_path: str | Path) -> Path:
     """``models/x.mdl`` -> ``models/x.checks.toml`` (the file need not exist)."""
     path = Path(model_path)
     return path.with_name(f"{path.stem}.checks.toml")
+
+
+def find_checks_file(model_path: str | Path, given: str | Path | None = None) -> Path:
+    """The checks file to read: ``given`` (``--checks FILE``) or the one beside the model.
+
+    Raises
+    ------
+    CheckError
+        The file does not exist; the message names where sdkit looked and the option.
+    """
+    from sdkit.io import looked_for
+
+    if given is not None:
+        path = Path(given)
+        if not path.is_file():
+            raise CheckError(f"no checks file {path} ({looked_for(path)}); check the path given to --checks")
+        return path
+    path = checks_path_for(Path(model_path).absolute())
+    if not path.is_file():
+        raise CheckError(f"no checks file for {Path(model_path).name}: looked for {path}; "
+                         "write one there or pass --checks FILE")
+    return path
 
 
 def load_checks(path: str | Path) -> list[Check]:
@@ -287,6 +310,16 @@ def _validate_operand(spec: Any, where: str) -> None:
         raise CheckError(f"{where}: fn {fn!r} does not take key(s) {sorted(unknown)}")
     if fn == "excursion" and not {"lo", "hi"} & set(spec):
         raise CheckError(f"{where}: fn 'excursion' needs 'lo', 'hi' or both")
+    _validate_names(spec, where)
+    if "window" in spec:
+        _validate_window(spec["window"], where)
+    for key in _OPERAND_KEYS:
+        if key in spec:
+            _validate_operand(spec[key], f"{where}: {fn}.{key}")
+
+
+def _validate_names(spec: Mapping[str, Any], where: str) -> None:
+    """The scenario, variable and name keys of a measure table: non-empty text."""
     for key in ("scenario", "var", "name"):
         if key in spec and (not isinstance(spec[key], str) or not spec[key]):
             raise CheckError(f"{where}: {key!r} must be a non-empty string")
@@ -294,17 +327,16 @@ def _validate_operand(spec: Any, where: str) -> None:
         names = spec["vars"]
         if not isinstance(names, list) or not names or not all(isinstance(v, str) and v for v in names):
             raise CheckError(f"{where}: 'vars' must be a non-empty list of variable names")
-    if "window" in spec:
-        window = spec["window"]
-        if not isinstance(window, list) or len(window) != 2:
-            raise CheckError(f"{where}: 'window' must be [t0, t1]")
-        for bound in window:
-            _validate_operand(bound, f"{where}: window")
-        if all(isinstance(b, int | float) for b in window) and not window[0] < window[1]:
-            raise CheckError(f"{where}: window [{window[0]}, {window[1]}] must have t0 < t1; swap the bounds")
-    for key in _OPERAND_KEYS:
-        if key in spec:
-            _validate_operand(spec[key], f"{where}: {fn}.{key}")
+
+
+def _validate_window(window: Any, where: str) -> None:
+    """A measure's ``window = [t0, t1]``: two operands, in order when both are numbers."""
+    if not isinstance(window, list) or len(window) != 2:
+        raise CheckError(f"{where}: 'window' must be [t0, t1]")
+    for bound in window:
+        _validate_operand(bound, f"{where}: window")
+    if all(isinstance(b, int | float) for b in window) and not window[0] < window[1]:
+        raise CheckError(f"{where}: window [{window[0]}, {window[1]}] must have t0 < t1; swap the bounds")
 
 
 def _walk(spec: Any, scenario: str, found: Callable[[Mapping[str, Any], str], None]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import logging
 import os
 import sys
@@ -66,6 +67,8 @@ def _progress(total_label: str) -> Callable:
 
 @command("run")
 def _run(args: argparse.Namespace) -> int:
+    from sdkit.check_samples import answerable, read_suite, run_checks_report, with_check_variables
+    from sdkit.checks import scenarios_needed
     from sdkit.io import check_output_path, write_netcdf
     from sdkit.model import load_model
     from sdkit.report import final_values
@@ -73,19 +76,56 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.out:
         check_output_path(args.out, args.force)
-    model = load_model(args.model, scenarios=getattr(args, "scenarios", None))
     if args.all and args.scenario:
         raise ParameterError("give either --all or --scenario, not both")
+    if len(args.model) > 1:
+        return _run_models(args)
+    model = load_model(args.model[0], scenarios=args.scenarios)
+    suite = read_suite(model, args.checks) if args.checks else None
     names = list(model.scenarios) if args.all else args.scenario
+    if suite is not None and not names:  # the scenarios the checks read as they are
+        names = scenarios_needed(answerable(suite.checks, list(model.scenarios))[0])
     dataset = run(
         model,
         scenarios=names,
         overrides=parse_set(args.set),
-        variables=args.vars,
+        variables=with_check_variables(model, args.vars, suite),
         engine=args.engine,
         progress=_progress("scenarios"),
     )
     print(final_values(dataset, model.stocks if not args.vars else list(dataset.data_vars)))
+    verdict = 0
+    if suite is not None:
+        text, failed = run_checks_report(model, suite, dataset, args.checks)
+        note = "note: --set applies to every run, so these verdicts are of the changed model\n" if args.set else ""
+        print(f"\n{note}{text}")
+        verdict = EXIT_CHECK_FAILED if failed else 0
+    if args.out:
+        dataset.attrs["command"] = command_line(args)
+        if args.checks:
+            dataset.attrs["checks_file"] = str(Path(args.checks).resolve())
+        write_netcdf(dataset, args.out)
+        print(f"wrote {args.out}")
+    return verdict
+
+
+def _run_models(args: argparse.Namespace) -> int:
+    """``sdkit run A.mdl B.mdl ...``: the same scenarios of each model, along a ``model`` dimension."""
+    from sdkit.compare import compare
+    from sdkit.io import write_netcdf
+    from sdkit.model import load_model
+    from sdkit.report import final_values
+
+    if args.checks:
+        raise ParameterError("--checks reads one model's runs; compare checks of two models with "
+                             "`sdkit check VARIANT.mdl --baseline BASE.mdl --checks FILE`")
+    if args.all:
+        raise ParameterError("--all runs one model's scenarios; with several models name them with --scenario")
+    models = [load_model(path, scenarios=args.scenarios) for path in args.model]
+    dataset = compare(models, scenarios=args.scenario, set=parse_set(args.set), variables=args.vars,
+                      engine=args.engine, progress=_progress("scenarios"))
+    stocks = list(dict.fromkeys(name for model in models for name in model.stocks))
+    print(final_values(dataset, list(dataset.data_vars) if args.vars else stocks))
     if args.out:
         dataset.attrs["command"] = command_line(args)
         write_netcdf(dataset, args.out)
@@ -102,9 +142,9 @@ def _check(args: argparse.Namespace) -> int:
         run_knockouts,
         validate_settings,
     )
-    from sdkit.checks import checks_path_for, read_check_file
+    from sdkit.check_samples import read_suite
     from sdkit.model import load_model
-    from sdkit.report import baseline_table, checks_table, knockouts_table
+    from sdkit.report import baseline_table, checks_table
 
     if args.robust is not None and args.dt_check:
         raise ParameterError("give --robust or --dt-check, not both; run them one after the other")
@@ -112,12 +152,8 @@ def _check(args: argparse.Namespace) -> int:
         return _check_robust(args)
     if args.out:
         raise ParameterError("--out writes the table of --robust; add --robust N")
-    model = load_model(args.model, scenarios=getattr(args, "scenarios", None))
-    path = Path(args.checks) if args.checks else checks_path_for(model.path)
-    if not path.exists():
-        raise SdkitError(f"no checks file {path}; write one beside the model or pass --checks FILE")
-    suite = read_check_file(path)
-    validate_settings(model, [*suite.checks, *suite.knockouts])
+    model = load_model(args.model, scenarios=args.scenarios)
+    suite = read_suite(model, args.checks)
     results = run_checks(model, suite.checks, engine=args.engine, progress=_progress("scenarios"))
     if args.baseline:
         base = load_model(args.baseline, scenarios=args.scenarios)
@@ -127,16 +163,10 @@ def _check(args: argparse.Namespace) -> int:
     else:
         print(checks_table(results))
     failed = [r for r in results if not r.passed and not r.xfail]
-    expected = [r for r in results if r.xfail]
-    print(f"{len(results) - len(failed) - len(expected)} passed, {len(failed)} failed, {len(expected)} expected to fail")
-    for r in expected:
-        print(f"  {r.id}: expected to fail: {r.xfail}")
+    _print_tally(results, failed)
     knockouts = run_knockouts(model, suite, results, engine=args.engine) if suite.knockouts else []
     if knockouts:
-        print(f"\nmechanism tests: each passes only when every check it names fails under the knockout\n{knockouts_table(knockouts)}")
-        for k in knockouts:
-            print(f"  {k.knockout.id}: {'pass' if k.passed else 'FAIL'}: {k.knockout.description}")
-        print(f"{sum(k.passed for k in knockouts)} of {len(knockouts)} mechanism tests pass")
+        _print_knockouts(knockouts)
     uncovered = suite.modes_without_knockout()
     if uncovered:
         print(f"reference modes no knockout covers: {', '.join(uncovered)}")
@@ -145,6 +175,24 @@ def _check(args: argparse.Namespace) -> int:
     if args.dt_check:
         print(_dt_report(changed, margin_moves(pairs)))
     return EXIT_CHECK_FAILED if failed or changed or not all(k.passed for k in knockouts) else 0
+
+
+def _print_tally(results: list, failed: list) -> None:
+    """How many checks passed, failed and were expected to fail (and why)."""
+    expected = [r for r in results if r.xfail]
+    print(f"{len(results) - len(failed) - len(expected)} passed, {len(failed)} failed, {len(expected)} expected to fail")
+    for r in expected:
+        print(f"  {r.id}: expected to fail: {r.xfail}")
+
+
+def _print_knockouts(knockouts: list) -> None:
+    """The mechanism tests: their table, each verdict with its description, and the tally."""
+    from sdkit.report import knockouts_table
+
+    print(f"\nmechanism tests: each passes only when every check it names fails under the knockout\n{knockouts_table(knockouts)}")
+    for k in knockouts:
+        print(f"  {k.knockout.id}: {'pass' if k.passed else 'FAIL'}: {k.knockout.description}")
+    print(f"{sum(k.passed for k in knockouts)} of {len(knockouts)} mechanism tests pass")
 
 
 def _dt_report(changed: list, moved: list) -> str:
@@ -171,7 +219,7 @@ def _dt_report(changed: list, moved: list) -> str:
 
 def _check_robust(args: argparse.Namespace) -> int:
     from sdkit.check_robust import robust_checks, write_robust_csv
-    from sdkit.checks import checks_path_for, read_check_file
+    from sdkit.check_samples import read_suite
     from sdkit.io import check_output_path
     from sdkit.model import load_model
     from sdkit.report import robust_table
@@ -182,11 +230,8 @@ def _check_robust(args: argparse.Namespace) -> int:
         raise ParameterError(f"--spread must be between 0 and 1 (a fraction, e.g. 0.1), got {args.spread}")
     if args.out:
         check_output_path(args.out, args.force)
-    model = load_model(args.model, scenarios=getattr(args, "scenarios", None))
-    path = Path(args.checks) if args.checks else checks_path_for(model.path)
-    if not path.exists():
-        raise SdkitError(f"no checks file {path}; write one beside the model or pass --checks FILE")
-    suite = read_check_file(path)
+    model = load_model(args.model, scenarios=args.scenarios)
+    suite = read_suite(model, args.checks)
     report = robust_checks(model, suite.checks, draws=args.robust, spread=args.spread, seed=args.seed,
                            progress=_progress("scenario runs"))
     print(robust_table(report))
@@ -207,8 +252,10 @@ def read_samples(path: str) -> Any:
     import pandas as pd
 
     from sdkit.errors import ParameterError
-    from sdkit.io import read_input
+    from sdkit.io import looked_for, read_input
 
+    if not Path(path).exists():
+        raise ParameterError(f"samples file {path} does not exist ({looked_for(path)}); check the path given to --samples")
     data = read_input(path, "samples file", ParameterError)
     try:
         frame = pd.read_csv(io.BytesIO(data))
@@ -223,6 +270,7 @@ def read_samples(path: str) -> Any:
 def _ensemble(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from sdkit.check_samples import suite_for_samples, with_check_variables
     from sdkit.ensemble import ensemble
     from sdkit.executors import executor
     from sdkit.io import check_output_path, write_netcdf
@@ -232,7 +280,10 @@ def _ensemble(args: argparse.Namespace) -> int:
     if args.chunk_size < 1:
         raise ParameterError(f"--chunk-size must be at least 1, got {args.chunk_size}")
     check_output_path(args.out, args.force)
-    model = load_model(args.model, scenarios=getattr(args, "scenarios", None))
+    model = load_model(args.model, scenarios=args.scenarios)
+    if args.checks and (args.final or args.times):
+        raise ParameterError("--checks reads whole trajectories; drop --final and --times")
+    suite = suite_for_samples(model, args.checks, args.scenario) if args.checks else None
     samples = read_samples(args.samples)
     n_chunks = -(-len(samples) // args.chunk_size)
 
@@ -243,7 +294,7 @@ def _ensemble(args: argparse.Namespace) -> int:
         dataset = ensemble(
             model,
             samples,
-            variables=args.vars,
+            variables=with_check_variables(model, args.vars or (model.stocks if suite else None), suite),
             save="final" if args.final else (args.times or "all"),
             scenario=args.scenario,
             chunk_size=args.chunk_size,
@@ -259,6 +310,12 @@ def _ensemble(args: argparse.Namespace) -> int:
         from sdkit.summary import final_quantiles_table
 
         print(final_quantiles_table(dataset))
+    if suite is not None:
+        from sdkit.check_samples import checks_over_samples, samples_checks_table
+
+        varied = {str(column): samples[column].to_numpy(dtype=float) for column in samples.columns}
+        results, skipped = checks_over_samples(model, suite.checks, dataset, args.scenario, varied)
+        print(samples_checks_table(results, skipped, len(samples), args.checks))
     return 0
 
 
@@ -269,7 +326,8 @@ def _scenarios(args: argparse.Namespace) -> int:
 
     model = load_model(args.model, scenarios=getattr(args, "scenarios", None))
     if not model.scenarios:
-        print(f"{model.path.name} has no scenarios file ({model.path.stem}.scenarios.toml)")
+        print(f"{model.path.name} has no scenarios: looked for {model.scenarios_file}; write one there "
+              "or pass --scenarios FILE")
         return 0
     print(table(["scenario", "description"], [[s.name, s.description] for s in model.scenarios.values()]))
     return 0
@@ -299,11 +357,13 @@ def _params(args: argparse.Namespace) -> int:
 
 @command("reproduce")
 def _reproduce(args: argparse.Namespace) -> int:
+    from sdkit.io import looked_for
     from sdkit.reproduce import reproduce
 
     models = Path(args.models)
     if not models.is_dir():
-        raise SdkitError(f"models folder {models} does not exist; run from the project root or pass --models DIR")
+        raise SdkitError(f"models folder {models} does not exist ({looked_for(models)}); run from the project root "
+                         "or pass --models DIR")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise SdkitError(f"--out {out} is a file; give a folder")
@@ -330,18 +390,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="sdkit",
-        description="System-dynamics models of international order: run, check, sweep, plot.",
-    )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+#: Commands whose parser and implementation live in their own package: (module, parser adder, name).
+PLUGIN_COMMANDS = [
+    ("sdkit.sensitivity.cli", "add_sweep_parser", "sweep"),
+    ("sdkit.plot.cli", "add_plot_parser", "plot"),
+    ("sdkit.loops.cli", "add_loops_parser", "loops"),
+]
 
-    p = sub.add_parser("run", help="run scenarios of a model, print final values, write netCDF")
-    p.add_argument("model", help="Vensim .mdl file")
+
+def _add_run_parser(sub: Any) -> None:
+    p = sub.add_parser("run", help="run scenarios of a model (or of several, side by side), print final values, write netCDF")
+    p.add_argument("model", nargs="+", help="Vensim .mdl file; several files run the same scenarios along a 'model' dimension")
     p.add_argument("--scenario", action="append", metavar="NAME", help="scenario to run (repeatable)")
     p.add_argument("--scenarios", metavar="FILE.toml", help="scenarios file (default: <model>.scenarios.toml beside the model)")
+    p.add_argument("--checks", metavar="FILE.toml", help="also evaluate the checks of FILE that these runs answer (exit 1 if one fails); "
+                   "without --scenario/--all, run the scenarios they read")
     p.add_argument("--all", action="store_true", help="run every scenario of the model")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter value on top of each scenario (repeatable)")
     p.add_argument("--vars", nargs="+", metavar="NAME", help="variables to keep (default: stocks and auxiliaries)")
@@ -349,6 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE.nc", help="write results with provenance to this netCDF file")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
 
+
+def _add_check_parser(sub: Any) -> None:
     p = sub.add_parser("check", help="run a model's reference-mode checks")
     p.add_argument("model", help="Vensim .mdl file")
     p.add_argument("--checks", metavar="FILE.toml", help="checks file (default: <model>.checks.toml)")
@@ -362,6 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE.csv", help="with --robust: write check,mode,pass_rate,median_margin")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
 
+
+def _add_ensemble_parser(sub: Any) -> None:
     p = sub.add_parser("ensemble", help="run a model once per row of a CSV of parameter sets")
     p.add_argument("model", help="Vensim .mdl file")
     p.add_argument("--samples", required=True, metavar="FILE.csv", help="one column per parameter, one row per run")
@@ -378,31 +445,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", metavar="DIR", help="keep finished chunks in DIR; rerunning the same command after a crash computes only the missing ones")
     p.add_argument("--max-memory", type=float, metavar="GB", help="largest result the ensemble may hold (default: half the machine's memory)")
     p.add_argument("--summary", action="store_true", help="print quantiles (5, 25, 50, 75, 95 %%) of each variable's final value")
+    p.add_argument("--checks", metavar="FILE.toml",
+                   help="print each check of FILE that reads the --scenario run: its pass share and margins over the runs")
 
+
+def _add_scenarios_parser(sub: Any) -> None:
     p = sub.add_parser("scenarios", help="list a model's scenarios")
     p.add_argument("model", help="Vensim .mdl file")
     p.add_argument("--scenarios", metavar="FILE.toml", help="scenarios file (default: <model>.scenarios.toml beside the model)")
 
+
+def _add_reproduce_parser(sub: Any) -> None:
     p = sub.add_parser("reproduce", help="regenerate every result, table and figure from scratch")
     p.add_argument("--out", default="results", metavar="DIR", help="output folder (default: results)")
     p.add_argument("--models", default="models", metavar="DIR", help="models folder (default: models)")
     p.add_argument("--quick", action="store_true", help="smaller samples (marked as such in the outputs)")
 
+
+def _add_params_parser(sub: Any) -> None:
     p = sub.add_parser("params", help="list a model's constants: default, units, range, description")
     p.add_argument("model", help="Vensim .mdl file")
     p.add_argument("--grep", metavar="PATTERN", help="only constants whose name or description contains PATTERN (case-insensitive)")
     p.add_argument("--format", choices=("text", "csv", "markdown"), default="text",
                    help="a text table (default), CSV, or a Markdown table for a paper's appendix")
 
-    from sdkit.sensitivity.cli import add_sweep_parser, cmd_sweep
 
-    add_sweep_parser(sub)
-    COMMANDS["sweep"] = cmd_sweep
-
-    from sdkit.plot.cli import add_plot_parser, cmd_plot
-
-    add_plot_parser(sub)
-    COMMANDS["plot"] = cmd_plot
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="sdkit",
+        description="System-dynamics models of international order: run, check, sweep, plot.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_run_parser, _add_check_parser, _add_ensemble_parser, _add_scenarios_parser,
+                _add_reproduce_parser, _add_params_parser):
+        add(sub)
+    for module, add_parser, command in PLUGIN_COMMANDS:
+        plugin = importlib.import_module(module)
+        getattr(plugin, add_parser)(sub)
+        COMMANDS[command] = getattr(plugin, f"cmd_{command}")
     return parser
 
 

@@ -26,6 +26,10 @@ class CheckError(SdkitError):
     """A reference-mode check file is malformed."""
 
 
+class LoopError(SdkitError):
+    """A loops file (``MODEL.loops.toml``) is malformed or names a loop the model lacks."""
+
+
 class UnsupportedFeature(SdkitError):
     """The ensemble engine cannot compile a function or construct in a model."""
 

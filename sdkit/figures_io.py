@@ -135,22 +135,11 @@ def save_figure(
         If `fig` is not a figure, a format is unknown, `metadata` is not str to str, or the folder
         cannot be created or written.
     """
-    import matplotlib as mpl
-
     if not hasattr(fig, "savefig") and hasattr(fig, "get_figure"):
         fig = fig.get_figure()  # an Axes: save the figure it sits in
     if not hasattr(fig, "savefig"):
         raise OutputError(f"`fig` must be a matplotlib Figure or Axes, got {type(fig).__name__}")
-    if isinstance(formats, str):
-        formats = (formats,)
-    fmts = [str(f).lower().lstrip(".") for f in formats]
-    for fmt in fmts:
-        if fmt not in FIGURE_FORMATS:
-            raise OutputError(
-                f"unsupported figure format {fmt!r}; use one of {', '.join(FIGURE_FORMATS)}"
-            )
-    if not fmts:
-        raise OutputError("`formats` is empty; pass e.g. ('pdf', 'png')")
+    fmts = _formats(formats)
     if not isinstance(dpi, int | float) or dpi <= 0:
         raise OutputError(f"`dpi` must be a positive number, got {dpi!r}")
     md = _check_metadata(metadata)
@@ -167,38 +156,60 @@ def save_figure(
         raise OutputError(f"figure folder {str(folder)!r} is not writable; choose a writable path")
 
     written: list[Path] = []
-    rc = {"svg.hashsalt": "sdkit", "svg.fonttype": "none", "pdf.fonttype": 42, "ps.fonttype": 42}
     for fmt in fmts:
         target = Path(f"{stem}.{fmt}")
-        tmp_name: str | None = None
-        try:
-            with tempfile.NamedTemporaryFile(
-                dir=folder, prefix=f".{target.name}.", suffix=".tmp", delete=False
-            ) as handle:
-                tmp_name = handle.name
-                with mpl.rc_context(rc):
-                    if fmt == "svg":
-                        buffer = io.BytesIO()
-                        fig.savefig(buffer, format=fmt, dpi=dpi,
-                                    metadata=_format_metadata(fmt, md))
-                        handle.write(_stable_svg_ids(buffer.getvalue()))
-                    else:
-                        fig.savefig(handle, format=fmt, dpi=dpi,
-                                    metadata=_format_metadata(fmt, md))
-            os.chmod(tmp_name, output_mode())
-            refuse_special(target)
-            os.replace(tmp_name, target)
-            tmp_name = None
-        except OSError as exc:
-            raise OutputError(
-                f"cannot write figure {str(target)!r} ({exc.strerror}); choose a writable path"
-            ) from None
-        finally:
-            if tmp_name is not None and os.path.exists(tmp_name):
-                os.unlink(tmp_name)
+        _write_one(fig, target, fmt, dpi, md)
         logger.info("wrote figure %s", target)
         written.append(target)
     return written
+
+
+def _formats(formats: str | Sequence[str]) -> list[str]:
+    """Figure formats, lower case without dots; refuses unknown ones and none."""
+    if isinstance(formats, str):
+        formats = (formats,)
+    fmts = [str(f).lower().lstrip(".") for f in formats]
+    for fmt in fmts:
+        if fmt not in FIGURE_FORMATS:
+            raise OutputError(
+                f"unsupported figure format {fmt!r}; use one of {', '.join(FIGURE_FORMATS)}"
+            )
+    if not fmts:
+        raise OutputError("`formats` is empty; pass e.g. ('pdf', 'png')")
+    return fmts
+
+
+def _write_one(fig: Any, target: Path, fmt: str, dpi: float, md: dict[str, str]) -> None:
+    """Write one format atomically: a private temporary file beside ``target``, then a rename."""
+    import matplotlib as mpl
+
+    rc = {"svg.hashsalt": "sdkit", "svg.fonttype": "none", "pdf.fonttype": 42, "ps.fonttype": 42}
+    tmp_name: str | None = None
+    try:
+        with tempfile.NamedTemporaryFile(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
+        ) as handle:
+            tmp_name = handle.name
+            with mpl.rc_context(rc):
+                if fmt == "svg":
+                    buffer = io.BytesIO()
+                    fig.savefig(buffer, format=fmt, dpi=dpi,
+                                metadata=_format_metadata(fmt, md))
+                    handle.write(_stable_svg_ids(buffer.getvalue()))
+                else:
+                    fig.savefig(handle, format=fmt, dpi=dpi,
+                                metadata=_format_metadata(fmt, md))
+        os.chmod(tmp_name, output_mode())
+        refuse_special(target)
+        os.replace(tmp_name, target)
+        tmp_name = None
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write figure {str(target)!r} ({exc.strerror}); choose a writable path"
+        ) from None
+    finally:
+        if tmp_name is not None and os.path.exists(tmp_name):
+            os.unlink(tmp_name)
 
 
 def write_figure(fig: Any, out: str | os.PathLike[str], stem: str, metadata: Mapping[str, str] | None = None) -> list[Path]:

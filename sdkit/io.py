@@ -27,6 +27,11 @@ from sdkit.errors import OutputError, SdkitError
 MAX_INPUT_BYTES = 64_000_000
 
 
+def looked_for(path: str | Path) -> str:
+    """Where sdkit looked for a file: ``looked for /absolute/path``, for not-found messages."""
+    return f"looked for {Path(path).absolute()}"
+
+
 def read_input(path: str | Path, what: str, error: type[SdkitError] = SdkitError,
                limit: int = MAX_INPUT_BYTES, advice: str = "give a smaller file") -> bytes:
     """The bytes of an input file that must be a regular file no larger than ``limit``.
@@ -41,7 +46,7 @@ def read_input(path: str | Path, what: str, error: type[SdkitError] = SdkitError
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise error(f"cannot read {what} {path}: it does not exist; check the path") from None
+        raise error(f"cannot read {what} {path}: it does not exist ({looked_for(path)}); check the path") from None
     except OSError as exc:
         raise error(f"cannot read {what} {path}: {exc.strerror or exc}; check its permissions") from None
     with os.fdopen(descriptor, "rb") as handle:

@@ -22,14 +22,16 @@ def versions() -> dict[str, str]:
 
 
 def provenance_attrs(model: Any, **extra: Any) -> dict[str, str]:
-    """netCDF-ready attributes: model file (as given and resolved), its SHA-256, versions,
-    and ``extra`` as JSON."""
+    """netCDF-ready attributes: model file (as given and resolved), its SHA-256, the
+    scenarios file the scenarios came from (when there is one), versions, and ``extra`` as JSON."""
     attrs = {
         "model_file": str(model.path),
         "model_path": str(Path(model.path).resolve()),
         "model_sha256": model.sha256,
         **{f"{name}_version": value for name, value in versions().items()},
     }
+    if getattr(model, "scenarios", None) and getattr(model, "scenarios_file", None):
+        attrs["scenarios_file"] = str(model.scenarios_file)
     for key, value in extra.items():
         attrs[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=_jsonable)
     return attrs

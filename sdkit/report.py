@@ -25,13 +25,18 @@ def _cell(value: object) -> str:
 
 
 def final_values(dataset: xr.Dataset, variables: Sequence[str]) -> str:
-    """Final value of each scalar variable per scenario, one row per scenario."""
-    scalar = [v for v in variables if dataset[v].dims == ("scenario", "time")]
-    header = ["scenario", *(dataset[v].attrs.get("long_name", v) for v in scalar)]
-    rows = [
-        [str(s), *(float(dataset[v].sel(scenario=s).dropna("time")[-1]) for v in scalar)]
-        for s in dataset.scenario.values
-    ]
+    """Final value of each scalar variable per scenario, one row per scenario (per model and
+    scenario when the dataset has a ``model`` dimension, as :func:`sdkit.compare.compare` makes)."""
+    runs = ("model", "scenario") if "model" in dataset.dims else ("scenario",)
+    scalar = [v for v in variables if v in dataset and dataset[v].dims == (*runs, "time")]
+    header = [*runs, *(dataset[v].attrs.get("long_name", v) for v in scalar)]
+    keys = [(m, s) for m in dataset["model"].values for s in dataset["scenario"].values] if "model" in runs \
+        else [(s,) for s in dataset["scenario"].values]
+    rows = []
+    for key in keys:
+        where = dict(zip(runs, key, strict=True))
+        finals = [dataset[v].sel(where).dropna("time") for v in scalar]
+        rows.append([*map(str, key), *(float(f[-1]) if f.size else float("nan") for f in finals)])
     return table(header, rows)
 
 

@@ -138,7 +138,8 @@ def step_sensitivity(context: Context, echo: Callable[[str], None]) -> None:
 
     studies = _studies(context)
     if not studies:
-        echo(f"no studies in {context.models.parent / 'sensitivity'}")
+        echo(f"no studies in {context.models.parent / 'sensitivity'} (sdkit reads sweep files from the "
+             "sensitivity/ folder beside --models)")
     for study in studies:
         folder = context.out / "sweeps" / study.name
         result = run_study(study, folder, force=True)

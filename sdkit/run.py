@@ -107,8 +107,7 @@ def run(
     plans = [(s, overrides_for(model, s.parameters), model.time.replace(s.time)) for s in chosen]
     _warn_time_step(model, plans)
     backend = choose_engine(model, engine)
-    if backend == "engine" or model.engine_supported(warn=False):
-        _check_calendar(model, plans)
+    _check_calendar(model, plans)
     groups = _group_by_time(plans, BACKENDS[backend].vectorised)
     pieces = [
         simulate(model, Runs.of_scenarios(group), time, names, save=save_times(time), engine=backend)
@@ -149,7 +148,7 @@ def _warn_time_step(model: Model, plans: list) -> None:
 def _check_calendar(model: Model, plans: list) -> None:
     """Refuse a run that leaves the time range of a lookup the model reads at Time."""
     for scenario, _, time in plans:
-        for py_name, (low, high) in model.kernel.time_lookups.items():
+        for py_name, (low, high) in model.time_lookups.items():
             for label, value in (("initial_time", time.initial_time), ("final_time", time.final_time)):
                 if not low <= value <= high:
                     raise ScenarioError(

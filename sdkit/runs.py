@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from sdkit.errors import ParameterError
-from sdkit.model import TimeSettings
 from sdkit.scenarios import Override
+from sdkit.timing import TimeSettings, saveper_mask, time_grid
 
 #: what ``save`` may be: "all" (every SAVEPER), "final", or the times to keep
 Save = str | Sequence[float] | np.ndarray
@@ -96,7 +96,5 @@ def saved_grid(time: TimeSettings, save: Save) -> np.ndarray:
 
 
 def _grid(time: TimeSettings) -> tuple[np.ndarray, np.ndarray]:
-    from sdkit.engine.plan import saveper_mask, time_grid
-
     grid = np.asarray(time_grid(time.initial_time, time.final_time, time.time_step))
     return grid, saveper_mask(grid, time.initial_time, time.time_step, time.saveper)

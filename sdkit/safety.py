@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from sdkit.errors import ModelFileError
+from sdkit.locate import SKETCH_MARK
 
-_SKETCH = "\\\\\\---///"
 _NUMBER = r"[-+]?\s*(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _PAIR = rf"\(\s*{_NUMBER}\s*,\s*{_NUMBER}\s*\)"
 _LOOKUP_RANGE = re.compile(r"\([\s\\]*\[(?P<inside>[^\]]*)\]")
@@ -106,7 +106,7 @@ def check_model_text(text: str, path: Path) -> None:
                 f"{path.name} line {_line_of(text, match.start())} contains {what}, which PySD would "
                 "turn into live Python code; remove it from the name, units or comment"
             )
-    equations = text.split(_SKETCH, 1)[0]
+    equations = text.split(SKETCH_MARK, 1)[0]
     for match in _LOOKUP_RANGE.finditer(equations):
         inside = match["inside"].replace("\\\n", " ")
         if not _NUMERIC_RANGE.match(inside):

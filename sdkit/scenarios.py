@@ -178,10 +178,18 @@ def _check_sum_to_one(model: Model, name: str, overrides: list[Override]) -> Non
     mine = [o for o in overrides if o.py_name == py_name]
     if not mine:
         return
-    default = model.variables[py_name].default
-    values = np.array(model.kernel.constants[py_name] if default is None else default, dtype=float)
+    values = model.variables[py_name].default
+    values = None if values is None else np.array(values, dtype=float)
     for override in mine:
-        values[override.index(model)] = override.value
+        if not override.elements:
+            values = np.array(override.value, dtype=float)
+        elif values is None:
+            raise ParameterError(
+                f"the file does not give every element of {model.variables[py_name].name!r} as a "
+                "number, so the shares cannot be checked; set all its elements in the scenario"
+            )
+        else:
+            values[override.index(model)] = override.value
     total = float(np.sum(values))
     if abs(total - 1.0) > 1e-9:
         raise ParameterError(

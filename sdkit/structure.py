@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from sdkit.errors import ModelFileError
-
-_SKETCH_MARK = "\\\\\\---///"
-
+from sdkit.locate import SKETCH_MARK
+from sdkit.macros import source_line
 
 #: Abstract structures whose value comes from the previous step or the initial time:
 #: a dependency through them does not make an algebraic loop.
@@ -55,7 +54,11 @@ def walk(node: Any, enter_stateful: bool = False) -> Iterator[Any]:
 
 def _equation_line(text: str, name: str) -> int:
     match = re.search(rf"^[ \t]*{re.escape(name)}[ \t]*(?:\[[^\]]*\])?[ \t]*[=(:]", text, re.M | re.I)
-    return text.count("\n", 0, match.start()) + 1 if match else 0
+    if not match:
+        return 0
+    end = text.find("|", match.start())
+    equation = text[match.start():end if end >= 0 else None]
+    return source_line(equation) or text.count("\n", 0, match.start()) + 1
 
 
 def _at(text: str, name: str) -> str:
@@ -89,16 +92,7 @@ def check_structure(abstract_model: Any, text: str, path: Path) -> None:
     name_of_clean = {clean: name for name, clean in clean_of.items()}
     by_clean = {namespace.cleanspace.get(clean_of[e.name], clean_of[e.name]): e for e in section.elements}
     by_clean.update({clean_of[e.name]: e for e in section.elements})
-    for element in section.elements:
-        seen_subscripts = set()
-        for component in element.components:
-            key = repr(component.subscripts)
-            if key in seen_subscripts:
-                raise ModelFileError(
-                    f"{path.name}: {element.name!r}{_at(text, element.name)} is defined twice; "
-                    "delete or rename one of the definitions"
-                )
-            seen_subscripts.add(key)
+    _refuse_redefinitions(section, text, path)
     graph: dict[str, set[str]] = {}
     for element in section.elements:
         edges = graph.setdefault(element.name, set())
@@ -142,6 +136,20 @@ def check_structure(abstract_model: Any, text: str, path: Path) -> None:
     _check_lookup_points(text, path)
 
 
+def _refuse_redefinitions(section: Any, text: str, path: Path) -> None:
+    """Refuse a variable (or an element of one) defined by two equations."""
+    for element in section.elements:
+        seen_subscripts = set()
+        for component in element.components:
+            key = repr(component.subscripts)
+            if key in seen_subscripts:
+                raise ModelFileError(
+                    f"{path.name}: {element.name!r}{_at(text, element.name)} is defined twice; "
+                    "delete or rename one of the definitions"
+                )
+            seen_subscripts.add(key)
+
+
 def _callable(element: Any) -> bool:
     """Whether a model element may be called with parentheses: a lookup or data."""
     from pysd.translators.structures import abstract_expressions as ae
@@ -181,7 +189,7 @@ def _find_cycle(graph: dict[str, set[str]]) -> list[str]:
 
 def _check_lookup_points(text: str, path: Path) -> None:
     """x values of every lookup written as (x,y) pairs must increase strictly."""
-    equations = text.split(_SKETCH_MARK, 1)[0].replace("\\\n", " ")
+    equations = text.split(SKETCH_MARK, 1)[0].replace("\\\n", " ")
     for match in _POINTS.finditer(equations):
         xs = [float(re.sub(r"\s", "", x)) for x in _POINT.findall(match[1])]
         for previous, current in zip(xs, xs[1:], strict=False):
@@ -269,12 +277,3 @@ def check_data_files(abstract_model: Any, path: Path) -> None:
                 f"{path.name}: {owner!r} reads {name!r}, outside the model's folder {folder}; "
                 "copy the data file beside the model and name it there"
             )
-
-
-def refuse_macros(abstract_model: Any, path: Path) -> None:
-    macros = [section.name for section in abstract_model.sections[1:]]
-    if macros:
-        raise ModelFileError(
-            f"{path.name} defines the macro {macros[0]!r}; sdkit does not support macros, "
-            "so write its equations into the model in place of each call"
-        )

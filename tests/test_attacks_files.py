@@ -223,7 +223,7 @@ MODEL_CASES = [
     ("time-redefined", DECAY.replace("decay time = 10", "decay time = 10\n\t~\tYear\n\t~\t\n\t|\n\nTime = 5"), "built-in Time"),
     ("undefined-subscript", DECAY.replace("{UTF-8}\n", "{UTF-8}\nx[Nope] = 1\n\t~\t\n\t~\t\n\t|\n\n"), "'Nope', which is not defined"),
     ("scalar-reads-subscripted", DECAY.replace("{UTF-8}\n", "{UTF-8}\n" + SUBSCRIPTED + "y = x\n\t~\t\n\t~\t\n\t|\n\n"), "reads 'x' whole"),
-    ("macro", DECAY.replace("{UTF-8}\n", "{UTF-8}\n:MACRO: DOUBLE(x)\nDOUBLE = 2*x\n\t~\t\n\t~\t\n\t|\n\n:END OF MACRO:\n").replace("decay time = 10", "decay time = DOUBLE(5)"), "does not support macros"),
+    ("macro-subscripted", DECAY.replace("{UTF-8}\n", "{UTF-8}\n:MACRO: DOUBLE(x)\nDOUBLE[E] = 2*x\n\t~\t\n\t~\t\n\t|\n\n:END OF MACRO:\n").replace("decay time = 10", "decay time = DOUBLE(5)"), "unsubscripted equations only"),
     ("data-outside-folder", DECAY.replace("{UTF-8}\n", "{UTF-8}\nseries := GET DIRECT DATA('../secret.csv', ',', 'A', 'B2')\n\t~\t\n\t~\t\n\t|\n\n"), "outside the model's folder"),
     ("data-absolute-path", DECAY.replace("{UTF-8}\n", "{UTF-8}\nseries := GET DIRECT DATA('/etc/passwd', ',', 'A', 'B2')\n\t~\t\n\t~\t\n\t|\n\n"), "outside the model's folder"),
 ]

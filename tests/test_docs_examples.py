@@ -20,6 +20,7 @@ PAGES = {
     "docs/figures.md": ("sh", "python"),
     "docs/checks.md": ("sh", "python"),
     "docs/extending.md": ("sh", "python"),
+    "docs/loops.md": ("sh", "python"),
     "README.md": ("python",),
 }
 BLOCK = re.compile(r"^```(sh|python)\n(.*?)^```", re.MULTILINE | re.DOTALL)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sdkit.engine import compile_model
-from sdkit.engine.locate import equation_lines
 from sdkit.errors import ModelFileError, UnsupportedFeature
+from sdkit.locate import equation_lines
 
 CONTROL = "\nFINAL TIME = 2 ~ ~ |\nINITIAL TIME = 0 ~ ~ |\nSAVEPER = 1 ~ ~ |\nTIME STEP = 1 ~ ~ |\n"
 

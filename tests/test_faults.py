@@ -86,12 +86,22 @@ def _chunks(out: Path) -> int:
     return len(list((out / "chunks").glob("chunk-*.npz"))) if (out / "chunks").is_dir() else 0
 
 
+def _wait_for_chunks(process, out: Path, count: int, limit: float = 120.0) -> None:
+    """Return once ``out`` holds ``count`` chunks, the process has ended, or ``limit`` seconds passed."""
+    deadline = time.perf_counter() + limit
+    while _chunks(out) < count and process.is_alive() and time.perf_counter() < deadline:
+        time.sleep(0.002)
+
+
 @pytest.mark.slow
 def test_sweep_killed_at_20_random_points_and_resumed_is_byte_identical(study_folder):
     """20 kill points, one in each twentieth of an uninterrupted sweep's life (random within it).
 
     For each point a fresh sweep is killed there; its resume is killed again at a random
     time; a second resume finishes it. The result files must equal the uninterrupted ones.
+    A point is a share of the sweep's chunks (then a random part of one chunk's time), not
+    of its duration, so a loaded machine that starts processes slowly kills at the same
+    places in the sweep.
     """
     from sdkit.sensitivity.spec import read_study
 
@@ -114,9 +124,14 @@ def test_sweep_killed_at_20_random_points_and_resumed_is_byte_identical(study_fo
     landed_mid_sweep = 0
     for point in range(20):
         out = study_folder / f"killed-{point:02d}"
-        for attempt, delay in enumerate([(point + rng.random()) / 20 * duration, rng.uniform(0, duration)]):
+        share, chunk_part, resume_delay = (point + rng.random()) / 20, rng.random(), rng.uniform(0, duration)
+        for attempt in range(2):
             process = _child(spec, out, resume=attempt > 0)
-            time.sleep(delay)
+            if attempt == 0:
+                _wait_for_chunks(process, out, int(share * total))
+                time.sleep(chunk_part * duration / total)
+            else:
+                time.sleep(resume_delay)
             before = _chunks(out)
             if process.exitcode is None:  # polling reaps a finished child: kill only a live one
                 os.kill(process.pid, signal.SIGKILL)

@@ -16,11 +16,14 @@ docs/reliability.md::
 
 (``SDKIT_FUZZ_CASES`` cases per kind; ``SDKIT_FUZZ_SEED`` changes the mutations.)
 
-With ``SDKIT_FUZZ_CORPUS=DIR`` the fuzzer grows a corpus: the files in ``DIR/<kind>/``
-are mutated alongside the shipped ones, and each case whose outcome (ran, or an error
-class with its message's wording) the corpus has no input for yet is kept there, named
-by its hash (``labels.txt`` lists the outcomes covered). ``.ci/fuzz`` runs this; each
-run starts from the inputs the earlier ones kept.
+Every run grows a corpus, ``.ci/fuzz-corpus`` (or ``SDKIT_FUZZ_CORPUS=DIR``; set it
+empty for none): the files in ``DIR/<kind>/`` are mutated alongside the shipped ones,
+and each case whose outcome (ran, or an error class with its message's wording) the
+corpus has no input for yet is kept there, named by its hash (``labels.txt`` lists the
+outcomes covered). The mutations are drawn from the seed and the corpus's size, so a
+fresh clone runs the same cases every time and a kept corpus explores new ones. The
+test command CI runs therefore grows the corpus (CI keeps the folder between runs);
+``.ci/fuzz`` is the longer run into the same folder.
 """
 
 from __future__ import annotations
@@ -58,7 +61,26 @@ DEFAULT_CASES = {"model": 8, "scenarios": 40, "checks": 150, "sweep": 8}
 CASES = int(os.environ.get("SDKIT_FUZZ_CASES", "0"))
 SEED = int(os.environ.get("SDKIT_FUZZ_SEED", "20261125"))
 TIME_LIMIT = 10.0
-CORPUS = Path(os.environ["SDKIT_FUZZ_CORPUS"]).resolve() if os.environ.get("SDKIT_FUZZ_CORPUS") else None
+
+
+def _corpus_folder() -> Path | None:
+    """Where the corpus grows: ``SDKIT_FUZZ_CORPUS`` (empty turns it off), else ``.ci/fuzz-corpus``.
+
+    Every test run, CI's included, keeps what it finds there; a read-only checkout runs
+    without a corpus.
+    """
+    chosen = os.environ.get("SDKIT_FUZZ_CORPUS", str(ROOT / ".ci" / "fuzz-corpus"))
+    if not chosen:
+        return None
+    folder = Path(chosen).resolve()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
+
+
+CORPUS = _corpus_folder()
 
 _TOKEN = re.compile(rb"\s+|[()\[\]{},=|~:\"'+\-*/^<>]|[^\s()\[\]{},=|~:\"'+\-*/^<>]+")
 _EXTRA_TOKENS = [
@@ -275,8 +297,8 @@ def fuzz(kind: str, sources: list[Path], work: Callable[[Path, bytes], None], ro
     also has its own xfail test); they are counted as ``known:<name>`` instead of failing.
     """
     n = CASES or default
-    rng = random.Random(f"{SEED}-{kind}")
     seeds = _corpus_seeds(kind)  # half the cases start from the corpus, when there is one
+    rng = random.Random(f"{SEED}-{kind}-{len(seeds)}")  # a grown corpus explores new mutations
     labels = _corpus_labels(kind)
     watch = _watch()
     outcomes: Counter = Counter()

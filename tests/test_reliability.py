@@ -194,7 +194,8 @@ except ModuleNotFoundError:  # pragma: no cover
 @pytest.mark.conformance
 @pytest.mark.skipif(not CONFORMANCE.is_dir(), reason=absent(CONFORMANCE))
 def test_structural_checks_accept_the_conformance_models():
-    from sdkit.model import _translate, check_structure
+    from sdkit.model_file import parse_model_text
+    from sdkit.structure import check_structure
 
     paths = sorted(CONFORMANCE.rglob("*.mdl"))
     assert paths
@@ -202,7 +203,7 @@ def test_structural_checks_accept_the_conformance_models():
         text = path.read_text(encoding="utf-8", errors="replace")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            check_structure(_translate(path, text), text, path)  # raises ModelFileError if refused
+            check_structure(parse_model_text(path, text), text, path)  # raises ModelFileError if refused
 
 
 # ---------------------------------------------------------------- scenario files

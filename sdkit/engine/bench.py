@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from sdkit.engine import compile_model
-from sdkit.engine.plan import time_grid
+from sdkit.timing import time_grid
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,6 @@
 """Translation of operators and function calls (mixed into :class:`sdkit.engine.translate.Translator`).
 
-Operators follow Vensim's precedence (:mod:`sdkit.engine.precedence`); calls
+Operators follow Vensim's precedence (:mod:`sdkit.precedence`); calls
 become IR functions, lookups, IF THEN ELSE and the expansion of SUM, PROD,
 VMIN and VMAX over ``!`` ranges into balanced trees.
 """
@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from sdkit.engine.ir import Expr
-from sdkit.engine.precedence import split_logic
+from sdkit.engine.ir import Binary, Call, Const, Control, Expr, If, LookupCall, Neg, Not, Ref, Time
 from sdkit.errors import ModelFileError, UnsupportedFeature
+from sdkit.precedence import split_logic
+from sdkit.structure import clean_name
 
 #: Vensim functions with a direct scalar equivalent: name -> (IR name, number of args).
 SIMPLE_FUNCTIONS = {
@@ -55,10 +56,6 @@ LOGIC_OPS = {
 }
 
 
-def _control_key(name: str) -> str:
-    return " ".join(name.replace("_", " ").lower().split())
-
-
 def _vensim_name(name: str) -> str:
     return name.upper().replace("_", " ")
 
@@ -72,7 +69,7 @@ class ExpressionMixin:
         args = [self.expr(a, ctx) for a in ast.arguments]
         if len(args) == 1:
             if ops[0] == "negative":
-                return ("neg", args[0])
+                return Neg(args[0])
             if ops[0] == "positive" or ops[0] == "+":
                 return args[0]
             raise self._unsupported(f"operator {ops[0]}")
@@ -82,13 +79,13 @@ class ExpressionMixin:
             # Vensim (like Python) raises right to left: a^b^c = a^(b^c)
             out = args[-1]
             for a in reversed(args[:-1]):
-                out = ("bin", "^", a, out)
+                out = Binary("^", a, out)
             return out
         if "^" in ops:
             raise self._unsupported(f"operators {ops} in one expression")
         out = args[0]
         for op, b in zip(ops, args[1:], strict=True):
-            out = ("bin", op, out, b)
+            out = Binary(op, out, b)
         return out
 
     def _x_LogicStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
@@ -96,7 +93,7 @@ class ExpressionMixin:
         args = [self.expr(a, ctx) for a in ast.arguments]
         if len(args) == 1:
             if ops[0] == ":NOT:":
-                return ("not", args[0])
+                return Not(args[0])
             raise self._unsupported(f"operator {ops[0]}")
         if any(op not in LOGIC_OPS for op in ops):
             raise self._unsupported(f"operators {ops}")
@@ -106,7 +103,7 @@ class ExpressionMixin:
             return _chain("or", terms)
         out = args[0]
         for op, b in zip(ops, args[1:], strict=True):
-            out = ("bin", LOGIC_OPS[op], out, b)
+            out = Binary(LOGIC_OPS[op], out, b)
         return out
 
     def _x_CallStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
@@ -124,7 +121,7 @@ class ExpressionMixin:
         if fname in AGGREGATES:
             return self._aggregate(fname, args[0], ctx)
         if fname == "elmcount":
-            return ("c", float(len(self._range_named(args[0]))))
+            return Const(float(len(self._range_named(args[0]))))
         if fname in SIMPLE_FUNCTIONS:
             name, nargs = SIMPLE_FUNCTIONS[fname]
             if len(args) != nargs:
@@ -132,33 +129,33 @@ class ExpressionMixin:
                     f"{_vensim_name(fname)} takes {nargs} arguments in variable "
                     f"'{self._model_name()}'"
                 )
-            return ("fn", name, tuple(self.expr(a, ctx) for a in args))
+            return Call(name, tuple(self.expr(a, ctx) for a in args))
         a = [self.expr(x, ctx) for x in args]
-        t, dt = ("time",), ("dt",)
+        t, dt = Time(), Control("dt")
         if fname == "if_then_else":
-            return ("if", a[0], a[1], a[2])
+            return If(a[0], a[1], a[2])
         if fname == "step":
-            return ("fn", "step", (a[0], a[1], t, dt))
+            return Call("step", (a[0], a[1], t, dt))
         if fname == "ramp":
-            finish = a[2] if len(a) > 2 else ("c", float("inf"))
-            return ("fn", "ramp", (a[0], a[1], finish, t))
+            finish = a[2] if len(a) > 2 else Const(float("inf"))
+            return Call("ramp", (a[0], a[1], finish, t))
         if fname == "pulse" and len(a) == 2:
-            return ("fn", "pulse", (a[0], a[1], t, dt))
+            return Call("pulse", (a[0], a[1], t, dt))
         if fname == "pulse_train":
-            return ("fn", "pulse_train", (a[0], a[1], a[2], a[3], t, dt))
-        if fname == "get_time_value" and a[0] == ("c", 0.0) and a[2] == ("c", 0.0):
-            return ("bin", "+", t, a[1])  # model time plus offset; machine time is not reproducible
+            return Call("pulse_train", (a[0], a[1], a[2], a[3], t, dt))
+        if fname == "get_time_value" and a[0] == Const(0.0) and a[2] == Const(0.0):
+            return Binary("+", t, a[1])  # model time plus offset; machine time is not reproducible
         if fname == "pi" and not a:
-            return ("c", float(np.pi))
+            return Const(float(np.pi))
         if fname == "active_initial":  # nested in an expression: a hidden aux of its own
-            return ("v", self._hidden("aux", "ACTIVE INITIAL", expr=a[0], init_expr=a[1]))
+            return Ref(self._hidden("aux", "ACTIVE INITIAL", expr=a[0], init_expr=a[1]))
         raise self._unsupported(_vensim_name(fname))
 
     def _range_named(self, ast: Any) -> list[str]:
         """Elements of the subscript range an argument names (ELMCOUNT(range))."""
         wanted = getattr(ast, "reference", None)
         for name, elems in self.ranges.items():
-            if _control_key(name) == _control_key(str(wanted)):
+            if clean_name(name) == clean_name(str(wanted)):
                 return elems
         raise ModelFileError(
             f"ELMCOUNT in variable '{self._model_name()}' needs a subscript range name"
@@ -182,13 +179,13 @@ class ExpressionMixin:
             paired = []
             for a, b in zip(terms[0::2], terms[1::2], strict=False):
                 if fname == "sum":
-                    paired.append(("bin", "+", a, b))
+                    paired.append(Binary("+", a, b))
                 elif fname == "prod":
-                    paired.append(("bin", "*", a, b))
+                    paired.append(Binary("*", a, b))
                 elif fname == "vmin":
-                    paired.append(("fn", "min", (a, b)))
+                    paired.append(Call("min", (a, b)))
                 else:
-                    paired.append(("fn", "max", (a, b)))
+                    paired.append(Call("max", (a, b)))
             if len(terms) % 2:
                 paired.append(terms[-1])
             terms = paired
@@ -200,20 +197,20 @@ class ExpressionMixin:
 
     def _lookup_call(self, tid: int, x: Expr) -> Expr:
         """A lookup evaluated at ``x``; lookups read at Time are recorded with their x range."""
-        if x == ("time",):
+        if isinstance(x, Time):
             table = self.ir.lookups[tid]
             lo, hi = float(table.x[0]), float(table.x[-1])
             old = self.ir.time_lookups.get(self.current)
             if old is not None:
                 lo, hi = max(lo, old[0]), min(hi, old[1])
             self.ir.time_lookups[self.current] = (lo, hi)
-        return ("lookup", tid, x)
+        return LookupCall(tid, x)
 
 
 def _chain(op: str, args: list[Expr]) -> Expr:
     out = args[0]
     for b in args[1:]:
-        out = ("bin", op, out, b)
+        out = Binary(op, out, b)
     return out
 
 

@@ -20,10 +20,28 @@ initialisation, step and flow code:
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
-from sdkit.engine.ir import Expr, ModelIR
+from sdkit.engine.ir import (
+    LEAVES,
+    Binary,
+    Call,
+    Const,
+    Control,
+    Expr,
+    If,
+    LookupCall,
+    ModelIR,
+    Neg,
+    Not,
+    Ref,
+    Time,
+    Visitor,
+    children,
+    refs,
+)
 from sdkit.engine.schedule import Schedule
 
 _NP_FN = {
@@ -77,11 +95,13 @@ _NB_FN_CALLED = dict(_NB_FN)
 _NB_FN_CALLED.update(
     {name: f"_V.{name}_called" for name in ("exp", "ln", "power", "sin", "cos", "tan", "arctan")}
 )
-_CTRL = {"time": "t", "t0": "T0", "tf": "TF", "dt": "DT", "sp": "SP"}
+_CTRL = {"t0": "T0", "tf": "TF", "dt": "DT", "sp": "SP"}
 _CMP = {"==", "!=", "<", ">", "<=", ">="}
 
 
-class _Gen:
+class _Gen(Visitor):
+    """Python source of IR expressions, for the numpy or the numba kernel."""
+
     def __init__(self, ir: ModelIR, flavor: str) -> None:
         self.ir = ir
         self.flavor = flavor
@@ -119,70 +139,68 @@ class _Gen:
         """Source of expression ``ex``; deep expressions are split into temporaries."""
         self.depth += 1
         try:
-            code = self._e(ex)
+            code = self.visit(ex)
         finally:
             self.depth -= 1
         # CPython refuses more than ~200 nested parentheses: hoist every 40 levels
-        if self.depth % 40 == 39 and ex[0] not in ("c", "v") and ex[0] not in _CTRL:
+        if self.depth % 40 == 39 and not isinstance(ex, LEAVES):
             return self.tmp(code)
         return code
 
-    def _e(self, ex: Expr) -> str:
-        tag = ex[0]
-        if tag == "c":
-            return self.const(ex[1])
-        if tag == "v":
-            return f"v{int(ex[1])}"
-        if tag in _CTRL:
-            return _CTRL[tag]
-        if tag == "neg":
-            return f"(-{self.e(ex[1])})"
+    def visit_Const(self, ex: Const) -> str:
+        return self.const(ex.value)
+
+    def visit_Ref(self, ex: Ref) -> str:
+        return f"v{int(ex.node)}"
+
+    def visit_Time(self, ex: Time) -> str:
+        return "t"
+
+    def visit_Control(self, ex: Control) -> str:
+        return _CTRL[ex.name]
+
+    def visit_Neg(self, ex: Neg) -> str:
+        return f"(-{self.e(ex.arg)})"
+
+    def visit_Not(self, ex: Not) -> str:
+        a = self.e(ex.arg)
+        return f"_np.logical_not({a})" if self.flavor == "numpy" else f"_V.select({a} == 0, 1.0, 0.0)"
+
+    def visit_Binary(self, ex: Binary) -> str:
+        op, a, b = ex.op, self.e(ex.left), self.e(ex.right)
         np_ = self.flavor == "numpy"
-        if tag == "not":
-            a = self.e(ex[1])
-            return f"_np.logical_not({a})" if np_ else f"_V.select({a} == 0, 1.0, 0.0)"
-        if tag == "bin":
-            op, a, b = ex[1], self.e(ex[2]), self.e(ex[3])
-            if op in ("+", "-", "*", "/"):
-                return f"({a} {op} {b})"
-            if op == "^":
-                return f"_U.power({a}, {b})" if np_ else f"{self.fn['power']}({a}, {b})"
-            if op in _CMP:
-                return f"({a} {op} {b})" if np_ else f"_V.select({a} {op} {b}, 1.0, 0.0)"
-            if op == "and":
-                return (
-                    f"_np.logical_and({a}, {b})"
-                    if np_
-                    else f"_V.select(({a} != 0) & ({b} != 0), 1.0, 0.0)"
-                )
-            if op == "or":
-                return (
-                    f"_np.logical_or({a}, {b})"
-                    if np_
-                    else f"_V.select(({a} != 0) | ({b} != 0), 1.0, 0.0)"
-                )
-            raise ValueError(op)
-        if tag == "if":
-            c, a, b = self.e(ex[1]), self.e(ex[2]), self.e(ex[3])
-            return f"_np.where({c}, {a}, {b})" if np_ else f"_V.select({c} != 0, {a}, {b})"
-        if tag == "fn" and not np_ and ex[1] in ("min", "max"):
+        if op in ("+", "-", "*", "/"):
+            return f"({a} {op} {b})"
+        if op == "^":
+            return f"_U.power({a}, {b})" if np_ else f"{self.fn['power']}({a}, {b})"
+        if op in _CMP:
+            return f"({a} {op} {b})" if np_ else f"_V.select({a} {op} {b}, 1.0, 0.0)"
+        if op in ("and", "or"):
+            if np_:
+                return f"_np.logical_{op}({a}, {b})"
+            return f"_V.select(({a} != 0) {'&' if op == 'and' else '|'} ({b} != 0), 1.0, 0.0)"
+        raise ValueError(op)
+
+    def visit_If(self, ex: If) -> str:
+        c, a, b = self.e(ex.cond), self.e(ex.then), self.e(ex.other)
+        return f"_np.where({c}, {a}, {b})" if self.flavor == "numpy" else f"_V.select({c} != 0, {a}, {b})"
+
+    def visit_Call(self, ex: Call) -> str:
+        if self.flavor != "numpy" and ex.name in ("min", "max"):
             # NaN-propagating select like numpy.minimum/maximum, inlined
-            a = self.tmp(self.e(ex[2][0]))
-            b = self.tmp(self.e(ex[2][1]))
-            cmp = "<=" if ex[1] == "min" else ">="
+            a = self.tmp(self.e(ex.args[0]))
+            b = self.tmp(self.e(ex.args[1]))
+            cmp = "<=" if ex.name == "min" else ">="
             return f"_V.select(({a} {cmp} {b}) | ({a} != {a}), {a}, {b})"
-        if tag == "fn":
-            args = ", ".join(self.e(a) for a in ex[2])
-            return f"{self.fn[ex[1]]}({args})"
-        if tag == "lookup":
-            tid = int(ex[1])
-            mode = {"interpolate": 0, "hold_backward": 1, "extrapolate": 2}[
-                self.ir.lookups[tid].mode
-            ]
-            if self.hoist is not None and _uniform(ex[2]):
-                return self._hoisted(ex[2], f"_lx{tid}, _ly{tid}, {mode}")
-            return f"_F.lookup({self.e(ex[2])}, _lx{tid}, _ly{tid}, {mode})"
-        raise ValueError(tag)
+        args = ", ".join(self.e(a) for a in ex.args)
+        return f"{self.fn[ex.name]}({args})"
+
+    def visit_LookupCall(self, ex: LookupCall) -> str:
+        tid = int(ex.table)
+        mode = {"interpolate": 0, "hold_backward": 1, "extrapolate": 2}[self.ir.lookups[tid].mode]
+        if self.hoist is not None and _uniform(ex.x):
+            return self._hoisted(ex.x, f"_lx{tid}, _ly{tid}, {mode}")
+        return f"_F.lookup({self.e(ex.x)}, _lx{tid}, _ly{tid}, {mode})"
 
     def _hoisted(self, arg: Expr, table: str) -> str:
         """Name of a lookup of an argument the same for every sample, computed before the lane loop."""
@@ -196,20 +214,7 @@ class _Gen:
 
 def _uniform(ex: Expr) -> bool:
     """True when ``ex`` reads no node: only numbers and the time variables."""
-    tag = ex[0]
-    if tag == "v":
-        return False
-    if tag == "c" or tag in _CTRL:
-        return True
-    if tag == "lookup":
-        return _uniform(ex[2])
-    if tag == "fn":
-        return all(_uniform(a) for a in ex[2])
-    if tag == "bin":
-        return _uniform(ex[2]) and _uniform(ex[3])
-    if tag in ("neg", "not", "if"):
-        return all(_uniform(a) for a in ex[1:])
-    raise ValueError(tag)
+    return not isinstance(ex, Ref) and all(_uniform(child) for child in children(ex))
 
 
 def _tuple(ids) -> str:
@@ -242,6 +247,27 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
     if flavor == "numpy":
         return _generate_numpy(ir, sched)
     return generate_numba(ir, sched)[0]
+
+
+def expression_function(ir: ModelIR, expr: Expr):
+    """A numpy function ``f(V, t, T0, TF, DT, SP)`` of one IR expression.
+
+    ``V`` maps node indices to arrays (every node the expression reads); the
+    numbers follow the numpy kernel's arithmetic, being the same generated code.
+    Used to evaluate one equation with some inputs changed (loop dominance).
+    """
+    g = _Gen(ir, "numpy")
+    code = g.e(expr)
+    body = [f"    v{i} = V[{i}]" for i in sorted(refs(expr))]
+    body += [f"    {line}" for line in g.flush()] + [f"    return {code}"]
+    head = ["import numpy as _np", "from sdkit.engine import functions as _F",
+            "from sdkit.engine import ufuncs as _U", "_f64 = _np.float64"]
+    head += [f"{name} = _f64({key!r})" for key, name in g.consts.items()]
+    head += _lookup_tables(ir)
+    source = "\n".join([*head, "", "def f(V, t, T0, TF, DT, SP):", *body, ""])
+    namespace: dict = {}
+    exec(compile(source, "<sdkit expression>", "exec"), namespace)  # noqa: S102 - source built from the IR only
+    return namespace["f"]
 
 
 def lookup_data(ir: ModelIR) -> tuple:
@@ -395,9 +421,27 @@ def generate_numba(ir: ModelIR, sched: Schedule) -> tuple[str, np.ndarray]:
     when any of them is NaN or infinite; ``run`` then checks and saves.
     """
     g = _Gen(ir, "numba")
+    lanes = _numba_lanes(g, ir, sched)
+    body = _numba_blocks(g, ir, sched, lanes.z_row)
+    numbers = np.array([float(key) for key in g.consts], dtype=np.float64)
+    return _numba_module(g, ir, lanes, body), numbers
+
+
+class _Lanes(NamedTuple):
+    """The numba kernel's per-lane code: one step's auxiliaries, their check and save, the stocks' update."""
+
+    compute: list[str]
+    save: list[str]
+    update: list[str]
+    hoisted: list[str]
+    order: list[int]
+    n_static: int
+    z_row: int
+
+
+def _numba_lanes(g: _Gen, ir: ModelIR, sched: Schedule) -> _Lanes:
     nodes = ir.nodes
     L = LANES
-    params = [i for i, nd in enumerate(nodes) if nd.kind == "param"]
     step_nodes = set(sched.step)
     held = [i for i in range(len(nodes)) if i not in step_nodes]
 
@@ -431,7 +475,14 @@ def generate_numba(ir: ModelIR, sched: Schedule) -> tuple[str, np.ndarray]:
         emit_update(f"X[{(len(nodes) + j) * L} + i] = v{i}")
     hoisted = ["    " + line for line in g.hoist]
     g.hoist = None
+    return _Lanes(compute, save, update, hoisted, order, n_static, z_row)
 
+
+def _numba_blocks(g: _Gen, ir: ModelIR, sched: Schedule, z_row: int) -> list[str]:
+    """``run``'s loop over blocks of lanes: initialise each lane, then step, check and save."""
+    nodes = ir.nodes
+    L = LANES
+    params = [i for i, nd in enumerate(nodes) if nd.kind == "param"]
     body: list[str] = []
 
     def emit(line: str, level: int = 0) -> None:
@@ -451,6 +502,18 @@ def generate_numba(ir: ModelIR, sched: Schedule) -> tuple[str, np.ndarray]:
     emit(f"for r in range({len(nodes)}):")
     emit(f"for i in range(m, {L}):", 1)
     emit(f"X[r * {L} + i] = X[r * {L}]", 2)
+    _numba_time_loop(emit, z_row)
+    if sched.stocks:
+        emit(f"for i in range({L}):", 1)  # spare lanes follow their block's first sample
+    for j, i in enumerate(sched.stocks):
+        emit(f"X[{i * L} + i] = X[{(len(nodes) + j) * L} + i]", 2)
+    emit("k += 1", 1)
+    return body
+
+
+def _numba_time_loop(emit, z_row: int) -> None:
+    """The time loop of one block: full steps (check, save) and plain ones."""
+    L = LANES
     emit("nbad = 0")
     emit("k = 0")
     emit("while True:")
@@ -478,12 +541,11 @@ def generate_numba(ir: ModelIR, sched: Schedule) -> tuple[str, np.ndarray]:
     emit("lanes(X, T[k], T0, TF, DT, SP, C, LK)", 2)
     emit("if k == nsteps:", 1)
     emit("break", 2)
-    if sched.stocks:
-        emit(f"for i in range({L}):", 1)  # spare lanes follow their block's first sample
-    for j, i in enumerate(sched.stocks):
-        emit(f"X[{i * L} + i] = X[{(len(nodes) + j) * L} + i]", 2)
-    emit("k += 1", 1)
 
+
+def _numba_module(g: _Gen, ir: ModelIR, lanes: _Lanes, body: list[str]) -> str:
+    """The module text: the two step functions and ``run`` around the block loop ``body``."""
+    L = LANES
     consts = [f"    {name} = C[{j}]" for j, name in enumerate(g.consts.values())]
     head = [
         "# generated by sdkit.engine.codegen from the model's AST; do not edit",
@@ -492,7 +554,7 @@ def generate_numba(ir: ModelIR, sched: Schedule) -> tuple[str, np.ndarray]:
         "from sdkit.engine import nbfunctions as _F",
         "from sdkit.engine import vmath as _V",
         "_f64 = _np.float64",
-        f"CHK_STATIC = _np.array({list(order[:n_static])!r}, dtype=_np.int64)",
+        f"CHK_STATIC = _np.array({list(lanes.order[:lanes.n_static])!r}, dtype=_np.int64)",
         "",
     ]
     # numbers and lookup tables reach the compiled kernel as runtime arrays: LLVM
@@ -503,13 +565,14 @@ def generate_numba(ir: ModelIR, sched: Schedule) -> tuple[str, np.ndarray]:
         for tid in range(len(ir.lookups))
         for k, axis in enumerate("xy")
     ]
-    for name, lines in (("lanes", compute + update), ("lanes_full", compute + save + update)):
+    for name, lines in (("lanes", lanes.compute + lanes.update),
+                        ("lanes_full", lanes.compute + lanes.save + lanes.update)):
         head += [
             "@_nb.njit(nogil=True, cache=True, error_model='numpy')",
             f"def {name}(X, t, T0, TF, DT, SP, C, LK):",
             *consts,
             *tables,
-            *hoisted,
+            *lanes.hoisted,
             f"    for i in range({L}):",
             *lines,
             "",
@@ -519,9 +582,8 @@ def generate_numba(ir: ModelIR, sched: Schedule) -> tuple[str, np.ndarray]:
         "def run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD, S0, S1, C, LK):",
         *consts,
         *tables,
-        f"    X = _np.empty({z_row + L})",
+        f"    X = _np.empty({lanes.z_row + L})",
         "    nsteps = T.shape[0] - 1",
         f"    for b in range(S0, S1, {L}):",
     ]
-    numbers = np.array([float(key) for key in g.consts], dtype=np.float64)
-    return "\n".join(head + body + ["    return 0", ""]), numbers
+    return "\n".join(head + body + ["    return 0", ""])

@@ -4,24 +4,14 @@ Every subscripted variable is expanded into one scalar *node* per element, so
 that the generated code only ever handles scalars (numpy: one array over the
 sample axis per node; numba: one float per node inside a loop over samples).
 
-Expressions are nested tuples whose first item is a tag:
-
-``("c", value)``
-    a number.
-``("v", index)``
-    the value of node ``index``.
-``("time",)``, ``("t0",)``, ``("tf",)``, ``("dt",)``, ``("sp",)``
-    current time and the control variables.
-``("neg", a)``, ``("not", a)``
-    unary minus and logical negation.
-``("bin", op, a, b)``
-    binary operator, ``op`` one of ``+ - * / ^ == != < > <= >= and or``.
-``("fn", name, args)``
-    pure function of its arguments (``abs``, ``exp``, ``min``, ``xidz``, ...).
-``("if", cond, a, b)``
-    IF THEN ELSE.
-``("lookup", table, x)``
-    piecewise-linear (or hold) lookup through table number ``table``.
+Expressions are trees of small frozen records, one class per kind of node:
+:class:`Const` (a number), :class:`Ref` (the value of another node),
+:class:`Time` and :class:`Control` (the clock and the control variables),
+:class:`Neg`, :class:`Not`, :class:`Binary` (``+ - * / ^ == != < > <= >= and or``),
+:class:`Call` (a pure function such as ``abs``, ``exp``, ``xidz``), :class:`If`
+and :class:`LookupCall`. :func:`children` lists a node's operands in order;
+:class:`Visitor` dispatches on the node's class (the code generators and the
+compile-time evaluator are visitors).
 """
 
 from __future__ import annotations
@@ -31,12 +21,121 @@ from typing import Any
 
 import numpy as np
 
-Expr = tuple
 
-#: Functions of time.
-TIME_TAGS = ("time",)
-#: Tags of control variables (constant during one run).
-CONTROL_TAGS = ("t0", "tf", "dt", "sp")
+@dataclass(frozen=True, slots=True)
+class Const:
+    """A number."""
+
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """The value of node number ``node``."""
+
+    node: int
+
+
+@dataclass(frozen=True, slots=True)
+class Time:
+    """The current time."""
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """A control variable, constant during a run: ``"t0"``, ``"tf"``, ``"dt"`` or ``"sp"``."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Neg:
+    """Unary minus."""
+
+    arg: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    """Logical negation (1 where ``arg`` is 0, else 0)."""
+
+    arg: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    """A binary operator: ``+ - * / ^ == != < > <= >= and or``."""
+
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A pure function of its arguments (``abs``, ``exp``, ``min``, ``xidz``, ``step``, ...)."""
+
+    name: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class If:
+    """IF THEN ELSE."""
+
+    cond: Expr
+    then: Expr
+    other: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class LookupCall:
+    """A piecewise-linear (or hold) lookup through table number ``table`` at ``x``."""
+
+    table: int
+    x: Expr
+
+
+Expr = Const | Ref | Time | Control | Neg | Not | Binary | Call | If | LookupCall
+#: Nodes without operands.
+LEAVES = (Const, Ref, Time, Control)
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The operands of an expression node, in order."""
+    match expr:
+        case Neg(arg) | Not(arg):
+            return (arg,)
+        case Binary(_, left, right):
+            return (left, right)
+        case Call(_, args):
+            return args
+        case If(cond, then, other):
+            return (cond, then, other)
+        case LookupCall(_, x):
+            return (x,)
+    return ()
+
+
+class Visitor:
+    """Calls ``visit_<Kind>(node)`` for a node of class ``Kind``.
+
+    A subclass defines one method per kind of node; a missing one is an error when the
+    class is created, not when a model first uses that kind.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        missing = [kind.__name__ for kind in _KINDS if not hasattr(cls, f"visit_{kind.__name__}")]
+        if missing:
+            raise TypeError(f"{cls.__name__} has no visit_{missing[0]} (IR node kind)")
+
+    def visit(self, expr: Expr) -> Any:
+        return getattr(self, _METHODS[type(expr)])(expr)
+
+
+_KINDS = (Const, Ref, Time, Control, Neg, Not, Binary, Call, If, LookupCall)
+_METHODS = {kind: f"visit_{kind.__name__}" for kind in _KINDS}
 
 
 @dataclass
@@ -120,44 +219,20 @@ class ModelIR:
         return len(self.nodes) - 1
 
 
-def refs(expr: Any, out: set[int] | None = None) -> set[int]:
+def refs(expr: Expr | None, out: set[int] | None = None) -> set[int]:
     """Return the set of node indices an expression reads."""
     if out is None:
         out = set()
-    if not isinstance(expr, tuple) or not expr:
-        return out
-    tag = expr[0]
-    if tag == "v":
-        out.add(expr[1])
-    elif tag == "c":
-        pass
-    elif tag == "fn":
-        for a in expr[2]:
-            refs(a, out)
-    elif tag == "lookup":
-        refs(expr[2], out)
-    elif tag == "bin":
-        refs(expr[2], out)
-        refs(expr[3], out)
-    else:
-        for a in expr[1:]:
-            refs(a, out)
+    if isinstance(expr, Ref):
+        out.add(expr.node)
+    elif expr is not None:
+        for child in children(expr):
+            refs(child, out)
     return out
 
 
-def uses_time(expr: Any) -> bool:
+def uses_time(expr: Expr | None) -> bool:
     """True if an expression reads the current time directly."""
-    if not isinstance(expr, tuple) or not expr:
-        return False
-    tag = expr[0]
-    if tag == "time":
+    if isinstance(expr, Time):
         return True
-    if tag in ("v", "c"):
-        return False
-    if tag == "fn":
-        return any(uses_time(a) for a in expr[2])
-    if tag == "lookup":
-        return uses_time(expr[2])
-    if tag == "bin":
-        return uses_time(expr[2]) or uses_time(expr[3])
-    return any(uses_time(a) for a in expr[1:] if isinstance(a, tuple))
+    return expr is not None and any(uses_time(child) for child in children(expr))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sdkit.engine.locate import canonical
+from sdkit.locate import canonical
 
 #: values smaller than this are compared absolutely (relative error of 0 vs 1e-17 is noise)
 REL_FLOOR = 1e-6

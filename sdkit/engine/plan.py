@@ -1,4 +1,4 @@
-"""The plan of one kernel call: PySD's time grid, the steps to save and the nodes to keep.
+"""The plan of one kernel call: the time grid (:mod:`sdkit.timing`), the steps to save and the nodes to keep.
 
 The plan is pure data, decided before any integration; :class:`~sdkit.engine.kernel.Kernel`
 fills it with parameter values, executes it and collects the saved values.
@@ -12,29 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from sdkit.errors import ParameterError
+from sdkit.timing import RPREC, saveper_mask, time_grid
 
-RPREC = 1e-5  # PySD's relative precision for final time and saving times
 TIME_KEYS = ("initial_time", "final_time", "time_step", "saveper")
-
-
-def time_grid(t0: float, tf: float, dt: float) -> list[float]:
-    """Times visited by PySD's Euler loop: ``t += dt`` while ``t + dt*1e-5 < tf``."""
-    times = [t0]
-    t = t0
-    while t + dt * RPREC < tf:
-        t = t + dt
-        times.append(t)
-    return times
-
-
-def saveper_mask(times: Sequence[float], t0: float, dt: float, saveper: float) -> np.ndarray:
-    """PySD's ``Time.in_return`` for a SAVEPER grid."""
-    prec = dt * RPREC
-    out = np.zeros(len(times), dtype=bool)
-    for k, t in enumerate(times):
-        delay = t - t0
-        out[k] = delay % saveper < prec or -delay % saveper < prec
-    return out
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sdkit.engine.ir import Expr, Node, refs
+from sdkit.engine.ir import LEAVES, Binary, Call, Const, Expr, If, Node, Ref, refs
 from sdkit.engine.static import NotStatic, static_eval
 from sdkit.errors import ModelFileError, UnsupportedFeature
 
@@ -24,18 +24,18 @@ class StatefulMixin:
 
     def _aux(self, e: Expr, what: str) -> Expr:
         """Hoist an expression into its own aux node (evaluated once per step)."""
-        if e[0] in ("v", "c", "time", "t0", "tf", "dt", "sp"):
+        if isinstance(e, LEAVES):
             return e
-        return ("v", self._hidden("aux", what, expr=e))
+        return Ref(self._hidden("aux", what, expr=e))
 
     def _x_IntegStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         idx = self._hidden("stock", "INTEG", nonneg=bool(ast.non_negative))
         self.ir.nodes[idx].flow = self.expr(ast.flow, ctx)
         self.ir.nodes[idx].init_expr = self.expr(ast.initial, ctx)
-        return ("v", idx)
+        return Ref(idx)
 
     def _x_InitialStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
-        return ("v", self._hidden("initial", "INITIAL", expr=self.expr(ast.initial, ctx)))
+        return Ref(self._hidden("initial", "INITIAL", expr=self.expr(ast.initial, ctx)))
 
     def _static_value(self, ast: Any, ctx: dict[str, str], what: str) -> float:
         """Value of ``ast`` fixed at compile time (numbers, constants at their defaults).
@@ -78,20 +78,15 @@ class StatefulMixin:
         order = int(ast.order) if order is None else order
         inp = self._aux(self.expr(ast.input, ctx), "SMOOTH input")
         stime = self._aux(self.expr(ast.smooth_time, ctx), "SMOOTH time")
-        init = ("v", self._hidden("initial", "SMOOTH initial", expr=self.expr(ast.initial, ctx)))
+        init = Ref(self._hidden("initial", "SMOOTH initial", expr=self.expr(ast.initial, ctx)))
         stages = [self._hidden("stock", f"SMOOTH stage {i + 1}") for i in range(order)]
         target = inp
         for s in stages:
             node = self.ir.nodes[s]
             node.init_expr = init
-            node.flow = (
-                "bin",
-                "/",
-                ("bin", "*", ("bin", "-", target, ("v", s)), ("c", float(order))),
-                stime,
-            )
-            target = ("v", s)
-        return ("v", stages[-1])
+            node.flow = Binary("/", Binary("*", Binary("-", target, Ref(s)), Const(float(order))), stime)
+            target = Ref(s)
+        return Ref(stages[-1])
 
     def _x_SmoothNStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         order = self._static_order(ast.order, ctx, "SMOOTH N")
@@ -101,53 +96,45 @@ class StatefulMixin:
         order = int(ast.order)
         inp = self._aux(self.expr(ast.input, ctx), "DELAY input")
         dtime = self._aux(self.expr(ast.delay_time, ctx), "DELAY time")
-        init = (
-            "v",
-            self._hidden(
-                "initial", "DELAY initial", expr=("bin", "*", self.expr(ast.initial, ctx), dtime)
-            ),
-        )
+        init = Ref(self._hidden(
+            "initial", "DELAY initial", expr=Binary("*", self.expr(ast.initial, ctx), dtime)
+        ))
         stages = [self._hidden("stock", f"DELAY stage {i + 1}") for i in range(order)]
         inflow = inp
         for s in stages:
-            outflow = ("bin", "/", ("v", s), dtime)
+            outflow = Binary("/", Ref(s), dtime)
             node = self.ir.nodes[s]
             node.init_expr = init
-            node.flow = ("bin", "*", ("bin", "-", inflow, outflow), ("c", float(order)))
+            node.flow = Binary("*", Binary("-", inflow, outflow), Const(float(order)))
             inflow = outflow
-        return ("bin", "/", ("v", stages[-1]), dtime)
+        return Binary("/", Ref(stages[-1]), dtime)
 
     def _x_DelayNStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         """DELAY N as PySD's DelayN: each stage uses the delay time of its own past step."""
         order = self._static_order(ast.order, ctx, "DELAY N")
         inp = self._aux(self.expr(ast.input, ctx), "DELAY N input")
         dtime = self._aux(self.expr(ast.delay_time, ctx), "DELAY N time")
-        dtime0 = ("v", self._hidden("initial", "DELAY N initial time", expr=dtime))
-        init = (
-            "v",
-            self._hidden(
-                "initial",
-                "DELAY N initial",
-                expr=("bin", "*", self.expr(ast.initial, ctx), dtime0),
-            ),
-        )
+        dtime0 = Ref(self._hidden("initial", "DELAY N initial time", expr=dtime))
+        init = Ref(self._hidden(
+            "initial", "DELAY N initial", expr=Binary("*", self.expr(ast.initial, ctx), dtime0)
+        ))
         # registers R_j hold the delay times used by stage j at the previous step
         regs = [
             self._hidden("stock", f"DELAY N time register {j + 1}", init_expr=dtime0, direct=True)
             for j in range(order)
         ]
-        times = [dtime] + [("v", r) for r in regs[:-1]]  # stage delay times this step
+        times = [dtime] + [Ref(r) for r in regs[:-1]]  # stage delay times this step
         for j, r in enumerate(regs):
             self.ir.nodes[r].flow = times[j]
         stages = [self._hidden("stock", f"DELAY N stage {i + 1}") for i in range(order)]
         inflow = inp
         for s, tj in zip(stages, times, strict=True):
-            outflow = ("bin", "/", ("v", s), tj)
+            outflow = Binary("/", Ref(s), tj)
             node = self.ir.nodes[s]
             node.init_expr = init
-            node.flow = ("bin", "*", ("bin", "-", inflow, outflow), ("c", float(order)))
+            node.flow = Binary("*", Binary("-", inflow, outflow), Const(float(order)))
             inflow = outflow
-        return ("bin", "/", ("v", stages[-1]), ("v", regs[0]))
+        return Binary("/", Ref(stages[-1]), Ref(regs[0]))
 
     def _x_DelayFixedStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         """DELAY FIXED as PySD's DelayFixed: a pipeline of round(delay time / TIME STEP) values.
@@ -160,10 +147,7 @@ class StatefulMixin:
         length = round(max(delay / dt, 1.0) + 1e-6)
         self.ir.fixed_time_step = dt
         inp = self._aux(self.expr(ast.input, ctx), "DELAY FIXED input")
-        init = (
-            "v",
-            self._hidden("initial", "DELAY FIXED initial", expr=self.expr(ast.initial, ctx)),
-        )
+        init = Ref(self._hidden("initial", "DELAY FIXED initial", expr=self.expr(ast.initial, ctx)))
         # a shift register: each step every cell takes its predecessor's value, the first
         # takes the input; the last holds the input of `length` steps ago
         cells = [
@@ -171,8 +155,8 @@ class StatefulMixin:
             for j in range(length)
         ]
         for j, cell in enumerate(cells):
-            self.ir.nodes[cell].flow = inp if j == 0 else ("v", cells[j - 1])
-        return ("v", cells[-1])
+            self.ir.nodes[cell].flow = inp if j == 0 else Ref(cells[j - 1])
+        return Ref(cells[-1])
 
     def _x_SampleIfTrueStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         """SAMPLE IF TRUE: the input while the condition holds, else the value last sampled."""
@@ -181,8 +165,8 @@ class StatefulMixin:
         held = self._hidden(
             "stock", "SAMPLE IF TRUE state", init_expr=self.expr(ast.initial, ctx), direct=True
         )
-        self.ir.nodes[held].flow = ("if", cond, inp, ("v", held))
-        return ("if", cond, inp, ("v", held))
+        self.ir.nodes[held].flow = If(cond, inp, Ref(held))
+        return If(cond, inp, Ref(held))
 
     def _x_ForecastStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         """FORECAST as PySD's Forecast: the input extrapolated by its trend over the horizon."""
@@ -192,12 +176,12 @@ class StatefulMixin:
         s = self._hidden(
             "stock",
             "FORECAST state",
-            init_expr=("bin", "/", inp, ("bin", "+", ("c", 1.0), init_trend)),
+            init_expr=Binary("/", inp, Binary("+", Const(1.0), init_trend)),
         )
-        self.ir.nodes[s].flow = ("bin", "/", ("bin", "-", inp, ("v", s)), avg)
-        change = ("fn", "zidz", (("bin", "-", inp, ("v", s)), ("bin", "*", avg, ("v", s))))
+        self.ir.nodes[s].flow = Binary("/", Binary("-", inp, Ref(s)), avg)
+        change = Call("zidz", (Binary("-", inp, Ref(s)), Binary("*", avg, Ref(s))))
         horizon = self.expr(ast.horizon, ctx)
-        return ("bin", "*", inp, ("bin", "+", ("c", 1.0), ("bin", "*", change, horizon)))
+        return Binary("*", inp, Binary("+", Const(1.0), Binary("*", change, horizon)))
 
     def _x_GameStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         """GAME(x) is x outside an interactive game (as in PySD)."""
@@ -210,16 +194,7 @@ class StatefulMixin:
         s = self._hidden(
             "stock",
             "TREND state",
-            init_expr=(
-                "bin",
-                "/",
-                inp,
-                ("bin", "+", ("c", 1.0), ("bin", "*", init_trend, avg)),
-            ),
+            init_expr=Binary("/", inp, Binary("+", Const(1.0), Binary("*", init_trend, avg))),
         )
-        self.ir.nodes[s].flow = ("bin", "/", ("bin", "-", inp, ("v", s)), avg)
-        return (
-            "fn",
-            "zidz",
-            (("bin", "-", inp, ("v", s)), ("bin", "*", avg, ("fn", "abs", (("v", s),)))),
-        )
+        self.ir.nodes[s].flow = Binary("/", Binary("-", inp, Ref(s)), avg)
+        return Call("zidz", (Binary("-", inp, Ref(s)), Binary("*", avg, Call("abs", (Ref(s),)))))

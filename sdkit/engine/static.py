@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from sdkit.engine.ir import Expr, ModelIR
+from sdkit.engine.ir import (
+    Binary,
+    Call,
+    Const,
+    Control,
+    Expr,
+    If,
+    LookupCall,
+    ModelIR,
+    Neg,
+    Not,
+    Ref,
+    Time,
+    Visitor,
+)
 
 
 class NotStatic(Exception):
@@ -49,40 +63,60 @@ def static_eval(
     With ``used_params`` given, constants are allowed too (at their defaults) and
     their node indices are added to the set.
     """
-    from sdkit.engine import functions as F
+    return _Static(ir, control, used_params).visit(e)
 
-    tag = e[0]
-    if tag == "c":
-        return e[1]
-    if tag == "time" or tag == "t0":
-        return control["initial_time"]
-    if tag == "dt":
-        return control["time_step"]
-    if tag == "tf":
-        return control["final_time"]
-    if tag == "sp":
-        return control["saveper"]
-    if tag == "v":
-        node = ir.nodes[e[1]]
+
+#: Control tag -> control variable.
+_CONTROLS = {"t0": "initial_time", "tf": "final_time", "dt": "time_step", "sp": "saveper"}
+
+
+class _Static(Visitor):
+    """The value of an expression at the initial time, or NotStatic."""
+
+    def __init__(self, ir: ModelIR, control: dict[str, float], used_params: set[int] | None) -> None:
+        self.ir = ir
+        self.control = control
+        self.used_params = used_params
+
+    def visit_Const(self, e: Const) -> float:
+        return e.value
+
+    def visit_Time(self, e: Time) -> float:
+        return self.control["initial_time"]
+
+    def visit_Control(self, e: Control) -> float:
+        return self.control[_CONTROLS[e.name]]
+
+    def visit_Ref(self, e: Ref) -> float:
+        node = self.ir.nodes[e.node]
         if node.kind == "aux" and node.expr is not None:
-            return static_eval(node.expr, ir, control, used_params)
-        if node.kind == "param" and used_params is not None:
-            used_params.add(e[1])
+            return self.visit(node.expr)
+        if node.kind == "param" and self.used_params is not None:
+            self.used_params.add(e.node)
             return node.default
         raise NotStatic(node.label)
-    args = []
-    if tag == "bin":
-        a = static_eval(e[2], ir, control, used_params)
-        b = static_eval(e[3], ir, control, used_params)
-        return float(F.scalar_binop(e[1], a, b))
-    if tag == "neg":
-        return -static_eval(e[1], ir, control, used_params)
-    if tag == "not":
-        return float(not static_eval(e[1], ir, control, used_params))
-    if tag == "if":
-        c = static_eval(e[1], ir, control, used_params)
-        return static_eval(e[2] if c else e[3], ir, control, used_params)
-    if tag == "fn":
-        args = [static_eval(a, ir, control, used_params) for a in e[2]]
-        return float(F.numpy_function(e[1])(*args))
-    raise NotStatic(tag)
+
+    def visit_Binary(self, e: Binary) -> float:
+        from sdkit.engine import functions as F
+
+        a = self.visit(e.left)
+        b = self.visit(e.right)
+        return float(F.scalar_binop(e.op, a, b))
+
+    def visit_Neg(self, e: Neg) -> float:
+        return -self.visit(e.arg)
+
+    def visit_Not(self, e: Not) -> float:
+        return float(not self.visit(e.arg))
+
+    def visit_If(self, e: If) -> float:
+        return self.visit(e.then if self.visit(e.cond) else e.other)
+
+    def visit_Call(self, e: Call) -> float:
+        from sdkit.engine import functions as F
+
+        args = [self.visit(a) for a in e.args]
+        return float(F.numpy_function(e.name)(*args))
+
+    def visit_LookupCall(self, e: LookupCall) -> float:
+        raise NotStatic("lookup")

@@ -1,7 +1,8 @@
 """Translate a Vensim ``.mdl`` file into the scalar IR (:mod:`sdkit.engine.ir`).
 
-The file is parsed by PySD's own translator (``VensimFile``) into PySD's
-``AbstractModel``; this module walks that structured AST, expands every
+The model layer parses the file once with PySD's own translator (``VensimFile``,
+:func:`sdkit.model_file.parse_model_text`) into PySD's ``AbstractModel``; this
+module walks that structured AST, expands every
 subscripted variable into one scalar node per element and turns stateful
 functions (SMOOTH, DELAY, TREND, INITIAL) into hidden stocks or held values.
 No model-supplied text is ever turned into code.
@@ -11,92 +12,38 @@ from __future__ import annotations
 
 import itertools
 import logging
-import re
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sdkit.engine.calls import ExpressionMixin, _control_key
-from sdkit.engine.ir import Expr, Lookup, ModelIR, Node, uses_time
-from sdkit.engine.locate import with_line
-from sdkit.engine.precedence import vensim_parsing
+from sdkit.engine.calls import ExpressionMixin
+from sdkit.engine.ir import Const, Control, Expr, Lookup, ModelIR, Node, Ref, Time, uses_time
 from sdkit.engine.statefuls import StatefulMixin
 from sdkit.engine.static import NotStatic, control_values
 from sdkit.errors import ModelFileError, UnsupportedFeature
-from sdkit.safety import vensim_file
+from sdkit.locate import with_line
+from sdkit.structure import clean_name
+from sdkit.variables import CONTROL_NAMES
 
 log = logging.getLogger(__name__)
 
-CONTROL_NAMES = {
-    "initial time": "initial_time",
-    "final time": "final_time",
-    "time step": "time_step",
-    "saveper": "saveper",
-}
 CONTROL_TAGS = {"initial_time": "t0", "final_time": "tf", "time_step": "dt", "saveper": "sp"}
-
-_MACRO = re.compile(r"^[ \t]*:MACRO:\s*([^(\n]+)", re.MULTILINE | re.IGNORECASE)
-_PARSER_POSITION = re.compile(r" [(]line \d+, column \d+[)]")
-
-
-def _line_of(match: re.Match) -> int:
-    return match.string.count("\n", 0, match.start()) + 1
 
 
 def _is_number(ast: Any) -> bool:
     return isinstance(ast, (int, float, np.integer, np.floating)) and not isinstance(ast, bool)
 
 
-def parse_abstract_model(path: Path, text: str):
-    """Parse checked model ``text`` (of the file at ``path``) with PySD's Vensim translator."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            vf = vensim_file(path, text)
-            with vensim_parsing():
-                vf.parse()
-            return vf.get_abstract_model()
-    except ModelFileError:
-        raise
-    except Exception as exc:  # the parser raises many exception types
-        from sdkit.model import _failing_equation
-
-        macro = _MACRO.search(text)
-        if macro:  # PySD's parser fails on some macro definitions
-            raise UnsupportedFeature(
-                f"model '{path.name}' uses macros ({macro.group(1)} at line {_line_of(macro)}), "
-                "which"
-                " neither the engine nor PySD's parser reads here; expand the macro in the model"
-            ) from exc
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        where = _failing_equation(path, text)
-        if where:  # PySD's own "(line 1, column 6)" counts within the joined equation
-            first = f"{where}: {_PARSER_POSITION.sub('', first)[:160]}"
-        raise ModelFileError(
-            f"cannot parse model file '{path}': {first}; fix the equation"
-        ) from exc
-
-
 class Translator(ExpressionMixin, StatefulMixin):
     """Build a :class:`ModelIR` from a PySD AbstractModel section."""
 
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: Path, text: str, abstract_model: Any) -> None:
         from pysd.builders.python.namespace import NamespaceManager
         from pysd.builders.python.subscripts import SubscriptManager
 
         self.path = path
-        am = parse_abstract_model(path, text)
-        sections = am.sections
-        if len(sections) != 1:
-            macro = [s.name for s in sections if s.name != "__main__"]
-            first = _MACRO.search(path.read_text(encoding="utf-8", errors="replace"))
-            where = f", the first at line {_line_of(first)}" if first else ""
-            raise UnsupportedFeature(
-                f"model '{path.name}' uses macros ({', '.join(macro)}{where}); use engine='pysd'"
-            )
-        section = sections[0]
+        section = abstract_model.sections[0]
         self.section = section
         try:
             self.sm = SubscriptManager(section.subscripts, path.parent)
@@ -153,103 +100,98 @@ class Translator(ExpressionMixin, StatefulMixin):
     def run(self) -> ModelIR:
         """Translate the whole model and return the IR."""
         ir = self.ir
-        pending = self.pending
         for py, el in self.elements.items():
-            comps = el.components
-            cname = CONTROL_NAMES.get(_control_key(el.name))
-            if cname is not None:
-                if comps[0].subscripts[0]:
-                    raise UnsupportedFeature(f"control variable '{el.name}' is subscripted")
-                self.control_exprs[cname] = comps[0].ast
-                self.kind[py] = "control"
-                continue
-            types = {c.type for c in comps}
-            if "Data" in types:
-                data_ast = next(c.ast for c in comps if c.type == "Data")
-                what = _ast_function_name(data_ast) if data_ast is not None else "DATA"
-                raise UnsupportedFeature(
-                    f"function '{what}' in variable '{el.name}' (a DATA variable) is not "
-                    "supported by the ensemble engine; use engine='pysd'"
-                )
-            try:
-                var_dims = tuple(
-                    self.sm.make_merge_list([list(c.subscripts[0]) for c in comps], el.name)
-                    if comps[0].subscripts[0]
-                    else ()
-                )
-            except Exception as exc:
-                raise UnsupportedFeature(
-                    f"subscripts of variable '{el.name}' cannot be merged ({exc}); "
-                    "use engine='pysd'"
-                ) from exc
-            ir.var_dims[py] = var_dims
-            is_lookup = all(c.type == "Lookup" for c in comps)
-            if is_lookup:
-                self.kind[py] = "lookup"
-                for comp in comps:
-                    ast = comp.ast
-                    if type(ast).__name__ != "LookupsStructure":
-                        raise UnsupportedFeature(
-                            f"function '{_ast_function_name(ast)}' in variable '{el.name}'; "
-                            "use engine='pysd'"
-                        )
-                    tid = self._add_lookup(ast, el.name)
-                    for elems, _ctx in self._expand_component(comp, var_dims):
-                        self.lookup_of[(py, elems)] = tid
-                continue
-            is_const = all(_is_number(c.ast) or isinstance(c.ast, np.ndarray) for c in comps)
-            self.kind[py] = "const" if is_const else "var"
-            ir.names[py] = el.name
-            ir.units[py] = str(el.units or "")
-            ir.comments[py] = str(el.documentation or "").strip()
-            ir.limits[py] = tuple(el.limits) if el.limits else (None, None)
-            shape = tuple(len(self.ranges[d]) for d in var_dims)
-            ir.var_nodes[py] = np.full(shape, -1, dtype=np.int64)
-            for comp in comps:
-                expansion = list(self._expand_component(comp, var_dims))
-                ast = comp.ast
-                for k, (elems, ctx) in enumerate(expansion):
-                    label = py if not elems else f"{py}[{', '.join(elems)}]"
-                    if is_const:
-                        if isinstance(ast, np.ndarray):
-                            flat = np.asarray(ast, dtype=float).reshape(-1)
-                            if flat.size != len(expansion):
-                                raise UnsupportedFeature(
-                                    f"constant array shape of variable '{el.name}' does not "
-                                    "match its subscripts; use engine='pysd'"
-                                )
-                            value = float(flat[k])
-                        else:
-                            value = float(ast)
-                        idx = ir.add(Node("param", label, default=value))
-                    elif type(ast).__name__ == "IntegStructure":
-                        idx = ir.add(Node("stock", label, nonneg=bool(ast.non_negative)))
-                        pending[idx] = (py, ast, ctx)
-                    else:
-                        idx = ir.add(Node("aux", label))
-                        pending[idx] = (py, ast, ctx)
-                    if (py, elems) in self.node_of:
-                        raise ModelFileError(
-                            f"variable '{el.name}' defines element [{', '.join(elems)}] twice; "
-                            "use :EXCEPT: or remove one equation"
-                        )
-                    self.node_of[(py, elems)] = idx
-                    pos = tuple(
-                        self.position[d][e] for d, e in zip(var_dims, elems, strict=True)
-                    )
-                    ir.var_nodes[py][pos] = idx
-            if is_const:
-                ir.constants.append(py)
-
+            self._declare(py, el)
         self._resolve_control()
-        while pending:
-            self._translate_pending(next(iter(pending)))
+        while self.pending:
+            self._translate_pending(next(iter(self.pending)))
         ir.stocks = [
             py
             for py, nodes in ir.var_nodes.items()
             if nodes.size and all(n >= 0 and ir.nodes[n].kind == "stock" for n in nodes.flat)
         ]
         return ir
+
+    def _declare(self, py: str, el: Any) -> None:
+        """Make the nodes (or lookup tables) of one model element; equations wait in ``pending``."""
+        comps = el.components
+        if clean_name(el.name) in CONTROL_NAMES:
+            if comps[0].subscripts[0]:
+                raise UnsupportedFeature(f"control variable '{el.name}' is subscripted")
+            self.control_exprs[clean_name(el.name)] = comps[0].ast
+            self.kind[py] = "control"
+            return
+        types = {c.type for c in comps}
+        if "Data" in types:
+            data_ast = next(c.ast for c in comps if c.type == "Data")
+            what = _ast_function_name(data_ast) if data_ast is not None else "DATA"
+            raise UnsupportedFeature(
+                f"function '{what}' in variable '{el.name}' (a DATA variable) is not "
+                "supported by the ensemble engine; use engine='pysd'"
+            )
+        try:
+            var_dims = tuple(
+                self.sm.make_merge_list([list(c.subscripts[0]) for c in comps], el.name)
+                if comps[0].subscripts[0]
+                else ()
+            )
+        except Exception as exc:
+            raise UnsupportedFeature(
+                f"subscripts of variable '{el.name}' cannot be merged ({exc}); "
+                "use engine='pysd'"
+            ) from exc
+        self.ir.var_dims[py] = var_dims
+        if all(c.type == "Lookup" for c in comps):
+            self._declare_lookup(py, el, var_dims)
+        else:
+            self._declare_equations(py, el, var_dims)
+
+    def _declare_lookup(self, py: str, el: Any, var_dims: tuple[str, ...]) -> None:
+        self.kind[py] = "lookup"
+        for comp in el.components:
+            ast = comp.ast
+            if type(ast).__name__ != "LookupsStructure":
+                raise UnsupportedFeature(
+                    f"function '{_ast_function_name(ast)}' in variable '{el.name}'; "
+                    "use engine='pysd'"
+                )
+            tid = self._add_lookup(ast, el.name)
+            for elems, _ctx in self._expand_component(comp, var_dims):
+                self.lookup_of[(py, elems)] = tid
+
+    def _declare_equations(self, py: str, el: Any, var_dims: tuple[str, ...]) -> None:
+        """One node per element of a constant, stock or auxiliary (constants keep their values)."""
+        ir = self.ir
+        is_const = all(_is_number(c.ast) or isinstance(c.ast, np.ndarray) for c in el.components)
+        self.kind[py] = "const" if is_const else "var"
+        ir.names[py] = el.name
+        ir.units[py] = str(el.units or "")
+        ir.comments[py] = str(el.documentation or "").strip()
+        ir.limits[py] = tuple(el.limits) if el.limits else (None, None)
+        shape = tuple(len(self.ranges[d]) for d in var_dims)
+        ir.var_nodes[py] = np.full(shape, -1, dtype=np.int64)
+        for comp in el.components:
+            expansion = list(self._expand_component(comp, var_dims))
+            for k, (elems, ctx) in enumerate(expansion):
+                label = py if not elems else f"{py}[{', '.join(elems)}]"
+                if is_const:
+                    idx = ir.add(Node("param", label, default=_constant_value(comp.ast, k, len(expansion), el.name)))
+                elif type(comp.ast).__name__ == "IntegStructure":
+                    idx = ir.add(Node("stock", label, nonneg=bool(comp.ast.non_negative)))
+                    self.pending[idx] = (py, comp.ast, ctx)
+                else:
+                    idx = ir.add(Node("aux", label))
+                    self.pending[idx] = (py, comp.ast, ctx)
+                if (py, elems) in self.node_of:
+                    raise ModelFileError(
+                        f"variable '{el.name}' defines element [{', '.join(elems)}] twice; "
+                        "use :EXCEPT: or remove one equation"
+                    )
+                self.node_of[(py, elems)] = idx
+                pos = tuple(self.position[d][e] for d, e in zip(var_dims, elems, strict=True))
+                ir.var_nodes[py][pos] = idx
+        if is_const:
+            ir.constants.append(py)
 
     def _translate_pending(self, idx: int) -> None:
         """Translate the equation of node ``idx`` (also called early, for static orders)."""
@@ -271,20 +213,20 @@ class Translator(ExpressionMixin, StatefulMixin):
             raise ModelFileError(
                 f"model '{self.path.name}' has no FINAL TIME; add a FINAL TIME equation"
             )
-        exprs: dict[str, Expr] = {"initial_time": ("c", 0.0), "time_step": ("c", 1.0)}
+        exprs: dict[str, Expr] = {"initial_time": Const(0.0), "time_step": Const(1.0)}
         for name, ast in self.control_exprs.items():
             self.current = name
             try:
                 e = self.expr(ast, {})
             except (ModelFileError, UnsupportedFeature):
-                e = ("time",)  # rejected below
+                e = Time()  # rejected below
             if uses_time(e):
                 raise UnsupportedFeature(
                     f"control variable '{name.upper().replace('_', ' ')}' is not a constant; "
                     "use engine='pysd'"
                 )
             exprs[name] = e
-        exprs.setdefault("saveper", ("dt",))
+        exprs.setdefault("saveper", Control("dt"))
         used: set[int] = set()
         try:
             values = control_values(exprs, self.ir, {}, used)
@@ -399,7 +341,7 @@ class Translator(ExpressionMixin, StatefulMixin):
     def expr(self, ast: Any, ctx: dict[str, str]) -> Expr:
         """Translate one AST node into an IR expression for the element ``ctx``."""
         if _is_number(ast):
-            return ("c", float(ast))
+            return Const(float(ast))
         if isinstance(ast, np.ndarray):
             raise UnsupportedFeature(
                 f"array constant inside an expression in variable '{self._model_name()}'; "
@@ -414,7 +356,7 @@ class Translator(ExpressionMixin, StatefulMixin):
     def _x_ReferenceStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         ref = ast.reference
         if ref == "time":
-            return ("time",)
+            return Time()
         py = self.clean.get(ref)
         if py is None:
             raise ModelFileError(
@@ -422,7 +364,7 @@ class Translator(ExpressionMixin, StatefulMixin):
             )
         kind = self.kind.get(py)
         if kind == "control":
-            return (CONTROL_TAGS[CONTROL_NAMES[_control_key(self.elements[py].name)]],)
+            return Control(CONTROL_TAGS[clean_name(self.elements[py].name)])
         if kind == "lookup":
             raise UnsupportedFeature(
                 f"lookup '{self.elements[py].name}' used as a variable in "
@@ -435,7 +377,20 @@ class Translator(ExpressionMixin, StatefulMixin):
                 f"variable '{self.elements[py].name}' has no equation for element "
                 f"[{', '.join(elems)}] used in '{self._model_name()}'"
             )
-        return ("v", idx)
+        return Ref(idx)
+
+
+def _constant_value(ast: Any, k: int, count: int, name: str) -> float:
+    """Element ``k`` of ``count`` of a constant written as a number or an array of numbers."""
+    if not isinstance(ast, np.ndarray):
+        return float(ast)
+    flat = np.asarray(ast, dtype=float).reshape(-1)
+    if flat.size != count:
+        raise UnsupportedFeature(
+            f"constant array shape of variable '{name}' does not "
+            "match its subscripts; use engine='pysd'"
+        )
+    return float(flat[k])
 
 
 def _ast_function_name(ast: Any) -> str:
@@ -457,17 +412,20 @@ def _ast_function_name(ast: Any) -> str:
     return names.get(kind, kind)
 
 
-def translate(path: str | Path, text: str) -> ModelIR:
-    """Translate checked model ``text`` (of the file at ``path``) into the scalar IR.
+def translate(path: str | Path, text: str, abstract_model: Any) -> ModelIR:
+    """Translate PySD's abstract model of checked ``text`` (of the file at ``path``) into the scalar IR.
+
+    ``abstract_model`` is :func:`sdkit.model_file.parse_model_text` of ``text``
+    (a loaded model's :attr:`~sdkit.model.Model.abstract_model`).
 
     Raises
     ------
     ModelFileError
-        If the file is missing or cannot be parsed.
+        If the model has an algebraic loop or refers to undefined variables.
     UnsupportedFeature
         If the model uses a function or construct the engine cannot compile.
     """
-    translator = Translator(Path(path), text)
+    translator = Translator(Path(path), text, abstract_model)
     try:
         ir = translator.run()
     except (ModelFileError, UnsupportedFeature) as exc:

@@ -98,6 +98,14 @@ def hide_unused(axes: np.ndarray, used: int) -> None:
         ax.set_visible(False)
 
 
+def given_panels(axes: Any, n: int, what: str) -> tuple[Figure, list[Axes]]:
+    """The figure and the panels of caller-given ``axes``, which must be at least ``n`` ``what``."""
+    panel_list = list(np.ravel(axes))
+    if len(panel_list) < n:
+        raise PlotError(f"`axes` has {len(panel_list)} panels for {n} {what}")
+    return panel_list[0].get_figure(), panel_list
+
+
 def figure_of(ax: Axes) -> Figure:
     """Return the figure an axes belongs to."""
     return ax.get_figure()

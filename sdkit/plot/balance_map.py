@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -75,9 +75,6 @@ def balance_map(
     PlotError
         If the variable is missing, not 2-D, or holds a value that is not a flag.
     """
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-    from matplotlib.patches import Patch
-
     require_vars(ds_map, [variable], "balance map dataset")
     da = ds_map[variable]
     if da.ndim != 2:
@@ -85,6 +82,30 @@ def balance_map(
             f"balance map variable {variable!r} must be 2-D (y, x), got dims {da.dims}"
         )
     ydim, xdim = (str(d) for d in da.dims)
+    flags, meanings, cols, values = _classes(da, variable, colors)
+    order = np.argsort(flags)
+    cmap, norm = _colour_scale(flags, cols, order)
+
+    if ax is None:
+        _, grid = new_figure(1, 1, panel_aspect=0.8)
+        ax = grid[0, 0]
+    xs = np.asarray(da[xdim].values, dtype=float)
+    ys = np.asarray(da[ydim].values, dtype=float)
+    ax.pcolormesh(_edges(xs), _edges(ys), np.ma.masked_invalid(values), cmap=cmap, norm=norm,
+                  shading="flat", rasterized=True, linewidth=0, antialiased=False)
+    ax.set_xlabel(axis_label(da[xdim], default=pretty_name(xdim)))
+    ax.set_ylabel(axis_label(da[ydim], default=pretty_name(ydim)))
+    marked = _mark_minorities(ax, values, xs, ys, flags, cols, minority)
+    title = str(da.attrs.get("long_name", "")) or None
+    if legend:
+        _legend(ax, cols, meanings, flags, order, marked, title)
+    elif title:
+        ax.set_title(title)
+    return ax
+
+
+def _classes(da: Any, variable: str, colors: Any) -> tuple[list[int], list[str], list[Any], np.ndarray]:
+    """The outcome classes (flag values, meanings, colours) and the map's values, checked against them."""
     flags = [int(v) for v in np.atleast_1d(da.attrs.get("flag_values", [0, 1, 2]))]
     meanings = str(da.attrs.get("flag_meanings", "")).split() or list(_DEFAULT_MEANINGS)
     if len(meanings) != len(flags):
@@ -103,36 +124,33 @@ def balance_map(
         raise PlotError(
             f"balance map {variable!r} holds value {unknown[0]:g}, not one of flag_values {flags}"
         )
+    return flags, meanings, cols, values
 
-    order = np.argsort(flags)
+
+def _colour_scale(flags: list[int], cols: list[Any], order: np.ndarray) -> tuple[Any, Any]:
+    """One colour per flag value, in increasing order of the values; NaN transparent."""
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
     sorted_flags = np.asarray(flags)[order]
     cmap = ListedColormap([cols[i] for i in order]).with_extremes(bad=(1.0, 1.0, 1.0, 0.0))
     bounds = np.concatenate([sorted_flags - 0.5, [sorted_flags[-1] + 0.5]])
     norm = BoundaryNorm(bounds, cmap.N)
+    return cmap, norm
 
-    if ax is None:
-        _, grid = new_figure(1, 1, panel_aspect=0.8)
-        ax = grid[0, 0]
-    xs = np.asarray(da[xdim].values, dtype=float)
-    ys = np.asarray(da[ydim].values, dtype=float)
-    ax.pcolormesh(_edges(xs), _edges(ys), np.ma.masked_invalid(values), cmap=cmap, norm=norm,
-                  shading="flat", rasterized=True, linewidth=0, antialiased=False)
-    ax.set_xlabel(axis_label(da[xdim], default=pretty_name(xdim)))
-    ax.set_ylabel(axis_label(da[ydim], default=pretty_name(ydim)))
-    marked = _mark_minorities(ax, values, xs, ys, flags, cols, minority)
-    title = str(da.attrs.get("long_name", "")) or None
-    if legend:
-        handles = [
-            Patch(facecolor=cols[i], edgecolor="0.3", linewidth=0.4,
-                  label=meanings[i].replace("_", " ") + marked.get(flags[i], ""))
-            for i in order
-        ]
-        ax.legend(handles=handles, title=title, loc="lower center", bbox_to_anchor=(0.5, 1.02),
-                  ncols=legend_columns(ax.get_figure(), len(handles)), handlelength=1.2,
-                  columnspacing=1.0, borderaxespad=0.0)
-    elif title:
-        ax.set_title(title)
-    return ax
+
+def _legend(ax: Axes, cols: list[Any], meanings: list[str], flags: list[int], order: np.ndarray,
+            marked: dict[int, str], title: str | None) -> None:
+    """The outcome classes above the map, with the marks of the minorities."""
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(facecolor=cols[i], edgecolor="0.3", linewidth=0.4,
+              label=meanings[i].replace("_", " ") + marked.get(flags[i], ""))
+        for i in order
+    ]
+    ax.legend(handles=handles, title=title, loc="lower center", bbox_to_anchor=(0.5, 1.02),
+              ncols=legend_columns(ax.get_figure(), len(handles)), handlelength=1.2,
+              columnspacing=1.0, borderaxespad=0.0)
 
 
 def _mark_minorities(ax: Axes, values: np.ndarray, xs: np.ndarray, ys: np.ndarray,

@@ -139,19 +139,26 @@ def _plan(ds: xr.Dataset, results: Sequence[Any], mode: str, checks: Sequence[An
         scens = list(dict.fromkeys(str(r.scenario) for r in mine)) if has_scen else [None]
         pairs = [(var, s) for name in fallback if (var := resolve_variable(ds, name)) for s in scens]
     if has_scen:
-        available = scenario_names(ds)
-        missing = sorted({str(s) for _, s in pairs if s not in available})
-        pairs = [p for p in pairs if p[1] in available]
-        if missing:
-            log.warning("mode %s: scenario(s) %s not in dataset; not drawn", mode, ", ".join(missing))
-        if not pairs:
-            raise PlotError(
-                f"mode {mode!r}: none of its scenarios is in the dataset "
-                f"({', '.join(sorted({str(r.scenario) for r in mine}))}); run them first"
-            )
+        pairs = _in_dataset(ds, pairs, mine, mode)
     drawn_vars = {v for v, _ in pairs}
     marks = [_mark(ds, r, by_id.get(str(r.id)), drawn_vars) for r in drawn]
     return _ModePlan(str(mode), mine, pairs, marks)
+
+
+def _in_dataset(ds: xr.Dataset, pairs: list[tuple[str, str | None]], mine: Sequence[Any],
+                mode: str) -> list[tuple[str, str | None]]:
+    """The (variable, scenario) pairs whose scenario the dataset holds; warn about the others."""
+    available = scenario_names(ds)
+    missing = sorted({str(s) for _, s in pairs if s not in available})
+    pairs = [p for p in pairs if p[1] in available]
+    if missing:
+        log.warning("mode %s: scenario(s) %s not in dataset; not drawn", mode, ", ".join(missing))
+    if not pairs:
+        raise PlotError(
+            f"mode {mode!r}: none of its scenarios is in the dataset "
+            f"({', '.join(sorted({str(r.scenario) for r in mine}))}); run them first"
+        )
+    return pairs
 
 
 def _pairs(ds: xr.Dataset, mine: Sequence[Any], by_id: Mapping[str, Any], has_scen: bool,

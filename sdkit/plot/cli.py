@@ -27,7 +27,12 @@ def add_plot_parser(sub: Any) -> None:
     p.add_argument("--scenario", nargs="+", metavar="NAME", help="scenarios to draw (default: all of one calendar)")
     p.add_argument("--output", metavar="NAME", help="sensitivity output to draw (sobol, morris)")
     p.add_argument("--mode", metavar="NAME", help="reference mode to draw (checks)")
-    p.add_argument("--checks", metavar="FILE.toml", help="checks file (checks; default: beside the model that made the result)")
+    p.add_argument("--checks", metavar="FILE.toml",
+                   help="checks file whose thresholds --kind checks draws (default: the one the result was checked "
+                        "with, else the one beside the model that made it)")
+    p.add_argument("--scenarios", metavar="FILE.toml",
+                   help="scenarios file of the model that made the result, for checks that read constants "
+                        "(default: the one the result records, else the one beside the model)")
     p.add_argument("--width", choices=WIDTHS, default="double", help="journal column width (default: double)")
     p.add_argument("--labels", metavar="FILE.toml", help="[scenarios] and [variables] tables of display names")
     p.add_argument("--out", required=True, metavar="FIG.{png,pdf,svg}", help="figure file; the suffix sets the format")
@@ -53,6 +58,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
         ds = _select_scenarios(ds, args.scenario)
     if args.labels:
         ds = apply_labels(ds, read_labels(Path(args.labels)), scenarios=kind != "checks")
+    if "model" in ds.dims:
+        ds = fold_models(ds, kind)
     with plot.style(args.width):
         fig = DRAW[kind](ds, args)
         save_figure(fig, out.with_suffix(""), formats=(fmt,),
@@ -65,8 +72,11 @@ def open_result(path: Path) -> Any:
     """The dataset of a result file, loaded into memory; a one-line error if it is not one."""
     import xarray as xr
 
+    from sdkit.io import looked_for
+
     if not path.is_file():
-        raise ParameterError(f"result file {path} does not exist or is not a file; give a .nc file sdkit wrote")
+        raise ParameterError(f"result file {path} does not exist or is not a file ({looked_for(path)}); give a "
+                             ".nc file written by sdkit run, ensemble, sweep or reproduce (--out FILE.nc)")
     try:
         return xr.load_dataset(path)
     except (OSError, ValueError) as exc:
@@ -92,10 +102,11 @@ def guess_kind(ds: Any) -> str:
 
 def read_labels(path: Path) -> dict[str, dict[str, str]]:
     """``[scenarios]`` and ``[variables]`` tables of display names from a TOML file."""
-    from sdkit.io import read_toml
+    from sdkit.io import looked_for, read_toml
 
     if not path.exists():
-        raise ParameterError(f"labels file {path} does not exist; give a TOML file with [scenarios] and [variables]")
+        raise ParameterError(f"labels file {path} does not exist ({looked_for(path)}); check the path given to "
+                             "--labels (a TOML file with [scenarios] and [variables])")
     data = read_toml(path, "labels file", ParameterError)[1]
     unknown = sorted(set(data) - {"scenarios", "variables"})
     if unknown:
@@ -115,6 +126,24 @@ def _select_scenarios(ds: Any, names: list[str]) -> Any:
     if missing:
         raise ParameterError(f"--scenario {missing[0]!r} is not in the result; it holds {', '.join(present) or 'none'}")
     return ds.sel(scenario=names)
+
+
+def fold_models(ds: Any, kind: str) -> Any:
+    """A result of several models (``sdkit run A.mdl B.mdl``) as one run per model and scenario,
+    labelled ``"model: scenario"``, so every figure draws the models side by side."""
+    import xarray as xr
+
+    from sdkit.compare import PER_MODEL
+
+    models = [str(m) for m in ds["model"].values]
+    if kind == "checks":
+        raise ParameterError(f"the result holds several models ({', '.join(models)}); --kind checks reads one "
+                             "model's runs: compare checks with `sdkit check VARIANT.mdl --baseline BASE.mdl`")
+    if "scenario" not in ds.dims:
+        return ds.drop_vars([c for c in PER_MODEL if c in ds.coords]).rename(model="scenario")
+    pieces = [ds.sel(model=m).drop_vars(["model", *(c for c in PER_MODEL if c in ds.coords)])
+              .assign_coords(scenario=[f"{m}: {s}" for s in ds["scenario"].values]) for m in models]
+    return xr.concat(pieces, dim="scenario", combine_attrs="override")
 
 
 def apply_labels(ds: Any, labels: Mapping[str, Mapping[str, str]], scenarios: bool = True) -> Any:
@@ -205,15 +234,9 @@ def _balance_map(ds: Any, args: argparse.Namespace) -> Any:
 
 def _checks(ds: Any, args: argparse.Namespace) -> Any:
     from sdkit import plot
-    from sdkit.checks import checks_path_for, evaluate, load_checks
+    from sdkit.checks import evaluate, load_checks
 
-    if args.checks:
-        path = Path(args.checks)
-    elif ds.attrs.get("model_path") or ds.attrs.get("model_file"):
-        path = checks_path_for(Path(str(ds.attrs.get("model_path") or ds.attrs["model_file"])))
-    else:
-        raise ParameterError("the result does not name its model; give the checks file with --checks FILE.toml")
-    checks = load_checks(path)
+    checks = load_checks(_checks_file(ds, args.checks))
     present = {str(s) for s in ds["scenario"].values}
     # a check that sets constants reads another run than the saved one
     runnable = [c for c in checks if c.scenario in present and not c.set]
@@ -221,12 +244,24 @@ def _checks(ds: Any, args: argparse.Namespace) -> Any:
     if args.mode is None and len(modes) != 1:
         raise ParameterError(f"the result holds the scenarios of modes {', '.join(modes) or 'none'}; choose one with --mode")
     mode = args.mode or modes[0]
-    results = evaluate([c for c in runnable if c.mode == mode], ds, _constants(ds))
+    results = evaluate([c for c in runnable if c.mode == mode], ds, _constants(ds, args.scenarios))
     fig, _ = plot.reference_mode_figure(ds, results, mode, checks=checks)
     return fig
 
 
-def _constants(ds: Any) -> Any:
+def _checks_file(ds: Any, given: str | None) -> Path:
+    """``--checks FILE``, else the checks file the result was checked with, else the one beside its model."""
+    from sdkit.check_file import find_checks_file
+
+    if given is None and Path(str(ds.attrs.get("checks_file", ""))).is_file():
+        return Path(ds.attrs["checks_file"])
+    model = ds.attrs.get("model_path") or ds.attrs.get("model_file")
+    if given is None and not model:
+        raise ParameterError("the result names no model and no checks file; give the checks file with --checks FILE.toml")
+    return find_checks_file(Path(str(model or "")), given)
+
+
+def _constants(ds: Any, scenarios: str | None = None) -> Any:
     """Constants of the model that made the result, for ``param`` measures (None if it is not at hand)."""
     from sdkit.check_runs import constant_lookup
     from sdkit.model import load_model
@@ -234,11 +269,14 @@ def _constants(ds: Any) -> Any:
     model_path = Path(str(ds.attrs.get("model_path") or ds.attrs.get("model_file") or ""))
     if not model_path.is_file():
         return None
+    recorded_file = Path(str(ds.attrs.get("scenarios_file", "")))
+    if scenarios is None and recorded_file.is_file():
+        scenarios = str(recorded_file)
     try:  # the parameters each scenario ran with, --set included
         recorded = {name: run["parameters"] for name, run in json.loads(ds.attrs.get("scenarios", "{}")).items()}
     except (ValueError, TypeError, KeyError, AttributeError):
         recorded = None
-    return constant_lookup(load_model(model_path), {}, recorded)
+    return constant_lookup(load_model(model_path, scenarios=scenarios), {}, recorded)
 
 
 def _output(ds: Any, args: argparse.Namespace) -> str | None:

@@ -9,6 +9,7 @@ import numpy as np
 
 from sdkit.plot._common import (
     figure_legend,
+    given_panels,
     grid_shape,
     hide_unused,
     new_figure,
@@ -85,9 +86,6 @@ def fan_chart(
         If the variable, an order or the ``sample``/``time`` dimension is missing,
         or a band width is not in (0, 1).
     """
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
     data = _by_order(ens)
     names = select_names(list(data), orders, "order")
     inner, outer = (float(b) for b in bands)
@@ -98,40 +96,13 @@ def fan_chart(
         require_dims(data[name][variable], ["sample", "time"], f"ensemble {name!r} {variable!r}")
     styles = order_styles(names)
 
-    if axes is None:
-        import matplotlib as mpl
-
-        if ncols is None and len(names) <= 4 and mpl.rcParams["figure.figsize"][0] >= 5.0:
-            ncols = len(names)  # one row on a wide (double-column) figure
-        nrows, cols = grid_shape(len(names), ncols)
-        fig, grid = new_figure(nrows, cols, sharex=True, sharey=ylim is not None,
-                               panel_aspect=0.75)
-        fig.set_figheight(max(fig.get_figheight(), 2.4))  # room for the shared y label [inch]
-        panel_list = list(grid.ravel())
-        hide_unused(grid, len(names))
-        created = True
-        left_column = list(grid[:, 0])
-        bottom_row = [ax for i, ax in enumerate(panel_list[: len(names)]) if i + cols >= len(names)]
-    else:
-        panel_list = list(np.ravel(axes))
-        if len(panel_list) < len(names):
-            raise PlotError(f"`axes` has {len(panel_list)} panels for {len(names)} orders")
-        fig = panel_list[0].get_figure()
-        created = False
-        left_column = bottom_row = panel_list
+    fig, panel_list, created, left_column, bottom_row = _panels(axes, len(names), ncols, ylim)
 
     qs = [(1 - outer) / 2, (1 - inner) / 2, 0.5, (1 + inner) / 2, (1 + outer) / 2]
     first = data[names[0]][variable]
     for ax, name in zip(panel_list, names, strict=False):
         da = data[name][variable].transpose("sample", "time")
-        q = np.asarray(da.quantile(qs, dim="sample", skipna=True).values)
-        t = np.asarray(da["time"].values, dtype=float)
-        colour = styles[name]["color"]
-        ax.fill_between(t, q[0], q[4], color=colour, alpha=0.18, linewidth=0,
-                        label=f"{outer:.0%} band")
-        ax.fill_between(t, q[1], q[3], color=colour, alpha=0.40, linewidth=0,
-                        label=f"{inner:.0%} band")
-        ax.plot(t, q[2], color=colour, linestyle=styles[name]["linestyle"], label="median")
+        t = _draw_fan(ax, da, qs, styles[name], inner, outer)
         ax.set_title(name)
         ax.set_xlim(t[0], t[-1])
         if ylim is not None:
@@ -141,14 +112,54 @@ def fan_chart(
         if not created or ax in left_column:
             ax.set_ylabel(axis_label(first))
     if legend:
-        grey = "0.35"
-        handles = [
-            Line2D([], [], color=grey, label="median"),
-            Patch(facecolor=grey, alpha=0.40, linewidth=0, label=f"central {inner:.0%}"),
-            Patch(facecolor=grey, alpha=0.18, linewidth=0, label=f"central {outer:.0%}"),
-        ]
-        if created:
-            figure_legend(fig, handles, [h.get_label() for h in handles], loc="outside upper center", max_columns=3)
-        else:
-            panel_list[0].legend(handles=handles, loc="best")
+        _legend(fig, panel_list[0], created, inner, outer)
     return fig
+
+
+def _panels(axes: Any, n: int, ncols: int | None, ylim: tuple[float, float] | None):
+    """(figure, panels, whether the figure is new, its left column, its bottom row)."""
+    if axes is not None:
+        fig, panel_list = given_panels(axes, n, "orders")
+        return fig, panel_list, False, panel_list, panel_list
+    import matplotlib as mpl
+
+    if ncols is None and n <= 4 and mpl.rcParams["figure.figsize"][0] >= 5.0:
+        ncols = n  # one row on a wide (double-column) figure
+    nrows, cols = grid_shape(n, ncols)
+    fig, grid = new_figure(nrows, cols, sharex=True, sharey=ylim is not None,
+                           panel_aspect=0.75)
+    fig.set_figheight(max(fig.get_figheight(), 2.4))  # room for the shared y label [inch]
+    panel_list = list(grid.ravel())
+    hide_unused(grid, n)
+    bottom_row = [ax for i, ax in enumerate(panel_list[:n]) if i + cols >= n]
+    return fig, panel_list, True, list(grid[:, 0]), bottom_row
+
+
+def _legend(fig: Figure, first: Any, created: bool, inner: float, outer: float) -> None:
+    """What the median line and the two bands mean: above a new figure, or in the first panel."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    grey = "0.35"
+    handles = [
+        Line2D([], [], color=grey, label="median"),
+        Patch(facecolor=grey, alpha=0.40, linewidth=0, label=f"central {inner:.0%}"),
+        Patch(facecolor=grey, alpha=0.18, linewidth=0, label=f"central {outer:.0%}"),
+    ]
+    if created:
+        figure_legend(fig, handles, [h.get_label() for h in handles], loc="outside upper center", max_columns=3)
+    else:
+        first.legend(handles=handles, loc="best")
+
+
+def _draw_fan(ax: Any, da: xr.DataArray, qs: list[float], style: dict, inner: float, outer: float) -> np.ndarray:
+    """The median of ``da`` over samples and its two central bands, in one order's style; the times."""
+    q = np.asarray(da.quantile(qs, dim="sample", skipna=True).values)
+    t = np.asarray(da["time"].values, dtype=float)
+    colour = style["color"]
+    ax.fill_between(t, q[0], q[4], color=colour, alpha=0.18, linewidth=0,
+                    label=f"{outer:.0%} band")
+    ax.fill_between(t, q[1], q[3], color=colour, alpha=0.40, linewidth=0,
+                    label=f"{inner:.0%} band")
+    ax.plot(t, q[2], color=colour, linestyle=style["linestyle"], label="median")
+    return t

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -91,8 +91,6 @@ def phase_portrait(
     PlotError
         If a variable, scenario or region dimension is missing.
     """
-    from matplotlib.patches import Patch
-
     require_vars(ds, [x, y], "run dataset")
     require_dims(ds, ["time"], "run dataset")
     has_scen = "scenario" in ds.dims
@@ -102,44 +100,12 @@ def phase_portrait(
         _, grid = new_figure(1, 1, panel_aspect=1.0)
         ax = grid[0, 0]
 
-    handles = []
-    if region is not None:
-        require_dims(region, [y, x], "`region`")
-        region = region.transpose(y, x)
-        z = np.asarray(region.values, dtype=float)
-        if z.ndim != 2:
-            raise PlotError(f"`region` must be 2-D ({y}, {x}), got {z.ndim}-D")
-        zmax = float(np.nanmax(z)) if np.isfinite(z).any() else -np.inf
-        if zmax >= threshold:
-            ax.contourf(
-                np.asarray(region[x].values, dtype=float),
-                np.asarray(region[y].values, dtype=float),
-                z,
-                levels=[threshold, max(zmax, threshold) + 1.0],
-                colors=[REGION_FILL],
-                zorder=0,
-            )
-            handles.append(Patch(facecolor=REGION_FILL, edgecolor="0.45", linewidth=0.6, label=region_label))
+    handles = [] if region is None else _draw_region(ax, region, x, y, threshold, region_label)
 
     for name in names:
         sub = ds.sel(scenario=name) if name is not None else ds
-        xs = np.asarray(sub[x].values, dtype=float)
-        ys = np.asarray(sub[y].values, dtype=float)
         kw = styles[name] if name is not None else {"color": "k", "linestyle": "-", "marker": "o"}
-        label = name if name is not None else "run"
-        (line,) = ax.plot(xs, ys, color=kw["color"], linestyle=kw["linestyle"], label=label,
-                          zorder=2)
-        ax.plot(xs[:1], ys[:1], linestyle="none", marker=kw["marker"], color=kw["color"],
-                markeredgecolor="white", markeredgewidth=0.4, zorder=3)
-        for i in _arrow_indices(xs, ys, arrows):
-            ax.annotate(
-                "",
-                xy=(xs[i + 1], ys[i + 1]),
-                xytext=(xs[i], ys[i]),
-                arrowprops={"arrowstyle": "-|>", "color": kw["color"], "lw": 0.0,
-                            "mutation_scale": 9, "shrinkA": 0, "shrinkB": 0},
-                zorder=3,
-            )
+        line = _draw_trajectory(ax, sub, x, y, name, kw, arrows)
         handles.append(line)
 
     ax.set_xlabel(axis_label(ds[x]))
@@ -153,3 +119,48 @@ def phase_portrait(
     if legend and handles:
         ax.legend(handles=handles, loc="best")
     return ax
+
+
+def _draw_region(ax: Any, region: xr.DataArray, x: str, y: str, threshold: float, region_label: str) -> list:
+    """Shade where ``region`` reaches ``threshold``; the legend handle of the shading (none if nowhere)."""
+    from matplotlib.patches import Patch
+
+    handles = []
+    require_dims(region, [y, x], "`region`")
+    region = region.transpose(y, x)
+    z = np.asarray(region.values, dtype=float)
+    if z.ndim != 2:
+        raise PlotError(f"`region` must be 2-D ({y}, {x}), got {z.ndim}-D")
+    zmax = float(np.nanmax(z)) if np.isfinite(z).any() else -np.inf
+    if zmax >= threshold:
+        ax.contourf(
+            np.asarray(region[x].values, dtype=float),
+            np.asarray(region[y].values, dtype=float),
+            z,
+            levels=[threshold, max(zmax, threshold) + 1.0],
+            colors=[REGION_FILL],
+            zorder=0,
+        )
+        handles.append(Patch(facecolor=REGION_FILL, edgecolor="0.45", linewidth=0.6, label=region_label))
+    return handles
+
+
+def _draw_trajectory(ax: Any, sub: xr.Dataset, x: str, y: str, name: str | None, kw: dict, arrows: int) -> Any:
+    """One scenario's path with its start marked and arrows along it; returns the line."""
+    xs = np.asarray(sub[x].values, dtype=float)
+    ys = np.asarray(sub[y].values, dtype=float)
+    label = name if name is not None else "run"
+    (line,) = ax.plot(xs, ys, color=kw["color"], linestyle=kw["linestyle"], label=label,
+                      zorder=2)
+    ax.plot(xs[:1], ys[:1], linestyle="none", marker=kw["marker"], color=kw["color"],
+            markeredgecolor="white", markeredgewidth=0.4, zorder=3)
+    for i in _arrow_indices(xs, ys, arrows):
+        ax.annotate(
+            "",
+            xy=(xs[i + 1], ys[i + 1]),
+            xytext=(xs[i], ys[i]),
+            arrowprops={"arrowstyle": "-|>", "color": kw["color"], "lw": 0.0,
+                        "mutation_scale": 9, "shrinkA": 0, "shrinkB": 0},
+            zorder=3,
+        )
+    return line

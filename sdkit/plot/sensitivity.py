@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sdkit.plot._common import figure_legend, legend_columns, new_figure, require_dims, require_vars
+from sdkit.plot._common import (
+    figure_legend,
+    given_panels,
+    legend_columns,
+    new_figure,
+    require_dims,
+    require_vars,
+)
 from sdkit.plot.style import (
     OKABE_ITO,
     PlotError,
@@ -152,8 +159,6 @@ def sobol_indices(
     PlotError
         If an order, output, parameter or the ``S1``/``ST`` variables are missing.
     """
-    from matplotlib.patches import Patch
-
     data = _by_order(results_by_order, "Sobol results")
     names = select_names(list(data), orders, "order")
     selected = {}
@@ -166,19 +171,7 @@ def sobol_indices(
     plist = select_names(all_params, params, "parameter")
     styles = order_styles(names)
 
-    if axes is None:
-        import matplotlib as mpl
-
-        width = float(mpl.rcParams["figure.figsize"][0])
-        height = 0.9 + 0.2 * len(plist)  # [inch]: room for labels plus one row per parameter
-        fig, grid = new_figure(1, len(names), sharey=True,
-                               panel_aspect=height * len(names) / width)
-        panel_list = list(grid.ravel())
-    else:
-        panel_list = list(np.ravel(axes))
-        if len(panel_list) < len(names):
-            raise PlotError(f"`axes` has {len(panel_list)} panels for {len(names)} orders")
-        fig = panel_list[0].get_figure()
+    fig, panel_list = _sobol_panels(axes, len(names), len(plist))
 
     ypos = np.arange(len(plist), dtype=float)
     h = 0.38
@@ -189,16 +182,7 @@ def sobol_indices(
             raise PlotError(f"Sobol results {name!r} have no parameter {missing[0]!r}")
         sub = sub.sel(param=plist)
         colour = styles[name]["color"]
-        for idx, dy, filled in (("ST", -h / 2, True), ("S1", h / 2, False)):
-            vals = np.asarray(sub[idx].values, dtype=float)
-            conf_name = f"{idx}_conf"
-            conf = np.asarray(sub[conf_name].values, dtype=float) if conf_name in sub else None
-            ax.barh(
-                ypos + dy, vals, height=h, xerr=conf,
-                color=colour if filled else "white", edgecolor=colour, linewidth=0.8,
-                error_kw={"elinewidth": 0.7, "capsize": 1.5, "ecolor": "0.2"},
-                label=idx,
-            )
+        _sobol_bars(ax, sub, ypos, h, colour)
         ax.axvline(0.0, color="0.4", linewidth=0.5)
         ax.set_title(name)
         ax.set_xlabel("Sobol index")
@@ -213,14 +197,7 @@ def sobol_indices(
     if title and axes is None:
         fig.suptitle(title)
     if legend:
-        handles = [
-            Patch(facecolor="0.35", edgecolor="0.35", label="total order $S_T$"),
-            Patch(facecolor="white", edgecolor="0.35", label="first order $S_1$"),
-        ]
-        if axes is None:
-            figure_legend(fig, handles, [h.get_label() for h in handles], loc="outside lower center", max_columns=2)
-        else:
-            panel_list[0].legend(handles=handles, loc="best")
+        _sobol_legend(fig, panel_list[0], axes is None)
     return fig
 
 
@@ -273,19 +250,7 @@ def morris(
         ax = grid[0, 0]
     top = 0.0
     for name in names:
-        require_vars(data[name], ["mu_star", "sigma"], f"Morris results {name!r}")
-        sub = _pick_output(data[name], output, f"Morris results {name!r}")
-        require_dims(sub["mu_star"], ["param"], f"Morris results {name!r}")
-        mu = np.asarray(sub["mu_star"].values, dtype=float)
-        sig = np.asarray(sub["sigma"].values, dtype=float)
-        conf = np.asarray(sub["mu_star_conf"].values, dtype=float) if "mu_star_conf" in sub \
-            else None
-        kw = styles[name]
-        ax.errorbar(mu, sig, xerr=conf, linestyle="none", marker=kw["marker"], color=kw["color"],
-                    markersize=4, elinewidth=0.6, capsize=1.5, label=name or "_nolegend_")
-        finite = np.concatenate([mu[np.isfinite(mu)], sig[np.isfinite(sig)]])
-        if finite.size:
-            top = max(top, float(finite.max()))
+        top = max(top, _morris_points(ax, data[name], name, output, styles[name]))
     if diagonal and top > 0:
         lim = top * 1.1
         ax.plot([0, lim], [0, lim], color="0.5", linestyle="--", linewidth=0.6,
@@ -516,3 +481,58 @@ def convergence(
         ax.set_title(title)
     _legend(ax, created, len(plist))
     return ax
+
+
+def _sobol_panels(axes: Any, n: int, n_params: int) -> tuple[Figure, list]:
+    """A new row of ``n`` panels tall enough for ``n_params`` rows, or the caller's panels."""
+    if axes is not None:
+        return given_panels(axes, n, "orders")
+    import matplotlib as mpl
+
+    width = float(mpl.rcParams["figure.figsize"][0])
+    height = 0.9 + 0.2 * n_params  # [inch]: room for labels plus one row per parameter
+    fig, grid = new_figure(1, n, sharey=True, panel_aspect=height * n / width)
+    return fig, list(grid.ravel())
+
+
+def _sobol_bars(ax: Any, sub: xr.Dataset, ypos: np.ndarray, h: float, colour: Any) -> None:
+    """Total-order (filled) and first-order (open) bars of one order, with confidence intervals."""
+    for idx, dy, filled in (("ST", -h / 2, True), ("S1", h / 2, False)):
+        vals = np.asarray(sub[idx].values, dtype=float)
+        conf_name = f"{idx}_conf"
+        conf = np.asarray(sub[conf_name].values, dtype=float) if conf_name in sub else None
+        ax.barh(
+            ypos + dy, vals, height=h, xerr=conf,
+            color=colour if filled else "white", edgecolor=colour, linewidth=0.8,
+            error_kw={"elinewidth": 0.7, "capsize": 1.5, "ecolor": "0.2"},
+            label=idx,
+        )
+
+
+def _sobol_legend(fig: Figure, first: Any, created: bool) -> None:
+    """Filled bars are total order, open bars first order: below a new figure, or in the first panel."""
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(facecolor="0.35", edgecolor="0.35", label="total order $S_T$"),
+        Patch(facecolor="white", edgecolor="0.35", label="first order $S_1$"),
+    ]
+    if created:
+        figure_legend(fig, handles, [h.get_label() for h in handles], loc="outside lower center", max_columns=2)
+    else:
+        first.legend(handles=handles, loc="best")
+
+
+def _morris_points(ax: Any, results: xr.Dataset, name: str, output: str | None, kw: dict) -> float:
+    """One order's points (mu*, sigma) with confidence bars; the largest finite value drawn (0 if none)."""
+    require_vars(results, ["mu_star", "sigma"], f"Morris results {name!r}")
+    sub = _pick_output(results, output, f"Morris results {name!r}")
+    require_dims(sub["mu_star"], ["param"], f"Morris results {name!r}")
+    mu = np.asarray(sub["mu_star"].values, dtype=float)
+    sig = np.asarray(sub["sigma"].values, dtype=float)
+    conf = np.asarray(sub["mu_star_conf"].values, dtype=float) if "mu_star_conf" in sub \
+        else None
+    ax.errorbar(mu, sig, xerr=conf, linestyle="none", marker=kw["marker"], color=kw["color"],
+                markersize=4, elinewidth=0.6, capsize=1.5, label=name or "_nolegend_")
+    finite = np.concatenate([mu[np.isfinite(mu)], sig[np.isfinite(sig)]])
+    return float(finite.max()) if finite.size else 0.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -90,41 +90,13 @@ def trajectories(
         require_one_calendar(ds, names)
     styles = order_styles([n for n in names if n is not None])
 
-    if axes is None:
-        nrows, cols = grid_shape(len(variables), ncols)
-        fig, grid = new_figure(nrows, cols, sharex=True, sharey=ylim is not None,
-                               panel_aspect=0.85)
-        panel_list = list(grid.ravel())
-        hide_unused(grid, len(variables))
-        bottom = {id(ax) for ax in grid[-1, :]}
-        for col in range(cols):  # last visible panel of each column gets the time label
-            visible = [grid[r, col] for r in range(nrows) if r * cols + col < len(variables)]
-            if visible:
-                bottom.add(id(visible[-1]))
-        left = {id(grid[r, 0]) for r in range(nrows)}  # the y label (units) on the left column
-    else:
-        panel_list = list(np.ravel(axes))
-        if len(panel_list) < len(variables):
-            raise PlotError(
-                f"`axes` has {len(panel_list)} panels for {len(variables)} variables; pass more"
-            )
-        fig = panel_list[0].get_figure()
-        bottom = left = {id(ax) for ax in panel_list}
+    fig, panel_list, bottom, left = _panels(axes, len(variables), ncols, ylim)
 
     time = ds["time"]
     tlabel = time_label(time)
     for ax, var in zip(panel_list, variables, strict=False):
         da = ds[var]
-        for name in names:
-            series = da.sel(scenario=name) if name is not None else da
-            kw = styles[name] if name is not None else {"color": "k", "linestyle": "-"}
-            ax.plot(
-                np.asarray(series["time"].values),
-                np.asarray(series.values),
-                color=kw["color"],
-                linestyle=kw["linestyle"],
-                label=name if name is not None else da.attrs.get("long_name", var),
-            )
+        _draw_series(ax, da, var, names, styles)
         ax.set_title(da.attrs.get("long_name", var))
         if id(ax) in left:
             ax.set_ylabel(_units_label(da))
@@ -150,3 +122,40 @@ def _units_label(da: xr.DataArray) -> str:
         return ""
     units = units_text(da.attrs["units"])
     return f"[{units}]" if units else "Index"
+
+
+def _panels(axes: Any, n: int, ncols: int | None, ylim: tuple[float, float] | None):
+    """(figure, panels, ids of the panels labelled with time, ids of those labelled with units)."""
+    if axes is None:
+        nrows, cols = grid_shape(n, ncols)
+        fig, grid = new_figure(nrows, cols, sharex=True, sharey=ylim is not None,
+                               panel_aspect=0.85)
+        panel_list = list(grid.ravel())
+        hide_unused(grid, n)
+        bottom = {id(ax) for ax in grid[-1, :]}
+        for col in range(cols):  # last visible panel of each column gets the time label
+            visible = [grid[r, col] for r in range(nrows) if r * cols + col < n]
+            if visible:
+                bottom.add(id(visible[-1]))
+        left = {id(grid[r, 0]) for r in range(nrows)}  # the y label (units) on the left column
+        return fig, panel_list, bottom, left
+    panel_list = list(np.ravel(axes))
+    if len(panel_list) < n:
+        raise PlotError(
+            f"`axes` has {len(panel_list)} panels for {n} variables; pass more"
+        )
+    return panel_list[0].get_figure(), panel_list, {id(ax) for ax in panel_list}, {id(ax) for ax in panel_list}
+
+
+def _draw_series(ax: Any, da: xr.DataArray, var: str, names: list, styles: dict) -> None:
+    """One line per scenario (or one black line without scenarios)."""
+    for name in names:
+        series = da.sel(scenario=name) if name is not None else da
+        kw = styles[name] if name is not None else {"color": "k", "linestyle": "-"}
+        ax.plot(
+            np.asarray(series["time"].values),
+            np.asarray(series.values),
+            color=kw["color"],
+            linestyle=kw["linestyle"],
+            label=name if name is not None else da.attrs.get("long_name", var),
+        )

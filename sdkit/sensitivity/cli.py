@@ -28,6 +28,10 @@ def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser("sweep", help=f"run a sensitivity study ({', '.join(METHODS)}) from a TOML file")
     p.add_argument("spec", metavar="SPEC.toml", help="study definition, e.g. sensitivity/liberal_sobol.toml")
     p.add_argument("--out", metavar="DIR", help="output folder (default: results/<spec stem>/)")
+    p.add_argument("--scenarios", metavar="FILE.toml",
+                   help="scenarios file of the study's model (default: <model>.scenarios.toml beside the model)")
+    p.add_argument("--checks", metavar="FILE.toml",
+                   help="print each check of FILE that reads the study's scenario: its pass share and margins over the runs")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--workers", type=int, metavar="N", help="run chunks on a local dask cluster of N processes")
     group.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run chunks on a running dask scheduler")
@@ -88,6 +92,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """Run ``sdkit sweep``; returns the exit code (SdkitErrors propagate to the caller)."""
     from tqdm import tqdm
 
+    from sdkit.check_samples import suite_for_samples
     from sdkit.errors import ParameterError
     from sdkit.executors import executor
     from sdkit.locks import interrupt_on_terminate
@@ -100,7 +105,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     study = read_study(args.spec)
     out = Path(args.out) if args.out else Path("results") / Path(args.spec).stem
     limits = _limits(args)
-    model = load_study_model(study)
+    model = load_study_model(study, scenarios=args.scenarios)
+    checks = suite_for_samples(model, args.checks, study.scenario).checks if args.checks else []
     runs = check_budget(study, saved_times(study, model), limits)["runs"]  # before any worker starts
     if args.dry_run:
         if args.resume or args.force or args.keep_chunks:
@@ -124,7 +130,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     with interrupt_on_terminate(), executor(args.workers, args.scheduler) as client:
         result = run_study(study, out, model=model, executor=client, resume=args.resume, force=args.force,
-                           progress=progress, engine=args.engine, limits=limits, keep_chunks=args.keep_chunks)
+                           progress=progress, engine=args.engine, limits=limits, keep_chunks=args.keep_chunks,
+                           checks=checks)
     print(f"{study.name}: {runs} runs of {model.path.name}"
           f"{f' (scenario {study.scenario})' if study.scenario else ''} in {_seconds(result.seconds)}; "
           f"results in {out}/")
@@ -145,4 +152,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             state = "converged" if v["converged"] else "NOT converged"
             print(f"convergence {output}: {state} (widest interval {v['widest_conf']:.3f}, "
                   f"threshold {v['threshold']:g} at N = {study.convergence.sizes[-1]})")
+    if result.checks is not None:
+        from sdkit.check_samples import samples_checks_table
+
+        print(samples_checks_table(*result.checks, runs, args.checks))
     return 0

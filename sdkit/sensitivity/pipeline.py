@@ -1,8 +1,21 @@
 """The sweep pipeline: definition -> sample -> evaluate -> metrics -> analyse -> files.
 
+The analytic study of the tests (final stock = 10 (a + 2 b + 3 c), c drawn from a
+range twice as wide as a's and b's):
+
+>>> import tempfile
+>>> from pathlib import Path
+>>> import sdkit
 >>> from sdkit.sensitivity import read_study, run_study
->>> result = run_study(read_study("sensitivity/liberal_sobol.toml"), out="results/x")  # doctest: +SKIP
->>> result.indices["ST"].sel(output="final_authority")                                 # doctest: +SKIP
+>>> study = read_study(Path(sdkit.__file__).parents[1] / "tests" / "data" / "sens_linear.toml")
+>>> folder = tempfile.TemporaryDirectory()
+>>> result = run_study(study, out=Path(folder.name) / "linear")
+>>> total = result.indices["ST"].sel(output="final_stock")
+>>> total.idxmax().item()  # analytically 36/41 of the variance
+'rate c'
+>>> total.sel(param="unused rate").item()
+0.0
+>>> folder.cleanup()
 
 Evaluation runs the model once per sample row, in chunks. A model file runs through
 :func:`sdkit.ensemble.ensemble`: on the vectorised engine (in this process or on dask
@@ -39,7 +52,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,10 +60,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from sdkit.check_samples import answerable, checks_over_samples
+from sdkit.checks import BatchResult, Check, variables_needed
 from sdkit.ensemble import ChunkStore, ensemble, gather_chunks
 from sdkit.io import write_netcdf
 from sdkit.model import Model, load_model
 from sdkit.provenance import provenance_attrs, versions
+from sdkit.scenarios import DEFAULT_SCENARIO
 from sdkit.sensitivity.analyse import analyse_outputs, warn_index_problems
 from sdkit.sensitivity.budget import Limits, check_budget
 from sdkit.sensitivity.convergence import convergence as convergence_of
@@ -102,11 +118,18 @@ class SweepResult:
     out: Path | None = None
     seconds: float = 0.0
     attrs: dict[str, Any] = field(default_factory=dict)
+    #: With ``run_study(checks=...)``: each answerable check over the runs, and the checks left out.
+    checks: tuple[list[BatchResult], list[Check]] | None = None
 
 
-def load_study_model(study: Study) -> Model:
-    """Load the study's model and check its parameters, outputs and scenario against it."""
-    model = load_model(study.model)
+def load_study_model(study: Study, scenarios: str | Path | None = None) -> Model:
+    """Load the study's model (its scenarios from ``scenarios``, by default the file beside
+    it) and check its parameters, outputs and scenario against it."""
+    if not Path(study.model).is_file():
+        where = f"`model =` in {study.source}" if study.source else f"the model of study {study.name}"
+        raise StudyError(f"{where} names {study.model}, which does not exist; a relative path is read "
+                         "from the study file's folder")
+    model = load_model(study.model, scenarios=scenarios)
     check_against_model(study, model)
     return model
 
@@ -139,7 +162,7 @@ def _chunked(x: np.ndarray, run_rows: Callable[[np.ndarray], dict[str, np.ndarra
 
 def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, executor: Any = None,
              store: str | Path | None = None, progress: Progress | None = None,
-             engine: str = "auto") -> tuple[xr.Dataset, dict[str, str]]:
+             engine: str = "auto", extra: Sequence[str] = ()) -> tuple[xr.Dataset, dict[str, str]]:
     """Run the model for every row of the sample.
 
     Parameters
@@ -156,6 +179,8 @@ def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, execu
         Wraps the iterable of finished chunks (e.g. ``tqdm``).
     engine : {"auto", "engine", "pysd"}
         :func:`sdkit.simulate.choose_engine` picks the backend.
+    extra : sequence of str
+        Further variables to keep (those the checks of ``run_study(checks=...)`` read).
 
     Returns
     -------
@@ -163,7 +188,7 @@ def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, execu
         Trajectories ``(sample, time)`` of the variables the outputs need, and the map from
         the study's variable names to the Dataset's names.
     """
-    wanted = list(dict.fromkeys(o.variable for o in study.outputs))
+    wanted = list(dict.fromkeys([*(o.variable for o in study.outputs), *extra]))
     if isinstance(model, FunctionModel):
         names = {v: v for v in wanted}
         fingerprint = json.dumps({"study": study.canonical(), "function": model.name,
@@ -202,9 +227,16 @@ def _attrs(study: Study, model: Model | FunctionModel, runs: int, **extra: Any) 
     return attrs
 
 
-def _state(study: Study, model: Model | FunctionModel) -> dict[str, Any]:
+def _state(study: Study, model: Model | FunctionModel, checks: Sequence[Check] = ()) -> dict[str, Any]:
     sha = model.sha256 if isinstance(model, Model) else model.name
-    return {"study": study.canonical(), "model_sha256": sha}
+    state: dict[str, Any] = {"study": study.canonical(), "model_sha256": sha}
+    if checks:  # the chunks keep the variables the checks read too
+        state["check_variables"] = _check_variables(study, checks)
+    return state
+
+
+def _check_variables(study: Study, checks: Sequence[Check]) -> list[str]:
+    return variables_needed(answerable(checks, [study.scenario or DEFAULT_SCENARIO])[0])
 
 
 def _outputs_dataset(outputs: dict[str, xr.DataArray], x: np.ndarray, study: Study, attrs: dict) -> xr.Dataset:
@@ -250,11 +282,19 @@ def analyse_study(study: Study, x: np.ndarray, outputs: dict[str, xr.DataArray],
     return indices, time_resolved
 
 
-def _compute(study: Study, model: Model | FunctionModel, folder: Path | None, **evaluation: Any) -> SweepResult:
-    """Sample, evaluate (chunks kept in ``folder/chunks``), score and analyse."""
+def _compute(study: Study, model: Model | FunctionModel, folder: Path | None, checks: Sequence[Check] = (),
+             **evaluation: Any) -> SweepResult:
+    """Sample, evaluate (chunks kept in ``folder/chunks``), score, check and analyse."""
+    if checks and not isinstance(model, Model):
+        raise StudyError(f"study {study.name}: checks read the runs of a model file, not of a function model")
     x = sample(study)
-    runs, names = evaluate(study, model, x, store=folder / CHUNKS if folder is not None else None, **evaluation)
+    runs, names = evaluate(study, model, x, store=folder / CHUNKS if folder is not None else None,
+                           extra=_check_variables(study, checks), **evaluation)
     outputs = compute_outputs(runs, list(study.outputs), names)
+    checked = None
+    if checks:
+        varied = {name: x[:, i] for i, name in enumerate(study.parameter_names)}
+        checked = checks_over_samples(model, checks, runs, study.scenario, varied)
     attrs = _attrs(study, model, x.shape[0])
     indices, time_resolved = analyse_study(study, x, outputs, attrs)
     conv = None
@@ -265,7 +305,7 @@ def _compute(study: Study, model: Model | FunctionModel, folder: Path | None, **
             if not flag:
                 log.info("output %s has not converged at N=%d", name, study.convergence.sizes[-1])
     result = SweepResult(study, x, outputs, indices, time_resolved, conv, folder)
-    result.attrs = attrs
+    result.attrs, result.checks = attrs, checked
     return result
 
 
@@ -282,7 +322,8 @@ def _write(result: SweepResult, folder: Path) -> None:
 def run_study(study: Study, out: str | Path | None = None, *, model: Model | FunctionModel | None = None,
               executor: Any = None, resume: bool = False, force: bool = False,
               progress: Progress | None = None, engine: str = "auto",
-              limits: Limits | None = None, keep_chunks: bool = False) -> SweepResult:
+              limits: Limits | None = None, keep_chunks: bool = False,
+              checks: Sequence[Check] = ()) -> SweepResult:
     """Run a sweep: sample, evaluate (chunked, resumable), score, analyse, write.
 
     Parameters
@@ -308,6 +349,9 @@ def run_study(study: Study, out: str | Path | None = None, *, model: Model | Fun
     keep_chunks : bool
         Keep ``out/chunks`` after the results are written (by default they are deleted;
         an unfinished sweep always keeps them, so it can be resumed).
+    checks : sequence of Check
+        Checks to read off the runs (those that set nothing and read the study's scenario):
+        each gets a pass share and margins over the runs in ``SweepResult.checks``.
 
     Returns
     -------
@@ -332,8 +376,8 @@ def run_study(study: Study, out: str | Path | None = None, *, model: Model | Fun
     folder = Path(out) if out is not None else None
     with sweep_folder(folder) if folder is not None else contextlib.nullcontext():
         if folder is not None:
-            prepare_out(folder, _state(study, model), study, resume, force)
-        result = _compute(study, model, folder, executor=executor, progress=progress, engine=engine)
+            prepare_out(folder, _state(study, model, checks), study, resume, force)
+        result = _compute(study, model, folder, checks, executor=executor, progress=progress, engine=engine)
         if folder is not None:
             _write(result, folder)
             if not keep_chunks:

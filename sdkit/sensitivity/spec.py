@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdkit.errors import ParameterError, SdkitError
-from sdkit.io import read_toml
+from sdkit.io import looked_for, read_toml
 from sdkit.sensitivity.methods import METHODS as METHOD_RECORDS
 
 if TYPE_CHECKING:
@@ -394,7 +394,8 @@ def read_study(path: str | Path) -> Study:
     """
     path = Path(path)
     if not path.exists():
-        raise StudyError(f"study file {path} does not exist; give the path to a sweep .toml")
+        raise StudyError(f"study file {path} does not exist ({looked_for(path)}); give the path of a sweep "
+                         ".toml, e.g. sensitivity/liberal_sobol.toml")
     text, data = read_toml(path, "study file", StudyError)
     return study_from_dict(data, name=path.stem, base=path.parent, text=text, source=path)
 
@@ -435,8 +436,7 @@ def check_against_model(study: Study, model: Model) -> None:
         except ParameterError as exc:
             raise ParameterError(f"study {study.name} [outputs.{output.name}]: {exc}") from None
     if study.scenario is not None and study.scenario not in model.scenarios:
-        raise StudyError(f"study {study.name}: model {model.path.name} has no scenario "
-                         f"{study.scenario!r}; known: {', '.join(model.scenarios) or 'none'}")
+        raise StudyError(f"study {study.name}: {model.unknown_scenario(study.scenario)}")
 
 
 def problem(study: Study) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from sdkit.macros import source_line
+
 SKETCH_MARK = "\\\\\\---///"
 _NAME_END = re.compile(r"[=(\[:~]")
 
@@ -40,15 +42,21 @@ def equation_lines(text: str) -> dict[str, int]:
             stripped = rest.lstrip()
         name = _NAME_END.split(stripped, 1)[0].strip()
         if name:
-            lines.setdefault(canonical(name), text.count("\n", 0, start) + 1)
+            lines.setdefault(canonical(name), source_line(chunk) or text.count("\n", 0, start) + 1)
         offset += len(chunk) + 1
     return lines
 
 
 def with_line(message: str, name: str, text: str) -> str:
-    """``message`` with ``'name'`` followed by ``(line N)`` where the file defines ``name``."""
-    line = equation_lines(text).get(canonical(name))
-    quoted = f"'{name}'"
-    if line is None or quoted not in message or f"{quoted} (line" in message:
-        return message
-    return message.replace(quoted, f"{quoted} (line {line})", 1)
+    """``message`` with ``'name'`` followed by ``(line N)`` where the file defines ``name``.
+
+    When ``name`` is not quoted in the message, the first quoted name the file defines is used.
+    """
+    lines = equation_lines(text)
+    for candidate in (name, *re.findall(r"'([^']+)'", message)):
+        quoted, line = f"'{candidate}'", lines.get(canonical(candidate))
+        if f"{quoted} (line" in message:
+            return message
+        if line is not None and quoted in message:
+            return message.replace(quoted, f"{quoted} (line {line})", 1)
+    return message

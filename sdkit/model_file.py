@@ -1,0 +1,165 @@
+"""Read a model file once: its bytes, its checked text and PySD's abstract model of it.
+
+Every reader of a model (the :class:`~sdkit.model.Model`, the engine's translator,
+PySD's code generator) is given the text :func:`read_model_text` returns, never the
+path to decode again. :func:`parse_model_text` is the one parse of that text: PySD's
+Vensim parser with Vensim's operator precedence (:mod:`sdkit.precedence`), with
+errors that name the failing equation and its line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from sdkit.errors import ModelFileError
+from sdkit.io import read_input
+from sdkit.locate import SKETCH_MARK, canonical, equation_lines
+from sdkit.macros import expand_macros
+from sdkit.precedence import vensim_parsing
+from sdkit.safety import check_model_text, decode_model, vensim_file
+
+#: Model files above this size are refused before parsing: PySD's parser takes about
+#: 3 ms per equation (a 4 MB model file, some 35,000 equations, takes about two minutes).
+#: Raise it with the environment variable ``SDKIT_MAX_MODEL_MB``.
+MAX_MODEL_BYTES = 4_000_000
+
+#: Longer equations are refused: PySD's parser and code generator recurse once per
+#: operator and take tens of seconds (then overflow the stack) on equations this long.
+MAX_EQUATION_CHARS = 20_000
+
+_INTEG_ONE_ARGUMENT = "missing 1 required positional argument: 'initial'"
+#: PySD's own position, counted within the equation joined into one line: misleading.
+_PARSER_POSITION = re.compile(r" [(]line \d+, column \d+[)]")
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_model_text(path: Path) -> tuple[bytes, str]:
+    """The bytes of a model file and its checked text, the only text any translator is given.
+
+    Raises
+    ------
+    ModelFileError
+        Not a regular file, too large, in an encoding sdkit does not read, empty, or
+        holding text PySD would run as code.
+    """
+    limit = _max_model_bytes()
+    raw = read_input(path, "model file", ModelFileError, limit,
+                     advice="split the model, or raise the limit with SDKIT_MAX_MODEL_MB")
+    text = decode_model(raw, path)
+    if not text.strip():
+        raise ModelFileError(f"{path} is empty; save the model from Vensim as a .mdl file")
+    text = expand_macros(text, path)
+    check_model_text(text, path)
+    return raw, text
+
+
+def _max_model_bytes() -> int:
+    text = os.environ.get("SDKIT_MAX_MODEL_MB", "")
+    try:
+        return int(float(text) * 1_000_000) if text else MAX_MODEL_BYTES
+    except ValueError:
+        raise ModelFileError(
+            f"SDKIT_MAX_MODEL_MB={text!r} is not a number; set it to a size in MB, e.g. 20"
+        ) from None
+
+
+def check_equation_lengths(text: str, path: Path) -> None:
+    """Refuse an equation longer than :data:`MAX_EQUATION_CHARS`, naming its line."""
+    position = 0
+    for equation in text.split(SKETCH_MARK, 1)[0].split("|"):
+        if len(equation) > MAX_EQUATION_CHARS:
+            name = equation.strip().split("=", 1)[0].strip()[:60]
+            line = text.count("\n", 0, position) + 1 + equation[: len(equation) - len(equation.lstrip())].count("\n")
+            raise ModelFileError(
+                f"{path.name} line {line}: the equation of {name!r} is {len(equation):,} characters "
+                f"long, more than {MAX_EQUATION_CHARS:,}; split it into intermediate variables"
+            )
+        position += len(equation) + 1
+
+
+def parse_model_text(path: Path, text: str) -> Any:
+    """PySD's abstract model of checked ``text``, parsed with Vensim's precedence.
+
+    Raises
+    ------
+    ModelFileError
+        The text does not parse; the message names the equation and its line.
+    """
+    try:
+        vensim = vensim_file(path, text)
+        with vensim_parsing():
+            vensim.parse()
+        return vensim.get_abstract_model()
+    except ModelFileError:
+        raise
+    except RecursionError:
+        raise ModelFileError(
+            f"cannot parse model file {path.name}: an equation is nested too deeply; "
+            "split it into intermediate variables"
+        ) from None
+    except Exception as exc:  # PySD raises many exception types for malformed files
+        raise _parse_error(path, text, exc) from exc
+
+
+def _parse_error(path: Path, text: str, exc: Exception) -> ModelFileError:
+    where = _failing_equation(path, text)
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    reason = _PARSER_POSITION.sub("", reason)
+    if where.startswith("stock"):
+        return ModelFileError(f"cannot parse model file {path.name}: {where}")
+    if where:
+        return ModelFileError(
+            f"cannot parse model file {path.name}: {where}: {reason[:160]}; fix that equation"
+        )
+    equations = text.split(SKETCH_MARK, 1)[0].rstrip()
+    if equations and not equations.endswith("|") and SKETCH_MARK not in text:
+        lines = [x.strip() for x in equations.rsplit("|", 1)[-1].splitlines()]
+        last = next((x for x in lines if x and not x.startswith("{")), lines[-1])[:40]
+        return ModelFileError(
+            f"cannot parse model file {path.name}: it ends inside an equation ({last!r}), so it "
+            "was probably cut short; restore the end of the file from a saved copy"
+        )
+    return ModelFileError(
+        f"cannot parse model file {path.name}: {reason[:200]}; fix the equation it names "
+        "or open the file in Vensim to locate the error"
+    )
+
+
+def _failing_equation(path: Path, text: str) -> str:
+    """Parse the file equation by equation to name the first one PySD rejects ('' if none)."""
+    try:
+        vensim = vensim_file(path, text)
+        with vensim_parsing():
+            vensim.parse(parse_all=False)
+            for section in vensim.sections:
+                section.parse(parse_all=False)
+                for element in section.elements:
+                    failure = _element_failure(element, text)
+                    if failure:
+                        return failure
+    except Exception:  # noqa: BLE001 - the file-level error message is still given
+        return ""
+    return ""
+
+
+def _element_failure(element: Any, text: str) -> str:
+    """Why one equation does not parse, with its line ('' when it parses)."""
+    try:
+        component = element.parse()
+        if hasattr(component, "expression"):
+            component.parse()
+    except Exception as exc:  # noqa: BLE001 - locating the failure, any type
+        lhs = re.split(r"=|\(", element.equation, maxsplit=1)[0].strip().splitlines()[0][:60]
+        line = equation_lines(text).get(canonical(lhs.split("[")[0]), "?")
+        if _INTEG_ONE_ARGUMENT in str(exc):
+            return f"stock {lhs!r} (line {line}) has no initial value, write INTEG(flow, initial value)"
+        return f"equation {lhs!r} (line {line}) cannot be parsed"
+    return ""

@@ -1,0 +1,164 @@
+"""The variables a model file declares, read from PySD's abstract model without running it.
+
+Each element of the file's main section becomes a :class:`Variable`: its names,
+kind, units, range, comment, subscripts and, for a constant, the value the file
+writes (its default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: The Python-safe names of Vensim's control variables.
+CONTROL_NAMES = {"initial_time", "final_time", "time_step", "saveper"}
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One model variable.
+
+    Attributes
+    ----------
+    name : str
+        The model's own name, e.g. ``"Institutional Authority"``.
+    py_name : str
+        PySD's Python-safe name, e.g. ``"institutional_authority"``.
+    kind : str
+        ``"stock"``, ``"constant"``, ``"lookup"``, ``"auxiliary"`` or ``"control"``.
+    units : str
+    limits : tuple of (float or None, float or None)
+    comment : str
+    dims : tuple of str
+        Subscript range names, empty for a scalar.
+    default : float, nested tuple of float, or None
+        A constant's value as the file writes it: a number, or a tuple over its
+        elements when it is subscripted and written as a list or element by element.
+        None for other kinds, and for a constant whose elements the file does not all
+        give as numbers.
+    """
+
+    name: str
+    py_name: str
+    kind: str
+    units: str
+    limits: tuple[float | None, float | None]
+    comment: str
+    dims: tuple[str, ...] = ()
+    default: float | tuple | None = None
+
+
+def variables_of(abstract_model: Any, ranges: dict[str, list[str]]) -> dict[str, Variable]:
+    """Variables of the main section, named exactly as PySD names them.
+
+    ``ranges`` maps each subscript range to its elements (:func:`dims_of`).
+    """
+    from pysd.builders.python.python_model_builder import ModelBuilder
+
+    builder = ModelBuilder(abstract_model)
+    section = builder.sections[0]
+    abstract_section = abstract_model.sections[0]
+    variables: dict[str, Variable] = {}
+    for element, element_builder in zip(abstract_section.elements, section.elements, strict=True):
+        section.namespace.add_to_namespace(element.name)
+        py_name = section.namespace.namespace[element.name]
+        kind = "control" if py_name in CONTROL_NAMES else _kind_of(element)
+        limits = tuple(None if v is None else float(v) for v in (element.limits or (None, None)))
+        dims = tuple(element_builder.subscripts)
+        variables[py_name] = Variable(
+            name=element.name,
+            py_name=py_name,
+            kind=kind,
+            units=str(element.units or ""),
+            limits=(limits + (None, None))[:2],
+            comment=str(element.documentation or "").strip(),
+            dims=dims,
+            default=default_of(element, dims, ranges) if kind == "constant" else None,
+        )
+    return variables
+
+
+def dims_of(abstract_model: Any) -> dict[str, list[str]]:
+    """Subscript ranges and their elements; a copy (``B <-> A``) gets the elements of ``A``."""
+    ranges = abstract_model.sections[0].subscripts
+    dims = {r.name: list(r.subscripts) for r in ranges if isinstance(r.subscripts, list)}
+    for subscript_range in ranges:
+        if isinstance(subscript_range.subscripts, str) and subscript_range.subscripts in dims:
+            dims[subscript_range.name] = list(dims[subscript_range.subscripts])
+    return dims
+
+
+def _kind_of(element: Any) -> str:
+    from pysd.translators.structures import abstract_expressions as ae
+
+    component = element.components[0]
+    ast = component.ast
+    if type(component).__name__ == "AbstractLookup" or isinstance(
+        ast, ae.LookupsStructure | ae.GetLookupsStructure
+    ):
+        return "lookup"
+    if isinstance(ast, ae.IntegStructure):
+        return "stock"
+    if all(number_of(c.ast) is not None for c in element.components):
+        return "constant"
+    return "auxiliary"
+
+
+def default_of(element: Any, dims: tuple[str, ...], ranges: dict[str, list[str]]) -> float | tuple | None:
+    """The value a constant's file gives, read from its expressions (never by running them)."""
+    values = [number_of(c.ast) for c in element.components]
+    if any(v is None for v in values):
+        return None
+    if len(values) == 1:
+        array = np.asarray(values[0], dtype=float)
+        return float(array) if array.ndim == 0 else _as_tuple(array)
+    try:
+        array = _elementwise(element.components, values, dims, ranges)
+    except (KeyError, ValueError):  # a subscript mapping, or a shape the file does not match
+        return None
+    return None if np.isnan(array).any() else _as_tuple(array)
+
+
+def _elementwise(components: list[Any], values: list[Any], dims: tuple[str, ...],
+                 ranges: dict[str, list[str]]) -> np.ndarray:
+    """A constant written in several equations (``x[a] = 1``, ``x[b] = 2``) as one array; NaN where unset."""
+    array = np.full([len(ranges[d]) for d in dims], np.nan)
+    for component, value in zip(components, values, strict=True):
+        subscripts, excepts = component.subscripts
+        block = np.ix_(*_positions(subscripts, dims, ranges))
+        given = np.full(array.shape, np.nan)
+        value = np.asarray(value, dtype=float)
+        shape = array[block].shape
+        given[block] = np.broadcast_to(value, shape) if value.ndim == 0 else value.reshape(shape)
+        mask = np.zeros(array.shape, dtype=bool)
+        mask[block] = True
+        for excluded in excepts or []:
+            mask[np.ix_(*_positions(excluded, dims, ranges))] = False
+        array = np.where(mask, given, array)
+    return array
+
+
+def _positions(subscripts: list[str], dims: tuple[str, ...], ranges: dict[str, list[str]]) -> list[list[int]]:
+    """Positions along each dimension that a component's subscripts (ranges or elements) cover."""
+    if len(subscripts) != len(dims):
+        raise ValueError("subscripts do not match the constant's dimensions")
+    return [[ranges[dim].index(e) for e in ranges.get(sub, [sub])]
+            for sub, dim in zip(subscripts, dims, strict=True)]
+
+
+def _as_tuple(values: np.ndarray) -> tuple:
+    return tuple(_as_tuple(v) if np.ndim(v) else float(v) for v in values)
+
+
+def number_of(ast: Any) -> float | np.ndarray | None:
+    """The number (or array) an expression writes literally, possibly negated; None for anything else."""
+    from pysd.translators.structures import abstract_expressions as ae
+
+    if isinstance(ast, int | float | np.ndarray) and not isinstance(ast, bool):
+        return ast
+    if isinstance(ast, ae.ArithmeticStructure) and ast.operators == ["negative"]:
+        inner = number_of(ast.arguments[0])
+        return None if inner is None else -np.asarray(inner, dtype=float)
+    return None
