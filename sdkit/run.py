@@ -34,7 +34,7 @@ def select_scenarios(model: Model, names: Sequence[str] | None, overrides: dict[
     ``overrides`` holds parameter values applied on top of every scenario (``set=`` is
     its earlier name, still accepted).
     """
-    overrides = _overrides_argument(overrides, legacy, "select_scenarios")
+    overrides = overrides_argument(overrides, legacy, "select_scenarios")
     if not names:
         chosen = [Scenario(DEFAULT_SCENARIO, "the model file's own values")]
     else:
@@ -51,7 +51,7 @@ def select_scenarios(model: Model, names: Sequence[str] | None, overrides: dict[
     return [s.with_overrides(overrides) if overrides else s for s in chosen]
 
 
-def _overrides_argument(overrides: dict[str, Any] | None, legacy: dict[str, Any], function: str) -> dict[str, Any] | None:
+def overrides_argument(overrides: dict[str, Any] | None, legacy: dict[str, Any], function: str) -> dict[str, Any] | None:
     """``overrides``, or the same values given under their earlier name ``set``."""
     unknown = sorted(set(legacy) - {"set"})
     if unknown:
@@ -97,7 +97,7 @@ def run(
     xarray.Dataset
         Dims ``(scenario, time)`` plus subscripts; provenance in ``attrs``.
     """
-    overrides = _overrides_argument(overrides, legacy, "run")
+    overrides = overrides_argument(overrides, legacy, "run")
     if engine not in ENGINES:
         raise ParameterError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     if not isinstance(model, Model):
