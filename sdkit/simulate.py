@@ -97,7 +97,7 @@ def label_nonfinite(error: NonFiniteError, runs: Runs) -> NonFiniteError:
     """``error`` (``.sample`` a row of ``runs``) restated with the run's label.
 
     For samples of an ensemble the sample number becomes the global one; for scenarios the
-    message ends with the scenario's name.
+    message names the scenario instead of the row.
     """
     row = error.sample
     known = row is not None and 0 <= row < runs.n
@@ -109,9 +109,7 @@ def label_nonfinite(error: NonFiniteError, runs: Runs) -> NonFiniteError:
         return NonFiniteError.at(error.variable, runs.labels[row], error.time)
     if not known:
         return error
-    labelled = NonFiniteError(f"{error} (sample {row} is scenario {runs.labels[row]!r})")
-    labelled.variable, labelled.sample, labelled.time = error.variable, row, error.time
-    return labelled
+    return NonFiniteError.at(error.variable, row, error.time, runs.describe(row))
 
 
 def to_dataset(model: Model, dim: str, labels: Any, times: np.ndarray, data: dict[str, np.ndarray],

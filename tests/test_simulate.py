@@ -83,7 +83,7 @@ def test_unknown_backend_is_refused(regions):
 def test_nonfinite_errors_are_labelled_from_their_attributes():
     error = NonFiniteError.at("outflow", 1, 2.5)
     by_scenario = label_nonfinite(error, Runs(("slow", "fast")))
-    assert str(by_scenario).endswith("(sample 1 is scenario 'fast')")
+    assert "at time 2.5 in scenario 'fast';" in str(by_scenario)
     assert (by_scenario.variable, by_scenario.sample, by_scenario.time) == ("outflow", 1, 2.5)
     by_sample = label_nonfinite(error, Runs((40, 41), "sample"))
     assert (by_sample.variable, by_sample.sample, by_sample.time) == ("outflow", 41, 2.5)
