@@ -157,11 +157,11 @@ def find_checks_file(model_path: str | Path, given: str | Path | None = None) ->
 
     if given is not None:
         path = Path(given)
-        if not path.is_file():
+        if not path.exists():  # a folder or a FIFO is reported by the reader
             raise CheckError(f"no checks file {path} ({looked_for(path)}); check the path given to --checks")
         return path
     path = checks_path_for(Path(model_path).absolute())
-    if not path.is_file():
+    if not path.exists():
         raise CheckError(f"no checks file for {Path(model_path).name}: looked for {path}; "
                          "write one there or pass --checks FILE")
     return path

@@ -30,7 +30,6 @@ from sdkit.model_file import (
     read_model_text,
     sha256_of,
 )
-from sdkit.safety import vensim_file
 from sdkit.scenarios import Scenario, load_scenarios, scenarios_path_for
 from sdkit.structure import (
     check_data_files,
@@ -208,7 +207,7 @@ class Model:
         """The Python module PySD generates for this model, built from the checked text."""
         from pysd.builders.python.python_model_builder import ModelBuilder
 
-        abstract_model = _pysd_parse(self.path, self.text)
+        abstract_model = parse_model_text(self.path, self.text, vensim_precedence=False)
         with tempfile.TemporaryDirectory(prefix="sdkit-build-") as scratch:  # private, 0700
             builder = ModelBuilder(abstract_model)  # reads subscript files beside the model
             target = builder.sections[0].path = Path(scratch) / f"{self.path.stem}.py"
@@ -313,20 +312,3 @@ def load_model(path: str | Path, scenarios: str | Path | None = None) -> Model:
     if scenarios_file.exists():
         model.scenarios = load_scenarios(scenarios_file, model)
     return model
-
-
-def _pysd_parse(path: Path, text: str) -> Any:
-    """PySD's own abstract model of the text (PySD's precedence), for PySD's code generator.
-
-    The text parsed without Vensim's precedence, so that the module PySD generates runs
-    PySD's semantics exactly as ``pysd.read_vensim`` would (the engine follows Vensim's).
-    """
-    try:
-        vensim = vensim_file(path, text)
-        vensim.parse()
-        return vensim.get_abstract_model()
-    except Exception as exc:  # noqa: BLE001 - the model parsed with Vensim's precedence
-        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-        raise ModelFileError(
-            f"PySD cannot read {path.name} ({reason}); run it with the engine instead"
-        ) from exc

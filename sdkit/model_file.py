@@ -9,6 +9,7 @@ errors that name the failing equation and its line.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -85,8 +86,11 @@ def check_equation_lengths(text: str, path: Path) -> None:
         position += len(equation) + 1
 
 
-def parse_model_text(path: Path, text: str) -> Any:
+def parse_model_text(path: Path, text: str, vensim_precedence: bool = True) -> Any:
     """PySD's abstract model of checked ``text``, parsed with Vensim's precedence.
+
+    ``vensim_precedence=False`` parses with PySD's own precedence: the form PySD's code
+    generator is given, so that PySD runs a model exactly as ``pysd.read_vensim`` would.
 
     Raises
     ------
@@ -95,7 +99,7 @@ def parse_model_text(path: Path, text: str) -> Any:
     """
     try:
         vensim = vensim_file(path, text)
-        with vensim_parsing():
+        with vensim_parsing() if vensim_precedence else contextlib.nullcontext():
             vensim.parse()
         return vensim.get_abstract_model()
     except ModelFileError:

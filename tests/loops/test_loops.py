@@ -14,7 +14,7 @@ from sdkit.loops.loop import canonical, loop_id
 from sdkit.model import load_model
 from sdkit.structure import clean_name
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 DATA = ROOT / "tests" / "data"
 MODELS = ROOT / "models"
 CORPUS = ROOT.parent / "shared" / "corpus"

@@ -15,8 +15,8 @@ from sdkit.sensitivity import OutputSpec, compute_metric, read_study, run_study
 from sdkit.sensitivity.cli import add_sweep_parser, cmd_sweep
 from sdkit.sensitivity.spec import StudyError
 
-DATA = Path(__file__).parent / "data"
-ROOT = Path(__file__).parent.parent
+DATA = Path(__file__).parents[1] / "data"
+ROOT = Path(__file__).parents[2]
 
 STUDY = """\
 model = "{model}"
@@ -154,7 +154,7 @@ def test_leftover_temporary_file_does_not_block_a_fresh_sweep(tmp_path):
     from sdkit.sensitivity.folder import prepare_out, sweep_folder
     from sdkit.sensitivity.spec import read_study
 
-    study = read_study(Path(__file__).parent / "data" / "sens_linear.toml")
+    study = read_study(Path(__file__).parents[1] / "data" / "sens_linear.toml")
     out = tmp_path / "out"
     out.mkdir()
     (out / ".study.json.abc123.tmp").write_text("half written")

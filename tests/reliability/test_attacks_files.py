@@ -18,8 +18,8 @@ from sdkit.cache import cache_folder, cached_file, untrusted_reason
 from sdkit.cli import main
 from sdkit.ensemble import ensemble
 
-ROOT = Path(__file__).parent.parent
-DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parents[2]
+DATA = Path(__file__).parents[1] / "data"
 DECAY = (DATA / "decay.mdl").read_text()
 PLANTED = "open({marker!r}, 'w').close()\n"
 

@@ -19,7 +19,7 @@ from sdkit.cli import main
 from sdkit.errors import ModelFileError
 from sdkit.safety import ENCODINGS, check_model_text
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 DECAY = (DATA / "decay.mdl").read_text()
 BODY = DECAY.split("\n", 1)[1]  # without the {UTF-8} line
 

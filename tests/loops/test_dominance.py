@@ -14,7 +14,7 @@ from sdkit.run import run
 from sdkit.scenarios import Scenario
 from sdkit.structure import clean_name
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 DATA = ROOT / "tests" / "data"
 MODELS = ROOT / "models"
 CORPUS = ROOT.parent / "shared" / "corpus"

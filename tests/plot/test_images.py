@@ -17,11 +17,7 @@ from matplotlib.testing.compare import compare_images
 from sdkit import plot
 from sdkit.figures_io import save_figure
 from sdkit.plot.lint import figure_problems
-
-try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
-    from tests.make_baselines import BASELINE_DIR, BASELINES, render, run_dataset
-except ModuleNotFoundError:  # pragma: no cover
-    from make_baselines import BASELINE_DIR, BASELINES, render, run_dataset
+from tests.make_baselines import BASELINE_DIR, BASELINES, render, run_dataset
 
 #: RMS difference (0-255 grey levels) tolerated: absorbs anti-aliasing noise
 #: between FreeType builds, far below a moved line or a changed colour.

@@ -15,11 +15,7 @@ from matplotlib.text import Text
 from sdkit import plot
 from sdkit.errors import SdkitError
 from sdkit.plot.style import FALLBACK_STYLES, axis_label, order_styles
-
-try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
-    from tests.make_baselines import BASELINES, run_dataset
-except ModuleNotFoundError:  # pragma: no cover
-    from make_baselines import BASELINES, run_dataset
+from tests.make_baselines import BASELINES, run_dataset
 
 
 @pytest.fixture(autouse=True)

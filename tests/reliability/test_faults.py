@@ -29,7 +29,7 @@ import sdkit
 from sdkit.ensemble import ensemble
 from sdkit.io import write_netcdf
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 SEED = 20261125
 
 # Decay model with a fine time step: each chunk takes a noticeable fraction of a second

@@ -18,33 +18,18 @@ from matplotlib.patches import FancyArrowPatch, Rectangle
 from sdkit import plot
 from sdkit.checks import Check, CheckResult
 from sdkit.plot import PlotError
-
-try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
-    from tests.make_baselines import (
-        ORDERS,
-        PARAMS,
-        convergence_dataset,
-        ensemble_dataset,
-        map_dataset,
-        morris_dataset,
-        restraint_region,
-        run_dataset,
-        sobol_dataset,
-        time_resolved_dataset,
-    )
-except ModuleNotFoundError:  # pragma: no cover
-    from make_baselines import (
-        ORDERS,
-        PARAMS,
-        convergence_dataset,
-        ensemble_dataset,
-        map_dataset,
-        morris_dataset,
-        restraint_region,
-        run_dataset,
-        sobol_dataset,
-        time_resolved_dataset,
-    )
+from tests.make_baselines import (
+    ORDERS,
+    PARAMS,
+    convergence_dataset,
+    ensemble_dataset,
+    map_dataset,
+    morris_dataset,
+    restraint_region,
+    run_dataset,
+    sobol_dataset,
+    time_resolved_dataset,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ from sdkit.cli import main
 from sdkit.ensemble import ensemble
 from sdkit.errors import NonFiniteError, OutputError, SdkitWarning
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 DECAY = (DATA / "decay.mdl").read_text()
 SCENARIOS = (DATA / "decay.scenarios.toml").read_text()
 
@@ -145,7 +145,7 @@ def test_N10_ensemble_warns_for_the_fastest_sample(decay_path):
 
 
 def test_N11_shipped_models_do_not_warn():
-    root = Path(__file__).parent.parent / "models"
+    root = Path(__file__).parents[2] / "models"
     for path in sorted(root.glob("*.mdl")):
         model = sdkit.load_model(path)
         assert model.time_constants, path

@@ -19,8 +19,9 @@ import pytest
 import sdkit
 from sdkit.cli import main
 from sdkit.errors import ModelFileError, ParameterError, ScenarioError, SdkitError
+from tests.shared_data import CONFORMANCE, absent
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 DECAY = (DATA / "decay.mdl").read_text()
 
 
@@ -183,12 +184,6 @@ def test_valid_variants_still_load(tmp_path):
     assert model.time.saveper == model.time.time_step == 0.125
     result = sdkit.run(model, engine="pysd", variables=["Stock"])
     assert result["stock"].isel(time=-1).item() < 100
-
-
-try:
-    from tests.shared_data import CONFORMANCE, absent
-except ModuleNotFoundError:  # pragma: no cover
-    from shared_data import CONFORMANCE, absent
 
 
 @pytest.mark.conformance

@@ -7,11 +7,8 @@ import pytest
 from sdkit.engine import compile_model
 from sdkit.engine.conformance import find_cases, main, run_case
 from sdkit.errors import UnsupportedFeature
+from tests.shared_data import CONFORMANCE, absent
 
-try:
-    from tests.shared_data import CONFORMANCE, absent
-except ModuleNotFoundError:  # pragma: no cover
-    from shared_data import CONFORMANCE, absent
 CASES = find_cases(CONFORMANCE) if CONFORMANCE.is_dir() else []
 
 pytestmark = pytest.mark.conformance

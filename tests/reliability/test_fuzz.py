@@ -12,7 +12,7 @@ created, renamed or removed outside the test's own folder (watched with an audit
 The default run is modest. The thousands-case run whose counts are in
 docs/reliability.md::
 
-    SDKIT_FUZZ_CASES=1000 SDKIT_FUZZ_REPORT=fuzz.json .venv/bin/pytest tests/test_fuzz.py
+    SDKIT_FUZZ_CASES=1000 SDKIT_FUZZ_REPORT=fuzz.json .venv/bin/pytest tests/reliability/test_fuzz.py
 
 (``SDKIT_FUZZ_CASES`` cases per kind; ``SDKIT_FUZZ_SEED`` changes the mutations.)
 
@@ -52,7 +52,7 @@ from sdkit.checks import evaluate, load_checks
 from sdkit.errors import SdkitError
 from sdkit.scenarios import load_scenarios
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 MODELS = ROOT / "models"
 SWEEPS = sorted((ROOT / "sensitivity").glob("*.toml"))
 CORE = MODELS / "kissinger_core.mdl"

@@ -9,13 +9,8 @@ matplotlib.use("Agg")
 import pytest
 
 from sdkit.cli import main
-
-try:
-    from tests.make_baselines import morris_dataset, sobol_dataset
-    from tests.test_plot_lint import two_calendars
-except ModuleNotFoundError:  # pragma: no cover
-    from make_baselines import morris_dataset, sobol_dataset
-    from test_plot_lint import two_calendars
+from tests.make_baselines import morris_dataset, sobol_dataset
+from tests.plot.test_lint import two_calendars
 
 
 @pytest.fixture

@@ -15,11 +15,7 @@ from PIL import Image
 from sdkit import plot
 from sdkit.errors import OutputError
 from sdkit.figures_io import save_figure
-
-try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
-    from tests.make_baselines import map_dataset, run_dataset
-except ModuleNotFoundError:  # pragma: no cover
-    from make_baselines import map_dataset, run_dataset
+from tests.make_baselines import map_dataset, run_dataset
 
 FORMATS = ("pdf", "png", "svg")
 

@@ -13,7 +13,7 @@ from sdkit.check_runs import run_checks
 from sdkit.checks import checks_path_for, load_checks
 from sdkit.model import load_model
 
-MODEL = Path(__file__).resolve().parents[1] / "models" / "kissinger_core.mdl"
+MODEL = Path(__file__).resolve().parents[2] / "models" / "kissinger_core.mdl"
 
 STOCKS = [
     "Legitimacy",

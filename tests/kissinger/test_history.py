@@ -20,7 +20,7 @@ from sdkit.errors import SdkitError
 from sdkit.model import load_model
 from sdkit.scenarios import load_scenarios, scenarios_path_for
 
-MODEL = Path(__file__).resolve().parents[1] / "models" / "kissinger_core.mdl"
+MODEL = Path(__file__).resolve().parents[2] / "models" / "kissinger_core.mdl"
 HISTORICAL = {
     "versailles_1919",
     "versailles_1919_long",

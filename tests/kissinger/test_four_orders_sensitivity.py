@@ -23,7 +23,7 @@ from sdkit.sensitivity import read_study, run_study
 from sdkit.sensitivity.pipeline import evaluate, load_study_model
 from sdkit.sensitivity.spec import StudyError, check_against_model, study_from_dict
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 MODEL = ROOT / "models" / "four_orders.mdl"
 STUDIES = sorted((ROOT / "sensitivity").glob("four_orders_*.toml"))
 

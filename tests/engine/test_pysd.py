@@ -25,7 +25,7 @@ import pytest
 from sdkit.engine import compile_model
 from sdkit.errors import NonFiniteError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MODELS = sorted((ROOT / "models").glob("*.mdl")) + sorted(
     (ROOT / "tests" / "data").glob("engine_*.mdl")
 )

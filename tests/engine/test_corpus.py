@@ -16,11 +16,8 @@ import pytest
 from sdkit.engine import compile_model
 from sdkit.engine import oracles as O
 from sdkit.errors import ModelFileError, UnsupportedFeature
+from tests.shared_data import CORPUS, absent
 
-try:
-    from tests.shared_data import CORPUS, absent
-except ModuleNotFoundError:  # pragma: no cover
-    from shared_data import CORPUS, absent
 MODELS = sorted(CORPUS.glob("*/*.mdl")) if CORPUS.is_dir() else []
 IDS = [p.parent.name for p in MODELS]
 BEYOND_PYSD = re.compile(r"\(line \d+\)|at line \d+|uses macros \(")

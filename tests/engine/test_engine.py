@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sdkit.engine import compile_model
 from sdkit.errors import ModelFileError, NonFiniteError, ParameterError, UnsupportedFeature
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FEATURES = ROOT / "tests" / "data" / "engine_features.mdl"
 
 CONTROL = """
@@ -82,7 +82,7 @@ def test_decay_matches_euler_closed_form(decay_kernel):
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_model_with_nothing_recomputed_per_step(backend):
     """Constant inflows only (no auxiliary changes over time): the stock grows linearly."""
-    k = compile_model(Path(__file__).parent / "data" / "sens_linear.mdl")
+    k = compile_model(Path(__file__).parents[1] / "data" / "sens_linear.mdl")
     weights = np.linspace(0.5, 2.0, 70)
     res = k.simulate({"weight_a": weights}, 70, ["stock"], backend=backend)
     inflow = weights * k.constants["rate_a"] + k.constants["weight_b"] * k.constants["rate_b"]

@@ -26,7 +26,7 @@ from sdkit.sensitivity import (
 )
 from sdkit.sensitivity.analyse import warn_index_problems
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 LINEAR = DATA / "sens_linear.toml"
 
 # Stock(t) = t (1 a + 2 b + 3 c), a, b ~ U(0, 1), c ~ U(0, 2): w_i^2 var_i = 1/12, 4/12, 36/12, 0.
