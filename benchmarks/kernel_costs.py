@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sdkit.engine import compile_model  # noqa: E402
-from sdkit.engine.kernel import interleaved_vectors, saveper_mask, time_grid  # noqa: E402
+from sdkit.engine.kernel import interleaved_vectors  # noqa: E402
+from sdkit.timing import saveper_mask, time_grid  # noqa: E402
 
 VARIANTS = {
     "as generated": lambda src: src,

@@ -154,11 +154,11 @@ def _run_group(model: Model, group: list[Check], settings: dict[str, Any], engin
     else:
         pieces, broken = [], {}
         try:
-            pieces.append(run(model, scenarios=needed, set=settings, engine=engine, progress=progress))
+            pieces.append(run(model, scenarios=needed, overrides=settings, engine=engine, progress=progress))
         except NonFiniteError:  # find which scenario broke: run them one by one
             for name in needed:
                 try:
-                    pieces.append(run(model, scenarios=[name], set=settings, engine=engine))
+                    pieces.append(run(model, scenarios=[name], overrides=settings, engine=engine))
                 except NonFiniteError as exc:
                     broken[name] = str(exc)
     ran = xr.concat(pieces, dim="scenario", join="outer") if len(pieces) > 1 else (pieces[0] if pieces else None)

@@ -88,7 +88,7 @@ def _run(args: argparse.Namespace) -> int:
     dataset = run(
         model,
         scenarios=names,
-        set=parse_set(args.set),
+        overrides=parse_set(args.set),
         variables=with_check_variables(model, args.vars, suite),
         engine=args.engine,
         progress=_progress("scenarios"),
@@ -122,7 +122,7 @@ def _run_models(args: argparse.Namespace) -> int:
     if args.all:
         raise ParameterError("--all runs one model's scenarios; with several models name them with --scenario")
     models = [load_model(path, scenarios=args.scenarios) for path in args.model]
-    dataset = compare(models, scenarios=args.scenario, set=parse_set(args.set), variables=args.vars,
+    dataset = compare(models, scenarios=args.scenario, overrides=parse_set(args.set), variables=args.vars,
                       engine=args.engine, progress=_progress("scenarios"))
     stocks = list(dict.fromkeys(name for model in models for name in model.stocks))
     print(final_values(dataset, list(dataset.data_vars) if args.vars else stocks))
@@ -395,6 +395,7 @@ PLUGIN_COMMANDS = [
     ("sdkit.sensitivity.cli", "add_sweep_parser", "sweep"),
     ("sdkit.plot.cli", "add_plot_parser", "plot"),
     ("sdkit.loops.cli", "add_loops_parser", "loops"),
+    ("sdkit.diagram.cli", "add_diagram_parser", "diagram"),
     ("sdkit.explore.cli", "add_explore_parser", "explore"),
 ]
 

@@ -41,7 +41,7 @@ import xarray as xr
 
 from sdkit.errors import ParameterError
 from sdkit.model import Model, load_model
-from sdkit.run import run
+from sdkit.run import overrides_argument, run
 
 __all__ = ["PER_MODEL", "compare", "model_provenance"]
 
@@ -54,11 +54,12 @@ Models = Sequence[Model | str | Path] | Mapping[str, Model | str | Path]
 def compare(
     models: Models,
     scenarios: Sequence[str] | None = None,
-    set: dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None,
     variables: Sequence[str] | None = None,
     engine: str = "auto",
     scenarios_file: str | Path | None = None,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    **legacy: Any,
 ) -> xr.Dataset:
     """Run the same scenarios of several models and return them along a ``model`` dimension.
 
@@ -67,8 +68,9 @@ def compare(
     models : sequence of Model or path, or mapping of label to Model or path
         The models; labelled by their file stem (``sanctions.mdl`` -> ``"sanctions"``)
         unless given as a mapping. Two models may not share a label.
-    scenarios, set, variables, engine, progress
-        As for :func:`sdkit.run.run`, the same for every model. ``variables`` defaults to
+    scenarios, overrides, variables, engine, progress
+        As for :func:`sdkit.run.run`, the same for every model (``set=`` is the earlier
+        name of ``overrides``, still accepted). ``variables`` defaults to
         the stocks and auxiliaries of each model; a variable one model lacks is NaN there.
     scenarios_file : path, optional
         Read every model's scenarios from this file (a variant reusing its base model's
@@ -88,12 +90,14 @@ def compare(
     ParameterError
         No models, or two models with the same label.
     """
+    overrides = overrides_argument(overrides, legacy, "compare")
     labelled = _labelled(models)
     pieces, records = [], {}
     for label, model in labelled.items():
         if not isinstance(model, Model):
             model = load_model(model, scenarios=scenarios_file)
-        piece = run(model, scenarios=scenarios, set=set, variables=variables, engine=engine, progress=progress)
+        piece = run(model, scenarios=scenarios, overrides=overrides, variables=variables, engine=engine,
+                    progress=progress)
         records[label] = dict(piece.attrs)
         pieces.append(piece)
     labels = list(labelled)

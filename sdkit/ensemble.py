@@ -24,12 +24,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sdkit.backends.engine import parameter_arrays, run_kernel
 from sdkit.errors import NonFiniteError, OutputError, ParameterError, SdkitError, SdkitWarning
 from sdkit.io import write_atomic
 from sdkit.locks import folder_lock, removing_temporaries
 from sdkit.model import Model, TimeSettings, load_model
 from sdkit.provenance import provenance_attrs
+from sdkit.runs import Runs, save_times
 from sdkit.scenarios import Override, overrides_for
+from sdkit.simulate import BACKENDS, label_nonfinite, run_rows, to_dataset
 
 log = logging.getLogger(__name__)
 
@@ -59,41 +62,17 @@ def _kernel_for(model_text: bytes, model_name: str) -> Any:
 
 
 def run_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
-    """Simulate one chunk of samples; a non-finite value names the global sample index."""
+    """Simulate one chunk of samples on the engine; a non-finite value names the global sample index."""
     kernel = _kernel_for(task.model_text, task.model_name)
-    save = task.save if isinstance(task.save, str) else np.asarray(task.save)
     try:
-        result = kernel.simulate(task.params, task.n, list(task.variables), save=save, time=dict(task.time))
+        result = run_kernel(kernel, task.params, task.n, task.variables, task.save, dict(task.time))
     except NonFiniteError as exc:
-        raise _pinpoint(kernel, task, exc) from None
+        raise label_nonfinite(exc, Runs(range(task.start, task.start + task.n), "sample")) from None
     return {"__times__": np.asarray(result.times), **result.data}
 
 
-def _pinpoint(kernel: Any, task: ChunkTask, exc: NonFiniteError) -> NonFiniteError:
-    """The error for the ensemble: global sample index, and the exact time step of the first non-finite value.
-
-    The kernel checks values where it saves them; the failing sample is rerun alone,
-    saving every time step, so the error names the first step that went non-finite.
-    """
-    sample = exc.sample
-    if sample is None or not 0 <= sample < task.n:
-        return NonFiniteError(f"{exc} (chunk starting at sample {task.start} of the ensemble)")
-    where: NonFiniteError = exc
-    time = dict(task.time)
-    params = {name: np.asarray(value)[sample : sample + 1] for name, value in task.params.items()}
-    try:
-        kernel.simulate(params, 1, list(task.variables), save="all", time={**time, "saveper": time["time_step"]})
-    except NonFiniteError as exact:
-        where = exact if exact.time is not None else exc
-    except SdkitError:
-        pass
-    if where.time is None:
-        return NonFiniteError(f"{where} (sample {task.start + sample} of the ensemble)")
-    return NonFiniteError.at(where.variable, task.start + sample, where.time)
-
-
-def _columns_to_overrides(model: Model, samples: pd.DataFrame) -> list[tuple[str, Override]]:
-    """Validate sample columns: known constants, numeric, finite; returns (column, override)."""
+def _columns_to_overrides(model: Model, samples: pd.DataFrame) -> list[Override]:
+    """Validate sample columns: known constants, numeric, finite; one override (n values) per column."""
     if samples.shape[0] == 0:
         raise ParameterError("the samples table has no rows; give one row per run")
     if samples.shape[1] == 0:
@@ -116,7 +95,7 @@ def _columns_to_overrides(model: Model, samples: pd.DataFrame) -> list[tuple[str
                 f"column {column!r} row {row + 1}: {samples[column].iloc[row]!r} is not a finite number; "
                 "fix that cell"
             )
-        pairs.append((str(column), Override(override.py_name, values, override.elements)))
+        pairs.append(Override(override.py_name, values, override.elements))
     return pairs
 
 
@@ -128,27 +107,6 @@ def _as_frame(samples: pd.DataFrame | xr.Dataset | dict[str, Any]) -> pd.DataFra
             raise ParameterError("the samples Dataset needs a `sample` dimension")
         return pd.DataFrame({name: samples[name].to_numpy() for name in samples.data_vars})
     return pd.DataFrame(samples)
-
-
-def build_params(model: Model, base: list[Override], columns: list[tuple[str, Override]], rows: slice) -> dict[str, np.ndarray]:
-    """Engine parameter arrays (n, *subscripts) for a slice of rows: defaults, base scenario, then columns."""
-    kernel = model.kernel
-    n = rows.stop - rows.start
-    params: dict[str, np.ndarray] = {}
-
-    def target(py_name: str) -> np.ndarray:
-        if py_name not in params:
-            params[py_name] = kernel.default_values(py_name, n)
-        return params[py_name]
-
-    for override in base:
-        target(override.py_name)[(slice(None), *override.index(model))] = override.value
-    for _, override in columns:
-        index = override.index(model)
-        array = target(override.py_name)
-        values = np.asarray(override.value)[rows]
-        array[(slice(None), *index)] = values.reshape((n,) + (1,) * (array.ndim - 1 - len(index)))
-    return params
 
 
 class ChunkStore:
@@ -246,12 +204,14 @@ def _content_digest(data: dict[str, np.ndarray]) -> str:
 
 
 def _open_store(folder: Path, model: Model, frame: pd.DataFrame, base: list[Override], variables: Sequence[str],
-                save: Any, time: dict, chunk_size: int) -> contextlib.AbstractContextManager[ChunkStore]:
+                save: Any, time: dict, chunk_size: int, engine: str) -> contextlib.AbstractContextManager[ChunkStore]:
     """The locked chunk store of an ensemble, keyed by everything that decides its numbers."""
     table = np.ascontiguousarray(frame.to_numpy(dtype=float))
     digest = hashlib.sha256(table.tobytes())
     digest.update(json.dumps([str(c) for c in frame.columns]).encode())
     digest.update(json.dumps([[o.py_name, np.asarray(o.value).tolist(), o.elements] for o in base]).encode())
+    if engine != "engine":  # the engine's fingerprints stay those of stores written before backends had names
+        digest.update(f"engine {engine}".encode())
     fingerprint = _fingerprint(model, digest.hexdigest(), variables, save, time, chunk_size)
     return ChunkStore.open(folder, fingerprint, table, chunk_size)
 
@@ -281,6 +241,7 @@ def ensemble(
     store: str | Path | None = None,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
     max_memory: float | None = None,
+    engine: str = "engine",
 ) -> xr.Dataset:
     """Simulate one run per row of ``samples``.
 
@@ -307,6 +268,8 @@ def ensemble(
     max_memory : float, optional
         Bytes the results may take; default half the machine's memory. A larger
         ensemble is refused before any run, with its estimate.
+    engine : {"engine", "pysd"}
+        The backend (:mod:`sdkit.backends`); only the engine's chunks go to dask workers.
 
     Returns
     -------
@@ -317,18 +280,12 @@ def ensemble(
         model = load_model(model)
     if chunk_size < 1:
         raise ParameterError(f"chunk_size must be at least 1, got {chunk_size}")
+    if engine not in BACKENDS:
+        raise ParameterError(f"unknown engine {engine!r}; use one of {', '.join(BACKENDS)}")
     frame = _as_frame(samples)
-    columns = _columns_to_overrides(model, frame)
-    base, time = [], model.time
-    if scenario is not None:
-        if scenario not in model.scenarios:
-            raise ParameterError(model.unknown_scenario(scenario))
-        chosen = model.scenarios[scenario]
-        base = overrides_for(model, chosen.parameters)
-        time = model.time.replace(chosen.time)
-    message = model.check_time_step(
-        time.time_step, {**{o.py_name: o.value for o in base}, **{o.py_name: o.value for _, o in columns}}
-    )
+    base, time = _starting_point(model, scenario)
+    runs = Runs(range(len(frame)), "sample", tuple(base), columns=tuple(_columns_to_overrides(model, frame)))
+    message = model.check_time_step(time.time_step, {o.py_name: o.value for o in (*runs.shared, *runs.columns)})
     if message:
         warnings.warn(f"ensemble of {model.path.name}: {message}", SdkitWarning, stacklevel=2)
     names = [model.resolve(v) for v in variables] if variables else model.stocks
@@ -336,28 +293,54 @@ def ensemble(
     if isinstance(save_key, str) and save_key not in ("all", "final"):
         raise ParameterError(f"save must be 'all', 'final' or a list of times, got {save!r}")
     check_result_size(model, len(frame), names, save_key, time, max_memory)
-    model_text = model.text.encode("utf-8")
-    n_total = len(frame)
-    starts = list(range(0, n_total, chunk_size))
-    store_context = (_open_store(Path(store), model, frame, base, names, save_key, time.__dict__, chunk_size)
+    starts = list(range(0, runs.n, chunk_size))
+    chunks = [runs.take(start, min(start + chunk_size, runs.n)) for start in starts]
+    store_context = (_open_store(Path(store), model, frame, base, names, save_key, time.__dict__, chunk_size, engine)
                      if store is not None else contextlib.nullcontext())
-
-    def task(index: int) -> ChunkTask:
-        rows = slice(starts[index], min(starts[index] + chunk_size, n_total))
-        return ChunkTask(
-            model_text=model_text,
-            model_name=str(model.path),
-            start=rows.start,
-            params=build_params(model, base, columns, rows),
-            n=rows.stop - rows.start,
-            variables=tuple(names),
-            save=save_key,
-            time=tuple(sorted(time.__dict__.items())),
-        )
-
     with store_context as chunk_store:
-        results = gather_chunks(len(starts), lambda missing: _execute(missing, task, executor), chunk_store, progress)
-    return _assemble(model, results, names, save_key, scenario, frame)
+        compute = _chunk_runner(model, chunks, names, save_key, time, executor, engine)
+        results = gather_chunks(len(starts), compute, chunk_store, progress)
+    return _assemble(model, results, names, save_key, scenario, frame, engine)
+
+
+def _starting_point(model: Model, scenario: str | None) -> tuple[list[Override], TimeSettings]:
+    """The overrides and time settings of the scenario every run starts from (the file's own: none)."""
+    if scenario is None:
+        return [], model.time
+    if scenario not in model.scenarios:
+        raise ParameterError(model.unknown_scenario(scenario))
+    chosen = model.scenarios[scenario]
+    return overrides_for(model, chosen.parameters), model.time.replace(chosen.time)
+
+
+def _chunk_runner(model: Model, chunks: list[Runs], names: list[str], save: str | tuple[float, ...],
+                  time: TimeSettings, executor: Any, engine: str) -> Callable[[list[int]], Iterable[tuple[int, dict]]]:
+    """``compute(missing)`` for :func:`gather_chunks`: engine chunks as tasks (dask-ready), others in this process."""
+    if engine == "engine":
+        return lambda missing: _execute(missing, lambda index: _task(model, chunks[index], names, save, time), executor)
+    if executor is not None:
+        log.warning("the %s backend runs in this process; the dask executor is not used", engine)
+
+    def compute(missing: list[int]) -> Iterator[tuple[int, dict]]:
+        for index in missing:
+            times, data = run_rows(model, chunks[index], time, names, save, engine)
+            yield index, {"__times__": times, **data}
+
+    return compute
+
+
+def _task(model: Model, runs: Runs, names: list[str], save: str | tuple[float, ...], time: TimeSettings) -> ChunkTask:
+    """The engine's work on one chunk, as data a dask worker can take."""
+    return ChunkTask(
+        model_text=model.text.encode("utf-8"),
+        model_name=str(model.path),
+        start=runs.labels[0],
+        params=parameter_arrays(model, runs),
+        n=runs.n,
+        variables=tuple(names),
+        save=save,
+        time=tuple(sorted(time.__dict__.items())),
+    )
 
 
 def gather_chunks(
@@ -407,8 +390,6 @@ def _execute(indices: list[int], task: Callable[[int], ChunkTask], executor: Any
 def check_result_size(model: Model, n: int, names: Sequence[str], save: Any, time: TimeSettings,
                       max_memory: float | None = None) -> None:
     """Refuse, before any run, an ensemble whose results would not fit in ``max_memory`` bytes."""
-    from sdkit.run import save_times
-
     if save == "final":
         n_times = 1
     elif save == "all":
@@ -433,23 +414,12 @@ def default_memory_limit() -> float:
     return psutil.virtual_memory().total / 2
 
 
-def _assemble(model: Model, results: dict[int, dict], names: list[str], save: Any, scenario: str | None, frame: pd.DataFrame) -> xr.Dataset:
+def _assemble(model: Model, results: dict[int, dict], names: list[str], save: Any, scenario: str | None,
+              frame: pd.DataFrame, engine: str) -> xr.Dataset:
     ordered = [results[i] for i in sorted(results)]
-    times = ordered[0]["__times__"]
-    coords: dict[str, Any] = {"sample": np.arange(len(frame))}
-    if save != "final":
-        coords["time"] = times
-    data_vars = {}
-    for name in names:
-        variable = model.variables[name]
-        for dim in variable.dims:
-            coords[dim] = model.dims[dim]
-        dims = ("sample", *(() if save == "final" else ("time",)), *variable.dims)
-        data_vars[name] = (dims, np.concatenate([chunk[name] for chunk in ordered]), {"long_name": variable.name, "units": variable.units})
-    coords["param"] = [str(c) for c in frame.columns]
-    data_vars["parameters"] = (("sample", "param"), frame.to_numpy(dtype=float), {"long_name": "parameter values of each run"})
-    dataset = xr.Dataset(data_vars, coords=coords)
-    if save == "final":
-        dataset.attrs["final_time"] = float(times[-1]) if np.ndim(times) else float(times)
-    dataset.attrs.update(provenance_attrs(model, engine="engine", scenario=scenario or "", save=save))
+    data = {name: np.concatenate([chunk[name] for chunk in ordered]) for name in names}
+    parameters = (("sample", "param"), frame.to_numpy(dtype=float), {"long_name": "parameter values of each run"})
+    dataset = to_dataset(model, "sample", np.arange(len(frame)), ordered[0]["__times__"], data, final=save == "final",
+                         extra_vars={"parameters": parameters}, extra_coords={"param": [str(c) for c in frame.columns]})
+    dataset.attrs.update(provenance_attrs(model, engine=engine, scenario=scenario or "", save=save))
     return dataset

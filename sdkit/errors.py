@@ -46,10 +46,14 @@ class NonFiniteError(SdkitError):
     time: float | None = None
 
     @classmethod
-    def at(cls, variable: str | None, sample: int, time: float) -> NonFiniteError:
-        """The error for ``variable`` (None: not known) turning non-finite in ``sample`` at ``time``."""
+    def at(cls, variable: str | None, sample: int, time: float | None, run: str | None = None) -> NonFiniteError:
+        """The error for ``variable`` turning non-finite in ``sample`` at ``time`` (None: not known).
+
+        ``run`` names the run in the message instead of its sample number, e.g. ``scenario 'fast'``.
+        """
         who = f"variable '{variable}'" if variable else "a variable"
-        error = cls(f"{who} became NaN or infinite at time {time} in sample {sample}; check divisions, "
+        when = f"at time {time}" if time is not None else "at an unknown time"
+        error = cls(f"{who} became NaN or infinite {when} in {run or f'sample {sample}'}; check divisions, "
                     "LN/SQRT arguments and parameter ranges")
         error.variable, error.sample, error.time = variable, sample, time
         return error

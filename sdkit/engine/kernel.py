@@ -6,6 +6,7 @@ import contextlib
 import functools
 import hashlib
 import importlib.util
+import linecache
 import logging
 import os
 import sys
@@ -21,13 +22,12 @@ import numpy as np
 from sdkit.cache import cache_folder, cached_file
 from sdkit.engine.codegen import check_order, generate, generate_numba, lookup_data
 from sdkit.engine.ir import ModelIR
+from sdkit.engine.plan import TIME_KEYS, Plan, make_plan
 from sdkit.engine.schedule import Schedule, order_nodes
 from sdkit.errors import NonFiniteError, ParameterError
-from sdkit.timing import RPREC, saveper_mask, time_grid
 
 log = logging.getLogger(__name__)
 
-TIME_KEYS = ("initial_time", "final_time", "time_step", "saveper")
 #: below this many samples the numpy backend is used when backend="auto"
 NUMBA_MIN_SAMPLES = 64
 #: vectors of lanes LLVM interleaves in the numba kernel's lane loop
@@ -107,6 +107,19 @@ def remove_stale_kernels(folder: Path, max_age_days: float = STALE_DAYS) -> list
             continue
         removed.append(path.stem)
     return removed
+
+
+def _exec_numpy_source(source: str) -> Any:
+    """The numpy kernel's ``run``, compiled under a name that tracebacks can show the source of.
+
+    The name holds the hash of the source and is registered with :mod:`linecache`, so a
+    traceback through the kernel shows the generated line that failed.
+    """
+    filename = f"<sdkit-kernel-numpy-{hashlib.sha256(source.encode('utf-8')).hexdigest()[:16]}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    namespace: dict[str, Any] = {}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - sdkit's own generated code
+    return namespace["run"]
 
 
 def _call_with_data(run, numbers, tables, *args):
@@ -208,10 +221,7 @@ class Kernel:
         if fn is not None:
             return fn
         if flavor == "numpy":
-            src = self.source(flavor)
-            namespace: dict[str, Any] = {}
-            exec(compile(src, "<sdkit-kernel>", "exec"), namespace)  # noqa: S102
-            fn = namespace["run"]
+            fn = _exec_numpy_source(self.source(flavor))
         else:
             # the source holds the structure only (numbers and lookups are arguments),
             # so its hash is the cache key of the structure
@@ -419,98 +429,47 @@ class Kernel:
             raise ParameterError(f"n={n!r} must be a positive integer")
         n = int(n)
         names = list(self.variables) if variables is None else list(variables)
-        for v in names:
-            if v not in self._ir.var_nodes:
-                raise ParameterError(f"variable '{v}' is not in the model; see kernel.variables")
-        t0, tf, dt, sp = self._times(time)
-        times = time_grid(t0, tf, dt)
-        nsteps = len(times) - 1
-        chk = saveper_mask(times, t0, dt, sp)
-        save_idx = np.full(len(times), -1, dtype=np.int64)
-        final = isinstance(save, str) and save == "final"
-        if isinstance(save, str):
-            if save == "all":
-                steps = np.flatnonzero(chk)
-            elif save == "final":
-                steps = np.array([nsteps])
-            else:
-                raise ParameterError(f"save='{save}' is unknown; use 'all', 'final' or an array")
-        else:
-            req = np.atleast_1d(np.asarray(save, dtype=np.float64))
-            if req.ndim != 1 or req.size == 0:
-                raise ParameterError(
-                    "save must be 'all', 'final' or a non-empty 1-D array of times"
-                )
-            tarr = np.asarray(times)
-            steps_list = []
-            for r in req:
-                hit = np.flatnonzero(np.isclose(tarr, r, dt * RPREC))
-                if hit.size == 0:
-                    raise ParameterError(
-                        f"save time {r} is not on the time-step grid from {t0} to {tf} "
-                        f"with step {dt}"
-                    )
-                steps_list.append(int(hit[0]))
-            steps = np.array(steps_list)
-            if np.any(np.diff(steps) <= 0):
-                raise ParameterError("save times must be strictly increasing")
-        save_idx[steps] = np.arange(steps.size)
-        decimals = -int(np.log10(dt * RPREC))
-        out_times = np.round(np.asarray(times)[steps], decimals)
-
-        var_nodes = [self._ir.var_nodes[v] for v in names]
-        flat_nodes = sorted({int(i) for idx in var_nodes for i in np.ravel(idx) if i >= 0})
-        col = {node: j for j, node in enumerate(flat_nodes)}
-        sn = np.asarray(flat_nodes, dtype=np.int64)
-
+        plan = make_plan(names, self._ir.var_nodes, self._times(time), save)
         pvals = self._param_values(params or {}, n)
         flavor = self._pick_backend(n, backend)
-        fn = self._function(flavor)
-        T = np.asarray(times, dtype=np.float64)
+        if flavor == "numpy":
+            buf = self._execute_numpy(plan, pvals, n)
+        else:
+            buf = self._execute_numba(plan, pvals, n, params or {}, time)
+        return SimulationResult(times=plan.out_times, data=_collect(plan, buf, n, flavor))
+
+    def _arguments(self, plan: Plan) -> tuple:
+        """The kernel's arguments after the parameters and the output buffer."""
+        times = np.asarray(plan.times, dtype=np.float64)
+        return (times, plan.save_index, plan.check, plan.saved_nodes)
+
+    def _execute_numpy(self, plan: Plan, pvals: Mapping[int, Any], n: int) -> np.ndarray:
+        """Run the numpy kernel; the buffer is ``(saved nodes, saved steps, n)``."""
+        P = [pvals.get(node, np.float64(self._ir.nodes[node].default)) for node in self._params]
+        buf = np.empty((plan.saved_nodes.size, plan.steps.size, n), dtype=np.float64)
         bad = np.full((n, 2), -1, dtype=np.int64)
         with np.errstate(all="ignore"):
-            if flavor == "numpy":
-                P = [
-                    pvals.get(node, np.float64(self._ir.nodes[node].default))
-                    for node in self._params
-                ]
-                buf = np.empty((len(flat_nodes), steps.size, n), dtype=np.float64)
-                res = fn(P, T, save_idx, chk, sn, buf, t0, tf, dt, sp, bad)
-                if res is not None:
-                    k, pos, sample = res
-                    self._raise_nonfinite(self._check[pos], int(sample), times[k], decimals)
-            else:
-                P = self._param_matrix(pvals, n)
-                buf = np.empty((n, steps.size, len(flat_nodes)), dtype=np.float64)
-                args = (P, T, save_idx, chk, sn, buf, t0, tf, dt, sp, bad)
-                self._run_threads(fn, args, n)
-                failed = np.flatnonzero(bad[:, 0] >= 0)
-                if failed.size:
-                    k_first = bad[failed, 0].min()
-                    sample = int(failed[np.flatnonzero(bad[failed, 0] == k_first)[0]])
-                    self._locate_nonfinite(params or {}, n, sample, time, times[k_first], decimals)
+            failed = self._function("numpy")(P, *self._arguments(plan), buf, plan.t0, plan.tf, plan.dt, plan.sp, bad)
+        if failed is not None:
+            k, pos, sample = failed
+            node = self._check[pos]
+            raise NonFiniteError.at(self._ir.nodes[node].label, int(sample), plan.rounded(plan.times[k]))
+        return buf
 
-        data: dict[str, np.ndarray] = {}
-        for v, idx in zip(names, var_nodes, strict=True):
-            shape = idx.shape
-            if flavor == "numpy":
-                arr = np.full((n, steps.size, *shape), np.nan)
-                for pos, node in np.ndenumerate(idx):
-                    if node >= 0:
-                        arr[(slice(None), slice(None), *pos)] = buf[col[int(node)]].T
-            else:
-                cols = np.array([col.get(int(i), -1) for i in np.ravel(idx)], dtype=np.int64)
-                if cols.size and (cols >= 0).all():
-                    arr = buf[:, :, cols].reshape((n, steps.size, *shape))
-                else:
-                    arr = np.full((n, steps.size, cols.size), np.nan)
-                    ok = cols >= 0
-                    arr[:, :, ok] = buf[:, :, cols[ok]]
-                    arr = arr.reshape((n, steps.size, *shape))
-            if final:
-                arr = arr[:, 0]
-            data[v] = np.ascontiguousarray(arr)
-        return SimulationResult(times=out_times, data=data)
+    def _execute_numba(self, plan: Plan, pvals: Mapping[int, Any], n: int, params: Mapping[str, Any],
+                       time: Mapping[str, float] | None) -> np.ndarray:
+        """Run the numba kernel over threads; the buffer is ``(n, saved steps, saved nodes)``."""
+        buf = np.empty((n, plan.steps.size, plan.saved_nodes.size), dtype=np.float64)
+        bad = np.full((n, 2), -1, dtype=np.int64)
+        args = (self._param_matrix(pvals, n), *self._arguments(plan), buf, plan.t0, plan.tf, plan.dt, plan.sp, bad)
+        with np.errstate(all="ignore"):
+            self._run_threads(self._function("numba"), args, n)
+        failed = np.flatnonzero(bad[:, 0] >= 0)
+        if failed.size:
+            k_first = bad[failed, 0].min()
+            sample = int(failed[np.flatnonzero(bad[failed, 0] == k_first)[0]])
+            self._locate_nonfinite(params, n, sample, time, plan.times[k_first], plan)
+        return buf
 
     @staticmethod
     def _run_threads(fn, args: tuple, n: int) -> None:
@@ -534,15 +493,8 @@ class Kernel:
             for f in futures:
                 f.result()
 
-    def _locate_nonfinite(
-        self,
-        params: Mapping[str, Any],
-        n: int,
-        sample: int,
-        time: Mapping[str, float] | None,
-        t: float,
-        decimals: int,
-    ) -> None:
+    def _locate_nonfinite(self, params: Mapping[str, Any], n: int, sample: int, time: Mapping[str, float] | None,
+                          t: float, plan: Plan) -> None:
         """Re-run one failed sample with numpy to name the first non-finite variable."""
         one = {}
         for py, value in params.items():
@@ -551,26 +503,35 @@ class Kernel:
             if arr.shape in ((n,), (n, *shape)):
                 arr = arr[sample : sample + 1]
             one[py] = arr
-        tt = dict(time or {})
-        tt["final_time"] = float(t)
+        until = {**(time or {}), "final_time": float(t)}
         try:
-            self.simulate(one, 1, variables=[], save="final", time=tt, backend="numpy")
+            self.simulate(one, 1, variables=[], save="final", time=until, backend="numpy")
         except NonFiniteError as exc:
-            raise _nonfinite(getattr(exc, "variable", None), sample, exc.time) from None
-        raise _nonfinite(None, sample, float(np.round(t, decimals)))
-
-    def _raise_nonfinite(self, node: int, sample: int, t: float, decimals: int) -> None:
-        raise _nonfinite(self._ir.nodes[node].label, sample, float(np.round(t, decimals)))
+            raise NonFiniteError.at(exc.variable, sample, exc.time) from None
+        raise NonFiniteError.at(None, sample, plan.rounded(t))
 
 
-def _nonfinite(variable: str | None, sample: int, t: float) -> NonFiniteError:
-    """A NonFiniteError whose message and attributes name the variable, sample and time."""
-    who = f"variable '{variable}'" if variable else "a variable"
-    err = NonFiniteError(
-        f"{who} became NaN or infinite at time {t} in sample {sample}; check divisions, "
-        "LN/SQRT arguments and parameter ranges"
-    )
-    err.variable = variable
-    err.sample = sample
-    err.time = t
-    return err
+def _collect(plan: Plan, buf: np.ndarray, n: int, flavor: str) -> dict[str, np.ndarray]:
+    """Python name -> ``(n, saved steps, *subscripts)`` values (``(n, *subscripts)`` for final values)."""
+    col = plan.column()
+    data: dict[str, np.ndarray] = {}
+    for v, idx in zip(plan.names, plan.var_nodes, strict=True):
+        shape = idx.shape
+        if flavor == "numpy":
+            arr = np.full((n, plan.steps.size, *shape), np.nan)
+            for pos, node in np.ndenumerate(idx):
+                if node >= 0:
+                    arr[(slice(None), slice(None), *pos)] = buf[col[int(node)]].T
+        else:
+            cols = np.array([col.get(int(i), -1) for i in np.ravel(idx)], dtype=np.int64)
+            if cols.size and (cols >= 0).all():
+                arr = buf[:, :, cols].reshape((n, plan.steps.size, *shape))
+            else:
+                arr = np.full((n, plan.steps.size, cols.size), np.nan)
+                ok = cols >= 0
+                arr[:, :, ok] = buf[:, :, cols[ok]]
+                arr = arr.reshape((n, plan.steps.size, *shape))
+        if plan.final:
+            arr = arr[:, 0]
+        data[v] = np.ascontiguousarray(arr)
+    return data

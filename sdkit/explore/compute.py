@@ -1,8 +1,8 @@
 """What the explorer computes at a parameter point: a run, a fan, checks, loops, a figure.
 
 The model is compiled once (:meth:`Explorer.warm_up`); every request after that hands
-the compiled kernel new numbers, as :func:`sdkit.run.run` and :func:`sdkit.ensemble.ensemble`
-do, and never recompiles. A run is the kernel's run of ``sdkit run MODEL --scenario S
+the compiled kernel new numbers through :func:`sdkit.simulate.run_rows`, as
+:func:`sdkit.run.run` and :func:`sdkit.ensemble.ensemble` do, and never recompiles. A run is the kernel's run of ``sdkit run MODEL --scenario S
 --set ...`` (the same parameter arrays, the same save times, so the same numbers); the
 fan is the kernel's run of :func:`sdkit.ensemble.ensemble` on a table of draws.
 """
@@ -23,12 +23,13 @@ import pandas as pd
 from sdkit.check_file import CheckFile, checks_path_for, find_checks_file, read_check_file
 from sdkit.check_robust import draw_constants
 from sdkit.check_runs import run_checks, validate_settings
-from sdkit.ensemble import build_params
 from sdkit.errors import NonFiniteError, ParameterError, ScenarioError, UnsupportedFeature
 from sdkit.explore.point import Point, Slider, make_sliders, scenario_values
 from sdkit.model import Model, TimeSettings
-from sdkit.run import save_times
+from sdkit.runs import Runs
 from sdkit.scenarios import Override, overrides_for
+from sdkit.simulate import run_rows, save_times
+from sdkit.timing import saveper_mask, time_grid
 
 #: Variables drawn by default, when the model has them.
 DEFAULT_VARIABLES = ("Legitimacy", "Power", "Institutional Authority", "Civil Society Pressure",
@@ -138,12 +139,12 @@ class Explorer:
         """One run at the point: times and each variable's trajectory."""
         names = self._variables(variables)
         overrides, time = self._plan(point)
-        params = build_params(self.model, overrides, [], slice(0, 1))
         outcome = [OUTCOME_VARIABLE] if OUTCOME_VARIABLE in self.model.variables and OUTCOME_VARIABLE not in names else []
-        result = self.model.kernel.simulate(params, 1, [*names, *outcome], save=_save_for(time), time=time.__dict__)
-        lines = {n: _lines(result.data[n][0]) for n in [*names, *outcome]}
+        runs = Runs(range(1), "sample", tuple(overrides))
+        times, data = run_rows(self.model, runs, time, [*names, *outcome], _save_for(time))
+        lines = {n: _lines(data[n][0]) for n in [*names, *outcome]}
         return {
-            "times": np.asarray(result.times, dtype=float).tolist(),
+            "times": np.asarray(times, dtype=float).tolist(),
             "series": {n: [_json(v) for v in lines[n]] for n in names},
             "elements": {n: self._elements(n) for n in names},
             "outcome": _outcome(lines[OUTCOME_VARIABLE][0] if OUTCOME_VARIABLE in lines else None),
@@ -186,10 +187,9 @@ class Explorer:
         held = {o.py_name for o in overrides_for(self.model, point.values)}
         columns = [(name, o) for name, o in all_columns if o.py_name not in held]
         overrides, time = self._plan(point)
-        params = build_params(self.model, overrides, columns, slice(0, len(table)))
         try:
-            result = self.model.kernel.simulate(params, len(table), names, save=_save_for(time), time=time.__dict__)
-            data, broken = result.data, 0
+            data, broken = run_rows(self.model, _draw_runs(overrides, columns, len(table)), time, names,
+                                    _save_for(time))[1], 0
         except NonFiniteError:
             data, broken = self._finite_runs(overrides, time, columns, len(table), names)
         bands = {}
@@ -205,19 +205,19 @@ class Explorer:
     def _finite_runs(self, overrides: list[Override], time: TimeSettings, columns: list, n: int,
                      names: list[str]) -> tuple[dict, int]:
         """Runs of every draw, one at a time, with NaN for those that turn non-finite."""
+        runs = _draw_runs(overrides, columns, n)
         save = save_times(time)
         shapes = {v: tuple(len(self.model.dims[d]) for d in self.model.variables[v].dims) for v in names}
-        data = {v: np.full((n, len(save), *shapes[v]), np.nan) for v in names}
+        data = {v: np.full((runs.n, len(save), *shapes[v]), np.nan) for v in names}
         broken = 0
-        for row in range(n):
-            params = build_params(self.model, overrides, columns, slice(row, row + 1))
+        for row in range(runs.n):
             try:
-                result = self.model.kernel.simulate(params, 1, names, save=_save_for(time), time=time.__dict__)
+                one = run_rows(self.model, runs.take(row, row + 1), time, names, _save_for(time))[1]
             except NonFiniteError:
                 broken += 1
                 continue
             for v in names:
-                data[v][row] = result.data[v][0]
+                data[v][row] = one[v][0]
         return data, broken
 
     def checks(self, point: Point) -> dict[str, Any]:
@@ -300,11 +300,14 @@ def _columns(model: Model, table: pd.DataFrame) -> list[tuple[str, Override]]:
     return found
 
 
+def _draw_runs(overrides: list[Override], columns: list[tuple[str, Override]], n: int) -> Runs:
+    """The fan's runs: the point's values shared by all, then one draw per run."""
+    return Runs(range(n), "sample", tuple(overrides), columns=tuple(o for _, o in columns))
+
+
 @lru_cache(maxsize=16)
 def _save_for(time: TimeSettings) -> str | tuple[float, ...]:
     """The kernel's ``save`` for :func:`sdkit.run.save_times`: ``"all"`` when that is the same grid."""
-    from sdkit.engine.kernel import saveper_mask, time_grid
-
     grid = time_grid(time.initial_time, time.final_time, time.time_step)
     if saveper_mask(grid, time.initial_time, time.time_step, time.saveper)[-1]:
         return "all"

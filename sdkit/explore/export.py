@@ -64,7 +64,7 @@ def view_figure(explorer: Explorer, point: Point, names: list[str], fan: dict[st
     scenarios = [point.scenario] if point.scenario else None
     pair = xr.concat([
         run(model, scenarios=scenarios, variables=names).assign_coords(scenario=[BASELINE]),
-        run(model, scenarios=scenarios, set=point.values, variables=names).assign_coords(scenario=[VIEW]),
+        run(model, scenarios=scenarios, overrides=point.values, variables=names).assign_coords(scenario=[VIEW]),
     ], dim="scenario")
     pair, labels = _split_elements(pair, names)
     if fan is None:

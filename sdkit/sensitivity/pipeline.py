@@ -17,9 +17,9 @@ range twice as wide as a's and b's):
 0.0
 >>> folder.cleanup()
 
-Evaluation runs the model once per sample row, in chunks. A model file runs on the
-vectorised engine through :func:`sdkit.ensemble.ensemble` (in this process or on dask
-workers), or on PySD when the engine cannot compile it. A :class:`FunctionModel` (a plain
+Evaluation runs the model once per sample row, in chunks. A model file runs through
+:func:`sdkit.ensemble.ensemble`: on the vectorised engine (in this process or on dask
+workers), or on PySD (in this process) when the engine cannot compile it. A :class:`FunctionModel` (a plain
 numpy function) runs in this process. With an output folder, each finished chunk is kept
 in ``<out>/chunks`` until the results are written; ``resume=True`` computes only the
 missing chunks and, because the sample and the bootstrap are seeded, gives bit-identical
@@ -52,7 +52,6 @@ import hashlib
 import json
 import logging
 import time
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +62,7 @@ import xarray as xr
 
 from sdkit.check_samples import answerable, checks_over_samples
 from sdkit.checks import BatchResult, Check, variables_needed
-from sdkit.errors import SdkitWarning, UnsupportedFeature
+from sdkit.ensemble import ChunkStore, ensemble, gather_chunks
 from sdkit.io import write_netcdf
 from sdkit.model import Model, load_model
 from sdkit.provenance import provenance_attrs, versions
@@ -76,6 +75,7 @@ from sdkit.sensitivity.methods import METHODS
 from sdkit.sensitivity.metrics import compute_outputs
 from sdkit.sensitivity.sample import sample, sample_frame
 from sdkit.sensitivity.spec import Study, StudyError, check_against_model, problem
+from sdkit.simulate import BACKENDS, choose_engine
 
 __all__ = [
     "FunctionModel",
@@ -144,26 +144,9 @@ def saved_times(study: Study, model: Model | FunctionModel) -> int:
     return int((settings.final_time - settings.initial_time) / settings.saveper + 1e-9) + 1
 
 
-def _engine_ok(model: Model, engine: str) -> bool:
-    if engine == "pysd":
-        return False
-    if engine == "engine":
-        model.kernel  # noqa: B018 - raises UnsupportedFeature naming what it cannot compile
-        return True
-    try:
-        model.kernel  # noqa: B018 - compiling is the test
-    except UnsupportedFeature as exc:
-        warnings.warn(f"{exc}; the sweep runs on PySD instead (correct, but slow; no dask workers)",
-                      SdkitWarning, stacklevel=3)
-        return False
-    return True
-
-
 def _chunked(x: np.ndarray, run_rows: Callable[[np.ndarray], dict[str, np.ndarray]], times: np.ndarray,
              chunk_size: int, store: Path | None, fingerprint: str, progress: Progress | None) -> dict[str, np.ndarray]:
     """Run ``run_rows`` chunk by chunk in this process, keeping finished chunks in ``store``."""
-    from sdkit.ensemble import ChunkStore, gather_chunks
-
     starts = range(0, x.shape[0], chunk_size)
 
     def compute(missing: list[int]) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
@@ -175,43 +158,6 @@ def _chunked(x: np.ndarray, run_rows: Callable[[np.ndarray], dict[str, np.ndarra
     with opened as chunk_store:
         results = gather_chunks(len(starts), compute, chunk_store, progress)
     return {k: np.concatenate([results[i][k] for i in sorted(results)]) for k in results[0]}
-
-
-def _pysd_rows(model: Model, study: Study, names: list[str]) -> tuple[Callable[[np.ndarray], dict], np.ndarray]:
-    """A chunk function running PySD once per row (scenario values, then the row's values)."""
-    from sdkit.scenarios import overrides_for
-
-    scenario = model.scenarios[study.scenario] if study.scenario else None
-    settings = model.time.replace(scenario.time) if scenario else model.time
-    fixed = overrides_for(model, scenario.parameters) if scenario else []
-    if any(o.elements or model.variables[o.py_name].dims for o in fixed):
-        raise UnsupportedFeature("the PySD fallback of sweeps sets scalar constants only; "
-                                 "use a scenario without subscripted values")
-    by_element = [p for p in study.parameter_names if overrides_for(model, {p: 0.0})[0].elements]
-    if by_element:
-        raise UnsupportedFeature(f"the PySD fallback of sweeps varies scalar constants only, not "
-                                 f"{by_element[0]!r}; run the study on the engine")
-    varied = [model.resolve_parameter(p) for p in study.parameter_names]
-    columns = [model.variables[n].name for n in names]
-    step = settings.saveper
-    times = np.round(np.arange(settings.initial_time, settings.final_time + step / 2, step), 10)
-
-    def run_rows(rows: np.ndarray) -> dict[str, np.ndarray]:
-        pysd_model = model.pysd_model()
-        out = {n: np.empty((rows.shape[0], times.size)) for n in names}
-        for i, row in enumerate(rows):
-            params = {o.py_name: o.value for o in fixed}
-            params.update(zip(varied, (float(v) for v in row), strict=True))
-            with warnings.catch_warnings():  # PySD's own deprecation notices, once per run
-                warnings.filterwarnings("ignore", module=r"pysd\..*")
-                frame = pysd_model.run(params=params, initial_condition=(settings.initial_time, {}),
-                                       final_time=settings.final_time, time_step=settings.time_step,
-                                       saveper=settings.saveper, return_columns=columns, progress=False)
-            for n, c in zip(names, columns, strict=True):
-                out[n][i] = frame[c].to_numpy(dtype=float)[: times.size]
-        return out
-
-    return run_rows, times
 
 
 def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, executor: Any = None,
@@ -232,6 +178,7 @@ def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, execu
     progress : callable, optional
         Wraps the iterable of finished chunks (e.g. ``tqdm``).
     engine : {"auto", "engine", "pysd"}
+        :func:`sdkit.simulate.choose_engine` picks the backend.
     extra : sequence of str
         Further variables to keep (those the checks of ``run_study(checks=...)`` read).
 
@@ -257,24 +204,9 @@ def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, execu
         return runs, names
     names = {v: model.resolve(v) for v in wanted}
     py_names = list(dict.fromkeys(names.values()))
-    if _engine_ok(model, engine):
-        from sdkit.ensemble import ensemble
-
-        runs = ensemble(model, sample_frame(study, x), variables=py_names, save="all",
-                        scenario=study.scenario, chunk_size=study.chunk_size, executor=executor,
-                        store=store, progress=progress)
-        return runs, names
-    if executor is not None:
-        log.warning("the PySD fallback runs in this process; the dask executor is not used")
-    run_rows, times = _pysd_rows(model, study, py_names)
-    fingerprint = json.dumps({"study": study.canonical(), "model_sha256": model.sha256, "engine": "pysd",
-                              "chunk_size": study.chunk_size}, sort_keys=True)
-    data = _chunked(x, run_rows, times, study.chunk_size, Path(store) if store else None, fingerprint, progress)
-    runs = xr.Dataset(
-        {n: (("sample", "time"), data[n], {"long_name": model.variables[n].name, "units": model.variables[n].units})
-         for n in py_names},
-        coords={"sample": np.arange(x.shape[0]), "time": times},
-    )
+    runs = ensemble(model, sample_frame(study, x), variables=py_names, save="all", scenario=study.scenario,
+                    chunk_size=study.chunk_size, executor=executor, store=store, progress=progress,
+                    engine=choose_engine(model, engine))
     return runs, names
 
 
@@ -474,16 +406,16 @@ def plan(study: Study, model: Model | None = None, engine: str = "auto", probe: 
         model = load_study_model(study)
     cost = check_budget(study, saved_times(study, model), limits)
     runs = cost["runs"]
-    use_engine = _engine_ok(model, engine)
+    backend = choose_engine(model, engine)
     x = sample(study)
-    batch = x[: min(probe if use_engine else 3, runs)]
+    batch = x[: min(probe if BACKENDS[backend].vectorised else 3, runs)]
     small = dataclasses.replace(study, chunk_size=batch.shape[0])
     best = np.inf
     for _ in range(2):  # the first call compiles; keep the faster
         started = time.perf_counter()
-        evaluate(small, model, batch, engine="engine" if use_engine else "pysd")
+        evaluate(small, model, batch, engine=backend)
         best = min(best, time.perf_counter() - started)
     rate = batch.shape[0] / max(best, 1e-9)
-    return {"runs": runs, "chunks": -(-runs // study.chunk_size), "engine": "engine" if use_engine else "pysd",
+    return {"runs": runs, "chunks": -(-runs // study.chunk_size), "engine": backend,
             "runs_per_second": rate, "estimated_seconds": runs / rate, "memory": cost["memory"],
             "definition_sha256": hashlib.sha256(study.text.encode()).hexdigest()}

@@ -18,7 +18,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import sdkit
-from sdkit.errors import ParameterError, UnsupportedFeature
+from sdkit.errors import ParameterError
 from sdkit.sensitivity import read_study, run_study
 from sdkit.sensitivity.pipeline import evaluate, load_study_model
 from sdkit.sensitivity.spec import StudyError, check_against_model, study_from_dict
@@ -90,10 +90,15 @@ def test_element_values_reach_that_element_only(model):
     assert np.ptp(finals) > 1e-3
 
 
-def test_pysd_fallback_refuses_element_parameters(model):
-    study = _study({"supremacy claim[liberal]": [0.6, 0.95], "conformity": [0.0, 1.0]}, scenario="hegemonic_start")
-    with pytest.raises(UnsupportedFeature, match=r"not 'supremacy claim\[liberal\]'; run the study on the engine"):
-        evaluate(study, model, np.array([[0.7, 0.2]]), engine="pysd")
+def test_pysd_fallback_sets_element_parameters_like_the_engine(model):
+    """The PySD backend sets one element of a subscripted constant, on top of a scenario's vectors."""
+    study = _study({"supremacy claim[liberal]": [0.6, 0.95], "conformity": [0.0, 1.0]}, scenario="low_supremacy")
+    x = np.array([[0.7, 0.2]])
+    by_pysd, _ = evaluate(study, model, x, engine="pysd")
+    by_engine, _ = evaluate(study, model, x, engine="engine")
+    assert_allclose(by_pysd["concentration"], by_engine["concentration"], rtol=1e-9)
+    scenario_only = sdkit.run(model, scenarios=["low_supremacy"], variables=["Concentration"], engine="engine")
+    assert np.abs(by_pysd["concentration"].to_numpy()[0] - scenario_only["concentration"].to_numpy()[0]).max() > 1e-6
 
 
 def test_there_are_four_orders_studies():

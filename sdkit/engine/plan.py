@@ -1,0 +1,115 @@
+"""The plan of one kernel call: the time grid (:mod:`sdkit.timing`), the steps to save and the nodes to keep.
+
+The plan is pure data, decided before any integration; :class:`~sdkit.engine.kernel.Kernel`
+fills it with parameter values, executes it and collects the saved values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sdkit.errors import ParameterError
+from sdkit.timing import RPREC, saveper_mask, time_grid
+
+TIME_KEYS = ("initial_time", "final_time", "time_step", "saveper")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything about a kernel call that does not depend on parameter values.
+
+    Attributes
+    ----------
+    names : list of str
+        Python names of the variables to return.
+    t0, tf, dt, sp : float
+        Initial time, final time, time step and SAVEPER.
+    times : list of float
+        The time grid (PySD's).
+    check : numpy.ndarray
+        Per step: whether values are checked for NaN/infinity there (the SAVEPER points).
+    save_index : numpy.ndarray
+        Per step: the position of the step among the saved ones, or -1.
+    steps : numpy.ndarray
+        The saved steps.
+    final : bool
+        Only the final values are returned (no time axis).
+    decimals : int
+        Decimals that saved times are rounded to (like PySD's output index).
+    var_nodes : list of numpy.ndarray
+        Per returned variable, its node indices (shaped like its subscripts; -1 for none).
+    saved_nodes : numpy.ndarray
+        The nodes the kernel writes into its output buffer, in buffer order.
+    """
+
+    names: list[str]
+    t0: float
+    tf: float
+    dt: float
+    sp: float
+    times: list[float]
+    check: np.ndarray
+    save_index: np.ndarray
+    steps: np.ndarray
+    final: bool
+    decimals: int
+    var_nodes: list[np.ndarray]
+    saved_nodes: np.ndarray
+
+    @property
+    def out_times(self) -> np.ndarray:
+        return np.round(np.asarray(self.times)[self.steps], self.decimals)
+
+    def column(self) -> dict[int, int]:
+        """Node -> its position in the output buffer."""
+        return {int(node): j for j, node in enumerate(self.saved_nodes)}
+
+    def rounded(self, t: float) -> float:
+        return float(np.round(t, self.decimals))
+
+
+def make_plan(names: list[str], var_nodes: Mapping[str, np.ndarray], t: tuple[float, float, float, float],
+              save: str | Sequence[float] | np.ndarray) -> Plan:
+    """The plan for ``names`` under time settings ``t`` = (t0, tf, dt, saveper), saving ``save``."""
+    for v in names:
+        if v not in var_nodes:
+            raise ParameterError(f"variable '{v}' is not in the model; see kernel.variables")
+    t0, tf, dt, sp = t
+    times = time_grid(t0, tf, dt)
+    check = saveper_mask(times, t0, dt, sp)
+    steps = save_steps(save, times, check, t0, tf, dt)
+    save_index = np.full(len(times), -1, dtype=np.int64)
+    save_index[steps] = np.arange(steps.size)
+    nodes = [var_nodes[v] for v in names]
+    saved = sorted({int(i) for idx in nodes for i in np.ravel(idx) if i >= 0})
+    return Plan(names, t0, tf, dt, sp, times, check, save_index, steps,
+                final=isinstance(save, str) and save == "final", decimals=-int(np.log10(dt * RPREC)),
+                var_nodes=nodes, saved_nodes=np.asarray(saved, dtype=np.int64))
+
+
+def save_steps(save: str | Sequence[float] | np.ndarray, times: list[float], check: np.ndarray, t0: float,
+               tf: float, dt: float) -> np.ndarray:
+    """The steps ``save`` asks for: every SAVEPER point, the last step, or the steps of given times."""
+    if isinstance(save, str):
+        if save == "all":
+            return np.flatnonzero(check)
+        if save == "final":
+            return np.array([len(times) - 1])
+        raise ParameterError(f"save='{save}' is unknown; use 'all', 'final' or an array")
+    requested = np.atleast_1d(np.asarray(save, dtype=np.float64))
+    if requested.ndim != 1 or requested.size == 0:
+        raise ParameterError("save must be 'all', 'final' or a non-empty 1-D array of times")
+    grid = np.asarray(times)
+    found = []
+    for r in requested:
+        hit = np.flatnonzero(np.isclose(grid, r, dt * RPREC))
+        if hit.size == 0:
+            raise ParameterError(f"save time {r} is not on the time-step grid from {t0} to {tf} with step {dt}")
+        found.append(int(hit[0]))
+    steps = np.array(found)
+    if np.any(np.diff(steps) <= 0):
+        raise ParameterError("save times must be strictly increasing")
+    return steps
