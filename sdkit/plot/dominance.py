@@ -27,9 +27,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["dominance_map", "loop_dominance", "loop_label"]
 
-#: Colours of the drawn loops, in order (Okabe & Ito, then a dark yellow readable on white).
+#: Colours of the drawn loops, in order (Okabe & Ito, then a dark yellow, brown and violet readable
+#: on white, the last two as in the causal-loop diagrams; no grey, which marks the loops not drawn).
 LOOP_COLORS = (OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["bluish_green"], OKABE_ITO["reddish_purple"],
-               OKABE_ITO["orange"], OKABE_ITO["sky_blue"], OKABE_ITO["black"], "#B8A300")
+               OKABE_ITO["orange"], OKABE_ITO["sky_blue"], OKABE_ITO["black"], "#B8A300", "#8C564B", "#6A3D9A")
 LINE_STYLES = ("-", "--", "-.", ":")
 #: Dominant loops that are not drawn: a stock's own adjustment (1-2 variables), or another loop.
 OWN_ADJUSTMENT, OTHER_LOOP = "a stock's own adjustment (1-2 variables)", "another loop"
