@@ -145,7 +145,10 @@ def _check(args: argparse.Namespace) -> int:
     from sdkit.check_samples import read_suite
     from sdkit.model import load_model
     from sdkit.report import baseline_table, checks_table
+    from sdkit.units import check_units
 
+    if args.units:
+        return _check_units_only(args)
     if args.robust is not None and args.dt_check:
         raise ParameterError("give --robust or --dt-check, not both; run them one after the other")
     if args.robust is not None:
@@ -154,6 +157,7 @@ def _check(args: argparse.Namespace) -> int:
         raise ParameterError("--out writes the table of --robust; add --robust N")
     model = load_model(args.model, scenarios=args.scenarios)
     suite = read_suite(model, args.checks)
+    units = check_units(model)  # a units field that does not parse stops here, before any run
     results = run_checks(model, suite.checks, engine=args.engine, progress=_progress("scenarios"))
     if args.baseline:
         base = load_model(args.baseline, scenarios=args.scenarios)
@@ -174,7 +178,24 @@ def _check(args: argparse.Namespace) -> int:
     changed = [(a, b) for a, b in pairs if a.passed != b.passed]
     if args.dt_check:
         print(_dt_report(changed, margin_moves(pairs)))
-    return EXIT_CHECK_FAILED if failed or changed or not all(k.passed for k in knockouts) else 0
+    print(f"\n{units.text()}")
+    failures = failed or changed or not all(k.passed for k in knockouts) or not units.passed
+    return EXIT_CHECK_FAILED if failures else 0
+
+
+def _check_units_only(args: argparse.Namespace) -> int:
+    """``sdkit check --units MODEL``: the units check alone (exit 1 when an equation's units disagree)."""
+    from sdkit.model import load_model
+    from sdkit.units import check_units
+
+    others = [flag for flag, given in (("--robust", args.robust is not None), ("--dt-check", args.dt_check),
+                                       ("--baseline", args.baseline), ("--checks", args.checks),
+                                       ("--out", args.out)) if given]
+    if others:
+        raise ParameterError(f"--units runs only the units check; drop {others[0]} or run it separately")
+    report = check_units(load_model(args.model, scenarios=args.scenarios))
+    print(report.text())
+    return 0 if report.passed else EXIT_CHECK_FAILED
 
 
 def _print_tally(results: list, failed: list) -> None:
@@ -421,6 +442,8 @@ def _add_check_parser(sub: Any) -> None:
     p.add_argument("--scenarios", metavar="FILE.toml", help="scenarios file (default: <model>.scenarios.toml beside the model)")
     p.add_argument("--engine", choices=("auto", "engine", "pysd"), default="auto", help="simulation engine")
     p.add_argument("--dt-check", action="store_true", help="rerun every check at TIME STEP/2 and list verdicts that change")
+    p.add_argument("--units", action="store_true",
+                   help="check only that every equation's units agree (plain `check` runs this too)")
     p.add_argument("--robust", type=int, metavar="N", help="rerun the checks in N draws of the constants that are not scenario levers")
     p.add_argument("--spread", type=float, default=0.1, metavar="S", help="with --robust: multiply each constant by U(1-S, 1+S) (default 0.1)")
     p.add_argument("--seed", type=int, default=0, metavar="K", help="with --robust: random seed (default 0)")
