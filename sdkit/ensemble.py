@@ -29,7 +29,14 @@ from sdkit.io import write_atomic
 from sdkit.locks import folder_lock, removing_temporaries
 from sdkit.model import Model, TimeSettings, load_model
 from sdkit.provenance import provenance_attrs
-from sdkit.scenarios import Override, overrides_for
+from sdkit.scenarios import (
+    Override,
+    outside_range,
+    overrides_for,
+    range_text,
+    target_of,
+    values_outside,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +99,10 @@ def _pinpoint(kernel: Any, task: ChunkTask, exc: NonFiniteError) -> NonFiniteErr
     return NonFiniteError.at(where.variable, task.start + sample, where.time)
 
 
-def _columns_to_overrides(model: Model, samples: pd.DataFrame) -> list[tuple[str, Override]]:
-    """Validate sample columns: known constants, numeric, finite; returns (column, override)."""
+def _columns_to_overrides(model: Model, samples: pd.DataFrame,
+                          allow_outside_range: bool = False) -> list[tuple[str, Override]]:
+    """Validate sample columns: known constants, numeric, finite, in the documented range
+    (unless ``allow_outside_range``); returns (column, override)."""
     if samples.shape[0] == 0:
         raise ParameterError("the samples table has no rows; give one row per run")
     if samples.shape[1] == 0:
@@ -101,7 +110,7 @@ def _columns_to_overrides(model: Model, samples: pd.DataFrame) -> list[tuple[str
     pairs = []
     named: dict[tuple[str, tuple[str, ...]], str] = {}
     for column in samples.columns:
-        [override] = overrides_for(model, {str(column): 0.0})
+        override = target_of(model, str(column))
         key = (override.py_name, override.elements)
         if key in named:
             raise ParameterError(
@@ -116,8 +125,34 @@ def _columns_to_overrides(model: Model, samples: pd.DataFrame) -> list[tuple[str
                 f"column {column!r} row {row + 1}: {samples[column].iloc[row]!r} is not a finite number; "
                 "fix that cell"
             )
+        if not allow_outside_range:
+            _refuse_outside_range(model, str(column), override.py_name, values)
         pairs.append((str(column), Override(override.py_name, values, override.elements)))
     return pairs
+
+
+def _refuse_outside_range(model: Model, column: str, py_name: str, values: np.ndarray) -> None:
+    limits = model.variables[py_name].limits
+    outside = values_outside(limits, values)
+    if outside.size:
+        row = int(np.flatnonzero(np.isin(values, outside))[0])
+        raise ParameterError(
+            f"column {column!r} row {row + 1}: {values[row]:g} is outside the documented range "
+            f"{range_text(limits)} of {model.variables[py_name].name!r} ({outside.size} of {values.size} "
+            "samples are); sample within the range, or pass --allow-outside-range "
+            "(allow_outside_range=True) to run them anyway"
+        )
+
+
+def _outside_ranges(model: Model, columns: list[tuple[str, Override]], parameters: dict[str, Any]) -> list[str]:
+    """The scenario's settings and the sample columns outside their documented ranges."""
+    found = outside_range(model, parameters)
+    for column, override in columns:
+        limits = model.variables[override.py_name].limits
+        count = values_outside(limits, override.value).size
+        if count:
+            found.append(f"{column}: {count} of {np.size(override.value)} samples outside {range_text(limits)}")
+    return found
 
 
 def _as_frame(samples: pd.DataFrame | xr.Dataset | dict[str, Any]) -> pd.DataFrame:
@@ -281,6 +316,7 @@ def ensemble(
     store: str | Path | None = None,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
     max_memory: float | None = None,
+    allow_outside_range: bool = False,
 ) -> xr.Dataset:
     """Simulate one run per row of ``samples``.
 
@@ -307,6 +343,9 @@ def ensemble(
     max_memory : float, optional
         Bytes the results may take; default half the machine's memory. A larger
         ensemble is refused before any run, with its estimate.
+    allow_outside_range : bool
+        Run values outside a constant's documented range (the ``[min, max]`` of its
+        units field) instead of refusing them; the attribute ``outside_range`` lists them.
 
     Returns
     -------
@@ -318,13 +357,13 @@ def ensemble(
     if chunk_size < 1:
         raise ParameterError(f"chunk_size must be at least 1, got {chunk_size}")
     frame = _as_frame(samples)
-    columns = _columns_to_overrides(model, frame)
-    base, time = [], model.time
+    columns = _columns_to_overrides(model, frame, allow_outside_range)
+    base, time, chosen = [], model.time, None
     if scenario is not None:
         if scenario not in model.scenarios:
             raise ParameterError(model.unknown_scenario(scenario))
         chosen = model.scenarios[scenario]
-        base = overrides_for(model, chosen.parameters)
+        base = overrides_for(model, chosen.parameters, allow_outside_range)
         time = model.time.replace(chosen.time)
     message = model.check_time_step(
         time.time_step, {**{o.py_name: o.value for o in base}, **{o.py_name: o.value for _, o in columns}}
@@ -357,7 +396,11 @@ def ensemble(
 
     with store_context as chunk_store:
         results = gather_chunks(len(starts), lambda missing: _execute(missing, task, executor), chunk_store, progress)
-    return _assemble(model, results, names, save_key, scenario, frame)
+    dataset = _assemble(model, results, names, save_key, scenario, frame)
+    outside = _outside_ranges(model, columns, chosen.parameters if chosen else {}) if allow_outside_range else []
+    if outside:
+        dataset.attrs["outside_range"] = json.dumps(outside)
+    return dataset
 
 
 def gather_chunks(

@@ -21,7 +21,7 @@ import xarray as xr
 from sdkit.errors import NonFiniteError, ParameterError, ScenarioError, SdkitError, SdkitWarning
 from sdkit.model import Model, TimeSettings, load_model
 from sdkit.provenance import provenance_attrs
-from sdkit.scenarios import DEFAULT_SCENARIO, Override, Scenario, overrides_for
+from sdkit.scenarios import DEFAULT_SCENARIO, Override, Scenario, outside_range, overrides_for
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ def run(
     variables: Sequence[str] | None = None,
     engine: str = "auto",
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    allow_outside_range: bool = False,
 ) -> xr.Dataset:
     """Simulate scenarios of a model.
 
@@ -75,6 +76,9 @@ def run(
         engine and falls back to PySD, with a warning, for models it cannot compile.
     progress : callable, optional
         Wraps the iterable of scenario groups, e.g. ``tqdm.tqdm``.
+    allow_outside_range : bool
+        Run values outside a constant's documented range (the ``[min, max]`` of its
+        units field) instead of refusing them; the attribute ``outside_range`` lists them.
 
     Returns
     -------
@@ -87,7 +91,8 @@ def run(
         model = load_model(model)
     chosen = select_scenarios(model, scenarios, set)
     names = [model.resolve(v) for v in variables] if variables else model.default_outputs()
-    plans = [(s, overrides_for(model, s.parameters), model.time.replace(s.time)) for s in chosen]
+    plans = [(s, overrides_for(model, s.parameters, allow_outside_range), model.time.replace(s.time))
+             for s in chosen]
     _warn_time_step(model, plans)
     use_engine = engine == "engine" or (engine == "auto" and model.engine_supported())
     if engine == "engine":
@@ -116,8 +121,16 @@ def run(
             s.name: {"description": s.description, "parameters": s.parameters, "time": s.time}
             for s in chosen
         },
+        **_outside_range_attrs(model, chosen),
     )
     return dataset
+
+
+def _outside_range_attrs(model: Model, chosen: list[Scenario]) -> dict[str, Any]:
+    """``{"outside_range": {scenario: [settings]}}`` when a scenario ran values outside their ranges, else {}."""
+    found = {s.name: outside_range(model, s.parameters) for s in chosen}
+    found = {name: settings for name, settings in found.items() if settings}
+    return {"outside_range": found} if found else {}
 
 
 def _warn_time_step(model: Model, plans: list) -> None:

@@ -75,7 +75,7 @@ from sdkit.sensitivity.folder import CHUNKS, prepare_out, remove_chunks, sweep_f
 from sdkit.sensitivity.methods import METHODS
 from sdkit.sensitivity.metrics import compute_outputs
 from sdkit.sensitivity.sample import sample, sample_frame
-from sdkit.sensitivity.spec import Study, StudyError, check_against_model, problem
+from sdkit.sensitivity.spec import Study, StudyError, check_against_model, outside_ranges, problem
 
 __all__ = [
     "FunctionModel",
@@ -122,15 +122,16 @@ class SweepResult:
     checks: tuple[list[BatchResult], list[Check]] | None = None
 
 
-def load_study_model(study: Study, scenarios: str | Path | None = None) -> Model:
+def load_study_model(study: Study, scenarios: str | Path | None = None, allow_outside_range: bool = False) -> Model:
     """Load the study's model (its scenarios from ``scenarios``, by default the file beside
-    it) and check its parameters, outputs and scenario against it."""
+    it) and check its parameters (and, unless ``allow_outside_range``, their bounds against
+    the documented ranges), outputs and scenario against it."""
     if not Path(study.model).is_file():
         where = f"`model =` in {study.source}" if study.source else f"the model of study {study.name}"
         raise StudyError(f"{where} names {study.model}, which does not exist; a relative path is read "
                          "from the study file's folder")
-    model = load_model(study.model, scenarios=scenarios)
-    check_against_model(study, model)
+    model = load_model(study.model, scenarios=scenarios, allow_outside_range=allow_outside_range)
+    check_against_model(study, model, allow_outside_range)
     return model
 
 
@@ -179,7 +180,7 @@ def _chunked(x: np.ndarray, run_rows: Callable[[np.ndarray], dict[str, np.ndarra
 
 def _pysd_rows(model: Model, study: Study, names: list[str]) -> tuple[Callable[[np.ndarray], dict], np.ndarray]:
     """A chunk function running PySD once per row (scenario values, then the row's values)."""
-    from sdkit.scenarios import overrides_for
+    from sdkit.scenarios import overrides_for, target_of
 
     scenario = model.scenarios[study.scenario] if study.scenario else None
     settings = model.time.replace(scenario.time) if scenario else model.time
@@ -187,7 +188,7 @@ def _pysd_rows(model: Model, study: Study, names: list[str]) -> tuple[Callable[[
     if any(o.elements or model.variables[o.py_name].dims for o in fixed):
         raise UnsupportedFeature("the PySD fallback of sweeps sets scalar constants only; "
                                  "use a scenario without subscripted values")
-    by_element = [p for p in study.parameter_names if overrides_for(model, {p: 0.0})[0].elements]
+    by_element = [p for p in study.parameter_names if target_of(model, p).elements]
     if by_element:
         raise UnsupportedFeature(f"the PySD fallback of sweeps varies scalar constants only, not "
                                  f"{by_element[0]!r}; run the study on the engine")
@@ -216,7 +217,8 @@ def _pysd_rows(model: Model, study: Study, names: list[str]) -> tuple[Callable[[
 
 def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, executor: Any = None,
              store: str | Path | None = None, progress: Progress | None = None,
-             engine: str = "auto", extra: Sequence[str] = ()) -> tuple[xr.Dataset, dict[str, str]]:
+             engine: str = "auto", extra: Sequence[str] = (),
+             allow_outside_range: bool = False) -> tuple[xr.Dataset, dict[str, str]]:
     """Run the model for every row of the sample.
 
     Parameters
@@ -234,6 +236,8 @@ def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, execu
     engine : {"auto", "engine", "pysd"}
     extra : sequence of str
         Further variables to keep (those the checks of ``run_study(checks=...)`` read).
+    allow_outside_range : bool
+        Run sample values outside the constants' documented ranges.
 
     Returns
     -------
@@ -262,7 +266,7 @@ def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, execu
 
         runs = ensemble(model, sample_frame(study, x), variables=py_names, save="all",
                         scenario=study.scenario, chunk_size=study.chunk_size, executor=executor,
-                        store=store, progress=progress)
+                        store=store, progress=progress, allow_outside_range=allow_outside_range)
         return runs, names
     if executor is not None:
         log.warning("the PySD fallback runs in this process; the dask executor is not used")
@@ -363,7 +367,8 @@ def _compute(study: Study, model: Model | FunctionModel, folder: Path | None, ch
     if checks:
         varied = {name: x[:, i] for i, name in enumerate(study.parameter_names)}
         checked = checks_over_samples(model, checks, runs, study.scenario, varied)
-    attrs = _attrs(study, model, x.shape[0])
+    outside = outside_ranges(study, model) if isinstance(model, Model) else []
+    attrs = _attrs(study, model, x.shape[0], **({"outside_range": outside} if outside else {}))
     indices, time_resolved = analyse_study(study, x, outputs, attrs)
     conv = None
     if study.convergence is not None and study.scalar_outputs:
@@ -391,7 +396,7 @@ def run_study(study: Study, out: str | Path | None = None, *, model: Model | Fun
               executor: Any = None, resume: bool = False, force: bool = False,
               progress: Progress | None = None, engine: str = "auto",
               limits: Limits | None = None, keep_chunks: bool = False,
-              checks: Sequence[Check] = ()) -> SweepResult:
+              checks: Sequence[Check] = (), allow_outside_range: bool = False) -> SweepResult:
     """Run a sweep: sample, evaluate (chunked, resumable), score, analyse, write.
 
     Parameters
@@ -420,6 +425,10 @@ def run_study(study: Study, out: str | Path | None = None, *, model: Model | Fun
     checks : sequence of Check
         Checks to read off the runs (those that set nothing and read the study's scenario):
         each gets a pass share and margins over the runs in ``SweepResult.checks``.
+    allow_outside_range : bool
+        Sweep bounds outside the constants' documented ranges (the ``[min, max]`` of
+        their units fields) instead of refusing them; the results' attribute
+        ``outside_range`` lists them.
 
     Returns
     -------
@@ -437,15 +446,16 @@ def run_study(study: Study, out: str | Path | None = None, *, model: Model | Fun
     """
     started = time.perf_counter()
     if model is None:
-        model = load_study_model(study)
+        model = load_study_model(study, allow_outside_range=allow_outside_range)
     elif isinstance(model, Model):
-        check_against_model(study, model)
+        check_against_model(study, model, allow_outside_range)
     check_budget(study, saved_times(study, model), limits)
     folder = Path(out) if out is not None else None
     with sweep_folder(folder) if folder is not None else contextlib.nullcontext():
         if folder is not None:
             prepare_out(folder, _state(study, model, checks), study, resume, force)
-        result = _compute(study, model, folder, checks, executor=executor, progress=progress, engine=engine)
+        result = _compute(study, model, folder, checks, executor=executor, progress=progress, engine=engine,
+                          allow_outside_range=allow_outside_range)
         if folder is not None:
             _write(result, folder)
             if not keep_chunks:
@@ -455,7 +465,7 @@ def run_study(study: Study, out: str | Path | None = None, *, model: Model | Fun
 
 
 def plan(study: Study, model: Model | None = None, engine: str = "auto", probe: int = 1024,
-         limits: Limits | None = None) -> dict[str, Any]:
+         limits: Limits | None = None, allow_outside_range: bool = False) -> dict[str, Any]:
     """Number of runs and an estimated time, measured on a small batch of the study's own sample.
 
     Returns
@@ -481,7 +491,7 @@ def plan(study: Study, model: Model | None = None, engine: str = "auto", probe: 
     best = np.inf
     for _ in range(2):  # the first call compiles; keep the faster
         started = time.perf_counter()
-        evaluate(small, model, batch, engine="engine" if use_engine else "pysd")
+        evaluate(small, model, batch, engine="engine" if use_engine else "pysd", allow_outside_range=allow_outside_range)
         best = min(best, time.perf_counter() - started)
     rate = batch.shape[0] / max(best, 1e-9)
     return {"runs": runs, "chunks": -(-runs // study.chunk_size), "engine": "engine" if use_engine else "pysd",
