@@ -13,7 +13,7 @@ to score::
     calc_second_order = false
     [parameters]
     "legitimacy emphasis" = [0.45, 0.80]      # uniform on [low, high]
-    "restraint threshold" = {dist = "norm", mean = 0.2, sd = 0.03}
+    "restraint threshold" = {dist = "truncnorm", low = 0.0, high = 0.2, mean = 0.1, sd = 0.03}
     "supremacy claim[liberal]" = [0.6, 0.95]  # one element of a subscripted constant
     [outputs.final_authority]
     variable = "Institutional Authority"
