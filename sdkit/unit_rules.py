@@ -44,6 +44,8 @@ _STATEFUL_TIMES = {"SmoothStructure": "smooth_time", "SmoothNStructure": "smooth
                    "DelayStructure": "delay_time", "DelayNStructure": "delay_time",
                    "DelayFixedStructure": "delay_time", "ForecastStructure": "average_time"}
 _OPERATORS = {"+": " + ", "-": " - ", "*": " * ", "/": " / ", "^": "^"}
+_APPLY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+          "/": lambda a, b: a / b, "^": lambda a, b: a ** b}
 
 
 def literal(node: Any) -> float | None:
@@ -59,11 +61,12 @@ def literal(node: Any) -> float | None:
         if node.operators == ["negative"]:
             return -values[0]
         result = values[0]
-        for op, value in zip(node.operators, values[1:], strict=True):
-            with np.errstate(all="ignore"):
-                result = {"+": result + value, "-": result - value, "*": result * value,
-                          "/": result / value if value else np.nan, "^": result ** value}[op]
-        return float(result)
+        try:
+            for op, value in zip(node.operators, values[1:], strict=True):
+                result = _APPLY[op](result, value)
+        except (ArithmeticError, ValueError, KeyError):  # 1/0, 10^400, an operator of another kind
+            return None
+        return float(result) if isinstance(result, int | float) and np.isfinite(result) else None
     return None
 
 

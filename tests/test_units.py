@@ -155,3 +155,10 @@ def test_plain_check_prints_the_units_findings(tmp_path, capsys):
 def test_units_refuses_other_check_options(capsys):
     assert main(["check", "--units", str(DATA / "decay.mdl"), "--dt-check"]) == 2
     assert "--units runs only the units check" in capsys.readouterr().err
+
+
+def test_a_literal_exponent_gives_its_power_and_an_overflowing_one_is_no_crash(tmp_path):
+    text = "side = area ^ (1/2) ~ m ~|\narea = 4 ~ m*m ~|\nhuge = area ^ (10^400) ~ m ~|\n" + CONTROL
+    [problem] = check_units(load_model(write(tmp_path, text))).problems
+    assert (problem.variable, problem.right) == ("huge", "m^2")
+    assert "variable power" in problem.fix
