@@ -353,7 +353,7 @@ def ensemble(
         Dims ``(sample, time)`` plus subscripts (``(sample,)`` plus subscripts for final values).
     """
     if not isinstance(model, Model):
-        model = load_model(model)
+        model = load_model(model, allow_outside_range=allow_outside_range)
     if chunk_size < 1:
         raise ParameterError(f"chunk_size must be at least 1, got {chunk_size}")
     frame = _as_frame(samples)

@@ -88,7 +88,7 @@ def run(
     if engine not in ENGINES:
         raise ParameterError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     if not isinstance(model, Model):
-        model = load_model(model)
+        model = load_model(model, allow_outside_range=allow_outside_range)
     chosen = select_scenarios(model, scenarios, set)
     names = [model.resolve(v) for v in variables] if variables else model.default_outputs()
     plans = [(s, overrides_for(model, s.parameters, allow_outside_range), model.time.replace(s.time))
