@@ -1,6 +1,6 @@
 """The units of an expression, read from PySD's abstract syntax of one equation.
 
-Rules (Vensim's): ``+``, ``-``, comparisons, MIN, MAX and the branches of IF THEN
+Rules: ``+``, ``-``, comparisons, MIN, MAX and the branches of IF THEN
 ELSE need equal units and keep them; ``*`` and ``/`` combine units; ``^`` needs a
 dimensionless exponent; EXP, LN, LOG and the trigonometric functions need a
 dimensionless argument; SQRT halves the powers; a lookup returns its declared units
