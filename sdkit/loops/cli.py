@@ -1,4 +1,5 @@
-"""``sdkit loops``: list a model's feedback loops, their polarity and the names a loops file gives them."""
+"""``sdkit loops``: list a model's feedback loops, their polarity and the names a loops file gives them;
+with ``--dominance``, score them in a run or an ensemble (Loops That Matter)."""
 
 from __future__ import annotations
 
@@ -26,10 +27,13 @@ def add_loops_parser(sub: Any) -> None:
                    help=f"stop after N loops and say so (default {MAX_LOOPS:,})")
     p.add_argument("--max-length", type=int, metavar="N", help="only loops of at most N variables")
     p.add_argument("--dominance", action="store_true",
-                   help="run one scenario and write its loop scores (Loops That Matter) to --out")
+                   help="run a scenario (or --samples) and write its loop scores (Loops That Matter) to --out")
     p.add_argument("--scenario", metavar="NAME", help="with --dominance: the scenario to run (default: the model's own values)")
     p.add_argument("--samples", metavar="FILE.csv", help="with --dominance: one run per row (columns: constants) on top of the scenario")
-    p.add_argument("--out", metavar="FILE.nc", help="with --dominance: netCDF file of loop scores (loop, time) and link scores")
+    p.add_argument("--before", metavar="NAME<LEVEL", help="with --dominance: also name the loop dominant before NAME first goes below "
+                   "(NAME>LEVEL: above) LEVEL, per run")
+    p.add_argument("--years", type=float, default=10.0, metavar="Y", help="with --before: the window before the event (default 10)")
+    p.add_argument("--out", metavar="FILE.nc", help="with --dominance: netCDF file of loop scores (loop, [sample,] time)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
 
 
@@ -37,10 +41,12 @@ def cmd_loops(args: argparse.Namespace) -> int:
     from sdkit.loops.find import find_loops
     from sdkit.model import load_model
 
-    if (args.scenario or args.out or args.samples) and not args.dominance:
-        raise ParameterError("--scenario, --samples and --out go with --dominance; add --dominance to score a run")
+    if (args.scenario or args.out or args.samples or args.before) and not args.dominance:
+        raise ParameterError("--scenario, --samples, --before and --out go with --dominance; add --dominance to score a run")
     if args.dominance and not args.out:
         raise ParameterError("--dominance writes loop scores; add --out FILE.nc")
+    if not args.years > 0:
+        raise ParameterError(f"--years must be a positive number of years, got {args.years:g}")
     if args.out:
         check_output_path(args.out, args.force)
     model = load_model(args.model)
@@ -65,13 +71,23 @@ def _write_dominance(args: argparse.Namespace, model: Any, report: LoopReport) -
     from sdkit.cli import command_line, read_samples
     from sdkit.io import write_netcdf
     from sdkit.loops.dominance import score_scenario
+    from sdkit.loops.windows import dominance_before, parse_event, window_table
 
     samples = read_samples(args.samples) if args.samples else None
     keep = report.named() if args.named else None
-    scored = score_scenario(model, args.scenario, report.loops, samples, keep)
+    event = parse_event(args.before) if args.before else None
+    watched = [model.resolve(event.variable)] if event else []
+    scored = score_scenario(model, args.scenario, report.loops, samples, keep, watched)
+    if event:
+        window = dominance_before(scored, scored[watched[0]], event, args.years)
+        scored = scored.assign(window)
     scored.attrs["command"] = command_line(args)
     write_netcdf(scored, args.out)
     print(dominance_table(scored, report))
+    if event:
+        names = {loop.id: loop.name or ARROW.join(loop.variables) for loop in report.loops}
+        sampled = scored[[model.resolve(c) for c in samples.columns]] if samples is not None else None
+        print(window_table(window, names, event, args.years, sampled))
     runs = f"{len(samples)} runs of " if samples is not None else ""
     print(f"wrote {args.out} (loop scores of {scored.sizes['loop']} loops, {runs}scenario {scored.attrs['scenario']})")
     for note in notes(report):

@@ -62,10 +62,7 @@ def link_scores(model: Model, dataset: xr.Dataset, scenario: str | None = None) 
         is ``"source -> target"`` (model names) with ``source`` and ``target``
         coordinates; 0 at the first time.
     """
-    from sdkit.engine.translate import translate
-
-    ir = translate(model.path, model.text, model.abstract_model)
-    node_names = _scalar_nodes(model, ir)
+    ir, node_names = scorable(model)
     run, chosen = _one_scenario(dataset, scenario)
     lead = [d for d in run[node_names[_first_dynamic(ir)]].dims if d != "time"]
     values = {i: _series(run, ir.nodes[i], py_name, model, lead) for i, py_name in node_names.items()}
@@ -178,6 +175,20 @@ def _first_dynamic(ir) -> int:
     return next(i for i, node in enumerate(ir.nodes) if node.kind in ("aux", "stock"))
 
 
+def scorable(model: Model) -> tuple[Any, dict[int, str]]:
+    """The model's engine IR and its node index -> Python name, if link scores can be computed.
+
+    Raises
+    ------
+    UnsupportedFeature
+        The model has subscripts, or stateful functions other than INTEG.
+    """
+    from sdkit.engine.translate import translate
+
+    ir = translate(model.path, model.text, model.abstract_model)
+    return ir, _scalar_nodes(model, ir)
+
+
 def _scalar_nodes(model: Model, ir) -> dict[int, str]:
     """IR node index -> Python name, for a model whose nodes are all its own scalar variables."""
     subscripted = [name for name, dims in ir.var_dims.items() if dims]
@@ -230,7 +241,8 @@ def _series(run: xr.Dataset, node, py_name: str, model: Model, lead: list[str]) 
 
 
 def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Loop] | None = None,
-                   samples: Any = None, keep: Sequence[Loop] | None = None) -> xr.Dataset:
+                   samples: Any = None, keep: Sequence[Loop] | None = None,
+                   variables: Sequence[str] = ()) -> xr.Dataset:
     """Run one scenario with the engine, saving every time step, and score its links and loops.
 
     Parameters
@@ -246,6 +258,9 @@ def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Lo
     keep : list of Loop, optional
         The loops whose scores the result holds (default: all ``loops``); relative
         scores and ``dominant_loop`` still count every loop.
+    variables : list of str
+        Python names of variables whose trajectories the result holds too (an
+        ensemble's result also holds the values of the constants its samples set).
 
     Returns
     -------
@@ -259,6 +274,7 @@ def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Lo
     from sdkit.loops.find import find_loops
     from sdkit.run import run
 
+    scorable(model)  # refuse before running what cannot be scored
     loops = list(loops) if loops is not None else find_loops(model).loops
     _check_size(model, len(loops if keep is None else keep), 1 if samples is None else len(samples))
     name, every_step = _every_step(model, scenario)
@@ -279,6 +295,13 @@ def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Lo
         cycle=("loop", [ARROW.join(loop.variables) for loop in held]))
     if samples is None:  # an ensemble's link scores would outweigh its loop scores
         scored["link_score"] = links.drop_vars(["source", "target"])
+    else:  # the samples' values, beside the scores they explain
+        for column in samples.columns:
+            constant = model.resolve(column)
+            scored[constant] = dataset[constant].isel(time=0, drop=True)
+    for variable in variables:
+        values = dataset[variable]
+        scored[variable] = values.sel(scenario=name).drop_vars("scenario") if "scenario" in values.dims else values
     scored.attrs = {**dataset.attrs, "scenario": name,
                     "method": "Loops That Matter (Schoenberg, Davidsen & Eberlein 2020): link scores between "
                               "successive time steps; loop score = product of its link scores; relative "

@@ -91,12 +91,9 @@ class Signs:
     interval_of_name: Callable[[str], Interval]
     lookup_of_name: Callable[[str], tuple | None]
 
-    def slope(self, node: Any, x: str) -> Sign:
-        """The sign of d(node)/d(x), where x is a reference (lower case, underscores)."""
-        return iv.sign(self.derivative(node, x))
-
     def derivative(self, node: Any, x: str) -> Interval:
-        """The interval of d(node)/d(x): forward differentiation in interval arithmetic."""
+        """The interval of d(node)/d(x), where x is a reference (lower case, underscores):
+        forward differentiation in interval arithmetic; its sign is the link's sign."""
         from pysd.translators.structures import abstract_expressions as ae
 
         if not mentions(node, x):
@@ -121,10 +118,6 @@ class Signs:
                 return iv.UNKNOWN
             return self.derivative(node.input, x)
         return iv.UNKNOWN
-
-    def sign(self, node: Any) -> Sign:
-        """The sign of node's value."""
-        return iv.sign(self.value(node))
 
     def value(self, node: Any) -> Interval:
         """The interval of values node can take."""

@@ -86,7 +86,7 @@ def test_engine_agrees_with_pysimlin_on_project_models(path):
 
 
 def test_operator_table_agrees_with_pysimlin(tmp_path):
-    from test_engine_operators import ROWS
+    from tests.engine.test_operators import ROWS
 
     rows = [expr for expr, _ref in ROWS if "POWER" not in expr]  # pysimlin has no POWER
     body = "cons = 1.2\n\t~\t\n\t~\t|\n" + "".join(

@@ -169,7 +169,7 @@ def test_dominance_command_writes_loop_scores(capsys, tmp_path):
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["--scenario", "liberal"], "--scenario, --samples and --out go with --dominance"),
+    (["--scenario", "liberal"], "--scenario, --samples, --before and --out go with --dominance"),
     (["--dominance"], "--dominance writes loop scores; add --out FILE.nc"),
     (["--dominance", "--scenario", "nowhere", "--out", "x.nc"], "unknown scenario 'nowhere'"),
 ])
@@ -200,3 +200,94 @@ def test_dominance_over_samples_known_answer(capsys, tmp_path):
         assert [str(v) for v in scores["cycle"].values] == ["births -> Population", "deaths -> Population"]
         got = scores["loop_score"].isel(time=slice(1, None)).values
         np.testing.assert_allclose(got, np.broadcast_to(expected[..., None], got.shape))
+
+
+def test_named_keeps_only_named_loop_scores(capsys, tmp_path):
+    import xarray as xr
+
+    path = tmp_path / "population.mdl"
+    path.write_text(POPULATION, encoding="utf-8")
+    (tmp_path / "population.loops.toml").write_text('[deaths]\nvariables = ["deaths", "Population"]\n', encoding="utf-8")
+    out = tmp_path / "scores.nc"
+    code, stdout, _ = run_cli(capsys, "loops", path, "--dominance", "--named", "--out", out)
+    assert code == 0
+    births = next(line for line in stdout.splitlines() if "births -> Population" in line)
+    assert births.split()[1:5] == ["reinforcing", "-", "-", "100%"]  # dominant, but its scores are not kept
+    with xr.open_dataset(out) as scores:
+        assert list(scores["name"].values) == ["deaths"]
+        np.testing.assert_allclose(scores["relative_loop_score"].values[0, 1:], -1 / 3)
+        assert set(scores["dominant_loop"].values[1:]) == {births.split()[0]}
+
+
+def test_scores_too_large_for_memory_are_refused(monkeypatch, decay_path):
+    import importlib
+
+    from sdkit.loops.dominance import score_scenario
+
+    monkeypatch.setattr(importlib.import_module("sdkit.ensemble"), "default_memory_limit", lambda: 1000.0)
+    with pytest.raises(ParameterError, match="more than half this machine's memory; keep fewer loops"):
+        score_scenario(load_model(decay_path))
+
+
+def test_parse_event():
+    from sdkit.loops.windows import Event, parse_event
+
+    assert parse_event("Restraint<0.5") == Event("Restraint", 0.5, below=True)
+    assert parse_event(" Civil Society Pressure > 2e-1 ") == Event("Civil Society Pressure", 0.2, below=False)
+    with pytest.raises(ParameterError, match="must look like NAME<LEVEL"):
+        parse_event("Restraint=0.5")
+
+
+def test_dominance_before_known_answer():
+    import xarray as xr
+
+    from sdkit.loops.windows import Event, dominance_before
+
+    time = np.arange(11.0)
+    leader = np.where(time < 3, "A", "B")
+    trajectory = xr.DataArray(
+        np.array([1 - time / 10, np.ones(11), np.full(11, 0.2)]), dims=("sample", "time"),
+        coords={"sample": [0, 1, 2], "time": time})
+    scored = xr.Dataset({"dominant_loop": (("sample", "time"), np.array([leader, leader, leader]))})
+    window = dominance_before(scored, trajectory, Event("x", 0.5, below=True), years=3)
+    np.testing.assert_allclose(window["event_time"].values, [5.0, np.nan, 0.0])
+    # the window [2, 5) of the first run: A at 2, B at 3 and 4; the second never goes
+    # below 0.5; the third is below from the start, with no time before the event
+    assert list(window["window_dominant_loop"].values) == ["B", "", ""]
+
+
+def test_dominance_before_command(capsys, tmp_path):
+    import xarray as xr
+
+    path = tmp_path / "population.mdl"
+    path.write_text(POPULATION, encoding="utf-8")
+    samples = tmp_path / "samples.csv"
+    samples.write_text("birth rate\n0.05\n0.0\n", encoding="utf-8")
+    out = tmp_path / "scores.nc"
+    code, stdout, _ = run_cli(capsys, "loops", path, "--dominance", "--samples", samples,
+                              "--before", "Population>110", "--years", "1", "--out", out)
+    assert code == 0
+    assert "the loop dominant most often in the 1 years before Population > 110 (1 of 2 runs reach it)" in stdout
+    table = stdout.split("runs reach it)\n", 1)[1].splitlines()
+    assert table[0].split()[:6] == ["id", "runs", "share", "of", "runs", "mean"]
+    assert table[2].split()[1:4] == ["1", "50%", "0.05"]  # the growing run, birth rate 0.05
+    assert table[3].split()[:4] == ["(never)", "1", "50%", "0"]  # birth rate 0: the population falls
+    with xr.open_dataset(out) as scores:
+        births = str(scores["loop"].values[list(scores["cycle"].values).index("births -> Population")])
+        assert list(scores["window_dominant_loop"].values) == [births, ""]
+        # Euler steps of 0.25 grow the population by 1 + 0.025 * 0.25 each: 110 is reached at
+        # ln(1.1) / (ln(1.00625) / 0.25) = 3.82 years (linear between saved steps: within 0.01)
+        np.testing.assert_allclose(float(scores["event_time"].values[0]), np.log(1.1) / (np.log(1.00625) / 0.25), atol=0.01)
+        assert np.isnan(scores["event_time"].values[1])
+
+
+def test_ensemble_scores_keep_the_samples_values(tmp_path):
+    import pandas as pd
+
+    from sdkit.loops.dominance import score_scenario
+
+    path = tmp_path / "population.mdl"
+    path.write_text(POPULATION, encoding="utf-8")
+    scored = score_scenario(load_model(path), samples=pd.DataFrame({"birth rate": [0.05, 0.1]}))
+    np.testing.assert_allclose(scored["birth_rate"].values, [0.05, 0.1])
+    assert scored["birth_rate"].dims == ("sample",)

@@ -1,0 +1,112 @@
+"""Which loop dominates before an event: "the ten years before restraint collapses".
+
+The event is the first time a variable goes below (or above) a level, found with the
+checks' own rule (:func:`sdkit.measures.first_crossing`, interpolated between saved
+times); the window is the ``years`` before it. In each run the loop that dominates
+the window is the one with the largest absolute loop score at most of its time steps.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from sdkit.errors import ParameterError
+
+_CONDITION = re.compile(r"^\s*(?P<name>[^<>]+?)\s*(?P<op>[<>])\s*(?P<level>[-+0-9.eE]+)\s*$")
+
+
+@dataclass(frozen=True)
+class Event:
+    """``variable`` going below (``below=True``) or above ``level``."""
+
+    variable: str
+    level: float
+    below: bool
+
+    def __str__(self) -> str:
+        return f"{self.variable} {'<' if self.below else '>'} {self.level:g}"
+
+
+def parse_event(text: str) -> Event:
+    """``"Restraint < 0.5"`` -> Event("Restraint", 0.5, below=True)."""
+    match = _CONDITION.match(text)
+    if not match:
+        raise ParameterError(f"--before {text!r} must look like NAME<LEVEL or NAME>LEVEL, e.g. --before 'Restraint<0.5'")
+    try:
+        level = float(match["level"])
+    except ValueError:
+        raise ParameterError(f"--before {text!r}: {match['level']!r} is not a number") from None
+    return Event(match["name"].strip(), level, match["op"] == "<")
+
+
+def dominance_before(scored: xr.Dataset, trajectory: xr.DataArray, event: Event, years: float) -> xr.Dataset:
+    """The event's time and the loop that dominates the ``years`` before it, per run.
+
+    Parameters
+    ----------
+    scored : xarray.Dataset
+        :func:`sdkit.loops.dominance.score_scenario`'s result (``dominant_loop``).
+    trajectory : xarray.DataArray
+        The event's variable over the same time (and samples).
+    event : Event
+    years : float
+        Length of the window before the event, in the model's time units.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``event_time`` (NaN where the event never happens) and ``window_dominant_loop``
+        ("" where it never happens), with a ``sample`` dim for an ensemble.
+    """
+    if not years > 0:
+        raise ParameterError(f"--years must be a positive number of years, got {years:g}")
+    lead = [d for d in trajectory.dims if d != "time"]
+    x = trajectory.transpose(*lead, "time").values.reshape(-1, trajectory.sizes["time"])
+    leader = scored["dominant_loop"].transpose(*lead, "time").values.reshape(x.shape)
+    t = trajectory["time"].values
+    from sdkit.measures import first_crossing
+
+    when = first_crossing(x, t, np.full(x.shape[0], event.level), np.ones(x.shape, bool), event.below)
+    window = [_most_common(row[(t >= w - years) & (t < w)]) if np.isfinite(w) else "" for row, w in zip(leader, when, strict=True)]
+    shape = tuple(trajectory.sizes[d] for d in lead)
+    coords = {d: trajectory[d].values for d in lead}
+    return xr.Dataset(
+        {"event_time": (lead, when.reshape(shape), {"long_name": f"first time {event}"}),
+         "window_dominant_loop": (lead, np.array(window, dtype=str).reshape(shape),
+                                  {"long_name": f"loop dominant most often in the {years:g} years before {event}"})},
+        coords=coords)
+
+
+def _most_common(ids: np.ndarray) -> str:
+    found = Counter(str(i) for i in ids if str(i))
+    return found.most_common(1)[0][0] if found else ""
+
+
+def window_table(window: xr.Dataset, names: dict[str, str], event: Event, years: float,
+                 parameters: xr.Dataset | None = None) -> str:
+    """How many runs each loop dominates in the window before the event (``names``: id -> what
+    to show), and with ``parameters`` (the sampled constants, dim ``sample``) the mean of
+    each over those runs and over the runs that never reach the event."""
+    from sdkit.report import table
+
+    leaders = np.ravel(window["window_dominant_loop"].values).astype(str)
+    reached = np.ravel(np.isfinite(window["event_time"].values))
+    groups = [(loop, leaders == loop) for loop, _ in Counter(leaders[leaders != ""]).most_common()]
+    columns = list(parameters.data_vars) if parameters is not None else []
+    if columns and not reached.all():
+        groups.append(("(never)", ~reached))
+    rows = []
+    for loop, members in groups:
+        means = [f"{float(np.ravel(parameters[c].values)[members].mean()):.3g}" for c in columns]
+        rows.append([loop, int(members.sum()), f"{members.mean():.0%}", *means, names.get(loop, "")])
+    at_start = int(reached.sum() - (leaders != "").sum())
+    head = (f"the loop dominant most often in the {years:g} years before {event} "
+            f"({int(reached.sum())} of {leaders.size} runs reach it"
+            f"{f', {at_start} from the start, with no time before it' if at_start else ''})")
+    header = ["id", "runs", "share of runs", *(f"mean {parameters[c].attrs.get('long_name', c)}" for c in columns), "loop"]
+    return head + ("\n" + table(header, rows) if rows else "")
