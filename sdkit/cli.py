@@ -420,6 +420,7 @@ PLUGIN_COMMANDS = [
     ("sdkit.sensitivity.cli", "add_sweep_parser", "sweep"),
     ("sdkit.plot.cli", "add_plot_parser", "plot"),
     ("sdkit.loops.cli", "add_loops_parser", "loops"),
+    ("sdkit.diagram.cli", "add_diagram_parser", "diagram"),
     ("sdkit.explore.cli", "add_explore_parser", "explore"),
 ]
 

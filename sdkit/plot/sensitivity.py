@@ -291,12 +291,13 @@ def morris_labels(ds: xr.Dataset | Mapping[str, xr.Dataset], output: str | None,
 
 
 def _label_points(ax: Axes, points: list[tuple[str, float, float]]) -> None:
-    """Write labels beside points, each at the nearest height where it overlaps no earlier one.
+    """Write labels beside points, each at the nearest place where it overlaps no earlier one.
 
     The figure is laid out first, so the boxes compared are the ones drawn (text inside
     axes does not move the layout). A label tries its point's height, then steps of
     about one line below and above, alternately, and keeps the first place inside the
-    axes that is free; labels of right-hand points go to their left.
+    axes that is free; labels of right-hand points go to their left, and a label that
+    fits inside the axes on neither side at any height tries the other side.
     """
     fig = ax.get_figure()
     fig.canvas.draw()
@@ -309,20 +310,29 @@ def _label_points(ax: Axes, points: list[tuple[str, float, float]]) -> None:
         if not (np.isfinite(xv) and np.isfinite(yv)):
             continue
         flip = right > 0 and xv > 0.6 * right
-        label = ax.annotate(text, (xv, yv), xytext=(-3 if flip else 3, 2), textcoords="offset points",
-                            ha="right" if flip else "left", fontsize=7, color="0.15")
-        start = label.xyann
-        step = 0.8 * label.get_window_extent(renderer).height * 72.0 / fig.dpi
+        label = ax.annotate(text, (xv, yv), xytext=(3, 2), textcoords="offset points", fontsize=7, color="0.15")
+        if not _place_label(label, (flip, not flip), frame, boxes, renderer):
+            _orient(label, flip)  # nowhere free: keep it by its point
+        boxes.append(label.get_window_extent(renderer))
+
+
+def _orient(label: Any, flip: bool, shift: float = 0.0) -> None:
+    """Put ``label`` to the left of its point (``flip``) or to its right, ``shift`` points higher."""
+    label.set_horizontalalignment("right" if flip else "left")
+    label.xyann = (-3 if flip else 3, 2 + shift)
+
+
+def _place_label(label: Any, sides: tuple[bool, ...], frame: Any, boxes: list, renderer: Any) -> bool:
+    """Move ``label`` to the first side and height where it is inside ``frame`` and overlaps no box."""
+    step = 0.8 * label.get_window_extent(renderer).height * 72.0 / label.get_figure().dpi
+    for flip in sides:
         for shift in (0, *(sign * k for k in range(1, 25) for sign in (-1, 1))):
-            label.xyann = (start[0], start[1] + shift * step)
+            _orient(label, flip, shift * step)
             box = label.get_window_extent(renderer)
-            inside = frame.y0 <= box.y0 and box.y1 <= frame.y1
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
             if inside and not any(box.overlaps(other) for other in boxes):
-                break
-        else:
-            label.xyann = start  # nowhere free: keep it by its point
-            box = label.get_window_extent(renderer)
-        boxes.append(box)
+                return True
+    return False
 
 
 def _legend(ax: Axes, created: bool, n: int) -> None:

@@ -18,6 +18,10 @@ ROOT = Path(__file__).parents[2]
 DATA = ROOT / "tests" / "data"
 MODELS = ROOT / "models"
 CORPUS = ROOT.parent / "shared" / "corpus"
+#: The core model before Disorder Reach and the balancing emphasis (1,318 loops): pysimlin's
+#: exhaustive enumeration lists no loops for the current core model (2,353), so the
+#: comparison with pysimlin on a large model of the project uses this version.
+PREVIOUS_CORE = DATA / "kissinger_core_1318_loops.mdl"
 CONTROL = """
 FINAL TIME = 10 ~ Year ~ |
 INITIAL TIME = 0 ~ Year ~ |
@@ -137,7 +141,7 @@ def test_core_model_names_its_loops_with_the_theorys_polarity():
     assert {name: named.get(name) for name in CORE_NAMED} == CORE_NAMED
     ids = [loop.id for loop in report.loops]
     assert len(ids) == len(set(ids))
-    assert len(report.loops) == 1318  # the same count pysimlin finds (test below)
+    assert len(report.loops) == 2353  # pysimlin lists none for this many; it is compared on PREVIOUS_CORE (below)
 
 
 def test_four_orders_names_its_main_loops():
@@ -180,8 +184,8 @@ def test_json_schema(capsys):
 def test_table_lists_named_loops_and_components(capsys):
     code, out, _ = run_cli(capsys, "loops", MODELS / "kissinger_core.mdl", "--named")
     assert code == 0
-    assert "1318 feedback loops" in out
-    assert "component 1: 45 variables" in out
+    assert "2353 feedback loops" in out
+    assert "component 1: 48 variables" in out
     table = out.split("\n\n", 1)[1].splitlines()
     assert table[0].split() == ["id", "name", "polarity", "length", "variables"]
     assert len(table) == 2 + len(find_loops(load_model(MODELS / "kissinger_core.mdl")).named())
@@ -251,7 +255,7 @@ def _pysimlin_loops(path: Path) -> dict:
     CORPUS / "ema_sales_agent_market_building" / "Sales_Agent_Market_Building_Dynamics.mdl",
     CORPUS / "query_file" / "Query_file.mdl",
     DATA / "decay.mdl",
-    MODELS / "kissinger_core.mdl",
+    PREVIOUS_CORE,
 ])
 def test_loops_agree_with_pysimlin(path):
     if not path.exists():
