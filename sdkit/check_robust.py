@@ -40,7 +40,13 @@ from sdkit.errors import NonFiniteError, ParameterError
 from sdkit.io import write_atomic
 from sdkit.model import Model
 from sdkit.provenance import versions
-from sdkit.scenarios import DEFAULT_SCENARIO, overrides_for, read_rules, scenarios_path_for
+from sdkit.scenarios import (
+    DEFAULT_SCENARIO,
+    overrides_for,
+    read_rules,
+    scenarios_path_for,
+    target_of,
+)
 
 __all__ = ["CSV_COLUMNS", "RobustReport", "draw_constants", "robust_checks", "scenario_levers", "write_robust_csv"]
 
@@ -148,15 +154,15 @@ def robust_checks(
 def _lookup(model: Model, settings: dict[str, Any], table: pd.DataFrame) -> Callable[[str, str], Any]:
     """``param`` values per draw: the drawn column of a perturbed constant, else the run's fixed value."""
     fixed = constant_lookup(model, settings)
-    set_here = {o.py_name for o in overrides_for(model, settings)}
+    set_here = {o.py_name for o in overrides_for(model, settings, allow_outside_range=True)}
     columns = {}
     for column in table.columns:
-        [override] = overrides_for(model, {column: 0.0})
+        override = target_of(model, column)
         columns[override.py_name, override.elements] = column
 
     def lookup(name: str, scenario: str) -> Any:
         value = fixed(name, scenario)  # validates the name
-        [wanted] = overrides_for(model, {name: 0.0})
+        wanted = target_of(model, name)
         column = columns.get((wanted.py_name, wanted.elements))
         return value if column is None or wanted.py_name in set_here else table[column].to_numpy()
 
@@ -167,8 +173,8 @@ def _run_draws(model: Model, group: list[Check], scenario: str, table: pd.DataFr
     """All draws of one scenario (with the group's ``set``), ``(sample, time)`` per variable."""
     scenario_parameters(model, scenario)  # unknown scenario: one clear error
     settings = group[0].set
-    fixed = {o.py_name for o in overrides_for(model, settings)}
-    kept = [c for c in table.columns if overrides_for(model, {c: 0.0})[0].py_name not in fixed]
+    fixed = {o.py_name for o in overrides_for(model, settings, allow_outside_range=True)}
+    kept = [c for c in table.columns if target_of(model, c).py_name not in fixed]
     frame = table[kept].copy()
     for name, value in _element_columns(model, settings).items():
         frame[name] = value
@@ -180,7 +186,7 @@ def _run_draws(model: Model, group: list[Check], scenario: str, table: pd.DataFr
 def _element_columns(model: Model, settings: dict[str, Any]) -> dict[str, float]:
     """A ``set`` as one scalar column per constant or element."""
     columns = {}
-    for override in overrides_for(model, settings):
+    for override in overrides_for(model, settings, allow_outside_range=True):
         names = _columns_of(model, override.py_name)
         if override.elements or np.ndim(override.value) == 0 and len(names) == 1:
             key = names[0] if not override.elements else f"{model.variables[override.py_name].name}[{','.join(override.elements)}]"
@@ -196,7 +202,8 @@ def _finite_rows(model: Model, frame: pd.DataFrame, names: list[str], scenario: 
     from sdkit.ensemble import ensemble
 
     try:
-        return ensemble(model, frame, variables=names, scenario=scenario).drop_vars("parameters")
+        return ensemble(model, frame, variables=names, scenario=scenario,
+                        allow_outside_range=True).drop_vars("parameters")
     except NonFiniteError:
         if len(frame) == 1:
             time = model.time if scenario is None else model.time.replace(model.scenarios[scenario].time)

@@ -20,7 +20,7 @@ import xarray as xr
 from sdkit.checks import Check, CheckFile, CheckResult, Knockout, evaluate, scenarios_needed
 from sdkit.errors import CheckError, NonFiniteError, ParameterError
 from sdkit.model import Model
-from sdkit.scenarios import DEFAULT_SCENARIO, Scenario, overrides_for
+from sdkit.scenarios import DEFAULT_SCENARIO, Scenario, overrides_for, target_of
 
 __all__ = [
     "KnockoutResult",
@@ -75,10 +75,10 @@ def constant_lookup(model: Model, settings: dict[str, Any], recorded: dict[str, 
 
     def lookup(name: str, scenario: str) -> float:
         try:
-            [wanted] = overrides_for(model, {name: 0.0})
+            wanted = target_of(model, name)
             values = np.array(default_value(model, wanted.py_name), dtype=float)
             given = recorded[scenario] if recorded and scenario in recorded else scenario_parameters(model, scenario)
-            for override in overrides_for(model, {**given, **settings}):
+            for override in overrides_for(model, {**given, **settings}, allow_outside_range=True):
                 if override.py_name == wanted.py_name:
                     values[override.index(model)] = override.value
         except ParameterError as exc:
@@ -97,7 +97,7 @@ def validate_settings(model: Model, entries: Sequence[Check | Knockout]) -> None
         if entry.set:
             kind = "knockout" if isinstance(entry, Knockout) else "check"
             try:
-                overrides_for(model, entry.set)
+                overrides_for(model, entry.set, allow_outside_range=True)
             except ParameterError as exc:
                 raise CheckError(f"{kind} {entry.id!r}: set: {exc}") from None
 
@@ -154,11 +154,13 @@ def _run_group(model: Model, group: list[Check], settings: dict[str, Any], engin
     else:
         pieces, broken = [], {}
         try:
-            pieces.append(run(model, scenarios=needed, overrides=settings, engine=engine, progress=progress))
+            pieces.append(run(model, scenarios=needed, overrides=settings, engine=engine, progress=progress,
+                              allow_outside_range=True))
         except NonFiniteError:  # find which scenario broke: run them one by one
             for name in needed:
                 try:
-                    pieces.append(run(model, scenarios=[name], overrides=settings, engine=engine))
+                    pieces.append(run(model, scenarios=[name], overrides=settings, engine=engine,
+                                      allow_outside_range=True))
                 except NonFiniteError as exc:
                     broken[name] = str(exc)
     ran = xr.concat(pieces, dim="scenario", join="outer") if len(pieces) > 1 else (pieces[0] if pieces else None)

@@ -21,7 +21,7 @@ from sdkit.check_runs import constant_lookup, validate_settings
 from sdkit.checks import BatchResult, Check, CheckResult, evaluate, evaluate_batch, scenarios_needed
 from sdkit.errors import CheckError, ParameterError
 from sdkit.model import Model
-from sdkit.scenarios import DEFAULT_SCENARIO, overrides_for
+from sdkit.scenarios import DEFAULT_SCENARIO, target_of
 
 __all__ = [
     "answerable", "checks_on_runs", "checks_over_samples", "read_suite", "run_checks_report",
@@ -109,10 +109,10 @@ def checks_over_samples(model: Model, checks: Sequence[Check], runs: xr.Dataset,
 def _sample_lookup(model: Model, varied: Mapping[str, Any]) -> Any:
     fixed = constant_lookup(model, {})
     by_key = {(o.py_name, o.elements): np.asarray(values, dtype=float)
-              for column, values in varied.items() for o in overrides_for(model, {column: 0.0})}
+              for column, values in varied.items() for o in [target_of(model, column)]}
 
     def lookup(name: str, scenario: str) -> Any:
-        [wanted] = overrides_for(model, {name: 0.0})
+        wanted = target_of(model, name)
         found = by_key.get((wanted.py_name, wanted.elements))
         return found if found is not None else fixed(name, scenario)
 

@@ -80,7 +80,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ParameterError("give either --all or --scenario, not both")
     if len(args.model) > 1:
         return _run_models(args)
-    model = load_model(args.model[0], scenarios=args.scenarios)
+    model = load_model(args.model[0], scenarios=args.scenarios, allow_outside_range=args.allow_outside_range)
     suite = read_suite(model, args.checks) if args.checks else None
     names = list(model.scenarios) if args.all else args.scenario
     if suite is not None and not names:  # the scenarios the checks read as they are
@@ -92,6 +92,7 @@ def _run(args: argparse.Namespace) -> int:
         variables=with_check_variables(model, args.vars, suite),
         engine=args.engine,
         progress=_progress("scenarios"),
+        allow_outside_range=args.allow_outside_range,
     )
     print(final_values(dataset, model.stocks if not args.vars else list(dataset.data_vars)))
     verdict = 0
@@ -121,9 +122,11 @@ def _run_models(args: argparse.Namespace) -> int:
                              "`sdkit check VARIANT.mdl --baseline BASE.mdl --checks FILE`")
     if args.all:
         raise ParameterError("--all runs one model's scenarios; with several models name them with --scenario")
-    models = [load_model(path, scenarios=args.scenarios) for path in args.model]
+    models = [load_model(path, scenarios=args.scenarios, allow_outside_range=args.allow_outside_range)
+              for path in args.model]
     dataset = compare(models, scenarios=args.scenario, overrides=parse_set(args.set), variables=args.vars,
-                      engine=args.engine, progress=_progress("scenarios"))
+                      engine=args.engine, progress=_progress("scenarios"),
+                      allow_outside_range=args.allow_outside_range)
     stocks = list(dict.fromkeys(name for model in models for name in model.stocks))
     print(final_values(dataset, list(dataset.data_vars) if args.vars else stocks))
     if args.out:
@@ -145,18 +148,22 @@ def _check(args: argparse.Namespace) -> int:
     from sdkit.check_samples import read_suite
     from sdkit.model import load_model
     from sdkit.report import baseline_table, checks_table
+    from sdkit.units import check_units
 
+    if args.units:
+        return _check_units_only(args)
     if args.robust is not None and args.dt_check:
         raise ParameterError("give --robust or --dt-check, not both; run them one after the other")
     if args.robust is not None:
         return _check_robust(args)
     if args.out:
         raise ParameterError("--out writes the table of --robust; add --robust N")
-    model = load_model(args.model, scenarios=args.scenarios)
+    model = load_model(args.model, scenarios=args.scenarios, allow_outside_range=args.allow_outside_range)
     suite = read_suite(model, args.checks)
+    units = check_units(model)  # a units field that does not parse stops here, before any run
     results = run_checks(model, suite.checks, engine=args.engine, progress=_progress("scenarios"))
     if args.baseline:
-        base = load_model(args.baseline, scenarios=args.scenarios)
+        base = load_model(args.baseline, scenarios=args.scenarios, allow_outside_range=args.allow_outside_range)
         validate_settings(base, [*suite.checks, *suite.knockouts])
         print(baseline_table(run_checks(base, suite.checks, engine=args.engine), results,
                              base.path.name, model.path.name))
@@ -174,7 +181,24 @@ def _check(args: argparse.Namespace) -> int:
     changed = [(a, b) for a, b in pairs if a.passed != b.passed]
     if args.dt_check:
         print(_dt_report(changed, margin_moves(pairs)))
-    return EXIT_CHECK_FAILED if failed or changed or not all(k.passed for k in knockouts) else 0
+    print(f"\n{units.text()}")
+    failures = failed or changed or not all(k.passed for k in knockouts) or not units.passed
+    return EXIT_CHECK_FAILED if failures else 0
+
+
+def _check_units_only(args: argparse.Namespace) -> int:
+    """``sdkit check --units MODEL``: the units check alone (exit 1 when an equation's units disagree)."""
+    from sdkit.model import load_model
+    from sdkit.units import check_units
+
+    others = [flag for flag, given in (("--robust", args.robust is not None), ("--dt-check", args.dt_check),
+                                       ("--baseline", args.baseline), ("--checks", args.checks),
+                                       ("--out", args.out)) if given]
+    if others:
+        raise ParameterError(f"--units runs only the units check; drop {others[0]} or run it separately")
+    report = check_units(load_model(args.model, scenarios=args.scenarios, allow_outside_range=args.allow_outside_range))
+    print(report.text())
+    return 0 if report.passed else EXIT_CHECK_FAILED
 
 
 def _print_tally(results: list, failed: list) -> None:
@@ -230,7 +254,7 @@ def _check_robust(args: argparse.Namespace) -> int:
         raise ParameterError(f"--spread must be between 0 and 1 (a fraction, e.g. 0.1), got {args.spread}")
     if args.out:
         check_output_path(args.out, args.force)
-    model = load_model(args.model, scenarios=args.scenarios)
+    model = load_model(args.model, scenarios=args.scenarios, allow_outside_range=args.allow_outside_range)
     suite = read_suite(model, args.checks)
     report = robust_checks(model, suite.checks, draws=args.robust, spread=args.spread, seed=args.seed,
                            progress=_progress("scenario runs"))
@@ -280,7 +304,7 @@ def _ensemble(args: argparse.Namespace) -> int:
     if args.chunk_size < 1:
         raise ParameterError(f"--chunk-size must be at least 1, got {args.chunk_size}")
     check_output_path(args.out, args.force)
-    model = load_model(args.model, scenarios=args.scenarios)
+    model = load_model(args.model, scenarios=args.scenarios, allow_outside_range=args.allow_outside_range)
     if args.checks and (args.final or args.times):
         raise ParameterError("--checks reads whole trajectories; drop --final and --times")
     suite = suite_for_samples(model, args.checks, args.scenario) if args.checks else None
@@ -302,6 +326,7 @@ def _ensemble(args: argparse.Namespace) -> int:
             store=args.store,
             progress=progress,
             max_memory=None if args.max_memory is None else args.max_memory * 1e9,
+            allow_outside_range=args.allow_outside_range,
         )
     dataset.attrs["command"] = command_line(args)
     write_netcdf(dataset, args.out)
@@ -413,6 +438,8 @@ def _add_run_parser(sub: Any) -> None:
     p.add_argument("--engine", choices=("auto", "engine", "pysd"), default="auto", help="simulation engine (default: auto)")
     p.add_argument("--out", metavar="FILE.nc", help="write results with provenance to this netCDF file")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    p.add_argument("--allow-outside-range", action="store_true",
+                   help="run values outside the constants' documented ranges (recorded in the output's provenance)")
 
 
 def _add_check_parser(sub: Any) -> None:
@@ -423,11 +450,15 @@ def _add_check_parser(sub: Any) -> None:
     p.add_argument("--scenarios", metavar="FILE.toml", help="scenarios file (default: <model>.scenarios.toml beside the model)")
     p.add_argument("--engine", choices=("auto", "engine", "pysd"), default="auto", help="simulation engine")
     p.add_argument("--dt-check", action="store_true", help="rerun every check at TIME STEP/2 and list verdicts that change")
+    p.add_argument("--units", action="store_true",
+                   help="check only that every equation's units agree (plain `check` runs this too)")
     p.add_argument("--robust", type=int, metavar="N", help="rerun the checks in N draws of the constants that are not scenario levers")
     p.add_argument("--spread", type=float, default=0.1, metavar="S", help="with --robust: multiply each constant by U(1-S, 1+S) (default 0.1)")
     p.add_argument("--seed", type=int, default=0, metavar="K", help="with --robust: random seed (default 0)")
     p.add_argument("--out", metavar="FILE.csv", help="with --robust: write check,mode,pass_rate,median_margin")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    p.add_argument("--allow-outside-range", action="store_true",
+                   help="accept scenario values outside the constants' documented ranges")
 
 
 def _add_ensemble_parser(sub: Any) -> None:
@@ -449,6 +480,8 @@ def _add_ensemble_parser(sub: Any) -> None:
     p.add_argument("--summary", action="store_true", help="print quantiles (5, 25, 50, 75, 95 %%) of each variable's final value")
     p.add_argument("--checks", metavar="FILE.toml",
                    help="print each check of FILE that reads the --scenario run: its pass share and margins over the runs")
+    p.add_argument("--allow-outside-range", action="store_true",
+                   help="run values outside the constants' documented ranges (recorded in the output's provenance)")
 
 
 def _add_scenarios_parser(sub: Any) -> None:

@@ -59,6 +59,7 @@ def compare(
     engine: str = "auto",
     scenarios_file: str | Path | None = None,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    allow_outside_range: bool = False,
     **legacy: Any,
 ) -> xr.Dataset:
     """Run the same scenarios of several models and return them along a ``model`` dimension.
@@ -95,9 +96,9 @@ def compare(
     pieces, records = [], {}
     for label, model in labelled.items():
         if not isinstance(model, Model):
-            model = load_model(model, scenarios=scenarios_file)
+            model = load_model(model, scenarios=scenarios_file, allow_outside_range=allow_outside_range)
         piece = run(model, scenarios=scenarios, overrides=overrides, variables=variables, engine=engine,
-                    progress=progress)
+                    progress=progress, allow_outside_range=allow_outside_range)
         records[label] = dict(piece.attrs)
         pieces.append(piece)
     labels = list(labelled)

@@ -31,7 +31,14 @@ from sdkit.locks import folder_lock, removing_temporaries
 from sdkit.model import Model, TimeSettings, load_model
 from sdkit.provenance import provenance_attrs
 from sdkit.runs import Runs, save_times
-from sdkit.scenarios import Override, overrides_for
+from sdkit.scenarios import (
+    Override,
+    outside_range,
+    overrides_for,
+    range_text,
+    target_of,
+    values_outside,
+)
 from sdkit.simulate import BACKENDS, label_nonfinite, run_rows, to_dataset
 
 log = logging.getLogger(__name__)
@@ -71,8 +78,9 @@ def run_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
     return {"__times__": np.asarray(result.times), **result.data}
 
 
-def _columns_to_overrides(model: Model, samples: pd.DataFrame) -> list[Override]:
-    """Validate sample columns: known constants, numeric, finite; one override (n values) per column."""
+def _columns_to_overrides(model: Model, samples: pd.DataFrame, allow_outside_range: bool = False) -> list[Override]:
+    """Validate sample columns: known constants, numeric, finite, in the documented range (unless
+    ``allow_outside_range``); one override (n values) per column."""
     if samples.shape[0] == 0:
         raise ParameterError("the samples table has no rows; give one row per run")
     if samples.shape[1] == 0:
@@ -80,7 +88,7 @@ def _columns_to_overrides(model: Model, samples: pd.DataFrame) -> list[Override]
     pairs = []
     named: dict[tuple[str, tuple[str, ...]], str] = {}
     for column in samples.columns:
-        [override] = overrides_for(model, {str(column): 0.0})
+        override = target_of(model, str(column))
         key = (override.py_name, override.elements)
         if key in named:
             raise ParameterError(
@@ -95,8 +103,44 @@ def _columns_to_overrides(model: Model, samples: pd.DataFrame) -> list[Override]
                 f"column {column!r} row {row + 1}: {samples[column].iloc[row]!r} is not a finite number; "
                 "fix that cell"
             )
+        if not allow_outside_range:
+            _refuse_outside_range(model, str(column), override.py_name, values)
         pairs.append(Override(override.py_name, values, override.elements))
     return pairs
+
+
+def _refuse_outside_range(model: Model, column: str, py_name: str, values: np.ndarray) -> None:
+    limits = model.variables[py_name].limits
+    outside = values_outside(limits, values)
+    if outside.size:
+        row = int(np.flatnonzero(np.isin(values, outside))[0])
+        raise ParameterError(
+            f"column {column!r} row {row + 1}: {values[row]:g} is outside the documented range "
+            f"{range_text(limits)} of {model.variables[py_name].name!r} ({outside.size} of {values.size} "
+            "samples are); sample within the range, or pass --allow-outside-range "
+            "(allow_outside_range=True) to run them anyway"
+        )
+
+
+def _with_outside_range(dataset: xr.Dataset, model: Model, frame: pd.DataFrame, runs: Runs,
+                        scenario: str | None) -> xr.Dataset:
+    """``dataset`` recording, in the attribute ``outside_range``, the values it ran outside their ranges."""
+    parameters = model.scenarios[scenario].parameters if scenario is not None else {}
+    outside = _outside_ranges(model, list(zip(map(str, frame.columns), runs.columns, strict=True)), parameters)
+    if outside:
+        dataset.attrs["outside_range"] = json.dumps(outside)
+    return dataset
+
+
+def _outside_ranges(model: Model, columns: list[tuple[str, Override]], parameters: dict[str, Any]) -> list[str]:
+    """The scenario's settings and the sample columns outside their documented ranges."""
+    found = outside_range(model, parameters)
+    for column, override in columns:
+        limits = model.variables[override.py_name].limits
+        count = values_outside(limits, override.value).size
+        if count:
+            found.append(f"{column}: {count} of {np.size(override.value)} samples outside {range_text(limits)}")
+    return found
 
 
 def _as_frame(samples: pd.DataFrame | xr.Dataset | dict[str, Any]) -> pd.DataFrame:
@@ -242,6 +286,7 @@ def ensemble(
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
     max_memory: float | None = None,
     engine: str = "engine",
+    allow_outside_range: bool = False,
 ) -> xr.Dataset:
     """Simulate one run per row of ``samples``.
 
@@ -270,6 +315,9 @@ def ensemble(
         ensemble is refused before any run, with its estimate.
     engine : {"engine", "pysd"}
         The backend (:mod:`sdkit.backends`); only the engine's chunks go to dask workers.
+    allow_outside_range : bool
+        Run values outside a constant's documented range (the ``[min, max]`` of its
+        units field) instead of refusing them; the attribute ``outside_range`` lists them.
 
     Returns
     -------
@@ -277,14 +325,15 @@ def ensemble(
         Dims ``(sample, time)`` plus subscripts (``(sample,)`` plus subscripts for final values).
     """
     if not isinstance(model, Model):
-        model = load_model(model)
+        model = load_model(model, allow_outside_range=allow_outside_range)
     if chunk_size < 1:
         raise ParameterError(f"chunk_size must be at least 1, got {chunk_size}")
     if engine not in BACKENDS:
         raise ParameterError(f"unknown engine {engine!r}; use one of {', '.join(BACKENDS)}")
     frame = _as_frame(samples)
-    base, time = _starting_point(model, scenario)
-    runs = Runs(range(len(frame)), "sample", tuple(base), columns=tuple(_columns_to_overrides(model, frame)))
+    base, time = _starting_point(model, scenario, allow_outside_range)
+    runs = Runs(range(len(frame)), "sample", tuple(base),
+                columns=tuple(_columns_to_overrides(model, frame, allow_outside_range)))
     message = model.check_time_step(time.time_step, {o.py_name: o.value for o in (*runs.shared, *runs.columns)})
     if message:
         warnings.warn(f"ensemble of {model.path.name}: {message}", SdkitWarning, stacklevel=2)
@@ -300,17 +349,19 @@ def ensemble(
     with store_context as chunk_store:
         compute = _chunk_runner(model, chunks, names, save_key, time, executor, engine)
         results = gather_chunks(len(starts), compute, chunk_store, progress)
-    return _assemble(model, results, names, save_key, scenario, frame, engine)
+    dataset = _assemble(model, results, names, save_key, scenario, frame, engine)
+    return _with_outside_range(dataset, model, frame, runs, scenario) if allow_outside_range else dataset
 
 
-def _starting_point(model: Model, scenario: str | None) -> tuple[list[Override], TimeSettings]:
+def _starting_point(model: Model, scenario: str | None,
+                    allow_outside_range: bool = False) -> tuple[list[Override], TimeSettings]:
     """The overrides and time settings of the scenario every run starts from (the file's own: none)."""
     if scenario is None:
         return [], model.time
     if scenario not in model.scenarios:
         raise ParameterError(model.unknown_scenario(scenario))
     chosen = model.scenarios[scenario]
-    return overrides_for(model, chosen.parameters), model.time.replace(chosen.time)
+    return overrides_for(model, chosen.parameters, allow_outside_range), model.time.replace(chosen.time)
 
 
 def _chunk_runner(model: Model, chunks: list[Runs], names: list[str], save: str | tuple[float, ...],

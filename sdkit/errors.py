@@ -30,6 +30,10 @@ class LoopError(SdkitError):
     """A loops file (``MODEL.loops.toml``) is malformed or names a loop the model lacks."""
 
 
+class UnitsError(SdkitError):
+    """A units field that does not parse."""
+
+
 class UnsupportedFeature(SdkitError):
     """The ensemble engine cannot compile a function or construct in a model."""
 

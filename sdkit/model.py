@@ -250,7 +250,7 @@ class Model:
         return pysd_model
 
 
-def load_model(path: str | Path, scenarios: str | Path | None = None) -> Model:
+def load_model(path: str | Path, scenarios: str | Path | None = None, allow_outside_range: bool = False) -> Model:
     """Read a Vensim ``.mdl`` file and its scenarios.
 
     Parameters
@@ -261,6 +261,9 @@ def load_model(path: str | Path, scenarios: str | Path | None = None) -> Model:
     scenarios : str or Path, optional
         A scenarios file to read instead (for a variant that reuses its base model's
         scenarios); it must exist, and every constant it sets must be in the model.
+    allow_outside_range : bool
+        Accept scenario values outside a constant's documented range (the ``[min, max]``
+        of its units field); by default they are refused.
 
     Returns
     -------
@@ -271,7 +274,8 @@ def load_model(path: str | Path, scenarios: str | Path | None = None) -> Model:
     ModelFileError
         The file is missing, not a Vensim model, malformed or unsafe.
     ScenarioError
-        The scenarios file beside it is malformed or names unknown parameters.
+        The scenarios file beside it is malformed, names unknown parameters or sets a
+        value outside a documented range.
     """
     from sdkit.io import looked_for
 
@@ -310,5 +314,5 @@ def load_model(path: str | Path, scenarios: str | Path | None = None) -> Model:
         raise ScenarioError(f"scenarios file {scenarios_file} does not exist ({looked_for(scenarios_file)}); "
                             "check the path given to --scenarios")
     if scenarios_file.exists():
-        model.scenarios = load_scenarios(scenarios_file, model)
+        model.scenarios = load_scenarios(scenarios_file, model, allow_outside_range)
     return model

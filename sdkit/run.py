@@ -19,7 +19,7 @@ import xarray as xr
 from sdkit.errors import ParameterError, ScenarioError, SdkitWarning
 from sdkit.model import Model, TimeSettings, load_model
 from sdkit.provenance import provenance_attrs
-from sdkit.scenarios import DEFAULT_SCENARIO, Scenario, overrides_for
+from sdkit.scenarios import DEFAULT_SCENARIO, Scenario, outside_range, overrides_for
 from sdkit.simulate import BACKENDS, Runs, choose_engine, save_times, simulate
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ def run(
     variables: Sequence[str] | None = None,
     engine: str = "auto",
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    allow_outside_range: bool = False,
     **legacy: Any,
 ) -> xr.Dataset:
     """Simulate scenarios of a model.
@@ -91,6 +92,9 @@ def run(
         engine and falls back to PySD, with a warning, for models it cannot compile.
     progress : callable, optional
         Wraps the iterable of scenario groups, e.g. ``tqdm.tqdm``.
+    allow_outside_range : bool
+        Run values outside a constant's documented range (the ``[min, max]`` of its
+        units field) instead of refusing them; the attribute ``outside_range`` lists them.
 
     Returns
     -------
@@ -101,10 +105,11 @@ def run(
     if engine not in ENGINES:
         raise ParameterError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     if not isinstance(model, Model):
-        model = load_model(model)
+        model = load_model(model, allow_outside_range=allow_outside_range)
     chosen = select_scenarios(model, scenarios, overrides)
     names = [model.resolve(v) for v in variables] if variables else model.default_outputs()
-    plans = [(s, overrides_for(model, s.parameters), model.time.replace(s.time)) for s in chosen]
+    plans = [(s, overrides_for(model, s.parameters, allow_outside_range), model.time.replace(s.time))
+             for s in chosen]
     _warn_time_step(model, plans)
     backend = choose_engine(model, engine)
     _check_calendar(model, plans)
@@ -131,8 +136,16 @@ def run(
             s.name: {"description": s.description, "parameters": s.parameters, "time": s.time}
             for s in chosen
         },
+        **_outside_range_attrs(model, chosen),
     )
     return dataset
+
+
+def _outside_range_attrs(model: Model, chosen: list[Scenario]) -> dict[str, Any]:
+    """``{"outside_range": {scenario: [settings]}}`` when a scenario ran values outside their ranges, else {}."""
+    found = {s.name: outside_range(model, s.parameters) for s in chosen}
+    found = {name: settings for name, settings in found.items() if settings}
+    return {"outside_range": found} if found else {}
 
 
 def _warn_time_step(model: Model, plans: list) -> None:

@@ -42,6 +42,19 @@ _SUBSCRIPTED = re.compile(r"^(?P<name>[^\[\]]+)\[(?P<subs>[^\[\]]+)\]$")
 
 
 @dataclass(frozen=True)
+class Target:
+    """What a parameter's name points at: a constant, and one element per dimension or none."""
+
+    py_name: str
+    elements: tuple[str, ...] = ()
+
+    def index(self, model: Model) -> tuple[int, ...]:
+        """Positions of ``elements`` along the constant's subscripts; ``()`` for the whole constant."""
+        dims = model.variables[self.py_name].dims if self.elements else ()
+        return tuple(model.dims[d].index(e) for d, e in zip(dims, self.elements, strict=True))
+
+
+@dataclass(frozen=True)
 class Override:
     """A value for one constant, or for some elements of a subscripted constant.
 
@@ -55,8 +68,7 @@ class Override:
 
     def index(self, model: Model) -> tuple[int, ...]:
         """Positions of ``elements`` along the constant's subscripts; ``()`` for the whole constant."""
-        dims = model.variables[self.py_name].dims if self.elements else ()
-        return tuple(model.dims[d].index(e) for d, e in zip(dims, self.elements, strict=True))
+        return Target(self.py_name, self.elements).index(model)
 
 
 @dataclass(frozen=True)
@@ -86,14 +98,16 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return read_toml(path, "scenarios file", ScenarioError)[1]
 
 
-def load_scenarios(path: str | Path, model: Model | None = None) -> dict[str, Scenario]:
+def load_scenarios(path: str | Path, model: Model | None = None,
+                   allow_outside_range: bool = False) -> dict[str, Scenario]:
     """Read a scenarios file, resolve ``base`` inheritance and validate against the model.
 
     Raises
     ------
     ScenarioError
         Malformed file, unknown key, unknown base, inheritance cycle, or (with ``model``)
-        a parameter the model does not have or a value of the wrong type.
+        a parameter the model does not have, a value of the wrong type or, unless
+        ``allow_outside_range``, a value outside the constant's documented range.
     """
     path = Path(path)
     tables = _read_toml(path)
@@ -126,7 +140,7 @@ def load_scenarios(path: str | Path, model: Model | None = None) -> dict[str, Sc
                 raise ScenarioError(f"{path.name}: [{RULES}] levers: {exc}") from None
         for scenario in scenarios.values():
             try:
-                overrides = overrides_for(model, scenario.parameters)
+                overrides = overrides_for(model, scenario.parameters, allow_outside_range)
                 model.time.replace(scenario.time)
                 for name in rules.sum_to_one:
                     _check_sum_to_one(model, name, overrides)
@@ -237,33 +251,96 @@ def _inherit(name: str, table: dict[str, Any], parent: Scenario | None, path: Pa
     return Scenario(name, table.get("description", ""), parameters, time)
 
 
-def overrides_for(model: Model, parameters: dict[str, Any]) -> list[Override]:
+def overrides_for(model: Model, parameters: dict[str, Any], allow_outside_range: bool = False) -> list[Override]:
     """Turn ``{model name: value}`` into validated overrides on the model's constants.
+
+    Every value must lie in the constant's documented range (the ``[min, max]`` of its
+    units field) unless ``allow_outside_range``; :func:`outside_range` lists those that do not.
 
     Raises
     ------
     ParameterError
-        Unknown parameter, not a constant, unknown subscript element, wrong shape or
-        a value that is not a finite number.
+        Unknown parameter, not a constant, unknown subscript element, wrong shape,
+        a value that is not a finite number, or one outside the documented range.
     """
     overrides = []
     seen: dict[tuple[str, tuple[str, ...]], str] = {}
     for key, value in parameters.items():
-        if not isinstance(key, str):
-            raise ParameterError(f"parameter name {key!r} must be text; quote it")
-        match = _SUBSCRIPTED.match(key.strip())
-        name, elements = (match["name"], tuple(s.strip() for s in match["subs"].split(","))) if match else (key, ())
-        py_name = model.resolve_parameter(name)
-        if (py_name, elements) in seen:
+        target = target_of(model, key)
+        if (target.py_name, target.elements) in seen:
             raise ParameterError(
-                f"{key!r} and {seen[py_name, elements]!r} name the same parameter; give it once"
+                f"{key!r} and {seen[target.py_name, target.elements]!r} name the same parameter; give it once"
             )
-        seen[py_name, elements] = key
-        dims = model.variables[py_name].dims
-        if elements:
-            _check_elements(model, key, dims, elements)
-        overrides.append(Override(py_name, _numeric(key, value, model, dims, elements), elements))
+        seen[target.py_name, target.elements] = key
+        dims = model.variables[target.py_name].dims
+        override = Override(target.py_name, _numeric(key, value, model, dims, target.elements), target.elements)
+        if not allow_outside_range:
+            refuse_outside_range(model, key, override.py_name, override.value)
+        overrides.append(override)
     return overrides
+
+
+def target_of(model: Model, key: Any) -> Target:
+    """The constant (and elements) a parameter's name points at: ``"x"`` or ``"x[a, b]"``.
+
+    Raises
+    ------
+    ParameterError
+        Unknown parameter, not a constant, or unknown subscript elements.
+    """
+    if not isinstance(key, str):
+        raise ParameterError(f"parameter name {key!r} must be text; quote it")
+    match = _SUBSCRIPTED.match(key.strip())
+    name, elements = (match["name"], tuple(s.strip() for s in match["subs"].split(","))) if match else (key, ())
+    py_name = model.resolve_parameter(name)
+    if elements:
+        _check_elements(model, key, model.variables[py_name].dims, elements)
+    return Target(py_name, elements)
+
+
+def range_text(limits: tuple[float | None, float | None]) -> str:
+    """A documented range as its units field writes it: ``[0, 1]``, ``[0, ?]``."""
+    return "[" + ", ".join("?" if v is None else f"{v:g}" for v in limits) + "]"
+
+
+def values_outside(limits: tuple[float | None, float | None], values: Any) -> np.ndarray:
+    """The values that lie outside ``limits`` (``None``: no bound on that side)."""
+    values = np.ravel(np.asarray(values, dtype=float))
+    low, high = limits
+    bad = np.zeros(values.shape, dtype=bool)
+    if low is not None:
+        bad |= values < low
+    if high is not None:
+        bad |= values > high
+    return values[bad]
+
+
+def refuse_outside_range(model: Model, key: str, py_name: str, values: Any) -> None:
+    """Raise ParameterError when a value for ``key`` lies outside its constant's documented range."""
+    limits = model.variables[py_name].limits
+    outside = values_outside(limits, values)
+    if outside.size:
+        raise ParameterError(
+            f"{key!r} = {outside[0]:g} is outside the documented range {range_text(limits)} of "
+            f"{model.variables[py_name].name!r} (its units field in {model.path.name}); give a value in "
+            "the range, or pass --allow-outside-range (allow_outside_range=True) to run it anyway"
+        )
+
+
+def outside_range(model: Model, parameters: dict[str, Any]) -> list[str]:
+    """The settings of ``parameters`` outside their documented ranges, as ``"name = value (range [lo, hi])"``.
+
+    What a result records in its provenance when it was allowed to leave the ranges.
+    """
+    found = []
+    for key, value in parameters.items():
+        target = target_of(model, key)
+        limits = model.variables[target.py_name].limits
+        outside = values_outside(limits, value)
+        if outside.size:
+            shown = ", ".join(f"{v:g}" for v in outside[:5]) + (", ..." if outside.size > 5 else "")
+            found.append(f"{key} = {shown} (range {range_text(limits)})")
+    return found
 
 
 def _check_elements(model: Model, key: str, dims: tuple[str, ...], elements: tuple[str, ...]) -> None:

@@ -27,7 +27,7 @@ from sdkit.errors import NonFiniteError, ParameterError, ScenarioError, Unsuppor
 from sdkit.explore.point import Point, Slider, make_sliders, scenario_values
 from sdkit.model import Model, TimeSettings
 from sdkit.runs import Runs
-from sdkit.scenarios import Override, overrides_for
+from sdkit.scenarios import Override, overrides_for, target_of
 from sdkit.simulate import run_rows, save_times
 from sdkit.timing import saveper_mask, time_grid
 
@@ -295,7 +295,7 @@ def _columns(model: Model, table: pd.DataFrame) -> list[tuple[str, Override]]:
     """Sample-table columns as overrides whose values are the columns."""
     found = []
     for column in table.columns:
-        [override] = overrides_for(model, {column: 0.0})
+        override = target_of(model, column)
         found.append((column, Override(override.py_name, table[column].to_numpy(dtype=float), override.elements)))
     return found
 

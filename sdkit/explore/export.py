@@ -71,7 +71,9 @@ def view_figure(explorer: Explorer, point: Point, names: list[str], fan: dict[st
         return plot.trajectories(pair, variables=labels, ylim=_ylim(pair, labels))
     table = explorer.fan_table(point, fan.get("samples", 1000), fan.get("spread", 0.1), fan.get("seed", 0))
     table = table.assign(**dict(point.values))
-    runs, _ = _split_elements(ensemble(model, table, variables=names, scenario=point.scenario), names)
+    # the fan's draws perturb constants as `sdkit check --robust` does, also past their documented ranges
+    runs, _ = _split_elements(ensemble(model, table, variables=names, scenario=point.scenario,
+                                       allow_outside_range=True), names)
     nrows, ncols = grid_shape(len(labels))
     fig, grid = new_figure(nrows, ncols, sharex=True, panel_aspect=0.75)
     hide_unused(grid, len(labels))

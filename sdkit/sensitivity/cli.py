@@ -47,6 +47,8 @@ def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--max-memory", type=float, metavar="GB",
                    help="refuse a study estimated to need more memory (default: 80%% of this machine's)")
     p.add_argument("--top", type=int, default=5, metavar="K", help="parameters to list per output (default 5)")
+    p.add_argument("--allow-outside-range", action="store_true",
+                   help="sweep bounds outside the constants' documented ranges (recorded in the results)")
     p.set_defaults(func=cmd_sweep)
     return p
 
@@ -105,13 +107,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     study = read_study(args.spec)
     out = Path(args.out) if args.out else Path("results") / Path(args.spec).stem
     limits = _limits(args)
-    model = load_study_model(study, scenarios=args.scenarios)
+    model = load_study_model(study, scenarios=args.scenarios, allow_outside_range=args.allow_outside_range)
     checks = suite_for_samples(model, args.checks, study.scenario).checks if args.checks else []
     runs = check_budget(study, saved_times(study, model), limits)["runs"]  # before any worker starts
     if args.dry_run:
         if args.resume or args.force or args.keep_chunks:
             raise ParameterError("--dry-run runs nothing; drop --resume/--force/--keep-chunks")
-        estimate = plan(study, model, engine=args.engine, limits=limits)
+        estimate = plan(study, model, engine=args.engine, limits=limits,
+                        allow_outside_range=args.allow_outside_range)
         print(f"{study.name}: {study.method} on {model.path.name}"
               f"{f' (scenario {study.scenario})' if study.scenario else ''}, "
               f"{len(study.parameters)} parameters, N = {study.samples}")
@@ -131,7 +134,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     with interrupt_on_terminate(), executor(args.workers, args.scheduler) as client:
         result = run_study(study, out, model=model, executor=client, resume=args.resume, force=args.force,
                            progress=progress, engine=args.engine, limits=limits, keep_chunks=args.keep_chunks,
-                           checks=checks)
+                           checks=checks, allow_outside_range=args.allow_outside_range)
     print(f"{study.name}: {runs} runs of {model.path.name}"
           f"{f' (scenario {study.scenario})' if study.scenario else ''} in {_seconds(result.seconds)}; "
           f"results in {out}/")

@@ -74,7 +74,7 @@ from sdkit.sensitivity.folder import CHUNKS, prepare_out, remove_chunks, sweep_f
 from sdkit.sensitivity.methods import METHODS
 from sdkit.sensitivity.metrics import compute_outputs
 from sdkit.sensitivity.sample import sample, sample_frame
-from sdkit.sensitivity.spec import Study, StudyError, check_against_model, problem
+from sdkit.sensitivity.spec import Study, StudyError, check_against_model, outside_ranges, problem
 from sdkit.simulate import BACKENDS, choose_engine
 
 __all__ = [
@@ -122,15 +122,16 @@ class SweepResult:
     checks: tuple[list[BatchResult], list[Check]] | None = None
 
 
-def load_study_model(study: Study, scenarios: str | Path | None = None) -> Model:
+def load_study_model(study: Study, scenarios: str | Path | None = None, allow_outside_range: bool = False) -> Model:
     """Load the study's model (its scenarios from ``scenarios``, by default the file beside
-    it) and check its parameters, outputs and scenario against it."""
+    it) and check its parameters (and, unless ``allow_outside_range``, their bounds against
+    the documented ranges), outputs and scenario against it."""
     if not Path(study.model).is_file():
         where = f"`model =` in {study.source}" if study.source else f"the model of study {study.name}"
         raise StudyError(f"{where} names {study.model}, which does not exist; a relative path is read "
                          "from the study file's folder")
-    model = load_model(study.model, scenarios=scenarios)
-    check_against_model(study, model)
+    model = load_model(study.model, scenarios=scenarios, allow_outside_range=allow_outside_range)
+    check_against_model(study, model, allow_outside_range)
     return model
 
 
@@ -160,9 +161,11 @@ def _chunked(x: np.ndarray, run_rows: Callable[[np.ndarray], dict[str, np.ndarra
     return {k: np.concatenate([results[i][k] for i in sorted(results)]) for k in results[0]}
 
 
+
 def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, executor: Any = None,
              store: str | Path | None = None, progress: Progress | None = None,
-             engine: str = "auto", extra: Sequence[str] = ()) -> tuple[xr.Dataset, dict[str, str]]:
+             engine: str = "auto", extra: Sequence[str] = (),
+             allow_outside_range: bool = False) -> tuple[xr.Dataset, dict[str, str]]:
     """Run the model for every row of the sample.
 
     Parameters
@@ -181,6 +184,8 @@ def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, execu
         :func:`sdkit.simulate.choose_engine` picks the backend.
     extra : sequence of str
         Further variables to keep (those the checks of ``run_study(checks=...)`` read).
+    allow_outside_range : bool
+        Run sample values outside the constants' documented ranges.
 
     Returns
     -------
@@ -206,7 +211,7 @@ def evaluate(study: Study, model: Model | FunctionModel, x: np.ndarray, *, execu
     py_names = list(dict.fromkeys(names.values()))
     runs = ensemble(model, sample_frame(study, x), variables=py_names, save="all", scenario=study.scenario,
                     chunk_size=study.chunk_size, executor=executor, store=store, progress=progress,
-                    engine=choose_engine(model, engine))
+                    engine=choose_engine(model, engine), allow_outside_range=allow_outside_range)
     return runs, names
 
 
@@ -295,7 +300,8 @@ def _compute(study: Study, model: Model | FunctionModel, folder: Path | None, ch
     if checks:
         varied = {name: x[:, i] for i, name in enumerate(study.parameter_names)}
         checked = checks_over_samples(model, checks, runs, study.scenario, varied)
-    attrs = _attrs(study, model, x.shape[0])
+    outside = outside_ranges(study, model) if isinstance(model, Model) else []
+    attrs = _attrs(study, model, x.shape[0], **({"outside_range": outside} if outside else {}))
     indices, time_resolved = analyse_study(study, x, outputs, attrs)
     conv = None
     if study.convergence is not None and study.scalar_outputs:
@@ -323,7 +329,7 @@ def run_study(study: Study, out: str | Path | None = None, *, model: Model | Fun
               executor: Any = None, resume: bool = False, force: bool = False,
               progress: Progress | None = None, engine: str = "auto",
               limits: Limits | None = None, keep_chunks: bool = False,
-              checks: Sequence[Check] = ()) -> SweepResult:
+              checks: Sequence[Check] = (), allow_outside_range: bool = False) -> SweepResult:
     """Run a sweep: sample, evaluate (chunked, resumable), score, analyse, write.
 
     Parameters
@@ -352,6 +358,10 @@ def run_study(study: Study, out: str | Path | None = None, *, model: Model | Fun
     checks : sequence of Check
         Checks to read off the runs (those that set nothing and read the study's scenario):
         each gets a pass share and margins over the runs in ``SweepResult.checks``.
+    allow_outside_range : bool
+        Sweep bounds outside the constants' documented ranges (the ``[min, max]`` of
+        their units fields) instead of refusing them; the results' attribute
+        ``outside_range`` lists them.
 
     Returns
     -------
@@ -369,15 +379,16 @@ def run_study(study: Study, out: str | Path | None = None, *, model: Model | Fun
     """
     started = time.perf_counter()
     if model is None:
-        model = load_study_model(study)
+        model = load_study_model(study, allow_outside_range=allow_outside_range)
     elif isinstance(model, Model):
-        check_against_model(study, model)
+        check_against_model(study, model, allow_outside_range)
     check_budget(study, saved_times(study, model), limits)
     folder = Path(out) if out is not None else None
     with sweep_folder(folder) if folder is not None else contextlib.nullcontext():
         if folder is not None:
             prepare_out(folder, _state(study, model, checks), study, resume, force)
-        result = _compute(study, model, folder, checks, executor=executor, progress=progress, engine=engine)
+        result = _compute(study, model, folder, checks, executor=executor, progress=progress, engine=engine,
+                          allow_outside_range=allow_outside_range)
         if folder is not None:
             _write(result, folder)
             if not keep_chunks:
@@ -387,7 +398,7 @@ def run_study(study: Study, out: str | Path | None = None, *, model: Model | Fun
 
 
 def plan(study: Study, model: Model | None = None, engine: str = "auto", probe: int = 1024,
-         limits: Limits | None = None) -> dict[str, Any]:
+         limits: Limits | None = None, allow_outside_range: bool = False) -> dict[str, Any]:
     """Number of runs and an estimated time, measured on a small batch of the study's own sample.
 
     Returns
@@ -413,7 +424,7 @@ def plan(study: Study, model: Model | None = None, engine: str = "auto", probe: 
     best = np.inf
     for _ in range(2):  # the first call compiles; keep the faster
         started = time.perf_counter()
-        evaluate(small, model, batch, engine=backend)
+        evaluate(small, model, batch, engine=backend, allow_outside_range=allow_outside_range)
         best = min(best, time.perf_counter() - started)
     rate = batch.shape[0] / max(best, 1e-9)
     return {"runs": runs, "chunks": -(-runs // study.chunk_size), "engine": backend,

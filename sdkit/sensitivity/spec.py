@@ -13,7 +13,7 @@ to score::
     calc_second_order = false
     [parameters]
     "legitimacy emphasis" = [0.45, 0.80]      # uniform on [low, high]
-    "restraint threshold" = {dist = "norm", mean = 0.2, sd = 0.03}
+    "restraint threshold" = {dist = "truncnorm", low = 0.0, high = 0.2, mean = 0.1, sd = 0.03}
     "supremacy claim[liberal]" = [0.6, 0.95]  # one element of a subscripted constant
     [outputs.final_authority]
     variable = "Institutional Authority"
@@ -400,23 +400,26 @@ def read_study(path: str | Path) -> Study:
     return study_from_dict(data, name=path.stem, base=path.parent, text=text, source=path)
 
 
-def check_against_model(study: Study, model: Model) -> None:
+def check_against_model(study: Study, model: Model, allow_outside_range: bool = False) -> None:
     """Check that every parameter is a constant and every output variable exists in ``model``.
 
     A subscripted constant is varied one element at a time, named as in scenario files
-    (``"supremacy claim[liberal]"``, ``"coalition[liberal, sovereign]"``).
+    (``"supremacy claim[liberal]"``, ``"coalition[liberal, sovereign]"``). Unless
+    ``allow_outside_range``, every parameter's bounds lie within the constant's
+    documented range (the ``[min, max]`` of its units field).
 
     Raises
     ------
     ParameterError
-        Naming the parameter or output and the command that lists the model's names.
+        Naming the parameter or output and the command that lists the model's names,
+        or the parameter whose bounds leave its range.
     """
-    from sdkit.scenarios import overrides_for
+    from sdkit.scenarios import target_of
 
     seen: dict[tuple[str, tuple[str, ...]], str] = {}
     for parameter in study.parameters:
         try:
-            [override] = overrides_for(model, {parameter.name: 0.0})
+            override = target_of(model, parameter.name)
         except ParameterError as exc:
             raise ParameterError(f"study {study.name} [parameters]: {exc}") from None
         key = (override.py_name, override.elements)
@@ -424,6 +427,10 @@ def check_against_model(study: Study, model: Model) -> None:
             raise StudyError(f"study {study.name} [parameters]: {parameter.name!r} and "
                              f"{seen[key]!r} are the same constant; keep one")
         seen[key] = parameter.name
+        outside = bounds_outside_range(parameter, model.variables[override.py_name].limits)
+        if outside and not allow_outside_range:
+            raise ParameterError(f"study {study.name} [parameters]: {parameter.name!r} {outside}; narrow "
+                                 "its bounds, or pass --allow-outside-range to sweep them anyway")
         dims = model.variables[override.py_name].dims
         if dims and not override.elements:
             example = ", ".join(model.dims.get(d, ["?"])[0] for d in dims)
@@ -437,6 +444,42 @@ def check_against_model(study: Study, model: Model) -> None:
             raise ParameterError(f"study {study.name} [outputs.{output.name}]: {exc}") from None
     if study.scenario is not None and study.scenario not in model.scenarios:
         raise StudyError(f"study {study.name}: {model.unknown_scenario(study.scenario)}")
+
+
+def bounds_outside_range(parameter: ParameterSpec, limits: tuple[float | None, float | None]) -> str:
+    """How a parameter's distribution leaves the documented range ``limits``, or "" when it does not.
+
+    A uniform or truncated normal distribution leaves it when a bound does; a normal
+    distribution when the range is bounded; a lognormal one when the range has an upper bound
+    or a lower bound above 0.
+    """
+    from sdkit.scenarios import range_text, values_outside
+
+    shown = range_text(limits)
+    if parameter.dist in ("unif", "truncnorm"):
+        low, high = parameter.args[:2]
+        outside = values_outside(limits, [low, high])
+        if outside.size:
+            return f"bounds [{low:g}, {high:g}] reach outside its documented range {shown}"
+        return ""
+    low, high = limits
+    if parameter.dist == "norm" and (low is not None or high is not None):
+        return f"is drawn from a normal distribution, which reaches outside its documented range {shown}"
+    if parameter.dist == "lognorm" and (high is not None or (low is not None and low > 0)):
+        return f"is drawn from a lognormal distribution, which reaches outside its documented range {shown}"
+    return ""
+
+
+def outside_ranges(study: Study, model: Model) -> list[str]:
+    """The study's parameters whose distributions leave their documented ranges, for the provenance."""
+    from sdkit.scenarios import target_of
+
+    found = []
+    for parameter in study.parameters:
+        outside = bounds_outside_range(parameter, model.variables[target_of(model, parameter.name).py_name].limits)
+        if outside:
+            found.append(f"{parameter.name}: {outside}")
+    return found
 
 
 def problem(study: Study) -> dict[str, Any]:
