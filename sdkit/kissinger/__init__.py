@@ -36,5 +36,6 @@ def reproduce_steps() -> list[tuple[str, Callable]]:
         ("balance map", reproduce.step_balance_map),
         ("sensitivity figures", reproduce.step_sensitivity_figures),
         ("ensemble fan charts", reproduce.step_fans),
+        ("loop dominance", reproduce.step_loop_dominance),
         ("figures and tables of docs/", reproduce.step_docs_figures),
     ]

@@ -84,6 +84,17 @@ def step_fans(context: Context, echo: Echo) -> None:
     echo(f"fan charts from {runs} runs per order: {len(written)} figure files")
 
 
+def step_loop_dominance(context: Context, echo: Echo) -> None:
+    """Loop dominance (Loops That Matter) in the Versailles run, under restraint (docs/loops.md)."""
+    from sdkit.kissinger.docs.loops import MODES, write_dominance
+
+    model = context.model(context.models / f"{CORE}.mdl")
+    written, text = write_dominance(model, context.figures(), context.metadata, {"rm2": MODES["rm2"]}, grid=False)
+    context.written += written
+    context.write_text("loops-rm2.md", text + "\n")
+    echo(f"{len(written)} figure files")
+
+
 def step_docs_figures(context: Context, echo: Echo) -> None:
     """The figures and tables of docs/*.md (:mod:`sdkit.kissinger.docs`), into ``OUT/img``.
 

@@ -77,6 +77,8 @@ def _write_dominance(args: argparse.Namespace, model: Any, report: LoopReport) -
     keep = report.named() if args.named else None
     event = parse_event(args.before) if args.before else None
     watched = [model.resolve(event.variable)] if event else []
+    if samples is None:  # one run: its stocks too, the trajectories the dominance figure draws
+        watched += [stock for stock in model.stocks if stock not in watched]
     scored = score_scenario(model, args.scenario, report.loops, samples, keep, watched)
     if event:
         window = dominance_before(scored, scored[watched[0]], event, args.years)

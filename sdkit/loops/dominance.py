@@ -293,6 +293,7 @@ def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Lo
     scored = scored.assign_coords(
         polarity=("loop", [loop.polarity for loop in held]),
         cycle=("loop", [ARROW.join(loop.variables) for loop in held]))
+    scored = scored.assign(leading_loops(scored["dominant_loop"], loops))
     if samples is None:  # an ensemble's link scores would outweigh its loop scores
         scored["link_score"] = links.drop_vars(["source", "target"])
     else:  # the samples' values, beside the scores they explain
@@ -307,6 +308,20 @@ def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Lo
                               "successive time steps; loop score = product of its link scores; relative "
                               "loop score = loop score / sum of |loop scores| of the loops in the file"}
     return scored
+
+
+def leading_loops(dominant: xr.DataArray, loops: Sequence[Loop]) -> xr.Dataset:
+    """What each loop that ever has the largest |loop score| is: its ``leading_name`` ("" when
+    unnamed), ``leading_polarity`` and ``leading_cycle``, over the dim ``leading_loop`` (ids),
+    so a figure can say which loop dominates also when ``keep`` left out its scores."""
+    ids = sorted({str(i) for i in np.ravel(dominant.values)} - {""})
+    by_id = {loop.id: loop for loop in loops}
+    chosen = [by_id[i] for i in ids]
+    return xr.Dataset(
+        {"leading_name": ("leading_loop", np.array([loop.name or "" for loop in chosen], dtype=str)),
+         "leading_polarity": ("leading_loop", np.array([loop.polarity for loop in chosen], dtype=str)),
+         "leading_cycle": ("leading_loop", np.array([ARROW.join(loop.variables) for loop in chosen], dtype=str))},
+        coords={"leading_loop": np.array(ids, dtype=str)})
 
 
 def _check_size(model: Model, loops: int, runs: int) -> None:

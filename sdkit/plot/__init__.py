@@ -14,6 +14,7 @@ and fonts, and save with :func:`sdkit.figures_io.save_figure`::
 
 from sdkit.plot.balance_map import OUTCOME_COLORS, balance_map
 from sdkit.plot.checks import reference_mode_figure, reference_mode_panel, reference_mode_panels
+from sdkit.plot.dominance import dominance_map, loop_dominance
 from sdkit.plot.fan import fan_chart
 from sdkit.plot.phase import phase_portrait
 from sdkit.plot.sensitivity import convergence, morris, morris_labels, sobol_indices, time_resolved
@@ -41,8 +42,10 @@ __all__ = [
     "axis_label",
     "balance_map",
     "default_variables",
+    "dominance_map",
     "convergence",
     "fan_chart",
+    "loop_dominance",
     "morris",
     "morris_labels",
     "order_style",

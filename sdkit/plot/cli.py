@@ -15,7 +15,7 @@ from typing import Any
 
 from sdkit.errors import ParameterError, PlotError
 
-KINDS = ("trajectories", "fan", "phase", "sobol", "morris", "balance-map", "checks")
+KINDS = ("trajectories", "fan", "phase", "sobol", "morris", "balance-map", "checks", "dominance", "dominance-map")
 WIDTHS = ("single", "double")
 
 
@@ -88,6 +88,8 @@ def guess_kind(ds: Any) -> str:
     """The figure a result file is made for, from its variables and dimensions."""
     if "outcome" in ds.data_vars:
         return "balance-map"
+    if "relative_loop_score" in ds.data_vars:
+        return "dominance-map" if "sample" in ds.dims else "dominance"
     if "mu_star" in ds.data_vars:
         return "morris"
     if "ST" in ds.data_vars and "param" in ds.dims:
@@ -286,6 +288,33 @@ def _output(ds: Any, args: argparse.Namespace) -> str | None:
     return args.output
 
 
+def _dominance(ds: Any, args: argparse.Namespace) -> Any:
+    """Loop dominance under the trajectory of --var (default: the first stock the file holds)."""
+    from sdkit import plot
+
+    held = [str(v) for v in ds.data_vars if ds[v].dims == ("time",) and v != "dominant_loop"]
+    if not (args.var or held):
+        raise ParameterError("the loop scores hold no trajectory to draw them under; score them again "
+                             "with `sdkit loops MODEL --dominance --scenario NAME --out FILE.nc`")
+    return plot.loop_dominance(ds, stock=args.var[0] if args.var else held[0])
+
+
+def _dominance_map(ds: Any, args: argparse.Namespace) -> Any:
+    """The loop dominant before the event over two sampled constants (--var X Y, default the two sampled)."""
+    from sdkit import plot
+
+    if "window_dominant_loop" not in ds.data_vars:
+        raise ParameterError("the loop scores of this ensemble name no loop dominant before an event; score them "
+                             "with --before 'NAME<LEVEL' to draw a dominance map")
+    sampled = [str(v) for v in ds.data_vars if ds[v].dims == ("sample",)
+               and v not in ("event_time", "window_dominant_loop")]
+    axes = args.var or sampled
+    if len(axes) != 2:
+        raise ParameterError(f"a dominance map has two axes; name two sampled constants with --var X Y "
+                             f"(the samples set {', '.join(sampled) or 'none'})")
+    return plot.dominance_map(ds, x=axes[0], y=axes[1])
+
+
 DRAW: dict[str, Callable[[Any, argparse.Namespace], Any]] = {
     "trajectories": _trajectories,
     "fan": _fan,
@@ -294,4 +323,6 @@ DRAW: dict[str, Callable[[Any, argparse.Namespace], Any]] = {
     "morris": _morris,
     "balance-map": _balance_map,
     "checks": _checks,
+    "dominance": _dominance,
+    "dominance-map": _dominance_map,
 }

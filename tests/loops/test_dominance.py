@@ -166,6 +166,10 @@ def test_dominance_command_writes_loop_scores(capsys, tmp_path):
         assert scores.attrs["scenario"] == "default"
         assert scores.attrs["command"].startswith("sdkit loops")
         np.testing.assert_allclose(scores["loop_score"].values[:, 1:], [[2.0] * 40, [-1.0] * 40])
+        # what the dominance figure draws: the run's stocks and what the dominant loops are
+        np.testing.assert_allclose(scores["population"].values[0], 100.0)
+        assert [str(c) for c in scores["leading_cycle"].values] == ["births -> Population"]
+        assert str(scores["leading_name"].values[0]) == "births"
 
 
 @pytest.mark.parametrize(("argv", "message"), [

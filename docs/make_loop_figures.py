@@ -1,0 +1,34 @@
+"""The figures and tables of docs/loops.md: a caller of :mod:`sdkit.kissinger.docs.loops`.
+
+Usage (from the repository root)::
+
+    python docs/make_loop_figures.py
+
+Scores the named loops of models/kissinger_core.mdl in the scenario of each reference
+mode (RM1-RM5, H1, H2) and on an 8 x 8 grid of Versailles runs, writes
+``docs/img/loops-*.{png,pdf,svg}`` and prints the markdown tables the page quotes
+(a few minutes on two cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sdkit.kissinger.docs import write_page
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--img", type=Path, default=ROOT / "docs" / "img", help="folder for the figures (default: docs/img)")
+    args = parser.parse_args()
+    metadata = {"sdkit:command": "python docs/make_loop_figures.py"}
+    _, text = write_page("loops", ROOT / "models", args.img, metadata, sweeps=None)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
