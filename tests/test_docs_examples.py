@@ -37,7 +37,7 @@ def run_block(kind: str, code: str, folder: Path) -> None:
         return
     preamble = f'set -euo pipefail\nsdkit() {{ "{sys.executable}" -m sdkit "$@"; }}\n'
     done = subprocess.run(["bash", "-c", preamble + code], cwd=folder, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"{code}\n--- stderr:\n{done.stderr}"
+    assert done.returncode == 0, f"{code}\n--- stdout (end):\n{done.stdout[-3000:]}\n--- stderr:\n{done.stderr}"
 
 
 @pytest.mark.slow

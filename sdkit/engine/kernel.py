@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from sdkit.cache import cache_folder, cached_file
+from sdkit.engine.annotate import annotated_source
 from sdkit.engine.codegen import check_order, generate, generate_numba, lookup_data
 from sdkit.engine.ir import ModelIR
 from sdkit.engine.plan import TIME_KEYS, Plan, make_plan
@@ -211,6 +212,10 @@ class Kernel:
     def source(self, flavor: str) -> str:
         """Generated Python source of the ``numpy`` or ``numba`` kernel."""
         return generate(self._ir, self._sched, flavor)
+
+    def annotated_source(self, flavor: str = "numpy") -> str:
+        """:meth:`source` with a comment on each line naming the model variables behind ``v12``, ``d3``, ..."""
+        return annotated_source(self.source(flavor), self._ir)
 
     def numba_data(self) -> tuple[np.ndarray, tuple]:
         """The numba kernel's numbers ``C`` and lookup tables ``LK`` (arguments of ``run``)."""

@@ -1,0 +1,43 @@
+"""The generated kernel source with each generated name explained, for reading only.
+
+The kernel's code names node ``i`` of the model ``v{i}`` (its value) and, for a
+stock, ``d{i}`` (its rate of change); no model text is written into the code that
+runs. :func:`annotated_source` returns that code with a comment at the end of each
+line naming the model variable (and element) behind every generated name on it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sdkit.engine.ir import ModelIR
+
+_GENERATED = re.compile(r"\b([vd])(\d+)\b")
+
+
+def node_names(ir: ModelIR) -> dict[int, str]:
+    """Node index -> the model's name of its variable, with the element for a subscripted one."""
+    named = {}
+    for index, node in enumerate(ir.nodes):
+        base, bracket, element = node.label.partition("[")
+        named[index] = ir.names.get(base, base) + (bracket + element if bracket else "")
+    return named
+
+
+def annotated_source(source: str, ir: ModelIR) -> str:
+    """``source`` with ``# v12 = Legitimacy Change; d3 = d/dt Power`` comments on its lines."""
+    names = node_names(ir)
+    lines = []
+    for line in source.splitlines():
+        seen = dict.fromkeys(match.group(0) for match in _GENERATED.finditer(line.split("#", 1)[0]))
+        notes = [_explain(token, names) for token in seen]
+        notes = [note for note in notes if note]
+        lines.append(f"{line}  # {'; '.join(notes)}" if notes else line)
+    return "\n".join(lines) + "\n"
+
+
+def _explain(token: str, names: dict[int, str]) -> str:
+    kind, index = token[0], int(token[1:])
+    if index not in names:
+        return ""
+    return f"{token} = {names[index]}" if kind == "v" else f"{token} = d/dt {names[index]}"
