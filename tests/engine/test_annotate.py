@@ -11,11 +11,13 @@ def test_every_generated_name_is_explained_and_the_running_code_holds_no_model_t
     kernel = compile_model(DATA / "decay.mdl", backend="numpy")
     source = kernel.source("numpy")
     annotated = kernel.annotated_source("numpy")
-    assert "decay time" not in source and "Stock" not in source
+    assert "decay time" not in source
+    assert "Stock" not in source
     assert len(annotated.splitlines()) == len(source.splitlines())
     stock_line = next(line for line in annotated.splitlines() if "d/dt Stock" in line)
     assert stock_line.split("  # ")[0] in source.splitlines()
-    assert "= decay time" in annotated and "= outflow" in annotated
+    assert "= decay time" in annotated
+    assert "= outflow" in annotated
 
 
 def test_elements_of_subscripted_variables_are_named():
