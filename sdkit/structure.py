@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sdkit.errors import ModelFileError
-from sdkit.locate import SKETCH_MARK
-from sdkit.macros import source_line
+from sdkit.locate import SKETCH_MARK, canonical, equation_lines
 
 #: Abstract structures whose value comes from the previous step or the initial time:
 #: a dependency through them does not make an algebraic loop.
@@ -52,17 +51,8 @@ def walk(node: Any, enter_stateful: bool = False) -> Iterator[Any]:
         yield from walk(child, enter_stateful)
 
 
-def _equation_line(text: str, name: str) -> int:
-    match = re.search(rf"^[ \t]*{re.escape(name)}[ \t]*(?:\[[^\]]*\])?[ \t]*[=(:]", text, re.M | re.I)
-    if not match:
-        return 0
-    end = text.find("|", match.start())
-    equation = text[match.start():end if end >= 0 else None]
-    return source_line(equation) or text.count("\n", 0, match.start()) + 1
-
-
 def _at(text: str, name: str) -> str:
-    line = _equation_line(text, name)
+    line = equation_lines(text).get(canonical(name))
     return f" (line {line})" if line else ""
 
 
