@@ -12,6 +12,7 @@ from sdkit import run
 from sdkit.check_runs import run_checks
 from sdkit.checks import checks_path_for, load_checks
 from sdkit.model import load_model
+from tests.kissinger.verdicts import unexpected_failures, unexpected_passes
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / "kissinger_core.mdl"
 
@@ -115,18 +116,11 @@ def test_pysd_gives_the_same_verdicts(model, results):
 
 
 def test_reference_modes_reproduce(results):
-    failed = [
-        f"{r.id}: {r.value:.4g} {r.op} {r.threshold:.4g}"
-        for r in results
-        if not r.passed and r.xfail is None
-    ]
-    assert failed == []
+    assert unexpected_failures(results) == []
 
 
 def test_xfail_checks_still_fail(results):
-    # a check marked xfail that now passes should lose its mark
-    unexpectedly_passing = [r.id for r in results if r.passed and r.xfail is not None]
-    assert unexpectedly_passing == []
+    assert unexpected_passes(results) == []
 
 
 def test_engine_matches_pysd(model):

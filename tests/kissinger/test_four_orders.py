@@ -13,6 +13,7 @@ from sdkit import run
 from sdkit.check_runs import run_checks
 from sdkit.checks import checks_path_for, load_checks
 from sdkit.model import load_model
+from tests.kissinger.verdicts import unexpected_failures, unexpected_passes
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / "four_orders.mdl"
 ORDERS = ["liberal", "transformative", "mercantilist", "sovereign"]
@@ -172,17 +173,11 @@ def test_checks_cover_rm6_and_rm7(results):
 
 
 def test_reference_modes_reproduce(results):
-    failed = [
-        f"{r.id}: {r.value:.4g} {r.op} {r.threshold:.4g}"
-        for r in results
-        if not r.passed and r.xfail is None
-    ]
-    assert failed == []
+    assert unexpected_failures(results) == []
 
 
 def test_xfail_checks_still_fail(results):
-    unexpectedly_passing = [r.id for r in results if r.passed and r.xfail is not None]
-    assert unexpectedly_passing == []
+    assert unexpected_passes(results) == []
 
 
 @pytest.mark.parametrize(

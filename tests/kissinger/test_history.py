@@ -19,6 +19,7 @@ from sdkit.checks import checks_path_for, evaluate, load_checks, scenarios_neede
 from sdkit.errors import SdkitError
 from sdkit.model import load_model
 from sdkit.scenarios import load_scenarios, scenarios_path_for
+from tests.kissinger.verdicts import unexpected_failures, unexpected_passes
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / "kissinger_core.mdl"
 HISTORICAL = {
@@ -71,14 +72,8 @@ def test_checks_cover_both_historical_modes(historical_checks):
 @pytest.mark.parametrize("engine", ["engine", "pysd"])
 def test_historical_checks_reproduce(model, runs, historical_checks, engine):
     results = evaluate(historical_checks, runs[engine], constant_lookup(model, {}))
-    failed = [
-        f"{r.id}: {r.value:.4g} {r.op} {r.threshold:.4g}"
-        for r in results
-        if not r.passed and r.xfail is None
-    ]
-    assert failed == []
-    # an xfail check that starts to pass should lose its mark
-    assert [r.id for r in results if r.passed and r.xfail is not None] == []
+    assert unexpected_failures(results) == []
+    assert unexpected_passes(results) == []
 
 
 def test_engine_matches_pysd_on_calendar_time(runs):
