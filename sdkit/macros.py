@@ -99,7 +99,7 @@ def expand_macros(text: str, path: Path) -> str:
     expanded, offset = [], 0
     for chunk in equations.split("|"):
         line = equations.count("\n", 0, offset) + 1
-        expanded.append(expander.expand_equation(chunk, line) if expander.calls_in(chunk) else chunk)
+        expanded.append(expander.expand_equation(chunk, line))
         offset += len(chunk) + 1
     body = "|".join(expanded)
     added = expander.added
@@ -183,10 +183,6 @@ class _Expander:
         self.added: list[str] = []
         self.counts: dict[str, int] = {}
 
-    def calls_in(self, chunk: str) -> bool:
-        return any(kind == "name" and vensim_key(text) in self.macros and self._followed_by_paren(chunk, end)
-                   for kind, text, _, end in _tokens(chunk))
-
     def expand_equation(self, chunk: str, line: int, depth: int = 0) -> str:
         """One equation (text up to its ``|``, starting at ``line``) with each call replaced by its value's name."""
         equation, tilde, documentation = chunk.partition("~")
@@ -268,7 +264,7 @@ class _Expander:
         inputs = {vensim_key(name): f"({_CONTINUATION.sub(' ', argument)})" for name, argument in zip(call.macro.inputs, call.arguments, strict=True)}
         for equation, origin in zip(call.macro.equations, call.macro.equation_lines, strict=True):
             copy = _noted(_rename(equation, renamed, inputs, subscripts, self.macros), origin)
-            self.added.append(self.expand_equation(copy, origin, depth + 1) if self.calls_in(copy) else copy)
+            self.added.append(self.expand_equation(copy, origin, depth + 1))
         for output, target in zip(call.macro.outputs, call.outputs, strict=True):
             source = renamed[vensim_key(output)]
             self.added.append(_noted(f"{target}{subscripts} = {source}{subscripts}\n\t~\t\n\t~\tOutput "
