@@ -78,7 +78,6 @@ def check_structure(abstract_model: Any, text: str, path: Path) -> None:
         namespace.add_to_namespace(element.name)
         clean_of[element.name] = clean_name(element.name)
     known = set(namespace.cleanspace) | {"time"}
-    macros = {clean_name(s.name) for s in abstract_model.sections[1:]}
     name_of_clean = {clean: name for name, clean in clean_of.items()}
     by_clean = {namespace.cleanspace.get(clean_of[e.name], clean_of[e.name]): e for e in section.elements}
     by_clean.update({clean_of[e.name]: e for e in section.elements})
@@ -90,7 +89,7 @@ def check_structure(abstract_model: Any, text: str, path: Path) -> None:
             for node in walk(component.ast):
                 if isinstance(node, ae.CallStructure) and isinstance(node.function, ae.ReferenceStructure):
                     function = node.function.reference
-                    if function not in known and function not in functionspace and function not in macros:
+                    if function not in known and function not in functionspace:
                         raise ModelFileError(
                             f"{path.name}: {element.name!r}{_at(text, element.name)} calls unknown "
                             f"function {function.upper().replace('_', ' ')}; use a Vensim function "
