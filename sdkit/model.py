@@ -158,6 +158,17 @@ class Model:
             )
         return py_name
 
+    def with_scenarios(self, scenarios: dict[str, Scenario], time: TimeSettings | None = None) -> Model:
+        """A copy of the model with other scenarios (and time settings), sharing its compiled
+        kernel; the model itself is left alone, so other threads may keep using it."""
+        import copy
+
+        changed = copy.copy(self)
+        changed.scenarios = dict(scenarios)
+        if time is not None:
+            changed.time = time
+        return changed
+
     def check_time_step(self, time_step: float, values: dict[str, Any] | None = None) -> str:
         """A warning text if ``time_step`` is too large for the fastest time constant, else "".
 

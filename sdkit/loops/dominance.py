@@ -278,15 +278,11 @@ def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Lo
     loops = list(loops) if loops is not None else find_loops(model).loops
     _check_size(model, len(loops if keep is None else keep), 1 if samples is None else len(samples))
     name, every_step = _every_step(model, scenario)
-    kept = model.scenarios
-    model.scenarios = {**kept, name: every_step}
-    try:
-        if samples is None:
-            dataset = run(model, scenarios=[name], variables=saved_variables(model), engine="engine")
-        else:
-            dataset = ensemble(model, samples, variables=saved_variables(model), scenario=name)
-    finally:
-        model.scenarios = kept
+    stepwise = model.with_scenarios({**model.scenarios, name: every_step})
+    if samples is None:
+        dataset = run(stepwise, scenarios=[name], variables=saved_variables(model), engine="engine")
+    else:
+        dataset = ensemble(stepwise, samples, variables=saved_variables(model), scenario=name)
     links = link_scores(model, dataset, name)
     scored = loop_scores(links, loops, keep)
     held = list(loops if keep is None else keep)

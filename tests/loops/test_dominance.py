@@ -295,3 +295,29 @@ def test_ensemble_scores_keep_the_samples_values(tmp_path):
     scored = score_scenario(load_model(path), samples=pd.DataFrame({"birth rate": [0.05, 0.1]}))
     np.testing.assert_allclose(scored["birth_rate"].values, [0.05, 0.1])
     assert scored["birth_rate"].dims == ("sample",)
+
+
+def test_scoring_leaves_the_model_to_other_threads(monkeypatch, tmp_path):
+    """`sdkit explore` runs the page's trajectories while it scores loops on the same model:
+    scoring saves every time step, and that must never show through the shared model."""
+    import importlib
+
+    run_module = importlib.import_module("sdkit.run")
+    path = tmp_path / "population.mdl"
+    path.write_text(POPULATION.replace("SAVEPER = 0.25", "SAVEPER = 1"), encoding="utf-8")
+    model = load_model(path)
+    model.scenarios["slow"] = Scenario("slow", "", {"birth rate": 0.02})
+    seen_meanwhile = []
+    real_run = run_module.run
+
+    def run_and_look(*args, **kwargs):
+        seen_meanwhile.append(model.scenarios["slow"].time)
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "run", run_and_look)
+    from sdkit.loops.dominance import score_scenario
+
+    scored = score_scenario(model, "slow")
+    assert scored.sizes["time"] == 41  # every time step of 0.25 over 10 years
+    assert seen_meanwhile == [{}]
+    assert run(model, scenarios=["slow"])["time"].size == 11
