@@ -1,5 +1,8 @@
-"""Standing attack suite, part 2 (docs/security.md): planted caches, special files, and
-bad inputs that must end in exit code 2 with one line, never a traceback or a hang.
+"""Standing attack suite, part 2 (docs/security.md): planted caches, special files, data
+files, and the right numbers whatever SAVEPER says. Crafted model, scenario, check,
+sweep and samples files that must end in exit code 2 with one line are cases of the
+failure catalogue (``test_inputs``, ``test_sweeps``; the step-size warning in
+``test_runs``).
 """
 
 from __future__ import annotations
@@ -199,102 +202,7 @@ def test_final_values_are_at_final_time_whatever_saveper_says(engine, tmp_path, 
     assert f"{final:.4g}" in table
 
 
-@pytest.mark.parametrize(
-    ("old", "new", "named"),
-    [
-        ("Stock = INTEG (-outflow, initial stock)", "Stock = INTEG (-Stock / 0.1, initial stock)", "0.1"),
-        ("outflow = Stock / decay time", "outflow = DELAY3(Stock, 0.2) / decay time", "0.2"),
-        ("outflow = Stock / decay time", "outflow = SMOOTH(Stock, short) / decay time\n\t~\twidgets/Year\n\t~\t\n\t|\n\nshort = 0.1", "short"),
-    ],
-    ids=["literal-divisor", "literal-delay3", "named-smooth-time-with-other-units"],
-)
-def test_step_size_warning_covers_every_time_constant(old, new, named, tmp_path):
-    path = _decay(tmp_path, DECAY.replace(old, new).replace("TIME STEP  = 0.125", "TIME STEP  = 0.25"))
-    model = sdkit.load_model(path)
-    warning = model.check_time_step(model.time.time_step)
-    assert "too large" in warning
-    assert named in warning
-
-
-# ---------------------------------------------------------------- one line, exit 2
-
-SUBSCRIPTED = "E: (e1-e3)\n\t~\t\n\t~\t\n\t|\n\nx[E] = 1\n\t~\twidgets\n\t~\t\n\t|\n\n"
-MODEL_CASES = [
-    ("time-redefined", DECAY.replace("decay time = 10", "decay time = 10\n\t~\tYear\n\t~\t\n\t|\n\nTime = 5"), "built-in Time"),
-    ("undefined-subscript", DECAY.replace("{UTF-8}\n", "{UTF-8}\nx[Nope] = 1\n\t~\t\n\t~\t\n\t|\n\n"), "'Nope', which is not defined"),
-    ("scalar-reads-subscripted", DECAY.replace("{UTF-8}\n", "{UTF-8}\n" + SUBSCRIPTED + "y = x\n\t~\t\n\t~\t\n\t|\n\n"), "reads 'x' whole"),
-    ("macro-subscripted", DECAY.replace("{UTF-8}\n", "{UTF-8}\n:MACRO: DOUBLE(x)\nDOUBLE[E] = 2*x\n\t~\t\n\t~\t\n\t|\n\n:END OF MACRO:\n").replace("decay time = 10", "decay time = DOUBLE(5)"), "unsubscripted equations only"),
-    ("data-outside-folder", DECAY.replace("{UTF-8}\n", "{UTF-8}\nseries := GET DIRECT DATA('../secret.csv', ',', 'A', 'B2')\n\t~\t\n\t~\t\n\t|\n\n"), "outside the model's folder"),
-    ("data-absolute-path", DECAY.replace("{UTF-8}\n", "{UTF-8}\nseries := GET DIRECT DATA('/etc/passwd', ',', 'A', 'B2')\n\t~\t\n\t~\t\n\t|\n\n"), "outside the model's folder"),
-]
-
-
-@pytest.mark.parametrize(("case", "text", "needle"), MODEL_CASES, ids=[c[0] for c in MODEL_CASES])
-def test_bad_model_gives_one_line(case, text, needle, tmp_path, capsys):
-    for command in ("params", "run"):
-        code = main([command, str(_decay(tmp_path, text))])
-        err = capsys.readouterr().err
-        assert_one_line(code, err, needle)
-
-
-SCENARIO_CASES = [
-    ("400-digit-parameter", '[a]\n[a.parameters]\n"decay time" = 1' + "0" * 400 + "\n", "401 digits"),
-    ("400-digit-time", "[a]\n[a.time]\nfinal_time = 1" + "0" * 400 + "\n", "401 digits"),
-    ("nested-2000-deep", "[a]\nx = " + "[" * 2000 + "]" * 2000 + "\n", "too deeply"),
-    ("base-chain-3000", "".join(f'[s{i}]\nbase = "s{i + 1}"\n' for i in range(3000)) + "[s3000]\nbase = \"s0\"\n", "circle"),
-    ("nul-in-name", '["a\\u0000b"]\ndescription = "x"\n', "control character"),
-]
-
-
-@pytest.mark.parametrize(("case", "text", "needle"), SCENARIO_CASES, ids=[c[0] for c in SCENARIO_CASES])
-def test_bad_scenarios_give_one_line(case, text, needle, tmp_path, capsys):
-    model = _decay(tmp_path)
-    (tmp_path / "decay.scenarios.toml").write_text(text)
-    code = main(["run", str(model), "--all"])
-    err = capsys.readouterr().err
-    assert_one_line(code, err, needle)
-
-
-HUGE = "1" + "0" * 400
-CHECKS_WITH_HUGE = (f'[[check]]\nid = "a"\nmode = "x"\nscenario = "default"\ndescription = "d"\n'
-                    f'measure = {{ fn = "min", var = "Stock", window = [0, {HUGE}] }}\nop = ">"\nthan = {HUGE}\n')
-
-
-@pytest.mark.parametrize("role", ["checks", "sweep"])
-def test_huge_integers_in_checks_and_sweeps_give_one_line(role, tmp_path, capsys):
-    model = _decay(tmp_path)
-    if role == "checks":
-        (tmp_path / "decay.checks.toml").write_text(CHECKS_WITH_HUGE)
-        argv = ["check", str(model)]
-    else:
-        study = (DATA / "sens_linear.toml").read_text().replace("sens_linear.mdl", "decay.mdl")
-        (tmp_path / "study.toml").write_text(study.replace("seed = 7", f"seed = {HUGE}"))
-        argv = ["sweep", str(tmp_path / "study.toml")]
-    assert_one_line(main(argv), capsys.readouterr().err, "401 digits")
-
-
-def test_a_long_base_chain_resolves(tmp_path):
-    model = _decay(tmp_path)
-    chain = "".join(f'[s{i}]\nbase = "s{i + 1}"\n' for i in range(3000))
-    (tmp_path / "decay.scenarios.toml").write_text(chain + '[s3000]\n[s3000.parameters]\n"decay time" = 4\n')
-    assert sdkit.load_model(model).scenarios["s0"].parameters == {"decay time": 4}
-
-
-@pytest.mark.parametrize(
-    ("case", "columns", "store"),
-    [("same-parameter-twice", "decay time,decay_time\n5,6\n", None), ("store-is-a-file", "decay time\n5\n", "file")],
-)
-def test_bad_ensemble_inputs_give_one_line(case, columns, store, tmp_path, capsys):
-    samples = tmp_path / "samples.csv"
-    samples.write_text(columns)
-    argv = ["ensemble", str(_decay(tmp_path)), "--samples", str(samples), "--out", str(tmp_path / "e.nc")]
-    if store:
-        (tmp_path / "store").write_text("not a folder")
-        argv += ["--store", str(tmp_path / "store")]
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert_one_line(code, err)
-    assert not (tmp_path / "e.nc").exists()
+# ---------------------------------------------------------------- data files and caches
 
 
 def test_data_files_are_read_beside_the_model(tmp_path, monkeypatch):
@@ -307,38 +215,6 @@ def test_data_files_are_read_beside_the_model(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path.parent)
     result = sdkit.run(path, variables=["doubled"], engine="pysd")
     assert float(result["doubled"].sel(time=20.0).values[0]) == 6.0
-
-
-@pytest.mark.parametrize(
-    ("extra", "needle"),
-    [(["--max-memory", "0.001"], "raise the limit with --max-memory"), (["--workers", "100000"], "--scheduler")],
-    ids=["results-too-large", "too-many-workers"],
-)
-def test_unbounded_ensembles_are_refused_before_any_run(extra, needle, tmp_path, capsys):
-    samples = tmp_path / "samples.csv"
-    samples.write_text("decay time\n" + "5\n" * 20_000)
-    out = tmp_path / "e.nc"
-    code = main(["ensemble", str(_decay(tmp_path)), "--samples", str(samples), "--out", str(out), *extra])
-    err = capsys.readouterr().err
-    assert_one_line(code, err, needle)
-    assert not out.exists()
-
-
-def test_a_full_disk_is_named_even_when_netcdf_says_hdf_error(tmp_path, monkeypatch, capsys):
-    """netCDF reports a full disk as ``RuntimeError: NetCDF: HDF error``, not as ENOSPC."""
-    import sdkit.io
-
-    def fails(self, path, *args, **kwargs):
-        Path(path).write_bytes(b"CDF partial")
-        raise RuntimeError("NetCDF: HDF error")
-
-    monkeypatch.setattr(xr.Dataset, "to_netcdf", fails)
-    monkeypatch.setattr(sdkit.io, "_disk_full", lambda folder: True)
-    code = main(["run", str(_decay(tmp_path)), "--out", str(tmp_path / "out.nc")])
-    assert_one_line(code, capsys.readouterr().err, "the disk is full")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["decay.mdl"]
-    monkeypatch.setattr(sdkit.io, "_disk_full", lambda folder: False)
-    assert main(["run", str(_decay(tmp_path)), "--out", str(tmp_path / "out.nc")]) == 3
 
 
 def test_an_uncreatable_cache_falls_back_to_a_private_folder(tmp_path, monkeypatch):

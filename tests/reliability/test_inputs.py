@@ -66,6 +66,8 @@ def edit(text: str, old: str, new: str) -> str:
 
 
 CONSTANT = "\n{name} = {value}\n\t~\tYear\n\t~\t\n\t|\n"
+SUBSCRIPTED = "E: (e1-e3)\n\t~\t\n\t~\t\n\t|\n\nx[E] = 1\n\t~\twidgets\n\t~\t\n\t|\n\n"
+DATA_CALL = "series := GET DIRECT DATA('{file}', ',', 'A', 'B2')\n\t~\t\n\t~\t\n\t|\n\n"
 
 # (case id, model text or bytes, words the one-line message must contain)
 MODEL_CASES: list[tuple[str, str | bytes, tuple[str, ...]]] = [
@@ -115,6 +117,17 @@ MODEL_CASES: list[tuple[str, str | bytes, tuple[str, ...]]] = [
     ("M27-text-garbage", "".join(chr(33 + (i * 7919) % 90) for i in range(3000)), ("cannot parse",)),
     ("M28-steps-too-many", edit(DECAY, "FINAL TIME  = 20", "FINAL TIME  = 1e9"), ("steps", "larger time_step")),
     ("M29-time-step-longer-than-run", edit(DECAY, "TIME STEP  = 0.125", "TIME STEP  = 50"), ("longer than the run",)),
+    ("M36-time-redefined", edit(DECAY, "decay time = 10", "decay time = 10\n\t~\tYear\n\t~\t\n\t|\n\nTime = 5"), ("built-in Time",)),
+    ("M37-undefined-subscript", edit(DECAY, "{UTF-8}\n", "{UTF-8}\nx[Nope] = 1\n\t~\t\n\t~\t\n\t|\n\n"), ("'Nope', which is not defined",)),
+    ("M38-scalar-reads-subscripted", edit(DECAY, "{UTF-8}\n", "{UTF-8}\n" + SUBSCRIPTED + "y = x\n\t~\t\n\t~\t\n\t|\n\n"), ("reads 'x' whole",)),
+    (
+        "M39-macro-subscripted",
+        edit(edit(DECAY, "{UTF-8}\n", "{UTF-8}\n:MACRO: DOUBLE(x)\nDOUBLE[E] = 2*x\n\t~\t\n\t~\t\n\t|\n\n:END OF MACRO:\n"),
+             "decay time = 10", "decay time = DOUBLE(5)"),
+        ("unsubscripted equations only",),
+    ),
+    ("M40-data-outside-folder", edit(DECAY, "{UTF-8}\n", "{UTF-8}\n" + DATA_CALL.format(file="../secret.csv")), ("outside the model's folder",)),
+    ("M41-data-absolute-path", edit(DECAY, "{UTF-8}\n", "{UTF-8}\n" + DATA_CALL.format(file="/etc/passwd")), ("outside the model's folder",)),
 ]
 
 
@@ -128,7 +141,8 @@ def test_bad_model_file(case_id, content, needles, tmp_path, capsys):
     with pytest.raises(ModelFileError) as caught:
         sdkit.load_model(path)
     one_line(caught.value, *needles)
-    assert_cli_error(capsys, "run", path, needles=needles[:1])
+    for command in ("params", "run"):
+        assert_cli_error(capsys, command, path, needles=needles[:1])
 
 
 def test_M30_very_large_file_refused_before_parsing(tmp_path, capsys):
@@ -203,6 +217,9 @@ def test_structural_checks_accept_the_conformance_models():
 
 # ---------------------------------------------------------------- scenario files
 
+HUGE = "1" + "0" * 400
+BASE_CHAIN = "".join(f'[s{i}]\nbase = "s{i + 1}"\n' for i in range(3000))
+
 SCENARIO_CASES = [
     ("S01-unknown-parameter", '[a]\n[a.parameters]\n"life time" = 1\n', ("'life time'", "sdkit params")),
     ("S02-wrong-type-string", '[a]\n[a.parameters]\n"decay time" = "ten"\n', ("'decay time'", "must be a number")),
@@ -226,6 +243,11 @@ SCENARIO_CASES = [
     ("S20-parameters-not-table", "[a]\nparameters = 3\n", ("'parameters'",)),
     ("S21-subscript-on-scalar", '[a]\n[a.parameters]\n"decay time[x]" = 3\n', ("subscript",)),
     ("S22-invalid-toml", "[a\n", ("not valid TOML", "line 1")),
+    ("S25-400-digit-parameter", '[a]\n[a.parameters]\n"decay time" = ' + HUGE + "\n", ("401 digits",)),
+    ("S26-400-digit-time", "[a]\n[a.time]\nfinal_time = " + HUGE + "\n", ("401 digits",)),
+    ("S27-nested-2000-deep", "[a]\nx = " + "[" * 2000 + "]" * 2000 + "\n", ("too deeply",)),
+    ("S28-base-circle-3000", BASE_CHAIN + '[s3000]\nbase = "s0"\n', ("circle",)),
+    ("S29-nul-in-name", '["a\\u0000b"]\ndescription = "x"\n', ("control character",)),
 ]
 
 
@@ -238,6 +260,14 @@ def test_bad_scenario_file(case_id, text, needles, tmp_path, capsys):
         sdkit.load_model(model)
     one_line(caught.value, "decay.scenarios.toml", *needles)
     assert_cli_error(capsys, "run", model, "--all", needles=needles[:1])
+
+
+def test_a_long_base_chain_resolves(tmp_path):
+    """The legal counterpart of S28: a 3,000-long chain of ``base`` keys resolves (in linear time)."""
+    model = tmp_path / "decay.mdl"
+    model.write_text(DECAY)
+    (tmp_path / "decay.scenarios.toml").write_text(BASE_CHAIN + '[s3000]\n[s3000.parameters]\n"decay time" = 4\n')
+    assert sdkit.load_model(model).scenarios["s0"].parameters == {"decay time": 4}
 
 
 def test_S23_scenarios_file_not_utf8(tmp_path):
@@ -312,6 +342,11 @@ CHECK_CASES = [
     ("C13-window-reversed", edit(CHECK, 'var = "Stock" }', 'var = "Stock", window = [15, 5] }'), ("t0 < t1",)),
     ("C14-empty-name-in-vars", edit(CHECK, 'measure = { fn = "final", var = "Stock" }', 'measure = { fn = "settling_time", after = 1, tolerance = 0.1, vars = ["Stock", ""] }'), ("'vars' must be a non-empty list",)),
     ("C12-not-utf8", CHECK.replace("stock decays", "stock \udcff decays"), ("not UTF-8",)),
+    (
+        "C15-400-digit-integers",
+        edit(edit(CHECK, 'var = "Stock" }', f'var = "Stock", window = [0, {HUGE}] }}'), "than = 50", f"than = {HUGE}"),
+        ("401 digits",),
+    ),
 ]
 
 
@@ -363,6 +398,8 @@ def test_L23_every_command_without_arguments(capsys):
         ("L20-reproduce-models-missing", ["reproduce", "--models", "{tmp}/none", "--out", "{tmp}/r"], ("models folder",)),
         ("L21-reproduce-out-is-file", ["reproduce", "--models", "{tmp}", "--out", "{model}"], ("is a file",)),
         ("L22-params-bad-model", ["params", "{tmp}/x.mdl"], ("does not exist",)),
+        ("L27-ensemble-same-parameter-twice", ["ensemble", "{model}", "--samples", "{twicesamples}", "--out", "{tmp}/e.nc"], ("same parameter",)),
+        ("L28-ensemble-results-too-large", ["ensemble", "{model}", "--samples", "{manysamples}", "--out", "{tmp}/e.nc", "--max-memory", "0.001"], ("raise the limit with --max-memory",)),
     ],
     ids=lambda v: v if isinstance(v, str) and re.match(r"L\d\d", v) else "",
 )
@@ -373,6 +410,8 @@ def test_command_line_errors(case_id, argv, needles, model_copy, tmp_path, capsy
         "badsamples": "lifetime\n5\n",
         "emptysamples": "",
         "textsamples": "decay time\n5\nfive\n",
+        "twicesamples": "decay time,decay_time\n5,6\n",
+        "manysamples": "decay time\n" + "5\n" * 20_000,
     }
     names = {"model": model, "tmp": tmp_path}
     for key, text in files.items():
@@ -380,6 +419,7 @@ def test_command_line_errors(case_id, argv, needles, model_copy, tmp_path, capsy
         names[key] = tmp_path / f"{key}.csv"
     argv = [a.format(**names) for a in argv]
     assert_cli_error(capsys, *argv, needles=needles)
+    assert not (tmp_path / "e.nc").exists()
 
 
 def test_L24_debug_shows_the_traceback(model_copy):

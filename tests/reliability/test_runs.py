@@ -152,6 +152,24 @@ def test_N11_shipped_models_do_not_warn():
         assert model.check_time_step(model.time.time_step) == "", path
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        ("Stock = INTEG (-outflow, initial stock)", "Stock = INTEG (-Stock / 0.1, initial stock)", "0.1"),
+        ("outflow = Stock / decay time", "outflow = DELAY3(Stock, 0.2) / decay time", "0.2"),
+        ("outflow = Stock / decay time", "outflow = SMOOTH(Stock, short) / decay time\n\t~\twidgets/Year\n\t~\t\n\t|\n\nshort = 0.1", "short"),
+    ],
+    ids=["N12-literal-divisor", "N12-literal-delay3", "N12-named-smooth-time-with-other-units"],
+)
+def test_N12_every_kind_of_time_constant_is_seen(old, new, named, tmp_path):
+    """A literal divisor, a literal DELAY3 time and a named SMOOTH time, at TIME STEP 0.25."""
+    text = DECAY.replace(old, new).replace("TIME STEP  = 0.125", "TIME STEP  = 0.25")
+    model = sdkit.load_model(write_model(tmp_path, text, None))
+    warning = model.check_time_step(model.time.time_step)
+    assert "too large" in warning
+    assert named in warning
+
+
 # ---------------------------------------------------------------- output files
 
 
@@ -192,6 +210,28 @@ def test_O02_full_disk_leaves_no_partial_file(error, model_copy, tmp_path, monke
     assert err.startswith("sdkit: error: cannot write")
     assert error.strerror in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["decay.mdl", "decay.scenarios.toml"]
+
+
+def test_O02b_full_disk_named_when_netcdf_says_hdf_error(tmp_path, monkeypatch, capsys):
+    """netCDF reports a full disk as ``RuntimeError: NetCDF: HDF error``, not as ENOSPC."""
+    import sdkit.io
+
+    def fails(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"CDF partial")
+        raise RuntimeError("NetCDF: HDF error")
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", fails)
+    monkeypatch.setattr(sdkit.io, "_disk_full", lambda folder: True)
+    model = write_model(tmp_path, DECAY, None)
+    code = main(["run", str(model), "--out", str(tmp_path / "out.nc")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    assert "the disk is full" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["decay.mdl"]
+    monkeypatch.setattr(sdkit.io, "_disk_full", lambda folder: False)
+    assert main(["run", str(model), "--out", str(tmp_path / "out.nc")]) == 3
 
 
 def test_O03_interrupted_write_keeps_the_old_file(model_copy, tmp_path, monkeypatch, capsys):

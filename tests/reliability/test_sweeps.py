@@ -60,6 +60,7 @@ SWEEP_CASES = [
     ("W18-bound-not-number", edit("[2, 30]", '["a", "b"]'), ("finite number",)),
     ("W19-range-three-numbers", edit("[2, 30]", "[2, 30, 40]"), ("[low, high]",)),
     ("W20-invalid-toml", "model = \n", ("not valid TOML",)),
+    ("W59-seed-400-digits", edit("seed = 1", "seed = 1" + "0" * 400), ("401 digits",)),
     # method options and sample sizes, checked before anything runs
     ("W23-efast-M-negative", method("efast", 100, M=-3), ("option M = -3", "from 1 to 100")),
     ("W24-efast-M-zero", method("efast", 100, M=0), ("option M = 0", "from 1")),
@@ -355,6 +356,7 @@ def test_unusable_ensemble_store_is_one_line(case_id, store, needles, tmp_path, 
     assert len(err.strip().splitlines()) == 1, err
     for needle in needles:
         assert needle in err, err
+    assert not (tmp_path / "e.nc").exists()
 
 
 def test_W57_lock_of_a_killed_sweep_is_released(tmp_path):
@@ -386,5 +388,7 @@ def test_W58_ensemble_workers_beyond_cpus_is_refused(tmp_path, capsys):
                  "--out", str(tmp_path / "e.nc"), "--workers", "100000"])
     err = capsys.readouterr().err
     assert code == 2, err
+    assert len(err.strip().splitlines()) == 1, err
     assert "--workers 100000 exceeds the" in err
+    assert "--scheduler" in err
     assert not (tmp_path / "e.nc").exists()
