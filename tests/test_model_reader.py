@@ -134,6 +134,19 @@ def test_what_the_model_reads_is_what_the_engine_compiles(path):
         assert variable.default is not None, variable.name
         read = np.broadcast_to(np.asarray(variable.default, dtype=float), compiled.shape)
         np.testing.assert_array_equal(read, compiled, err_msg=variable.name)
-    assert model.time_lookups == kernel.time_lookups
     assert (model.time.initial_time, model.time.final_time, model.time.time_step, model.time.saveper) == (
         kernel.initial_time, kernel.final_time, kernel.time_step, kernel.saveper)
+
+
+def test_the_lookups_read_at_time_and_their_shared_range(tmp_path):
+    """An inline lookup at Time gives its x range; a variable reading two named ones gets their overlap."""
+    text = (DATA / "decay.mdl").read_text()
+    extra = (
+        "history = WITH LOOKUP(Time, ([(2,0)-(8,1)],(2,0),(8,1)))\n\t~\t\n\t~\t\n\t|\n\n"
+        "early([(0,0)-(9,1)],(1,0),(9,1))\n\t~\t\n\t~\t\n\t|\n\n"
+        "late([(0,0)-(30,1)],(4,0),(30,1))\n\t~\t\n\t~\t\n\t|\n\n"
+        "both = early(Time) + late(Time)\n\t~\t\n\t~\t\n\t|\n\n"
+        "shifted = early(Time + 1)\n\t~\t\n\t~\t\n\t|\n\n"
+    )
+    model = load_model(_write(tmp_path / "decay.mdl", text.replace("{UTF-8}\n", "{UTF-8}\n" + extra)))
+    assert model.time_lookups == {"history": (2.0, 8.0), "both": (4.0, 9.0)}

@@ -117,7 +117,7 @@ class ExpressionMixin:
                 raise ModelFileError(f"lookup '{self.elements[py].name}' has no element {elems}")
             if len(args) != 1:
                 raise self._unsupported(f"{fname} with {len(args)} arguments")
-            return self._lookup_call(tid, self.expr(args[0], ctx))
+            return LookupCall(tid, self.expr(args[0], ctx))
         if fname in AGGREGATES:
             return self._aggregate(fname, args[0], ctx)
         if fname == "elmcount":
@@ -193,18 +193,7 @@ class ExpressionMixin:
 
     def _x_InlineLookupsStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         tid = self._add_lookup(ast.lookups, self._model_name())
-        return self._lookup_call(tid, self.expr(ast.argument, ctx))
-
-    def _lookup_call(self, tid: int, x: Expr) -> Expr:
-        """A lookup evaluated at ``x``; lookups read at Time are recorded with their x range."""
-        if isinstance(x, Time):
-            table = self.ir.lookups[tid]
-            lo, hi = float(table.x[0]), float(table.x[-1])
-            old = self.ir.time_lookups.get(self.current)
-            if old is not None:
-                lo, hi = max(lo, old[0]), min(hi, old[1])
-            self.ir.time_lookups[self.current] = (lo, hi)
-        return LookupCall(tid, x)
+        return LookupCall(tid, self.expr(ast.argument, ctx))
 
 
 def _chain(op: str, args: list[Expr]) -> Expr:

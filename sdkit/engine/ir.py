@@ -202,8 +202,6 @@ class ModelIR:
     stocks: list[str] = field(default_factory=list)
     constants: list[str] = field(default_factory=list)
     control: dict[str, float] = field(default_factory=dict)
-    #: python name -> (x min, x max) of the lookup tables it reads at Time (narrowest range)
-    time_lookups: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: constants that the control variables are computed from (cannot vary per sample)
     control_params: set[str] = field(default_factory=set)
     #: control variable -> IR expression (re-evaluated when another one is overridden)

@@ -150,9 +150,6 @@ class Kernel:
         Model defaults of the control variables.
     variables : list of str
         Every python name :meth:`simulate` can return.
-    time_lookups : dict of str to tuple of float
-        Python name -> ``(x_min, x_max)`` of the lookup tables the variable reads
-        directly at ``Time``; outside that range the table holds its end value.
     backend : str
         ``"auto"``, ``"numpy"`` or ``"numba"``.
     """
@@ -189,7 +186,6 @@ class Kernel:
         self.time_step = float(c["time_step"])
         self.saveper = float(c["saveper"])
         self.variables = list(ir.var_nodes)
-        self.time_lookups = dict(ir.time_lookups)
         self._params = [i for i, nd in enumerate(ir.nodes) if nd.kind == "param"]
         self._param_pos = {node: j for j, node in enumerate(self._params)}
         self._fns: dict[str, Any] = {}

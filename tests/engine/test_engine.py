@@ -365,12 +365,6 @@ def test_control_variables_from_constants(tmp_path):
         k.simulate({"horizon": 8.0}, 1)
 
 
-def test_time_lookups_are_reported(tmp_path):
-    body = DECAY + "\nhistory = WITH LOOKUP(Time, ([(2,0)-(8,1)],(2,0),(8,1)))\n\t~\t\n\t~\t|\n"
-    k = compile_model(write_model(tmp_path, body))
-    assert k.time_lookups == {"history": (2.0, 8.0)}
-
-
 def test_saveper_expression_follows_overridden_time_step(tmp_path):
     """As in PySD, SAVEPER = 2 * TIME STEP is re-evaluated when time_step is overridden."""
     k = compile_model(write_model(tmp_path, DECAY, final=4, dt=0.25, saveper="2 * TIME STEP"))
