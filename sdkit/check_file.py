@@ -92,8 +92,9 @@ class Check:
         Threshold: a number or a measure table.
     xfail : str or None
         Reason the check is expected to fail, or None.
-    set : dict
-        Constants (model names) applied on top of every scenario the check reads.
+    overrides : dict
+        Constants (model names) applied on top of every scenario the check reads: the
+        check file's ``set`` key.
     """
 
     id: str
@@ -104,16 +105,19 @@ class Check:
     op: str
     than: float | dict[str, Any]
     xfail: str | None = None
-    set: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Knockout:
-    """A mechanism test: constants that switch a mechanism off, and the checks that must then fail."""
+    """A mechanism test: constants that switch a mechanism off, and the checks that must then fail.
+
+    ``overrides`` holds those constants (the knockout's ``set`` key in the check file).
+    """
 
     id: str
     description: str
-    set: dict[str, Any]
+    overrides: dict[str, Any]
     must_fail: tuple[str, ...]
 
 
@@ -274,7 +278,7 @@ def _parse_check(table: Mapping[str, Any], where: str) -> Check:
         op=table["op"],
         than=table["than"],
         xfail=xfail,
-        set=_parse_set(table.get("set", {}), where),
+        overrides=_parse_set(table.get("set", {}), where),
     )
     validate_check(check)
     return check

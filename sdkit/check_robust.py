@@ -136,16 +136,16 @@ def robust_checks(
     table = draw_constants(model, draws, spread, seed)
     groups: dict[str, list[Check]] = {}
     for check in checks:
-        groups.setdefault(json.dumps(check.set, sort_keys=True), []).append(check)
+        groups.setdefault(json.dumps(check.overrides, sort_keys=True), []).append(check)
     jobs = [(g, name) for g in groups.values() for name in scenarios_needed(g)]
     runs: dict[tuple[str, str], xr.Dataset] = {}
     for group, name in progress(jobs) if progress else jobs:
-        runs[json.dumps(group[0].set, sort_keys=True), name] = _run_draws(model, group, name, table)
+        runs[json.dumps(group[0].overrides, sort_keys=True), name] = _run_draws(model, group, name, table)
     passed, margins = {}, {}
     for key, group in groups.items():
         needed = scenarios_needed(group)
         dataset = xr.concat([runs[key, n].expand_dims(scenario=[n]) for n in needed], dim="scenario", join="outer")
-        for result in evaluate_batch(group, dataset, _lookup(model, group[0].set, table)):
+        for result in evaluate_batch(group, dataset, _lookup(model, group[0].overrides, table)):
             passed[result.check.id] = result.passed
             margins[result.check.id] = result.margins
     return RobustReport(model, list(checks), draws, spread, seed, list(table.columns), passed, margins)
@@ -172,7 +172,7 @@ def _lookup(model: Model, settings: dict[str, Any], table: pd.DataFrame) -> Call
 def _run_draws(model: Model, group: list[Check], scenario: str, table: pd.DataFrame) -> xr.Dataset:
     """All draws of one scenario (with the group's ``set``), ``(sample, time)`` per variable."""
     scenario_parameters(model, scenario)  # unknown scenario: one clear error
-    settings = group[0].set
+    settings = group[0].overrides
     fixed = {o.py_name for o in overrides_for(model, settings, allow_outside_range=True)}
     kept = [c for c in table.columns if target_of(model, c).py_name not in fixed]
     frame = table[kept].copy()

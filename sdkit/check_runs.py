@@ -93,10 +93,10 @@ def constant_lookup(model: Model, settings: dict[str, Any], recorded: dict[str, 
 def validate_settings(model: Model, entries: Sequence[Check | Knockout]) -> None:
     """Raise CheckError (exit 2) when a check's or knockout's ``set`` names something that is not a constant."""
     for entry in entries:
-        if entry.set:
+        if entry.overrides:
             kind = "knockout" if isinstance(entry, Knockout) else "check"
             try:
-                overrides_for(model, entry.set, allow_outside_range=True)
+                overrides_for(model, entry.overrides, allow_outside_range=True)
             except ParameterError as exc:
                 raise CheckError(f"{kind} {entry.id!r}: set: {exc}") from None
 
@@ -132,10 +132,10 @@ def run_checks(
     validate_settings(model, checks)
     groups: dict[str, list[Check]] = {}
     for check in checks:
-        groups.setdefault(_key({**check.set, **(extra or {})}), []).append(check)
+        groups.setdefault(_key({**check.overrides, **(extra or {})}), []).append(check)
     by_id: dict[str, CheckResult] = {}
     for group in groups.values():
-        settings = {**group[0].set, **(extra or {})}
+        settings = {**group[0].overrides, **(extra or {})}
         reuse = dataset if not settings else None
         for result in _run_group(model, group, settings, engine, progress, reuse):
             by_id[result.id] = result
@@ -171,14 +171,14 @@ def _run_group(model: Model, group: list[Check], settings: dict[str, Any], engin
             results.append(_unmeasured(check, f"run not finite: {failed[0]}"))
         else:
             results.extend(evaluate([check], ran, lookup))
-    return [CheckResult(**{**r.__dict__, "set": settings}) for r in results]
+    return [CheckResult(**{**r.__dict__, "overrides": settings}) for r in results]
 
 
 def _unmeasured(check: Check, note: str) -> CheckResult:
     return CheckResult(
         id=check.id, mode=check.mode, scenario=check.scenario, description=check.description,
         value=float("nan"), op=check.op, threshold=float("nan"), passed=False, xfail=check.xfail,
-        set=check.set, note=note,
+        overrides=check.overrides, note=note,
     )
 
 
@@ -190,7 +190,7 @@ def run_knockouts(model: Model, suite: CheckFile, baseline: Sequence[CheckResult
     out = []
     for knockout in suite.knockouts:
         checks = [by_id[i] for i in knockout.must_fail]
-        results = run_checks(model, checks, engine=engine, extra=knockout.set, progress=progress)
+        results = run_checks(model, checks, engine=engine, extra=knockout.overrides, progress=progress)
         out.append(KnockoutResult(knockout, results, tuple(i for i in knockout.must_fail if i in failing)))
     return out
 

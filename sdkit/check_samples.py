@@ -81,7 +81,7 @@ def run_checks_report(model: Model, suite: CheckFile, dataset: xr.Dataset, path:
 def answerable(checks: Sequence[Check], scenarios: Sequence[str]) -> tuple[list[Check], list[Check]]:
     """The checks that set nothing and read only ``scenarios``, and the others."""
     ran = set(scenarios)
-    chosen = [c for c in checks if not c.set and set(scenarios_needed([c])) <= ran]
+    chosen = [c for c in checks if not c.overrides and set(scenarios_needed([c])) <= ran]
     return chosen, [c for c in checks if c not in chosen]
 
 

@@ -131,6 +131,8 @@ class CheckResult:
 
     ``passed`` is ``op(value, threshold)``; it is False when either is NaN.
     ``note`` says why a check could not be measured (e.g. its run turned NaN).
+    ``overrides`` are the constants set on top of the scenario (the check's own and,
+    in a knockout, the knockout's).
     """
 
     id: str
@@ -142,7 +144,7 @@ class CheckResult:
     threshold: float
     passed: bool
     xfail: str | None
-    set: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)
     note: str = ""
 
     @property
@@ -201,7 +203,7 @@ def evaluate(checks: Sequence[Check], dataset: xr.Dataset, constants: ConstantLo
         results.append(CheckResult(
             id=check.id, mode=check.mode, scenario=check.scenario, description=check.description,
             value=float(batch.values[0]), op=check.op, threshold=float(batch.thresholds[0]),
-            passed=bool(batch.passed[0]), xfail=check.xfail, set=check.set,
+            passed=bool(batch.passed[0]), xfail=check.xfail, overrides=check.overrides,
         ))
         log.debug("check %s: %r %s %r", check.id, results[-1].value, check.op, results[-1].threshold)
     return results

@@ -22,7 +22,7 @@ def figure_reference_modes(ds: xr.Dataset, results: Sequence[Any], checks: Seque
 
     written: list[Path] = []
     # modes whose checks all set constants on top of their scenarios were measured on runs ds does not hold
-    for mode in dict.fromkeys(r.mode for r in results if not getattr(r, "set", None)):
+    for mode in dict.fromkeys(r.mode for r in results if not getattr(r, "overrides", None)):
         with plot.style("double"):
             fig, _ = plot.reference_mode_figure(ds, results, mode, checks=checks)
             written += figures_io.write_figure(fig, out, f"{stem}-{mode.lower()}", metadata)

@@ -73,7 +73,7 @@ def _status(result: Any) -> str:
 
 def _where(result: Any) -> str:
     """The scenario, with the constants the check set on top of it."""
-    settings = getattr(result, "set", None) or {}
+    settings = getattr(result, "overrides", None) or {}
     if not settings:
         return str(result.scenario)
     return f"{result.scenario} + " + ", ".join(f"{k}={v:g}" if isinstance(v, int | float) else f"{k}={v}" for k, v in settings.items())

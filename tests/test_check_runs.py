@@ -56,7 +56,7 @@ def test_shipped_demo_checks_and_knockout_pass(capsys, demo):
     # with crowding off the stock grows past its capacity: the excursion above it is positive
     assert bounded.value > 0
     assert not bounded.passed
-    assert bounded.set == {"crowding": 0}
+    assert bounded.overrides == {"crowding": 0}
 
 
 def test_knockout_whose_checks_still_pass_fails_the_command(capsys, demo):
@@ -102,7 +102,7 @@ def test_param_reads_the_constant_of_the_run(demo):
     checks = [
         Check("P.file", "P", "base", "x", read, "<", 100.0),
         Check("P.scenario", "P", "short_life", "x", read, "<", 100.0),
-        Check("P.set", "P", "short_life", "x", read, "<", 100.0, set={"lifetime": 7.5}),
+        Check("P.set", "P", "short_life", "x", read, "<", 100.0, overrides={"lifetime": 7.5}),
     ]
     assert [r.value for r in run_checks(model, checks)] == [10.0, 4.0, 7.5]
 
@@ -112,7 +112,7 @@ def test_check_set_changes_its_run_only(demo):
     final = {"fn": "final", "var": "Stock"}
     plain, crowded = run_checks(model, [
         Check("S.plain", "S", "base", "x", final, ">", 0.0),
-        Check("S.set", "S", "base", "x", final, ">", 0.0, set={"capacity": 50}),
+        Check("S.set", "S", "base", "x", final, ">", 0.0, overrides={"capacity": 50}),
     ])
     # equilibrium capacity * (1 - 1 / (growth rate * lifetime)) = 0.8 capacity
     assert plain.value == pytest.approx(80.0, rel=1e-3)
@@ -121,7 +121,7 @@ def test_check_set_changes_its_run_only(demo):
 
 def test_non_finite_run_fails_its_checks_with_a_note(demo):
     model = load_model(demo)
-    broken = Check("N.x", "N", "base", "x", {"fn": "max", "var": "Stock"}, "<", 1e9, set={"lifetime": 0})
+    broken = Check("N.x", "N", "base", "x", {"fn": "max", "var": "Stock"}, "<", 1e9, overrides={"lifetime": 0})
     fine = Check("N.ok", "N", "base", "x", {"fn": "max", "var": "Stock"}, "<", 1e9)
     bad, good = run_checks(model, [broken, fine])
     assert not bad.passed
@@ -248,7 +248,7 @@ def test_robust_mode_passes_only_when_all_its_checks_pass_in_the_same_draw(demo)
 
 def test_robust_counts_non_finite_draws_as_failures(demo):
     model = load_model(demo)
-    broken = Check("N.x", "N", "base", "x", {"fn": "max", "var": "Stock"}, "<", 1e9, set={"lifetime": 0})
+    broken = Check("N.x", "N", "base", "x", {"fn": "max", "var": "Stock"}, "<", 1e9, overrides={"lifetime": 0})
     report = robust_checks(model, [broken], draws=5, spread=0.1, seed=0)
     assert not report.passed["N.x"].any()
     assert report.check_rows() == [("N.x", "N", 0.0, -np.inf)]
@@ -301,7 +301,7 @@ def test_reference_mode_figures_leave_out_checks_measured_on_other_runs(demo, tm
 
     model = load_model(demo)
     checks = [*read_check_file(demo.with_name(f"{DEMO}.checks.toml")).checks,
-              Check("G.low-capacity", "G", "base", "x", {"fn": "final", "var": "Stock"}, ">", 0.0, set={"capacity": 50})]
+              Check("G.low-capacity", "G", "base", "x", {"fn": "final", "var": "Stock"}, ">", 0.0, overrides={"capacity": 50})]
     results = run_checks(model, checks)
     dataset = run(model, scenarios=["base", "short_life"])
     plan = _plan(dataset, results, "G", checks, None)

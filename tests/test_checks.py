@@ -307,7 +307,7 @@ must_fail = ["T.two"]
 """
     suite = read_check_file(write(tmp_path, text))
     [knockout] = suite.knockouts
-    assert (knockout.id, knockout.set, knockout.must_fail) == ("KO.a", {"a constant": 0, "b[x]": 1}, ("T.two",))
+    assert (knockout.id, knockout.overrides, knockout.must_fail) == ("KO.a", {"a constant": 0, "b[x]": 1}, ("T.two",))
     assert suite.modes_without_knockout() == []
     suite = read_check_file(write(tmp_path, text.replace('must_fail = ["T.two"]', 'must_fail = ["T.one"]')
                                   .replace('mode = "T"\nscenario = "b"', 'mode = "U"\nscenario = "b"')))
@@ -333,8 +333,8 @@ def test_malformed_knockouts_raise(tmp_path, knockout, match):
 
 def test_check_set_is_read(tmp_path):
     checks = load_checks(write(tmp_path, replace('than = 1\n', 'than = 1\nset = { "a b" = 0.5 }\n')))
-    assert checks[0].set == {"a b": 0.5}
-    assert checks[1].set == {}
+    assert checks[0].overrides == {"a b": 0.5}
+    assert checks[1].overrides == {}
 
 
 def test_batch_evaluation_gives_one_value_per_sample(dataset):

@@ -132,7 +132,7 @@ def _plan(ds: xr.Dataset, results: Sequence[Any], mode: str, checks: Sequence[An
     by_id = {str(c.id): c for c in (checks or ())}
     has_scen = "scenario" in ds.dims
     # a check that sets constants on top of its scenario was measured on another run than the one drawn
-    drawn = [r for r in mine if not getattr(r, "set", None)]
+    drawn = [r for r in mine if not getattr(r, "overrides", None)]
     pairs = _pairs(ds, drawn, by_id, has_scen, mode)
     if not pairs:
         fallback = variables if variables is not None else default_variables(ds)[:2]

@@ -241,7 +241,7 @@ def _checks(ds: Any, args: argparse.Namespace) -> Any:
     checks = load_checks(_checks_file(ds, args.checks))
     present = {str(s) for s in ds["scenario"].values}
     # a check that sets constants reads another run than the saved one
-    runnable = [c for c in checks if c.scenario in present and not c.set]
+    runnable = [c for c in checks if c.scenario in present and not c.overrides]
     modes = list(dict.fromkeys(c.mode for c in runnable))
     if args.mode is None and len(modes) != 1:
         raise ParameterError(f"the result holds the scenarios of modes {', '.join(modes) or 'none'}; choose one with --mode")
