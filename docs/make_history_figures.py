@@ -9,29 +9,9 @@ Writes ``docs/img/history-*.{png,pdf,svg}`` and prints the markdown tables the p
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from sdkit.kissinger.docs import write_page
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--img", type=Path, default=ROOT / "docs" / "img", help="folder for the figures (default: docs/img)")
-    parser.add_argument("--grid", action="store_true", help="also print how the checks fare on a grid of scenario values (slow)")
-    args = parser.parse_args()
-    metadata = {"sdkit:command": "python docs/make_history_figures.py"}
-    _, text = write_page("history", ROOT / "models", args.img, metadata, sweeps=None)
-    print(text)
-    if args.grid:
-        from sdkit.kissinger.docs.history import grid_table, simulate
-
-        print()
-        print(grid_table(ROOT / "models", simulate(ROOT / "models")[1]))
-    return 0
-
+from sdkit.kissinger.docs import script_main
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(script_main("history", Path(__file__).resolve().parents[1], __doc__))

@@ -12,23 +12,9 @@ mode (RM1-RM5, H1, H2) and on an 8 x 8 grid of Versailles runs, writes
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from sdkit.kissinger.docs import write_page
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--img", type=Path, default=ROOT / "docs" / "img", help="folder for the figures (default: docs/img)")
-    args = parser.parse_args()
-    metadata = {"sdkit:command": "python docs/make_loop_figures.py"}
-    _, text = write_page("loops", ROOT / "models", args.img, metadata, sweeps=None)
-    print(text)
-    return 0
-
+from sdkit.kissinger.docs import script_main
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(script_main("loops", Path(__file__).resolve().parents[1], __doc__))

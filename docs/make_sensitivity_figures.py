@@ -10,24 +10,9 @@ Writes ``docs/img/sensitivity-*.{png,pdf,svg}`` and prints the markdown tables t
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from sdkit.kissinger.docs import write_page
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--img", type=Path, default=ROOT / "docs" / "img", help="folder for the figures (default: docs/img)")
-    parser.add_argument("--results", type=Path, default=ROOT / "results", help="folder holding <study>/ (default: results/, where sdkit sweep writes)")
-    args = parser.parse_args()
-    metadata = {"sdkit:command": "python docs/make_sensitivity_figures.py"}
-    _, text = write_page("sensitivity", ROOT / "models", args.img, metadata, sweeps=args.results)
-    print(text)
-    return 0
-
+from sdkit.kissinger.docs import script_main
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(script_main("sensitivity", Path(__file__).resolve().parents[1], __doc__))

@@ -14,9 +14,10 @@ from pathlib import Path
 import xarray as xr
 
 from sdkit.check_runs import run_checks
-from sdkit.checks import checks_path_for, load_checks, scenarios_needed
+from sdkit.checks import checks_path_for, load_checks
 from sdkit.figures_io import write_figure
 from sdkit.kissinger import CORE
+from sdkit.kissinger.docs import page_runs
 from sdkit.kissinger.docs.panels import study_figure
 from sdkit.model import load_model
 from sdkit.report import checks_table
@@ -91,10 +92,7 @@ def simulate(models: Path) -> tuple[xr.Dataset, list]:
     """Run every scenario the checks and the figures need."""
     path = models / f"{CORE}.mdl"
     checks = load_checks(checks_path_for(path))
-    names = list(scenarios_needed(checks))
-    for _, scenarios, _ in FIGURES.values():
-        names += [s for s in scenarios if s not in names]
-    return run(load_model(path), scenarios=names, engine="engine"), checks
+    return page_runs(path, checks, [s for _, scenarios, _ in FIGURES.values() for s in scenarios]), checks
 
 
 def presets_table(models: Path) -> str:

@@ -19,6 +19,7 @@ from sdkit.check_runs import run_checks
 from sdkit.checks import checks_path_for, load_checks, scenarios_needed
 from sdkit.figures_io import write_figure
 from sdkit.kissinger import FOUR_ORDERS, ORDERS
+from sdkit.kissinger.docs import page_runs
 from sdkit.kissinger.docs.panels import study_figure
 from sdkit.model import load_model
 from sdkit.report import checks_table
@@ -124,15 +125,16 @@ SYSTEM_PARAMETERS = [
 
 
 
+def page_checks(models: Path) -> list:
+    """The reference-mode checks of the four-orders model."""
+    return load_checks(checks_path_for(models / f"{FOUR_ORDERS}.mdl"))
+
+
 def simulate(models: Path, engine: str = "engine") -> tuple[xr.Dataset, list]:
     """Run every scenario the checks, the figures and the summary need."""
-    path = models / f"{FOUR_ORDERS}.mdl"
-    checks = load_checks(checks_path_for(path))
-    names = list(scenarios_needed(checks))
-    for _, scenarios, _, _ in FIGURES.values():
-        names += [s for s in scenarios if s not in names]
-    names += [s for s in SHARE_SCENARIOS + SUMMARY if s not in names]
-    return run(load_model(path), scenarios=names, engine=engine), checks
+    checks = page_checks(models)
+    figures = [s for _, scenarios, _, _ in FIGURES.values() for s in scenarios]
+    return page_runs(models / f"{FOUR_ORDERS}.mdl", checks, [*figures, *SHARE_SCENARIOS, *SUMMARY], engine), checks
 
 
 def figures(ds: xr.Dataset, img: Path, metadata: Mapping[str, str]) -> list[Path]:
@@ -203,6 +205,11 @@ def robustness_table(models: Path, checks, engine: str = "engine") -> str:
             f"| {name} | {default:g} | {cells[0]} | {cells[1]} | {', '.join(sorted(failing)) or '-'} |"
         )
     return "\n".join(lines)
+
+
+def robustness(models: Path) -> str:
+    """The robustness table of the page's checks (``--robustness``)."""
+    return robustness_table(models, page_checks(models))
 
 
 def write(models: Path, img: Path, metadata: Mapping[str, str], sweeps: Path | None = None) -> tuple[list[Path], str]:

@@ -24,6 +24,7 @@ from sdkit.checks import checks_path_for, evaluate, load_checks, scenarios_neede
 from sdkit.ensemble import ensemble
 from sdkit.figures_io import write_figure
 from sdkit.kissinger import CORE
+from sdkit.kissinger.docs import page_runs
 from sdkit.kissinger.docs.panels import study_figure
 from sdkit.model import load_model
 from sdkit.report import checks_table
@@ -60,11 +61,15 @@ EXOGENOUS = {
 }
 
 
+def page_checks(models: Path) -> list:
+    """The H1 and H2 checks of the core model."""
+    return [c for c in load_checks(checks_path_for(models / f"{CORE}.mdl")) if c.mode in {"H1", "H2"}]
+
+
 def simulate(models: Path) -> tuple[xr.Dataset, list]:
     """Run the scenarios the H1/H2 checks and the figures need."""
-    path = models / f"{CORE}.mdl"
-    checks = [c for c in load_checks(checks_path_for(path)) if c.mode in {"H1", "H2"}]
-    return run(load_model(path), scenarios=scenarios_needed(checks), engine="pysd"), checks
+    checks = page_checks(models)
+    return page_runs(models / f"{CORE}.mdl", checks, engine="pysd"), checks
 
 
 def figures(ds: xr.Dataset, models: Path, img: Path, metadata: Mapping[str, str]) -> list[Path]:
@@ -240,6 +245,11 @@ def _variables(spec) -> set[str]:
     if isinstance(spec, list):
         return set().union(*(_variables(v) for v in spec)) if spec else set()
     return set()
+
+
+def grid(models: Path) -> str:
+    """The grid table of the page's checks (``--grid``)."""
+    return grid_table(models, page_checks(models))
 
 
 def write(models: Path, img: Path, metadata: Mapping[str, str], sweeps: Path | None = None) -> tuple[list[Path], str]:
