@@ -92,6 +92,8 @@ _EXTRA_TOKENS = [
 
 # ---------------------------------------------------------------- mutations
 
+Mutation = Callable[[random.Random, bytes], tuple[bytes, str]]
+
 
 def _tokens(data: bytes) -> list[bytes]:
     return _TOKEN.findall(data)
@@ -105,31 +107,6 @@ def flip_byte(rng: random.Random, data: bytes) -> tuple[bytes, str]:
     return data[:i] + bytes([new]) + data[i + 1 :], f"byte {i}: {data[i]:#x} -> {new:#x}"
 
 
-def delete_token(rng: random.Random, data: bytes) -> tuple[bytes, str]:
-    tokens = _tokens(data)
-    if not tokens:
-        return data, "no token"
-    i = rng.randrange(len(tokens))
-    return b"".join(tokens[:i] + tokens[i + 1 :]), f"delete token {i} {tokens[i][:20]!r}"
-
-
-def duplicate_token(rng: random.Random, data: bytes) -> tuple[bytes, str]:
-    tokens = _tokens(data)
-    if not tokens:
-        return data, "no token"
-    i = rng.randrange(len(tokens))
-    return b"".join(tokens[: i + 1] + tokens[i:]), f"duplicate token {i} {tokens[i][:20]!r}"
-
-
-def swap_tokens(rng: random.Random, data: bytes) -> tuple[bytes, str]:
-    tokens = _tokens(data)
-    if len(tokens) < 2:
-        return data, "no tokens"
-    i, j = rng.randrange(len(tokens)), rng.randrange(len(tokens))
-    tokens[i], tokens[j] = tokens[j], tokens[i]
-    return b"".join(tokens), f"swap tokens {i} and {j}"
-
-
 def insert_token(rng: random.Random, data: bytes) -> tuple[bytes, str]:
     tokens = _tokens(data)
     i = rng.randrange(len(tokens) + 1)
@@ -141,29 +118,64 @@ def _lines(data: bytes) -> list[bytes]:
     return data.splitlines(keepends=True)
 
 
-def swap_lines(rng: random.Random, data: bytes) -> tuple[bytes, str]:
-    lines = _lines(data)
-    if len(lines) < 2:
-        return data, "one line"
-    i, j = rng.randrange(len(lines)), rng.randrange(len(lines))
-    lines[i], lines[j] = lines[j], lines[i]
-    return b"".join(lines), f"swap lines {i + 1} and {j + 1}"
+@dataclasses.dataclass(frozen=True)
+class Units:
+    """What the delete, duplicate and swap mutations cut the input into: tokens or lines."""
+
+    singular: str
+    plural: str
+    split: Callable[[bytes], list[bytes]]
+    first: int  # the number of the first unit in descriptions
+    quoted: bool  # descriptions show the unit's text
+    none: str  # what a mutation says when there is nothing to delete or duplicate
+    too_few: str  # ... and when there are fewer than two to swap
+
+    def label(self, i: int, units: list[bytes]) -> str:
+        return f"{self.singular} {i + self.first}" + (f" {units[i][:20]!r}" if self.quoted else "")
 
 
-def delete_line(rng: random.Random, data: bytes) -> tuple[bytes, str]:
-    lines = _lines(data)
-    if not lines:
-        return data, "no line"
-    i = rng.randrange(len(lines))
-    return b"".join(lines[:i] + lines[i + 1 :]), f"delete line {i + 1}"
+TOKENS = Units("token", "tokens", _tokens, 0, True, "no token", "no tokens")
+LINES = Units("line", "lines", _lines, 1, False, "no line", "one line")
 
 
-def duplicate_line(rng: random.Random, data: bytes) -> tuple[bytes, str]:
-    lines = _lines(data)
-    if not lines:
-        return data, "no line"
-    i = rng.randrange(len(lines))
-    return b"".join(lines[: i + 1] + lines[i:]), f"duplicate line {i + 1}"
+def _at_one(units: Units, verb: str, edit: Callable[[list[bytes], int], list[bytes]]) -> Mutation:
+    """A mutation that edits the input at one unit, drawn at random."""
+
+    def mutation(rng: random.Random, data: bytes) -> tuple[bytes, str]:
+        parts = units.split(data)
+        if not parts:
+            return data, units.none
+        i = rng.randrange(len(parts))
+        return b"".join(edit(parts, i)), f"{verb} {units.label(i, parts)}"
+
+    mutation.__name__ = f"{verb}_{units.singular}"
+    return mutation
+
+
+def _without(parts: list[bytes], i: int) -> list[bytes]:
+    return parts[:i] + parts[i + 1 :]
+
+
+def _twice(parts: list[bytes], i: int) -> list[bytes]:
+    return parts[: i + 1] + parts[i:]
+
+
+def _swap(units: Units) -> Mutation:
+    def mutation(rng: random.Random, data: bytes) -> tuple[bytes, str]:
+        parts = units.split(data)
+        if len(parts) < 2:
+            return data, units.too_few
+        i, j = rng.randrange(len(parts)), rng.randrange(len(parts))
+        parts[i], parts[j] = parts[j], parts[i]
+        return b"".join(parts), f"swap {units.plural} {i + units.first} and {j + units.first}"
+
+    mutation.__name__ = f"swap_{units.plural}"
+    return mutation
+
+
+delete_token, duplicate_token = _at_one(TOKENS, "delete", _without), _at_one(TOKENS, "duplicate", _twice)
+delete_line, duplicate_line = _at_one(LINES, "delete", _without), _at_one(LINES, "duplicate", _twice)
+swap_tokens, swap_lines = _swap(TOKENS), _swap(LINES)
 
 
 def truncate(rng: random.Random, data: bytes) -> tuple[bytes, str]:
