@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sdkit.engine.ir import LEAVES, Binary, Call, Const, Expr, If, Node, Ref, refs
-from sdkit.engine.static import NotStatic, static_eval
+from sdkit.engine.static import NotStatic, static_eval, variables_read
 from sdkit.errors import ModelFileError, UnsupportedFeature
 
 
@@ -53,9 +53,8 @@ class StatefulMixin:
                 f"{what} in variable '{self._model_name()}' is not a constant ({exc} changes "
                 "during the run); use engine='pysd'"
             ) from exc
-        for py, nodes in self.ir.var_nodes.items():
-            if any(int(i) in used for i in nodes.flat):
-                self.ir.structural[py] = f"{what} in '{self._model_name()}'"
+        for py in variables_read(self.ir, used):
+            self.ir.structural[py] = f"{what} in '{self._model_name()}'"
         return value
 
     def _translate_dependencies(self, e: Expr, seen: set[int]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from sdkit.engine.ir import (
     Binary,
     Call,
@@ -53,6 +55,11 @@ def control_values(
         if not progress:
             raise NotStatic("control variables defined in a circle: " + ", ".join(pending))
     return values
+
+
+def variables_read(ir: ModelIR, used_params: set[int]) -> list[str]:
+    """The variables (python names) with a node among ``used_params``, the constants a static evaluation read."""
+    return [py for py, nodes in ir.var_nodes.items() if any(int(i) in used_params for i in np.ravel(nodes))]
 
 
 def static_eval(

@@ -20,7 +20,7 @@ import numpy as np
 from sdkit.engine.calls import ExpressionMixin
 from sdkit.engine.ir import Const, Control, Expr, Lookup, ModelIR, Node, Ref, Time, uses_time
 from sdkit.engine.statefuls import StatefulMixin
-from sdkit.engine.static import NotStatic, control_values
+from sdkit.engine.static import NotStatic, control_values, variables_read
 from sdkit.errors import ModelFileError, UnsupportedFeature
 from sdkit.locate import with_line
 from sdkit.structure import clean_name
@@ -235,9 +235,7 @@ class Translator(ExpressionMixin, StatefulMixin):
                 f"control variables of '{self.path.name}' depend on non-constant {exc}; "
                 "use engine='pysd'"
             ) from None
-        for py, nodes in self.ir.var_nodes.items():
-            if any(int(i) in used for i in np.ravel(nodes)):
-                self.ir.control_params.add(py)
+        self.ir.control_params.update(variables_read(self.ir, used))
         self.ir.control = values
         self.ir.control_ir = exprs
 
