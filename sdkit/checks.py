@@ -263,6 +263,18 @@ class _Reader:
         return np.broadcast_to(np.asarray(self.constants(name, scenario), dtype=float), (self.n,))
 
 
+#: the measures of one series over its window that take nothing else: fn -> measure(x, t, keep)
+_ON_SERIES: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = {
+    "initial": lambda x, t, keep: measures.initial(x, keep),
+    "final": lambda x, t, keep: measures.final(x, keep),
+    "min": lambda x, t, keep: measures.minimum(x, keep),
+    "max": lambda x, t, keep: measures.maximum(x, keep),
+    "mean": measures.mean,
+    "time_of_max": measures.time_of_max,
+    "time_of_min": measures.time_of_min,
+}
+
+
 class _Context:
     """Evaluate the measures of one check, one value per run."""
 
@@ -275,6 +287,9 @@ class _Context:
             return np.full(self.reader.n, float(spec))
         scenario = spec.get("scenario", scenario)
         where = f"check {self.check.id!r}: {where}"
+        if spec["fn"] in _ON_SERIES:
+            t, x, keep = self._series(spec, scenario, where)
+            return np.asarray(_ON_SERIES[spec["fn"]](x, t, keep), dtype=float)
         return np.asarray(getattr(self, f"_fn_{spec['fn']}")(spec, scenario, where), dtype=float)
 
     def _optional(self, spec: Mapping[str, Any], key: str, scenario: str, where: str) -> np.ndarray | None:
@@ -287,27 +302,7 @@ class _Context:
         t0, t1 = (None if b is None else self.operand(b, scenario, where + ".window") for b in bounds)
         return t, x, measures.window_mask(x, t, t0, t1)
 
-    # values ------------------------------------------------------------------
-    def _fn_initial(self, spec, scenario, where):
-        t, x, keep = self._series(spec, scenario, where)
-        return measures.initial(x, keep)
-
-    def _fn_final(self, spec, scenario, where):
-        t, x, keep = self._series(spec, scenario, where)
-        return measures.final(x, keep)
-
-    def _fn_min(self, spec, scenario, where):
-        t, x, keep = self._series(spec, scenario, where)
-        return measures.minimum(x, keep)
-
-    def _fn_max(self, spec, scenario, where):
-        t, x, keep = self._series(spec, scenario, where)
-        return measures.maximum(x, keep)
-
-    def _fn_mean(self, spec, scenario, where):
-        t, x, keep = self._series(spec, scenario, where)
-        return measures.mean(x, t, keep)
-
+    # values (initial, final, min, max, mean: _ON_SERIES) -----------------------
     def _fn_at(self, spec, scenario, where):
         t, x, keep = self._series(spec, scenario, where)
         return measures.value_at(x, t, self.operand(spec["time"], scenario, where + ".time"), keep)
@@ -322,15 +317,7 @@ class _Context:
     def _fn_param(self, spec, scenario, where):
         return self.reader.constant(spec["name"], scenario, where)
 
-    # times -------------------------------------------------------------------
-    def _fn_time_of_max(self, spec, scenario, where):
-        t, x, keep = self._series(spec, scenario, where)
-        return measures.time_of_max(x, t, keep)
-
-    def _fn_time_of_min(self, spec, scenario, where):
-        t, x, keep = self._series(spec, scenario, where)
-        return measures.time_of_min(x, t, keep)
-
+    # times (time_of_max, time_of_min: _ON_SERIES) ------------------------------
     def _first(self, spec, scenario, where, below):
         t, x, keep = self._series(spec, scenario, where)
         level = self.operand(spec["level"], scenario, where + ".level")
@@ -345,13 +332,15 @@ class _Context:
     def _fn_first_above(self, spec, scenario, where):
         return self._first(spec, scenario, where, below=False)
 
-    def _fn_years_below(self, spec, scenario, where):
+    def _years(self, spec, scenario, where, below):
         t, x, keep = self._series(spec, scenario, where)
-        return measures.time_beyond(x, t, self.operand(spec["level"], scenario, where + ".level"), keep, below=True)
+        return measures.time_beyond(x, t, self.operand(spec["level"], scenario, where + ".level"), keep, below)
+
+    def _fn_years_below(self, spec, scenario, where):
+        return self._years(spec, scenario, where, below=True)
 
     def _fn_years_above(self, spec, scenario, where):
-        t, x, keep = self._series(spec, scenario, where)
-        return measures.time_beyond(x, t, self.operand(spec["level"], scenario, where + ".level"), keep, below=False)
+        return self._years(spec, scenario, where, below=False)
 
     def _fn_settling_time(self, spec, scenario, where):
         series = [self._series(spec, scenario, where, var=var) for var in spec["vars"]]
