@@ -12,7 +12,21 @@ from typing import Any
 
 import numpy as np
 
-from sdkit.engine.ir import Binary, Call, Const, Control, Expr, If, LookupCall, Neg, Not, Ref, Time
+from sdkit.engine.functions import RANDOM_FUNCTIONS
+from sdkit.engine.ir import (
+    Binary,
+    Call,
+    Const,
+    Control,
+    Expr,
+    If,
+    LookupCall,
+    Neg,
+    Node,
+    Not,
+    Ref,
+    Time,
+)
 from sdkit.errors import ModelFileError, UnsupportedFeature
 from sdkit.precedence import split_logic
 from sdkit.structure import clean_name
@@ -130,6 +144,8 @@ class ExpressionMixin:
                     f"'{self._model_name()}'"
                 )
             return Call(name, tuple(self.expr(a, ctx) for a in args))
+        if fname in RANDOM_FUNCTIONS:
+            return self._random(fname, args, ctx)
         a = [self.expr(x, ctx) for x in args]
         t, dt = Time(), Control("dt")
         if fname == "if_then_else":
@@ -150,6 +166,27 @@ class ExpressionMixin:
         if fname == "active_initial":  # nested in an expression: a hidden aux of its own
             return Ref(self._hidden("aux", "ACTIVE INITIAL", expr=a[0], init_expr=a[1]))
         raise self._unsupported(_vensim_name(fname))
+
+    def _random(self, fname: str, args: Any, ctx: dict[str, str]) -> Expr:
+        """A RANDOM draw: the distribution's arguments, then what names the draw (:mod:`sdkit.engine.vrandom`).
+
+        The stream argument is not translated (PySD ignores it too): every call draws
+        from its own stream, named by the call's number.
+        """
+        name, nargs = RANDOM_FUNCTIONS[fname]
+        if len(args) not in (nargs, nargs + 1):
+            raise ModelFileError(
+                f"{_vensim_name(fname)} takes {nargs + 1} arguments in variable '{self._model_name()}'"
+            )
+        values = [self.expr(a, ctx) for a in args[:nargs]] if nargs else [Const(0.0), Const(1.0)]
+        ir = self.ir
+        if ir.random_key is None:
+            ir.random_key = (ir.add(Node("param", "RANDOM seed", default=0.0)),
+                             ir.add(Node("param", "RANDOM sample number", default=0.0)))
+        ir.random_calls += 1
+        seed, sample = ir.random_key
+        key = (Ref(seed), Ref(sample), Const(float(ir.random_calls)), Time(), Control("t0"), Control("dt"))
+        return Call(name, (*values, *key))
 
     def _range_named(self, ast: Any) -> list[str]:
         """Elements of the subscript range an argument names (ELMCOUNT(range))."""

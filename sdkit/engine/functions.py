@@ -12,6 +12,20 @@ import numpy as np
 
 SMALL_VENSIM = 1e-6
 
+#: Vensim's RANDOM functions (PySD's names) -> (IR name, arguments before the stream argument);
+#: the draws are :mod:`sdkit.engine.vrandom`
+RANDOM_FUNCTIONS = {
+    "random_0_1": ("random_uniform", 0),
+    "random_uniform": ("random_uniform", 2),
+    "random_normal": ("random_normal", 4),
+    "random_exponential": ("random_exponential", 4),
+    "random_triangular": ("random_triangular", 5),
+}
+#: IR name of a random draw -> number of distribution arguments (:data:`RANDOM_KEY` arguments follow)
+DISTRIBUTIONS = {"random_uniform": 2, "random_normal": 4, "random_exponential": 4, "random_triangular": 5}
+#: what names a draw after its distribution's arguments: seed, sample number, call number, t, t0, dt
+RANDOM_KEY = 6
+
 
 def xidz(a, b, x):
     """``a / b``, or ``x`` where ``|b| < 1e-6``."""
@@ -79,6 +93,19 @@ def lookup(x, xs, ys, mode):
         hi = ys[-1] + (ys[-1] - ys[-2]) / (xs[-1] - xs[-2]) * (x - xs[-1])
         out = np.where(x < xs[0], lo, np.where(x > xs[-1], hi, out))
     return out
+
+
+def _random(name: str):
+    def draw(*args):
+        from sdkit.engine import vrandom
+
+        return vrandom.numpy_draw(name, *args)
+
+    draw.__name__ = name
+    return draw
+
+
+random_uniform, random_normal, random_exponential, random_triangular = map(_random, DISTRIBUTIONS)
 
 
 def first_bad(values, offset=0):
