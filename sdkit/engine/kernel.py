@@ -155,6 +155,9 @@ class Kernel:
         directly at ``Time``; outside that range the table holds its end value.
     backend : str
         ``"auto"``, ``"numpy"`` or ``"numba"``.
+    random : bool
+        The model draws random numbers (RANDOM functions): results depend on
+        ``simulate``'s ``seed`` and ``first_sample``.
     """
 
     def __init__(self, ir: ModelIR, source: str, backend: str = "auto") -> None:
@@ -190,6 +193,7 @@ class Kernel:
         self.saveper = float(c["saveper"])
         self.variables = list(ir.var_nodes)
         self.time_lookups = dict(ir.time_lookups)
+        self.random = ir.random_key is not None
         self._params = [i for i, nd in enumerate(ir.nodes) if nd.kind == "param"]
         self._param_pos = {node: j for j, node in enumerate(self._params)}
         self._fns: dict[str, Any] = {}

@@ -1,0 +1,148 @@
+"""The RANDOM functions: reproducible streams, their distributions, and PySD's distributions.
+
+Random draws cannot match PySD number for number (PySD draws from numpy's global
+generator). The engine's draws are a function of (seed, sample number, call,
+time step) (:mod:`sdkit.engine.vrandom`); these tests check that they are
+reproducible, independent of backend and chunking, independent between samples,
+steps and elements, and distributed as PySD's builder defines each function
+(``scipy.stats`` uniform, truncnorm, truncexpon): one-sample Kolmogorov-Smirnov
+tests against those distributions and two-sample tests against PySD's own draws,
+all with fixed seeds, so every run of these tests sees the same numbers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sdkit.engine import compile_model
+from sdkit.engine import oracles as O
+from sdkit.errors import ModelFileError, ParameterError, UnsupportedFeature
+
+EQUATIONS = {
+    "u": "RANDOM UNIFORM(2, 5, 0)",
+    "z": "RANDOM 0 1()",
+    "nrm": "RANDOM NORMAL(-1, 3, 1, 2, 0)",
+    "ex": "RANDOM EXPONENTIAL(0.5, 4, 0, 2, 0)",
+    "tri": "RANDOM TRIANGULAR(2, 10, 1, 3, 8, 0)",
+}
+CONTROL = "FINAL TIME = {final} ~~|\nINITIAL TIME = 0 ~~|\nSAVEPER = 1 ~~|\nTIME STEP = {step} ~~|\n"
+#: one-sample tests reject at this p-value (fixed seeds: the outcome never changes between runs)
+ALPHA = 1e-3
+
+
+def _triangular(lo, hi, start, peak, end):
+    """Vensim's RANDOM TRIANGULAR(lo, hi, start, peak, end): scipy's triang truncated to [lo, hi]."""
+    base = stats.triang(c=(peak - start) / (end - start), loc=start, scale=end - start)
+    a, b = base.cdf(lo), base.cdf(hi)
+    return lambda x: (base.cdf(np.clip(x, lo, hi)) - a) / (b - a)
+
+
+#: each variable's distribution as PySD's builder writes it (python_functions.py)
+EXPECTED = {
+    "u": stats.uniform(loc=2, scale=3).cdf,
+    "z": stats.uniform(loc=0, scale=1).cdf,
+    "nrm": stats.truncnorm((-1 - 1) / 2, (3 - 1) / 2, loc=1, scale=2).cdf,
+    "ex": stats.truncexpon((4 - 0.5) / 2, loc=0.5, scale=2).cdf,
+    "tri": _triangular(2, 10, 1, 3, 8),
+}
+
+
+def _model(folder: Path, final: float = 20, step: float = 0.5, extra: str = "", names=tuple(EQUATIONS)) -> Path:
+    body = "".join(f"{name} = {EQUATIONS[name]} ~~|\n" for name in names)
+    body += "s = INTEG(u + nrm, 0) ~~|\n" + extra
+    path = folder / "random.mdl"
+    path.write_text("{UTF-8}\n" + body + CONTROL.format(final=final, step=step), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    return compile_model(_model(tmp_path_factory.mktemp("random")))
+
+
+def test_same_seed_same_bits_other_seed_other_draws(kernel):
+    a = kernel.simulate({}, 8, backend="numpy", seed=11)
+    b = kernel.simulate({}, 8, backend="numpy", seed=11)
+    c = kernel.simulate({}, 8, backend="numpy", seed=12)
+    assert kernel.random
+    for name in EQUATIONS:
+        assert np.array_equal(a.data[name], b.data[name])
+        assert not np.any(a.data[name] == c.data[name]), name
+
+
+def test_backends_and_chunks_give_the_same_bits(kernel):
+    whole = kernel.simulate({}, 40, backend="numpy", seed=5)
+    numba = kernel.simulate({}, 40, backend="numba", seed=5)  # 16-lane blocks, two threads
+    first = kernel.simulate({}, 13, backend="numba", seed=5)
+    rest = kernel.simulate({}, 27, backend="numpy", seed=5, first_sample=13)
+    for name in kernel.variables:
+        assert np.array_equal(whole.data[name], numba.data[name]), name
+        assert np.array_equal(whole.data[name], np.concatenate([first.data[name], rest.data[name]])), name
+
+
+def test_samples_steps_and_calls_draw_independent_streams(kernel):
+    u = kernel.simulate({}, 400, variables=["u", "z"], backend="numpy", seed=1).data
+    x = (u["u"] - 3.5) / np.sqrt(0.75)  # standardised, shape (samples, times)
+    bound = 5 / np.sqrt(x.size)  # five standard errors of a correlation of independent draws
+    assert abs(np.mean(x[:, 1:] * x[:, :-1])) < bound  # consecutive steps
+    assert abs(np.mean(x[1:] * x[:-1])) < bound  # neighbouring samples
+    z = (u["z"] - 0.5) * np.sqrt(12)
+    assert abs(np.mean(x * z)) < bound  # two calls in one sample
+
+
+def test_elements_of_a_subscripted_draw_are_independent(tmp_path):
+    path = _model(tmp_path, extra="Dim: a, b ~~|\nw[Dim] = RANDOM UNIFORM(0, 1, 0) ~~|\n")
+    w = compile_model(path).simulate({}, 200, variables=["w"], backend="numpy").data["w"]
+    a, b = ((w[..., i].ravel() - 0.5) * np.sqrt(12) for i in (0, 1))
+    assert not np.any(a == b)
+    assert abs(np.mean(a * b)) < 5 / np.sqrt(a.size)
+
+
+@pytest.mark.parametrize("name", sorted(EQUATIONS))
+def test_draws_follow_pysds_distribution(kernel, name):
+    values = kernel.simulate({}, 1000, variables=[name], backend="numpy", seed=2).data[name].ravel()
+    assert stats.kstest(values, EXPECTED[name]).pvalue > ALPHA
+    low, high = {"u": (2, 5), "z": (0, 1), "nrm": (-1, 3), "ex": (0.5, 4), "tri": (2, 10)}[name]
+    assert low <= values.min()
+    assert values.max() <= high
+
+
+@pytest.mark.parametrize("name", ["u", "z", "nrm", "ex"])
+def test_draws_match_pysds_own_draws(tmp_path, name):
+    """PySD has no TRIANGULAR; for the other four its draws and the engine's are one distribution."""
+    path = _model(tmp_path, final=400, step=1, names=("u", "z", "nrm", "ex"))
+    np.random.seed(0)  # noqa: NPY002 - PySD draws from numpy's global generator
+    pysd = O.pysd_series(O.pysd_model(path))
+    theirs = pysd.columns[O.canonical(name)]
+    kernel = compile_model(path)
+    ours = kernel.simulate({}, 50, variables=[name], backend="numpy", seed=3).data[name].ravel()
+    assert theirs.size > 300
+    assert stats.ks_2samp(ours, theirs).pvalue > ALPHA
+
+
+def test_a_stock_integrates_the_draws_of_each_step(kernel):
+    res = kernel.simulate({}, 3, variables=["s", "u", "nrm"], backend="numpy", seed=4, time={"saveper": 0.5})
+    flows = res.data["u"] + res.data["nrm"]
+    assert np.array_equal(res.data["s"][:, 1:], res.data["s"][:, :-1] + flows[:, :-1] * 0.5)
+
+
+def test_seed_and_first_sample_must_be_whole_numbers(kernel):
+    for bad in ({"seed": -1}, {"seed": 1.5}, {"first_sample": -2}, {"seed": 2**53}):
+        with pytest.raises(ParameterError):
+            kernel.simulate({}, 2, backend="numpy", **bad)
+
+
+def test_wrong_number_of_arguments_and_other_random_functions_are_refused(tmp_path):
+    path = tmp_path / "bad.mdl"
+    path.write_text("{UTF-8}\nx = RANDOM UNIFORM(1) ~~|\n" + CONTROL.format(final=5, step=1), encoding="utf-8")
+    with pytest.raises(ModelFileError, match="RANDOM UNIFORM takes 3 arguments"):
+        compile_model(path)
+    path.write_text("{UTF-8}\nx = RANDOM POISSON(0, 10, 3, 0, 1, 0) ~~|\n" + CONTROL.format(final=5, step=1),
+                    encoding="utf-8")
+    with pytest.raises(UnsupportedFeature, match=r"'RANDOM POISSON' in variable 'x' \(line 2\)") as err:
+        compile_model(path)
+    assert "\n" not in str(err.value)
