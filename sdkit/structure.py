@@ -71,6 +71,9 @@ def check_structure(abstract_model: Any, text: str, path: Path) -> None:
     from pysd.builders.python.python_model_builder import ModelBuilder
     from pysd.translators.structures import abstract_expressions as ae
 
+    # the engine runs these, PySD's builder not all of them
+    from sdkit.engine.functions import RANDOM_FUNCTIONS
+
     section = abstract_model.sections[0]
     namespace = ModelBuilder(abstract_model).sections[0].namespace
     clean_of: dict[str, str] = {}
@@ -89,7 +92,7 @@ def check_structure(abstract_model: Any, text: str, path: Path) -> None:
             for node in walk(component.ast):
                 if isinstance(node, ae.CallStructure) and isinstance(node.function, ae.ReferenceStructure):
                     function = node.function.reference
-                    if function not in known and function not in functionspace:
+                    if function not in known and function not in functionspace and function not in RANDOM_FUNCTIONS:
                         raise ModelFileError(
                             f"{path.name}: {element.name!r}{_at(text, element.name)} calls unknown "
                             f"function {function.upper().replace('_', ' ')}; use a Vensim function "

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: below this many samples the numpy backend is used when backend="auto"
 NUMBA_MIN_SAMPLES = 64
+#: seed of the RANDOM functions unless ``simulate`` is given another (sdkit's runs use it)
+RANDOM_SEED = 0
 #: vectors of lanes LLVM interleaves in the numba kernel's lane loop
 INTERLEAVE = 2
 
@@ -396,7 +398,7 @@ class Kernel:
         save: str | Sequence[float] | np.ndarray = "all",
         time: Mapping[str, float] | None = None,
         backend: str | None = None,
-        seed: int = 0,
+        seed: int = RANDOM_SEED,
         first_sample: int = 0,
     ) -> SimulationResult:
         """Simulate ``n`` parameter sets at once.

@@ -146,3 +146,21 @@ def test_wrong_number_of_arguments_and_other_random_functions_are_refused(tmp_pa
     with pytest.raises(UnsupportedFeature, match=r"'RANDOM POISSON' in variable 'x' \(line 2\)") as err:
         compile_model(path)
     assert "\n" not in str(err.value)
+
+
+def test_ensembles_draw_the_same_whatever_their_chunks(tmp_path):
+    """sdkit's ensembles pass each chunk's first sample number, and record the seed."""
+    import pandas as pd
+
+    import sdkit
+    from sdkit.ensemble import ensemble
+
+    model = sdkit.load_model(_model(tmp_path, extra="gain = 1 ~~|\ng = gain * u ~~|\n"))
+    samples = pd.DataFrame({"gain": np.linspace(1, 2, 10)})
+    names = ["g", "s", "u", "nrm"]
+    runs = [ensemble(model, samples, variables=names, chunk_size=size, save="final") for size in (1, 3, 10)]
+    for other in runs[1:]:
+        for name in ("g", "s", "nrm"):
+            assert np.array_equal(runs[0][name].values, other[name].values), name
+    assert len(np.unique(runs[0]["u"].values)) == 10
+    assert runs[0].attrs["random_seed"] == "0"
