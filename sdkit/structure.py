@@ -13,6 +13,7 @@ from typing import Any
 
 from sdkit.errors import ModelFileError
 from sdkit.locate import SKETCH_MARK, canonical, equation_lines
+from sdkit.vensim_random import RANDOM_FUNCTIONS  # the engine runs them all, PySD not
 
 #: Abstract structures whose value comes from the previous step or the initial time:
 #: a dependency through them does not make an algebraic loop.
@@ -70,9 +71,6 @@ def check_structure(abstract_model: Any, text: str, path: Path) -> None:
     from pysd.builders.python.python_functions import functionspace
     from pysd.builders.python.python_model_builder import ModelBuilder
     from pysd.translators.structures import abstract_expressions as ae
-
-    # the engine runs these, PySD's builder not all of them
-    from sdkit.engine.functions import RANDOM_FUNCTIONS
 
     section = abstract_model.sections[0]
     namespace = ModelBuilder(abstract_model).sections[0].namespace

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from sdkit.engine.functions import RANDOM_FUNCTIONS
 from sdkit.engine.ir import (
     Binary,
     Call,
@@ -30,6 +29,7 @@ from sdkit.engine.ir import (
 from sdkit.errors import ModelFileError, UnsupportedFeature
 from sdkit.precedence import split_logic
 from sdkit.structure import clean_name
+from sdkit.vensim_random import RANDOM_FUNCTIONS
 
 #: Vensim functions with a direct scalar equivalent: name -> (IR name, number of args).
 SIMPLE_FUNCTIONS = {

@@ -12,19 +12,9 @@ import numpy as np
 
 SMALL_VENSIM = 1e-6
 
-#: Vensim's RANDOM functions (PySD's names) -> (IR name, arguments before the stream argument);
-#: the draws are :mod:`sdkit.engine.vrandom`
-RANDOM_FUNCTIONS = {
-    "random_0_1": ("random_uniform", 0),
-    "random_uniform": ("random_uniform", 2),
-    "random_normal": ("random_normal", 4),
-    "random_exponential": ("random_exponential", 4),
-    "random_triangular": ("random_triangular", 5),
-}
-#: IR name of a random draw -> number of distribution arguments (:data:`RANDOM_KEY` arguments follow)
+#: the engine's random draws -> number of distribution arguments; six more name the draw
+#: (seed, sample number, call number, t, t0, dt; :mod:`sdkit.engine.vrandom`)
 DISTRIBUTIONS = {"random_uniform": 2, "random_normal": 4, "random_exponential": 4, "random_triangular": 5}
-#: what names a draw after its distribution's arguments: seed, sample number, call number, t, t0, dt
-RANDOM_KEY = 6
 
 
 def xidz(a, b, x):

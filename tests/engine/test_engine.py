@@ -264,9 +264,9 @@ def test_unknown_names_and_bad_shapes_raise(decay_kernel):
 @pytest.mark.parametrize(
     ("equation", "function"),
     [
-        ("RANDOM UNIFORM(0, 1, 0)", "RANDOM UNIFORM"),
+        ("RANDOM POISSON(0, 10, 3, 0, 1, 0)", "RANDOM POISSON"),
         ("GET XLS CONSTANTS('inputs.xlsx', 'Sheet1', 'B2')", "GET XLS CONSTANTS"),
-        ("RANDOM NORMAL(0, 1, 0, 1, 0)", "RANDOM NORMAL"),
+        ("RANDOM BETA(0, 1, 2, 3, 0, 1, 0)", "RANDOM BETA"),
         ("VECTOR SELECT(stock, stock, stock, 0, 0)", "VECTOR SELECT"),
         ("GET XLS LOOKUPS('inputs.xlsx', 'Sheet1', 'A', 'B2')", "GET XLS LOOKUPS"),
     ],
