@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from sdkit.beyond_pysd import RANDOM_FUNCTIONS
 from sdkit.engine.ir import (
     Binary,
     Call,
@@ -29,7 +30,6 @@ from sdkit.engine.ir import (
 from sdkit.errors import ModelFileError, UnsupportedFeature
 from sdkit.precedence import split_logic
 from sdkit.structure import clean_name
-from sdkit.vensim_random import RANDOM_FUNCTIONS
 
 #: Vensim functions with a direct scalar equivalent: name -> (IR name, number of args).
 SIMPLE_FUNCTIONS = {
@@ -146,6 +146,10 @@ class ExpressionMixin:
             return Call(name, tuple(self.expr(a, ctx) for a in args))
         if fname in RANDOM_FUNCTIONS:
             return self._random(fname, args, ctx)
+        if fname == "delay_material":
+            return self._delay_material(args, ctx)
+        if fname == "sinteg":
+            return self._sinteg(args, ctx)
         a = [self.expr(x, ctx) for x in args]
         t, dt = Time(), Control("dt")
         if fname == "if_then_else":

@@ -4,6 +4,10 @@ DELAY N / SMOOTH N with an order that is a named constant or INTEGER(...) of
 one, DELAY FIXED, SAMPLE IF TRUE, FORECAST, GAME, ELMCOUNT, GET TIME VALUE
 of the model's time and ACTIVE INITIAL inside an expression. Every variable at
 every saved time must equal PySD's within 1e-12 (relative).
+
+Beyond PySD's builder: DELAY MATERIAL with a constant delay time (Vensim's DELAY
+FIXED, compared with PySD running DELAY FIXED) and SINTEG with min and max (INTEG
+kept within bounds, compared with INTEG and with the Euler recurrence).
 """
 
 from __future__ import annotations
@@ -62,13 +66,60 @@ def test_function_matches_pysd(tmp_path, name):
     assert diff <= 1e-12, f"{where}: {diff:.3g}"
 
 
+def test_delay_material_with_a_constant_delay_time_is_pysds_delay_fixed(tmp_path):
+    body = "delay = 4 ~~|\nout = {}(input, delay, 7, 0) ~~|\n"
+    material = compile_model(_write(tmp_path, "material", body.format("DELAY MATERIAL")))
+    engine = O.engine_series(material, material.simulate({}, n=1, backend="numpy"))
+    fixed = tmp_path / "fixed.mdl"
+    fixed.write_text("{UTF-8}\n" + INPUT + "delay = 4 ~~|\nout = DELAY FIXED(input, delay, 7) ~~|\n" + CONTROL,
+                     encoding="utf-8")
+    diff, where, shared = O.max_rel_diff(engine, O.pysd_series(O.pysd_model(fixed)))
+    assert shared == len(engine.columns)
+    assert diff <= 1e-12, f"{where}: {diff:.3g}"
+
+
+def test_delay_material_with_a_varying_delay_time_is_refused_in_one_line(tmp_path):
+    path = _write(tmp_path, "m", "out = DELAY MATERIAL(input, 2 + Time / 10, 0, 0) ~~|\n")
+    with pytest.raises(UnsupportedFeature, match=r"DELAY MATERIAL delay time in variable 'out' \(line \d+\)") as err:
+        compile_model(path)
+    assert "\n" not in str(err.value)
+
+
+def test_sinteg_without_bounds_is_integ_to_the_bit(tmp_path):
+    body = "a = INTEG(input, 3) ~~|\nb = SINTEG(input, 3, :NA:, :NA:, :NA:, :NA:, :NA:) ~~|\n"
+    kernel = compile_model(_write(tmp_path, "m", body))
+    res = kernel.simulate({}, n=1, backend="numpy")
+    np.testing.assert_array_equal(res.data["a"], res.data["b"])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_sinteg_keeps_each_step_within_min_and_max(tmp_path, backend):
+    body = "rate = 10 - Time ~~|\nb = SINTEG(rate, 1, 0.5, 30, :NA:, :NA:, :NA:) ~~|\n"
+    kernel = compile_model(_write(tmp_path, "m", body))
+    res = kernel.simulate({}, n=1, backend=backend, time={"saveper": 0.25})
+    value, expected = 1.0, [1.0]
+    for t in res.times[:-1]:
+        value = min(max(value + (10 - t) * 0.25, 0.5), 30.0)
+        expected.append(value)
+    np.testing.assert_array_equal(res.data["b"][0], expected)
+    assert res.data["b"].max() == 30.0
+    assert res.data["b"][0, -1] < 30.0
+
+
+def test_sinteg_with_quant_spec_or_thresh_is_refused(tmp_path):
+    path = _write(tmp_path, "m", "b = SINTEG(input, 1, 0, 100, 1, :NA:, :NA:) ~~|\n")
+    with pytest.raises(UnsupportedFeature, match=r"'SINTEG with quant, spec or thresh \(only min and max\)' in variable 'b'"):
+        compile_model(path)
+
+
 def test_new_functions_agree_across_backends(tmp_path):
     body = (
         "order = 3 ~~|\nout1 = DELAY N(input, 4, 10, order) ~~|\n"
         "out2 = SAMPLE IF TRUE(MODULO(Time, 2) = 0, input, 1) ~~|\n"
         "out3 = FORECAST(input, 3, 2) ~~|\n"
     )
-    body += "out4 = DELAY FIXED(input, 1.5, 2) ~~|\n"
+    body += "out4 = DELAY FIXED(input, 1.5, 2) ~~|\nout5 = DELAY MATERIAL(input, 2, 1, 0) ~~|\n"
+    body += "out6 = SINTEG(input, 1, :NA:, 60, :NA:, :NA:, :NA:) ~~|\n"
     kernel = compile_model(_write(tmp_path, "all", body))
     a = kernel.simulate({}, n=3, backend="numpy")
     b = kernel.simulate({}, n=3, backend="numba")
