@@ -430,12 +430,21 @@ def translate(path: str | Path, text: str, abstract_model: Any) -> ModelIR:
         ir = translator.run()
     except (ModelFileError, UnsupportedFeature) as exc:
         raise type(exc)(with_line(str(exc), translator._model_name(), text)) from exc
-    _check_cycles(ir)
+    _check_cycles(ir, text)
     return ir
 
 
-def _check_cycles(ir: ModelIR) -> None:
-    """Raise ModelFileError on an algebraic loop among aux nodes."""
+def _check_cycles(ir: ModelIR, text: str) -> None:
+    """Raise ModelFileError on an algebraic loop among aux nodes, naming the line of its first variable."""
     from sdkit.engine.schedule import order_nodes
 
-    order_nodes(ir)
+    try:
+        order_nodes(ir)
+    except ModelFileError as exc:
+        message = str(exc)
+        first = message.partition(" loop through ")[2].split(" -> ")[0]
+        py = first.split("[")[0].rpartition(" in ")[2]
+        name = ir.names.get(py)
+        if name is None:
+            raise
+        raise ModelFileError(with_line(f"{message} (it starts at '{name}')", name, text)) from None

@@ -418,3 +418,9 @@ def test_any_chunking_is_bit_identical(features_kernel, split, seed):
         for name in names:
             assert np.array_equal(part.data[name], whole.data[name][start : start + size]), name
         start += size
+
+
+def test_an_algebraic_loop_names_the_line_of_its_first_variable(tmp_path):
+    body = DECAY + "\nfirst = second + 1\n\t~\t\n\t~\t|\nsecond = first * 2\n\t~\t\n\t~\t|\n"
+    with pytest.raises(ModelFileError, match=r"algebraic loop .* \(it starts at '(first|second)' \(line \d+\)\)"):
+        compile_model(write_model(tmp_path, body))
