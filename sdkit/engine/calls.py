@@ -57,6 +57,8 @@ SIMPLE_FUNCTIONS = {
     "zidz": ("zidz", 2),
 }
 AGGREGATES = {"sum", "prod", "vmin", "vmax"}
+#: functions translated by a method of their own: name -> method(fname, args, ctx)
+CALL_HANDLERS = {"delay_material": "_delay_material", "sinteg": "_sinteg"} | dict.fromkeys(RANDOM_FUNCTIONS, "_random")
 ARITH_OPS = {"+", "-", "*", "/", "^"}
 LOGIC_OPS = {
     "=": "==",
@@ -70,7 +72,7 @@ LOGIC_OPS = {
 }
 
 
-def _vensim_name(name: str) -> str:
+def vensim_name(name: str) -> str:
     return name.upper().replace("_", " ")
 
 
@@ -140,16 +142,13 @@ class ExpressionMixin:
             name, nargs = SIMPLE_FUNCTIONS[fname]
             if len(args) != nargs:
                 raise ModelFileError(
-                    f"{_vensim_name(fname)} takes {nargs} arguments in variable "
+                    f"{vensim_name(fname)} takes {nargs} arguments in variable "
                     f"'{self._model_name()}'"
                 )
             return Call(name, tuple(self.expr(a, ctx) for a in args))
-        if fname in RANDOM_FUNCTIONS:
-            return self._random(fname, args, ctx)
-        if fname == "delay_material":
-            return self._delay_material(args, ctx)
-        if fname == "sinteg":
-            return self._sinteg(args, ctx)
+        handler = CALL_HANDLERS.get(fname)
+        if handler is not None:
+            return getattr(self, handler)(fname, args, ctx)
         a = [self.expr(x, ctx) for x in args]
         t, dt = Time(), Control("dt")
         if fname == "if_then_else":
@@ -169,7 +168,7 @@ class ExpressionMixin:
             return Const(float(np.pi))
         if fname == "active_initial":  # nested in an expression: a hidden aux of its own
             return Ref(self._hidden("aux", "ACTIVE INITIAL", expr=a[0], init_expr=a[1]))
-        raise self._unsupported(_vensim_name(fname))
+        raise self._unsupported(vensim_name(fname))
 
     def _random(self, fname: str, args: Any, ctx: dict[str, str]) -> Expr:
         """A RANDOM draw: the distribution's arguments, then what names the draw (:mod:`sdkit.engine.vrandom`).
@@ -180,7 +179,7 @@ class ExpressionMixin:
         name, nargs = RANDOM_FUNCTIONS[fname]
         if len(args) not in (nargs, nargs + 1):
             raise ModelFileError(
-                f"{_vensim_name(fname)} takes {nargs + 1} arguments in variable '{self._model_name()}'"
+                f"{vensim_name(fname)} takes {nargs + 1} arguments in variable '{self._model_name()}'"
             )
         values = [self.expr(a, ctx) for a in args[:nargs]] if nargs else [Const(0.0), Const(1.0)]
         ir = self.ir

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from sdkit.engine.calls import vensim_name
 from sdkit.engine.ir import (
     LEAVES,
     Binary,
@@ -152,7 +153,7 @@ class StatefulMixin:
     def _x_DelayFixedStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         return self._pipeline(ast.input, ast.delay_time, ast.initial, ctx, "DELAY FIXED")
 
-    def _delay_material(self, args: Any, ctx: dict[str, str]) -> Expr:
+    def _delay_material(self, fname: str, args: Any, ctx: dict[str, str]) -> Expr:
         """DELAY MATERIAL(input, delay time, initial value, missing value) with a constant delay time.
 
         Vensim defines it as DELAY FIXED whose delay time may vary; with a delay time fixed
@@ -160,7 +161,7 @@ class StatefulMixin:
         when the delay time grows) is never read. A varying delay time is refused.
         """
         if len(args) != 4:
-            raise ModelFileError(f"DELAY MATERIAL takes 4 arguments in variable '{self._model_name()}'")
+            raise ModelFileError(f"{vensim_name(fname)} takes 4 arguments in variable '{self._model_name()}'")
         out = self._pipeline(args[0], args[1], args[2], ctx, "DELAY MATERIAL")
         if self._reads_time(self.expr(args[1], ctx), set()):
             raise UnsupportedFeature(
@@ -202,7 +203,7 @@ class StatefulMixin:
             self.ir.nodes[cell].flow = inp if j == 0 else Ref(cells[j - 1])
         return Ref(cells[-1])
 
-    def _sinteg(self, args: Any, ctx: dict[str, str]) -> Expr:
+    def _sinteg(self, fname: str, args: Any, ctx: dict[str, str]) -> Expr:
         """SINTEG(rate, initial, min, max, quant, spec, thresh) with quant, spec and thresh :NA:.
 
         INTEG whose value, after each Euler step, is kept within [min, max] (a bound that
@@ -210,7 +211,7 @@ class StatefulMixin:
         arithmetic is INTEG's (``value + rate * TIME STEP``), to the bit.
         """
         if len(args) != 7:
-            raise ModelFileError(f"SINTEG takes 7 arguments in variable '{self._model_name()}'")
+            raise ModelFileError(f"{vensim_name(fname)} takes 7 arguments in variable '{self._model_name()}'")
         if not all(_is_na(a) for a in args[4:]):
             raise self._unsupported("SINTEG with quant, spec or thresh (only min and max)")
         idx = self._hidden("stock", "SINTEG", init_expr=self.expr(args[1], ctx), direct=True)
