@@ -125,6 +125,8 @@ class Translator(ExpressionMixin, StatefulMixin):
         if "Data" in types:
             data_ast = next(c.ast for c in comps if c.type == "Data")
             what = _ast_function_name(data_ast) if data_ast is not None else "DATA"
+            if what.endswith("Structure"):  # an expression: a data equation (:=) computed from data
+                what = "data equation (:=)"
             raise UnsupportedFeature(
                 f"function '{what}' in variable '{el.name}' (a DATA variable) is not "
                 "supported by the ensemble engine; use engine='pysd'"
