@@ -21,6 +21,7 @@ from sdkit.engine.calls import ExpressionMixin
 from sdkit.engine.ir import Const, Control, Expr, Lookup, ModelIR, Node, Ref, Time, uses_time
 from sdkit.engine.statefuls import StatefulMixin
 from sdkit.engine.static import NotStatic, control_values
+from sdkit.engine.vectors import VectorMixin
 from sdkit.errors import ModelFileError, UnsupportedFeature
 from sdkit.locate import with_line
 from sdkit.structure import clean_name
@@ -35,7 +36,7 @@ def _is_number(ast: Any) -> bool:
     return isinstance(ast, (int, float, np.integer, np.floating)) and not isinstance(ast, bool)
 
 
-class Translator(ExpressionMixin, StatefulMixin):
+class Translator(ExpressionMixin, StatefulMixin, VectorMixin):
     """Build a :class:`ModelIR` from a PySD AbstractModel section."""
 
     def __init__(self, path: Path, text: str, abstract_model: Any) -> None:
