@@ -59,7 +59,8 @@ SIMPLE_FUNCTIONS = {
 AGGREGATES = {"sum", "prod", "vmin", "vmax"}
 #: functions translated by a method of their own: name -> method(fname, args, ctx)
 CALL_HANDLERS = {"delay_material": "_delay_material", "sinteg": "_sinteg", "vector_sort_order": "_vector_sort_order",
-                 "vector_rank": "_vector_rank", "vector_reorder": "_vector_reorder"} | dict.fromkeys(RANDOM_FUNCTIONS, "_random")
+                 "vector_rank": "_vector_rank", "vector_reorder": "_vector_reorder",
+                 "vector_select": "_vector_select"} | dict.fromkeys(RANDOM_FUNCTIONS, "_random")
 ARITH_OPS = {"+", "-", "*", "/", "^"}
 LOGIC_OPS = {
     "=": "==",
@@ -204,7 +205,7 @@ class ExpressionMixin:
 
     def _aggregate(self, fname: str, arg: Any, ctx: dict[str, str]) -> Expr:
         bangs: list[str] = []
-        _collect_bangs(arg, bangs)
+        collect_bangs(arg, bangs)
         if not bangs:
             return self.expr(arg, ctx)
         for b in bangs:
@@ -255,7 +256,7 @@ def _chain(op: str, args: list[Expr]) -> Expr:
     return out
 
 
-def _collect_bangs(ast: Any, out: list[str]) -> None:
+def collect_bangs(ast: Any, out: list[str]) -> None:
     kind = type(ast).__name__
     if kind == "ReferenceStructure":
         if ast.subscripts is not None:
@@ -270,6 +271,6 @@ def _collect_bangs(ast: Any, out: list[str]) -> None:
             v = getattr(ast, f)
             if isinstance(v, (tuple, list)):
                 for x in v:
-                    _collect_bangs(x, out)
+                    collect_bangs(x, out)
             else:
-                _collect_bangs(v, out)
+                collect_bangs(v, out)

@@ -13,11 +13,17 @@ than :data:`MAX_ELEMENTS` elements are refused.
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Any
 
-from sdkit.engine.ir import Binary, Const, Expr, If
+from sdkit.engine.ir import Binary, Call, Const, Expr, If
+from sdkit.errors import ModelFileError
 
 MAX_ELEMENTS = 100
+#: VECTOR SELECT's numerical action -> (how the selected values combine, the neutral value)
+_ACTIONS = {0: ("+", 0.0), 1: ("*", 1.0), 2: ("min", math.inf), 3: ("max", -math.inf), 4: ("+", 0.0),
+            5: ("*", 1.0), 6: ("+", 0.0), 7: ("*", 1.0), 8: ("min", math.inf), 9: ("max", -math.inf), 10: ("+", 0.0)}
 
 
 class VectorMixin:
@@ -40,6 +46,40 @@ class VectorMixin:
         values, _, _ = self._elements(fname, args, ctx)
         index = self.expr(args[1], ctx)
         return _sum([If(Binary("==", index, Const(float(j))), v, Const(0.0)) for j, v in enumerate(values)])
+
+    def _vector_select(self, fname: str, args: Any, ctx: dict[str, str]) -> Expr:
+        """VECTOR SELECT(selection[d!], expression[d!], missing, numerical action, error action) as PySD's.
+
+        Over the elements whose selection is not 0: actions 0-4 combine ``selection *
+        expression``, 5 ``expression ^ selection``, 6-10 ``expression``, by sum (0, 6),
+        product (1, 5, 7), minimum (2, 8), maximum (3, 9) or mean (4, 10); with no element
+        selected, ``missing``. Only error action 0 (no error) is supported.
+        """
+        if len(args) != 5:
+            raise ModelFileError(f"VECTOR SELECT takes 5 arguments in variable '{self._model_name()}'")
+        action = int(self._static_value(args[3], ctx, "VECTOR SELECT numerical action"))
+        if action not in _ACTIONS:
+            raise ModelFileError(f"VECTOR SELECT numerical action {action} in variable '{self._model_name()}' "
+                                 "is not one of 0 to 10")
+        if self._static_value(args[4], ctx, "VECTOR SELECT error action") != 0:
+            raise self._unsupported("VECTOR SELECT with an error action other than 0")
+        from sdkit.engine.calls import collect_bangs
+
+        bangs: list[str] = []
+        for arg in args[:2]:
+            collect_bangs(arg, bangs)
+        chosen, values = [], []
+        for combo in itertools.product(*[self.ranges[b[:-1]] for b in bangs]):
+            sub = {**ctx, **dict(zip(bangs, combo, strict=True))}
+            selection, x = self.expr(args[0], sub), self.expr(args[1], sub)
+            chosen.append(Binary("!=", selection, Const(0.0)))
+            values.append(Binary("*", selection, x) if action < 5 else Binary("^", x, selection) if action == 5 else x)
+        op, neutral = _ACTIONS[action]
+        out = _reduce(op, [If(c, v, Const(neutral)) for c, v in zip(chosen, values, strict=True)])
+        count = _sum([If(c, Const(1.0), Const(0.0)) for c in chosen])
+        if action in (4, 10):
+            out = Binary("/", out, count)
+        return If(Binary("==", count, Const(0.0)), self.expr(args[2], ctx), out)
 
     def _ascending(self, fname: str, args: Any, ctx: dict[str, str]) -> bool:
         from sdkit.engine.calls import vensim_name
@@ -80,10 +120,16 @@ class VectorMixin:
 
 def _sum(terms: list[Expr]) -> Expr:
     """A balanced tree of ``+`` (0 for no terms)."""
-    if not terms:
-        return Const(0.0)
+    return _reduce("+", terms) if terms else Const(0.0)
+
+
+def _reduce(op: str, terms: list[Expr]) -> Expr:
+    """A balanced tree of ``+``, ``*``, ``min`` or ``max`` over the terms."""
+    def join(a: Expr, b: Expr) -> Expr:
+        return Call(op, (a, b)) if op in ("min", "max") else Binary(op, a, b)
+
     while len(terms) > 1:
-        paired = [Binary("+", a, b) for a, b in zip(terms[0::2], terms[1::2], strict=False)]
+        paired = [join(a, b) for a, b in zip(terms[0::2], terms[1::2], strict=False)]
         terms = paired + ([terms[-1]] if len(terms) % 2 else [])
     return terms[0]
 

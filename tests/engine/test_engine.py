@@ -267,7 +267,7 @@ def test_unknown_names_and_bad_shapes_raise(decay_kernel):
         ("RANDOM POISSON(0, 10, 3, 0, 1, 0)", "RANDOM POISSON"),
         ("GET XLS CONSTANTS('inputs.xlsx', 'Sheet1', 'B2')", "GET XLS CONSTANTS"),
         ("RANDOM BETA(0, 1, 2, 3, 0, 1, 0)", "RANDOM BETA"),
-        ("VECTOR SELECT(stock, stock, stock, 0, 0)", "VECTOR SELECT"),
+        ("INVERT MATRIX(stock, 1)", "INVERT MATRIX"),
         ("GET XLS LOOKUPS('inputs.xlsx', 'Sheet1', 'A', 'B2')", "GET XLS LOOKUPS"),
     ],
 )

@@ -103,6 +103,30 @@ def test_vector_ties_keep_their_order_like_a_stable_sort(tmp_path):
     np.testing.assert_array_equal(res.data["tied_ranks"][0], descending)
 
 
+def test_vector_select_matches_pysd_for_every_numerical_action(tmp_path):
+    body = ("Dim: a, b, c, d ~~|\nsel[Dim] = 1, 0, 2, 0.5 ~~|\nnone[Dim] = 0 ~~|\nx[a] = input / 5 ~~|\n"
+            "x[b] = 3 ~~|\nx[c] = 2 - 0.1 * Time ~~|\nx[d] = 1.6 + SIN(Time) ~~|\n"
+            "empty = VECTOR SELECT(none[Dim!], x[Dim!], -7, 0, 0) ~~|\n")
+    body += "".join(f"s{k} = VECTOR SELECT(sel[Dim!], x[Dim!], -1, {k}, 0) ~~|\n" for k in range(11))
+    path = _write(tmp_path, "select", body)
+    kernel = compile_model(path)
+    a = kernel.simulate({}, n=1, backend="numpy")
+    b = kernel.simulate({}, n=1, backend="numba")
+    for key in a.data:
+        np.testing.assert_array_equal(a.data[key], b.data[key], err_msg=key)
+    engine = O.engine_series(kernel, a)
+    diff, where, shared = O.max_rel_diff(engine, O.pysd_series(O.pysd_model(path)))
+    assert shared == len(engine.columns)
+    assert diff <= 1e-12, f"{where}: {diff:.3g}"
+    assert np.all(a.data["empty"] == -7)
+
+
+def test_vector_select_with_an_error_action_is_refused(tmp_path):
+    body = "Dim: a, b ~~|\nsel[Dim] = 1, 0 ~~|\nout = VECTOR SELECT(sel[Dim!], sel[Dim!], 0, 0, 1) ~~|\n"
+    with pytest.raises(UnsupportedFeature, match=r"VECTOR SELECT with an error action other than 0' in variable 'out'"):
+        compile_model(_write(tmp_path, "m", body))
+
+
 def test_vector_functions_over_a_long_range_are_refused(tmp_path):
     elements = ", ".join(f"e{i}" for i in range(101))
     path = _write(tmp_path, "m", f"Dim: {elements} ~~|\nv[Dim] = input ~~|\nr[Dim] = VECTOR RANK(v[Dim], 1) ~~|\n")
