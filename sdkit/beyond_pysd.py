@@ -1,7 +1,7 @@
 """Vensim functions the engine runs that PySD's builder does not (or not all of them).
 
 The RANDOM functions (PySD's builder has RANDOM 0 1, UNIFORM, NORMAL and EXPONENTIAL;
-the engine also TRIANGULAR; the draws: :mod:`sdkit.engine.vrandom`), DELAY MATERIAL
+the engine also TRIANGULAR and POISSON; the draws: :mod:`sdkit.engine.vrandom`), DELAY MATERIAL
 with a constant delay time and SINTEG with min and max. Kept outside :mod:`sdkit.engine`
 so that checking a model does not import the engine.
 """
@@ -13,6 +13,7 @@ RANDOM_FUNCTIONS = {
     "random_normal": ("random_normal", 4),
     "random_exponential": ("random_exponential", 4),
     "random_triangular": ("random_triangular", 5),
+    "random_poisson": ("random_poisson", 5),
 }
 #: functions with a state (like INTEG, they break algebraic loops)
 STATEFUL_FUNCTIONS = frozenset({"delay_material", "sinteg"})

@@ -14,7 +14,8 @@ SMALL_VENSIM = 1e-6
 
 #: the engine's random draws -> number of distribution arguments; six more name the draw
 #: (seed, sample number, call number, t, t0, dt; :mod:`sdkit.engine.vrandom`)
-DISTRIBUTIONS = {"random_uniform": 2, "random_normal": 4, "random_exponential": 4, "random_triangular": 5}
+DISTRIBUTIONS = {"random_uniform": 2, "random_normal": 4, "random_exponential": 4, "random_triangular": 5,
+                 "random_poisson": 5}
 
 
 def xidz(a, b, x):
@@ -95,7 +96,7 @@ def _random(name: str):
     return draw
 
 
-random_uniform, random_normal, random_exponential, random_triangular = map(_random, DISTRIBUTIONS)
+random_uniform, random_normal, random_exponential, random_triangular, random_poisson = map(_random, DISTRIBUTIONS)
 
 
 def first_bad(values, offset=0):

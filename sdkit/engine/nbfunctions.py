@@ -15,6 +15,7 @@ from sdkit.engine.vmath import select
 from sdkit.engine.vrandom import (  # noqa: F401 - the kernel calls them as _F.random_...
     random_exponential,
     random_normal,
+    random_poisson,
     random_triangular,
     random_uniform,
 )

@@ -27,6 +27,9 @@ Distributions (Vensim's arguments; the stream argument ``s`` is not used, as in 
 - RANDOM TRIANGULAR(min, max, start, peak, end, s): triangular on
   ``[start, end]`` with its mode at ``peak``, truncated to ``[min, max]``
   (by inversion; PySD's builder does not have it).
+- RANDOM POISSON(min, max, mean, shift, stretch, s): ``shift + stretch * k``,
+  ``k`` Poisson with ``mean`` (by inversion), redrawn until in ``[min, max]``
+  like the normal (PySD's builder does not have it).
 
 The scalar functions are compiled by numba and inlined into the numba
 kernel; the numpy backend calls them through one compiled loop
@@ -133,8 +136,35 @@ def random_triangular(lo, hi, start, peak, end, seed, sample, call, t, t0, dt):
     return end - np.sqrt((1.0 - p) * (end - start) * (end - peak))
 
 
-UNIFORM, NORMAL, EXPONENTIAL, TRIANGULAR = range(4)
-_CODES = dict(zip(DISTRIBUTIONS, (UNIFORM, NORMAL, EXPONENTIAL, TRIANGULAR), strict=True))
+@_inline
+def _poisson_count(mean, u):
+    """The smallest k with P(K <= k) >= u for K Poisson with ``mean`` (inversion, log-space terms)."""
+    if not mean > 0.0:
+        return 0.0
+    log_mean = vmath.ln(mean)
+    log_p = -mean
+    cdf = vmath.exp(log_p)
+    k = 0.0
+    last = mean + 40.0 * np.sqrt(mean) + 40.0  # beyond it the tail is below 1e-300
+    while cdf < u and k < last:
+        k += 1.0
+        log_p += log_mean - vmath.ln(k)
+        cdf += vmath.exp(log_p)
+    return k
+
+
+@_inline
+def random_poisson(lo, hi, mean, shift, stretch, seed, sample, call, t, t0, dt):
+    value = shift
+    for k in range(MAX_DRAWS):
+        value = shift + stretch * _poisson_count(mean, unit(seed, sample, call, t, t0, dt, float(k)))
+        if lo <= value <= hi:
+            return value
+    return min(max(value, lo), hi)
+
+
+UNIFORM, NORMAL, EXPONENTIAL, TRIANGULAR, POISSON = range(5)
+_CODES = dict(zip(DISTRIBUTIONS, (UNIFORM, NORMAL, EXPONENTIAL, TRIANGULAR, POISSON), strict=True))
 
 
 def _loop(source_hash: str):
@@ -157,9 +187,12 @@ def _loop(source_hash: str):
             elif op == EXPONENTIAL:
                 out[i] = random_exponential(A[0, i], A[1, i], A[2, i], A[3, i], A[4, i], A[5, i], A[6, i],
                                             A[7, i], A[8, i], A[9, i])
-            else:
+            elif op == TRIANGULAR:
                 out[i] = random_triangular(A[0, i], A[1, i], A[2, i], A[3, i], A[4, i], A[5, i], A[6, i],
                                            A[7, i], A[8, i], A[9, i], A[10, i])
+            else:
+                out[i] = random_poisson(A[0, i], A[1, i], A[2, i], A[3, i], A[4, i], A[5, i], A[6, i],
+                                        A[7, i], A[8, i], A[9, i], A[10, i])
 
     return draw_loop
 

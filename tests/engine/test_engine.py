@@ -264,7 +264,7 @@ def test_unknown_names_and_bad_shapes_raise(decay_kernel):
 @pytest.mark.parametrize(
     ("equation", "function"),
     [
-        ("RANDOM POISSON(0, 10, 3, 0, 1, 0)", "RANDOM POISSON"),
+        ("RANDOM WEIBULL(0, 10, 3, 0, 1, 0)", "RANDOM WEIBULL"),
         ("GET XLS CONSTANTS('inputs.xlsx', 'Sheet1', 'B2')", "GET XLS CONSTANTS"),
         ("RANDOM BETA(0, 1, 2, 3, 0, 1, 0)", "RANDOM BETA"),
         ("INVERT MATRIX(stock, 1)", "INVERT MATRIX"),

@@ -124,6 +124,32 @@ def test_draws_match_pysds_own_draws(tmp_path, name):
     assert stats.ks_2samp(ours, theirs).pvalue > ALPHA
 
 
+def test_poisson_draws_follow_the_poisson_distribution(tmp_path):
+    """Vensim's RANDOM POISSON (PySD's builder has none): shift + stretch * k, truncated by redrawing."""
+    path = tmp_path / "poisson.mdl"
+    path.write_text("{UTF-8}\nk = RANDOM POISSON(0, 1000, 3.5, 0, 1, 0) ~~|\n"
+                    "b = RANDOM POISSON(2, 8, 30, -20, 0.5, 0) ~~|\n" + CONTROL.format(final=20, step=0.5),
+                    encoding="utf-8")
+    kernel = compile_model(path)
+    res = kernel.simulate({}, 1000, backend="numpy", seed=2)
+    numba = kernel.simulate({}, 40, backend="numba", seed=2)
+    for name in ("k", "b"):
+        assert np.array_equal(res.data[name][:40], numba.data[name]), name
+    k = res.data["k"].ravel().astype(int)
+    observed = np.bincount(k, minlength=15)[:15]
+    expected = stats.poisson(3.5).pmf(np.arange(15)) * k.size
+    tail = (k.size - observed.sum(), k.size - expected.sum())
+    assert stats.chisquare(np.append(observed, tail[0]), np.append(expected, tail[1])).pvalue > ALPHA
+    b = res.data["b"].ravel()
+    assert np.all((b >= 2) & (b <= 8))
+    assert np.all(b * 2 == np.round(b * 2))  # -20 + 0.5 k
+    inside = stats.poisson(30).pmf(np.arange(44, 57))  # k with -20 + 0.5 k in [2, 8]
+    values, counts = np.unique(b, return_counts=True)
+    expected = inside / inside.sum() * b.size
+    assert np.array_equal(values, -20 + 0.5 * np.arange(44, 57))
+    assert stats.chisquare(counts, expected).pvalue > ALPHA
+
+
 def test_a_stock_integrates_the_draws_of_each_step(kernel):
     res = kernel.simulate({}, 3, variables=["s", "u", "nrm"], backend="numpy", seed=4, time={"saveper": 0.5})
     flows = res.data["u"] + res.data["nrm"]
@@ -141,9 +167,9 @@ def test_wrong_number_of_arguments_and_other_random_functions_are_refused(tmp_pa
     path.write_text("{UTF-8}\nx = RANDOM UNIFORM(1) ~~|\n" + CONTROL.format(final=5, step=1), encoding="utf-8")
     with pytest.raises(ModelFileError, match="RANDOM UNIFORM takes 3 arguments"):
         compile_model(path)
-    path.write_text("{UTF-8}\nx = RANDOM POISSON(0, 10, 3, 0, 1, 0) ~~|\n" + CONTROL.format(final=5, step=1),
+    path.write_text("{UTF-8}\nx = RANDOM WEIBULL(0, 10, 3, 0, 1, 0) ~~|\n" + CONTROL.format(final=5, step=1),
                     encoding="utf-8")
-    with pytest.raises(UnsupportedFeature, match=r"'RANDOM POISSON' in variable 'x' \(line 2\)") as err:
+    with pytest.raises(UnsupportedFeature, match=r"'RANDOM WEIBULL' in variable 'x' \(line 2\)") as err:
         compile_model(path)
     assert "\n" not in str(err.value)
 
