@@ -190,3 +190,13 @@ def test_ensembles_draw_the_same_whatever_their_chunks(tmp_path):
             assert np.array_equal(runs[0][name].values, other[name].values), name
     assert len(np.unique(runs[0]["u"].values)) == 10
     assert runs[0].attrs["random_seed"] == "0"
+
+
+def test_a_draw_inside_initial_is_held_and_differs_between_samples(tmp_path):
+    path = _model(tmp_path, extra="held = INITIAL(RANDOM UNIFORM(0, 1, 0)) ~~|\n")
+    kernel = compile_model(path)
+    held = kernel.simulate({}, 50, variables=["held"], backend="numba", seed=9).data["held"]
+    assert np.all(held == held[:, :1])  # one value for the whole run
+    assert len(np.unique(held[:, 0])) == 50
+    numpy = kernel.simulate({}, 50, variables=["held"], backend="numpy", seed=9).data["held"]
+    assert np.array_equal(held, numpy)
