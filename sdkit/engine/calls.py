@@ -60,7 +60,7 @@ AGGREGATES = {"sum", "prod", "vmin", "vmax"}
 #: functions translated by a method of their own: name -> method(fname, args, ctx)
 CALL_HANDLERS = {"delay_material": "_delay_material", "sinteg": "_sinteg", "vector_sort_order": "_vector_sort_order",
                  "vector_rank": "_vector_rank", "vector_reorder": "_vector_reorder",
-                 "vector_select": "_vector_select"} | dict.fromkeys(RANDOM_FUNCTIONS, "_random")
+                 "vector_select": "_vector_select", "invert_matrix": "_invert_matrix"} | dict.fromkeys(RANDOM_FUNCTIONS, "_random")
 ARITH_OPS = {"+", "-", "*", "/", "^"}
 LOGIC_OPS = {
     "=": "==",

@@ -21,6 +21,8 @@ from sdkit.engine.ir import Binary, Call, Const, Expr, If
 from sdkit.errors import ModelFileError
 
 MAX_ELEMENTS = 100
+#: INVERT MATRIX builds O(n^3) nodes: at most this many rows
+MAX_MATRIX = 8
 #: VECTOR SELECT's numerical action -> (how the selected values combine, the neutral value)
 _ACTIONS = {0: ("+", 0.0), 1: ("*", 1.0), 2: ("min", math.inf), 3: ("max", -math.inf), 4: ("+", 0.0),
             5: ("*", 1.0), 6: ("+", 0.0), 7: ("*", 1.0), 8: ("min", math.inf), 9: ("max", -math.inf), 10: ("+", 0.0)}
@@ -80,6 +82,59 @@ class VectorMixin:
         if action in (4, 10):
             out = Binary("/", out, count)
         return If(Binary("==", count, Const(0.0)), self.expr(args[2], ctx), out)
+
+    def _invert_matrix(self, fname: str, args: Any, ctx: dict[str, str]) -> Expr:
+        """INVERT MATRIX over the equation's last two subscripts (square, at most :data:`MAX_MATRIX`).
+
+        Gauss-Jordan elimination with partial pivoting (the first row of largest magnitude),
+        each step's entries hidden nodes shared by the elements of the equation. The
+        result is the inverse to rounding; PySD's ``numpy.linalg.inv`` (LAPACK) rounds in
+        another order. A singular matrix gives NaN or infinity (reported as such).
+        """
+        dims = self.ir.var_dims.get(self.current, ())
+        if len(args) != 1 or len(dims) < 2 or len(self.ranges[dims[-1]]) != len(self.ranges[dims[-2]]):
+            raise self._unsupported("INVERT MATRIX outside a square subscripted equation")
+        rows, cols = self.ranges[dims[-2]], self.ranges[dims[-1]]
+        n = len(rows)
+        if n > MAX_MATRIX:
+            raise self._unsupported(f"INVERT MATRIX of more than {MAX_MATRIX} x {MAX_MATRIX}")
+        here = (ctx[dims[-2]], ctx[dims[-1]])
+        entries = []
+        for r in rows:
+            for c in cols:
+                moved = {key: (r if value == here[0] else c if value == here[1] else value)
+                         for key, value in ctx.items()}
+                entries.append(self.expr(args[0], moved))
+        cache = self.__dict__.setdefault("_inverses", {})
+        key = (self.current, tuple(entries))
+        if key not in cache:
+            cache[key] = self._gauss_jordan([entries[i * n:(i + 1) * n] for i in range(n)])
+        return cache[key][self.position[dims[-2]][here[0]]][self.position[dims[-1]][here[1]]]
+
+    def _gauss_jordan(self, a: list[list[Expr]]) -> list[list[Expr]]:
+        n = len(a)
+        rows = [list(a[i]) + [Const(float(i == j)) for j in range(n)] for i in range(n)]
+        for c in range(n):
+            size = [Call("abs", (rows[r][c],)) for r in range(c, n)]
+            best = self._aux(_reduce("max", list(size)), "INVERT MATRIX pivot")
+            first: list[Expr] = []  # 1 for the first row of largest magnitude
+            earlier: Expr = Const(0.0)
+            for s in size:
+                hit = _indicator("==", s, best)
+                first.append(self._aux(Binary("*", hit, Binary("-", Const(1.0), earlier)), "INVERT MATRIX pivot row"))
+                earlier = Call("max", (earlier, hit))
+            pivot = [self._aux(_sum([If(Binary("!=", first[r - c], Const(0.0)), rows[r][k], Const(0.0))
+                                     for r in range(c, n)]), "INVERT MATRIX row") for k in range(2 * n)]
+            for r in range(c + 1, n):  # the pivot row's old place takes row c
+                rows[r] = [If(Binary("!=", first[r - c], Const(0.0)), rows[c][k], rows[r][k]) for k in range(2 * n)]
+            scaled = [self._aux(Binary("/", pivot[k], pivot[c]), "INVERT MATRIX row") for k in range(2 * n)]
+            for r in range(n):
+                if r != c:
+                    factor = self._aux(rows[r][c], "INVERT MATRIX factor")
+                    rows[r] = [self._aux(Binary("-", rows[r][k], Binary("*", factor, scaled[k])), "INVERT MATRIX row")
+                               for k in range(2 * n)]
+            rows[c] = scaled
+        return [row[n:] for row in rows]
 
     def _ascending(self, fname: str, args: Any, ctx: dict[str, str]) -> bool:
         from sdkit.engine.calls import vensim_name

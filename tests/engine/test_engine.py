@@ -267,7 +267,7 @@ def test_unknown_names_and_bad_shapes_raise(decay_kernel):
         ("RANDOM WEIBULL(0, 10, 3, 0, 1, 0)", "RANDOM WEIBULL"),
         ("GET XLS CONSTANTS('inputs.xlsx', 'Sheet1', 'B2')", "GET XLS CONSTANTS"),
         ("RANDOM BETA(0, 1, 2, 3, 0, 1, 0)", "RANDOM BETA"),
-        ("INVERT MATRIX(stock, 1)", "INVERT MATRIX"),
+        ("ALLOCATE AVAILABLE(stock, stock, stock)", "ALLOCATE AVAILABLE"),
         ("GET XLS LOOKUPS('inputs.xlsx', 'Sheet1', 'A', 'B2')", "GET XLS LOOKUPS"),
     ],
 )

@@ -19,7 +19,7 @@ import pytest
 
 from sdkit.engine import compile_model
 from sdkit.engine import oracles as O
-from sdkit.errors import ParameterError, UnsupportedFeature
+from sdkit.errors import NonFiniteError, ParameterError, UnsupportedFeature
 
 CONTROL = (
     "FINAL TIME = 20\n\t~\t\n\t~\t|\nINITIAL TIME = 0\n\t~\t\n\t~\t|\n"
@@ -125,6 +125,30 @@ def test_vector_select_with_an_error_action_is_refused(tmp_path):
     body = "Dim: a, b ~~|\nsel[Dim] = 1, 0 ~~|\nout = VECTOR SELECT(sel[Dim!], sel[Dim!], 0, 0, 1) ~~|\n"
     with pytest.raises(UnsupportedFeature, match=r"VECTOR SELECT with an error action other than 0' in variable 'out'"):
         compile_model(_write(tmp_path, "m", body))
+
+
+MATRIX = ("R: r1, r2, r3 ~~|\nC: c1, c2, c3 ~~|\nm[R, C] = 0, 2, 1; 1, 1, 0; 3, 0, 1 ~~|\n"
+          "t[R, C] = m[R, C] + input / 100 ~~|\ninv[R, C] = INVERT MATRIX(t[R, C]) ~~|\n")
+
+
+def test_invert_matrix_matches_pysd_in_both_backends(tmp_path):
+    """The first pivot is 0, so the rows must be exchanged."""
+    path = _write(tmp_path, "matrix", MATRIX)
+    kernel = compile_model(path)
+    a = kernel.simulate({}, n=1, backend="numpy")
+    b = kernel.simulate({}, n=1, backend="numba")
+    np.testing.assert_array_equal(a.data["inv"], b.data["inv"])
+    engine = O.engine_series(kernel, a)
+    diff, where, shared = O.max_rel_diff(engine, O.pysd_series(O.pysd_model(path)))
+    assert shared == len(engine.columns)
+    assert diff <= 1e-12, f"{where}: {diff:.3g}"
+
+
+def test_invert_matrix_of_a_singular_matrix_is_reported(tmp_path):
+    body = MATRIX.replace("0, 2, 1; 1, 1, 0; 3, 0, 1", "1, 2, 3; 2, 4, 6; 1, 1, 1").replace(" + input / 100", "")
+    kernel = compile_model(_write(tmp_path, "singular", body))
+    with pytest.raises(NonFiniteError, match="INVERT MATRIX|inv"):
+        kernel.simulate({}, n=1, backend="numpy")
 
 
 def test_vector_functions_over_a_long_range_are_refused(tmp_path):
