@@ -1,4 +1,4 @@
-"""VECTOR SORT ORDER, VECTOR RANK and VECTOR REORDER over the last subscript of an equation.
+"""VECTOR SORT ORDER, RANK, REORDER and SELECT, and INVERT MATRIX, element by element.
 
 Mixed into :class:`sdkit.engine.translate.Translator`. The engine computes every element
 separately, so these become sums of comparisons: the place of element ``j`` in the
