@@ -11,7 +11,8 @@ process with a time limit, so a crash or a compile that does not end costs one c
 Columns: whether each tool runs the model at its own time settings (or its one-line
 error); the engine's largest relative difference from PySD and from pysimlin over
 every variable both report, at every shared saved time
-(``|a - b| / max(|a|, |b|, 1e-6)``); the engine's wall time for N runs with default
+(``|a - b| / max(|a|, |b|, 1e-6)``; "random draws" for a model with RANDOM
+functions, whose streams differ between tools); the engine's wall time for N runs with default
 constants (compile excluded, reported beside it: translation and the numba compile
 on an empty kernel cache; on the numpy backend, said in the
 cell, when the numba compile does not finish in time) and its speed ratio to PySD and
@@ -66,6 +67,7 @@ def worker(tool: str, path: Path, out: Path, n: int, backend: str) -> dict:
         from sdkit.engine import compile_model
 
         kernel = compile_model(path, backend=backend)
+        result["random"] = kernel.random
         kernel.simulate({}, n=1, backend=backend, variables=[], save="final")  # numba compile
         result["compile_s"] = time.perf_counter() - t0
         series = O.engine_series(kernel, kernel.simulate({}, n=1, backend="numpy"))
@@ -106,6 +108,8 @@ def _diff(engine: dict, other: dict) -> str:
 
     if "table" not in engine or "table" not in other:
         return "-"
+    if engine.get("random"):
+        return "random draws"
     diff, where, shared = max_rel_diff(_load(engine["table"]), _load(other["table"]))
     if shared == 0:
         return "no shared variable"

@@ -72,7 +72,7 @@ def run_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
     """Simulate one chunk of samples on the engine; a non-finite value names the global sample index."""
     kernel = _kernel_for(task.model_text, task.model_name)
     try:
-        result = run_kernel(kernel, task.params, task.n, task.variables, task.save, dict(task.time))
+        result = run_kernel(kernel, task.params, task.n, task.variables, task.save, dict(task.time), task.start)
     except NonFiniteError as exc:
         raise label_nonfinite(exc, Runs(range(task.start, task.start + task.n), "sample")) from None
     return {"__times__": np.asarray(result.times), **result.data}

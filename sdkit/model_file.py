@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from sdkit.errors import ModelFileError
+from sdkit.flat_lookups import pair_flat_lookups
+from sdkit.inline_comments import strip_inline_comments
 from sdkit.io import read_input
 from sdkit.locate import SKETCH_MARK, canonical, equation_lines
 from sdkit.macros import expand_macros
@@ -58,7 +60,7 @@ def read_model_text(path: Path) -> tuple[bytes, str]:
     text = decode_model(raw, path)
     if not text.strip():
         raise ModelFileError(f"{path} is empty; save the model from Vensim as a .mdl file")
-    text = expand_macros(text, path)
+    text = pair_flat_lookups(expand_macros(strip_inline_comments(text), path))
     check_model_text(text, path)
     return raw, text
 

@@ -37,6 +37,12 @@ def provenance_attrs(model: Any, **extra: Any) -> dict[str, str]:
         "model_sha256": model.sha256,
         **{f"{name}_version": value for name, value in versions().items()},
     }
+    kernel = getattr(model, "__dict__", {}).get("kernel")  # compiled already when the engine ran
+    if getattr(kernel, "random", False):
+        from sdkit.engine.kernel import RANDOM_SEED
+
+        attrs["random_seed"] = str(RANDOM_SEED)  # the engine's RANDOM draws: sdkit.engine.vrandom
+        attrs["random_streams"] = "one per sample number, RANDOM call and time step"
     if getattr(model, "scenarios", None) and getattr(model, "scenarios_file", None):
         attrs["scenarios_file"] = str(model.scenarios_file)
     for key, value in extra.items():

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from sdkit.beyond_pysd import ENGINE_FUNCTIONS, STATEFUL_FUNCTIONS
 from sdkit.errors import ModelFileError
 from sdkit.locate import SKETCH_MARK, canonical, equation_lines
 
@@ -36,10 +37,17 @@ _POINTS = re.compile(
 )
 
 
+def _stateful(node: Any) -> bool:
+    if type(node).__name__ in _STATEFUL:
+        return True
+    function = getattr(node, "function", None)  # a call of DELAY MATERIAL or SINTEG
+    return type(node).__name__ == "CallStructure" and getattr(function, "reference", None) in STATEFUL_FUNCTIONS
+
+
 def walk(node: Any, enter_stateful: bool = False) -> Iterator[Any]:
     """Every node of a PySD abstract syntax tree, depth first (stateful structures only if asked)."""
     yield node
-    if not enter_stateful and type(node).__name__ in _STATEFUL:
+    if not enter_stateful and _stateful(node):
         return
     if isinstance(node, tuple | list):
         children: Any = node
@@ -89,7 +97,7 @@ def check_structure(abstract_model: Any, text: str, path: Path) -> None:
             for node in walk(component.ast):
                 if isinstance(node, ae.CallStructure) and isinstance(node.function, ae.ReferenceStructure):
                     function = node.function.reference
-                    if function not in known and function not in functionspace:
+                    if function not in known and function not in functionspace and function not in ENGINE_FUNCTIONS:
                         raise ModelFileError(
                             f"{path.name}: {element.name!r}{_at(text, element.name)} calls unknown "
                             f"function {function.upper().replace('_', ' ')}; use a Vensim function "

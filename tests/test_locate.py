@@ -23,11 +23,11 @@ def test_equation_lines_find_multi_line_equations():
 
 
 def test_unsupported_function_names_the_line_of_a_multi_line_equation(tmp_path):
-    path = _write(tmp_path, "b =\n\ta * 2 +\n\tRANDOM UNIFORM(0, 1, 0)\n\t~\t\n\t~\t|\n")
+    path = _write(tmp_path, "b =\n\ta * 2 +\n\tRANDOM BETA(0, 1, 2, 3, 0, 1, 0)\n\t~\t\n\t~\t|\n")
     with pytest.raises(UnsupportedFeature) as info:
         compile_model(path)
     message = str(info.value)
-    assert "'RANDOM UNIFORM' in variable 'b' (line 6)" in message
+    assert "'RANDOM BETA' in variable 'b' (line 6)" in message
     assert "\n" not in message
 
 

@@ -24,9 +24,9 @@ from sdkit.model import load_model
 ROOT = Path(__file__).parent.parent
 DATA = ROOT / "tests" / "data"
 CONTROL = "FINAL TIME = 2 ~ Year ~ |\nINITIAL TIME = 0 ~ Year ~ |\nSAVEPER = 1 ~ Year ~ |\nTIME STEP = 1 ~ Year ~ |\n"
-#: A model PySD runs but the engine cannot compile (RANDOM UNIFORM is not vectorised).
-RANDOM = "{UTF-8}\nnoise = RANDOM UNIFORM(0, 1, 7) ~ Dmnl ~ |\nscale = 2 ~ Dmnl ~ |\n" \
-         "y = scale * noise ~ Dmnl ~ |\n" + CONTROL
+#: A model PySD runs but the engine cannot compile (GET TIME VALUE of the machine's clock).
+RANDOM = "{UTF-8}\nnoise = GET TIME VALUE(2, 0, 1) ~ Dmnl ~ |\n" \
+         "scale = 2 ~ Dmnl ~ |\ny = scale * noise ~ Dmnl ~ |\n" + CONTROL
 #: Shares written element by element, with a rule that they add up to one.
 SHARES = "{UTF-8}\nSide: left, right ~ ~ |\nshare[left] = 0.25 ~ Dmnl ~ |\nshare[right] = 0.75 ~ Dmnl ~ |\n" \
          "y = share[left] ~ Dmnl ~ |\n" + CONTROL
@@ -71,7 +71,7 @@ def test_params_and_pysd_runs_never_import_the_engine(tmp_path):
 def test_the_engine_cannot_compile_the_model_pysd_ran(tmp_path):
     path = tmp_path / "random.mdl"
     path.write_text(RANDOM, encoding="utf-8")
-    with pytest.raises(UnsupportedFeature, match="RANDOM UNIFORM"):
+    with pytest.raises(UnsupportedFeature, match="GET TIME VALUE"):
         compile_model(load_model(path))
 
 

@@ -44,8 +44,11 @@ def parameter_arrays(model: Model, runs: Runs) -> dict[str, np.ndarray]:
 
 
 def run_kernel(kernel: Any, params: Mapping[str, np.ndarray], n: int, variables: Sequence[str], save: Save,
-               time: Mapping[str, float]) -> Any:
+               time: Mapping[str, float], first_sample: int = 0) -> Any:
     """``kernel.simulate`` with full time settings; a non-finite value names its exact time step.
+
+    ``first_sample`` is the number of the first row in its ensemble: a model's RANDOM
+    draws follow the sample number, so a chunk draws what the whole ensemble would.
 
     The kernel checks values where it saves them; when SAVEPER is not TIME STEP, the
     failing run is rerun alone saving every step, so the error names the first step
@@ -53,20 +56,21 @@ def run_kernel(kernel: Any, params: Mapping[str, np.ndarray], n: int, variables:
     """
     save = save if isinstance(save, str) else np.asarray(save, dtype=float)
     try:
-        return kernel.simulate(params, n, list(variables), save=save, time=dict(time))
+        return kernel.simulate(params, n, list(variables), save=save, time=dict(time), first_sample=first_sample)
     except NonFiniteError as exc:
-        raise _pinpoint(kernel, params, n, variables, time, exc) from None
+        raise _pinpoint(kernel, params, n, variables, time, exc, first_sample) from None
 
 
 def _pinpoint(kernel: Any, params: Mapping[str, np.ndarray], n: int, variables: Sequence[str],
-              time: Mapping[str, float], exc: NonFiniteError) -> NonFiniteError:
+              time: Mapping[str, float], exc: NonFiniteError, first_sample: int) -> NonFiniteError:
     sample = exc.sample
     if sample is None or not 0 <= sample < n or time["saveper"] == time["time_step"]:
         return exc
     where = exc
     one = {name: np.asarray(value)[sample : sample + 1] for name, value in params.items()}
     try:
-        kernel.simulate(one, 1, list(variables), save="all", time={**time, "saveper": time["time_step"]})
+        kernel.simulate(one, 1, list(variables), save="all", time={**time, "saveper": time["time_step"]},
+                        first_sample=first_sample + sample)
     except NonFiniteError as exact:
         where = exact if exact.time is not None else exc
     except SdkitError:

@@ -12,7 +12,21 @@ from typing import Any
 
 import numpy as np
 
-from sdkit.engine.ir import Binary, Call, Const, Control, Expr, If, LookupCall, Neg, Not, Ref, Time
+from sdkit.beyond_pysd import RANDOM_FUNCTIONS
+from sdkit.engine.ir import (
+    Binary,
+    Call,
+    Const,
+    Control,
+    Expr,
+    If,
+    LookupCall,
+    Neg,
+    Node,
+    Not,
+    Ref,
+    Time,
+)
 from sdkit.errors import ModelFileError, UnsupportedFeature
 from sdkit.precedence import split_logic
 from sdkit.structure import clean_name
@@ -43,6 +57,10 @@ SIMPLE_FUNCTIONS = {
     "zidz": ("zidz", 2),
 }
 AGGREGATES = {"sum", "prod", "vmin", "vmax"}
+#: functions translated by a method of their own: name -> method(fname, args, ctx)
+CALL_HANDLERS = {"delay_material": "_delay_material", "sinteg": "_sinteg", "vector_sort_order": "_vector_sort_order",
+                 "vector_rank": "_vector_rank", "vector_reorder": "_vector_reorder",
+                 "vector_select": "_vector_select", "invert_matrix": "_invert_matrix"} | dict.fromkeys(RANDOM_FUNCTIONS, "_random")
 ARITH_OPS = {"+", "-", "*", "/", "^"}
 LOGIC_OPS = {
     "=": "==",
@@ -56,7 +74,7 @@ LOGIC_OPS = {
 }
 
 
-def _vensim_name(name: str) -> str:
+def vensim_name(name: str) -> str:
     return name.upper().replace("_", " ")
 
 
@@ -126,10 +144,13 @@ class ExpressionMixin:
             name, nargs = SIMPLE_FUNCTIONS[fname]
             if len(args) != nargs:
                 raise ModelFileError(
-                    f"{_vensim_name(fname)} takes {nargs} arguments in variable "
+                    f"{vensim_name(fname)} takes {nargs} arguments in variable "
                     f"'{self._model_name()}'"
                 )
             return Call(name, tuple(self.expr(a, ctx) for a in args))
+        handler = CALL_HANDLERS.get(fname)
+        if handler is not None:
+            return getattr(self, handler)(fname, args, ctx)
         a = [self.expr(x, ctx) for x in args]
         t, dt = Time(), Control("dt")
         if fname == "if_then_else":
@@ -149,7 +170,28 @@ class ExpressionMixin:
             return Const(float(np.pi))
         if fname == "active_initial":  # nested in an expression: a hidden aux of its own
             return Ref(self._hidden("aux", "ACTIVE INITIAL", expr=a[0], init_expr=a[1]))
-        raise self._unsupported(_vensim_name(fname))
+        raise self._unsupported(vensim_name(fname))
+
+    def _random(self, fname: str, args: Any, ctx: dict[str, str]) -> Expr:
+        """A RANDOM draw: the distribution's arguments, then what names the draw (:mod:`sdkit.engine.vrandom`).
+
+        The stream argument is not translated (PySD ignores it too): every call draws
+        from its own stream, named by the call's number.
+        """
+        name, nargs = RANDOM_FUNCTIONS[fname]
+        if len(args) not in (nargs, nargs + 1):
+            raise ModelFileError(
+                f"{vensim_name(fname)} takes {nargs + 1} arguments in variable '{self._model_name()}'"
+            )
+        values = [self.expr(a, ctx) for a in args[:nargs]] if nargs else [Const(0.0), Const(1.0)]
+        ir = self.ir
+        if ir.random_key is None:
+            ir.random_key = (ir.add(Node("param", "RANDOM seed", default=0.0)),
+                             ir.add(Node("param", "RANDOM sample number", default=0.0)))
+        ir.random_calls += 1
+        seed, sample = ir.random_key
+        key = (Ref(seed), Ref(sample), Const(float(ir.random_calls)), Time(), Control("t0"), Control("dt"))
+        return Call(name, (*values, *key))
 
     def _range_named(self, ast: Any) -> list[str]:
         """Elements of the subscript range an argument names (ELMCOUNT(range))."""
@@ -163,7 +205,7 @@ class ExpressionMixin:
 
     def _aggregate(self, fname: str, arg: Any, ctx: dict[str, str]) -> Expr:
         bangs: list[str] = []
-        _collect_bangs(arg, bangs)
+        collect_bangs(arg, bangs)
         if not bangs:
             return self.expr(arg, ctx)
         for b in bangs:
@@ -203,7 +245,7 @@ def _chain(op: str, args: list[Expr]) -> Expr:
     return out
 
 
-def _collect_bangs(ast: Any, out: list[str]) -> None:
+def collect_bangs(ast: Any, out: list[str]) -> None:
     kind = type(ast).__name__
     if kind == "ReferenceStructure":
         if ast.subscripts is not None:
@@ -218,6 +260,6 @@ def _collect_bangs(ast: Any, out: list[str]) -> None:
             v = getattr(ast, f)
             if isinstance(v, (tuple, list)):
                 for x in v:
-                    _collect_bangs(x, out)
+                    collect_bangs(x, out)
             else:
-                _collect_bangs(v, out)
+                collect_bangs(v, out)

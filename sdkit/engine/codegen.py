@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sdkit.engine.functions import DISTRIBUTIONS
 from sdkit.engine.ir import (
     LEAVES,
     Binary,
@@ -72,6 +73,7 @@ _NP_FN = {
     "pulse": "_F.pulse",
     "pulse_train": "_F.pulse_train",
 }
+_NP_FN.update({name: f"_F.{name}" for name in DISTRIBUTIONS})  # functions.py / nbfunctions.py
 _NB_FN = dict(_NP_FN)
 _NB_FN.update(
     {

@@ -12,6 +12,11 @@ import numpy as np
 
 SMALL_VENSIM = 1e-6
 
+#: the engine's random draws -> number of distribution arguments; six more name the draw
+#: (seed, sample number, call number, t, t0, dt; :mod:`sdkit.engine.vrandom`)
+DISTRIBUTIONS = {"random_uniform": 2, "random_normal": 4, "random_exponential": 4, "random_triangular": 5,
+                 "random_poisson": 5}
+
 
 def xidz(a, b, x):
     """``a / b``, or ``x`` where ``|b| < 1e-6``."""
@@ -79,6 +84,19 @@ def lookup(x, xs, ys, mode):
         hi = ys[-1] + (ys[-1] - ys[-2]) / (xs[-1] - xs[-2]) * (x - xs[-1])
         out = np.where(x < xs[0], lo, np.where(x > xs[-1], hi, out))
     return out
+
+
+def _random(name: str):
+    def draw(*args):
+        from sdkit.engine import vrandom
+
+        return vrandom.numpy_draw(name, *args)
+
+    draw.__name__ = name
+    return draw
+
+
+random_uniform, random_normal, random_exponential, random_triangular, random_poisson = map(_random, DISTRIBUTIONS)
 
 
 def first_bad(values, offset=0):

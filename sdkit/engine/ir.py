@@ -210,6 +210,10 @@ class ModelIR:
     structural: dict[str, str] = field(default_factory=dict)
     #: TIME STEP the DELAY FIXED pipelines were built for (None: no DELAY FIXED)
     fixed_time_step: float | None = None
+    #: hidden param nodes (seed, sample number) that RANDOM draws read (None: no RANDOM call)
+    random_key: tuple[int, int] | None = None
+    #: RANDOM calls translated so far (each element of an equation is one call)
+    random_calls: int = 0
 
     def add(self, node: Node) -> int:
         """Append ``node`` and return its index."""

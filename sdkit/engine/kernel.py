@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: below this many samples the numpy backend is used when backend="auto"
 NUMBA_MIN_SAMPLES = 64
+#: seed of the RANDOM functions unless ``simulate`` is given another (sdkit's runs use it)
+RANDOM_SEED = 0
 #: vectors of lanes LLVM interleaves in the numba kernel's lane loop
 INTERLEAVE = 2
 
@@ -77,7 +79,7 @@ def _runtime_hash() -> str:
     """
     folder = Path(__file__).parent
     h = hashlib.sha256()
-    for name in ("vmath.py", "nbfunctions.py"):
+    for name in ("vmath.py", "nbfunctions.py", "vrandom.py"):
         h.update((folder / name).read_bytes())
     return h.hexdigest()
 
@@ -152,6 +154,9 @@ class Kernel:
         Every python name :meth:`simulate` can return.
     backend : str
         ``"auto"``, ``"numpy"`` or ``"numba"``.
+    random : bool
+        The model draws random numbers (RANDOM functions): results depend on
+        ``simulate``'s ``seed`` and ``first_sample``.
     """
 
     def __init__(self, ir: ModelIR, source: str, backend: str = "auto") -> None:
@@ -186,6 +191,7 @@ class Kernel:
         self.time_step = float(c["time_step"])
         self.saveper = float(c["saveper"])
         self.variables = list(ir.var_nodes)
+        self.random = ir.random_key is not None
         self._params = [i for i, nd in enumerate(ir.nodes) if nd.kind == "param"]
         self._param_pos = {node: j for j, node in enumerate(self._params)}
         self._fns: dict[str, Any] = {}
@@ -388,6 +394,8 @@ class Kernel:
         save: str | Sequence[float] | np.ndarray = "all",
         time: Mapping[str, float] | None = None,
         backend: str | None = None,
+        seed: int = RANDOM_SEED,
+        first_sample: int = 0,
     ) -> SimulationResult:
         """Simulate ``n`` parameter sets at once.
 
@@ -411,6 +419,12 @@ class Kernel:
             step if that is larger).
         backend : {"auto", "numpy", "numba"}, optional
             Overrides :attr:`backend` for this call.
+        seed : int, optional
+            Seed of the RANDOM functions (0 to 2**53 - 1); ignored by models without them.
+        first_sample : int, optional
+            Number of the first sample: sample ``i`` draws the random stream of sample
+            ``first_sample + i`` (so a chunk of an ensemble draws what the whole ensemble
+            would draw for those samples).
 
         Returns
         -------
@@ -432,12 +446,24 @@ class Kernel:
         names = list(self.variables) if variables is None else list(variables)
         plan = make_plan(names, self._ir.var_nodes, self._times(time), save)
         pvals = self._param_values(params or {}, n)
+        pvals.update(self._random_key(seed, first_sample, n))
         flavor = self._pick_backend(n, backend)
         if flavor == "numpy":
             buf = self._execute_numpy(plan, pvals, n)
         else:
-            buf = self._execute_numba(plan, pvals, n, params or {}, time)
+            buf = self._execute_numba(plan, pvals, n, params or {}, time, (seed, first_sample))
         return SimulationResult(times=plan.out_times, data=_collect(plan, buf, n, flavor))
+
+    def _random_key(self, seed: int, first_sample: int, n: int) -> dict[int, Any]:
+        """Values of the hidden seed and sample-number nodes that RANDOM draws read."""
+        for name, value, last in (("seed", seed, seed), ("first_sample", first_sample, first_sample + n - 1)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= last < 2**53:
+                raise ParameterError(f"{name}={value!r} must be a whole number >= 0 (with n, below 2**53)")
+        if self._ir.random_key is None:
+            return {}
+        seed_node, sample_node = self._ir.random_key
+        return {seed_node: np.float64(seed),
+                sample_node: np.arange(first_sample, first_sample + n, dtype=np.float64)}
 
     def _arguments(self, plan: Plan) -> tuple:
         """The kernel's arguments after the parameters and the output buffer."""
@@ -458,7 +484,7 @@ class Kernel:
         return buf
 
     def _execute_numba(self, plan: Plan, pvals: Mapping[int, Any], n: int, params: Mapping[str, Any],
-                       time: Mapping[str, float] | None) -> np.ndarray:
+                       time: Mapping[str, float] | None, key: tuple[int, int]) -> np.ndarray:
         """Run the numba kernel over threads; the buffer is ``(n, saved steps, saved nodes)``."""
         buf = np.empty((n, plan.steps.size, plan.saved_nodes.size), dtype=np.float64)
         bad = np.full((n, 2), -1, dtype=np.int64)
@@ -469,7 +495,7 @@ class Kernel:
         if failed.size:
             k_first = bad[failed, 0].min()
             sample = int(failed[np.flatnonzero(bad[failed, 0] == k_first)[0]])
-            self._locate_nonfinite(params, n, sample, time, plan.times[k_first], plan)
+            self._locate_nonfinite(params, n, sample, time, plan.times[k_first], plan, key)
         return buf
 
     @staticmethod
@@ -495,7 +521,7 @@ class Kernel:
                 f.result()
 
     def _locate_nonfinite(self, params: Mapping[str, Any], n: int, sample: int, time: Mapping[str, float] | None,
-                          t: float, plan: Plan) -> None:
+                          t: float, plan: Plan, key: tuple[int, int]) -> None:
         """Re-run one failed sample with numpy to name the first non-finite variable."""
         one = {}
         for py, value in params.items():
@@ -506,7 +532,8 @@ class Kernel:
             one[py] = arr
         until = {**(time or {}), "final_time": float(t)}
         try:
-            self.simulate(one, 1, variables=[], save="final", time=until, backend="numpy")
+            self.simulate(one, 1, variables=[], save="final", time=until, backend="numpy",
+                          seed=key[0], first_sample=key[1] + sample)
         except NonFiniteError as exc:
             raise NonFiniteError.at(exc.variable, sample, exc.time) from None
         raise NonFiniteError.at(None, sample, plan.rounded(t))

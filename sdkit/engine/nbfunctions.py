@@ -12,6 +12,13 @@ from numba import njit
 
 from sdkit.engine import vmath
 from sdkit.engine.vmath import select
+from sdkit.engine.vrandom import (  # noqa: F401 - the kernel calls them as _F.random_...
+    random_exponential,
+    random_normal,
+    random_poisson,
+    random_triangular,
+    random_uniform,
+)
 
 SMALL_VENSIM = 1e-6
 _jit = njit(error_model="numpy", cache=True)

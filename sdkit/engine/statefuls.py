@@ -7,9 +7,23 @@ arithmetic follows ``pysd.py_backend.statefuls``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from sdkit.engine.ir import LEAVES, Binary, Call, Const, Expr, If, Node, Ref, refs
+from sdkit.engine.calls import vensim_name
+from sdkit.engine.ir import (
+    LEAVES,
+    Binary,
+    Call,
+    Const,
+    Control,
+    Expr,
+    If,
+    Node,
+    Ref,
+    refs,
+    uses_time,
+)
 from sdkit.engine.static import NotStatic, static_eval, variables_read
 from sdkit.errors import ModelFileError, UnsupportedFeature
 
@@ -136,26 +150,77 @@ class StatefulMixin:
         return Binary("/", Ref(stages[-1]), Ref(regs[0]))
 
     def _x_DelayFixedStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        return self._pipeline(ast.input, ast.delay_time, ast.initial, ctx, "DELAY FIXED")
+
+    def _delay_material(self, fname: str, args: Any, ctx: dict[str, str]) -> Expr:
+        """DELAY MATERIAL(input, delay time, initial value, missing value) with a constant delay time.
+
+        Vensim defines it as DELAY FIXED whose delay time may vary; with a delay time fixed
+        when the model is compiled it is DELAY FIXED, and the missing value (used only
+        when the delay time grows) is never read. A varying delay time is refused.
+        """
+        if len(args) != 4:
+            raise ModelFileError(f"{vensim_name(fname)} takes 4 arguments in variable '{self._model_name()}'")
+        out = self._pipeline(args[0], args[1], args[2], ctx, "DELAY MATERIAL")
+        if self._reads_time(self.expr(args[1], ctx), set()):
+            raise UnsupportedFeature(
+                f"DELAY MATERIAL delay time in variable '{self._model_name()}' changes with Time "
+                "(only a constant delay time is supported); use engine='pysd'"
+            )
+        return out
+
+    def _reads_time(self, e: Expr, seen: set[int]) -> bool:
+        """True if ``e`` or an auxiliary it reads (transitively) reads Time."""
+        if uses_time(e):
+            return True
+        for idx in refs(e) - seen:
+            seen.add(idx)
+            node = self.ir.nodes[idx]
+            if node.kind == "aux" and node.expr is not None and self._reads_time(node.expr, seen):
+                return True
+        return False
+
+    def _pipeline(self, inp_ast: Any, delay_ast: Any, init_ast: Any, ctx: dict[str, str], what: str) -> Expr:
         """DELAY FIXED as PySD's DelayFixed: a pipeline of round(delay time / TIME STEP) values.
 
         The delay time is read once, at compile time, like Vensim reads it once at the
         initial time; the pipeline length then fixes the TIME STEP of the kernel.
         """
-        delay = self._static_value(ast.delay_time, ctx, "DELAY FIXED delay time")
+        delay = self._static_value(delay_ast, ctx, f"{what} delay time")
         dt = float(self.ir.control["time_step"])
         length = round(max(delay / dt, 1.0) + 1e-6)
         self.ir.fixed_time_step = dt
-        inp = self._aux(self.expr(ast.input, ctx), "DELAY FIXED input")
-        init = Ref(self._hidden("initial", "DELAY FIXED initial", expr=self.expr(ast.initial, ctx)))
+        inp = self._aux(self.expr(inp_ast, ctx), f"{what} input")
+        init = Ref(self._hidden("initial", f"{what} initial", expr=self.expr(init_ast, ctx)))
         # a shift register: each step every cell takes its predecessor's value, the first
         # takes the input; the last holds the input of `length` steps ago
         cells = [
-            self._hidden("stock", f"DELAY FIXED cell {j + 1}", init_expr=init, direct=True)
+            self._hidden("stock", f"{what} cell {j + 1}", init_expr=init, direct=True)
             for j in range(length)
         ]
         for j, cell in enumerate(cells):
             self.ir.nodes[cell].flow = inp if j == 0 else Ref(cells[j - 1])
         return Ref(cells[-1])
+
+    def _sinteg(self, fname: str, args: Any, ctx: dict[str, str]) -> Expr:
+        """SINTEG(rate, initial, min, max, quant, spec, thresh) with quant, spec and thresh :NA:.
+
+        INTEG whose value, after each Euler step, is kept within [min, max] (a bound that
+        is :NA: is not applied; the initial value is not clipped). Without bounds the
+        arithmetic is INTEG's (``value + rate * TIME STEP``), to the bit.
+        """
+        if len(args) != 7:
+            raise ModelFileError(f"{vensim_name(fname)} takes 7 arguments in variable '{self._model_name()}'")
+        if not all(_is_na(a) for a in args[4:]):
+            raise self._unsupported("SINTEG with quant, spec or thresh (only min and max)")
+        idx = self._hidden("stock", "SINTEG", init_expr=self.expr(args[1], ctx), direct=True)
+        value: Expr = Binary("+", Ref(idx), Binary("*", self.expr(args[0], ctx), Control("dt")))
+        if not _is_na(args[2]):
+            value = Call("max", (value, self.expr(args[2], ctx)))
+        if not _is_na(args[3]):
+            value = Call("min", (value, self.expr(args[3], ctx)))
+        self.ir.nodes[idx].flow = value
+        return Ref(idx)
 
     def _x_SampleIfTrueStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         """SAMPLE IF TRUE: the input while the condition holds, else the value last sampled."""
@@ -197,3 +262,8 @@ class StatefulMixin:
         )
         self.ir.nodes[s].flow = Binary("/", Binary("-", inp, Ref(s)), avg)
         return Call("zidz", (Binary("-", inp, Ref(s)), Binary("*", avg, Call("abs", (Ref(s),)))))
+
+
+def _is_na(ast: Any) -> bool:
+    """Vensim's :NA: (PySD's parser reads it as NaN)."""
+    return isinstance(ast, float) and math.isnan(ast)

@@ -122,6 +122,8 @@ class _Static(Visitor):
     def visit_Call(self, e: Call) -> float:
         from sdkit.engine import functions as F
 
+        if e.name in F.DISTRIBUTIONS:
+            raise NotStatic(e.name.upper().replace("_", " "))
         args = [self.visit(a) for a in e.args]
         return float(F.numpy_function(e.name)(*args))
 

@@ -21,6 +21,7 @@ from sdkit.engine.calls import ExpressionMixin
 from sdkit.engine.ir import Const, Control, Expr, Lookup, ModelIR, Node, Ref, Time, uses_time
 from sdkit.engine.statefuls import StatefulMixin
 from sdkit.engine.static import NotStatic, control_values, variables_read
+from sdkit.engine.vectors import VectorMixin
 from sdkit.errors import ModelFileError, UnsupportedFeature
 from sdkit.locate import with_line
 from sdkit.structure import clean_name
@@ -35,7 +36,7 @@ def _is_number(ast: Any) -> bool:
     return isinstance(ast, (int, float, np.integer, np.floating)) and not isinstance(ast, bool)
 
 
-class Translator(ExpressionMixin, StatefulMixin):
+class Translator(ExpressionMixin, StatefulMixin, VectorMixin):
     """Build a :class:`ModelIR` from a PySD AbstractModel section."""
 
     def __init__(self, path: Path, text: str, abstract_model: Any) -> None:
@@ -125,6 +126,8 @@ class Translator(ExpressionMixin, StatefulMixin):
         if "Data" in types:
             data_ast = next(c.ast for c in comps if c.type == "Data")
             what = _ast_function_name(data_ast) if data_ast is not None else "DATA"
+            if what.endswith("Structure"):  # an expression: a data equation (:=) computed from data
+                what = "data equation (:=)"
             raise UnsupportedFeature(
                 f"function '{what}' in variable '{el.name}' (a DATA variable) is not "
                 "supported by the ensemble engine; use engine='pysd'"
@@ -428,12 +431,21 @@ def translate(path: str | Path, text: str, abstract_model: Any) -> ModelIR:
         ir = translator.run()
     except (ModelFileError, UnsupportedFeature) as exc:
         raise type(exc)(with_line(str(exc), translator._model_name(), text)) from exc
-    _check_cycles(ir)
+    _check_cycles(ir, text)
     return ir
 
 
-def _check_cycles(ir: ModelIR) -> None:
-    """Raise ModelFileError on an algebraic loop among aux nodes."""
+def _check_cycles(ir: ModelIR, text: str) -> None:
+    """Raise ModelFileError on an algebraic loop among aux nodes, naming the line of its first variable."""
     from sdkit.engine.schedule import order_nodes
 
-    order_nodes(ir)
+    try:
+        order_nodes(ir)
+    except ModelFileError as exc:
+        message = str(exc)
+        first = message.partition(" loop through ")[2].split(" -> ")[0]
+        py = first.split("[")[0].rpartition(" in ")[2]
+        name = ir.names.get(py)
+        if name is None:
+            raise
+        raise ModelFileError(with_line(f"{message} (it starts at '{name}')", name, text)) from None

@@ -264,10 +264,10 @@ def test_unknown_names_and_bad_shapes_raise(decay_kernel):
 @pytest.mark.parametrize(
     ("equation", "function"),
     [
-        ("RANDOM UNIFORM(0, 1, 0)", "RANDOM UNIFORM"),
+        ("RANDOM WEIBULL(0, 10, 3, 0, 1, 0)", "RANDOM WEIBULL"),
         ("GET XLS CONSTANTS('inputs.xlsx', 'Sheet1', 'B2')", "GET XLS CONSTANTS"),
-        ("RANDOM NORMAL(0, 1, 0, 1, 0)", "RANDOM NORMAL"),
-        ("VECTOR SELECT(stock, stock, stock, 0, 0)", "VECTOR SELECT"),
+        ("RANDOM BETA(0, 1, 2, 3, 0, 1, 0)", "RANDOM BETA"),
+        ("ALLOCATE AVAILABLE(stock, stock, stock)", "ALLOCATE AVAILABLE"),
         ("GET XLS LOOKUPS('inputs.xlsx', 'Sheet1', 'A', 'B2')", "GET XLS LOOKUPS"),
     ],
 )
@@ -412,3 +412,9 @@ def test_any_chunking_is_bit_identical(features_kernel, split, seed):
         for name in names:
             assert np.array_equal(part.data[name], whole.data[name][start : start + size]), name
         start += size
+
+
+def test_an_algebraic_loop_names_the_line_of_its_first_variable(tmp_path):
+    body = DECAY + "\nfirst = second + 1\n\t~\t\n\t~\t|\nsecond = first * 2\n\t~\t\n\t~\t|\n"
+    with pytest.raises(ModelFileError, match=r"algebraic loop .* \(it starts at '(first|second)' \(line \d+\)\)"):
+        compile_model(write_model(tmp_path, body))

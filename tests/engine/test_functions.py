@@ -4,6 +4,10 @@ DELAY N / SMOOTH N with an order that is a named constant or INTEGER(...) of
 one, DELAY FIXED, SAMPLE IF TRUE, FORECAST, GAME, ELMCOUNT, GET TIME VALUE
 of the model's time and ACTIVE INITIAL inside an expression. Every variable at
 every saved time must equal PySD's within 1e-12 (relative).
+
+Beyond PySD's builder: DELAY MATERIAL with a constant delay time (Vensim's DELAY
+FIXED, compared with PySD running DELAY FIXED) and SINTEG with min and max (INTEG
+kept within bounds, compared with INTEG and with the Euler recurrence).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import pytest
 
 from sdkit.engine import compile_model
 from sdkit.engine import oracles as O
-from sdkit.errors import ParameterError, UnsupportedFeature
+from sdkit.errors import NonFiniteError, ParameterError, UnsupportedFeature
 
 CONTROL = (
     "FINAL TIME = 20\n\t~\t\n\t~\t|\nINITIAL TIME = 0\n\t~\t\n\t~\t|\n"
@@ -62,13 +66,152 @@ def test_function_matches_pysd(tmp_path, name):
     assert diff <= 1e-12, f"{where}: {diff:.3g}"
 
 
+VECTORS = (
+    "Dim: a, b, c, d, e ~~|\nv[a] = input / 7 ~~|\nv[b] = 1 + COS(Time) ~~|\nv[c] = 2.2 ~~|\n"
+    "v[d] = 3 + SIN(Time) ~~|\nv[e] = 0.5 * Time ~~|\nw[Dim] = 2, 1, 2, 0, 2 ~~|\n"
+    "up[Dim] = VECTOR SORT ORDER(v[Dim], 1) ~~|\ndown[Dim] = VECTOR SORT ORDER(v[Dim], -1) ~~|\n"
+    "rank up[Dim] = VECTOR RANK(v[Dim], 1) ~~|\nrank down[Dim] = VECTOR RANK(v[Dim], 0) ~~|\n"
+    "ties[Dim] = VECTOR SORT ORDER(w[Dim], 1) ~~|\ntied ranks[Dim] = VECTOR RANK(w[Dim], -1) ~~|\n"
+    "sorted[Dim] = VECTOR REORDER(v[Dim], up[Dim]) ~~|\n"
+)
+
+
+def test_vector_sort_order_rank_and_reorder_match_pysd_in_both_backends(tmp_path):
+    """The values of v cross each other over time (never at a saved time), so several orders occur."""
+    path = _write(tmp_path, "vectors", VECTORS)
+    kernel = compile_model(path)
+    a = kernel.simulate({}, n=1, backend="numpy")
+    b = kernel.simulate({}, n=1, backend="numba")
+    for key in a.data:
+        np.testing.assert_array_equal(a.data[key], b.data[key], err_msg=key)
+    engine = O.engine_series(kernel, a)
+    for tied in [c for c in engine.columns if c.startswith("tie")]:  # PySD's numpy argsort orders ties its own way
+        del engine.columns[tied]
+    diff, where, shared = O.max_rel_diff(engine, O.pysd_series(O.pysd_model(path)))
+    assert shared == len(engine.columns)
+    assert diff <= 1e-12, f"{where}: {diff:.3g}"
+    assert len({tuple(row) for row in a.data["up"][0]}) > 3
+
+
+def test_vector_ties_keep_their_order_like_a_stable_sort(tmp_path):
+    kernel = compile_model(_write(tmp_path, "vectors", VECTORS))
+    res = kernel.simulate({}, n=1, backend="numpy", save="final")
+    w = np.array([2, 1, 2, 0, 2])
+    ascending = np.argsort(w, kind="stable")
+    np.testing.assert_array_equal(res.data["ties"][0], ascending)
+    descending = np.argsort(ascending[::-1], kind="stable") + 1  # PySD: RANK = argsort(SORT ORDER) + 1
+    np.testing.assert_array_equal(res.data["tied_ranks"][0], descending)
+
+
+def test_vector_select_matches_pysd_for_every_numerical_action(tmp_path):
+    body = ("Dim: a, b, c, d ~~|\nsel[Dim] = 1, 0, 2, 0.5 ~~|\nnone[Dim] = 0 ~~|\nx[a] = input / 5 ~~|\n"
+            "x[b] = 3 ~~|\nx[c] = 2 - 0.1 * Time ~~|\nx[d] = 1.6 + SIN(Time) ~~|\n"
+            "empty = VECTOR SELECT(none[Dim!], x[Dim!], -7, 0, 0) ~~|\n")
+    body += "".join(f"s{k} = VECTOR SELECT(sel[Dim!], x[Dim!], -1, {k}, 0) ~~|\n" for k in range(11))
+    path = _write(tmp_path, "select", body)
+    kernel = compile_model(path)
+    a = kernel.simulate({}, n=1, backend="numpy")
+    b = kernel.simulate({}, n=1, backend="numba")
+    for key in a.data:
+        np.testing.assert_array_equal(a.data[key], b.data[key], err_msg=key)
+    engine = O.engine_series(kernel, a)
+    diff, where, shared = O.max_rel_diff(engine, O.pysd_series(O.pysd_model(path)))
+    assert shared == len(engine.columns)
+    assert diff <= 1e-12, f"{where}: {diff:.3g}"
+    assert np.all(a.data["empty"] == -7)
+
+
+def test_vector_select_with_an_error_action_is_refused(tmp_path):
+    body = "Dim: a, b ~~|\nsel[Dim] = 1, 0 ~~|\nout = VECTOR SELECT(sel[Dim!], sel[Dim!], 0, 0, 1) ~~|\n"
+    with pytest.raises(UnsupportedFeature, match=r"VECTOR SELECT with an error action other than 0' in variable 'out'"):
+        compile_model(_write(tmp_path, "m", body))
+
+
+MATRIX = ("R: r1, r2, r3 ~~|\nC: c1, c2, c3 ~~|\nm[R, C] = 0, 2, 1; 1, 1, 0; 3, 0, 1 ~~|\n"
+          "t[R, C] = m[R, C] + input / 100 ~~|\ninv[R, C] = INVERT MATRIX(t[R, C]) ~~|\n")
+
+
+def test_invert_matrix_matches_pysd_in_both_backends(tmp_path):
+    """The first pivot is 0, so the rows must be exchanged."""
+    path = _write(tmp_path, "matrix", MATRIX)
+    kernel = compile_model(path)
+    a = kernel.simulate({}, n=1, backend="numpy")
+    b = kernel.simulate({}, n=1, backend="numba")
+    np.testing.assert_array_equal(a.data["inv"], b.data["inv"])
+    engine = O.engine_series(kernel, a)
+    diff, where, shared = O.max_rel_diff(engine, O.pysd_series(O.pysd_model(path)))
+    assert shared == len(engine.columns)
+    assert diff <= 1e-12, f"{where}: {diff:.3g}"
+
+
+def test_invert_matrix_of_a_singular_matrix_is_reported(tmp_path):
+    body = MATRIX.replace("0, 2, 1; 1, 1, 0; 3, 0, 1", "1, 2, 3; 2, 4, 6; 1, 1, 1").replace(" + input / 100", "")
+    kernel = compile_model(_write(tmp_path, "singular", body))
+    with pytest.raises(NonFiniteError, match="INVERT MATRIX|inv"):
+        kernel.simulate({}, n=1, backend="numpy")
+
+
+def test_vector_functions_over_a_long_range_are_refused(tmp_path):
+    elements = ", ".join(f"e{i}" for i in range(101))
+    path = _write(tmp_path, "m", f"Dim: {elements} ~~|\nv[Dim] = input ~~|\nr[Dim] = VECTOR RANK(v[Dim], 1) ~~|\n")
+    with pytest.raises(UnsupportedFeature, match=r"VECTOR RANK over more than 100 elements' in variable 'r' \(line"):
+        compile_model(path)
+
+
+def test_delay_material_with_a_constant_delay_time_is_pysds_delay_fixed(tmp_path):
+    body = "delay = 4 ~~|\nout = {}(input, delay, 7, 0) ~~|\n"
+    material = compile_model(_write(tmp_path, "material", body.format("DELAY MATERIAL")))
+    engine = O.engine_series(material, material.simulate({}, n=1, backend="numpy"))
+    fixed = tmp_path / "fixed.mdl"
+    fixed.write_text("{UTF-8}\n" + INPUT + "delay = 4 ~~|\nout = DELAY FIXED(input, delay, 7) ~~|\n" + CONTROL,
+                     encoding="utf-8")
+    diff, where, shared = O.max_rel_diff(engine, O.pysd_series(O.pysd_model(fixed)))
+    assert shared == len(engine.columns)
+    assert diff <= 1e-12, f"{where}: {diff:.3g}"
+
+
+def test_delay_material_with_a_varying_delay_time_is_refused_in_one_line(tmp_path):
+    path = _write(tmp_path, "m", "out = DELAY MATERIAL(input, 2 + Time / 10, 0, 0) ~~|\n")
+    with pytest.raises(UnsupportedFeature, match=r"DELAY MATERIAL delay time in variable 'out' \(line \d+\)") as err:
+        compile_model(path)
+    assert "\n" not in str(err.value)
+
+
+def test_sinteg_without_bounds_is_integ_to_the_bit(tmp_path):
+    body = "a = INTEG(input, 3) ~~|\nb = SINTEG(input, 3, :NA:, :NA:, :NA:, :NA:, :NA:) ~~|\n"
+    kernel = compile_model(_write(tmp_path, "m", body))
+    res = kernel.simulate({}, n=1, backend="numpy")
+    np.testing.assert_array_equal(res.data["a"], res.data["b"])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_sinteg_keeps_each_step_within_min_and_max(tmp_path, backend):
+    body = "rate = 10 - Time ~~|\nb = SINTEG(rate, 1, 0.5, 30, :NA:, :NA:, :NA:) ~~|\n"
+    kernel = compile_model(_write(tmp_path, "m", body))
+    res = kernel.simulate({}, n=1, backend=backend, time={"saveper": 0.25})
+    value, expected = 1.0, [1.0]
+    for t in res.times[:-1]:
+        value = min(max(value + (10 - t) * 0.25, 0.5), 30.0)
+        expected.append(value)
+    np.testing.assert_array_equal(res.data["b"][0], expected)
+    assert res.data["b"].max() == 30.0
+    assert res.data["b"][0, -1] < 30.0
+
+
+def test_sinteg_with_quant_spec_or_thresh_is_refused(tmp_path):
+    path = _write(tmp_path, "m", "b = SINTEG(input, 1, 0, 100, 1, :NA:, :NA:) ~~|\n")
+    with pytest.raises(UnsupportedFeature, match=r"'SINTEG with quant, spec or thresh \(only min and max\)' in variable 'b'"):
+        compile_model(path)
+
+
 def test_new_functions_agree_across_backends(tmp_path):
     body = (
         "order = 3 ~~|\nout1 = DELAY N(input, 4, 10, order) ~~|\n"
         "out2 = SAMPLE IF TRUE(MODULO(Time, 2) = 0, input, 1) ~~|\n"
         "out3 = FORECAST(input, 3, 2) ~~|\n"
     )
-    body += "out4 = DELAY FIXED(input, 1.5, 2) ~~|\n"
+    body += "out4 = DELAY FIXED(input, 1.5, 2) ~~|\nout5 = DELAY MATERIAL(input, 2, 1, 0) ~~|\n"
+    body += "out6 = SINTEG(input, 1, :NA:, 60, :NA:, :NA:, :NA:) ~~|\n"
     kernel = compile_model(_write(tmp_path, "all", body))
     a = kernel.simulate({}, n=3, backend="numpy")
     b = kernel.simulate({}, n=3, backend="numba")
