@@ -20,6 +20,7 @@ initialisation, step and flow code:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -112,6 +113,8 @@ class _Gen(Visitor):
         self.depth = 0
         #: while generating the numba lane loop: lines computing lookups of Time, once per step
         self.hoist: list[str] | None = None
+        #: source of a node's value (default ``v{node}``); the looped numba kernel reads ``X``
+        self.ref: Callable[[int], str] | None = None
 
     def tmp(self, code: str) -> str:
         """Bind ``code`` to a fresh temporary (numba flavour) and return its name."""
@@ -151,7 +154,7 @@ class _Gen(Visitor):
         return self.const(ex.value)
 
     def visit_Ref(self, ex: Ref) -> str:
-        return f"v{int(ex.node)}"
+        return self.ref(ex.node) if self.ref else f"v{int(ex.node)}"
 
     def visit_Time(self, ex: Time) -> str:
         return "t"
@@ -420,11 +423,20 @@ def generate_numba(ir: ModelIR, sched: Schedule) -> tuple[str, np.ndarray]:
     auxiliary's value in ``X`` and, in ``X[z_row + i]``, a sum that is NaN
     when any of them is NaN or infinite; ``run`` then checks and saves.
     """
+    from sdkit.engine.nbloops import generate_looped, loop_items
+
     g = _Gen(ir, "numba")
-    lanes = _numba_lanes(g, ir, sched)
-    body = _numba_blocks(g, ir, sched, lanes.z_row)
+    items = loop_items(ir, sched)
+    if items is not None:
+        source = generate_looped(g, ir, sched, items)
+    else:
+        lanes = _numba_lanes(g, ir, sched)
+        body = _numba_blocks(g, ir, sched, lanes.z_row)
+        steps = {name: [f"    for i in range({LANES}):", *lines] for name, lines in (
+            ("lanes", lanes.compute + lanes.update), ("lanes_full", lanes.compute + lanes.save + lanes.update))}
+        source = _numba_module(g, ir, steps, lanes.hoisted, lanes.order[:lanes.n_static], lanes.z_row, body)
     numbers = np.array([float(key) for key in g.consts], dtype=np.float64)
-    return _numba_module(g, ir, lanes, body), numbers
+    return source, numbers
 
 
 class _Lanes(NamedTuple):
@@ -543,8 +555,9 @@ def _numba_time_loop(emit, z_row: int) -> None:
     emit("break", 2)
 
 
-def _numba_module(g: _Gen, ir: ModelIR, lanes: _Lanes, body: list[str]) -> str:
-    """The module text: the two step functions and ``run`` around the block loop ``body``."""
+def _numba_module(g: _Gen, ir: ModelIR, steps: dict[str, list[str]], hoisted: list[str],
+                  static: list[int], z_row: int, body: list[str], arrays: tuple[str, ...] = ()) -> str:
+    """The module text: the step functions (name -> body) and ``run`` around the block loop ``body``."""
     L = LANES
     consts = [f"    {name} = C[{j}]" for j, name in enumerate(g.consts.values())]
     head = [
@@ -554,7 +567,8 @@ def _numba_module(g: _Gen, ir: ModelIR, lanes: _Lanes, body: list[str]) -> str:
         "from sdkit.engine import nbfunctions as _F",
         "from sdkit.engine import vmath as _V",
         "_f64 = _np.float64",
-        f"CHK_STATIC = _np.array({list(lanes.order[:lanes.n_static])!r}, dtype=_np.int64)",
+        f"CHK_STATIC = _np.array({list(static)!r}, dtype=_np.int64)",
+        *arrays,
         "",
     ]
     # numbers and lookup tables reach the compiled kernel as runtime arrays: LLVM
@@ -565,15 +579,13 @@ def _numba_module(g: _Gen, ir: ModelIR, lanes: _Lanes, body: list[str]) -> str:
         for tid in range(len(ir.lookups))
         for k, axis in enumerate("xy")
     ]
-    for name, lines in (("lanes", lanes.compute + lanes.update),
-                        ("lanes_full", lanes.compute + lanes.save + lanes.update)):
+    for name, lines in steps.items():
         head += [
             "@_nb.njit(nogil=True, cache=True, error_model='numpy')",
             f"def {name}(X, t, T0, TF, DT, SP, C, LK):",
             *consts,
             *tables,
-            *lanes.hoisted,
-            f"    for i in range({L}):",
+            *hoisted,
             *lines,
             "",
         ]
@@ -582,7 +594,7 @@ def _numba_module(g: _Gen, ir: ModelIR, lanes: _Lanes, body: list[str]) -> str:
         "def run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD, S0, S1, C, LK):",
         *consts,
         *tables,
-        f"    X = _np.empty({lanes.z_row + L})",
+        f"    X = _np.empty({z_row + L})",
         "    nsteps = T.shape[0] - 1",
         f"    for b in range(S0, S1, {L}):",
     ]

@@ -1,0 +1,212 @@
+"""The numba kernel of a subscripted model: each subscripted equation one loop over its elements.
+
+:func:`sdkit.engine.codegen.generate_numba` writes one line per node, all of them
+inside one loop over the lanes, with every value in a local variable. For a
+model with :class:`~sdkit.engine.runs.Run` s (equations over a whole subscript
+range) this module writes instead, for each run::
+
+    for e in range(351):
+        for i in range(16):
+            X[(351 + e) * 16 + i] = (X[(1773 + 18 * e) * 16 + i] / X[(1758 + 18 * e) * 16 + i])
+
+and for the single nodes between runs one lane loop of lines ``X[52 * 16 + i] = ...``.
+Every value lives in ``X`` (row ``node``, lane ``i``, as in the unrolled kernel),
+so the kernel's size grows with the number of equations, not elements. The
+arithmetic of each node is the same expression as in the unrolled kernel and
+the numpy kernel, so the results are the same bits. The step functions, their
+check for NaN and ``run``'s block and time loops are laid out as in the
+unrolled kernel (see :func:`~sdkit.engine.codegen.generate_numba`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import NamedTuple
+
+from sdkit.engine.codegen import (
+    _NB_FN,
+    _NB_FN_CALLED,
+    LANES,
+    _assign,
+    _Gen,
+    _numba_module,
+    _numba_time_loop,
+    check_order,
+)
+from sdkit.engine.ir import ModelIR
+from sdkit.engine.runs import Item, Run, find_runs, order_items, shape
+from sdkit.engine.schedule import Schedule
+
+L = LANES
+
+
+class LoopItems(NamedTuple):
+    """The looped kernel's three contexts, each an ordered list of runs and single nodes."""
+
+    init: list[Item]
+    step: list[Item]
+    stocks: list[Item]
+
+
+def loop_items(ir: ModelIR, sched: Schedule) -> LoopItems | None:
+    """Runs and single nodes of initialisation, step and stocks; None when no equation has a run."""
+    nodes = ir.nodes
+    params = {node: j for j, node in enumerate(i for i, nd in enumerate(nodes) if nd.kind == "param")}
+    init = _ordered(sched.init, lambda i: (0, _init_source(ir, i)) if i not in params else (params[i], None), ir)
+    step = _ordered(sched.step, lambda i: (0, nodes[i].expr), ir)
+    position = {node: j for j, node in enumerate(sched.stocks)}
+
+    def flow(i: int) -> tuple[int, object]:
+        nd = nodes[i]
+        return position[i], (nd.direct, nd.nonneg, nd.flow)
+
+    stocks = _ordered(sched.stocks, flow, ir, with_deps=False)
+    if not any(isinstance(item, Run) for item in init + step + stocks):
+        return None
+    return LoopItems(init, step, stocks)
+
+
+def _init_source(ir: ModelIR, i: int):
+    nd = ir.nodes[i]
+    if nd.kind == "stock":
+        return nd.init_expr
+    if nd.kind == "initial":
+        return nd.expr
+    return nd.init_expr if nd.init_expr is not None else nd.expr
+
+
+def _ordered(order: Sequence[int], source: Callable[[int], tuple[int, object]], ir: ModelIR,
+             with_deps: bool = True) -> list[Item]:
+    """``order`` with its runs found (key: the node's label and expression shape) and ordered."""
+    members: list[tuple[int, Hashable, list[int]]] = []
+    reads: dict[int, list[int]] = {}
+    for i in order:
+        extra, expr = source(i)
+        refs: list[int] = []
+        variable = ir.nodes[i].label.partition("[")[0]
+        if isinstance(expr, tuple):  # a stock: (direct, nonneg, flow)
+            key: Hashable = (variable, expr[:2], shape(expr[2], refs))
+        else:
+            key = (variable, ir.nodes[i].kind, shape(expr, refs))
+        members.append((i, key, [extra, *refs]))
+        reads[i] = refs if with_deps else []
+    runs = find_runs(members, n_extra=1)
+    return order_items(order, runs, reads.__getitem__)
+
+
+def _row(base: int, stride: int) -> str:
+    if stride == 0:
+        return str(base)
+    return f"({base} + e)" if stride == 1 else f"({base} + {stride} * e)"
+
+
+def _x(row: str) -> str:
+    return f"X[{row} * {L} + i]"
+
+
+def _emit_items(g: _Gen, items: list[Item], element: Callable[[int, Callable[[int, int], str]], list[str]],
+                out: list[str], indent: int, lane_loop: bool) -> None:
+    """Append the code of ``items`` to ``out``: a loop over ``e`` per run, lane loops around runs of singles.
+
+    ``element(node, at)`` returns the lines of one node, where ``at(node, k)`` is the
+    source of the ``k``-th affine number (``0`` the node itself, ``1`` the
+    context's extra number) and ``g.ref`` already names the nodes it reads.
+    """
+    pad = "    " * indent
+    lane = f"for i in range({L}):"
+    singles: list[str] = []
+
+    def flush() -> None:
+        if singles:
+            out.extend([pad + lane] if lane_loop else [])
+            out.extend(pad + ("    " if lane_loop else "") + line for line in singles)
+            singles.clear()
+
+    for item in items:
+        if isinstance(item, Run):
+            flush()
+            strides = item.ref_strides(1)
+            g.ref = lambda node, strides=strides: _x(_row(node, strides[node]))
+            lines = element(item.nodes[0], lambda k, run=item: _row(run.coords[k], run.strides[k]))
+            head = [f"for e in range({item.count}):"] + ([f"    {lane}"] if lane_loop else [])
+            inner = "        " if lane_loop else "    "
+            out.extend(pad + line for line in head)
+            out.extend(pad + inner + line for line in lines)
+        else:
+            g.ref = lambda node: _x(str(node))
+            singles += element(item, lambda k, node=item: str(node) if k == 0 else None)
+    flush()
+    g.ref = None
+
+
+def _assigned(g: _Gen, target: str, expr) -> list[str]:
+    lines: list[str] = []
+    _assign(g, target, expr, lambda line, level=0: lines.append(line), 0)
+    return lines
+
+
+def generate_looped(g: _Gen, ir: ModelIR, sched: Schedule, items: LoopItems) -> str:
+    """The module source of the looped numba kernel (same functions and arguments as the unrolled one)."""
+    nodes = ir.nodes
+    n_nodes = len(nodes)
+    z_row = (n_nodes + len(sched.stocks)) * L
+    params = {node: j for j, node in enumerate(i for i, nd in enumerate(nodes) if nd.kind == "param")}
+    stock_pos = {node: j for j, node in enumerate(sched.stocks)}
+
+    def step_line(i: int, at) -> list[str]:
+        return _assigned(g, _x(at(0)), nodes[i].expr)
+
+    def flow_lines(i: int, at) -> list[str]:
+        nd = nodes[i]
+        column = at(1) if at(1) is not None else str(stock_pos[i])
+        target, value = _x(f"({n_nodes} + {column})"), f"{_x(at(0))} + _d * DT"
+        lines = _assigned(g, "_d", nd.flow)
+        if nd.direct:
+            return [*lines, f"{target} = _d"]
+        if nd.nonneg:
+            return [*lines, f"_u = {value}", f"{target} = _V.select((_u >= 0.0) | (_u != _u), _u, 0.0)"]
+        return [*lines, f"{target} = {value}"]
+
+    compute: list[str] = []
+    update: list[str] = []
+    g.hoist = []
+    _emit_items(g, items.step, step_line, compute, 1, lane_loop=True)
+    _emit_items(g, items.stocks, flow_lines, update, 1, lane_loop=True)
+    hoisted = ["    " + line for line in g.hoist]
+    g.hoist = None
+    order = check_order(ir, sched)
+    n_static = len(order) - len(sched.step) - len(sched.stocks)
+    check = [
+        f"    for i in range({L}):",
+        f"        X[{z_row} + i] = 0.0",
+        "    for r in CHK_DYNAMIC:",
+        f"        for i in range({L}):",
+        f"            X[{z_row} + i] += X[r * {L} + i] * 0.0",
+    ]
+    steps = {"lanes": compute + update, "lanes_full": compute + check + update}
+
+    def init_lines(i: int, at) -> list[str]:
+        if i in params:
+            column = at(1) if at(1) is not None else str(params[i])
+            return [f"{_x(at(0))} = P[{column}, s]"]
+        return _assigned(g, _x(at(0)), _init_source(ir, i))
+
+    body = ["        " + line for line in (f"m = min({L}, S1 - b)", "t = T0", "for i in range(m):", "    s = b + i")]
+    g.fn = _NB_FN_CALLED
+    _emit_items(g, items.init, init_lines, body, 3, lane_loop=False)
+    g.fn = _NB_FN
+    body += [
+        f"        for r in range({n_nodes}):",
+        f"            for i in range(m, {L}):",
+        f"                X[r * {L} + i] = X[r * {L}]",
+    ]
+    _numba_time_loop(lambda line, level=0: body.append("        " + "    " * level + line), z_row)
+
+    def copy_back(i: int, at) -> list[str]:
+        column = at(1) if at(1) is not None else str(stock_pos[i])
+        return [f"{_x(at(0))} = {_x(f'({n_nodes} + {column})')}"]
+
+    _emit_items(g, items.stocks, copy_back, body, 3, lane_loop=True)
+    body.append("            k += 1")
+    arrays = (f"CHK_DYNAMIC = _np.array({list(order[n_static:])!r}, dtype=_np.int64)",)
+    return _numba_module(g, ir, steps, hoisted, order[:n_static], z_row, body, arrays)

@@ -1,0 +1,207 @@
+"""Runs: the elements of a subscripted equation, found in the scalar IR, so one loop computes them.
+
+The translator expands ``x[Towns] = a[Towns] * b`` into one node per town. Those
+nodes have the same expression tree except for the node numbers they read, and
+every number is *affine* in the element's position ``e``: ``x`` is node
+``351 + e``, ``a`` node ``1053 + e``, ``b`` node ``1755`` (stride 0). A
+:class:`Run` records such a sequence (its first node, its length and the stride
+of every number), so the numba code generator writes one ``for e in range(351)``
+loop instead of 351 lines; its kernel's size and compile time grow with the
+number of equations, not of elements.
+
+:func:`find_runs` groups nodes of one evaluation context (initialisation, one
+time step, the stocks' flows) by the shape of their expressions and splits each
+group into affine runs; :func:`order_items` puts runs and single nodes into an
+order where every node comes after the nodes it reads (a loop computes its
+elements in increasing ``e``, so an element may read an earlier element of its
+own run). Runs that cannot be ordered so (two runs that read each other's
+elements crosswise) are dissolved into single nodes. Computing a node in a loop
+instead of on its own line changes no arithmetic, so results are the same bits.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+
+from sdkit.engine.ir import Binary, Call, Const, Control, Expr, LookupCall, Ref, children
+
+#: runs shorter than this are written out element by element
+MIN_RUN = 3
+
+
+@dataclass(frozen=True)
+class Run:
+    """Nodes ``node + e * stride`` for ``e < count``, computed by one loop.
+
+    ``coords`` are the first member's affine numbers (node, then the context's
+    extra numbers such as a parameter's column or a stock's position, then the
+    node numbers its expression reads, in :func:`shape` order); ``strides`` are
+    their steps from one member to the next.
+    """
+
+    nodes: tuple[int, ...]
+    coords: tuple[int, ...]
+    strides: tuple[int, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.nodes)
+
+    def ref_strides(self, n_extra: int) -> dict[int, int]:
+        """First member's node numbers read by its expression -> their strides."""
+        return dict(zip(self.coords[1 + n_extra :], self.strides[1 + n_extra :], strict=True))
+
+
+Item = Run | int
+
+
+def shape(expr: Expr | None, refs: list[int]) -> Hashable:
+    """The expression tree with every node number left out (appended to ``refs``, in order)."""
+    if expr is None:
+        return None
+    if isinstance(expr, Ref):
+        refs.append(expr.node)
+        return "ref"
+    if isinstance(expr, Const):
+        return ("const", repr(expr.value))
+    tag: tuple = (type(expr).__name__,)
+    if isinstance(expr, Binary):
+        tag += (expr.op,)
+    elif isinstance(expr, Call):
+        tag += (expr.name,)
+    elif isinstance(expr, Control):
+        tag += (expr.name,)
+    elif isinstance(expr, LookupCall):
+        tag += (expr.table,)
+    return tag + tuple(shape(child, refs) for child in children(expr))
+
+
+def find_runs(members: Iterable[tuple[int, Hashable, Sequence[int]]], n_extra: int = 0) -> list[Run]:
+    """Affine runs among ``(node, key, numbers)`` triples; only equal keys share a run.
+
+    ``numbers`` are the member's numbers that must step evenly along a run (the
+    node itself is added first): ``n_extra`` numbers of the context, then the nodes
+    its expression reads. A node read twice by a run's first member must step by
+    the same stride both times (the loop body names it once).
+    """
+    groups: dict[tuple, list[tuple[int, ...]]] = {}
+    for node, key, numbers in members:
+        coords = (node, *numbers)
+        groups.setdefault((key, len(coords)), []).append(coords)
+    runs: list[Run] = []
+    for rows in groups.values():
+        rows.sort()
+        runs += _split(rows, 1 + n_extra)
+    return runs
+
+
+def _split(rows: list[tuple[int, ...]], n_fixed: int) -> list[Run]:
+    """Greedy affine runs in rows sorted by node."""
+    runs = []
+    run: list[tuple[int, ...]] = []
+    step: tuple[int, ...] | None = None
+    for row in rows:
+        if run and step is None:
+            step = _diff(row, run[-1])
+            run.append(row)
+        elif run and _diff(row, run[-1]) == step:
+            run.append(row)
+        else:
+            if len(run) == 2:  # a pair that does not continue: its second member may start a run
+                run, step = [run[1], row], _diff(row, run[1])
+                continue
+            runs.append(_run(run, step, n_fixed))
+            run, step = [row], None
+    runs.append(_run(run, step, n_fixed))
+    return [r for r in runs if r is not None]
+
+
+def _diff(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(x - y for x, y in zip(a, b, strict=True))
+
+
+def _run(rows: list[tuple[int, ...]], step: tuple[int, ...] | None, n_fixed: int) -> Run | None:
+    if len(rows) < MIN_RUN or step is None:
+        return None
+    first = rows[0]
+    seen: dict[int, int] = {}
+    for coord, stride in zip(first[n_fixed:], step[n_fixed:], strict=True):
+        if seen.setdefault(coord, stride) != stride:
+            return None
+    return Run(tuple(r[0] for r in rows), first, step)
+
+
+def order_items(order: Sequence[int], runs: Sequence[Run], deps: Callable[[int], Iterable[int]]) -> list[Item]:
+    """Runs and the remaining nodes of ``order`` (a valid order), each after what it reads.
+
+    ``deps(node)`` are the nodes ``node`` reads; those outside ``order`` are ignored.
+    Items keep the position of their first node in ``order`` where dependencies allow.
+    """
+    runs = list(runs)
+    while True:
+        items, cyclic = _kahn(order, runs, deps)
+        if not cyclic:
+            return items
+        runs = [r for r in runs if id(r) not in cyclic]
+
+
+def _kahn(order: Sequence[int], runs: list[Run], deps) -> tuple[list[Item], set[int]]:
+    """Topological order of the items, or the ids of runs that make it impossible."""
+    position = {node: k for k, node in enumerate(order)}
+    owner: dict[int, int] = {}  # node -> item index
+    items: list[Item] = []
+    bad: set[int] = set()
+    for run in runs:
+        element = {node: e for e, node in enumerate(run.nodes)}
+        for e, node in enumerate(run.nodes):
+            owner[node] = len(items)
+            # a loop computes elements in increasing e: a later element is not there yet
+            if any(element.get(d, -1) >= e for d in deps(node)):
+                bad.add(id(run))
+        items.append(run)
+    if bad:
+        return [], bad
+    for node in order:
+        if node not in owner:
+            owner[node] = len(items)
+            items.append(node)
+    members = [item.nodes if isinstance(item, Run) else (item,) for item in items]
+    needs = [
+        {owner[d] for node in nodes for d in deps(node) if d in position} - {k}
+        for k, nodes in enumerate(members)
+    ]
+    users: list[list[int]] = [[] for _ in items]
+    for k, need in enumerate(needs):
+        for j in need:
+            users[j].append(k)
+    waiting = [len(need) for need in needs]
+    first = [min(position[node] for node in nodes) for nodes in members]
+    ready = [(first[k], k) for k in range(len(items)) if not waiting[k]]
+    heapq.heapify(ready)
+    out: list[Item] = []
+    while ready:
+        _, k = heapq.heappop(ready)
+        out.append(items[k])
+        for u in users[k]:
+            waiting[u] -= 1
+            if not waiting[u]:
+                heapq.heappush(ready, (first[u], u))
+    if len(out) == len(items):
+        return out, set()
+    stuck = {k for k in range(len(items)) if waiting[k]}
+    return [], {id(items[k]) for k in _on_cycles(stuck, needs, users) if isinstance(items[k], Run)}
+
+
+def _on_cycles(stuck: set[int], needs: list[set[int]], users: list[list[int]]) -> set[int]:
+    """The stuck items left after peeling those that no stuck item reads (downstream of a cycle)."""
+    left = set(stuck)
+    changed = True
+    while changed:
+        changed = False
+        for k in list(left):
+            if not any(u in left for u in users[k]):
+                left.discard(k)
+                changed = True
+    return left or stuck
