@@ -34,7 +34,7 @@ from sdkit.engine.codegen import (
     check_order,
 )
 from sdkit.engine.ir import ModelIR
-from sdkit.engine.runs import Item, Run, find_runs, order_items, shape
+from sdkit.engine.runs import Item, Run, find_runs, order_items, positional, shape
 from sdkit.engine.schedule import Schedule
 
 L = LANES
@@ -90,7 +90,7 @@ def _ordered(order: Sequence[int], source: Callable[[int], tuple[int, object]], 
             key = (variable, ir.nodes[i].kind, shape(expr, refs))
         members.append((i, key, [extra, *refs]))
         reads[i] = refs if with_deps else []
-    runs = find_runs(members, n_extra=1)
+    runs = find_runs(members)
     return order_items(order, runs, reads.__getitem__)
 
 
@@ -104,13 +104,15 @@ def _x(row: str) -> str:
     return f"X[{row} * {L} + i]"
 
 
-def _emit_items(g: _Gen, items: list[Item], element: Callable[[int, Callable[[int, int], str]], list[str]],
-                out: list[str], indent: int, lane_loop: bool) -> None:
+def _emit_items(g: _Gen, items: list[Item], element: Callable, out: list[str], indent: int,
+                lane_loop: bool) -> None:
     """Append the code of ``items`` to ``out``: a loop over ``e`` per run, lane loops around runs of singles.
 
-    ``element(node, at)`` returns the lines of one node, where ``at(node, k)`` is the
-    source of the ``k``-th affine number (``0`` the node itself, ``1`` the
-    context's extra number) and ``g.ref`` already names the nodes it reads.
+    ``element(node, at, expr)`` returns the lines of one node, where ``at(k)`` is the
+    source of the ``k``-th affine number (``0`` the node itself, ``1`` the context's
+    extra number; None for a single node) and ``expr(e)`` the loop body's form of
+    one of the node's expressions (:func:`~sdkit.engine.runs.positional`), whose
+    node references ``g.ref`` names.
     """
     pad = "    " * indent
     lane = f"for i in range({L}):"
@@ -125,16 +127,15 @@ def _emit_items(g: _Gen, items: list[Item], element: Callable[[int, Callable[[in
     for item in items:
         if isinstance(item, Run):
             flush()
-            strides = item.ref_strides(1)
-            g.ref = lambda node, strides=strides: _x(_row(node, strides[node]))
-            lines = element(item.nodes[0], lambda k, run=item: _row(run.coords[k], run.strides[k]))
+            g.ref = lambda ref, run=item: _x(_row(*run.row(1 - ref)))  # Ref(-1 - k) is number 2 + k
+            lines = element(item.nodes[0], lambda k, run=item: _row(*run.row(k)), positional)
             head = [f"for e in range({item.count}):"] + ([f"    {lane}"] if lane_loop else [])
             inner = "        " if lane_loop else "    "
             out.extend(pad + line for line in head)
             out.extend(pad + inner + line for line in lines)
         else:
             g.ref = lambda node: _x(str(node))
-            singles += element(item, lambda k, node=item: str(node) if k == 0 else None)
+            singles += element(item, lambda k, node=item: str(node) if k == 0 else None, lambda expr: expr)
     flush()
     g.ref = None
 
@@ -153,14 +154,14 @@ def generate_looped(g: _Gen, ir: ModelIR, sched: Schedule, items: LoopItems) -> 
     params = {node: j for j, node in enumerate(i for i, nd in enumerate(nodes) if nd.kind == "param")}
     stock_pos = {node: j for j, node in enumerate(sched.stocks)}
 
-    def step_line(i: int, at) -> list[str]:
-        return _assigned(g, _x(at(0)), nodes[i].expr)
+    def step_line(i: int, at, expr) -> list[str]:
+        return _assigned(g, _x(at(0)), expr(nodes[i].expr))
 
-    def flow_lines(i: int, at) -> list[str]:
+    def flow_lines(i: int, at, expr) -> list[str]:
         nd = nodes[i]
         column = at(1) if at(1) is not None else str(stock_pos[i])
         target, value = _x(f"({n_nodes} + {column})"), f"{_x(at(0))} + _d * DT"
-        lines = _assigned(g, "_d", nd.flow)
+        lines = _assigned(g, "_d", expr(nd.flow))
         if nd.direct:
             return [*lines, f"{target} = _d"]
         if nd.nonneg:
@@ -185,11 +186,11 @@ def generate_looped(g: _Gen, ir: ModelIR, sched: Schedule, items: LoopItems) -> 
     ]
     steps = {"lanes": compute + update, "lanes_full": compute + check + update}
 
-    def init_lines(i: int, at) -> list[str]:
+    def init_lines(i: int, at, expr) -> list[str]:
         if i in params:
             column = at(1) if at(1) is not None else str(params[i])
             return [f"{_x(at(0))} = P[{column}, s]"]
-        return _assigned(g, _x(at(0)), _init_source(ir, i))
+        return _assigned(g, _x(at(0)), expr(_init_source(ir, i)))
 
     body = ["        " + line for line in (f"m = min({L}, S1 - b)", "t = T0", "for i in range(m):", "    s = b + i")]
     g.fn = _NB_FN_CALLED
@@ -202,7 +203,7 @@ def generate_looped(g: _Gen, ir: ModelIR, sched: Schedule, items: LoopItems) -> 
     ]
     _numba_time_loop(lambda line, level=0: body.append("        " + "    " * level + line), z_row)
 
-    def copy_back(i: int, at) -> list[str]:
+    def copy_back(i: int, at, expr) -> list[str]:
         column = at(1) if at(1) is not None else str(stock_pos[i])
         return [f"{_x(at(0))} = {_x(f'({n_nodes} + {column})')}"]
 

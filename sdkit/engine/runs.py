@@ -22,13 +22,14 @@ instead of on its own line changes no arithmetic, so results are the same bits.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass
+import itertools
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields, replace
 
-from sdkit.engine.ir import Binary, Call, Const, Control, Expr, LookupCall, Ref, children
+from sdkit.engine.ir import LEAVES, Binary, Call, Const, Control, Expr, LookupCall, Ref, children
 
 #: runs shorter than this are written out element by element
-MIN_RUN = 3
+MIN_RUN = 8
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,9 @@ class Run:
     def count(self) -> int:
         return len(self.nodes)
 
-    def ref_strides(self, n_extra: int) -> dict[int, int]:
-        """First member's node numbers read by its expression -> their strides."""
-        return dict(zip(self.coords[1 + n_extra :], self.strides[1 + n_extra :], strict=True))
+    def row(self, k: int) -> tuple[int, int]:
+        """The ``k``-th affine number: its value for the first member and its stride."""
+        return self.coords[k], self.strides[k]
 
 
 Item = Run | int
@@ -78,13 +79,32 @@ def shape(expr: Expr | None, refs: list[int]) -> Hashable:
     return tag + tuple(shape(child, refs) for child in children(expr))
 
 
-def find_runs(members: Iterable[tuple[int, Hashable, Sequence[int]]], n_extra: int = 0) -> list[Run]:
+def positional(expr: Expr, count: Iterator[int] | None = None) -> Expr:
+    """``expr`` with its ``k``-th node reference (in :func:`shape` order) replaced by ``Ref(-1 - k)``.
+
+    A run's loop body is the first member's expression read this way: the same node
+    may be read at two strides (``x[e] = y[e] / SUM(y[*])``).
+    """
+    count = itertools.count() if count is None else count
+    if isinstance(expr, Ref):
+        return Ref(-1 - next(count))
+    if isinstance(expr, LEAVES):
+        return expr
+    changes = {}
+    for f in fields(expr):
+        value = getattr(expr, f.name)
+        if isinstance(value, tuple):
+            changes[f.name] = tuple(positional(arg, count) for arg in value)
+        elif not isinstance(value, (str, int, float)):
+            changes[f.name] = positional(value, count)
+    return replace(expr, **changes)
+
+
+def find_runs(members: Iterable[tuple[int, Hashable, Sequence[int]]]) -> list[Run]:
     """Affine runs among ``(node, key, numbers)`` triples; only equal keys share a run.
 
     ``numbers`` are the member's numbers that must step evenly along a run (the
-    node itself is added first): ``n_extra`` numbers of the context, then the nodes
-    its expression reads. A node read twice by a run's first member must step by
-    the same stride both times (the loop body names it once).
+    node itself is added first as number 0).
     """
     groups: dict[tuple, list[tuple[int, ...]]] = {}
     for node, key, numbers in members:
@@ -93,11 +113,11 @@ def find_runs(members: Iterable[tuple[int, Hashable, Sequence[int]]], n_extra: i
     runs: list[Run] = []
     for rows in groups.values():
         rows.sort()
-        runs += _split(rows, 1 + n_extra)
+        runs += _split(rows)
     return runs
 
 
-def _split(rows: list[tuple[int, ...]], n_fixed: int) -> list[Run]:
+def _split(rows: list[tuple[int, ...]]) -> list[Run]:
     """Greedy affine runs in rows sorted by node."""
     runs = []
     run: list[tuple[int, ...]] = []
@@ -112,9 +132,9 @@ def _split(rows: list[tuple[int, ...]], n_fixed: int) -> list[Run]:
             if len(run) == 2:  # a pair that does not continue: its second member may start a run
                 run, step = [run[1], row], _diff(row, run[1])
                 continue
-            runs.append(_run(run, step, n_fixed))
+            runs.append(_run(run, step))
             run, step = [row], None
-    runs.append(_run(run, step, n_fixed))
+    runs.append(_run(run, step))
     return [r for r in runs if r is not None]
 
 
@@ -122,15 +142,10 @@ def _diff(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(x - y for x, y in zip(a, b, strict=True))
 
 
-def _run(rows: list[tuple[int, ...]], step: tuple[int, ...] | None, n_fixed: int) -> Run | None:
+def _run(rows: list[tuple[int, ...]], step: tuple[int, ...] | None) -> Run | None:
     if len(rows) < MIN_RUN or step is None:
         return None
-    first = rows[0]
-    seen: dict[int, int] = {}
-    for coord, stride in zip(first[n_fixed:], step[n_fixed:], strict=True):
-        if seen.setdefault(coord, stride) != stride:
-            return None
-    return Run(tuple(r[0] for r in rows), first, step)
+    return Run(tuple(r[0] for r in rows), rows[0], step)
 
 
 def order_items(order: Sequence[int], runs: Sequence[Run], deps: Callable[[int], Iterable[int]]) -> list[Item]:
