@@ -203,11 +203,13 @@ def generate_looped(g: _Gen, ir: ModelIR, sched: Schedule, items: LoopItems) -> 
     ]
     _numba_time_loop(lambda line, level=0: body.append("        " + "    " * level + line), z_row)
 
-    def copy_back(i: int, at, expr) -> list[str]:
-        column = at(1) if at(1) is not None else str(stock_pos[i])
-        return [f"{_x(at(0))} = {_x(f'({n_nodes} + {column})')}"]
-
-    _emit_items(g, items.stocks, copy_back, body, 3, lane_loop=True)
-    body.append("            k += 1")
-    arrays = (f"CHK_DYNAMIC = _np.array({list(order[n_static:])!r}, dtype=_np.int64)",)
+    body += [
+        "            for j in range(STOCKS.shape[0]):",
+        f"                r = STOCKS[j] * {L}",
+        f"                for i in range({L}):",
+        f"                    X[r + i] = X[({n_nodes} + j) * {L} + i]",
+        "            k += 1",
+    ]
+    arrays = (f"CHK_DYNAMIC = _np.array({list(order[n_static:])!r}, dtype=_np.int64)",
+              f"STOCKS = _np.array({list(sched.stocks)!r}, dtype=_np.int64)")
     return _numba_module(g, ir, steps, hoisted, order[:n_static], z_row, body, arrays)

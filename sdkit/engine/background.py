@@ -1,0 +1,64 @@
+"""A numba compile in a background thread that reports its progress once it outlasts a budget.
+
+``Kernel.simulate(backend="auto")`` waits for the numba kernel at most
+:data:`COMPILE_BUDGET_S` seconds (loading it from numba's cache takes well under
+a second); a compile that takes longer goes on in the background while the run
+is done by the numpy backend (the same bits), and every
+:data:`COMPILE_BUDGET_S` seconds a line on the ``sdkit.engine`` logger (shown on
+stderr when logging is not configured) says how long it has been compiling.
+Later runs use the numba kernel once it is there.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+log = logging.getLogger("sdkit.engine")
+
+#: seconds a caller waits for a numba compile before running on numpy; also the interval of progress lines
+COMPILE_BUDGET_S = 10.0
+
+
+class CompileJob:
+    """``build()`` running in a daemon thread, with a second thread reporting its progress."""
+
+    def __init__(self, build: Callable[[], object], what: str) -> None:
+        self.what = what
+        self.started = time.monotonic()
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        threading.Thread(target=self._build, args=(build,), daemon=True, name="sdkit-compile").start()
+        threading.Thread(target=self._report, daemon=True, name="sdkit-compile-progress").start()
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def _build(self, build: Callable[[], object]) -> None:
+        try:
+            build()
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread that waits for it
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def _report(self) -> None:
+        reported = False
+        while not self.done.wait(COMPILE_BUDGET_S):
+            reported = True
+            log.warning("compiling the numba kernel of %s: %.0f s so far", self.what, self.elapsed)
+        if reported and self.error is None:
+            log.warning("numba kernel of %s compiled in %.0f s", self.what, self.elapsed)
+
+    def ready_within_budget(self) -> bool:
+        """Wait until the budget since the start is spent; True when the compile has finished."""
+        return self.done.wait(max(0.0, COMPILE_BUDGET_S - self.elapsed))
+
+    def wait(self) -> None:
+        """Wait until the compile has finished; raise what it raised."""
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
