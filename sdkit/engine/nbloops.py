@@ -23,17 +23,9 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import NamedTuple
 
-from sdkit.engine.codegen import (
-    _NB_FN,
-    _NB_FN_CALLED,
-    LANES,
-    _assign,
-    _Gen,
-    _numba_module,
-    _numba_time_loop,
-    check_order,
-)
+from sdkit.engine.codegen import _NB_FN, _NB_FN_CALLED, _assign, _Gen, check_order
 from sdkit.engine.ir import ModelIR
+from sdkit.engine.nbmodule import LANES, numba_module, numba_time_loop
 from sdkit.engine.runs import Item, Run, find_runs, order_items, positional, shape
 from sdkit.engine.schedule import Schedule
 
@@ -201,7 +193,7 @@ def generate_looped(g: _Gen, ir: ModelIR, sched: Schedule, items: LoopItems) -> 
         f"            for i in range(m, {L}):",
         f"                X[r * {L} + i] = X[r * {L}]",
     ]
-    _numba_time_loop(lambda line, level=0: body.append("        " + "    " * level + line), z_row)
+    numba_time_loop(lambda line, level=0: body.append("        " + "    " * level + line), z_row)
 
     body += [
         "            for j in range(STOCKS.shape[0]):",
@@ -212,4 +204,4 @@ def generate_looped(g: _Gen, ir: ModelIR, sched: Schedule, items: LoopItems) -> 
     ]
     arrays = (f"CHK_DYNAMIC = _np.array({list(order[n_static:])!r}, dtype=_np.int64)",
               f"STOCKS = _np.array({list(sched.stocks)!r}, dtype=_np.int64)")
-    return _numba_module(g, ir, steps, hoisted, order[:n_static], z_row, body, arrays)
+    return numba_module(list(g.consts.values()), ir, steps, hoisted, order[:n_static], z_row, body, arrays)
