@@ -30,6 +30,8 @@ from sdkit.engine.runs import Item, Run, find_runs, order_items, positional, sha
 from sdkit.engine.schedule import Schedule
 
 L = LANES
+#: the looped kernel is written when at least this share of its lines would be elements of loops
+MIN_LOOPED_SHARE = 0.5
 
 
 class LoopItems(NamedTuple):
@@ -41,7 +43,11 @@ class LoopItems(NamedTuple):
 
 
 def loop_items(ir: ModelIR, sched: Schedule) -> LoopItems | None:
-    """Runs and single nodes of initialisation, step and stocks; None when no equation has a run."""
+    """Runs and single nodes of initialisation, step and stocks; None when few nodes are in runs.
+
+    A model whose runs hold fewer than :data:`MIN_LOOPED_SHARE` of its nodes gets the
+    unrolled kernel, with values in local variables.
+    """
     nodes = ir.nodes
     params = {node: j for j, node in enumerate(i for i, nd in enumerate(nodes) if nd.kind == "param")}
     init = _ordered(sched.init, lambda i: (0, _init_source(ir, i)) if i not in params else (params[i], None), ir)
@@ -53,7 +59,9 @@ def loop_items(ir: ModelIR, sched: Schedule) -> LoopItems | None:
         return position[i], (nd.direct, nd.nonneg, nd.flow)
 
     stocks = _ordered(sched.stocks, flow, ir, with_deps=False)
-    if not any(isinstance(item, Run) for item in init + step + stocks):
+    items = init + step + stocks
+    looped = sum(item.count for item in items if isinstance(item, Run))
+    if not looped or looped < MIN_LOOPED_SHARE * (looped + sum(not isinstance(item, Run) for item in items)):
         return None
     return LoopItems(init, step, stocks)
 

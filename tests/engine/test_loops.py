@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import sdkit.engine.runs as runs
-from sdkit.engine import compile_model
+from sdkit.engine import compile_model, nbloops
 from sdkit.engine.ir import Binary, Ref
 from sdkit.engine.runs import Run, find_runs, order_items, positional
 
@@ -90,6 +90,7 @@ def test_looped_kernel_equals_numpy_bit_for_bit(tmp_path):
 def test_short_ranges_as_loops_equal_numpy_bit_for_bit(monkeypatch, name):
     """Ranges of 2 or 3 elements are unrolled by default; as loops they give the same bits."""
     monkeypatch.setattr(runs, "MIN_RUN", 2)
+    monkeypatch.setattr(nbloops, "MIN_LOOPED_SHARE", 0.0)
     kernel = compile_model(ROOT / "tests" / "data" / name)
     assert "for e in range(" in kernel.source("numba")
     _assert_backends_agree(kernel)
