@@ -436,9 +436,9 @@ def generate_numba(ir: ModelIR, sched: Schedule) -> tuple[str, np.ndarray]:
 def _numba_unrolled(g: _Gen, ir: ModelIR, sched: Schedule) -> str:
     lanes = _numba_lanes(g, ir, sched)
     body = _numba_blocks(g, ir, sched, lanes.z_row)
-    steps = {name: [f"    for i in range({LANES}):", *lines] for name, lines in (
+    steps = {name: [*lanes.hoisted, f"    for i in range({LANES}):", *lines] for name, lines in (
         ("lanes", lanes.compute + lanes.update), ("lanes_full", lanes.compute + lanes.save + lanes.update))}
-    return numba_module(list(g.consts.values()), ir, steps, lanes.hoisted, lanes.order[:lanes.n_static], lanes.z_row, body)
+    return numba_module(list(g.consts.values()), ir, steps, lanes.order[:lanes.n_static], lanes.z_row, body)
 
 
 class _Lanes(NamedTuple):

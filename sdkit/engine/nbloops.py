@@ -184,7 +184,8 @@ def generate_looped(g: _Gen, ir: ModelIR, sched: Schedule, items: LoopItems) -> 
         f"        for i in range({L}):",
         f"            X[{z_row} + i] += X[r * {L} + i] * 0.0",
     ]
-    steps = {"lanes": compute + update, "lanes_full": compute + check + update}
+    # next values go to their own rows, so the check may follow the whole step
+    steps = {"lanes": hoisted + compute + update, "lanes_full": ["    lanes(X, t, T0, TF, DT, SP, C, LK)", *check]}
 
     def init_lines(i: int, at, expr) -> list[str]:
         if i in params:
@@ -212,4 +213,4 @@ def generate_looped(g: _Gen, ir: ModelIR, sched: Schedule, items: LoopItems) -> 
     ]
     arrays = (f"CHK_DYNAMIC = _np.array({list(order[n_static:])!r}, dtype=_np.int64)",
               f"STOCKS = _np.array({list(sched.stocks)!r}, dtype=_np.int64)")
-    return numba_module(list(g.consts.values()), ir, steps, hoisted, order[:n_static], z_row, body, arrays)
+    return numba_module(list(g.consts.values()), ir, steps, order[:n_static], z_row, body, arrays)

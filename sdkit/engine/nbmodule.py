@@ -44,9 +44,9 @@ def numba_time_loop(emit, z_row: int) -> None:
     emit("break", 2)
 
 
-def numba_module(const_names: list[str], ir: ModelIR, steps: dict[str, list[str]], hoisted: list[str],
-                 static: list[int], z_row: int, body: list[str], arrays: tuple[str, ...] = ()) -> str:
-    """The module text: the step functions (name -> body) and ``run`` around the block loop ``body``.
+def numba_module(const_names: list[str], ir: ModelIR, steps: dict[str, list[str]], static: list[int], z_row: int,
+                 body: list[str], arrays: tuple[str, ...] = ()) -> str:
+    """The module text: the step functions (name -> body after the numbers and tables) and ``run`` around ``body``.
 
     ``const_names`` name the numbers ``C`` in order; ``static`` are the nodes checked
     for NaN once (``CHK_STATIC``); ``arrays`` are more module-level lines.
@@ -78,7 +78,6 @@ def numba_module(const_names: list[str], ir: ModelIR, steps: dict[str, list[str]
             f"def {name}(X, t, T0, TF, DT, SP, C, LK):",
             *consts,
             *tables,
-            *hoisted,
             *lines,
             "",
         ]
