@@ -3,10 +3,11 @@
 ``Kernel.simulate(backend="auto")`` waits for the numba kernel at most
 :data:`COMPILE_BUDGET_S` seconds (loading it from numba's cache takes well under
 a second); a compile that takes longer goes on in the background while the run
-is done by the numpy backend (the same bits), and every
-:data:`COMPILE_BUDGET_S` seconds a line on the ``sdkit.engine`` logger (shown on
-stderr when logging is not configured) says how long it has been compiling.
-Later runs use the numba kernel once it is there.
+is done by the numpy backend (the same bits) in chunks of
+:data:`MEANWHILE_SAMPLES` samples, and the samples left when the compile ends go
+to the numba kernel (:func:`simulate_meanwhile`). Every :data:`COMPILE_BUDGET_S`
+seconds a line on the ``sdkit.engine`` logger (shown on stderr when logging is not
+configured) says how long it has been compiling.
 """
 
 from __future__ import annotations
@@ -14,12 +15,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from sdkit.errors import NonFiniteError
 
 log = logging.getLogger("sdkit.engine")
 
 #: seconds a caller waits for a numba compile before running on numpy; also the interval of progress lines
 COMPILE_BUDGET_S = 10.0
+#: samples per numpy call while the numba kernel compiles
+MEANWHILE_SAMPLES = 1024
 
 
 class CompileJob:
@@ -62,3 +70,34 @@ class CompileJob:
         self.done.wait()
         if self.error is not None:
             raise self.error
+
+
+def simulate_meanwhile(params: Mapping[str, Any], n: int, shape: Callable[[str], tuple[int, ...]],
+                       ready: Callable[[], bool], run: Callable[[dict, int, str], Any]):
+    """``run(params, n, backend)`` in chunks: numpy until ``ready()``, then numba for the samples left.
+
+    ``shape(name)`` is a constant's subscript shape, to cut per-sample parameters
+    (``(n,)`` or ``(n, *shape)``) into chunks. Every sample is computed on its own,
+    so the chunks give the same bits as one call; a non-finite value names its
+    sample within the whole call.
+    """
+    from sdkit.engine.kernel import SimulationResult
+
+    pieces, start = [], 0
+    while start < n:
+        backend = "numba" if ready() else "numpy"
+        stop = n if backend == "numba" else min(n, start + MEANWHILE_SAMPLES)
+        part = {name: _samples(value, n, shape(name), start, stop) for name, value in params.items()}
+        try:
+            pieces.append(run(part, stop - start, backend))
+        except NonFiniteError as exc:
+            sample = None if exc.sample is None else exc.sample + start
+            raise NonFiniteError.at(exc.variable, sample, exc.time) from None
+        start = stop
+    data = {name: np.concatenate([piece.data[name] for piece in pieces]) for name in pieces[0].data}
+    return SimulationResult(times=pieces[0].times, data=data)
+
+
+def _samples(value: Any, n: int, shape: tuple[int, ...], start: int, stop: int) -> Any:
+    array = np.asarray(value, dtype=np.float64)
+    return array[start:stop] if array.shape in ((n,), (n, *shape)) else value

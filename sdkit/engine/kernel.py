@@ -21,7 +21,7 @@ import numpy as np
 
 from sdkit.cache import cache_folder, cached_file
 from sdkit.engine.annotate import annotated_source
-from sdkit.engine.background import CompileJob
+from sdkit.engine.background import CompileJob, simulate_meanwhile
 from sdkit.engine.codegen import check_order, generate, generate_numba, lookup_data
 from sdkit.engine.ir import ModelIR
 from sdkit.engine.plan import TIME_KEYS, Plan, make_plan
@@ -326,7 +326,7 @@ class Kernel:
         return b
 
     def _numba_within_budget(self) -> str:
-        """``"numba"`` when its kernel is ready within the compile budget, else ``"numpy"`` while it compiles."""
+        """``"numba"`` when its kernel is ready within the compile budget, else ``"meanwhile"`` (numpy until then)."""
         try:
             from sdkit.engine import ufuncs
         except ImportError:  # pragma: no cover - numba is a dependency
@@ -338,7 +338,7 @@ class Kernel:
             return "numba"
         log.warning("compiling the numba kernel of %s: %.0f s so far; running on the numpy backend meanwhile",
                     job.what, job.elapsed)
-        return "numpy"
+        return "meanwhile"
 
     # ------------------------------------------------------------ simulating
     def _times(self, time: Mapping[str, float] | None) -> tuple[float, float, float, float]:
@@ -465,6 +465,10 @@ class Kernel:
         plan = make_plan(names, self._ir.var_nodes, self._times(time), save)
         pvals = self._param_values(params or {}, n)
         flavor = self._pick_backend(n, backend)
+        if flavor == "meanwhile":
+            return simulate_meanwhile(params or {}, n, lambda py: self._ir.var_nodes[py].shape,
+                                      lambda: "numba" in self._fns,
+                                      lambda part, m, b: self.simulate(part, m, names, save, time, backend=b))
         if flavor == "numpy":
             buf = self._execute_numpy(plan, pvals, n)
         else:

@@ -7,9 +7,11 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sdkit.engine import background, compile_model
 from sdkit.engine.kernel import Kernel
+from sdkit.errors import NonFiniteError
 
 DECAY = Path(__file__).parents[1] / "data" / "decay.mdl"
 
@@ -41,3 +43,32 @@ def test_an_explicit_numba_run_waits_for_the_compile(monkeypatch, caplog):
         result = kernel.simulate({}, 3, save="final", backend="numba")
     assert "numba" in kernel._fns
     assert np.array_equal(result.data["stock"], kernel.simulate({}, 3, save="final", backend="numpy").data["stock"])
+
+
+def test_samples_left_when_the_compile_ends_go_to_numba_with_the_same_bits(monkeypatch):
+    monkeypatch.setattr(background, "MEANWHILE_SAMPLES", 16)
+    kernel = compile_model(DECAY)
+    n = 50
+    params = {"decay_time": np.linspace(5.0, 20.0, n), "initial_stock": 100.0}
+    used = []
+
+    def run(part, m, backend):
+        used.append((backend, m))
+        return kernel.simulate(part, m, ["stock"], "all", backend=backend)
+
+    result = background.simulate_meanwhile(params, n, lambda py: (), lambda: len(used) >= 2, run)
+    assert used == [("numpy", 16), ("numpy", 16), ("numba", 18)]
+    whole = kernel.simulate(params, n, ["stock"], "all", backend="numpy")
+    assert np.array_equal(result.data["stock"], whole.data["stock"])
+    np.testing.assert_array_equal(result.times, whole.times)
+
+
+def test_a_non_finite_value_names_its_sample_in_the_whole_call(monkeypatch):
+    monkeypatch.setattr(background, "MEANWHILE_SAMPLES", 4)
+    kernel = compile_model(DECAY)
+    decay_time = np.full(10, 10.0)
+    decay_time[6] = 0.0
+    run = lambda part, m, backend: kernel.simulate(part, m, ["stock"], "all", backend=backend)  # noqa: E731
+    with pytest.raises(NonFiniteError) as caught:
+        background.simulate_meanwhile({"decay_time": decay_time}, 10, lambda py: (), lambda: False, run)
+    assert caught.value.sample == 6
