@@ -11,7 +11,8 @@ every equation over a range of ``sdkit.engine.runs.MIN_RUN`` or more elements as
 a loop (what sdkit does) and once with every element written out (the kernel
 before loops), and the ratio of their CPU times (the compile is single-threaded,
 so on a busy machine its CPU time is the steadier number). A compile that
-outlasts ``--timeout`` seconds of wall time is shown as ``> timeout``.
+outlasts ``--timeout`` seconds of wall time is shown as ``> timeout``, beside the
+CPU time it had used (imports and translation included).
 A model without such ranges has the same source both ways.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -51,14 +53,20 @@ def source_lines(path: Path, min_run: int) -> int:
     return len(_kernel(path, min_run).source("numba").splitlines())
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _measure(path: Path, min_run: int, timeout: float) -> dict:
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, SDKIT_CACHE_DIR=cache)
         cmd = [sys.executable, __file__, "--worker", str(path), str(min_run)]
+        cpu = _children_cpu()
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return {"timeout": timeout}
+        except subprocess.TimeoutExpired:  # the killed worker's CPU time, imports and translation included
+            return {"timeout": timeout, "cpu_s": _children_cpu() - cpu}
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1][:80]}
@@ -67,7 +75,7 @@ def _measure(path: Path, min_run: int, timeout: float) -> dict:
 
 def _seconds(info: dict) -> str:
     if "timeout" in info:
-        return f"> {info['timeout']:.0f} s"
+        return f"> {info['timeout']:.0f} s (> {info['cpu_s']:.0f} s CPU)"
     if "compile_s" not in info:
         return f"error: {info['error']}"
     return f"{info['compile_s']:.1f} s ({info['cpu_s']:.1f} s CPU)"
@@ -92,9 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         looped = _measure(path, MIN_RUN, args.timeout)
         unrolled = _measure(path, UNROLLED, args.timeout)
         ratio = "-"
-        if "cpu_s" in looped and ("cpu_s" in unrolled or "timeout" in unrolled):
-            slow = unrolled.get("cpu_s", unrolled.get("timeout"))
-            ratio = ("> " if "timeout" in unrolled else "") + f"{slow / looped['cpu_s']:.1f}x"
+        if "cpu_s" in looped and "cpu_s" in unrolled:
+            ratio = ("> " if "timeout" in unrolled else "") + f"{unrolled['cpu_s'] / looped['cpu_s']:.1f}x"
         lines = [f"{source_lines(path, min_run):,}" for min_run in (MIN_RUN, UNROLLED)]
         cells = [path.name, *lines, _seconds(looped), _seconds(unrolled), ratio]
         print("| " + " | ".join(cells) + " |", flush=True)
