@@ -40,5 +40,6 @@ def test_rows_of_a_looped_kernel_are_named_by_their_first_element(tmp_path):
     kernel = compile_model(model, backend="numpy")
     annotated = kernel.annotated_source("numba").splitlines()
     births = next(line for line in annotated if line.lstrip().startswith("X[(") and "= Births[t0] at e = 0" in line)
-    assert "= Population[t0] at e = 0" in births and "= Growth[t0] at e = 0" in births
+    assert "= Population[t0] at e = 0" in births
+    assert "= Growth[t0] at e = 0" in births
     assert "Births" not in kernel.source("numba")
