@@ -4,7 +4,8 @@ The kernel's code names node ``i`` of the model ``v{i}`` (its value) and, for a
 stock, ``d{i}`` (its rate of change); no model text is written into the code that
 runs. The numba kernel of a subscripted model reads and writes rows of ``X``
 instead: ``X[52 * 16 + i]`` is node 52, and inside a loop over the elements of an
-equation ``X[(351 + 18 * e) * 16 + i]`` is node ``351 + 18 * e``. :func:`annotated_source`
+equation ``X[(351 + 18 * e) * 16 + i]`` is node ``351 + 18 * e``; the rows after the
+last node hold the stocks' next values. :func:`annotated_source`
 returns that code with a comment at the end of each line naming the model variable
 (and element) behind every generated name or row on it; a looped row is named by its
 first element (``e = 0``).
@@ -32,12 +33,15 @@ def node_names(ir: ModelIR) -> dict[int, str]:
 def annotated_source(source: str, ir: ModelIR) -> str:
     """``source`` with ``# v12 = Legitimacy Change; d3 = d/dt Power`` comments on its lines."""
     names = node_names(ir)
+    stocks = [index for index, node in enumerate(ir.nodes) if node.kind == "stock"]
+    # the looped numba kernel keeps the j-th stock's next value in row n_nodes + j
+    rows = names | {len(ir.nodes) + j: f"next {names[index]}" for j, index in enumerate(stocks)}
     lines = []
     for line in source.splitlines():
         code = line.split("#", 1)[0]
         seen = dict.fromkeys(match.group(0) for match in _GENERATED.finditer(code))
-        rows = dict.fromkeys(match.group(1, 2) for match in _ROW.finditer(code))
-        notes = [_explain(token, names) for token in seen] + [_explain_row(*row, names) for row in rows]
+        found = dict.fromkeys(match.group(1, 2) for match in _ROW.finditer(code))
+        notes = [_explain(token, names) for token in seen] + [_explain_row(*row, rows) for row in found]
         notes = [note for note in notes if note]
         lines.append(f"{line}  # {'; '.join(notes)}" if notes else line)
     return "\n".join(lines) + "\n"
@@ -50,8 +54,8 @@ def _explain(token: str, names: dict[int, str]) -> str:
     return f"{token} = {names[index]}" if kind == "v" else f"{token} = d/dt {names[index]}"
 
 
-def _explain_row(node: str, step: str | None, names: dict[int, str]) -> str:
-    index = int(node)
-    if index not in names:
+def _explain_row(row: str, step: str | None, names: dict[int, str]) -> str:
+    name = names.get(int(row))
+    if name is None:
         return ""
-    return f"X row {node}{step} = {names[index]} at e = 0" if step else f"X row {node} = {names[index]}"
+    return f"X row {row}{step} = {name} at e = 0" if step else f"X row {row} = {name}"

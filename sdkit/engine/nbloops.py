@@ -100,6 +100,12 @@ def _row(base: int, stride: int) -> str:
     return f"({base} + e)" if stride == 1 else f"({base} + {stride} * e)"
 
 
+def _next_row(at, position: int, n_nodes: int) -> str:
+    """Row of a stock's next value: after every node's row, at the stock's position (``at(1)``)."""
+    base, stride = at(1) or (position, 0)
+    return _row(n_nodes + base, stride)
+
+
 def _x(row: str) -> str:
     return f"X[{row} * {L} + i]"
 
@@ -109,8 +115,8 @@ def _emit_items(g: _Gen, items: list[Item], element: Callable, out: list[str], i
     """Append the code of ``items`` to ``out``: a loop over ``e`` per run, lane loops around runs of singles.
 
     ``element(node, at, expr)`` returns the lines of one node, where ``at(k)`` is the
-    source of the ``k``-th affine number (``0`` the node itself, ``1`` the context's
-    extra number; None for a single node) and ``expr(e)`` the loop body's form of
+    first value and stride of the ``k``-th affine number (``0`` the node itself, ``1``
+    the context's extra number; None for a single node) and ``expr(e)`` the loop body's form of
     one of the node's expressions (:func:`~sdkit.engine.runs.positional`), whose
     node references ``g.ref`` names.
     """
@@ -128,14 +134,14 @@ def _emit_items(g: _Gen, items: list[Item], element: Callable, out: list[str], i
         if isinstance(item, Run):
             flush()
             g.ref = lambda ref, run=item: _x(_row(*run.row(1 - ref)))  # Ref(-1 - k) is number 2 + k
-            lines = element(item.nodes[0], lambda k, run=item: _row(*run.row(k)), positional)
+            lines = element(item.nodes[0], item.row, positional)
             head = [f"for e in range({item.count}):"] + ([f"    {lane}"] if lane_loop else [])
             inner = "        " if lane_loop else "    "
             out.extend(pad + line for line in head)
             out.extend(pad + inner + line for line in lines)
         else:
             g.ref = lambda node: _x(str(node))
-            singles += element(item, lambda k, node=item: str(node) if k == 0 else None, lambda expr: expr)
+            singles += element(item, lambda k, node=item: (node, 0) if k == 0 else None, lambda expr: expr)
     flush()
     g.ref = None
 
@@ -155,12 +161,11 @@ def generate_looped(g: _Gen, ir: ModelIR, sched: Schedule, items: LoopItems) -> 
     stock_pos = {node: j for j, node in enumerate(sched.stocks)}
 
     def step_line(i: int, at, expr) -> list[str]:
-        return _assigned(g, _x(at(0)), expr(nodes[i].expr))
+        return _assigned(g, _x(_row(*at(0))), expr(nodes[i].expr))
 
     def flow_lines(i: int, at, expr) -> list[str]:
         nd = nodes[i]
-        column = at(1) if at(1) is not None else str(stock_pos[i])
-        target, value = _x(f"({n_nodes} + {column})"), f"{_x(at(0))} + _d * DT"
+        target, value = _x(_next_row(at, stock_pos[i], n_nodes)), f"{_x(_row(*at(0)))} + _d * DT"
         lines = _assigned(g, "_d", expr(nd.flow))
         if nd.direct:
             return [*lines, f"{target} = _d"]
@@ -189,9 +194,8 @@ def generate_looped(g: _Gen, ir: ModelIR, sched: Schedule, items: LoopItems) -> 
 
     def init_lines(i: int, at, expr) -> list[str]:
         if i in params:
-            column = at(1) if at(1) is not None else str(params[i])
-            return [f"{_x(at(0))} = P[{column}, s]"]
-        return _assigned(g, _x(at(0)), expr(_init_source(ir, i)))
+            return [f"{_x(_row(*at(0)))} = P[{_row(*(at(1) or (params[i], 0)))}, s]"]
+        return _assigned(g, _x(_row(*at(0))), expr(_init_source(ir, i)))
 
     body = ["        " + line for line in (f"m = min({L}, S1 - b)", "t = T0", "for i in range(m):", "    s = b + i")]
     g.fn = _NB_FN_CALLED

@@ -42,4 +42,5 @@ def test_rows_of_a_looped_kernel_are_named_by_their_first_element(tmp_path):
     births = next(line for line in annotated if line.lstrip().startswith("X[(") and "= Births[t0] at e = 0" in line)
     assert "= Population[t0] at e = 0" in births
     assert "= Growth[t0] at e = 0" in births
+    assert any("= next Population[t0] at e = 0" in line for line in annotated)
     assert "Births" not in kernel.source("numba")
