@@ -7,11 +7,14 @@ is done by the numpy backend (the same bits) in chunks of
 :data:`MEANWHILE_SAMPLES` samples, and the samples left when the compile ends go
 to the numba kernel (:func:`simulate_meanwhile`). Every :data:`COMPILE_BUDGET_S`
 seconds a line on the ``sdkit.engine`` logger (shown on stderr when logging is not
-configured) says how long it has been compiling.
+configured) says how long it has been compiling. A compile still running when
+the interpreter exits is finished first, so that numba's cache holds the kernel
+for the next process.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -30,6 +33,17 @@ COMPILE_BUDGET_S = 10.0
 MEANWHILE_SAMPLES = 1024
 
 
+_RUNNING: set[CompileJob] = set()
+
+
+@atexit.register
+def _finish_running_compiles() -> None:
+    for job in list(_RUNNING):
+        log.warning("finishing the numba compile of %s (%.0f s so far) so that the next run loads it "
+                    "from the cache", job.what, job.elapsed)
+        job.done.wait()
+
+
 class CompileJob:
     """``build()`` running in a daemon thread, with a second thread reporting its progress."""
 
@@ -38,6 +52,7 @@ class CompileJob:
         self.started = time.monotonic()
         self.error: BaseException | None = None
         self.done = threading.Event()
+        _RUNNING.add(self)
         threading.Thread(target=self._build, args=(build,), daemon=True, name="sdkit-compile").start()
         threading.Thread(target=self._report, daemon=True, name="sdkit-compile-progress").start()
 
@@ -51,6 +66,7 @@ class CompileJob:
         except BaseException as exc:  # noqa: BLE001 - handed to the thread that waits for it
             self.error = exc
         finally:
+            _RUNNING.discard(self)
             self.done.set()
 
     def _report(self) -> None:

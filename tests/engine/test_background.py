@@ -72,3 +72,14 @@ def test_a_non_finite_value_names_its_sample_in_the_whole_call(monkeypatch):
     with pytest.raises(NonFiniteError) as caught:
         background.simulate_meanwhile({"decay_time": decay_time}, 10, lambda py: (), lambda: False, run)
     assert caught.value.sample == 6
+
+
+def test_a_compile_running_at_exit_is_finished_first(caplog):
+    gate = threading.Event()
+    job = background.CompileJob(gate.wait, "a test model")
+    threading.Timer(0.2, gate.set).start()
+    with caplog.at_level(logging.WARNING, logger="sdkit.engine"):
+        background._finish_running_compiles()
+    assert job.done.is_set()
+    assert "finishing the numba compile of a test model" in caplog.text
+    assert job not in background._RUNNING
