@@ -51,6 +51,8 @@ class CompileJob:
         self.what = what
         self.started = time.monotonic()
         self.error: BaseException | None = None
+        #: a caller has said that it runs on numpy meanwhile
+        self.announced = False
         self.done = threading.Event()
         _RUNNING.add(self)
         threading.Thread(target=self._build, args=(build,), daemon=True, name="sdkit-compile").start()

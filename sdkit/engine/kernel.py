@@ -336,8 +336,10 @@ class Kernel:
         if job.ready_within_budget():
             job.wait()  # raises what the compile raised
             return "numba"
-        log.warning("compiling the numba kernel of %s: %.0f s so far; running on the numpy backend meanwhile",
-                    job.what, job.elapsed)
+        if not job.announced:  # once; the job itself reports progress every COMPILE_BUDGET_S
+            job.announced = True
+            log.warning("compiling the numba kernel of %s: %.0f s so far; running on the numpy backend meanwhile",
+                        job.what, job.elapsed)
         return "meanwhile"
 
     # ------------------------------------------------------------ simulating
