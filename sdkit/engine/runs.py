@@ -164,24 +164,16 @@ def order_items(order: Sequence[int], runs: Sequence[Run], deps: Callable[[int],
 
 def _kahn(order: Sequence[int], runs: list[Run], deps) -> tuple[list[Item], set[int]]:
     """Topological order of the items, or the ids of runs that make it impossible."""
-    position = {node: k for k, node in enumerate(order)}
-    owner: dict[int, int] = {}  # node -> item index
-    items: list[Item] = []
-    bad: set[int] = set()
-    for run in runs:
-        element = {node: e for e, node in enumerate(run.nodes)}
-        for e, node in enumerate(run.nodes):
-            owner[node] = len(items)
-            # a loop computes elements in increasing e: a later element is not there yet
-            if any(element.get(d, -1) >= e for d in deps(node)):
-                bad.add(id(run))
-        items.append(run)
+    bad = {id(run) for run in runs if _reads_ahead(run, deps)}
     if bad:
         return [], bad
+    items: list[Item] = list(runs)
+    owner = {node: k for k, run in enumerate(runs) for node in run.nodes}  # node -> item index
     for node in order:
         if node not in owner:
             owner[node] = len(items)
             items.append(node)
+    position = {node: k for k, node in enumerate(order)}
     members = [item.nodes if isinstance(item, Run) else (item,) for item in items]
     needs = [
         {owner[d] for node in nodes for d in deps(node) if d in position} - {k}
@@ -191,22 +183,34 @@ def _kahn(order: Sequence[int], runs: list[Run], deps) -> tuple[list[Item], set[
     for k, need in enumerate(needs):
         for j in need:
             users[j].append(k)
-    waiting = [len(need) for need in needs]
     first = [min(position[node] for node in nodes) for nodes in members]
-    ready = [(first[k], k) for k in range(len(items)) if not waiting[k]]
+    placed = _by_priority(needs, users, first)
+    if len(placed) == len(items):
+        return [items[k] for k in placed], set()
+    stuck = set(range(len(items))) - set(placed)
+    return [], {id(items[k]) for k in _on_cycles(stuck, needs, users) if isinstance(items[k], Run)}
+
+
+def _reads_ahead(run: Run, deps) -> bool:
+    """True when an element reads a later element of its run (a loop computes them in increasing e)."""
+    element = {node: e for e, node in enumerate(run.nodes)}
+    return any(element.get(d, -1) >= e for e, node in enumerate(run.nodes) for d in deps(node))
+
+
+def _by_priority(needs: list[set[int]], users: list[list[int]], first: list[int]) -> list[int]:
+    """Kahn's algorithm, the ready item with the smallest ``first`` next; cycles are left out."""
+    waiting = [len(need) for need in needs]
+    ready = [(first[k], k) for k in range(len(needs)) if not waiting[k]]
     heapq.heapify(ready)
-    out: list[Item] = []
+    out: list[int] = []
     while ready:
         _, k = heapq.heappop(ready)
-        out.append(items[k])
+        out.append(k)
         for u in users[k]:
             waiting[u] -= 1
             if not waiting[u]:
                 heapq.heappush(ready, (first[u], u))
-    if len(out) == len(items):
-        return out, set()
-    stuck = {k for k in range(len(items)) if waiting[k]}
-    return [], {id(items[k]) for k in _on_cycles(stuck, needs, users) if isinstance(items[k], Run)}
+    return out
 
 
 def _on_cycles(stuck: set[int], needs: list[set[int]], users: list[list[int]]) -> set[int]:
