@@ -117,35 +117,44 @@ def find_runs(members: Iterable[tuple[int, Hashable, Sequence[int]]]) -> list[Ru
     return runs
 
 
+#: how many following rows are tried as a run's second member (interleaved runs: two stateful
+#: functions in one equation alternate their nodes)
+CANDIDATES = 4
+
+
 def _split(rows: list[tuple[int, ...]]) -> list[Run]:
-    """Greedy affine runs in rows sorted by node."""
+    """Affine runs in rows sorted by node: from each row not yet in a run, the longest run
+    whose second member is one of the next :data:`CANDIDATES` rows."""
+    by_node = {row[0]: row for row in rows}
+    used: set[int] = set()
     runs = []
-    run: list[tuple[int, ...]] = []
-    step: tuple[int, ...] | None = None
-    for row in rows:
-        if run and step is None:
-            step = _diff(row, run[-1])
-            run.append(row)
-        elif run and _diff(row, run[-1]) == step:
-            run.append(row)
-        else:
-            if len(run) == 2:  # a pair that does not continue: its second member may start a run
-                run, step = [run[1], row], _diff(row, run[1])
-                continue
-            runs.append(_run(run, step))
-            run, step = [row], None
-    runs.append(_run(run, step))
-    return [r for r in runs if r is not None]
+    for k, row in enumerate(rows):
+        if row[0] in used:
+            continue
+        best: list[tuple[int, ...]] = [row]
+        step: tuple[int, ...] = ()
+        for second in itertools.islice((r for r in itertools.islice(rows, k + 1, None) if r[0] not in used), CANDIDATES):
+            members = _extend(row, _diff(second, row), by_node, used)
+            if len(members) > len(best):
+                best, step = members, _diff(second, row)
+        if len(best) >= MIN_RUN:
+            runs.append(Run(tuple(r[0] for r in best), row, step))
+            used.update(r[0] for r in best)
+    return runs
+
+
+def _extend(first: tuple[int, ...], step: tuple[int, ...], by_node: dict, used: set[int]) -> list[tuple[int, ...]]:
+    """``first`` and the rows that follow it at ``step``, as long as they exist unused."""
+    members = [first]
+    while True:
+        following = by_node.get(members[-1][0] + step[0])
+        if following is None or following[0] in used or _diff(following, members[-1]) != step:
+            return members
+        members.append(following)
 
 
 def _diff(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(x - y for x, y in zip(a, b, strict=True))
-
-
-def _run(rows: list[tuple[int, ...]], step: tuple[int, ...] | None) -> Run | None:
-    if len(rows) < MIN_RUN or step is None:
-        return None
-    return Run(tuple(r[0] for r in rows), rows[0], step)
 
 
 def order_items(order: Sequence[int], runs: Sequence[Run], deps: Callable[[int], Iterable[int]]) -> list[Item]:

@@ -136,3 +136,13 @@ def test_a_node_read_at_two_strides_is_two_numbers_of_the_loop_body(monkeypatch)
     assert run.row(2) == (100, 0)
     body = positional(Binary("/", Ref(100), Ref(100)))
     assert body == Binary("/", Ref(-1), Ref(-2))
+
+
+def test_interleaved_runs_are_found(monkeypatch):
+    # x[Towns] = SMOOTH(a[Towns], 3) + SMOOTH(b[Towns], 3): the two stocks of each town alternate
+    monkeypatch.setattr(runs, "MIN_RUN", 3)
+    members = [(10 + 2 * k, "smooth", [100 + k]) for k in range(5)] + [(11 + 2 * k, "smooth", [200 + k])
+                                                                        for k in range(5)]
+    found = sorted(find_runs(members), key=lambda run: run.nodes)
+    assert [run.nodes for run in found] == [(10, 12, 14, 16, 18), (11, 13, 15, 17, 19)]
+    assert [run.row(1) for run in found] == [(100, 1), (200, 1)]
