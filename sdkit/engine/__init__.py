@@ -38,7 +38,8 @@ def compile_model(model: Model | str | Path, backend: str = "auto", text: str | 
         ``"numpy"`` integrates every variable as an array over samples in one
         Python time loop; ``"numba"`` runs a compiled loop over samples and
         steps (cached on disk); ``"auto"`` uses numpy below 64 samples and
-        numba from 64 samples on.
+        numba from 64 samples on (numpy meanwhile when the numba compile takes
+        longer than :data:`sdkit.engine.background.COMPILE_BUDGET_S`).
     text : str, optional
         With a path, the model's checked text (:func:`sdkit.model_file.read_model_text`);
         read from the path when not given. The path then only names the model and its folder.

@@ -21,6 +21,7 @@ import numpy as np
 
 from sdkit.cache import cache_folder, cached_file
 from sdkit.engine.annotate import annotated_source
+from sdkit.engine.background import CompileJob, simulate_meanwhile
 from sdkit.engine.codegen import check_order, generate, generate_numba, lookup_data
 from sdkit.engine.ir import ModelIR
 from sdkit.engine.plan import TIME_KEYS, Plan, make_plan
@@ -55,6 +56,7 @@ class SimulationResult:
 
 
 _LOAD_LOCK = threading.Lock()
+_JOB_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -195,6 +197,7 @@ class Kernel:
         self._params = [i for i, nd in enumerate(ir.nodes) if nd.kind == "param"]
         self._param_pos = {node: j for j, node in enumerate(self._params)}
         self._fns: dict[str, Any] = {}
+        self._compile_job: CompileJob | None = None
 
     def default_values(self, py_name: str, n: int) -> np.ndarray:
         """A writable ``(n, *subscripts)`` array holding constant ``py_name``'s default."""
@@ -205,6 +208,7 @@ class Kernel:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_fns"] = {}
+        state["_compile_job"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -228,18 +232,29 @@ class Kernel:
         if fn is not None:
             return fn
         if flavor == "numpy":
-            fn = _exec_numpy_source(self.source(flavor))
-        else:
-            # the source holds the structure only (numbers and lookups are arguments),
-            # so its hash is the cache key of the structure
-            src, numbers = generate_numba(self._ir, self._sched)
-            compiled_with = f"{_RUNTIME_HASH} interleave={INTERLEAVE}"
-            digest = hashlib.sha256((src + compiled_with).encode("utf-8")).hexdigest()[:24]
-            run = self._load_numba(src, digest)
-            fn = functools.partial(_call_with_data, run, numbers, lookup_data(self._ir))
-            self._compile_numba(fn)
-        self._fns[flavor] = fn
-        return fn
+            fn = self._fns["numpy"] = _exec_numpy_source(self.source(flavor))
+            return fn
+        self._numba_job().wait()  # progress lines once it outlasts the budget
+        return self._fns["numba"]
+
+    def _numba_job(self) -> CompileJob:
+        """The compile of the numba kernel, started in the background on first use."""
+        with _JOB_LOCK:
+            if self._compile_job is None:
+                what = f"a model of {len(self._ir.nodes)} values"
+                self._compile_job = CompileJob(self._build_numba, what)
+            return self._compile_job
+
+    def _build_numba(self) -> None:
+        # the source holds the structure only (numbers and lookups are arguments),
+        # so its hash is the cache key of the structure
+        src, numbers = generate_numba(self._ir, self._sched)
+        compiled_with = f"{_RUNTIME_HASH} interleave={INTERLEAVE}"
+        digest = hashlib.sha256((src + compiled_with).encode("utf-8")).hexdigest()[:24]
+        run = self._load_numba(src, digest)
+        fn = functools.partial(_call_with_data, run, numbers, lookup_data(self._ir))
+        self._compile_numba(fn)
+        self._fns["numba"] = fn
 
     def _param_matrix(self, pvals: Mapping[int, Any], n: int) -> np.ndarray:
         """The numba kernel's ``P``: one row per param node, given values or defaults."""
@@ -305,14 +320,29 @@ class Kernel:
         if b == "auto":
             # a compiled numba kernel runs even one sample ~50x faster than numpy; the two
             # give identical bits, so the choice never changes a result
-            if n < NUMBA_MIN_SAMPLES and "numba" not in self._fns:
+            if "numba" in self._fns:
+                return "numba"
+            if n < NUMBA_MIN_SAMPLES:
                 return "numpy"
-            try:
-                import numba  # noqa: F401
-            except ImportError:  # pragma: no cover - numba is a dependency
-                return "numpy"
-            return "numba"
+            return self._numba_within_budget()
         return b
+
+    def _numba_within_budget(self) -> str:
+        """``"numba"`` when its kernel is ready within the compile budget, else ``"meanwhile"`` (numpy until then)."""
+        try:
+            from sdkit.engine import ufuncs
+        except ImportError:  # pragma: no cover - numba is a dependency
+            return "numpy"
+        ufuncs.warm()  # the numpy backend's compiled maths, before the compile holds numba's lock
+        job = self._numba_job()
+        if job.ready_within_budget():
+            job.wait()  # raises what the compile raised
+            return "numba"
+        if not job.announced:  # once; the job itself reports progress every COMPILE_BUDGET_S
+            job.announced = True
+            log.warning("compiling the numba kernel of %s: %.0f s so far; running on the numpy backend meanwhile",
+                        job.what, job.elapsed)
+        return "meanwhile"
 
     # ------------------------------------------------------------ simulating
     def _times(self, time: Mapping[str, float] | None) -> tuple[float, float, float, float]:
@@ -448,6 +478,10 @@ class Kernel:
         pvals = self._param_values(params or {}, n)
         pvals.update(self._random_key(seed, first_sample, n))
         flavor = self._pick_backend(n, backend)
+        if flavor == "meanwhile":
+            return simulate_meanwhile(params or {}, n, lambda py: self._ir.var_nodes[py].shape,
+                                      lambda: "numba" in self._fns,
+                                      lambda part, m, b: self.simulate(part, m, names, save, time, backend=b))
         if flavor == "numpy":
             buf = self._execute_numpy(plan, pvals, n)
         else:

@@ -120,3 +120,9 @@ cosh = _unary(COSH)
 tanh = _unary(TANH)
 power = _binary(POWER)
 fmod = _binary(FMOD)
+
+
+def warm() -> None:
+    """Compile (or load from numba's cache) the loops now, before a long compile elsewhere holds numba's lock."""
+    exp(np.zeros(1))
+    power(np.zeros(1), np.zeros(1))
