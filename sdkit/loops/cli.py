@@ -103,11 +103,11 @@ def dominance_table(scored: Any, report: LoopReport, share: float = 0.05) -> str
     times, and all samples of an ensemble; scores of loops the file does not hold: -)."""
     from sdkit.report import table
 
-    leader = scored["dominant_loop"].isel(time=slice(1, None)).values
+    shares = dict(zip((str(i) for i in scored["leading_loop"].values), scored["leading_share"].values, strict=True))
     held = [str(v) for v in scored["loop"].values]
     rows = []
     for loop in report.loops:
-        dominant = float((leader == loop.id).mean())
+        dominant = float(shares.get(loop.id, 0.0))
         if not (loop.name or dominant >= share):
             continue
         if loop.id in held:

@@ -1,0 +1,209 @@
+"""Every loop's score at once: the loops as one acyclic automaton over their links.
+
+A loop's score is the product of its link scores, taken in the loop's own order
+(from its first variable). Written as sequences of links, the loops of a model share
+long beginnings and endings: the 2,353 loops of the core model (51,246 links in all)
+are the paths of a graph of 1,188 states and 1,630 edges once equal beginnings
+(a trie) and equal endings (equal sub-tries) are merged. Along such a graph, in one
+pass over its edges, at each state:
+
+- the largest absolute product of a path into it, ``fl(largest(parent) * |w|)``: each
+  path's product is rounded exactly as the loop's own product is (same factors, same
+  order), and rounding is monotone, so the largest is the largest loop score's
+  absolute value, bit for bit;
+- the sum of the absolute products of the paths into it: at the end state, the
+  total of all loops' absolute scores (the relative scores' denominator), summed in
+  another order than loop by loop, so equal to within rounding (a few units in the
+  last place per link);
+- how many paths reach that largest value, and the edge of one of them.
+
+At the end state, a single path with the largest value is followed back to name the
+dominant loop; where two or more loops tie, every loop's product is computed in the
+loops' order and the first with the largest absolute score is chosen, as a loop-by-
+loop comparison would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+#: time steps processed side by side (one vector loop per edge)
+BLOCK = 64
+
+
+@dataclass(frozen=True)
+class LoopAutomaton:
+    """The loops' link sequences as a trie (to name a path) and as a merged graph (to score them)."""
+
+    edge_source: np.ndarray
+    edge_target: np.ndarray
+    edge_link: np.ndarray
+    edge_first: np.ndarray
+    states: int
+    root: int
+    end: int
+    trie_start: np.ndarray
+    trie_link: np.ndarray
+    trie_child: np.ndarray
+    trie_loop: np.ndarray
+    loop_start: np.ndarray
+    loop_links: np.ndarray
+
+    def dominance(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For link scores ``(link, sample, time)``: the index of the dominant loop (-1 where
+        every loop scores 0) and the sum of all loops' absolute scores, both ``(sample, time)``."""
+        from sdkit.engine.kernel import Kernel
+
+        n, steps = scores.shape[1], scores.shape[2]
+        dominant = np.empty((n, steps), dtype=np.int64)
+        total = np.empty((n, steps))
+        path = int(np.diff(self.loop_start).max(initial=1))
+        args = (np.ascontiguousarray(scores, dtype=np.float64), self.edge_source, self.edge_target, self.edge_link,
+                self.edge_first, self.states, self.root, self.end, self.trie_start, self.trie_link, self.trie_child, self.trie_loop,
+                self.loop_start, self.loop_links, path, dominant, total)
+        with np.errstate(all="ignore"):
+            Kernel._run_threads(_dominance, args, n)
+        return dominant, total
+
+
+def loop_automaton(sequences: Sequence[Sequence[int]]) -> LoopAutomaton:
+    """The automaton of loops given as sequences of link rows (in loop order)."""
+    children: list[dict[int, int]] = [{}]
+    leaf_loop = [-1]
+    for number, sequence in enumerate(sequences):
+        node = 0
+        for link in sequence:
+            if link not in children[node]:
+                children[node][link] = len(children)
+                children.append({})
+                leaf_loop.append(-1)
+            node = children[node][link]
+        leaf_loop[node] = number
+    state_of, edges = _merge(children)
+    order = sorted(edges, key=lambda e: (-e[0], e[2]))
+    starts = np.cumsum([0, *(len(c) for c in children)])
+    links = [link for c in children for link in sorted(c)]
+    child = [c[link] for c in children for link in sorted(c)]
+    loop_links = [link for sequence in sequences for link in sequence]
+    return LoopAutomaton(
+        np.array([e[0] for e in order], dtype=np.int64), np.array([e[1] for e in order], dtype=np.int64),
+        np.array([e[2] for e in order], dtype=np.int64), _first_into(order), max(state_of) + 1, state_of[0],
+        _end_state(children, state_of), starts.astype(np.int64), np.array(links, dtype=np.int64),
+        np.array(child, dtype=np.int64), np.array(leaf_loop, dtype=np.int64),
+        np.cumsum([0, *(len(s) for s in sequences)]).astype(np.int64), np.array(loop_links, dtype=np.int64))
+
+
+def _merge(children: list[dict[int, int]]) -> tuple[list[int], set[tuple[int, int, int]]]:
+    """Trie node -> state of the merged graph (equal sub-tries share a state; a child's
+    state number is below its parent's), and the graph's edges (source, target, link)."""
+    state_of = [0] * len(children)
+    registry: dict[tuple, int] = {}
+    edges = set()
+    # trie nodes are numbered parent before child: reversed order visits children first
+    for node in reversed(range(len(children))):
+        key = tuple(sorted((link, state_of[c]) for link, c in children[node].items()))
+        state_of[node] = registry.setdefault(key, len(registry))
+        edges.update((state_of[node], target, link) for link, target in key)
+    return state_of, edges
+
+
+def _first_into(edges: list[tuple[int, int, int]]) -> np.ndarray:
+    """Whether each edge (in the order they are followed) is the first into its target."""
+    seen: set[int] = set()
+    first = []
+    for _, target, _ in edges:
+        first.append(target not in seen)
+        seen.add(target)
+    return np.array(first, dtype=np.bool_)
+
+
+def _end_state(children: list[dict[int, int]], state_of: list[int]) -> int:
+    return next(state_of[node] for node, c in enumerate(children) if not c)
+
+
+@nb.njit(nogil=True, cache=True, error_model="numpy")
+def _dominance(scores, edge_source, edge_target, edge_link, edge_first, states, root, end, trie_start, trie_link, trie_child,
+               trie_loop, loop_start, loop_links, path, dominant, total, first, last):  # pragma: no cover - compiled
+    steps = scores.shape[2]
+    largest = np.empty((states, BLOCK))
+    summed = np.empty((states, BLOCK))
+    count = np.empty((states, BLOCK))
+    back = np.empty((states, BLOCK), dtype=np.int64)
+    trail = np.empty(path, dtype=np.int64)
+    for s in range(first, last):
+        for k0 in range(0, steps, BLOCK):
+            width = min(BLOCK, steps - k0)
+            largest[root, :] = 1.0
+            summed[root, :] = 1.0
+            count[root, :] = 1.0
+            for e in range(edge_source.size):
+                a, b, r = edge_source[e], edge_target[e], edge_link[e]
+                if edge_first[e]:  # the state's values so far: no path (-inf, 0 paths, 0 sum)
+                    for j in range(width):
+                        w = abs(scores[r, s, k0 + j])
+                        x = largest[a, j] * w
+                        summed[b, j] = summed[a, j] * w
+                        ahead = x > -np.inf
+                        count[b, j] = count[a, j] if (ahead or x == -np.inf) else 0.0
+                        largest[b, j] = x if ahead else -np.inf
+                        back[b, j] = e if ahead else -1
+                    continue
+                for j in range(width):
+                    w = abs(scores[r, s, k0 + j])
+                    x = largest[a, j] * w
+                    summed[b, j] += summed[a, j] * w
+                    m = largest[b, j]
+                    ahead = x > m
+                    count[b, j] = count[a, j] if ahead else (count[b, j] + count[a, j] if x == m else count[b, j])
+                    largest[b, j] = x if ahead else m
+                    back[b, j] = e if ahead else back[b, j]
+            for j in range(width):
+                total[s, k0 + j] = summed[end, j]
+                if not largest[end, j] > 0.0:
+                    dominant[s, k0 + j] = -1
+                elif count[end, j] == 1.0:
+                    dominant[s, k0 + j] = _follow_back(back[:, j], end, root, edge_source, edge_link, trail,
+                                                       trie_start, trie_link, trie_child, trie_loop)
+                else:
+                    dominant[s, k0 + j] = _first_largest(scores, s, k0 + j, loop_start, loop_links)
+    return 0
+
+
+@nb.njit(nogil=True, cache=True)
+def _follow_back(back, end, root, edge_source, edge_link, trail, trie_start, trie_link, trie_child,
+                 trie_loop):  # pragma: no cover - compiled
+    """The loop of the path ending at ``end`` that ``back`` records, found in the trie."""
+    length = 0
+    state = end
+    while state != root:
+        e = back[state]
+        trail[length] = edge_link[e]
+        length += 1
+        state = edge_source[e]
+    node = 0
+    for i in range(length - 1, -1, -1):
+        link = trail[i]
+        for c in range(trie_start[node], trie_start[node + 1]):
+            if trie_link[c] == link:
+                node = trie_child[c]
+                break
+    return trie_loop[node]
+
+
+@nb.njit(nogil=True, cache=True)
+def _first_largest(scores, s, k, loop_start, loop_links):  # pragma: no cover - compiled
+    """The first loop (in the loops' order) with the largest absolute score at one point."""
+    best = 0.0
+    chosen = -1
+    for i in range(loop_start.size - 1):
+        product = 1.0
+        for c in range(loop_start[i], loop_start[i + 1]):
+            product *= scores[loop_links[c], s, k]
+        if abs(product) > best:
+            best = abs(product)
+            chosen = i
+    return chosen
