@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -442,6 +442,19 @@ class Kernel:
         else:
             buf = self._execute_numba(plan, pvals, n, params or {}, time)
         return SimulationResult(times=plan.out_times, data=_collect(plan, buf, n, flavor))
+
+    def simulate_steps(self, params: Mapping[str, Any] | None, n: int, nodes: Sequence[int],
+                       time: Mapping[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The saved times and the values of scalar ``nodes`` (IR node indices, ascending) at
+        every saved time as one ``(n, saved steps, node)`` array: the numba kernel's own
+        buffer, without :meth:`simulate`'s copy per variable (loop dominance reads it whole)."""
+        if list(nodes) != sorted(set(nodes)):
+            raise ParameterError("simulate_steps takes node indices in ascending order, each once")
+        t = self._times(time)
+        plan = make_plan([], self._ir.var_nodes, t, "all")
+        plan = replace(plan, saved_nodes=np.asarray(nodes, dtype=np.int64))
+        buf = self._execute_numba(plan, self._param_values(params or {}, n), n, params or {}, time)
+        return plan.out_times, buf
 
     def _arguments(self, plan: Plan) -> tuple:
         """The kernel's arguments after the parameters and the output buffer."""

@@ -31,8 +31,10 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
+from sdkit.engine.vmath import select
+
 #: time steps processed side by side (one vector loop per edge)
-BLOCK = 64
+BLOCK = 128
 
 
 @dataclass(frozen=True)
@@ -126,42 +128,28 @@ def _end_state(children: list[dict[int, int]], state_of: list[int]) -> int:
 
 
 @nb.njit(nogil=True, cache=True, error_model="numpy")
-def _dominance(scores, edge_source, edge_target, edge_link, edge_first, states, root, end, trie_start, trie_link, trie_child,
-               trie_loop, loop_start, loop_links, path, dominant, total, first, last):  # pragma: no cover - compiled
-    steps = scores.shape[2]
+def _dominance(scores, edge_source, edge_target, edge_link, edge_first, states, root, end, trie_start, trie_link,
+               trie_child, trie_loop, loop_start, loop_links, path, dominant, total, first, last):  # pragma: no cover
+    links, steps = scores.shape[0], scores.shape[2]
+    weight = np.empty((links, BLOCK))
     largest = np.empty((states, BLOCK))
     summed = np.empty((states, BLOCK))
     count = np.empty((states, BLOCK))
-    back = np.empty((states, BLOCK), dtype=np.int64)
+    back = np.empty((states, BLOCK))
     trail = np.empty(path, dtype=np.int64)
     for s in range(first, last):
         for k0 in range(0, steps, BLOCK):
-            width = min(BLOCK, steps - k0)
+            for r in range(links):
+                for j in range(BLOCK):
+                    weight[r, j] = abs(scores[r, s, min(k0 + j, steps - 1)])
             largest[root, :] = 1.0
             summed[root, :] = 1.0
             count[root, :] = 1.0
             for e in range(edge_source.size):
-                a, b, r = edge_source[e], edge_target[e], edge_link[e]
-                if edge_first[e]:  # the state's values so far: no path (-inf, 0 paths, 0 sum)
-                    for j in range(width):
-                        w = abs(scores[r, s, k0 + j])
-                        x = largest[a, j] * w
-                        summed[b, j] = summed[a, j] * w
-                        ahead = x > -np.inf
-                        count[b, j] = count[a, j] if (ahead or x == -np.inf) else 0.0
-                        largest[b, j] = x if ahead else -np.inf
-                        back[b, j] = e if ahead else -1
-                    continue
-                for j in range(width):
-                    w = abs(scores[r, s, k0 + j])
-                    x = largest[a, j] * w
-                    summed[b, j] += summed[a, j] * w
-                    m = largest[b, j]
-                    ahead = x > m
-                    count[b, j] = count[a, j] if ahead else (count[b, j] + count[a, j] if x == m else count[b, j])
-                    largest[b, j] = x if ahead else m
-                    back[b, j] = e if ahead else back[b, j]
-            for j in range(width):
+                _follow_edge(weight[edge_link[e]], largest[edge_source[e]], summed[edge_source[e]],
+                             count[edge_source[e]], largest[edge_target[e]], summed[edge_target[e]],
+                             count[edge_target[e]], back[edge_target[e]], float(e), edge_first[e])
+            for j in range(min(BLOCK, steps - k0)):
                 total[s, k0 + j] = summed[end, j]
                 if not largest[end, j] > 0.0:
                     dominant[s, k0 + j] = -1
@@ -173,6 +161,26 @@ def _dominance(scores, edge_source, edge_target, edge_link, edge_first, states, 
     return 0
 
 
+@nb.njit(nogil=True, cache=True, error_model="numpy", inline="always")
+def _follow_edge(w, largest_a, summed_a, count_a, largest_b, summed_b, count_b, back_b, e, first):  # pragma: no cover
+    """One edge a -> b of weights ``w`` (absolute link scores) over a block of time steps;
+    ``first``: b's values so far are those of no path (-inf, a sum of 0, 0 paths)."""
+    if first:
+        for j in range(BLOCK):
+            largest_b[j] = -np.inf
+            summed_b[j] = 0.0
+            count_b[j] = 0.0
+            back_b[j] = -1.0
+    for j in range(BLOCK):
+        x = largest_a[j] * w[j]
+        summed_b[j] += summed_a[j] * w[j]
+        m = largest_b[j]
+        ahead = x > m
+        count_b[j] = select(ahead, count_a[j], count_b[j] + select(x == m, count_a[j], 0.0))
+        largest_b[j] = select(ahead, x, m)
+        back_b[j] = select(ahead, e, back_b[j])
+
+
 @nb.njit(nogil=True, cache=True)
 def _follow_back(back, end, root, edge_source, edge_link, trail, trie_start, trie_link, trie_child,
                  trie_loop):  # pragma: no cover - compiled
@@ -180,7 +188,7 @@ def _follow_back(back, end, root, edge_source, edge_link, trail, trie_start, tri
     length = 0
     state = end
     while state != root:
-        e = back[state]
+        e = int(back[state])
         trail[length] = edge_link[e]
         length += 1
         state = edge_source[e]

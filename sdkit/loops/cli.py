@@ -10,6 +10,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sdkit.errors import ParameterError
 from sdkit.io import check_output_path
 from sdkit.loops.find import MAX_LOOPS, LoopReport
@@ -79,12 +81,12 @@ def _write_dominance(args: argparse.Namespace, model: Any, report: LoopReport) -
     watched = [model.resolve(event.variable)] if event else []
     if samples is None:  # one run: its stocks too, the trajectories the dominance figure draws
         watched += [stock for stock in model.stocks if stock not in watched]
-    scored = score_scenario(model, args.scenario, report.loops, samples, keep, watched)
+    scored = score_scenario(model, args.scenario, report.loops, samples, keep, watched, _chunk_progress)
     if event:
         window = dominance_before(scored, scored[watched[0]], event, args.years)
         scored = scored.assign(window)
     scored.attrs["command"] = command_line(args)
-    write_netcdf(scored, args.out)
+    write_netcdf(with_ascii_ids(scored), args.out)
     print(dominance_table(scored, report))
     if event:
         names = {loop.id: loop.name or ARROW.join(loop.variables) for loop in report.loops}
@@ -95,6 +97,25 @@ def _write_dominance(args: argparse.Namespace, model: Any, report: LoopReport) -
     for note in notes(report):
         print(f"sdkit: note: {note}", file=sys.stderr)
     return 0
+
+
+def _chunk_progress(chunks: list) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(chunks, desc="chunks", unit="chunk", file=sys.stderr, disable=len(chunks) < 2, leave=False)
+
+
+def with_ascii_ids(scored: Any) -> Any:
+    """``dominant_loop`` as fixed-width characters (ids are ASCII), which netCDF writes at once
+    and xarray reads back as text, instead of one variable-length string per run and time."""
+    ids = scored["dominant_loop"]
+    values = np.ascontiguousarray(ids.values, dtype=str)
+    width = values.dtype.itemsize // 4
+    codes = values.view(np.uint32).reshape(*values.shape, max(width, 1)) if width else None
+    if codes is None or codes.max(initial=0) > 127:
+        return scored
+    chars = codes.astype(np.uint8).view(f"S{width}").reshape(values.shape)
+    return scored.assign(dominant_loop=(ids.dims, chars, {**ids.attrs, "_Encoding": "utf-8"}))
 
 
 def dominance_table(scored: Any, report: LoopReport, share: float = 0.05) -> str:

@@ -72,7 +72,7 @@ def link_scores(model: Model, dataset: xr.Dataset, scenario: str | None = None) 
     settings = model.time.replace(_scenario_time(dataset, chosen))
     values = _values(program, {i: _series(run, ir.nodes[i], node_names[i], model, lead) for i in program.dynamic})
     constants = _constants(program, {i: _series(run, ir.nodes[i], node_names[i], model, lead)[..., 0]
-                                     for i in program.params}, values.shape[1])
+                                     for i in program.params}, values.shape[0])
     table = program.score(values, constants, run["time"].values, time_control(settings))
     sources = [model.variables[node_names[source]].name for source, _ in program.links]
     targets = [model.variables[node_names[target]].name for _, target in program.links]
@@ -85,8 +85,8 @@ def link_scores(model: Model, dataset: xr.Dataset, scenario: str | None = None) 
 
 
 def _values(program: LinkProgram, series: dict[int, np.ndarray]) -> np.ndarray:
-    """The runs' stocks and auxiliaries as ``(node, run, time)``."""
-    return np.stack([series[i].reshape(-1, series[i].shape[-1]) for i in program.dynamic])
+    """The runs' stocks and auxiliaries as ``(run, time, node)``."""
+    return np.stack([series[i].reshape(-1, series[i].shape[-1]) for i in program.dynamic], axis=-1)
 
 
 def _constants(program: LinkProgram, series: dict[int, np.ndarray], runs: int) -> np.ndarray:

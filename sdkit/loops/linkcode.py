@@ -65,11 +65,11 @@ class LinkProgram:
     tables: tuple
 
     def score(self, values: np.ndarray, constants: np.ndarray, times: np.ndarray, control: tuple) -> np.ndarray:
-        """Scores ``(link, sample, time)`` of runs ``values`` ``(dynamic, sample, time)`` with
+        """Scores ``(link, sample, time)`` of runs ``values`` ``(sample, time, dynamic)`` with
         ``constants`` ``(params, sample)``; 0 at the first time. ``control``: (T0, TF, DT, SP)."""
         from sdkit.engine.kernel import Kernel
 
-        n = values.shape[1]
+        n = values.shape[0]
         out = np.empty((len(self.links), n, times.size))
         args = (np.ascontiguousarray(values, dtype=np.float64), np.ascontiguousarray(constants, dtype=np.float64),
                 np.ascontiguousarray(times, dtype=np.float64), *(float(c) for c in control), out)
@@ -166,8 +166,9 @@ def _module(ir: ModelIR, g: _Bound, dynamic: list[int], params: list[int], body:
            f"    for k0 in range(1, steps, {L}):", f"        m = min({L}, steps - k0)",
            f"        for i in range({L}):", "            k = k0 + i if i < m else k0",
            f"            X[{rows['tp'] * L} + i] = TM[k - 1]", f"            X[{rows['tc'] * L} + i] = TM[k]",
-           f"            for r in range({len(dynamic)}):", f"                X[2 * r * {L} + i] = V[r, s, k - 1]",
-           f"                X[(2 * r + 1) * {L} + i] = V[r, s, k]",
+           f"        for r in range({len(dynamic)}):", f"            for i in range({L}):",
+           "                k = k0 + i if i < m else k0", f"                X[2 * r * {L} + i] = V[s, k - 1, r]",
+           f"                X[(2 * r + 1) * {L} + i] = V[s, k, r]",
            "        lanes(X, T0, TF, DT, SP, C, LK)",
            "        for j in range(OUT.shape[0]):", "            for i in range(m):",
            f"                OUT[j, s, k0 + i] = X[({first_score} + j) * {L} + i]"]

@@ -19,6 +19,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sdkit.errors import NonFiniteError, ParameterError
+from sdkit.runs import save_times
+
 if TYPE_CHECKING:
     from sdkit.loops.loop import Loop
     from sdkit.model import Model
@@ -39,7 +42,8 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
     """Scores of ``kept`` loops and the dominant loop over ``samples`` (one run per row) of the
     scenario ``scenario`` of ``stepwise`` (which saves every time step), the provenance of the
     runs, and how often each loop dominates (:func:`sdkit.loops.dominance.dominance_counts`)."""
-    from sdkit.ensemble import ensemble
+    from sdkit.backends.engine import parameter_arrays
+    from sdkit.ensemble import _columns_to_overrides, _starting_point
     from sdkit.loops.dominance import (
         ARROW,
         LoopLinks,
@@ -49,40 +53,41 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
         time_control,
     )
     from sdkit.loops.linkcode import link_program
+    from sdkit.provenance import provenance_attrs
+    from sdkit.runs import Runs
+    from sdkit.simulate import label_nonfinite
 
     ir, node_names = scorable(model)
     program = link_program(ir)
     label = {i: model.variables[node_names[i]].name for i in program.dynamic}
     links = LoopLinks(loops, {f"{label[a]}{ARROW}{label[b]}": row for row, (a, b) in enumerate(program.links)})
-    dynamic = [node_names[i] for i in program.dynamic]
-    sampled = [model.resolve(column) for column in samples.columns]
-    constants = list(dict.fromkeys([*(node_names[i] for i in program.params), *sampled]))
-    watched = dynamic + [v for v in variables if v not in dynamic]
-    steps = len(_times(stepwise, scenario))
-    size = chunk_size(2 * len(watched) + len(program.links) + 3 * len(kept), steps)
-    starts = list(range(0, len(samples), size))
-    parts, attrs, counts = [], {}, Counter()
-    for start in (progress or (lambda chunks: chunks))(starts):
-        part = samples.iloc[start:start + size].reset_index(drop=True)
-        runs = ensemble(stepwise, part, variables=watched, scenario=scenario)
-        fixed = ensemble(stepwise, part, variables=constants, save="final", scenario=scenario)
-        values = np.stack([runs[name].values for name in dynamic])
-        table = program.score(values, np.stack([fixed[node_names[i]].values for i in program.params])
-                              if program.params else np.empty((0, len(part))), runs["time"].values,
-                              time_control(stepwise.time.replace(stepwise.scenarios[scenario].time)))
-        del values
+    base, settings = _starting_point(stepwise, scenario)
+    runs = Runs(range(len(samples)), "sample", tuple(base), columns=tuple(_columns_to_overrides(stepwise, samples)))
+    column_of = {node_names[i]: j for j, i in enumerate(program.dynamic)}
+    missing = [v for v in variables if v not in column_of]
+    if missing:
+        raise ParameterError(f"{missing[0]!r} is not a stock or an auxiliary; only their trajectories are kept")
+    steps = len(save_times(settings))
+    size = chunk_size(len(program.dynamic) + len(program.links) + 3 * len(kept) + len(variables), steps)
+    parts, counts = [], Counter()
+    for start in (progress or (lambda chunks: chunks))(list(range(0, runs.n, size))):
+        chunk = runs.take(start, min(start + size, runs.n))
+        params = parameter_arrays(stepwise, chunk)
+        try:
+            time, values = stepwise.kernel.simulate_steps(params, chunk.n, program.dynamic, settings.__dict__)
+        except NonFiniteError as exc:
+            raise label_nonfinite(exc, chunk) from None
+        constants = [np.broadcast_to(params.get(node_names[i], stepwise.kernel.constants[node_names[i]]), (chunk.n,))
+                     for i in program.params]
+        table = program.score(values, np.array(constants).reshape(len(constants), chunk.n), time,
+                              time_control(settings))
         score, relative, dominant = scored_loops(table, links, kept)
+        del table
         counts += dominance_counts(dominant, links)
-        parts.append((score, relative, links.ids[dominant], {v: runs[v].values for v in variables},
-                      {c: fixed[c].values for c in sampled}))
-        time, attrs = runs["time"].values, dict(runs.attrs)
-    return _assembled(parts, kept, time, len(samples)), attrs, counts
-
-
-def _times(stepwise: Model, scenario: str) -> np.ndarray:
-    from sdkit.runs import save_times
-
-    return np.asarray(save_times(stepwise.time.replace(stepwise.scenarios[scenario].time)))
+        parts.append((score, relative, links.ids[dominant], {v: values[:, :, column_of[v]].copy() for v in variables},
+                      {column.py_name: np.asarray(column.value, dtype=float) for column in chunk.columns}))
+    attrs = provenance_attrs(stepwise, engine="engine", scenario=scenario, save="all")
+    return _assembled(parts, kept, np.asarray(time), len(samples)), attrs, counts
 
 
 def _assembled(parts: list[tuple], kept: Sequence[Loop], time: np.ndarray, n: int) -> xr.Dataset:
