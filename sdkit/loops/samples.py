@@ -87,7 +87,10 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
         parts.append((score, relative, links.ids[dominant], {v: values[:, :, column_of[v]].copy() for v in variables},
                       {column.py_name: np.asarray(column.value, dtype=float) for column in chunk.columns}))
     attrs = provenance_attrs(stepwise, engine="engine", scenario=scenario, save="all")
-    return _assembled(parts, kept, np.asarray(time), len(samples)), attrs, counts
+    scored = _assembled(parts, kept, np.asarray(time), len(samples))
+    for name in [*variables, *parts[0][4]]:
+        scored[name].attrs.update(long_name=model.variables[name].name, units=model.variables[name].units)
+    return scored, attrs, counts
 
 
 def _assembled(parts: list[tuple], kept: Sequence[Loop], time: np.ndarray, n: int) -> xr.Dataset:
