@@ -64,13 +64,15 @@ class LinkProgram:
     numbers: np.ndarray
     tables: tuple
 
-    def score(self, values: np.ndarray, constants: np.ndarray, times: np.ndarray, control: tuple) -> np.ndarray:
+    def score(self, values: np.ndarray, constants: np.ndarray, times: np.ndarray, control: tuple,
+              out: np.ndarray | None = None) -> np.ndarray:
         """Scores ``(link, sample, time)`` of runs ``values`` ``(sample, time, dynamic)`` with
-        ``constants`` ``(params, sample)``; 0 at the first time. ``control``: (T0, TF, DT, SP)."""
+        ``constants`` ``(params, sample)``; 0 at the first time. ``control``: (T0, TF, DT, SP);
+        ``out``: a C-contiguous array of the scores' shape to write them to."""
         from sdkit.engine.kernel import Kernel
 
         n = values.shape[0]
-        out = np.empty((len(self.links), n, times.size))
+        out = np.empty((len(self.links), n, times.size)) if out is None else out
         args = (np.ascontiguousarray(values, dtype=np.float64), np.ascontiguousarray(constants, dtype=np.float64),
                 np.ascontiguousarray(times, dtype=np.float64), *(float(c) for c in control), out)
         run = _compiled(self.source)

@@ -68,8 +68,10 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
     if missing:
         raise ParameterError(f"{missing[0]!r} is not a stock or an auxiliary; only their trajectories are kept")
     steps = len(save_times(settings))
-    size = chunk_size(len(program.dynamic) + len(program.links) + 3 * len(kept) + len(variables), steps)
-    parts, counts = [], Counter()
+    size = min(runs.n, chunk_size(len(program.dynamic) + len(program.links) + 3 * len(kept) + len(variables), steps))
+    held = _Held(kept, variables, runs.n, steps, links.ids.dtype)
+    scratch = np.empty(len(program.links) * size * steps)  # one chunk's link scores, reused: no new pages per chunk
+    counts = Counter()
     for start in (progress or (lambda chunks: chunks))(list(range(0, runs.n, size))):
         chunk = runs.take(start, min(start + size, runs.n))
         params = parameter_arrays(stepwise, chunk)
@@ -79,33 +81,41 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
             raise label_nonfinite(exc, chunk) from None
         constants = [np.broadcast_to(params.get(node_names[i], stepwise.kernel.constants[node_names[i]]), (chunk.n,))
                      for i in program.params]
-        table = program.score(values, np.array(constants).reshape(len(constants), chunk.n), time,
-                              time_control(settings))
+        table = scratch[:len(program.links) * chunk.n * steps].reshape(len(program.links), chunk.n, steps)
+        program.score(values, np.array(constants).reshape(len(constants), chunk.n), time, time_control(settings), table)
         score, relative, dominant = scored_loops(table, links, kept)
-        del table
         counts += dominance_counts(dominant, links)
-        parts.append((score, relative, links.ids[dominant], {v: values[:, :, column_of[v]].copy() for v in variables},
-                      {column.py_name: np.asarray(column.value, dtype=float) for column in chunk.columns}))
+        rows = slice(start, start + chunk.n)
+        held.score[:, rows], held.relative[:, rows], held.dominant[rows] = score, relative, links.ids[dominant]
+        for name, trajectory in held.trajectories.items():
+            trajectory[rows] = values[:, :, column_of[name]]
     attrs = provenance_attrs(stepwise, engine="engine", scenario=scenario, save="all")
-    scored = _assembled(parts, kept, np.asarray(time), len(samples))
-    for name in [*variables, *parts[0][4]]:
-        scored[name].attrs.update(long_name=model.variables[name].name, units=model.variables[name].units)
-    return scored, attrs, counts
+    sampled = {column.py_name: np.asarray(column.value, dtype=float) for column in runs.columns}
+    return held.dataset(model, np.asarray(time), sampled), attrs, counts
 
 
-def _assembled(parts: list[tuple], kept: Sequence[Loop], time: np.ndarray, n: int) -> xr.Dataset:
-    """One dataset from the chunks' scores, dominant loops, trajectories and sampled constants."""
-    dims = ("loop", "sample", "time")
-    data = {
-        "loop_score": (dims, np.concatenate([p[0] for p in parts], axis=1), {"long_name": "loop score", "units": "1"}),
-        "relative_loop_score": (dims, np.concatenate([p[1] for p in parts], axis=1),
-                                {"long_name": "relative loop score", "units": "1"}),
-        "dominant_loop": (("sample", "time"), np.concatenate([p[2] for p in parts]),
-                          {"long_name": "loop with the largest |loop score|"}),
-    }
-    for name in parts[0][3]:
-        data[name] = (("sample", "time"), np.concatenate([p[3][name] for p in parts]))
-    for name in parts[0][4]:
-        data[name] = (("sample",), np.concatenate([p[4][name] for p in parts]))
-    return xr.Dataset(data, coords={"loop": [loop.id for loop in kept], "name": ("loop", [loop.name for loop in kept]),
-                                    "sample": np.arange(n), "time": time})
+class _Held:
+    """What the result keeps, for every sample, filled chunk by chunk."""
+
+    def __init__(self, kept: Sequence[Loop], variables: Sequence[str], n: int, steps: int, ids: np.dtype) -> None:
+        self.kept = list(kept)
+        self.score = np.empty((len(kept), n, steps))
+        self.relative = np.empty((len(kept), n, steps))
+        self.dominant = np.empty((n, steps), dtype=ids)
+        self.trajectories = {name: np.empty((n, steps)) for name in variables}
+
+    def dataset(self, model: Model, time: np.ndarray, sampled: dict[str, np.ndarray]) -> xr.Dataset:
+        """The scores, dominant loops, trajectories and sampled constants (with their names and units)."""
+        dims = ("loop", "sample", "time")
+        described = {name: {"long_name": model.variables[name].name, "units": model.variables[name].units}
+                     for name in [*self.trajectories, *sampled]}
+        data = {
+            "loop_score": (dims, self.score, {"long_name": "loop score", "units": "1"}),
+            "relative_loop_score": (dims, self.relative, {"long_name": "relative loop score", "units": "1"}),
+            "dominant_loop": (("sample", "time"), self.dominant, {"long_name": "loop with the largest |loop score|"}),
+            **{name: (("sample", "time"), values, described[name]) for name, values in self.trajectories.items()},
+            **{name: (("sample",), values, described[name]) for name, values in sampled.items()},
+        }
+        coords = {"loop": [loop.id for loop in self.kept], "name": ("loop", [loop.name for loop in self.kept]),
+                  "sample": np.arange(self.dominant.shape[0]), "time": time}
+        return xr.Dataset(data, coords=coords)
