@@ -444,16 +444,18 @@ class Kernel:
         return SimulationResult(times=plan.out_times, data=_collect(plan, buf, n, flavor))
 
     def simulate_steps(self, params: Mapping[str, Any] | None, n: int, nodes: Sequence[int],
-                       time: Mapping[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                       time: Mapping[str, float] | None = None,
+                       out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The saved times and the values of scalar ``nodes`` (IR node indices, ascending) at
         every saved time as one ``(n, saved steps, node)`` array: the numba kernel's own
-        buffer, without :meth:`simulate`'s copy per variable (loop dominance reads it whole)."""
+        buffer (``out`` when given, C-contiguous), without :meth:`simulate`'s copy per
+        variable (loop dominance reads it whole)."""
         if list(nodes) != sorted(set(nodes)):
             raise ParameterError("simulate_steps takes node indices in ascending order, each once")
         t = self._times(time)
         plan = make_plan([], self._ir.var_nodes, t, "all")
         plan = replace(plan, saved_nodes=np.asarray(nodes, dtype=np.int64))
-        buf = self._execute_numba(plan, self._param_values(params or {}, n), n, params or {}, time)
+        buf = self._execute_numba(plan, self._param_values(params or {}, n), n, params or {}, time, out)
         return plan.out_times, buf
 
     def _arguments(self, plan: Plan) -> tuple:
@@ -475,9 +477,12 @@ class Kernel:
         return buf
 
     def _execute_numba(self, plan: Plan, pvals: Mapping[int, Any], n: int, params: Mapping[str, Any],
-                       time: Mapping[str, float] | None) -> np.ndarray:
-        """Run the numba kernel over threads; the buffer is ``(n, saved steps, saved nodes)``."""
-        buf = np.empty((n, plan.steps.size, plan.saved_nodes.size), dtype=np.float64)
+                       time: Mapping[str, float] | None, out: np.ndarray | None = None) -> np.ndarray:
+        """Run the numba kernel over threads; the buffer (``out`` when given) is ``(n, saved steps, saved nodes)``."""
+        shape = (n, plan.steps.size, plan.saved_nodes.size)
+        buf = np.empty(shape, dtype=np.float64) if out is None else out
+        if buf.shape != shape or buf.dtype != np.float64 or not buf.flags.c_contiguous:
+            raise ParameterError(f"the kernel's buffer must be a C-contiguous float64 array of shape {shape}")
         bad = np.full((n, 2), -1, dtype=np.int64)
         args = (self._param_matrix(pvals, n), *self._arguments(plan), buf, plan.t0, plan.tf, plan.dt, plan.sp, bad)
         with np.errstate(all="ignore"):

@@ -133,13 +133,23 @@ def _scoring_lines(g: _Bound, ir: ModelIR, dynamic: list[int]) -> tuple[list[str
         sources = sorted(i for i in refs(expr) if i in after and ir.nodes[i].kind in ("aux", "stock"))
         if not sources:
             continue
-        lines.append(f"z0 = {g.evaluate(expr, before, lines)}")
-        lines.append(f"dz = {g.evaluate(expr, after, lines, 'tc')} - z0")
+        if _saved_as_computed(ir.nodes[target]):  # the run saved z itself: its values before and after
+            lines += [f"z0 = a{target}", f"dz = b{target} - z0"]
+        else:
+            lines.append(f"z0 = {g.evaluate(expr, before, lines)}")
+            lines.append(f"dz = {g.evaluate(expr, after, lines, 'tc')} - z0")
         for source in sources:
             moved = g.evaluate(expr, {**before, source: f"b{source}"}, lines)
             lines.append(f"OUT[{len(links)}, s, k] = _score({moved} - z0, dz, b{source} - a{source})")
             links.append((source, target))
     return lines, links
+
+
+def _saved_as_computed(node) -> bool:
+    """An auxiliary whose saved value at every time is its equation of the values saved then
+    (the engine's kernel computes it with the same generated code): not a stock (its equation
+    is its net flow) nor an ACTIVE INITIAL auxiliary (another equation at the first time)."""
+    return node.kind == "aux" and node.init_expr is None
 
 
 def _module(ir: ModelIR, g: _Bound, dynamic: list[int], params: list[int], body: list[str]) -> str:

@@ -70,13 +70,17 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
     steps = len(save_times(settings))
     size = min(runs.n, chunk_size(len(program.dynamic) + len(program.links) + 3 * len(kept) + len(variables), steps))
     held = _Held(kept, variables, runs.n, steps, links.ids.dtype)
-    scratch = np.empty(len(program.links) * size * steps)  # one chunk's link scores, reused: no new pages per chunk
+    # one chunk's runs and link scores, reused: no new pages for every chunk
+    scratch = np.empty(len(program.links) * size * steps)
+    saved = np.empty(size * steps * len(program.dynamic))
     counts = Counter()
     for start in (progress or (lambda chunks: chunks))(list(range(0, runs.n, size))):
         chunk = runs.take(start, min(start + size, runs.n))
         params = parameter_arrays(stepwise, chunk)
         try:
-            time, values = stepwise.kernel.simulate_steps(params, chunk.n, program.dynamic, settings.__dict__)
+            time, values = stepwise.kernel.simulate_steps(
+                params, chunk.n, program.dynamic, settings.__dict__,
+                saved[:chunk.n * steps * len(program.dynamic)].reshape(chunk.n, steps, len(program.dynamic)))
         except NonFiniteError as exc:
             raise label_nonfinite(exc, chunk) from None
         constants = [np.broadcast_to(params.get(node_names[i], stepwise.kernel.constants[node_names[i]]), (chunk.n,))
