@@ -20,7 +20,10 @@ pass over its edges, at each state:
 At the end state, a single path with the largest value is followed back to name the
 dominant loop; where two or more loops tie, every loop's product is computed in the
 loops' order and the first with the largest absolute score is chosen, as a loop-by-
-loop comparison would.
+loop comparison would. The count sees ties of paths that lead at every state they
+pass (equal products of equal factors, which is how loops tie in practice); two loops
+whose products differ but round to the same number, one of them not leading at some
+state on its way, are not counted as a tie, and either may be named.
 """
 
 from __future__ import annotations
