@@ -13,11 +13,13 @@ for an inflow and ``-|Δout / Δnet|`` for an outflow, as in the paper. A loop's
 is the product of its links' scores; its relative score is that divided by the sum
 of the absolute scores of the loops compared.
 
-The equations are evaluated by the engine's own generated numpy code
-(:func:`sdkit.engine.codegen.expression_function`) on the values a run saved: every
-stock, auxiliary and constant. The differences are taken between saved times, so a
-run should save every time step (``SAVEPER = TIME STEP``) for the scores to be the
-paper's; a coarser SAVEPER gives scores over longer intervals.
+The equations are evaluated by code generated from the engine's own expression code
+(:mod:`sdkit.loops.linkcode`) on the values a run saved: every stock and auxiliary, and
+the constants; every loop's score at once along a graph of the loops' links
+(:mod:`sdkit.loops.automaton`); an ensemble chunk by chunk (:mod:`sdkit.loops.samples`).
+The differences are taken between saved times, so a run should save every time step
+(``SAVEPER = TIME STEP``) for the scores to be the paper's; a coarser SAVEPER gives
+scores over longer intervals.
 """
 
 from __future__ import annotations
