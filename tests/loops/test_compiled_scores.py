@@ -5,10 +5,11 @@ Tolerances: link scores, loop scores and the dominant loop must be equal bit for
 same expressions, rounded the same way, multiplied in the same order). The total of the
 absolute loop scores, and so the relative scores, are summed along the loop automaton
 (``(a + b) * w`` where the plain sum has ``a * w + b * w``), which changes the rounding
-only: with at most 35 links per loop each product and partial sum is exact to a few units
-in the last place (2.2e-16 each), so 1e-12 relative is a bound with a wide margin that
-still catches any missing or double-counted loop (at least 1e-6 of the total in the runs
-compared here, or the scores would not differ).
+only: with at most 35 links per loop and sums of non-negative terms, each product and
+partial sum is exact to a few units in the last place (2.2e-16 each), so 1e-12 relative
+is a bound with a wide margin. It still catches a missing or double-counted loop unless
+that loop's share of the total is below 1e-12, far below the three decimals the scores
+are reported with.
 """
 
 from pathlib import Path
