@@ -171,19 +171,30 @@ def _module(ir: ModelIR, g: _Bound, dynamic: list[int], params: list[int], body:
         lane += [f"a{i} = X[{2 * r * L} + i]", f"b{i} = X[{(2 * r + 1) * L} + i]"]
     lane += [f"q{i} = X[{(2 * len(dynamic) + j) * L} + i]" for j, i in enumerate(params)]
     lane += [_scored_into(line, first_score, L) for line in body]
+    count = len(dynamic)
     run = [f"X = _np.empty({(first_score + len(body)) * L})", "steps = TM.shape[0]", "for s in range(S0, S1):",
+           "    Vs = V[s]",
            f"    for j in range({len(params)}):", f"        for i in range({L}):",
-           f"            X[({2 * len(dynamic)} + j) * {L} + i] = P[j, s]",
+           f"            X[({2 * count} + j) * {L} + i] = P[j, s]",
            "    for j in range(OUT.shape[0]):", "        OUT[j, s, 0] = 0.0",
            f"    for k0 in range(1, steps, {L}):", f"        m = min({L}, steps - k0)",
            f"        for i in range({L}):", "            k = k0 + i if i < m else k0",
            f"            X[{rows['tp'] * L} + i] = TM[k - 1]", f"            X[{rows['tc'] * L} + i] = TM[k]",
-           f"        for r in range({len(dynamic)}):", f"            for i in range({L}):",
-           "                k = k0 + i if i < m else k0", f"                X[2 * r * {L} + i] = V[s, k - 1, r]",
-           f"                X[(2 * r + 1) * {L} + i] = V[s, k, r]",
+           # whole blocks through views of constant size, which LLVM compiles without index checks
+           f"        if m == {L}:", f"            block = Vs[k0 - 1:k0 + {L}]",
+           f"            for r in range({count}):", f"                for i in range({L}):",
+           f"                    X[2 * r * {L} + i] = block[i, r]", f"                    X[(2 * r + 1) * {L} + i] = block[i + 1, r]",
+           "        else:",
+           f"            for r in range({count}):", f"                for i in range({L}):",
+           "                    k = k0 + i if i < m else k0", f"                    X[2 * r * {L} + i] = Vs[k - 1, r]",
+           f"                    X[(2 * r + 1) * {L} + i] = Vs[k, r]",
            "        lanes(X, T0, TF, DT, SP, C, LK)",
-           "        for j in range(OUT.shape[0]):", "            for i in range(m):",
-           f"                OUT[j, s, k0 + i] = X[({first_score} + j) * {L} + i]"]
+           f"        if m == {L}:", "            for j in range(OUT.shape[0]):",
+           f"                scores = OUT[j, s, k0:k0 + {L}]",
+           f"                scored = X[({first_score} + j) * {L}:({first_score} + j + 1) * {L}]",
+           f"                for i in range({L}):", "                    scores[i] = scored[i]",
+           "        else:", "            for j in range(OUT.shape[0]):", "                for i in range(m):",
+           f"                    OUT[j, s, k0 + i] = X[({first_score} + j) * {L} + i]"]
     return "\n".join([
         _HEAD, "", '@_nb.njit(nogil=True, cache=True, error_model="numpy")', "def lanes(X, T0, TF, DT, SP, C, LK):",
         *(f"    {line}" for line in loads), f"    for i in range({L}):", *(f"        {line}" for line in lane), "",
