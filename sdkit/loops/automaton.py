@@ -168,9 +168,15 @@ def _dominance(scores, edge_source, edge_target, edge_start, edge_links, edge_fi
     trail = np.empty(path, dtype=np.int64)
     for s in range(first, last):
         for k0 in range(0, steps, BLOCK):
-            for r in range(links):
-                for j in range(BLOCK):
-                    weight[r, j] = abs(scores[r, s, min(k0 + j, steps - 1)])
+            if k0 + BLOCK <= steps:  # a whole block: views of constant size, no index checks
+                for r in range(links):
+                    row, held = scores[r, s, k0:k0 + BLOCK], weight[r]
+                    for j in range(BLOCK):
+                        held[j] = abs(row[j])
+            else:
+                for r in range(links):
+                    for j in range(BLOCK):
+                        weight[r, j] = abs(scores[r, s, min(k0 + j, steps - 1)])
             largest[root, :] = 1.0
             summed[root, :] = 1.0
             count[root, :] = 1.0
