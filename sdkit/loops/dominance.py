@@ -138,19 +138,24 @@ class LoopLinks:
         self.ids = np.array([*(loop.id for loop in self.loops), ""])
 
 
-def scored_loops(table: np.ndarray, links: LoopLinks, kept: Sequence[Loop]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Loop scores and relative loop scores of ``kept`` ``(loop, run, time)``, and the index (in
-    ``links.loops``) of the dominant loop ``(run, time)`` (-1 where every loop scores 0), from link
-    scores ``(link, run, time)``; ``links.ids[index]`` are the ids ("" for -1)."""
+def scored_loops(table: np.ndarray, links: LoopLinks, kept: Sequence[Loop],
+                 out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Loop scores and relative loop scores of ``kept`` ``(loop, run, time)`` (into ``out`` when
+    given), and the index (in ``links.loops``) of the dominant loop ``(run, time)`` (-1 where
+    every loop scores 0), from link scores ``(link, run, time)``; ``links.ids[index]`` are the
+    ids ("" for -1)."""
     dominant, total = links.automaton.dominance(table)
-    score = np.empty((len(kept), *table.shape[1:]))
+    shape = (len(kept), *table.shape[1:])
+    score, relative = out if out is not None else (np.empty(shape), np.empty(shape))
     for number, loop in enumerate(kept):
-        product = np.ones(table.shape[1:])
+        product = score[number]
+        product[...] = 1.0
         for row in links.rows[loop.id]:
-            product *= table[row]
-        score[number] = product
+            np.multiply(product, table[row], out=product)
+    counted = total > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        relative = np.where(total > 0, score / np.where(total > 0, total, 1.0), 0.0)
+        np.divide(score, np.where(counted, total, 1.0), out=relative)
+    relative[:, ~counted] = 0.0
     return score, relative, dominant
 
 

@@ -87,10 +87,10 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
                      for i in program.params]
         table = scratch[:len(program.links) * chunk.n * steps].reshape(len(program.links), chunk.n, steps)
         program.score(values, np.array(constants).reshape(len(constants), chunk.n), time, time_control(settings), table)
-        score, relative, dominant = scored_loops(table, links, kept)
-        counts += dominance_counts(dominant, links)
         rows = slice(start, start + chunk.n)
-        held.score[:, rows], held.relative[:, rows], held.dominant[rows] = score, relative, links.ids[dominant]
+        _, _, dominant = scored_loops(table, links, kept, (held.score[:, rows], held.relative[:, rows]))
+        counts += dominance_counts(dominant, links)
+        held.dominant[rows] = links.ids[dominant]
         for name, trajectory in held.trajectories.items():
             trajectory[rows] = values[:, :, column_of[name]]
     attrs = provenance_attrs(stepwise, engine="engine", scenario=scenario, save="all")
