@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from sdkit.errors import ParameterError
 from sdkit.loops import find_loops
 from sdkit.loops.automaton import loop_automaton
 from sdkit.loops.dominance import saved_variables, scorable, score_scenario
@@ -175,3 +176,18 @@ def test_same_samples_give_identical_files(capsys, tmp_path, population):
     assert files[0] == files[1]
     with xr.open_dataset(tmp_path / "a.nc") as scores:  # ids written as characters, read back as text
         assert {str(v) for v in np.ravel(scores["dominant_loop"].values[:, 1:])} <= set(scores["leading_loop"].values)
+
+
+def test_kernel_step_buffer_holds_what_simulate_returns():
+    model = load_model(MODELS / "kissinger_core.mdl")
+    ir, names = scorable(model)
+    nodes = [i for i, node in enumerate(ir.nodes) if node.kind in ("aux", "stock")]
+    params = {"legitimacy_emphasis": np.array([0.2, 0.7, 0.4])}
+    time = {"saveper": model.time.time_step}
+    times, buffer = model.kernel.simulate_steps(params, 3, nodes, time, np.empty((3, 1601, len(nodes))))
+    result = model.kernel.simulate(params, 3, [names[i] for i in nodes], save="all", time=time, backend="numba")
+    np.testing.assert_array_equal(times, result.times)
+    for column, i in enumerate(nodes):
+        np.testing.assert_array_equal(buffer[:, :, column], result.data[names[i]])
+    with pytest.raises(ParameterError, match="ascending order"):
+        model.kernel.simulate_steps(params, 3, nodes[::-1], time)
