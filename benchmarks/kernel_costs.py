@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sdkit.engine import compile_model  # noqa: E402
-from sdkit.engine.kernel import interleaved_vectors  # noqa: E402
+from sdkit.engine.kernel_files import interleaved_vectors  # noqa: E402
 from sdkit.timing import saveper_mask, time_grid  # noqa: E402
 
 VARIANTS = {

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
-import importlib.util
-import linecache
 import logging
 import os
-import sys
 import threading
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from sdkit.cache import cache_folder, cached_file
 from sdkit.engine.annotate import annotated_source
 from sdkit.engine.background import CompileJob, simulate_meanwhile
 from sdkit.engine.codegen import check_order, generate, generate_numba, lookup_data
 from sdkit.engine.ir import ModelIR
+from sdkit.engine.kernel_files import (
+    INTERLEAVE,
+    LOAD_LOCK,
+    RUNTIME_HASH,
+    exec_numpy_source,
+    interleaved_vectors,
+    load_numba,
+)
 from sdkit.engine.plan import TIME_KEYS, Plan, make_plan
 from sdkit.engine.schedule import Schedule, order_nodes
 from sdkit.errors import NonFiniteError, ParameterError
@@ -34,8 +35,6 @@ log = logging.getLogger(__name__)
 NUMBA_MIN_SAMPLES = 64
 #: seed of the RANDOM functions unless ``simulate`` is given another (sdkit's runs use it)
 RANDOM_SEED = 0
-#: vectors of lanes LLVM interleaves in the numba kernel's lane loop
-INTERLEAVE = 2
 
 
 @dataclass
@@ -55,76 +54,7 @@ class SimulationResult:
     data: dict[str, np.ndarray]
 
 
-_LOAD_LOCK = threading.Lock()
 _JOB_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def interleaved_vectors(count: int = INTERLEAVE):
-    """Numba compiles inside this block interleave ``count`` vectors in vectorised loops."""
-    import llvmlite.binding as llvm
-
-    llvm.set_option("", f"-force-vector-interleave={count}")
-    try:
-        yield
-    finally:
-        llvm.set_option("", "-force-vector-interleave=0")  # 0: LLVM's cost model decides
-
-
-def _runtime_hash() -> str:
-    """Hash of the modules a generated kernel calls into.
-
-    numba's on-disk cache does not notice when a called function or a compiler
-    option changes, so the kernel's module name includes this hash and the
-    interleave count: editing vmath.py or nbfunctions.py, or changing
-    :data:`INTERLEAVE`, gives every kernel a new name and a fresh compile.
-    """
-    folder = Path(__file__).parent
-    h = hashlib.sha256()
-    for name in ("vmath.py", "nbfunctions.py", "vrandom.py"):
-        h.update((folder / name).read_bytes())
-    return h.hexdigest()
-
-
-_RUNTIME_HASH = _runtime_hash()
-
-
-#: kernels (model structures) not used for this many days are removed from the cache
-STALE_DAYS = 30
-
-
-def remove_stale_kernels(folder: Path, max_age_days: float = STALE_DAYS) -> list[str]:
-    """Delete cached kernel modules (and numba's files for them) unused for ``max_age_days``.
-
-    A kernel's file is touched whenever it is loaded, so only kernels of model
-    structures (or sdkit versions) nobody ran for that long go. Returns their names.
-    """
-    cutoff = time.time() - max_age_days * 86400
-    removed = []
-    for path in folder.glob("sdkit_kernel_*.py"):
-        try:
-            if path.stat().st_mtime >= cutoff:
-                continue
-            path.unlink()
-            for cached in (folder / "__pycache__").glob(f"{path.stem}.*"):
-                cached.unlink()
-        except OSError:  # another process removed or is writing it
-            continue
-        removed.append(path.stem)
-    return removed
-
-
-def _exec_numpy_source(source: str) -> Any:
-    """The numpy kernel's ``run``, compiled under a name that tracebacks can show the source of.
-
-    The name holds the hash of the source and is registered with :mod:`linecache`, so a
-    traceback through the kernel shows the generated line that failed.
-    """
-    filename = f"<sdkit-kernel-numpy-{hashlib.sha256(source.encode('utf-8')).hexdigest()[:16]}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-    namespace: dict[str, Any] = {}
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - sdkit's own generated code
-    return namespace["run"]
 
 
 def _call_with_data(run, numbers, tables, *args):
@@ -232,7 +162,7 @@ class Kernel:
         if fn is not None:
             return fn
         if flavor == "numpy":
-            fn = self._fns["numpy"] = _exec_numpy_source(self.source(flavor))
+            fn = self._fns["numpy"] = exec_numpy_source(self.source(flavor))
             return fn
         self._numba_job().wait()  # progress lines once it outlasts the budget
         return self._fns["numba"]
@@ -249,9 +179,9 @@ class Kernel:
         # the source holds the structure only (numbers and lookups are arguments),
         # so its hash is the cache key of the structure
         src, numbers = generate_numba(self._ir, self._sched)
-        compiled_with = f"{_RUNTIME_HASH} interleave={INTERLEAVE}"
+        compiled_with = f"{RUNTIME_HASH} interleave={INTERLEAVE}"
         digest = hashlib.sha256((src + compiled_with).encode("utf-8")).hexdigest()[:24]
-        run = self._load_numba(src, digest)
+        run = load_numba(src, digest)
         fn = functools.partial(_call_with_data, run, numbers, lookup_data(self._ir))
         self._compile_numba(fn)
         self._fns["numba"] = fn
@@ -288,30 +218,8 @@ class Kernel:
             0,
             1,
         )
-        with _LOAD_LOCK, interleaved_vectors():
+        with LOAD_LOCK, interleaved_vectors():
             fn(*args)
-
-    @staticmethod
-    def _load_numba(src: str, digest: str):
-        import numba
-
-        name = f"sdkit_kernel_{digest}_{numba.__version__.replace('.', '_')}"
-        if name in sys.modules:
-            module = sys.modules[name]
-            return module.run
-        with _LOAD_LOCK:
-            if name in sys.modules:
-                module = sys.modules[name]
-                return module.run
-            folder = cache_folder("engine")
-            path = cached_file(folder, f"{name}.py", src)  # private, verified
-            os.utime(path)  # in use: not stale
-            remove_stale_kernels(folder)
-            spec = importlib.util.spec_from_file_location(name, path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            sys.modules[name] = module
-        return module.run
 
     def _pick_backend(self, n: int, backend: str | None) -> str:
         b = backend or self.backend
@@ -499,6 +407,23 @@ class Kernel:
         return {seed_node: np.float64(seed),
                 sample_node: np.arange(first_sample, first_sample + n, dtype=np.float64)}
 
+    def simulate_steps(self, params: Mapping[str, Any] | None, n: int, nodes: Sequence[int],
+                       time: Mapping[str, float] | None = None, out: np.ndarray | None = None,
+                       seed: int = 0, first_sample: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The saved times and the values of scalar ``nodes`` (IR node indices, ascending) at
+        every saved time as one ``(n, saved steps, node)`` array: the numba kernel's own
+        buffer (``out`` when given, C-contiguous), without :meth:`simulate`'s copy per
+        variable (loop dominance reads it whole)."""
+        if list(nodes) != sorted(set(nodes)):
+            raise ParameterError("simulate_steps takes node indices in ascending order, each once")
+        t = self._times(time)
+        plan = make_plan([], self._ir.var_nodes, t, "all")
+        plan = replace(plan, saved_nodes=np.asarray(nodes, dtype=np.int64))
+        pvals = self._param_values(params or {}, n)
+        pvals.update(self._random_key(seed, first_sample, n))
+        buf = self._execute_numba(plan, pvals, n, params or {}, time, (seed, first_sample), out)
+        return plan.out_times, buf
+
     def _arguments(self, plan: Plan) -> tuple:
         """The kernel's arguments after the parameters and the output buffer."""
         times = np.asarray(plan.times, dtype=np.float64)
@@ -518,9 +443,13 @@ class Kernel:
         return buf
 
     def _execute_numba(self, plan: Plan, pvals: Mapping[int, Any], n: int, params: Mapping[str, Any],
-                       time: Mapping[str, float] | None, key: tuple[int, int]) -> np.ndarray:
-        """Run the numba kernel over threads; the buffer is ``(n, saved steps, saved nodes)``."""
-        buf = np.empty((n, plan.steps.size, plan.saved_nodes.size), dtype=np.float64)
+                       time: Mapping[str, float] | None, key: tuple[int, int],
+                       out: np.ndarray | None = None) -> np.ndarray:
+        """Run the numba kernel over threads; the buffer (``out`` when given) is ``(n, saved steps, saved nodes)``."""
+        shape = (n, plan.steps.size, plan.saved_nodes.size)
+        buf = np.empty(shape, dtype=np.float64) if out is None else out
+        if buf.shape != shape or buf.dtype != np.float64 or not buf.flags.c_contiguous:
+            raise ParameterError(f"the kernel's buffer must be a C-contiguous float64 array of shape {shape}")
         bad = np.full((n, 2), -1, dtype=np.int64)
         args = (self._param_matrix(pvals, n), *self._arguments(plan), buf, plan.t0, plan.tf, plan.dt, plan.sp, bad)
         with np.errstate(all="ignore"):

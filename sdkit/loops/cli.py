@@ -10,6 +10,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sdkit.errors import ParameterError
 from sdkit.io import check_output_path
 from sdkit.loops.find import MAX_LOOPS, LoopReport
@@ -33,6 +35,8 @@ def add_loops_parser(sub: Any, help_text: str) -> None:
     p.add_argument("--before", metavar="NAME<LEVEL", help="with --dominance: also name the loop dominant before NAME first goes below "
                    "(NAME>LEVEL: above) LEVEL, per run")
     p.add_argument("--years", type=float, default=10.0, metavar="Y", help="with --before: the window before the event (default 10)")
+    p.add_argument("--bins", type=int, default=5, metavar="N",
+                   help="with --before and --samples: bins of each sampled constant in the summary (default 5)")
     p.add_argument("--out", metavar="FILE.nc", help="with --dominance: netCDF file of loop scores (loop, [sample,] time)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
 
@@ -45,6 +49,8 @@ def cmd_loops(args: argparse.Namespace) -> int:
         raise ParameterError("--scenario, --samples, --before and --out go with --dominance; add --dominance to score a run")
     if args.dominance and not args.out:
         raise ParameterError("--dominance writes loop scores; add --out FILE.nc")
+    if args.bins < 1:
+        raise ParameterError(f"--bins must be at least 1, got {args.bins}")
     if not args.years > 0:
         raise ParameterError(f"--years must be a positive number of years, got {args.years:g}")
     if args.out:
@@ -71,7 +77,13 @@ def _write_dominance(args: argparse.Namespace, model: Any, report: LoopReport) -
     from sdkit.cli import command_line, read_samples
     from sdkit.io import write_netcdf
     from sdkit.loops.dominance import score_scenario
-    from sdkit.loops.windows import dominance_before, parse_event, window_table
+    from sdkit.loops.windows import (
+        dominance_before,
+        parameter_table,
+        parse_event,
+        window_by_parameter,
+        window_table,
+    )
 
     samples = read_samples(args.samples) if args.samples else None
     keep = report.named() if args.named else None
@@ -79,22 +91,48 @@ def _write_dominance(args: argparse.Namespace, model: Any, report: LoopReport) -
     watched = [model.resolve(event.variable)] if event else []
     if samples is None:  # one run: its stocks too, the trajectories the dominance figure draws
         watched += [stock for stock in model.stocks if stock not in watched]
-    scored = score_scenario(model, args.scenario, report.loops, samples, keep, watched)
+    scored = score_scenario(model, args.scenario, report.loops, samples, keep, watched, _chunk_progress)
+    sampled = scored[[model.resolve(c) for c in samples.columns]] if samples is not None else None
     if event:
         window = dominance_before(scored, scored[watched[0]], event, args.years)
         scored = scored.assign(window)
+        if sampled is not None:
+            by_parameter = window_by_parameter(window, sampled, args.bins)
+            scored = scored.assign(by_parameter)
     scored.attrs["command"] = command_line(args)
-    write_netcdf(scored, args.out)
+    write_netcdf(with_ascii_ids(scored), args.out)
     print(dominance_table(scored, report))
     if event:
         names = {loop.id: loop.name or ARROW.join(loop.variables) for loop in report.loops}
-        sampled = scored[[model.resolve(c) for c in samples.columns]] if samples is not None else None
         print(window_table(window, names, event, args.years, sampled))
+        if sampled is not None:
+            print(f"\nthe same, as a function of each sampled constant (share of the runs in each of {args.bins} "
+                  "bins of equal counts, or per value):\n")
+            print(parameter_table(by_parameter, sampled))
     runs = f"{len(samples)} runs of " if samples is not None else ""
     print(f"wrote {args.out} (loop scores of {scored.sizes['loop']} loops, {runs}scenario {scored.attrs['scenario']})")
     for note in notes(report):
         print(f"sdkit: note: {note}", file=sys.stderr)
     return 0
+
+
+def _chunk_progress(chunks: list) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(chunks, desc="chunks", unit="chunk", file=sys.stderr, disable=len(chunks) < 2, leave=False)
+
+
+def with_ascii_ids(scored: Any) -> Any:
+    """``dominant_loop`` as fixed-width characters (ids are ASCII), which netCDF writes at once
+    and xarray reads back as text, instead of one variable-length string per run and time."""
+    ids = scored["dominant_loop"]
+    values = np.ascontiguousarray(ids.values, dtype=str)
+    width = values.dtype.itemsize // 4
+    codes = values.view(np.uint32).reshape(*values.shape, max(width, 1)) if width else None
+    if codes is None or codes.max(initial=0) > 127:
+        return scored
+    chars = codes.astype(np.uint8).view(f"S{width}").reshape(values.shape)
+    return scored.assign(dominant_loop=(ids.dims, chars, {**ids.attrs, "_Encoding": "utf-8"}))
 
 
 def dominance_table(scored: Any, report: LoopReport, share: float = 0.05) -> str:
@@ -103,11 +141,11 @@ def dominance_table(scored: Any, report: LoopReport, share: float = 0.05) -> str
     times, and all samples of an ensemble; scores of loops the file does not hold: -)."""
     from sdkit.report import table
 
-    leader = scored["dominant_loop"].isel(time=slice(1, None)).values
+    shares = dict(zip((str(i) for i in scored["leading_loop"].values), scored["leading_share"].values, strict=True))
     held = [str(v) for v in scored["loop"].values]
     rows = []
     for loop in report.loops:
-        dominant = float((leader == loop.id).mean())
+        dominant = float(shares.get(loop.id, 0.0))
         if not (loop.name or dominant >= share):
             continue
         if loop.id in held:

@@ -13,22 +13,27 @@ for an inflow and ``-|Δout / Δnet|`` for an outflow, as in the paper. A loop's
 is the product of its links' scores; its relative score is that divided by the sum
 of the absolute scores of the loops compared.
 
-The equations are evaluated by the engine's own generated numpy code
-(:func:`sdkit.engine.codegen.expression_function`) on the values a run saved: every
-stock, auxiliary and constant. The differences are taken between saved times, so a
-run should save every time step (``SAVEPER = TIME STEP``) for the scores to be the
-paper's; a coarser SAVEPER gives scores over longer intervals.
+The equations are evaluated by code generated from the engine's own expression code
+(:mod:`sdkit.loops.linkcode`) on the values a run saved: every stock and auxiliary, and
+the constants; every loop's score at once along a graph of the loops' links
+(:mod:`sdkit.loops.automaton`); an ensemble chunk by chunk (:mod:`sdkit.loops.samples`).
+The differences are taken between saved times, so a run should save every time step
+(``SAVEPER = TIME STEP``) for the scores to be the paper's; a coarser SAVEPER gives
+scores over longer intervals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
 from sdkit.errors import ParameterError, UnsupportedFeature
+from sdkit.loops.automaton import loop_automaton
+from sdkit.loops.linkcode import LinkProgram, link_program
 
 if TYPE_CHECKING:
     from sdkit.loops.loop import Loop
@@ -64,54 +69,36 @@ def link_scores(model: Model, dataset: xr.Dataset, scenario: str | None = None) 
     """
     ir, node_names = scorable(model)
     run, chosen = _one_scenario(dataset, scenario)
-    lead = [d for d in run[node_names[_first_dynamic(ir)]].dims if d != "time"]
-    values = {i: _series(run, ir.nodes[i], py_name, model, lead) for i, py_name in node_names.items()}
+    program = link_program(ir)
+    lead = [d for d in run[node_names[program.dynamic[0]]].dims if d != "time"]
     settings = model.time.replace(_scenario_time(dataset, chosen))
-    steps = _Steps(values, run["time"].values,
-                   (settings.initial_time, settings.final_time, settings.time_step, settings.saveper))
-    names, sources, targets, scores = [], [], [], []
-    for target, node in enumerate(ir.nodes):
-        if node.kind in ("aux", "stock"):
-            for source, score in steps.scores(ir, node):
-                sources.append(model.variables[node_names[source]].name)
-                targets.append(model.variables[node_names[target]].name)
-                names.append(f"{sources[-1]}{ARROW}{targets[-1]}")
-                scores.append(score)
-    shape = (len(names), *(run.sizes[d] for d in lead), run.sizes["time"])
+    values = _values(program, {i: _series(run, ir.nodes[i], node_names[i], model, lead) for i in program.dynamic})
+    constants = _constants(program, {i: _series(run, ir.nodes[i], node_names[i], model, lead)[..., 0]
+                                     for i in program.params}, values.shape[0])
+    table = program.score(values, constants, run["time"].values, time_control(settings))
+    sources = [model.variables[node_names[source]].name for source, _ in program.links]
+    targets = [model.variables[node_names[target]].name for _, target in program.links]
+    shape = (len(program.links), *(run.sizes[d] for d in lead), run.sizes["time"])
     return xr.DataArray(
-        np.array(scores).reshape(shape), dims=("link", *lead, "time"),
-        coords={"link": names, "source": ("link", sources), "target": ("link", targets),
-                **{d: run[d].values for d in (*lead, "time")}},
+        table.reshape(shape), dims=("link", *lead, "time"),
+        coords={"link": [f"{a}{ARROW}{b}" for a, b in zip(sources, targets, strict=True)], "source": ("link", sources),
+                "target": ("link", targets), **{d: run[d].values for d in (*lead, "time")}},
         name="link_score", attrs={"long_name": "link score (Loops That Matter)", "units": "1"})
 
 
-class _Steps:
-    """The values of every node before and after each time step, and the scores of one equation's inputs."""
+def _values(program: LinkProgram, series: dict[int, np.ndarray]) -> np.ndarray:
+    """The runs' stocks and auxiliaries as ``(run, time, node)``."""
+    return np.stack([series[i].reshape(-1, series[i].shape[-1]) for i in program.dynamic], axis=-1)
 
-    def __init__(self, values: dict[int, np.ndarray], time: np.ndarray, control: tuple) -> None:
-        self.previous = {i: v[..., :-1] for i, v in values.items()}
-        self.current = {i: v[..., 1:] for i, v in values.items()}
-        self.shape = next(iter(values.values()))[..., 1:].shape
-        self.time, self.control = time, control
 
-    def scores(self, ir, node) -> list[tuple[int, np.ndarray]]:
-        """(input node, its link score over time) for every stock or auxiliary the node's equation reads."""
-        from sdkit.engine.codegen import expression_function
-        from sdkit.engine.ir import refs
+def _constants(program: LinkProgram, series: dict[int, np.ndarray], runs: int) -> np.ndarray:
+    """The runs' constants as ``(node, run)``."""
+    rows = [np.broadcast_to(np.asarray(series[i], dtype=float).reshape(-1), (runs,)) for i in program.params]
+    return np.stack(rows) if rows else np.empty((0, runs))
 
-        expr = node.flow if node.kind == "stock" else node.expr
-        evaluate = expression_function(ir, expr)
-        before = self._at(evaluate, self.previous, self.time[:-1])
-        after = self._at(evaluate, self.current, self.time[1:])
-        found = []
-        for source in sorted(i for i in refs(expr) if ir.nodes[i].kind in ("aux", "stock")):
-            partial = self._at(evaluate, {**self.previous, source: self.current[source]}, self.time[:-1]) - before
-            score = _score(partial, after - before, self.current[source] - self.previous[source])
-            found.append((source, np.concatenate([np.zeros((*self.shape[:-1], 1)), score], axis=-1)))
-        return found
 
-    def _at(self, evaluate, values: dict[int, np.ndarray], time: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(np.asarray(evaluate(values, time, *self.control), dtype=float), self.shape)
+def time_control(settings) -> tuple[float, float, float, float]:
+    return settings.initial_time, settings.final_time, settings.time_step, settings.saveper
 
 
 def loop_scores(scores: xr.DataArray, loops: Sequence[Loop], keep: Sequence[Loop] | None = None) -> xr.Dataset:
@@ -126,53 +113,62 @@ def loop_scores(scores: xr.DataArray, loops: Sequence[Loop], keep: Sequence[Loop
     dims = ("link", *(d for d in scores.dims if d not in ("link", "time")), "time")
     table = scores.transpose(*dims).values
     kept = list(loops if keep is None else keep)
-    position = {loop.id: number for number, loop in enumerate(kept)}
-    score = np.zeros((len(kept), *table.shape[1:]))
-    total = np.zeros(table.shape[1:])
-    largest = np.zeros(table.shape[1:])
-    dominant = np.full(table.shape[1:], "", dtype=object)
     row_of = {str(label): row for row, label in enumerate(scores["link"].values)}
-    for loop in loops:
-        product = _loop_product(table, row_of, loop)
-        total += np.abs(product)
-        ahead = np.abs(product) > largest
-        largest, dominant = np.where(ahead, np.abs(product), largest), np.where(ahead, loop.id, dominant)
-        if loop.id in position:
-            score[position[loop.id]] = product
-    with np.errstate(invalid="ignore", divide="ignore"):
-        relative = np.where(total > 0, score / np.where(total > 0, total, 1.0), 0.0)
+    flat = table.reshape(table.shape[0], -1, table.shape[-1])
+    links = LoopLinks(loops, row_of)
+    score, relative, dominant = scored_loops(flat, links, kept)
     loop_dims = ("loop", *dims[1:])
+    shape = table.shape[1:]
     return xr.Dataset(
-        {"loop_score": (loop_dims, score, {"long_name": "loop score", "units": "1"}),
-         "relative_loop_score": (loop_dims, relative, {"long_name": "relative loop score", "units": "1"}),
-         "dominant_loop": (dims[1:], dominant.astype(str), {"long_name": "loop with the largest |loop score|"})},
+        {"loop_score": (loop_dims, score.reshape(-1, *shape), {"long_name": "loop score", "units": "1"}),
+         "relative_loop_score": (loop_dims, relative.reshape(-1, *shape), {"long_name": "relative loop score", "units": "1"}),
+         "dominant_loop": (dims[1:], links.ids[dominant].reshape(shape),
+                           {"long_name": "loop with the largest |loop score|"})},
         coords={"loop": [loop.id for loop in kept], "name": ("loop", [loop.name for loop in kept]),
                 **{d: scores[d].values for d in dims[1:]}})
 
 
-def _loop_product(table: np.ndarray, row_of: dict[str, int], loop: Loop) -> np.ndarray:
-    """The product of a loop's link scores (rows of ``table``)."""
-    product = np.ones(table.shape[1:])
+class LoopLinks:
+    """The link rows of each loop (in the loop's order) and the automaton that scores them all."""
+
+    def __init__(self, loops: Sequence[Loop], row_of: dict[str, int]) -> None:
+        self.loops = list(loops)
+        self.rows = {loop.id: _rows(loop, row_of) for loop in self.loops}
+        self.automaton = loop_automaton([self.rows[loop.id] for loop in self.loops])
+        self.ids = np.array([*(loop.id for loop in self.loops), ""])
+
+
+def scored_loops(table: np.ndarray, links: LoopLinks, kept: Sequence[Loop],
+                 out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Loop scores and relative loop scores of ``kept`` ``(loop, run, time)`` (into ``out`` when
+    given), and the index (in ``links.loops``) of the dominant loop ``(run, time)`` (-1 where
+    every loop scores 0), from link scores ``(link, run, time)``; ``links.ids[index]`` are the
+    ids ("" for -1)."""
+    dominant, total = links.automaton.dominance(table)
+    shape = (len(kept), *table.shape[1:])
+    score, relative = out if out is not None else (np.empty(shape), np.empty(shape))
+    for number, loop in enumerate(kept):
+        product = score[number]
+        product[...] = 1.0
+        for row in links.rows[loop.id]:
+            np.multiply(product, table[row], out=product)
+    counted = total > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.divide(score, np.where(counted, total, 1.0), out=relative)
+    relative[:, ~counted] = 0.0
+    return score, relative, dominant
+
+
+def _rows(loop: Loop, row_of: dict[str, int]) -> list[int]:
+    """The rows of a loop's link scores, in the loop's order."""
     targets = (*loop.variables[1:], loop.variables[0])
+    rows = []
     for label in (f"{a}{ARROW}{b}" for a, b in zip(loop.variables, targets, strict=True)):
         if label not in row_of:
             raise ParameterError(f"loop {loop.name or loop.id} uses the link {label}, which has no score; "
                                  "score the links of the model the loop comes from")
-        product *= table[row_of[label]]
-    return product
-
-
-def _score(partial: np.ndarray, change: np.ndarray, source_change: np.ndarray) -> np.ndarray:
-    """|Δx z / Δz| * sign(Δx z / Δx), 0 where Δz or Δx is 0."""
-    defined = (change != 0) & (source_change != 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        magnitude = np.abs(partial / np.where(defined, change, 1.0))
-        direction = np.sign(partial) * np.sign(source_change)
-    return np.where(defined, magnitude * direction, 0.0)
-
-
-def _first_dynamic(ir) -> int:
-    return next(i for i, node in enumerate(ir.nodes) if node.kind in ("aux", "stock"))
+        rows.append(row_of[label])
+    return rows
 
 
 def scorable(model: Model) -> tuple[Any, dict[int, str]]:
@@ -242,7 +238,7 @@ def _series(run: xr.Dataset, node, py_name: str, model: Model, lead: list[str]) 
 
 def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Loop] | None = None,
                    samples: Any = None, keep: Sequence[Loop] | None = None,
-                   variables: Sequence[str] = ()) -> xr.Dataset:
+                   variables: Sequence[str] = (), progress: Any = None) -> xr.Dataset:
     """Run one scenario with the engine, saving every time step, and score its links and loops.
 
     Parameters
@@ -261,6 +257,8 @@ def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Lo
     variables : list of str
         Python names of variables whose trajectories the result holds too (an
         ensemble's result also holds the values of the constants its samples set).
+    progress : callable, optional
+        Wraps the iterable of an ensemble's chunks (e.g. ``tqdm.tqdm``).
 
     Returns
     -------
@@ -270,62 +268,81 @@ def score_scenario(model: Model, scenario: str | None = None, loops: Sequence[Lo
         (link, time), the loops' ``name``, ``polarity`` and ``cycle``; the run's
         provenance in the attributes.
     """
-    from sdkit.ensemble import ensemble
     from sdkit.loops.find import find_loops
-    from sdkit.run import run
+    from sdkit.loops.samples import score_samples
 
     scorable(model)  # refuse before running what cannot be scored
     loops = list(loops) if loops is not None else find_loops(model).loops
-    _check_size(model, len(loops if keep is None else keep), 1 if samples is None else len(samples))
+    held = list(loops if keep is None else keep)
+    _check_size(model, len(held), 1 if samples is None else len(samples), len(variables))
     name, every_step = _every_step(model, scenario)
     stepwise = model.with_scenarios({**model.scenarios, name: every_step})
     if samples is None:
-        dataset = run(stepwise, scenarios=[name], variables=saved_variables(model), engine="engine")
+        scored, attrs = _score_run(model, stepwise, name, loops, held, variables)
+        counts = Counter(str(i) for i in scored["dominant_loop"].values[1:])
     else:
-        dataset = ensemble(stepwise, samples, variables=saved_variables(model), scenario=name)
-    links = link_scores(model, dataset, name)
-    scored = loop_scores(links, loops, keep)
-    held = list(loops if keep is None else keep)
+        scored, attrs, counts = score_samples(model, stepwise, name, samples, loops, held, variables, progress)
     scored = scored.assign_coords(
         polarity=("loop", [loop.polarity for loop in held]),
         cycle=("loop", [ARROW.join(loop.variables) for loop in held]))
-    scored = scored.assign(leading_loops(scored["dominant_loop"], loops))
-    if samples is None:  # an ensemble's link scores would outweigh its loop scores
-        scored["link_score"] = links.drop_vars(["source", "target"])
-    else:  # the samples' values, beside the scores they explain
-        for column in samples.columns:
-            constant = model.resolve(column)
-            scored[constant] = dataset[constant].isel(time=0, drop=True)
-    for variable in variables:
-        values = dataset[variable]
-        scored[variable] = values.sel(scenario=name).drop_vars("scenario") if "scenario" in values.dims else values
-    scored.attrs = {**dataset.attrs, "scenario": name,
+    scored = scored.assign(leading_loops(counts, loops, scored["dominant_loop"][..., 1:].size))
+    scored.attrs = {**attrs, "scenario": name,
                     "method": "Loops That Matter (Schoenberg, Davidsen & Eberlein 2020): link scores between "
                               "successive time steps; loop score = product of its link scores; relative "
                               "loop score = loop score / sum of |loop scores| of the loops in the file"}
     return scored
 
 
-def leading_loops(dominant: xr.DataArray, loops: Sequence[Loop]) -> xr.Dataset:
+def _score_run(model: Model, stepwise: Model, name: str, loops: Sequence[Loop], held: Sequence[Loop],
+               variables: Sequence[str]) -> tuple[xr.Dataset, dict]:
+    """One run of the scenario: its link scores beside its loop scores, and the trajectories asked for."""
+    from sdkit.run import run
+
+    dataset = run(stepwise, scenarios=[name], variables=saved_variables(model), engine="engine")
+    links = link_scores(model, dataset, name)
+    scored = loop_scores(links, loops, held)
+    scored["link_score"] = links.drop_vars(["source", "target"])
+    for variable in variables:
+        values = dataset[variable]
+        scored[variable] = values.sel(scenario=name).drop_vars("scenario") if "scenario" in values.dims else values
+    return scored, dict(dataset.attrs)
+
+
+def leading_loops(counts: Mapping[str, int], loops: Sequence[Loop], points: int) -> xr.Dataset:
     """What each loop that ever has the largest |loop score| is: its ``leading_name`` ("" when
-    unnamed), ``leading_polarity`` and ``leading_cycle``, over the dim ``leading_loop`` (ids),
-    so a figure can say which loop dominates also when ``keep`` left out its scores."""
-    ids = sorted({str(i) for i in np.ravel(dominant.values)} - {""})
+    unnamed), ``leading_polarity``, ``leading_cycle`` and ``leading_share`` (the share of the
+    ``points``, time steps after the first over all runs, at which it has), over the dim
+    ``leading_loop`` (ids), so a figure can say which loop dominates also when ``keep`` left
+    out its scores. ``counts``: loop id -> the points at which it has the largest score."""
+    ids = sorted(i for i, count in counts.items() if i and count)
     by_id = {loop.id: loop for loop in loops}
     chosen = [by_id[i] for i in ids]
     return xr.Dataset(
         {"leading_name": ("leading_loop", np.array([loop.name or "" for loop in chosen], dtype=str)),
          "leading_polarity": ("leading_loop", np.array([loop.polarity for loop in chosen], dtype=str)),
-         "leading_cycle": ("leading_loop", np.array([ARROW.join(loop.variables) for loop in chosen], dtype=str))},
+         "leading_cycle": ("leading_loop", np.array([ARROW.join(loop.variables) for loop in chosen], dtype=str)),
+         "leading_share": ("leading_loop", np.array([counts[i] / max(points, 1) for i in ids]),
+                           {"long_name": "share of the time steps (after the first, over all runs) it dominates"})},
         coords={"leading_loop": np.array(ids, dtype=str)})
 
 
-def _check_size(model: Model, loops: int, runs: int) -> None:
-    """Refuse, before any run, scores that would not fit in half the machine's memory."""
+def dominance_counts(index: np.ndarray, links: LoopLinks) -> Counter:
+    """Loop id -> the points (time steps after the first, over all runs) at which it dominates,
+    from the dominant loops' indices ``(run, time)`` (-1: none)."""
+    counts = np.bincount(index[:, 1:].ravel() + 1, minlength=len(links.loops) + 1)
+    return Counter({links.loops[i].id: int(c) for i, c in enumerate(counts[1:]) if c})
+
+
+def _check_size(model: Model, loops: int, runs: int, variables: int = 0) -> None:
+    """Refuse, before any run, scores that would not fit in half the machine's memory: per run
+    and time step, each kept loop's score and relative score, the dominant loop's id (up to
+    9 characters of 4 bytes) and each trajectory kept, besides one chunk's work."""
     from sdkit.ensemble import default_memory_limit
+    from sdkit.loops.samples import CHUNK_BYTES
 
     steps = round((model.time.final_time - model.time.initial_time) / model.time.time_step) + 1
-    size = 8.0 * steps * runs * (2 * loops + 3 * len(saved_variables(model)))
+    working = min(CHUNK_BYTES, 8.0 * steps * runs * 2 * len(saved_variables(model)))  # one chunk's runs and links
+    size = steps * runs * (16.0 * loops + 36.0 + 8.0 * variables) + working
     if size > default_memory_limit():
         raise ParameterError(f"the loop scores of {loops:,} loops over {runs:,} runs of {steps:,} time steps take "
                              f"about {size / 1e9:.0f} GB, more than half this machine's memory; keep fewer loops "

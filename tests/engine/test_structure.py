@@ -93,7 +93,7 @@ def test_kernels_unused_for_a_month_are_removed_from_the_cache(tmp_path):
     import os
     import time
 
-    from sdkit.engine.kernel import STALE_DAYS, remove_stale_kernels
+    from sdkit.engine.kernel_files import STALE_DAYS, remove_stale_kernels
 
     (tmp_path / "__pycache__").mkdir()
     month_ago = time.time() - (STALE_DAYS + 1) * 86400
