@@ -100,12 +100,17 @@ def cached_file(folder: Path, name: str, text: str) -> Path:
             return path
     except (OSError, UnicodeDecodeError):
         pass
+    return write_private(folder, name, text.encode("utf-8"))
+
+
+def write_private(folder: Path, name: str, data: bytes) -> Path:
+    """``folder/name`` (re)written with ``data`` at once: readers see the old file or the new one."""
     descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, folder / name)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return path
+    return folder / name

@@ -416,12 +416,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 #: Commands whose parser and implementation live in their own package: (module, parser adder, name).
+#: Commands that live in other modules: (module, function adding the parser, command, help).
+#: Only the module of the command being run is imported, so ``sdkit run`` never loads
+#: matplotlib, networkx, SALib or the web server.
 PLUGIN_COMMANDS = [
-    ("sdkit.sensitivity.cli", "add_sweep_parser", "sweep"),
-    ("sdkit.plot.cli", "add_plot_parser", "plot"),
-    ("sdkit.loops.cli", "add_loops_parser", "loops"),
-    ("sdkit.diagram.cli", "add_diagram_parser", "diagram"),
-    ("sdkit.explore.cli", "add_explore_parser", "explore"),
+    ("sdkit.sensitivity.cli", "add_sweep_parser", "sweep",
+     "run a sensitivity study (Sobol, Morris, ...) from a TOML file"),
+    ("sdkit.plot.cli", "add_plot_parser", "plot", "draw a figure from a saved result (.nc) in the publication style"),
+    ("sdkit.loops.cli", "add_loops_parser", "loops", "list a model's feedback loops: variables, polarity, id and name"),
+    ("sdkit.diagram.cli", "add_diagram_parser", "diagram",
+     "draw a model's causal-loop diagram (SVG, PDF, PNG) or write its Vensim sketch"),
+    ("sdkit.explore.cli", "add_explore_parser", "explore",
+     "explore a model in the browser: sliders, live runs, uncertainty, checks"),
 ]
 
 
@@ -505,7 +511,10 @@ def _add_params_parser(sub: Any) -> None:
                    help="a text table (default), CSV, or a Markdown table for a paper's appendix")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with ``argv``, only the command it names gets its full
+    parser (the others are listed by name and help), so only that command's module is imported."""
+    chosen = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
     parser = _Parser(
         prog="sdkit",
         description="System-dynamics models of international order: run, check, sweep, plot.",
@@ -515,9 +524,12 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (_add_run_parser, _add_check_parser, _add_ensemble_parser, _add_scenarios_parser,
                 _add_reproduce_parser, _add_params_parser):
         add(sub)
-    for module, add_parser, command in PLUGIN_COMMANDS:
+    for module, add_parser, command, help_text in PLUGIN_COMMANDS:
+        if argv is not None and command != chosen:
+            sub.add_parser(command, help=help_text, add_help=False)
+            continue
         plugin = importlib.import_module(module)
-        getattr(plugin, add_parser)(sub)
+        getattr(plugin, add_parser)(sub, help_text)
         COMMANDS[command] = getattr(plugin, f"cmd_{command}")
     return parser
 
@@ -542,8 +554,8 @@ def _silence_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sdkit`` console script."""
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     args.argv = argv
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(message)s")

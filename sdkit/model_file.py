@@ -20,6 +20,7 @@ from sdkit.errors import ModelFileError
 from sdkit.io import read_input
 from sdkit.locate import SKETCH_MARK, canonical, equation_lines
 from sdkit.macros import expand_macros
+from sdkit.parsed import cached_parse
 from sdkit.precedence import vensim_parsing
 from sdkit.safety import check_model_text, decode_model, vensim_file
 
@@ -97,11 +98,15 @@ def parse_model_text(path: Path, text: str, vensim_precedence: bool = True) -> A
     ModelFileError
         The text does not parse; the message names the equation and its line.
     """
-    try:
+    def parse() -> Any:
         vensim = vensim_file(path, text)
         with vensim_parsing() if vensim_precedence else contextlib.nullcontext():
             vensim.parse()
         return vensim.get_abstract_model()
+
+    try:
+        check_model_text(text, path)  # also when the parse comes from the cache
+        return cached_parse(path, text, vensim_precedence, parse)
     except ModelFileError:
         raise
     except RecursionError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,19 @@ _PACKAGES = ("sdkit", "pysd", "numpy", "xarray", "SALib", "numba")
 
 def versions() -> dict[str, str]:
     """Installed versions of sdkit and the packages that decide its numbers."""
+    return dict(_installed_versions())
+
+
+@cache
+def _installed_versions() -> tuple[tuple[str, str], ...]:
+    """Read once per process: the installed packages do not change while it runs."""
     found = {}
     for package in _PACKAGES:
         try:
             found[package] = version(package)
         except PackageNotFoundError:
             found[package] = "not installed"
-    return found
+    return tuple(found.items())
 
 
 def provenance_attrs(model: Any, **extra: Any) -> dict[str, str]:

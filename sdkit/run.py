@@ -119,7 +119,9 @@ def run(
         for time, group in (progress(groups) if progress else groups)
     ]
     dataset = xr.concat(pieces, dim="scenario", join="outer") if len(pieces) > 1 else pieces[0]
-    dataset = dataset.sel(scenario=[s.name for s in chosen])
+    order = [s.name for s in chosen]
+    if list(dataset["scenario"].values) != order:
+        dataset = dataset.sel(scenario=order)
     for name in names:  # on the variables themselves: dataset[name] would cost O(variables) each
         variable = model.variables[name]
         dataset.variables[name].attrs = {"long_name": variable.name, "units": variable.units}

@@ -142,3 +142,20 @@ def test_params_and_share_rules_never_compile_the_engine(monkeypatch, tmp_path, 
 
 
 MODELS = Path(__file__).parent.parent / "models"
+
+
+def test_run_imports_no_other_command(tmp_path):
+    """`sdkit run` loads neither the figures, the loop finder, the sweeps nor the web server:
+    a modeller waiting at the shell pays only for what the run uses."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\nfrom sdkit.cli import main\n"
+        f"assert main(['run', {str(Path(__file__).parent / 'data' / 'decay.mdl')!r}, '--out', {str(tmp_path / 'o.nc')!r}]) == 0\n"
+        "print('imported:', *(m for m in ('matplotlib', 'networkx', 'SALib', 'starlette', 'sdkit.plot', 'sdkit.loops',"
+        " 'sdkit.sensitivity', 'sdkit.explore', 'sdkit.diagram') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).parent.parent)
+    assert done.stdout.splitlines()[-1] == "imported:"

@@ -11,8 +11,8 @@ from typing import Any
 from sdkit.errors import ParameterError
 
 
-def add_diagram_parser(sub: Any) -> None:
-    p = sub.add_parser("diagram", help="draw a model's causal-loop diagram (SVG, PDF, PNG) or write its Vensim sketch")
+def add_diagram_parser(sub: Any, help_text: str) -> None:
+    p = sub.add_parser("diagram", help=help_text)
     p.add_argument("model", help="Vensim .mdl file")
     p.add_argument("--out", metavar="FILE.svg", help="diagram to write: .svg, .pdf or .png (by the suffix)")
     p.add_argument("--loops", action="store_true", help="colour the links of the named loops (MODEL.loops.toml) and name them in a legend")

@@ -102,14 +102,26 @@ def save_steps(save: str | Sequence[float] | np.ndarray, times: list[float], che
     requested = np.atleast_1d(np.asarray(save, dtype=np.float64))
     if requested.ndim != 1 or requested.size == 0:
         raise ParameterError("save must be 'all', 'final' or a non-empty 1-D array of times")
-    grid = np.asarray(times)
-    found = []
-    for r in requested:
-        hit = np.flatnonzero(np.isclose(grid, r, dt * RPREC))
-        if hit.size == 0:
-            raise ParameterError(f"save time {r} is not on the time-step grid from {t0} to {tf} with step {dt}")
-        found.append(int(hit[0]))
-    steps = np.array(found)
+    steps = _grid_steps(np.asarray(times), requested, dt * RPREC)
+    missing = steps < 0
+    if missing.any():
+        r = requested[np.argmax(missing)]
+        raise ParameterError(f"save time {r} is not on the time-step grid from {t0} to {tf} with step {dt}")
     if np.any(np.diff(steps) <= 0):
         raise ParameterError("save times must be strictly increasing")
     return steps
+
+
+def _grid_steps(grid: np.ndarray, requested: np.ndarray, rtol: float) -> np.ndarray:
+    """For each requested time, the first step of the ascending ``grid`` that ``np.isclose``
+    (relative tolerance ``rtol``) finds equal to it, or -1: the two grid points around it
+    are the only candidates while the tolerance is below half a step."""
+    tolerance = 1e-8 + rtol * np.abs(requested)  # np.isclose's default atol, then rtol
+    spacing = np.diff(grid).min() if grid.size > 1 else np.inf
+    if np.any(tolerance >= spacing / 2):  # times so large that several steps are "close"
+        return np.array([next(iter(np.flatnonzero(np.isclose(grid, r, rtol))), -1) for r in requested])
+    above = np.clip(np.searchsorted(grid, requested), 0, grid.size - 1)
+    below = np.clip(above - 1, 0, grid.size - 1)
+    close_below = np.abs(grid[below] - requested) <= tolerance
+    close_above = np.abs(grid[above] - requested) <= tolerance
+    return np.where(close_below, below, np.where(close_above, above, -1))

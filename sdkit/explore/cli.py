@@ -14,8 +14,8 @@ from sdkit.errors import SdkitError
 DEFAULT_PORT = 8050
 
 
-def add_explore_parser(sub: Any) -> None:
-    p = sub.add_parser("explore", help="explore a model in the browser: sliders, live runs, uncertainty, checks")
+def add_explore_parser(sub: Any, help_text: str) -> None:
+    p = sub.add_parser("explore", help=help_text)
     p.add_argument("model", help="Vensim .mdl file")
     p.add_argument("--scenario", metavar="NAME", help="scenario the sliders start from (default: the model's own values)")
     p.add_argument("--scenarios", metavar="FILE.toml", help="scenarios file (default: <model>.scenarios.toml beside the model)")

@@ -17,8 +17,8 @@ from sdkit.loops.find import MAX_LOOPS, LoopReport
 ARROW = " -> "
 
 
-def add_loops_parser(sub: Any) -> None:
-    p = sub.add_parser("loops", help="list a model's feedback loops: variables, polarity, id and name")
+def add_loops_parser(sub: Any, help_text: str) -> None:
+    p = sub.add_parser("loops", help=help_text)
     p.add_argument("model", help="Vensim .mdl file")
     p.add_argument("--json", action="store_true", help="print a JSON list of {id, name, polarity, variables}")
     p.add_argument("--named", action="store_true", help="only the loops the loops file names")

@@ -19,8 +19,8 @@ KINDS = ("trajectories", "fan", "phase", "sobol", "morris", "balance-map", "chec
 WIDTHS = ("single", "double")
 
 
-def add_plot_parser(sub: Any) -> None:
-    p = sub.add_parser("plot", help="draw a figure from a saved result (.nc) in the publication style")
+def add_plot_parser(sub: Any, help_text: str) -> None:
+    p = sub.add_parser("plot", help=help_text)
     p.add_argument("result", help="netCDF file written by sdkit run, ensemble, sweep or reproduce")
     p.add_argument("--var", nargs="+", metavar="NAME", help="variables to draw (default: the stocks, or all outputs)")
     p.add_argument("--kind", choices=KINDS, help="figure to draw (default: from the file's contents)")

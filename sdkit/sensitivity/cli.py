@@ -23,9 +23,9 @@ from sdkit.sensitivity.methods import METHODS
 __all__ = ["add_sweep_parser", "cmd_sweep", "top_table"]
 
 
-def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_sweep_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
     """Add the ``sweep`` sub-command to an ``argparse`` subparsers object."""
-    p = subparsers.add_parser("sweep", help=f"run a sensitivity study ({', '.join(METHODS)}) from a TOML file")
+    p = subparsers.add_parser("sweep", help=help_text, description=f"Run a sensitivity study ({', '.join(METHODS)}) from a TOML file.")
     p.add_argument("spec", metavar="SPEC.toml", help="study definition, e.g. sensitivity/liberal_sobol.toml")
     p.add_argument("--out", metavar="DIR", help="output folder (default: results/<spec stem>/)")
     p.add_argument("--scenarios", metavar="FILE.toml",

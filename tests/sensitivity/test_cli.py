@@ -36,7 +36,7 @@ metric = "final"
 
 def _parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="sdkit")
-    add_sweep_parser(parser.add_subparsers(dest="command"))
+    add_sweep_parser(parser.add_subparsers(dest="command"), "run a sensitivity study")
     return parser.parse_args(["sweep", *argv])
 
 

@@ -1,0 +1,127 @@
+"""PySD's abstract model of a model text, kept in the private cache between processes.
+
+PySD's Vensim parser takes 0.2–0.7 s for the shipped models, most of what loading a
+model costs; the abstract model it returns pickles in about 50 kB and loads in about
+a millisecond. :func:`cached_parse` keeps one pickle per parse, named by the hash of
+everything the parse depends on: the model text and its path, the precedence rule, the
+versions of PySD and parsimonious, and the source of the sdkit modules that shape the
+parse. A cached pickle lives in sdkit's private cache folder (:mod:`sdkit.cache`) and is
+read by an unpickler that builds only PySD's syntax-tree classes, paths and numpy
+scalars: a file that holds anything else is ignored and the text is parsed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import pickle
+import time
+from collections.abc import Callable
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from sdkit.cache import cache_folder, write_private
+
+log = logging.getLogger(__name__)
+
+#: cached parses not read for this many days are removed when a new one is written
+STALE_DAYS = 30
+
+#: the modules whose classes make up PySD's abstract model
+_TREE_MODULES = ("pysd.translators.structures.abstract_expressions", "pysd.translators.structures.abstract_model")
+#: the other globals an abstract model's pickle refers to
+_OTHER_GLOBALS = {
+    ("pathlib", "PosixPath"), ("pathlib", "WindowsPath"), ("pathlib", "PurePosixPath"),
+    ("pathlib", "PureWindowsPath"), ("numpy", "dtype"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.numeric", "_frombuffer"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy", "ndarray"),
+}
+#: the sdkit modules whose code decides what a parse returns
+_PARSE_MODULES = ("precedence.py", "safety.py")
+
+
+class _TreeUnpickler(pickle.Unpickler):
+    """Builds PySD's syntax-tree classes, paths and numpy values; refuses every other global."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module in _TREE_MODULES or (module, name) in _OTHER_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"a cached parse may not refer to {module}.{name}")
+
+
+@cache
+def _parser_fingerprint() -> str:
+    """The versions and sources a parse depends on, hashed."""
+    h = hashlib.sha256()
+    for package in ("pysd", "parsimonious", "numpy"):
+        try:
+            h.update(f"{package}={version(package)};".encode())
+        except PackageNotFoundError:
+            h.update(f"{package}=?;".encode())
+    folder = Path(__file__).parent
+    for name in _PARSE_MODULES:
+        h.update((folder / name).read_bytes())
+    return h.hexdigest()
+
+
+def parse_key(path: Path, text: str, vensim_precedence: bool) -> str:
+    """The name of the cached parse of ``text`` read from ``path``."""
+    h = hashlib.sha256(_parser_fingerprint().encode())
+    h.update(f"{path.resolve()}\0{vensim_precedence}\0".encode())
+    h.update(text.encode("utf-8"))
+    return h.hexdigest()
+
+
+def cached_parse(path: Path, text: str, vensim_precedence: bool, parse: Callable[[], Any]) -> Any:
+    """``parse()``'s abstract model, from the cache when this parse was kept before."""
+    try:
+        folder = cache_folder("parsed")
+    except OSError:
+        return parse()
+    name = f"{parse_key(path, text, vensim_precedence)}.pickle"
+    found = _load(folder / name)
+    if found is not None:
+        return found
+    model = parse()
+    try:
+        write_private(folder, name, pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+        remove_stale_parses(folder)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
+        log.debug("not caching the parse of %s: %s", path, exc)
+    return model
+
+
+def _load(path: Path) -> Any:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        model = _TreeUnpickler(io.BytesIO(data)).load()
+    except Exception as exc:  # a damaged or foreign file is parsed again, never trusted
+        log.debug("ignoring cached parse %s: %s", path, exc)
+        return None
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+    return model
+
+
+def remove_stale_parses(folder: Path, max_age_days: float = STALE_DAYS) -> list[str]:
+    """Delete cached parses not read for ``max_age_days``; returns their names."""
+    cutoff = time.time() - max_age_days * 86400
+    removed = []
+    for path in folder.glob("*.pickle"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path.name)
+        except OSError:  # another process removed it
+            continue
+    return removed
