@@ -479,8 +479,10 @@ def test_fuzz_sweep_files(sandbox, core):
         small = dataclasses.replace(study, samples=METHODS[study.method].smallest(study.options), convergence=None)
         run_study(small, case / "out", model=study_model, engine="engine")
 
-    outcomes = fuzz("sweep", SWEEPS, work, sandbox, DEFAULT_CASES["sweep"])
-    assert outcomes["ran"] > 0
+    fuzz("sweep", SWEEPS, work, sandbox, DEFAULT_CASES["sweep"])
+    # the unmutated file ran to the end (the warm-up): the harness reaches real studies,
+    # whether or not any of a few mutated cases (half from a grown corpus) still does
+    assert any((sandbox / "sweep-warm-up" / "out").rglob("*.nc"))
 
 
 def test_sweep_file_not_utf8(tmp_path):
