@@ -76,20 +76,30 @@ VECTORS = (
 )
 
 
-def test_vector_sort_order_rank_and_reorder_match_pysd_in_both_backends(tmp_path):
-    """The values of v cross each other over time (never at a saved time), so several orders occur."""
-    path = _write(tmp_path, "vectors", VECTORS)
+def _same_in_both_backends(path):
+    """The model's kernel and its numpy run, after checking numba gives the same bits."""
     kernel = compile_model(path)
     a = kernel.simulate({}, n=1, backend="numpy")
     b = kernel.simulate({}, n=1, backend="numba")
     for key in a.data:
         np.testing.assert_array_equal(a.data[key], b.data[key], err_msg=key)
-    engine = O.engine_series(kernel, a)
-    for tied in [c for c in engine.columns if c.startswith("tie")]:  # PySD's numpy argsort orders ties its own way
-        del engine.columns[tied]
+    return kernel, a
+
+
+def _agrees_with_pysd(engine, path):
     diff, where, shared = O.max_rel_diff(engine, O.pysd_series(O.pysd_model(path)))
     assert shared == len(engine.columns)
     assert diff <= 1e-12, f"{where}: {diff:.3g}"
+
+
+def test_vector_sort_order_rank_and_reorder_match_pysd_in_both_backends(tmp_path):
+    """The values of v cross each other over time (never at a saved time), so several orders occur."""
+    path = _write(tmp_path, "vectors", VECTORS)
+    kernel, a = _same_in_both_backends(path)
+    engine = O.engine_series(kernel, a)
+    for tied in [c for c in engine.columns if c.startswith("tie")]:  # PySD's numpy argsort orders ties its own way
+        del engine.columns[tied]
+    _agrees_with_pysd(engine, path)
     assert len({tuple(row) for row in a.data["up"][0]}) > 3
 
 
@@ -109,15 +119,8 @@ def test_vector_select_matches_pysd_for_every_numerical_action(tmp_path):
             "empty = VECTOR SELECT(none[Dim!], x[Dim!], -7, 0, 0) ~~|\n")
     body += "".join(f"s{k} = VECTOR SELECT(sel[Dim!], x[Dim!], -1, {k}, 0) ~~|\n" for k in range(11))
     path = _write(tmp_path, "select", body)
-    kernel = compile_model(path)
-    a = kernel.simulate({}, n=1, backend="numpy")
-    b = kernel.simulate({}, n=1, backend="numba")
-    for key in a.data:
-        np.testing.assert_array_equal(a.data[key], b.data[key], err_msg=key)
-    engine = O.engine_series(kernel, a)
-    diff, where, shared = O.max_rel_diff(engine, O.pysd_series(O.pysd_model(path)))
-    assert shared == len(engine.columns)
-    assert diff <= 1e-12, f"{where}: {diff:.3g}"
+    kernel, a = _same_in_both_backends(path)
+    _agrees_with_pysd(O.engine_series(kernel, a), path)
     assert np.all(a.data["empty"] == -7)
 
 
@@ -134,14 +137,8 @@ MATRIX = ("R: r1, r2, r3 ~~|\nC: c1, c2, c3 ~~|\nm[R, C] = 0, 2, 1; 1, 1, 0; 3, 
 def test_invert_matrix_matches_pysd_in_both_backends(tmp_path):
     """The first pivot is 0, so the rows must be exchanged."""
     path = _write(tmp_path, "matrix", MATRIX)
-    kernel = compile_model(path)
-    a = kernel.simulate({}, n=1, backend="numpy")
-    b = kernel.simulate({}, n=1, backend="numba")
-    np.testing.assert_array_equal(a.data["inv"], b.data["inv"])
-    engine = O.engine_series(kernel, a)
-    diff, where, shared = O.max_rel_diff(engine, O.pysd_series(O.pysd_model(path)))
-    assert shared == len(engine.columns)
-    assert diff <= 1e-12, f"{where}: {diff:.3g}"
+    kernel, a = _same_in_both_backends(path)
+    _agrees_with_pysd(O.engine_series(kernel, a), path)
 
 
 def test_invert_matrix_of_a_singular_matrix_is_reported(tmp_path):
