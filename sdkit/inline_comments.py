@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-_SKETCH = re.compile(r"^\\\\\\---///", re.MULTILINE)
+from sdkit.macros import split_sketch
+
 _MARKER = re.compile(r"\A\s*\{[^{}\n]*\}")
 _DEFINITION = re.compile(r"(?P<definition>[^~|]*)(?P<rest>~[^|]*\||\Z)")
 _COMMENT = re.compile(r"\{[^{}]*\}")
@@ -19,8 +20,7 @@ _COMMENT = re.compile(r"\{[^{}]*\}")
 
 def strip_inline_comments(text: str) -> str:
     """``text`` with every comment in braces inside an equation's definition blanked out."""
-    sketch = _SKETCH.search(text)
-    model, tail = (text[: sketch.start()], text[sketch.start():]) if sketch else (text, "")
+    model, tail = split_sketch(text)
     marker = _MARKER.match(model)
     head, model = (model[: marker.end()], model[marker.end():]) if marker else ("", model)
     return head + _DEFINITION.sub(_blank_comments, model) + tail

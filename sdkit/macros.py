@@ -49,6 +49,12 @@ _TOKEN = re.compile(
 _SOURCE_NOTE = re.compile(r"\[expanded by sdkit from line (\d+)\]")
 
 
+def split_sketch(text: str) -> tuple[str, str]:
+    """The equations of a model text and its sketch section (from the ``\\\\\\---///`` line on, or "")."""
+    sketch = _SKETCH.search(text)
+    return (text[: sketch.start()], text[sketch.start():]) if sketch else (text, "")
+
+
 def source_line(equation: str) -> int | None:
     """The file's line an expanded copy comes from (``None`` for an equation of the file itself)."""
     note = _SOURCE_NOTE.search(equation)
@@ -92,8 +98,7 @@ def expand_macros(text: str, path: Path) -> str:
     if not macros:
         return text
     without = _BLOCK.sub(lambda block: "\n" * block.group(0).count("\n"), text)
-    sketch = _SKETCH.search(without)
-    equations, rest = (without[: sketch.start()], without[sketch.start():]) if sketch else (without, "")
+    equations, rest = split_sketch(without)
     taken = {vensim_key(_left_name(chunk)) for chunk in equations.split("|") if "=" in chunk or ":=" in chunk}
     expander = _Expander(macros, taken, path)
     expanded, offset = [], 0
