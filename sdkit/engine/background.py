@@ -91,12 +91,14 @@ class CompileJob:
 
 
 def simulate_meanwhile(params: Mapping[str, Any], n: int, shape: Callable[[str], tuple[int, ...]],
-                       ready: Callable[[], bool], run: Callable[[dict, int, str], Any]):
-    """``run(params, n, backend)`` in chunks: numpy until ``ready()``, then numba for the samples left.
+                       ready: Callable[[], bool], run: Callable[[dict, int, int, str], Any]):
+    """``run(params, first, n, backend)`` in chunks of ``n`` samples from sample ``first``:
+    numpy until ``ready()``, then numba for the samples left.
 
     ``shape(name)`` is a constant's subscript shape, to cut per-sample parameters
-    (``(n,)`` or ``(n, *shape)``) into chunks. Every sample is computed on its own,
-    so the chunks give the same bits as one call; a non-finite value names its
+    (``(n,)`` or ``(n, *shape)``) into chunks. Every sample is computed on its own (its
+    random draws follow its number: ``first`` plus its place in the chunk), so the
+    chunks give the same bits as one call; a non-finite value names its
     sample within the whole call.
     """
     from sdkit.engine.kernel import SimulationResult
@@ -107,7 +109,7 @@ def simulate_meanwhile(params: Mapping[str, Any], n: int, shape: Callable[[str],
         stop = n if backend == "numba" else min(n, start + MEANWHILE_SAMPLES)
         part = {name: _samples(value, n, shape(name), start, stop) for name, value in params.items()}
         try:
-            pieces.append(run(part, stop - start, backend))
+            pieces.append(run(part, start, stop - start, backend))
         except NonFiniteError as exc:
             sample = None if exc.sample is None else exc.sample + start
             raise NonFiniteError.at(exc.variable, sample, exc.time) from None

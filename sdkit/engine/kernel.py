@@ -389,7 +389,8 @@ class Kernel:
         if flavor == "meanwhile":
             return simulate_meanwhile(params or {}, n, lambda py: self._ir.var_nodes[py].shape,
                                       lambda: "numba" in self._fns,
-                                      lambda part, m, b: self.simulate(part, m, names, save, time, backend=b))
+                                      lambda part, first, m, b: self.simulate(part, m, names, save, time, backend=b, seed=seed,
+                                                                              first_sample=first_sample + first))
         if flavor == "numpy":
             buf = self._execute_numpy(plan, pvals, n)
         else:

@@ -52,7 +52,7 @@ def test_samples_left_when_the_compile_ends_go_to_numba_with_the_same_bits(monke
     params = {"decay_time": np.linspace(5.0, 20.0, n), "initial_stock": 100.0}
     used = []
 
-    def run(part, m, backend):
+    def run(part, first, m, backend):
         used.append((backend, m))
         return kernel.simulate(part, m, ["stock"], "all", backend=backend)
 
@@ -68,7 +68,7 @@ def test_a_non_finite_value_names_its_sample_in_the_whole_call(monkeypatch):
     kernel = compile_model(DECAY)
     decay_time = np.full(10, 10.0)
     decay_time[6] = 0.0
-    run = lambda part, m, backend: kernel.simulate(part, m, ["stock"], "all", backend=backend)  # noqa: E731
+    run = lambda part, first, m, backend: kernel.simulate(part, m, ["stock"], "all", backend=backend)  # noqa: E731
     with pytest.raises(NonFiniteError) as caught:
         background.simulate_meanwhile({"decay_time": decay_time}, 10, lambda py: (), lambda: False, run)
     assert caught.value.sample == 6

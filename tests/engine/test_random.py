@@ -200,3 +200,28 @@ def test_a_draw_inside_initial_is_held_and_differs_between_samples(tmp_path):
     assert len(np.unique(held[:, 0])) == 50
     numpy = kernel.simulate({}, 50, variables=["held"], backend="numpy", seed=9).data["held"]
     assert np.array_equal(held, numpy)
+
+
+def test_runs_on_numpy_while_numba_compiles_draw_what_one_call_draws(tmp_path, monkeypatch):
+    """backend="auto" runs numpy in chunks while a slow compile goes on: each chunk keeps
+    the seed and its samples' numbers, so the draws are the ones one call makes."""
+    import threading
+
+    from sdkit.engine import background
+    from sdkit.engine.kernel import Kernel
+
+    gate = threading.Event()
+    build = Kernel._build_numba
+    monkeypatch.setattr(Kernel, "_build_numba", lambda self: (gate.wait(), build(self)))
+    monkeypatch.setattr(background, "COMPILE_BUDGET_S", 0.01)
+    monkeypatch.setattr(background, "MEANWHILE_SAMPLES", 16)
+    slow = compile_model(_model(tmp_path))
+    try:
+        meanwhile = slow.simulate({}, 64, backend="auto", seed=5, first_sample=100)
+        assert "numba" not in slow._fns
+    finally:
+        gate.set()
+        slow._compile_job.wait()
+    whole = compile_model(_model(tmp_path)).simulate({}, 64, backend="numpy", seed=5, first_sample=100)
+    for name, values in whole.data.items():
+        np.testing.assert_array_equal(meanwhile.data[name], values, err_msg=name)
