@@ -383,8 +383,7 @@ class Kernel:
         n = int(n)
         names = list(self.variables) if variables is None else list(variables)
         plan = make_plan(names, self._ir.var_nodes, self._times(time), save)
-        pvals = self._param_values(params or {}, n)
-        pvals.update(self._random_key(seed, first_sample, n))
+        pvals = self._values(params, n, seed, first_sample)
         flavor = self._pick_backend(n, backend)
         if flavor == "meanwhile":
             return simulate_meanwhile(params or {}, n, lambda py: self._ir.var_nodes[py].shape,
@@ -396,6 +395,10 @@ class Kernel:
         else:
             buf = self._execute_numba(plan, pvals, n, params or {}, time, (seed, first_sample))
         return SimulationResult(times=plan.out_times, data=_collect(plan, buf, n, flavor))
+
+    def _values(self, params: Mapping[str, Any] | None, n: int, seed: int, first_sample: int) -> dict[int, Any]:
+        """The node values a call sets: its parameters, then the seed and sample numbers of RANDOM draws."""
+        return {**self._param_values(params or {}, n), **self._random_key(seed, first_sample, n)}
 
     def _random_key(self, seed: int, first_sample: int, n: int) -> dict[int, Any]:
         """Values of the hidden seed and sample-number nodes that RANDOM draws read."""
@@ -410,7 +413,7 @@ class Kernel:
 
     def simulate_steps(self, params: Mapping[str, Any] | None, n: int, nodes: Sequence[int],
                        time: Mapping[str, float] | None = None, out: np.ndarray | None = None,
-                       seed: int = 0, first_sample: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                       seed: int = RANDOM_SEED, first_sample: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """The saved times and the values of scalar ``nodes`` (IR node indices, ascending) at
         every saved time as one ``(n, saved steps, node)`` array: the numba kernel's own
         buffer (``out`` when given, C-contiguous), without :meth:`simulate`'s copy per
@@ -420,8 +423,7 @@ class Kernel:
         t = self._times(time)
         plan = make_plan([], self._ir.var_nodes, t, "all")
         plan = replace(plan, saved_nodes=np.asarray(nodes, dtype=np.int64))
-        pvals = self._param_values(params or {}, n)
-        pvals.update(self._random_key(seed, first_sample, n))
+        pvals = self._values(params, n, seed, first_sample)
         buf = self._execute_numba(plan, pvals, n, params or {}, time, (seed, first_sample), out)
         return plan.out_times, buf
 
