@@ -80,7 +80,8 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
         try:
             time, values = stepwise.kernel.simulate_steps(
                 params, chunk.n, program.dynamic, settings.__dict__,
-                saved[:chunk.n * steps * len(program.dynamic)].reshape(chunk.n, steps, len(program.dynamic)))
+                saved[:chunk.n * steps * len(program.dynamic)].reshape(chunk.n, steps, len(program.dynamic)),
+                first_sample=start)
         except NonFiniteError as exc:
             raise label_nonfinite(exc, chunk) from None
         constants = [np.broadcast_to(params.get(node_names[i], stepwise.kernel.constants[node_names[i]]), (chunk.n,))
