@@ -28,6 +28,7 @@ from sdkit.parsed import cached_parse
 from sdkit.precedence import vensim_parsing
 from sdkit.safety import check_model_text, decode_model, vensim_file
 from sdkit.simlin_reader import XMILE_SUFFIXES, simlin_text
+from sdkit.subscript_case import canonical_subscript_case
 
 #: Model files above this size are refused before parsing: PySD's parser takes about
 #: 3 ms per equation (a 4 MB model file, some 35,000 equations, takes about two minutes).
@@ -152,7 +153,7 @@ def parse_model_text(path: Path, text: str, vensim_precedence: bool = True) -> A
         vensim = vensim_file(path, text)
         with vensim_parsing() if vensim_precedence else contextlib.nullcontext():
             vensim.parse()
-        return vensim.get_abstract_model()
+        return canonical_subscript_case(vensim.get_abstract_model())
 
     try:
         check_model_text(text, path)  # also when the parse comes from the cache
