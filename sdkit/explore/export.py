@@ -57,7 +57,7 @@ def view_figure(explorer: Explorer, point: Point, names: list[str], fan: dict[st
     """Draw the view: trajectories of baseline and point, or the fan around the point."""
     from sdkit import plot
     from sdkit.ensemble import ensemble
-    from sdkit.plot._common import grid_shape, hide_unused, new_figure
+    from sdkit.plot.common import grid_shape, hide_unused, new_figure
     from sdkit.run import run
 
     model = explorer.model
@@ -92,7 +92,7 @@ def view_figure(explorer: Explorer, point: Point, names: list[str], fan: dict[st
 
 def _fan_legend(fig: Figure, ax: Any) -> None:
     """One legend above the panels: median, the two bands (as drawn) and the baseline."""
-    from sdkit.plot._common import figure_legend
+    from sdkit.plot.common import figure_legend
 
     drawn = {h.get_label(): h for h in ax.get_children() if h.get_label() in ("median", "50% band", "90% band", BASELINE)}
     labels = {"median": "median", "50% band": "central 50%", "90% band": "central 90%", BASELINE: BASELINE}

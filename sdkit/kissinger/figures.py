@@ -99,7 +99,7 @@ def figure_sensitivity(sweeps: Mapping[str, Any], out: Path, metadata: Mapping[s
 def _morris_panels(morris: Mapping[str, xr.Dataset], output: str) -> Any:
     """Morris screening of each order in its own panel, the most influential parameters named."""
     from sdkit import plot
-    from sdkit.plot._common import grid_shape, hide_unused, new_figure
+    from sdkit.plot.common import grid_shape, hide_unused, new_figure
 
     with plot.style("double"):
         nrows, ncols = grid_shape(len(morris))

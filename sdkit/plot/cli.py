@@ -182,7 +182,7 @@ def _variables(ds: Any, args: argparse.Namespace) -> list[str]:
 
 def _trajectories(ds: Any, args: argparse.Namespace) -> Any:
     from sdkit import plot
-    from sdkit.plot._common import calendars, scenario_names
+    from sdkit.plot.common import calendars, scenario_names
 
     variables = _variables(ds, args)
     scenarios = _all_scenarios(ds) if args.scenario else None

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sdkit.plot._common import (
+from sdkit.plot.common import (
     figure_legend,
     finite_span,
     grid_shape,

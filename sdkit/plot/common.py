@@ -1,4 +1,4 @@
-"""Small helpers shared by the sdkit plotting functions (selection, figure set-up)."""
+"""Helpers shared by sdkit's figures (data checks, figure set-up, legends), also for figures drawn outside :mod:`sdkit.plot`."""
 
 from __future__ import annotations
 
