@@ -13,20 +13,8 @@ from typing import Any
 import numpy as np
 
 from sdkit.beyond_pysd import RANDOM_FUNCTIONS
-from sdkit.engine.ir import (
-    Binary,
-    Call,
-    Const,
-    Control,
-    Expr,
-    If,
-    LookupCall,
-    Neg,
-    Node,
-    Not,
-    Ref,
-    Time,
-)
+from sdkit.engine import ir as IR
+from sdkit.engine.ir import Expr, Node
 from sdkit.errors import ModelFileError, UnsupportedFeature
 from sdkit.precedence import split_logic
 from sdkit.structure import clean_name
@@ -87,7 +75,7 @@ class ExpressionMixin:
         args = [self.expr(a, ctx) for a in ast.arguments]
         if len(args) == 1:
             if ops[0] == "negative":
-                return Neg(args[0])
+                return IR.Neg(args[0])
             if ops[0] == "positive" or ops[0] == "+":
                 return args[0]
             raise self._unsupported(f"operator {ops[0]}")
@@ -97,13 +85,13 @@ class ExpressionMixin:
             # Vensim (like Python) raises right to left: a^b^c = a^(b^c)
             out = args[-1]
             for a in reversed(args[:-1]):
-                out = Binary("^", a, out)
+                out = IR.Binary("^", a, out)
             return out
         if "^" in ops:
             raise self._unsupported(f"operators {ops} in one expression")
         out = args[0]
         for op, b in zip(ops, args[1:], strict=True):
-            out = Binary(op, out, b)
+            out = IR.Binary(op, out, b)
         return out
 
     def _x_LogicStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
@@ -111,7 +99,7 @@ class ExpressionMixin:
         args = [self.expr(a, ctx) for a in ast.arguments]
         if len(args) == 1:
             if ops[0] == ":NOT:":
-                return Not(args[0])
+                return IR.Not(args[0])
             raise self._unsupported(f"operator {ops[0]}")
         if any(op not in LOGIC_OPS for op in ops):
             raise self._unsupported(f"operators {ops}")
@@ -121,7 +109,7 @@ class ExpressionMixin:
             return _chain("or", terms)
         out = args[0]
         for op, b in zip(ops, args[1:], strict=True):
-            out = Binary(LOGIC_OPS[op], out, b)
+            out = IR.Binary(LOGIC_OPS[op], out, b)
         return out
 
     def _x_CallStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
@@ -135,11 +123,11 @@ class ExpressionMixin:
                 raise ModelFileError(f"lookup '{self.elements[py].name}' has no element {elems}")
             if len(args) != 1:
                 raise self._unsupported(f"{fname} with {len(args)} arguments")
-            return LookupCall(tid, self.expr(args[0], ctx))
+            return IR.LookupCall(tid, self.expr(args[0], ctx))
         if fname in AGGREGATES:
             return self._aggregate(fname, args[0], ctx)
         if fname == "elmcount":
-            return Const(float(len(self._range_named(args[0]))))
+            return IR.Const(float(len(self._range_named(args[0]))))
         if fname in SIMPLE_FUNCTIONS:
             name, nargs = SIMPLE_FUNCTIONS[fname]
             if len(args) != nargs:
@@ -147,29 +135,29 @@ class ExpressionMixin:
                     f"{vensim_name(fname)} takes {nargs} arguments in variable "
                     f"'{self._model_name()}'"
                 )
-            return Call(name, tuple(self.expr(a, ctx) for a in args))
+            return IR.Call(name, tuple(self.expr(a, ctx) for a in args))
         handler = CALL_HANDLERS.get(fname)
         if handler is not None:
             return getattr(self, handler)(fname, args, ctx)
         a = [self.expr(x, ctx) for x in args]
-        t, dt = Time(), Control("dt")
+        t, dt = IR.Time(), IR.Control("dt")
         if fname == "if_then_else":
-            return If(a[0], a[1], a[2])
+            return IR.If(a[0], a[1], a[2])
         if fname == "step":
-            return Call("step", (a[0], a[1], t, dt))
+            return IR.Call("step", (a[0], a[1], t, dt))
         if fname == "ramp":
-            finish = a[2] if len(a) > 2 else Const(float("inf"))
-            return Call("ramp", (a[0], a[1], finish, t))
+            finish = a[2] if len(a) > 2 else IR.Const(float("inf"))
+            return IR.Call("ramp", (a[0], a[1], finish, t))
         if fname == "pulse" and len(a) == 2:
-            return Call("pulse", (a[0], a[1], t, dt))
+            return IR.Call("pulse", (a[0], a[1], t, dt))
         if fname == "pulse_train":
-            return Call("pulse_train", (a[0], a[1], a[2], a[3], t, dt))
-        if fname == "get_time_value" and a[0] == Const(0.0) and a[2] == Const(0.0):
-            return Binary("+", t, a[1])  # model time plus offset; machine time is not reproducible
+            return IR.Call("pulse_train", (a[0], a[1], a[2], a[3], t, dt))
+        if fname == "get_time_value" and a[0] == IR.Const(0.0) and a[2] == IR.Const(0.0):
+            return IR.Binary("+", t, a[1])  # model time plus offset; machine time is not reproducible
         if fname == "pi" and not a:
-            return Const(float(np.pi))
+            return IR.Const(float(np.pi))
         if fname == "active_initial":  # nested in an expression: a hidden aux of its own
-            return Ref(self._hidden("aux", "ACTIVE INITIAL", expr=a[0], init_expr=a[1]))
+            return IR.Ref(self._hidden("aux", "ACTIVE INITIAL", expr=a[0], init_expr=a[1]))
         raise self._unsupported(vensim_name(fname))
 
     def _random(self, fname: str, args: Any, ctx: dict[str, str]) -> Expr:
@@ -183,15 +171,15 @@ class ExpressionMixin:
             raise ModelFileError(
                 f"{vensim_name(fname)} takes {nargs + 1} arguments in variable '{self._model_name()}'"
             )
-        values = [self.expr(a, ctx) for a in args[:nargs]] if nargs else [Const(0.0), Const(1.0)]
+        values = [self.expr(a, ctx) for a in args[:nargs]] if nargs else [IR.Const(0.0), IR.Const(1.0)]
         ir = self.ir
         if ir.random_key is None:
             ir.random_key = (ir.add(Node("param", "RANDOM seed", default=0.0)),
                              ir.add(Node("param", "RANDOM sample number", default=0.0)))
         ir.random_calls += 1
         seed, sample = ir.random_key
-        key = (Ref(seed), Ref(sample), Const(float(ir.random_calls)), Time(), Control("t0"), Control("dt"))
-        return Call(name, (*values, *key))
+        key = (IR.Ref(seed), IR.Ref(sample), IR.Const(float(ir.random_calls)), IR.Time(), IR.Control("t0"), IR.Control("dt"))
+        return IR.Call(name, (*values, *key))
 
     def _range_named(self, ast: Any) -> list[str]:
         """Elements of the subscript range an argument names (ELMCOUNT(range))."""
@@ -221,13 +209,13 @@ class ExpressionMixin:
             paired = []
             for a, b in zip(terms[0::2], terms[1::2], strict=False):
                 if fname == "sum":
-                    paired.append(Binary("+", a, b))
+                    paired.append(IR.Binary("+", a, b))
                 elif fname == "prod":
-                    paired.append(Binary("*", a, b))
+                    paired.append(IR.Binary("*", a, b))
                 elif fname == "vmin":
-                    paired.append(Call("min", (a, b)))
+                    paired.append(IR.Call("min", (a, b)))
                 else:
-                    paired.append(Call("max", (a, b)))
+                    paired.append(IR.Call("max", (a, b)))
             if len(terms) % 2:
                 paired.append(terms[-1])
             terms = paired
@@ -235,13 +223,13 @@ class ExpressionMixin:
 
     def _x_InlineLookupsStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         tid = self._add_lookup(ast.lookups, self._model_name())
-        return LookupCall(tid, self.expr(ast.argument, ctx))
+        return IR.LookupCall(tid, self.expr(ast.argument, ctx))
 
 
 def _chain(op: str, args: list[Expr]) -> Expr:
     out = args[0]
     for b in args[1:]:
-        out = Binary(op, out, b)
+        out = IR.Binary(op, out, b)
     return out
 
 

@@ -25,25 +25,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sdkit.engine import ir as IR
 from sdkit.engine.functions import DISTRIBUTIONS
-from sdkit.engine.ir import (
-    LEAVES,
-    Binary,
-    Call,
-    Const,
-    Control,
-    Expr,
-    If,
-    LookupCall,
-    ModelIR,
-    Neg,
-    Not,
-    Ref,
-    Time,
-    Visitor,
-    children,
-    refs,
-)
+from sdkit.engine.ir import LEAVES, Expr, ModelIR, Visitor, children, refs
 from sdkit.engine.nbmodule import LANES, numba_module, numba_time_loop
 from sdkit.engine.schedule import Schedule
 
@@ -160,26 +144,26 @@ class ExpressionCode(Visitor):
             return self.tmp(code)
         return code
 
-    def visit_Const(self, ex: Const) -> str:
+    def visit_Const(self, ex: IR.Const) -> str:
         return self.const(ex.value)
 
-    def visit_Ref(self, ex: Ref) -> str:
+    def visit_Ref(self, ex: IR.Ref) -> str:
         return self.ref(ex.node) if self.ref else f"v{int(ex.node)}"
 
-    def visit_Time(self, ex: Time) -> str:
+    def visit_Time(self, ex: IR.Time) -> str:
         return "t"
 
-    def visit_Control(self, ex: Control) -> str:
+    def visit_Control(self, ex: IR.Control) -> str:
         return _CTRL[ex.name]
 
-    def visit_Neg(self, ex: Neg) -> str:
+    def visit_Neg(self, ex: IR.Neg) -> str:
         return f"(-{self.e(ex.arg)})"
 
-    def visit_Not(self, ex: Not) -> str:
+    def visit_Not(self, ex: IR.Not) -> str:
         a = self.e(ex.arg)
         return f"_np.logical_not({a})" if self.flavor == "numpy" else f"_V.select({a} == 0, 1.0, 0.0)"
 
-    def visit_Binary(self, ex: Binary) -> str:
+    def visit_Binary(self, ex: IR.Binary) -> str:
         op, a, b = ex.op, self.e(ex.left), self.e(ex.right)
         np_ = self.flavor == "numpy"
         if op in ("+", "-", "*", "/"):
@@ -194,11 +178,11 @@ class ExpressionCode(Visitor):
             return f"_V.select(({a} != 0) {'&' if op == 'and' else '|'} ({b} != 0), 1.0, 0.0)"
         raise ValueError(op)
 
-    def visit_If(self, ex: If) -> str:
+    def visit_If(self, ex: IR.If) -> str:
         c, a, b = self.e(ex.cond), self.e(ex.then), self.e(ex.other)
         return f"_np.where({c}, {a}, {b})" if self.flavor == "numpy" else f"_V.select({c} != 0, {a}, {b})"
 
-    def visit_Call(self, ex: Call) -> str:
+    def visit_Call(self, ex: IR.Call) -> str:
         if self.flavor != "numpy" and ex.name in ("min", "max"):
             # NaN-propagating select like numpy.minimum/maximum, inlined
             a = self.tmp(self.e(ex.args[0]))
@@ -208,7 +192,7 @@ class ExpressionCode(Visitor):
         args = ", ".join(self.e(a) for a in ex.args)
         return f"{self.fn[ex.name]}({args})"
 
-    def visit_LookupCall(self, ex: LookupCall) -> str:
+    def visit_LookupCall(self, ex: IR.LookupCall) -> str:
         tid = int(ex.table)
         mode = {"interpolate": 0, "hold_backward": 1, "extrapolate": 2}[self.ir.lookups[tid].mode]
         if self.hoist is not None and _uniform(ex.x):
@@ -227,7 +211,7 @@ class ExpressionCode(Visitor):
 
 def _uniform(ex: Expr) -> bool:
     """True when ``ex`` reads no node: only numbers and the time variables."""
-    return not isinstance(ex, Ref) and all(_uniform(child) for child in children(ex))
+    return not isinstance(ex, IR.Ref) and all(_uniform(child) for child in children(ex))
 
 
 def _tuple(ids) -> str:
