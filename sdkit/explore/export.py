@@ -57,7 +57,7 @@ def view_figure(explorer: Explorer, point: Point, names: list[str], fan: dict[st
     """Draw the view: trajectories of baseline and point, or the fan around the point."""
     from sdkit import plot
     from sdkit.ensemble import ensemble
-    from sdkit.plot.common import grid_shape, hide_unused, new_figure
+    from sdkit.plot.common import panel_grid
     from sdkit.run import run
 
     model = explorer.model
@@ -74,9 +74,8 @@ def view_figure(explorer: Explorer, point: Point, names: list[str], fan: dict[st
     # the fan's draws perturb constants as `sdkit check --robust` does, also past their documented ranges
     runs, _ = _split_elements(ensemble(model, table, variables=names, scenario=point.scenario,
                                        allow_outside_range=True), names)
-    nrows, ncols = grid_shape(len(labels))
-    fig, grid = new_figure(nrows, ncols, sharex=True, panel_aspect=0.75)
-    hide_unused(grid, len(labels))
+    fig, grid = panel_grid(len(labels), sharex=True, panel_aspect=0.75)
+    ncols = grid.shape[1]
     ylim = _ylim(runs, labels)
     for i, (ax, label) in enumerate(zip(grid.ravel(), labels, strict=False)):
         plot.fan_chart({VIEW: runs}, label, axes=[ax], ylim=ylim, legend=False)

@@ -13,9 +13,8 @@ from sdkit.measures import resolve_variable
 from sdkit.plot.common import (
     figure_legend,
     finite_span,
-    grid_shape,
-    hide_unused,
     new_figure,
+    panel_grid,
     require_dims,
     scenario_names,
 )
@@ -411,9 +410,8 @@ def reference_mode_figure(
     """
     plan = _plan(ds, results, mode, checks, variables)
     names = plan.variables
-    nrows, cols = grid_shape(len(names), ncols)
-    fig, grid = new_figure(nrows, cols, panel_aspect=0.62)
-    hide_unused(grid, len(names))
+    fig, grid = panel_grid(len(names), ncols, panel_aspect=0.62)
+    cols = grid.shape[1]
     colours = _colours(names)
     dashes = _dashes(plan)
     drawn = {"threshold": False, "measured": False}
@@ -478,9 +476,7 @@ def reference_mode_panels(
     if not present:
         raise PlotError("`results` is empty; evaluate the checks first")
     chosen = present if modes is None else [str(m) for m in modes]
-    nrows, cols = grid_shape(len(chosen), ncols)
-    fig, grid = new_figure(nrows, cols, panel_aspect=0.8)
-    hide_unused(grid, len(chosen))
+    fig, grid = panel_grid(len(chosen), ncols, panel_aspect=0.8)
     for ax, mode in zip(grid.ravel(), chosen, strict=False):
         reference_mode_panel(ds, results, mode, checks=checks, ax=ax)
     return fig

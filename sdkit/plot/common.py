@@ -98,6 +98,15 @@ def hide_unused(axes: np.ndarray, used: int) -> None:
         ax.set_visible(False)
 
 
+def panel_grid(n: int, ncols: int | None = None, **options: Any) -> tuple[Figure, np.ndarray]:
+    """A new figure of ``n`` panels, laid out by :func:`grid_shape`, the cells past the
+    ``n``-th hidden; ``options`` go to :func:`new_figure`. The grid is 2-D."""
+    nrows, cols = grid_shape(n, ncols)
+    fig, grid = new_figure(nrows, cols, **options)
+    hide_unused(grid, n)
+    return fig, grid
+
+
 def given_panels(axes: Any, n: int, what: str) -> tuple[Figure, list[Axes]]:
     """The figure and the panels of caller-given ``axes``, which must be at least ``n`` ``what``."""
     panel_list = list(np.ravel(axes))

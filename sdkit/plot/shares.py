@@ -10,9 +10,8 @@ import numpy as np
 from sdkit.plot.common import (
     figure_legend,
     finite_span,
-    grid_shape,
-    hide_unused,
     new_figure,
+    panel_grid,
     require_dims,
     require_vars,
 )
@@ -51,9 +50,8 @@ def stacked_shares(ds: xr.Dataset, variable: str, dim: str, scenarios: Sequence[
     names = select_names([str(s) for s in ds["scenario"].values], scenarios, "scenario")
     elements = [str(e) for e in ds[dim].values]
     colours = [style["color"] for style in order_styles(elements).values()]
-    nrows, cols = grid_shape(len(names), ncols)
-    fig, grid = new_figure(nrows, cols, sharey=True, panel_aspect=0.7)
-    hide_unused(grid, len(names))
+    fig, grid = panel_grid(len(names), ncols, sharey=True, panel_aspect=0.7)
+    cols = grid.shape[1]
     da = ds[variable]
     for i, (ax, name) in enumerate(zip(grid.ravel(), names, strict=False)):
         shares = da.sel(scenario=name).transpose(dim, "time")

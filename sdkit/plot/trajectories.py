@@ -10,9 +10,7 @@ import numpy as np
 from sdkit.plot.common import (
     figure_legend,
     finite_span,
-    grid_shape,
-    hide_unused,
-    new_figure,
+    panel_grid,
     require_dims,
     require_one_calendar,
     require_vars,
@@ -127,11 +125,9 @@ def _units_label(da: xr.DataArray) -> str:
 def _panels(axes: Any, n: int, ncols: int | None, ylim: tuple[float, float] | None):
     """(figure, panels, ids of the panels labelled with time, ids of those labelled with units)."""
     if axes is None:
-        nrows, cols = grid_shape(n, ncols)
-        fig, grid = new_figure(nrows, cols, sharex=True, sharey=ylim is not None,
-                               panel_aspect=0.85)
+        fig, grid = panel_grid(n, ncols, sharex=True, sharey=ylim is not None, panel_aspect=0.85)
         panel_list = list(grid.ravel())
-        hide_unused(grid, n)
+        nrows, cols = grid.shape
         bottom = {id(ax) for ax in grid[-1, :]}
         for col in range(cols):  # last visible panel of each column gets the time label
             visible = [grid[r, col] for r in range(nrows) if r * cols + col < n]
