@@ -318,8 +318,7 @@ def ensemble(
     engine : {"engine", "pysd"}
         The backend (:mod:`sdkit.backends`); only the engine's chunks go to dask workers.
     allow_outside_range : bool
-        Run values outside a constant's documented range (the ``[min, max]`` of its
-        units field) instead of refusing them; the attribute ``outside_range`` lists them.
+        As in :func:`sdkit.run.run`.
 
     Returns
     -------
