@@ -8,6 +8,7 @@ VMIN and VMAX over ``!`` ranges into balanced trees.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Container
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,9 @@ CALL_HANDLERS = {"delay_material": "_delay_material", "sinteg": "_sinteg", "vect
                  "vector_rank": "_vector_rank", "vector_reorder": "_vector_reorder",
                  "vector_select": "_vector_select", "invert_matrix": "_invert_matrix"} | dict.fromkeys(RANDOM_FUNCTIONS, "_random")
 ARITH_OPS = {"+", "-", "*", "/", "^"}
+#: unary operators (PySD's names) -> the expression they make of their operand
+ARITH_UNARY: dict[str, Callable[[Expr], Expr]] = {"negative": IR.Neg, "positive": lambda a: a, "+": lambda a: a}
+LOGIC_UNARY: dict[str, Callable[[Expr], Expr]] = {":NOT:": IR.Not}
 LOGIC_OPS = {
     "=": "==",
     "<>": "!=",
@@ -70,47 +74,39 @@ class ExpressionMixin:
     """Operators and calls; needs ``self.expr``, ``self.ranges``, ``self.ir`` and the
     translator's lookup tables."""
 
-    def _x_ArithmeticStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+    def _operands(self, ast: Any, ctx: dict[str, str], unary: dict[str, Callable[[Expr], Expr]],
+                  binary: Container[str]) -> tuple[list[str], list[Expr]]:
+        """An operator structure's operators (each in ``binary``) and translated operands; a
+        lone operand comes back with its operator (one of ``unary``) applied, and no operators."""
         ops = list(ast.operators)
         args = [self.expr(a, ctx) for a in ast.arguments]
         if len(args) == 1:
-            if ops[0] == "negative":
-                return IR.Neg(args[0])
-            if ops[0] == "positive" or ops[0] == "+":
-                return args[0]
-            raise self._unsupported(f"operator {ops[0]}")
-        if any(op not in ARITH_OPS for op in ops):
-            raise self._unsupported(f"operator {ops}")
-        if all(op == "^" for op in ops):
-            # Vensim (like Python) raises right to left: a^b^c = a^(b^c)
-            out = args[-1]
-            for a in reversed(args[:-1]):
-                out = IR.Binary("^", a, out)
-            return out
-        if "^" in ops:
+            if ops[0] not in unary:
+                raise self._unsupported(f"operator {ops[0]}")
+            return [], [unary[ops[0]](args[0])]
+        if any(op not in binary for op in ops):
+            raise self._unsupported(f"operators {ops}")
+        return ops, args
+
+    def _x_ArithmeticStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        ops, args = self._operands(ast, ctx, ARITH_UNARY, ARITH_OPS)
+        if "^" not in ops:
+            return _left_to_right(ops, args)
+        if any(op != "^" for op in ops):
             raise self._unsupported(f"operators {ops} in one expression")
-        out = args[0]
-        for op, b in zip(ops, args[1:], strict=True):
-            out = IR.Binary(op, out, b)
+        # Vensim (like Python) raises right to left: a^b^c = a^(b^c)
+        out = args[-1]
+        for a in reversed(args[:-1]):
+            out = IR.Binary("^", a, out)
         return out
 
     def _x_LogicStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
-        ops = list(ast.operators)
-        args = [self.expr(a, ctx) for a in ast.arguments]
-        if len(args) == 1:
-            if ops[0] == ":NOT:":
-                return IR.Not(args[0])
-            raise self._unsupported(f"operator {ops[0]}")
-        if any(op not in LOGIC_OPS for op in ops):
-            raise self._unsupported(f"operators {ops}")
-        if all(op in (":AND:", ":OR:") for op in ops):
+        ops, args = self._operands(ast, ctx, LOGIC_UNARY, LOGIC_OPS)
+        if ops and all(op in (":AND:", ":OR:") for op in ops):
             # :AND: binds tighter than :OR: (Vensim's precedence)
-            terms = [_chain("and", conj) for conj in split_logic(ops, args)]
-            return _chain("or", terms)
-        out = args[0]
-        for op, b in zip(ops, args[1:], strict=True):
-            out = IR.Binary(LOGIC_OPS[op], out, b)
-        return out
+            terms = [_left_to_right(["and"] * (len(conj) - 1), conj) for conj in split_logic(ops, args)]
+            return _left_to_right(["or"] * (len(terms) - 1), terms)
+        return _left_to_right([LOGIC_OPS[op] for op in ops], args)
 
     def _x_CallStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         fname = ast.function.reference
@@ -226,9 +222,10 @@ class ExpressionMixin:
         return IR.LookupCall(tid, self.expr(ast.argument, ctx))
 
 
-def _chain(op: str, args: list[Expr]) -> Expr:
+def _left_to_right(ops: list[str], args: list[Expr]) -> Expr:
+    """``args[0] ops[0] args[1] ops[1] ...`` grouped from the left."""
     out = args[0]
-    for b in args[1:]:
+    for op, b in zip(ops, args[1:], strict=True):
         out = IR.Binary(op, out, b)
     return out
 
