@@ -20,30 +20,12 @@ from sdkit.errors import ModelFileError, UnsupportedFeature
 from sdkit.precedence import split_logic
 from sdkit.structure import clean_name
 
-#: Vensim functions with a direct scalar equivalent: name -> (IR name, number of args).
+#: Vensim functions the IR calls by the same name: name -> number of arguments.
 SIMPLE_FUNCTIONS = {
-    "abs": ("abs", 1),
-    "exp": ("exp", 1),
-    "sqrt": ("sqrt", 1),
-    "ln": ("ln", 1),
-    "log": ("log", 2),
-    "sin": ("sin", 1),
-    "cos": ("cos", 1),
-    "tan": ("tan", 1),
-    "arcsin": ("arcsin", 1),
-    "arccos": ("arccos", 1),
-    "arctan": ("arctan", 1),
-    "sinh": ("sinh", 1),
-    "cosh": ("cosh", 1),
-    "tanh": ("tanh", 1),
-    "min": ("min", 2),
-    "max": ("max", 2),
-    "power": ("power", 2),
-    "integer": ("integer", 1),
-    "modulo": ("modulo", 2),
-    "quantum": ("quantum", 2),
-    "xidz": ("xidz", 3),
-    "zidz": ("zidz", 2),
+    **dict.fromkeys(("abs", "exp", "sqrt", "ln", "sin", "cos", "tan", "arcsin", "arccos", "arctan",
+                     "sinh", "cosh", "tanh", "integer"), 1),
+    **dict.fromkeys(("log", "min", "max", "power", "modulo", "quantum", "zidz"), 2),
+    "xidz": 3,
 }
 AGGREGATES = {"sum", "prod", "vmin", "vmax"}
 #: functions translated by a method of their own: name -> method(fname, args, ctx)
@@ -125,13 +107,13 @@ class ExpressionMixin:
         if fname == "elmcount":
             return IR.Const(float(len(self._range_named(args[0]))))
         if fname in SIMPLE_FUNCTIONS:
-            name, nargs = SIMPLE_FUNCTIONS[fname]
+            nargs = SIMPLE_FUNCTIONS[fname]
             if len(args) != nargs:
                 raise ModelFileError(
                     f"{vensim_name(fname)} takes {nargs} arguments in variable "
                     f"'{self._model_name()}'"
                 )
-            return IR.Call(name, tuple(self.expr(a, ctx) for a in args))
+            return IR.Call(fname, tuple(self.expr(a, ctx) for a in args))
         handler = CALL_HANDLERS.get(fname)
         if handler is not None:
             return getattr(self, handler)(fname, args, ctx)
