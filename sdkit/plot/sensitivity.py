@@ -446,14 +446,8 @@ def convergence(
     ds : xarray.Dataset
         Convergence results with dims ``(size, output, param)`` and variables
         `index` and ``<index>_conf`` (optional, drawn as a band of +- conf).
-    output : str, optional
-        Model output to show; required when there is more than one.
-    ax : matplotlib.axes.Axes, optional
-        Axes to draw into (default: a new figure).
-    index : {"ST", "S1"}
-        Which index to draw.
-    params : sequence of str, optional
-        Parameters to show (default: all).
+    output, ax, index, params
+        As in :func:`time_resolved`.
 
     Returns
     -------
