@@ -307,7 +307,7 @@ def load_model(path: str | Path, scenarios: str | Path | None = None, allow_outs
     check_subscripts(abstract_model, text, path)
     check_structure(abstract_model, text, path)
     dims = dims_of(abstract_model)
-    variables = variables_of(abstract_model, dims)
+    variables = variables_of(abstract_model, dims, path.parent)
     model = Model(
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
