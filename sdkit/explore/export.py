@@ -57,7 +57,7 @@ def view_figure(explorer: Explorer, point: Point, names: list[str], fan: dict[st
     """Draw the view: trajectories of baseline and point, or the fan around the point."""
     from sdkit import plot
     from sdkit.ensemble import ensemble
-    from sdkit.plot.common import panel_grid
+    from sdkit.plot.common import panel_edges, panel_grid
     from sdkit.run import run
 
     model = explorer.model
@@ -75,15 +75,15 @@ def view_figure(explorer: Explorer, point: Point, names: list[str], fan: dict[st
     runs, _ = _split_elements(ensemble(model, table, variables=names, scenario=point.scenario,
                                        allow_outside_range=True), names)
     fig, grid = panel_grid(len(labels), sharex=True, panel_aspect=0.75)
-    ncols = grid.shape[1]
+    bottom, left = panel_edges(grid, len(labels))
     ylim = _ylim(runs, labels)
-    for i, (ax, label) in enumerate(zip(grid.ravel(), labels, strict=False)):
+    for ax, label in zip(grid.ravel(), labels, strict=False):
         plot.fan_chart({VIEW: runs}, label, axes=[ax], ylim=ylim, legend=False)
         baseline = pair[label].sel(scenario=BASELINE)
         ax.plot(baseline["time"].values, baseline.values, color="0.5", linewidth=0.6, label=BASELINE)
         ax.set_title(pair[label].attrs.get("long_name", label))
-        ax.set_ylabel(_units(pair[label]) if i % ncols == 0 else "")
-        if i + ncols < len(labels):
+        ax.set_ylabel(_units(pair[label]) if ax in left else "")
+        if ax not in bottom:
             ax.set_xlabel("")
     _fan_legend(fig, grid.ravel()[0])
     return fig

@@ -14,6 +14,7 @@ from sdkit.plot.common import (
     figure_legend,
     finite_span,
     new_figure,
+    panel_edges,
     panel_grid,
     require_dims,
     scenario_names,
@@ -411,11 +412,11 @@ def reference_mode_figure(
     plan = _plan(ds, results, mode, checks, variables)
     names = plan.variables
     fig, grid = panel_grid(len(names), ncols, panel_aspect=0.62)
-    cols = grid.shape[1]
+    bottom, left = panel_edges(grid, len(names))
     colours = _colours(names)
     dashes = _dashes(plan)
     drawn = {"threshold": False, "measured": False}
-    for i, (ax, var) in enumerate(zip(grid.ravel(), names, strict=False)):
+    for ax, var in zip(grid.ravel(), names, strict=False):
         span = _draw_series(ax, ds, [p for p in plan.pairs if p[0] == var], colours, dashes, labelled=False)
         ax.set_xlim(*span)
         own = [m for m in plan.marks if m.variable == var]
@@ -426,9 +427,9 @@ def reference_mode_figure(
             verdict, npass, n, _ = _verdict([m.result for m in own])
             title += f": {verdict} ({npass}/{n})" if n else ": expected to fail"
         ax.set_title(title)
-        if i + cols >= len(names):  # lowest panel of its column
+        if ax in bottom:
             ax.set_xlabel(time_label(ds["time"]))
-        if i % cols == 0:
+        if ax in left:
             ax.set_ylabel(_units_label(ds, [var], short=True))
     verdict, npass, n, nx = _verdict(plan.results)
     extra = f", {nx} expected to fail" if nx else ""

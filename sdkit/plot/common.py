@@ -107,6 +107,15 @@ def panel_grid(n: int, ncols: int | None = None, **options: Any) -> tuple[Figure
     return fig, grid
 
 
+def panel_edges(grid: np.ndarray, n: int) -> tuple[list[Axes], list[Axes]]:
+    """Of the first ``n`` panels of ``grid``: those lowest in their column (where the time
+    axis is labelled) and those first in their row (where the y axis is)."""
+    cols = grid.shape[1]
+    panels = list(grid.ravel()[:n])
+    return ([ax for i, ax in enumerate(panels) if i + cols >= n],
+            [ax for i, ax in enumerate(panels) if i % cols == 0])
+
+
 def given_panels(axes: Any, n: int, what: str) -> tuple[Figure, list[Axes]]:
     """The figure and the panels of caller-given ``axes``, which must be at least ``n`` ``what``."""
     panel_list = list(np.ravel(axes))
