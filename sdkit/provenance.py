@@ -44,6 +44,8 @@ def provenance_attrs(model: Any, **extra: Any) -> dict[str, str]:
 
         attrs["random_seed"] = str(RANDOM_SEED)  # the engine's RANDOM draws: sdkit.engine.vrandom
         attrs["random_streams"] = "one per sample number, RANDOM call and time step"
+    if getattr(model, "reader", "pysd") != "pysd":  # PySD's parser reads every other file
+        attrs["model_reader"] = model.reader
     data = _data_file_hashes(model)
     if data:
         attrs["data_files_sha256"] = json.dumps(data, sort_keys=True)
