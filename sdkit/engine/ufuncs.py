@@ -107,19 +107,10 @@ def _binary(op: int):
     return apply
 
 
-exp = _unary(EXP)
-ln = _unary(LN)
-sin = _unary(SIN)
-cos = _unary(COS)
-tan = _unary(TAN)
-arcsin = _unary(ARCSIN)
-arccos = _unary(ARCCOS)
-arctan = _unary(ARCTAN)
-sinh = _unary(SINH)
-cosh = _unary(COSH)
-tanh = _unary(TANH)
-power = _binary(POWER)
-fmod = _binary(FMOD)
+exp, ln, sin, cos, tan, arcsin, arccos, arctan, sinh, cosh, tanh = (
+    _unary(op) for op in (EXP, LN, SIN, COS, TAN, ARCSIN, ARCCOS, ARCTAN, SINH, COSH, TANH)
+)
+power, fmod = _binary(POWER), _binary(FMOD)
 
 
 def warm() -> None:
