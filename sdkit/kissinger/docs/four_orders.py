@@ -53,7 +53,7 @@ FIGURES = {
             "restraint",
             "disorder",
         ],
-        {"smallest_share": [(0.05, "0.05")], "disorder": [(0.5, "episode")]},
+        {"smallest_share": [(0.05, "0.05")], "disorder": [(0.2, "0.2 (episode)")]},
     ),
     "rm7-coalition": (
         "RM7 cross-order coalition and climate pressure (all with the declining leader)",
