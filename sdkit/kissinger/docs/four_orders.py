@@ -2,7 +2,8 @@
 
 :func:`write` draws the reference modes RM6 and RM7 of ``four_orders.mdl`` (small
 multiples of the variables each is about) and the adherence shares, and returns the
-reference-mode checks and the summary of every scenario as markdown tables.
+reference-mode checks, the summary of every scenario and the scan of choice intensity
+(RM6 over the range of `choice intensity`) as markdown tables.
 :func:`robustness_table` (checks passed with each system parameter moved by 20 %)
 is slow and runs on request: ``python docs/make_four_orders_figures.py --robustness``.
 """
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from sdkit.check_runs import run_checks
@@ -51,7 +53,7 @@ FIGURES = {
             "restraint",
             "disorder",
         ],
-        {"smallest_share": [(0.05, "0.05")], "disorder": [(0.5, "episode")]},
+        {"smallest_share": [(0.05, "0.05")], "disorder": [(0.2, "0.2 (episode)")]},
     ),
     "rm7-coalition": (
         "RM7 cross-order coalition and climate pressure (all with the declining leader)",
@@ -98,6 +100,8 @@ SYSTEM_PARAMETERS = [
     "restraint steepness",
     "institutional anchoring",
     "exhaustion rate",
+    "unrestrained escalation",
+    "imbalance grievance",
     "settlement rate",
     "disorder growth time",
     "disorder decay time",
@@ -122,7 +126,8 @@ SYSTEM_PARAMETERS = [
     "civil society adjustment time",
     "CES exponent",
 ]
-
+# RM6 over the documented range [1, 10] of choice intensity, one engine run per value
+CHOICE_INTENSITIES = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
 
 
 def page_checks(models: Path) -> list:
@@ -183,6 +188,35 @@ def summary_table(ds: xr.Dataset) -> str:
     return "\n".join(lines)
 
 
+def choice_intensity_table(models: Path) -> str:
+    """RM6's transition (declining_leader) and pluralism (low_supremacy) at each choice intensity."""
+    from sdkit.ensemble import ensemble
+
+    model = load_model(models / f"{FOUR_ORDERS}.mdl")
+    samples = pd.DataFrame({"choice intensity": CHOICE_INTENSITIES})
+    variables = ["Concentration", "Smallest Share", "Disorder"]
+    runs = {s: ensemble(model, samples, variables=variables, scenario=s) for s in ("declining_leader", "low_supremacy")}
+    lines = [
+        "| choice intensity | declining_leader: first C < 0.4 [yr] | final C | min share (yr 10-150) "
+        "| low_supremacy: final C | min share (yr 10-150) | max X |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for i, value in enumerate(CHOICE_INTENSITIES):
+        cells = [f"{value:g}"]
+        for name, ds in runs.items():
+            d = ds.isel(sample=i)
+            t = d["time"].to_numpy()
+            c = d["concentration"].to_numpy()
+            smallest = float(d["smallest_share"].to_numpy()[t >= 10].min())
+            if name == "declining_leader":
+                below = np.flatnonzero(c < 0.4)
+                cells += [f"{t[below[0]]:.1f}" if below.size else "never", f"{c[-1]:.3f}", f"{smallest:.3f}"]
+            else:
+                cells += [f"{c[-1]:.3f}", f"{smallest:.3f}", f"{float(d['disorder'].max()):.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def robustness_table(models: Path, checks, engine: str = "engine") -> str:
     """Checks passed with each system parameter moved by -20 % and +20 % (one at a time)."""
     model = load_model(models / f"{FOUR_ORDERS}.mdl")
@@ -217,4 +251,5 @@ def write(models: Path, img: Path, metadata: Mapping[str, str], sweeps: Path | N
     ds, checks = simulate(models)
     written = figures(ds, img, metadata)
     results = run_checks(load_model(models / f"{FOUR_ORDERS}.mdl"), checks, engine="engine")
-    return written, checks_table(results, markdown=True) + "\n\n" + summary_table(ds)
+    tables = [checks_table(results, markdown=True), summary_table(ds), choice_intensity_table(models)]
+    return written, "\n\n".join(tables)
