@@ -45,11 +45,10 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
     from sdkit.backends.engine import parameter_arrays
     from sdkit.ensemble import _columns_to_overrides, _starting_point
     from sdkit.loops.dominance import (
-        ARROW,
-        LoopLinks,
         dominance_counts,
+        loop_scorer,
         scorable,
-        scored_loops,
+        scored_links,
         time_control,
     )
     from sdkit.loops.linkcode import link_program
@@ -57,16 +56,16 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
     from sdkit.runs import Runs
     from sdkit.simulate import label_nonfinite
 
-    ir, node_names = scorable(model)
+    ir, nodes = scorable(model)
     program = link_program(ir)
-    label = {i: model.variables[node_names[i]].name for i in program.dynamic}
-    links = LoopLinks(loops, {f"{label[a]}{ARROW}{label[b]}": row for row, (a, b) in enumerate(program.links)})
+    links = loop_scorer(loops, scored_links(program, nodes))
     base, settings = _starting_point(stepwise, scenario)
     runs = Runs(range(len(samples)), "sample", tuple(base), columns=tuple(_columns_to_overrides(stepwise, samples)))
-    column_of = {node_names[i]: j for j, i in enumerate(program.dynamic)}
+    column_of = {nodes[i].py_name: j for j, i in enumerate(program.dynamic) if not nodes[i].dims}
     missing = [v for v in variables if v not in column_of]
     if missing:
-        raise ParameterError(f"{missing[0]!r} is not a stock or an auxiliary; only their trajectories are kept")
+        raise ParameterError(f"{missing[0]!r} is not a stock or an auxiliary without subscripts; only their "
+                             "trajectories are kept over samples")
     steps = len(save_times(settings))
     size = min(runs.n, chunk_size(len(program.dynamic) + len(program.links) + 3 * len(kept) + len(variables), steps))
     held = _Held(kept, variables, runs.n, steps, links.ids.dtype)
@@ -84,12 +83,11 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
                 first_sample=start)
         except NonFiniteError as exc:
             raise label_nonfinite(exc, chunk) from None
-        constants = [np.broadcast_to(params.get(node_names[i], stepwise.kernel.constants[node_names[i]]), (chunk.n,))
-                     for i in program.params]
+        constants = [_constant(params, stepwise.kernel, nodes[i], chunk.n) for i in program.params]
         table = scratch[:len(program.links) * chunk.n * steps].reshape(len(program.links), chunk.n, steps)
         program.score(values, np.array(constants).reshape(len(constants), chunk.n), time, time_control(settings), table)
         rows = slice(start, start + chunk.n)
-        _, _, dominant = scored_loops(table, links, kept, (held.score[:, rows], held.relative[:, rows]))
+        _, _, dominant = links.scores(table, kept, (held.score[:, rows], held.relative[:, rows]))
         counts += dominance_counts(dominant, links)
         held.dominant[rows] = links.ids[dominant]
         for name, trajectory in held.trajectories.items():
@@ -97,6 +95,14 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
     attrs = provenance_attrs(stepwise, engine="engine", scenario=scenario, save="all")
     sampled = {column.py_name: np.asarray(column.value, dtype=float) for column in runs.columns}
     return held.dataset(model, np.asarray(time), sampled), attrs, counts
+
+
+def _constant(params: dict[str, np.ndarray], kernel: Any, name: Any, n: int) -> np.ndarray:
+    """One element of a constant over a chunk's ``n`` runs: its sampled values ``(n, *subscripts)``
+    or its default ``(*subscripts)``."""
+    if name.py_name in params:
+        return np.asarray(params[name.py_name], dtype=float)[(slice(None), *name.position)]
+    return np.broadcast_to(np.asarray(kernel.constants[name.py_name], dtype=float)[name.position], (n,))
 
 
 class _Held:
