@@ -1,0 +1,112 @@
+"""Loop dominance of a subscripted model equals that of its twin written out element by element.
+
+``tests/data/migration.mdl`` (two regions; a 2-d flow ``Moves[Region, Origin]``; sums
+over regions) and ``tests/data/migration_twin.mdl`` (the same equations, one variable per
+element) run to the same numbers; the twin's loops are the element loops of the
+subscripted model's (:mod:`sdkit.loops.elements`), so each of its listed loops must score
+the sum of its element loops' scores in the twin.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sdkit.loops import find_loops
+from sdkit.loops.dominance import ScoredLink, link_scores, loop_scorer, loop_scores, saved_variables
+from sdkit.loops.elements import ElementLoops
+from sdkit.loops.loop import canonical
+from sdkit.model import load_model
+from sdkit.run import run
+
+DATA = Path(__file__).parents[2] / "tests" / "data"
+#: element loops of each listed loop, counted by hand from the equations
+ELEMENT_LOOPS = {
+    ("births", "Population"): 2, ("deaths", "Population"): 2, ("outflow", "Population"): 2,
+    ("inflow", "Population", "Moves"): 2,  # Moves[r, r] only: Moves[r, o] reads Population[o], feeds inflow[r]
+    ("Attraction", "Moves", "inflow", "Population"): 4,  # Attraction[r] -> Moves[r, o] for either o
+    ("Attraction", "Total Attraction", "outflow", "Population"): 2,
+    ("births", "Population", "Total Population", "Crowding"): 2,
+}
+
+
+def scored(name: str):
+    model = load_model(DATA / name)
+    dataset = run(model, variables=saved_variables(model), engine="engine")
+    return model, link_scores(model, dataset)
+
+
+@pytest.fixture(scope="module")
+def pair():
+    return scored("migration.mdl"), scored("migration_twin.mdl")
+
+
+def twin_name(label: str) -> str:
+    """``Moves[north,south]`` -> ``Moves north south``, the twin's name of an element."""
+    variable, _, element = label.partition("[")
+    return " ".join([variable, *element.rstrip("]").split(",")]) if element else variable
+
+
+def element_loops(model, scores, twin):
+    """Each listed loop of the subscripted model -> the twin's loops that are its element loops,
+    and the twin's loops that are none (they pass a subscripted variable twice)."""
+    variable_of = {twin_name(str(label)): str(variable) for coord in ("source", "target")
+                   for label, variable in zip(scores[coord].values, scores[f"{coord}_variable"].values, strict=True)}
+    listed = {canonical(loop.variables): loop for loop in find_loops(model).found}
+    mapped = {loop.id: [] for loop in listed.values()}
+    others = []
+    for loop in find_loops(twin).found:
+        projected = [variable_of[v] for v in loop.variables]
+        match = listed.get(canonical(projected)) if len(set(projected)) == len(projected) else None
+        (mapped[match.id] if match else others).append((loop, projected))
+    return listed, mapped, others
+
+
+def test_element_links_score_as_the_twins_links(pair):
+    (_, scores), (_, twin_scores) = pair
+    ours = {f"{twin_name(str(a))} -> {twin_name(str(b))}": row
+            for row, (a, b) in enumerate(zip(scores["source"].values, scores["target"].values, strict=True))}
+    assert set(ours) == {str(label) for label in twin_scores["link"].values}
+    for label, row in ours.items():
+        np.testing.assert_allclose(scores.values[row], twin_scores.sel(link=label).values, rtol=1e-12, atol=0,
+                                   err_msg=label)
+    assert np.abs(scores.values[:, 1:]).max() > 0.5  # the scores are not all 0
+
+
+def test_loop_scores_are_the_sums_over_the_twins_element_loops(pair):
+    (model, scores), (twin, twin_scores) = pair
+    listed, mapped, others = element_loops(model, scores, twin)
+    assert {cycle: len(mapped[loop.id]) for cycle, loop in listed.items()} == \
+        {canonical(cycle): count for cycle, count in ELEMENT_LOOPS.items()}
+    assert others and all(len(set(projected)) < len(projected) for _, projected in others)
+    ours = loop_scores(scores, list(listed.values()))
+    twins = [loop for group in mapped.values() for loop, _ in group]
+    theirs = loop_scores(twin_scores, twins)
+    sums = {}
+    for loop_id, group in mapped.items():
+        ids = [loop.id for loop, _ in group]
+        for field in ("loop_score", "relative_loop_score"):
+            expected = theirs[field].sel(loop=ids).sum("loop").values
+            np.testing.assert_allclose(ours[field].sel(loop=loop_id).values, expected, rtol=1e-9, atol=1e-15,
+                                       err_msg=f"{field} {loop_id}")
+        sums[loop_id] = theirs["loop_score"].sel(loop=ids).sum("loop").values
+    table = np.array(list(sums.values()))
+    clear = np.sort(np.abs(table), axis=0)[-1] > 1.001 * np.sort(np.abs(table), axis=0)[-2]
+    expected = np.array(list(sums))[np.abs(table).argmax(axis=0)]
+    assert clear[1:].sum() > 40
+    assert (ours["dominant_loop"].values[clear] == expected[clear]).all()
+    assert len(set(expected[clear])) >= 2  # dominance shifts between loops in the run
+
+
+def test_element_loops_of_scalar_loops_are_the_automatons_scores(pair):
+    _, (twin, twin_scores) = pair
+    loops = find_loops(twin).found
+    rows = [ScoredLink(*(str(twin_scores[c].values[row]) for c in ("source_variable", "source", "target_variable", "target")))
+            for row in range(twin_scores.sizes["link"])]
+    automaton = loop_scorer(loops, rows)
+    assert not isinstance(automaton, ElementLoops)
+    table = twin_scores.values[:, None, :]
+    expected, sums = automaton.scores(table, loops), ElementLoops(loops, rows).scores(table, loops)
+    np.testing.assert_array_equal(sums[0], expected[0])
+    np.testing.assert_allclose(sums[1], expected[1], rtol=1e-12)
+    np.testing.assert_array_equal(sums[2], expected[2])
