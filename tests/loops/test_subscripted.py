@@ -78,7 +78,8 @@ def test_loop_scores_are_the_sums_over_the_twins_element_loops(pair):
     listed, mapped, others = element_loops(model, scores, twin)
     assert {cycle: len(mapped[loop.id]) for cycle, loop in listed.items()} == \
         {canonical(cycle): count for cycle, count in ELEMENT_LOOPS.items()}
-    assert others and all(len(set(projected)) < len(projected) for _, projected in others)
+    assert others
+    assert all(len(set(projected)) < len(projected) for _, projected in others)
     ours = loop_scores(scores, list(listed.values()))
     twins = [loop for group in mapped.values() for loop, _ in group]
     theirs = loop_scores(twin_scores, twins)
