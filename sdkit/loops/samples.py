@@ -93,8 +93,13 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
         for name, trajectory in held.trajectories.items():
             trajectory[rows] = values[:, :, column_of[name]]
     attrs = provenance_attrs(stepwise, engine="engine", scenario=scenario, save="all")
-    sampled = {column.py_name: np.asarray(column.value, dtype=float) for column in runs.columns}
-    return held.dataset(model, np.asarray(time), sampled), attrs, counts
+    return held.dataset(model, np.asarray(time), runs.columns), attrs, counts
+
+
+def sampled_name(target: Any) -> str:
+    """The result's name of a sampled constant (an :class:`~sdkit.scenarios.Override` or a
+    :class:`~sdkit.scenarios.Target`): its Python name, with the elements a column sets in brackets."""
+    return f"{target.py_name}[{','.join(target.elements)}]" if target.elements else target.py_name
 
 
 def _constant(params: dict[str, np.ndarray], kernel: Any, name: Any, n: int) -> np.ndarray:
@@ -115,11 +120,17 @@ class _Held:
         self.dominant = np.empty((n, steps), dtype=ids)
         self.trajectories = {name: np.empty((n, steps)) for name in variables}
 
-    def dataset(self, model: Model, time: np.ndarray, sampled: dict[str, np.ndarray]) -> xr.Dataset:
-        """The scores, dominant loops, trajectories and sampled constants (with their names and units)."""
+    def dataset(self, model: Model, time: np.ndarray, sampled: Sequence[Any]) -> xr.Dataset:
+        """The scores, dominant loops, trajectories and ``sampled`` constants (the runs' columns:
+        overrides of one value per run), with their names and units."""
         dims = ("loop", "sample", "time")
         described = {name: {"long_name": model.variables[name].name, "units": model.variables[name].units}
-                     for name in [*self.trajectories, *sampled]}
+                     for name in self.trajectories}
+        for column in sampled:
+            variable = model.variables[column.py_name]
+            elements = f"[{','.join(column.elements)}]" if column.elements else ""
+            described[sampled_name(column)] = {"long_name": variable.name + elements, "units": variable.units}
+        sampled = {sampled_name(column): np.asarray(column.value, dtype=float) for column in sampled}
         data = {
             "loop_score": (dims, self.score, {"long_name": "loop score", "units": "1"}),
             "relative_loop_score": (dims, self.relative, {"long_name": "relative loop score", "units": "1"}),
