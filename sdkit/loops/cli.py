@@ -91,6 +91,10 @@ def _write_dominance(args: argparse.Namespace, model: Any, report: LoopReport) -
     keep = report.named() if args.named else None
     event = parse_event(args.before) if args.before else None
     watched = [model.resolve(event.variable)] if event else []
+    if watched and model.variables[watched[0]].dims:
+        raise ParameterError(f"--before takes a variable without subscripts; {event.variable!r} is subscripted by "
+                             f"{', '.join(model.variables[watched[0]].dims)} (watch a sum or an extreme of it, "
+                             "defined as a variable of the model)")
     if samples is None:  # one run: its stocks too, the trajectories the dominance figure draws
         watched += [stock for stock in model.stocks if stock not in watched]
     scored = score_scenario(model, args.scenario, report.loops, samples, keep, watched, _chunk_progress)

@@ -111,3 +111,62 @@ def test_element_loops_of_scalar_loops_are_the_automatons_scores(pair):
     np.testing.assert_array_equal(sums[0], expected[0])
     np.testing.assert_allclose(sums[1], expected[1], rtol=1e-12)
     np.testing.assert_array_equal(sums[2], expected[2])
+
+
+def run_cli(capsys, *argv):
+    from sdkit.cli import main
+
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_dominance_command_on_a_subscripted_model(capsys, tmp_path, pair):
+    import xarray as xr
+
+    (model, scores), _ = pair
+    out = tmp_path / "scores.nc"
+    code, stdout, _ = run_cli(capsys, "loops", DATA / "migration.mdl", "--dominance", "--out", out)
+    assert code == 0
+    assert "loop scores of 7 loops" in stdout
+    expected = loop_scores(scores, find_loops(model).loops)
+    with xr.open_dataset(out) as written:
+        assert "Moves[north,south] -> inflow[north]" in [str(v) for v in written["link"].values]
+        assert written["population"].dims == ("time", "Region")
+        np.testing.assert_array_equal(written["loop_score"].values, expected["loop_score"].values)
+
+
+def test_dominance_over_samples_of_a_subscripted_model(capsys, tmp_path, pair):
+    import xarray as xr
+
+    (model, _), _ = pair
+    samples = tmp_path / "samples.csv"
+    samples.write_text("birth rate[south],move rate\n0.08,0.02\n0.12,0.05\n", encoding="utf-8")
+    out = tmp_path / "scores.nc"
+    code, stdout, _ = run_cli(capsys, "loops", DATA / "migration.mdl", "--dominance", "--samples", samples, "--out", out,
+                              "--before", "Total Population>200")
+    assert code == 0
+    assert "birth rate[south]" in stdout
+    one = load_model(DATA / "migration.mdl")
+    second = run(one, set={"birth rate[south]": 0.12, "move rate": 0.05}, variables=saved_variables(one),
+                 engine="engine")
+    expected = loop_scores(link_scores(one, second), find_loops(one).loops)
+    with xr.open_dataset(out) as written:
+        np.testing.assert_array_equal(written["birth_rate[south]"].values, [0.08, 0.12])
+        np.testing.assert_allclose(written["loop_score"].isel(sample=1).values, expected["loop_score"].values,
+                                   rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--before", "Population<50"], "--before takes a variable without subscripts; 'Population' is subscripted by Region"),
+    (["--samples", "SAMPLES", "--before", "Population<50"], "subscripted by Region"),
+    (["--samples", "BAD"], "'east' is not an element of Region"),
+])
+def test_subscripted_bad_input_is_one_line(capsys, tmp_path, argv, message):
+    (tmp_path / "samples.csv").write_text("move rate\n0.02\n", encoding="utf-8")
+    (tmp_path / "bad.csv").write_text("birth rate[east]\n0.05\n", encoding="utf-8")
+    argv = [{"SAMPLES": tmp_path / "samples.csv", "BAD": tmp_path / "bad.csv"}.get(a, a) for a in argv]
+    code, _, err = run_cli(capsys, "loops", DATA / "migration.mdl", "--dominance", "--out", tmp_path / "x.nc", *argv)
+    assert code == 2
+    assert err.count("\n") == 1
+    assert message in err
