@@ -177,7 +177,9 @@ def _walk(loop: Loop, rows: Sequence[ScoredLink], by_pair: dict[tuple[str, str],
 @nb.njit(nogil=True, cache=True, error_model="numpy")
 def _scores(table, start, step_start, width, entry_start, entry_from, entry_to, entry_link, largest, row, score,
             dominant, total, first, last):  # pragma: no cover - compiled
-    steps = table.shape[2]
+    links, steps = table.shape[0], table.shape[2]
+    weight = np.empty((links, BLOCK))
+    magnitude = np.empty((links, BLOCK))
     signed = np.zeros((largest, largest, BLOCK))
     absolute = np.zeros((largest, largest, BLOCK))
     signed_next = np.zeros((largest, largest, BLOCK))
@@ -185,13 +187,17 @@ def _scores(table, start, step_start, width, entry_start, entry_from, entry_to, 
     value = np.empty(BLOCK)
     summed = np.empty(BLOCK)
     best = np.empty(BLOCK)
+    added = np.empty(BLOCK)
+    leader = np.empty(BLOCK, dtype=np.int64)
     for s in range(first, last):
         for k0 in range(0, steps, BLOCK):
-            m = min(BLOCK, steps - k0)
+            for r in range(links):  # a block's scores side by side (the last time repeated past the end)
+                for j in range(BLOCK):
+                    weight[r, j] = table[r, s, min(k0 + j, steps - 1)]
+                    magnitude[r, j] = abs(weight[r, j])
             best[:] = 0.0
-            for j in range(m):
-                total[s, k0 + j] = 0.0
-                dominant[s, k0 + j] = -1
+            added[:] = 0.0
+            leader[:] = -1
             for loop in range(start.size):
                 n = start[loop]
                 for a in range(n):
@@ -200,33 +206,33 @@ def _scores(table, start, step_start, width, entry_start, entry_from, entry_to, 
                             signed[a, i, j] = 1.0 if a == i else 0.0
                             absolute[a, i, j] = signed[a, i, j]
                 for step in range(step_start[loop], step_start[loop + 1]):
-                    for a in range(n):
-                        for i in range(width[step]):
-                            for j in range(BLOCK):
-                                signed_next[a, i, j] = 0.0
-                                absolute_next[a, i, j] = 0.0
+                    signed_next[:n, :width[step]] = 0.0
+                    absolute_next[:n, :width[step]] = 0.0
                     for e in range(entry_start[step], entry_start[step + 1]):
-                        source, target, link = entry_from[e], entry_to[e], entry_link[e]
+                        w, mag = weight[entry_link[e]], magnitude[entry_link[e]]
                         for a in range(n):
-                            for j in range(m):
-                                w = table[link, s, k0 + j]
-                                signed_next[a, target, j] += signed[a, source, j] * w
-                                absolute_next[a, target, j] += absolute[a, source, j] * abs(w)
+                            into, out_of = signed_next[a, entry_to[e]], signed[a, entry_from[e]]
+                            into_abs, out_of_abs = absolute_next[a, entry_to[e]], absolute[a, entry_from[e]]
+                            for j in range(BLOCK):
+                                into[j] += out_of[j] * w[j]
+                                into_abs[j] += out_of_abs[j] * mag[j]
                     signed, signed_next = signed_next, signed
                     absolute, absolute_next = absolute_next, absolute
-                for j in range(m):
-                    value[j] = 0.0
-                    summed[j] = 0.0
+                value[:] = 0.0
+                summed[:] = 0.0
                 for a in range(n):
-                    for j in range(m):
+                    for j in range(BLOCK):
                         value[j] += signed[a, a, j]
                         summed[j] += absolute[a, a, j]
-                for j in range(m):
-                    total[s, k0 + j] += summed[j]
-                    if abs(value[j]) > best[j]:
-                        best[j] = abs(value[j])
-                        dominant[s, k0 + j] = loop
+                for j in range(BLOCK):
+                    added[j] += summed[j]
+                    ahead = abs(value[j]) > best[j]
+                    best[j] = abs(value[j]) if ahead else best[j]
+                    leader[j] = loop if ahead else leader[j]
                 if row[loop] >= 0:
-                    for j in range(m):
+                    for j in range(min(BLOCK, steps - k0)):
                         score[row[loop], s, k0 + j] = value[j]
+            for j in range(min(BLOCK, steps - k0)):
+                total[s, k0 + j] = added[j]
+                dominant[s, k0 + j] = leader[j]
     return 0
