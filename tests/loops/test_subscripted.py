@@ -122,7 +122,11 @@ def run_cli(capsys, *argv):
 
 
 def test_dominance_command_on_a_subscripted_model(capsys, tmp_path, pair):
+    import matplotlib
     import xarray as xr
+
+    matplotlib.use("Agg")
+    from sdkit import plot
 
     (model, scores), _ = pair
     out = tmp_path / "scores.nc"
@@ -134,6 +138,10 @@ def test_dominance_command_on_a_subscripted_model(capsys, tmp_path, pair):
         assert "Moves[north,south] -> inflow[north]" in [str(v) for v in written["link"].values]
         assert written["population"].dims == ("time", "Region")
         np.testing.assert_array_equal(written["loop_score"].values, expected["loop_score"].values)
+        figure = plot.loop_dominance(written.load(), stock="Population", loops=[str(i) for i in written["loop"].values[:2]])
+    top = figure.axes[0]
+    assert [line.get_label() for line in top.get_lines()] == ["north", "south"]  # one line per element, named
+    assert [t.get_text() for t in top.get_legend().get_texts()] == ["north", "south"]
 
 
 def test_dominance_over_samples_of_a_subscripted_model(capsys, tmp_path, pair):
