@@ -66,8 +66,10 @@ def link_scores(model: Model, dataset: xr.Dataset, scenario: str | None = None) 
     -------
     xarray.DataArray
         Dims ``(link, time)``, or ``(link, sample, time)`` for an ensemble; ``link``
-        is ``"source -> target"`` (model names) with ``source`` and ``target``
-        coordinates; 0 at the first time.
+        is ``"source -> target"`` (model names, an element in brackets after the name of
+        a subscripted variable: ``"Order Power[liberal] -> Power Share[liberal]"``) with
+        ``source`` and ``target`` coordinates, and ``source_variable`` and
+        ``target_variable`` (the names without elements); 0 at the first time.
     """
     ir, nodes = scorable(model)
     run, chosen = _one_scenario(dataset, scenario)
@@ -113,8 +115,11 @@ def time_control(settings) -> tuple[float, float, float, float]:
 def loop_scores(scores: xr.DataArray, loops: Sequence[Loop], keep: Sequence[Loop] | None = None) -> xr.Dataset:
     """Loop scores (product of link scores) and relative loop scores, over time.
 
-    The relative score divides by the sum of the absolute scores of all ``loops``
-    (pass all the loops of a model, or of one strongly connected component);
+    ``scores`` are :func:`link_scores`. The relative score divides by the sum of the
+    absolute scores of all ``loops`` (pass all the loops of a model, or of one strongly
+    connected component); in a subscripted model a loop's score is the sum of its element
+    loops' and the relative scores divide by the sum of all element loops' absolute scores
+    (:mod:`sdkit.loops.elements`);
     ``dominant_loop`` is the id of the loop with the largest absolute score at each
     time. Only the scores of ``keep`` (default: all ``loops``) are returned, so an
     ensemble need not hold every loop's scores.
@@ -301,7 +306,7 @@ def _score_run(model: Model, stepwise: Model, name: str, loops: Sequence[Loop], 
     dataset = run(stepwise, scenarios=[name], variables=saved_variables(model), engine="engine")
     links = link_scores(model, dataset, name)
     scored = loop_scores(links, loops, held)
-    scored["link_score"] = links.drop_vars(["source", "target"])
+    scored["link_score"] = links.drop_vars(["source", "target", "source_variable", "target_variable"])
     for variable in variables:
         values = dataset[variable]
         scored[variable] = values.sel(scenario=name).drop_vars("scenario") if "scenario" in values.dims else values
