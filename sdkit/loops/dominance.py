@@ -55,7 +55,7 @@ def link_scores(model: Model, dataset: xr.Dataset, scenario: str | None = None) 
     Parameters
     ----------
     model : Model
-        A model without subscripts or stateful functions other than INTEG.
+        A model without stateful functions other than INTEG (subscripts are scored element by element).
     dataset : xarray.Dataset
         A run (``sdkit.run.run``) or an ensemble (``sdkit.ensemble.ensemble``, dim
         ``sample``) that saved :func:`saved_variables`.
