@@ -212,3 +212,33 @@ def test_loop_scores_agree_with_pysimlins_element_loops(pair):
         elements = twin_loops.sel(loop=[loop.id for loop, _ in mapped[loop_id]]).values
         largest = elements[np.abs(elements).argmax(axis=0), np.arange(elements.shape[1])]
         np.testing.assert_allclose(theirs[1:], largest[1:], rtol=1e-6, atol=1e-9)
+
+
+#: A stock per region, an inflow defined by a subrange and by an element: each region's
+#: outflow loop scores -(1/5) / (net rate) and each coastal inflow loop 0.05 / |net rate|.
+REGIONS = """{UTF-8}
+Region: north, south, east ~ ~ |
+Coast: north, south ~ ~ |
+Stock[Region] = INTEG(inflow[Region] - outflow[Region], 10) ~ units [0,?] ~ |
+inflow[Coast] = Stock[Coast] * 0.05 ~ units/Year ~ |
+inflow[east] = 1 ~ units/Year ~ |
+outflow[Region] = Stock[Region] / 5 ~ units/Year ~ |
+FINAL TIME = 10 ~ Year ~ |
+INITIAL TIME = 0 ~ Year ~ |
+SAVEPER = 0.5 ~ Year ~ |
+TIME STEP = 0.5 ~ Year ~ |
+"""
+
+
+def test_subrange_equations_known_answer(tmp_path):
+    path = tmp_path / "coast.mdl"
+    path.write_text(REGIONS, encoding="utf-8")
+    model = load_model(path)
+    scores = link_scores(model, run(model, variables=saved_variables(model), engine="engine"))
+    assert "inflow[north] -> Stock[north]" in [str(v) for v in scores["link"].values]
+    loops = {tuple(loop.variables): loop.id for loop in find_loops(model).found}
+    scored = loop_scores(scores, find_loops(model).found)["loop_score"].isel(time=slice(1, None))
+    # coast: net rate 0.05 - 0.2 = -0.15, inflow loop 0.05 / 0.15 per region, outflow loop -0.2 / 0.15;
+    # east: net 1 - Stock / 5 changes by -ΔStock / 5, so its outflow loop scores -1
+    np.testing.assert_allclose(scored.sel(loop=loops[("inflow", "Stock")]).values, 2 * 0.05 / 0.15, rtol=1e-9)
+    np.testing.assert_allclose(scored.sel(loop=loops[("outflow", "Stock")]).values, -2 * 0.2 / 0.15 - 1, rtol=1e-9)
