@@ -346,7 +346,8 @@ def _check_size(model: Model, loops: int, runs: int, variables: int = 0) -> None
     from sdkit.loops.samples import CHUNK_BYTES
 
     steps = round((model.time.final_time - model.time.initial_time) / model.time.time_step) + 1
-    working = min(CHUNK_BYTES, 8.0 * steps * runs * 2 * len(saved_variables(model)))  # one chunk's runs and links
+    nodes = len(model.kernel.ir.nodes)  # every element of a subscripted variable is one
+    working = min(CHUNK_BYTES, 8.0 * steps * runs * 2 * nodes)  # one chunk's runs and links
     size = steps * runs * (16.0 * loops + 36.0 + 8.0 * variables) + working
     if size > default_memory_limit():
         raise ParameterError(f"the loop scores of {loops:,} loops over {runs:,} runs of {steps:,} time steps take "
