@@ -5,7 +5,8 @@ Usage (from the repository root)::
     python docs/make_loop_figures.py
 
 Scores the named loops of models/kissinger_core.mdl in the scenario of each reference
-mode (RM1-RM5, H1, H2) and on an 8 x 8 grid of Versailles runs, writes
+mode (RM1-RM5, H1, H2) and on an 8 x 8 grid of Versailles runs, then those of
+models/four_orders.mdl in the scenarios of RM6 and RM7, writes
 ``docs/img/loops-*.{png,pdf,svg}`` and prints the markdown tables the page quotes
 (a few minutes on two cores).
 """

@@ -129,6 +129,11 @@ class Kernel:
         self._fns: dict[str, Any] = {}
         self._compile_job: CompileJob | None = None
 
+    @property
+    def ir(self) -> ModelIR:
+        """The scalar model the kernel was compiled from (read it; do not change it)."""
+        return self._ir
+
     def default_values(self, py_name: str, n: int) -> np.ndarray:
         """A writable ``(n, *subscripts)`` array holding constant ``py_name``'s default."""
         default = np.asarray(self.constants[py_name], dtype=float)

@@ -77,6 +77,7 @@ def _write_dominance(args: argparse.Namespace, model: Any, report: LoopReport) -
     from sdkit.cli import command_line, read_samples
     from sdkit.io import write_netcdf
     from sdkit.loops.dominance import score_scenario
+    from sdkit.loops.samples import sampled_name
     from sdkit.loops.windows import (
         dominance_before,
         parameter_table,
@@ -84,15 +85,20 @@ def _write_dominance(args: argparse.Namespace, model: Any, report: LoopReport) -
         window_by_parameter,
         window_table,
     )
+    from sdkit.scenarios import target_of
 
     samples = read_samples(args.samples) if args.samples else None
     keep = report.named() if args.named else None
     event = parse_event(args.before) if args.before else None
     watched = [model.resolve(event.variable)] if event else []
+    if watched and model.variables[watched[0]].dims:
+        raise ParameterError(f"--before takes a variable without subscripts; {event.variable!r} is subscripted by "
+                             f"{', '.join(model.variables[watched[0]].dims)} (watch a sum or an extreme of it, "
+                             "defined as a variable of the model)")
     if samples is None:  # one run: its stocks too, the trajectories the dominance figure draws
         watched += [stock for stock in model.stocks if stock not in watched]
     scored = score_scenario(model, args.scenario, report.loops, samples, keep, watched, _chunk_progress)
-    sampled = scored[[model.resolve(c) for c in samples.columns]] if samples is not None else None
+    sampled = scored[[sampled_name(target_of(model, str(c))) for c in samples.columns]] if samples is not None else None
     if event:
         window = dominance_before(scored, scored[watched[0]], event, args.years)
         scored = scored.assign(window)

@@ -31,11 +31,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from sdkit.errors import ParameterError, UnsupportedFeature
+from sdkit.errors import ParameterError
 from sdkit.loops.automaton import loop_automaton
+from sdkit.loops.elements import ElementLoops, NodeName, ScoredLink, node_names, relative_scores
 from sdkit.loops.linkcode import LinkProgram, link_program
 
 if TYPE_CHECKING:
+    from sdkit.engine.ir import ModelIR
     from sdkit.loops.loop import Loop
     from sdkit.model import Model
 
@@ -53,7 +55,7 @@ def link_scores(model: Model, dataset: xr.Dataset, scenario: str | None = None) 
     Parameters
     ----------
     model : Model
-        A model without subscripts or stateful functions other than INTEG.
+        A model without stateful functions other than INTEG (subscripts are scored element by element).
     dataset : xarray.Dataset
         A run (``sdkit.run.run``) or an ensemble (``sdkit.ensemble.ensemble``, dim
         ``sample``) that saved :func:`saved_variables`.
@@ -64,26 +66,35 @@ def link_scores(model: Model, dataset: xr.Dataset, scenario: str | None = None) 
     -------
     xarray.DataArray
         Dims ``(link, time)``, or ``(link, sample, time)`` for an ensemble; ``link``
-        is ``"source -> target"`` (model names) with ``source`` and ``target``
-        coordinates; 0 at the first time.
+        is ``"source -> target"`` (model names, an element in brackets after the name of
+        a subscripted variable: ``"Order Power[liberal] -> Power Share[liberal]"``) with
+        ``source`` and ``target`` coordinates, and ``source_variable`` and
+        ``target_variable`` (the names without elements); 0 at the first time.
     """
-    ir, node_names = scorable(model)
+    ir, nodes = scorable(model)
     run, chosen = _one_scenario(dataset, scenario)
     program = link_program(ir)
-    lead = [d for d in run[node_names[program.dynamic[0]]].dims if d != "time"]
+    lead = [d for d in run[nodes[program.dynamic[0]].py_name].dims if d not in ("time", *nodes[program.dynamic[0]].dims)]
     settings = model.time.replace(_scenario_time(dataset, chosen))
-    values = _values(program, {i: _series(run, ir.nodes[i], node_names[i], model, lead) for i in program.dynamic})
-    constants = _constants(program, {i: _series(run, ir.nodes[i], node_names[i], model, lead)[..., 0]
+    values = _values(program, {i: _series(run, ir.nodes[i], nodes[i], model, lead) for i in program.dynamic})
+    constants = _constants(program, {i: _series(run, ir.nodes[i], nodes[i], model, lead)[..., 0]
                                      for i in program.params}, values.shape[0])
     table = program.score(values, constants, run["time"].values, time_control(settings))
-    sources = [model.variables[node_names[source]].name for source, _ in program.links]
-    targets = [model.variables[node_names[target]].name for _, target in program.links]
+    rows = scored_links(program, nodes)
     shape = (len(program.links), *(run.sizes[d] for d in lead), run.sizes["time"])
     return xr.DataArray(
         table.reshape(shape), dims=("link", *lead, "time"),
-        coords={"link": [f"{a}{ARROW}{b}" for a, b in zip(sources, targets, strict=True)], "source": ("link", sources),
-                "target": ("link", targets), **{d: run[d].values for d in (*lead, "time")}},
+        coords={"link": [f"{r.source}{ARROW}{r.target}" for r in rows], "source": ("link", [r.source for r in rows]),
+                "target": ("link", [r.target for r in rows]),
+                "source_variable": ("link", [r.source_variable for r in rows]),
+                "target_variable": ("link", [r.target_variable for r in rows]),
+                **{d: run[d].values for d in (*lead, "time")}},
         name="link_score", attrs={"long_name": "link score (Loops That Matter)", "units": "1"})
+
+
+def scored_links(program: LinkProgram, nodes: dict[int, NodeName]) -> list[ScoredLink]:
+    """What each row of the program's link scores links: variables and elements (model names)."""
+    return [ScoredLink(nodes[a].variable, nodes[a].label, nodes[b].variable, nodes[b].label) for a, b in program.links]
 
 
 def _values(program: LinkProgram, series: dict[int, np.ndarray]) -> np.ndarray:
@@ -104,8 +115,11 @@ def time_control(settings) -> tuple[float, float, float, float]:
 def loop_scores(scores: xr.DataArray, loops: Sequence[Loop], keep: Sequence[Loop] | None = None) -> xr.Dataset:
     """Loop scores (product of link scores) and relative loop scores, over time.
 
-    The relative score divides by the sum of the absolute scores of all ``loops``
-    (pass all the loops of a model, or of one strongly connected component);
+    ``scores`` are :func:`link_scores`. The relative score divides by the sum of the
+    absolute scores of all ``loops`` (pass all the loops of a model, or of one strongly
+    connected component); in a subscripted model a loop's score is the sum of its element
+    loops' and the relative scores divide by the sum of all element loops' absolute scores
+    (:mod:`sdkit.loops.elements`);
     ``dominant_loop`` is the id of the loop with the largest absolute score at each
     time. Only the scores of ``keep`` (default: all ``loops``) are returned, so an
     ensemble need not hold every loop's scores.
@@ -113,10 +127,11 @@ def loop_scores(scores: xr.DataArray, loops: Sequence[Loop], keep: Sequence[Loop
     dims = ("link", *(d for d in scores.dims if d not in ("link", "time")), "time")
     table = scores.transpose(*dims).values
     kept = list(loops if keep is None else keep)
-    row_of = {str(label): row for row, label in enumerate(scores["link"].values)}
     flat = table.reshape(table.shape[0], -1, table.shape[-1])
-    links = LoopLinks(loops, row_of)
-    score, relative, dominant = scored_loops(flat, links, kept)
+    rows = [ScoredLink(*(str(scores[c].values[row]) for c in ("source_variable", "source", "target_variable", "target")))
+            for row in range(scores.sizes["link"])]
+    links = loop_scorer(loops, rows)
+    score, relative, dominant = links.scores(flat, kept)
     loop_dims = ("loop", *dims[1:])
     shape = table.shape[1:]
     return xr.Dataset(
@@ -128,6 +143,14 @@ def loop_scores(scores: xr.DataArray, loops: Sequence[Loop], keep: Sequence[Loop
                 **{d: scores[d].values for d in dims[1:]}})
 
 
+def loop_scorer(loops: Sequence[Loop], rows: Sequence[ScoredLink]) -> LoopLinks | ElementLoops:
+    """What scores ``loops`` from link scores whose rows link ``rows``: the automaton when every
+    link is between scalar variables, else the sums over element loops (:mod:`sdkit.loops.elements`)."""
+    if all(r.source == r.source_variable and r.target == r.target_variable for r in rows):
+        return LoopLinks(loops, {f"{r.source}{ARROW}{r.target}": row for row, r in enumerate(rows)})
+    return ElementLoops(loops, rows)
+
+
 class LoopLinks:
     """The link rows of each loop (in the loop's order) and the automaton that scores them all."""
 
@@ -137,26 +160,21 @@ class LoopLinks:
         self.automaton = loop_automaton([self.rows[loop.id] for loop in self.loops])
         self.ids = np.array([*(loop.id for loop in self.loops), ""])
 
-
-def scored_loops(table: np.ndarray, links: LoopLinks, kept: Sequence[Loop],
-                 out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Loop scores and relative loop scores of ``kept`` ``(loop, run, time)`` (into ``out`` when
-    given), and the index (in ``links.loops``) of the dominant loop ``(run, time)`` (-1 where
-    every loop scores 0), from link scores ``(link, run, time)``; ``links.ids[index]`` are the
-    ids ("" for -1)."""
-    dominant, total = links.automaton.dominance(table)
-    shape = (len(kept), *table.shape[1:])
-    score, relative = out if out is not None else (np.empty(shape), np.empty(shape))
-    for number, loop in enumerate(kept):
-        product = score[number]
-        product[...] = 1.0
-        for row in links.rows[loop.id]:
-            np.multiply(product, table[row], out=product)
-    counted = total > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        np.divide(score, np.where(counted, total, 1.0), out=relative)
-    relative[:, ~counted] = 0.0
-    return score, relative, dominant
+    def scores(self, table: np.ndarray, kept: Sequence[Loop],
+               out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Loop scores and relative loop scores of ``kept`` ``(loop, run, time)`` (into ``out`` when
+        given), and the index (in ``self.loops``) of the dominant loop ``(run, time)`` (-1 where
+        every loop scores 0), from link scores ``(link, run, time)``; ``self.ids[index]`` are the
+        ids ("" for -1)."""
+        dominant, total = self.automaton.dominance(table)
+        shape = (len(kept), *table.shape[1:])
+        score, relative = out if out is not None else (np.empty(shape), np.empty(shape))
+        for number, loop in enumerate(kept):
+            product = score[number]
+            product[...] = 1.0
+            for row in self.rows[loop.id]:
+                np.multiply(product, table[row], out=product)
+        return score, relative_scores(score, total, relative), dominant
 
 
 def _rows(loop: Loop, row_of: dict[str, int]) -> list[int]:
@@ -171,32 +189,17 @@ def _rows(loop: Loop, row_of: dict[str, int]) -> list[int]:
     return rows
 
 
-def scorable(model: Model) -> tuple[Any, dict[int, str]]:
-    """The model's engine IR and its node index -> Python name, if link scores can be computed.
+def scorable(model: Model) -> tuple[ModelIR, dict[int, NodeName]]:
+    """The engine IR the model's kernel was compiled from, and what each of its nodes is
+    (:func:`~sdkit.loops.elements.node_names`), if link scores can be computed.
 
     Raises
     ------
     UnsupportedFeature
-        The model has subscripts, or stateful functions other than INTEG.
+        The engine cannot compile the model, or it has stateful functions other than INTEG.
     """
-    from sdkit.engine.translate import translate
-
-    ir = translate(model.path, model.text, model.abstract_model)
-    return ir, _scalar_nodes(model, ir)
-
-
-def _scalar_nodes(model: Model, ir) -> dict[int, str]:
-    """IR node index -> Python name, for a model whose nodes are all its own scalar variables."""
-    subscripted = [name for name, dims in ir.var_dims.items() if dims]
-    if subscripted:
-        raise UnsupportedFeature(f"link scores of subscripted models are not built yet ({model.path.name} "
-                                 f"subscripts {ir.names.get(subscripted[0], subscripted[0])!r})")
-    nodes = {int(np.ravel(index)[0]): py_name for py_name, index in ir.var_nodes.items()}
-    hidden = [node.label for i, node in enumerate(ir.nodes) if i not in nodes and node.kind != "param"]
-    if hidden:
-        raise UnsupportedFeature(f"link scores through SMOOTH, DELAY, TREND or INITIAL are not built yet "
-                                 f"({model.path.name}: {hidden[0]})")
-    return nodes
+    ir = model.kernel.ir
+    return ir, node_names(model, ir)
 
 
 def _one_scenario(dataset: xr.Dataset, scenario: str | None) -> tuple[xr.Dataset, str | None]:
@@ -223,11 +226,13 @@ def _scenario_time(dataset: xr.Dataset, scenario: str | None) -> dict[str, float
     return dict(recorded.get(scenario, {}).get("time", {})) if isinstance(recorded, dict) else {}
 
 
-def _series(run: xr.Dataset, node, py_name: str, model: Model, lead: list[str]) -> np.ndarray:
+def _series(run: xr.Dataset, node, name: NodeName, model: Model, lead: list[str]) -> np.ndarray:
     """A node's values over (lead dims..., time)."""
     shape = (*(run.sizes[d] for d in lead), run.sizes["time"])
+    py_name = name.py_name
     if py_name in run:
         values = run[py_name]
+        values = values.sel(dict(zip(name.dims, name.element, strict=True))) if name.dims else values
         missing = {d: run.sizes[d] for d in (*lead, "time") if d not in values.dims}
         return np.asarray(values.expand_dims(missing).transpose(*lead, "time").values, dtype=float)
     if node.kind == "param":
@@ -301,7 +306,7 @@ def _score_run(model: Model, stepwise: Model, name: str, loops: Sequence[Loop], 
     dataset = run(stepwise, scenarios=[name], variables=saved_variables(model), engine="engine")
     links = link_scores(model, dataset, name)
     scored = loop_scores(links, loops, held)
-    scored["link_score"] = links.drop_vars(["source", "target"])
+    scored["link_score"] = links.drop_vars(["source", "target", "source_variable", "target_variable"])
     for variable in variables:
         values = dataset[variable]
         scored[variable] = values.sel(scenario=name).drop_vars("scenario") if "scenario" in values.dims else values
@@ -341,7 +346,8 @@ def _check_size(model: Model, loops: int, runs: int, variables: int = 0) -> None
     from sdkit.loops.samples import CHUNK_BYTES
 
     steps = round((model.time.final_time - model.time.initial_time) / model.time.time_step) + 1
-    working = min(CHUNK_BYTES, 8.0 * steps * runs * 2 * len(saved_variables(model)))  # one chunk's runs and links
+    nodes = len(model.kernel.ir.nodes)  # every element of a subscripted variable is one
+    working = min(CHUNK_BYTES, 8.0 * steps * runs * 2 * nodes)  # one chunk's runs and links
     size = steps * runs * (16.0 * loops + 36.0 + 8.0 * variables) + working
     if size > default_memory_limit():
         raise ParameterError(f"the loop scores of {loops:,} loops over {runs:,} runs of {steps:,} time steps take "

@@ -44,7 +44,7 @@ def _sign(x):
 
 @dataclass(frozen=True)
 class LinkProgram:
-    """The scored links of a scalar model and the compiled function that scores them.
+    """The scored links of a model's scalar IR (one node per element of a subscripted variable) and the compiled function that scores them.
 
     Attributes
     ----------

@@ -45,11 +45,10 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
     from sdkit.backends.engine import parameter_arrays
     from sdkit.ensemble import columns_to_overrides, starting_point
     from sdkit.loops.dominance import (
-        ARROW,
-        LoopLinks,
         dominance_counts,
+        loop_scorer,
         scorable,
-        scored_loops,
+        scored_links,
         time_control,
     )
     from sdkit.loops.linkcode import link_program
@@ -57,16 +56,16 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
     from sdkit.runs import Runs
     from sdkit.simulate import label_nonfinite
 
-    ir, node_names = scorable(model)
+    ir, nodes = scorable(model)
     program = link_program(ir)
-    label = {i: model.variables[node_names[i]].name for i in program.dynamic}
-    links = LoopLinks(loops, {f"{label[a]}{ARROW}{label[b]}": row for row, (a, b) in enumerate(program.links)})
+    links = loop_scorer(loops, scored_links(program, nodes))
     base, settings = starting_point(stepwise, scenario)
     runs = Runs(range(len(samples)), "sample", tuple(base), columns=tuple(columns_to_overrides(stepwise, samples)))
-    column_of = {node_names[i]: j for j, i in enumerate(program.dynamic)}
+    column_of = {nodes[i].py_name: j for j, i in enumerate(program.dynamic) if not nodes[i].dims}
     missing = [v for v in variables if v not in column_of]
     if missing:
-        raise ParameterError(f"{missing[0]!r} is not a stock or an auxiliary; only their trajectories are kept")
+        raise ParameterError(f"{missing[0]!r} is not a stock or an auxiliary without subscripts; only their "
+                             "trajectories are kept over samples")
     steps = len(save_times(settings))
     size = min(runs.n, chunk_size(len(program.dynamic) + len(program.links) + 3 * len(kept) + len(variables), steps))
     held = _Held(kept, variables, runs.n, steps, links.ids.dtype)
@@ -84,19 +83,31 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
                 first_sample=start)
         except NonFiniteError as exc:
             raise label_nonfinite(exc, chunk) from None
-        constants = [np.broadcast_to(params.get(node_names[i], stepwise.kernel.constants[node_names[i]]), (chunk.n,))
-                     for i in program.params]
+        constants = [_constant(params, stepwise.kernel, nodes[i], chunk.n) for i in program.params]
         table = scratch[:len(program.links) * chunk.n * steps].reshape(len(program.links), chunk.n, steps)
         program.score(values, np.array(constants).reshape(len(constants), chunk.n), time, time_control(settings), table)
         rows = slice(start, start + chunk.n)
-        _, _, dominant = scored_loops(table, links, kept, (held.score[:, rows], held.relative[:, rows]))
+        _, _, dominant = links.scores(table, kept, (held.score[:, rows], held.relative[:, rows]))
         counts += dominance_counts(dominant, links)
         held.dominant[rows] = links.ids[dominant]
         for name, trajectory in held.trajectories.items():
             trajectory[rows] = values[:, :, column_of[name]]
     attrs = provenance_attrs(stepwise, engine="engine", scenario=scenario, save="all")
-    sampled = {column.py_name: np.asarray(column.value, dtype=float) for column in runs.columns}
-    return held.dataset(model, np.asarray(time), sampled), attrs, counts
+    return held.dataset(model, np.asarray(time), runs.columns), attrs, counts
+
+
+def sampled_name(target: Any) -> str:
+    """The result's name of a sampled constant (an :class:`~sdkit.scenarios.Override` or a
+    :class:`~sdkit.scenarios.Target`): its Python name, with the elements a column sets in brackets."""
+    return f"{target.py_name}[{','.join(target.elements)}]" if target.elements else target.py_name
+
+
+def _constant(params: dict[str, np.ndarray], kernel: Any, name: Any, n: int) -> np.ndarray:
+    """One element of a constant over a chunk's ``n`` runs: its sampled values ``(n, *subscripts)``
+    or its default ``(*subscripts)``."""
+    if name.py_name in params:
+        return np.asarray(params[name.py_name], dtype=float)[(slice(None), *name.position)]
+    return np.broadcast_to(np.asarray(kernel.constants[name.py_name], dtype=float)[name.position], (n,))
 
 
 class _Held:
@@ -109,11 +120,17 @@ class _Held:
         self.dominant = np.empty((n, steps), dtype=ids)
         self.trajectories = {name: np.empty((n, steps)) for name in variables}
 
-    def dataset(self, model: Model, time: np.ndarray, sampled: dict[str, np.ndarray]) -> xr.Dataset:
-        """The scores, dominant loops, trajectories and sampled constants (with their names and units)."""
+    def dataset(self, model: Model, time: np.ndarray, sampled: Sequence[Any]) -> xr.Dataset:
+        """The scores, dominant loops, trajectories and ``sampled`` constants (the runs' columns:
+        overrides of one value per run), with their names and units."""
         dims = ("loop", "sample", "time")
         described = {name: {"long_name": model.variables[name].name, "units": model.variables[name].units}
-                     for name in [*self.trajectories, *sampled]}
+                     for name in self.trajectories}
+        for column in sampled:
+            variable = model.variables[column.py_name]
+            elements = f"[{','.join(column.elements)}]" if column.elements else ""
+            described[sampled_name(column)] = {"long_name": variable.name + elements, "units": variable.units}
+        sampled = {sampled_name(column): np.asarray(column.value, dtype=float) for column in sampled}
         data = {
             "loop_score": (dims, self.score, {"long_name": "loop score", "units": "1"}),
             "relative_loop_score": (dims, self.relative, {"long_name": "relative loop score", "units": "1"}),

@@ -175,8 +175,7 @@ def _trajectory(trajectory: Any, run: Any, scenario: str, stock: str) -> Any:
 
 def _draw_column(axes: Sequence[Axes], run: Any, values: Any, chosen: list[str], scenario: str) -> None:
     time = np.asarray(run["time"].values, dtype=float)
-    stock_time = np.asarray(values["time"].values, dtype=float)
-    axes[0].plot(stock_time, np.asarray(values.values, dtype=float), color="0.1", linewidth=1.2)
+    _draw_trajectory(axes[0], values)
     axes[0].set_title(scenario)
     axes[0].set_ylabel(axis_label(values).replace(" [", "\n[", 1))
     _draw_leaders(axes[1], run, time, chosen)
@@ -191,6 +190,22 @@ def _draw_column(axes: Sequence[Axes], run: Any, values: Any, chosen: list[str],
     axes[3].set_ylim(0.0, 1.0)
     for ax in axes:
         ax.set_xlim(*finite_span(time, relative))
+
+
+def _draw_trajectory(ax: Axes, values: Any) -> None:
+    """The variable over time: one line, or one line per element of a subscripted variable
+    (told apart by their line style, named in a legend)."""
+    stock_time = np.asarray(values["time"].values, dtype=float)
+    extra = [d for d in values.dims if d != "time"]
+    if not extra:
+        ax.plot(stock_time, np.asarray(values.values, dtype=float), color="0.1", linewidth=1.2)
+        return
+    stacked = values.stack(element=extra).transpose("time", "element")
+    for number, element in enumerate(stacked["element"].values):
+        label = ",".join(str(e) for e in (element if isinstance(element, tuple) else (element,)))
+        ax.plot(stock_time, np.asarray(stacked.isel(element=number).values, dtype=float), color="0.1",
+                linewidth=1.2, linestyle=LINE_STYLES[number % len(LINE_STYLES)], label=label)
+    ax.legend(loc="best", frameon=False, fontsize="small", ncols=2)
 
 
 def _draw_leaders(ax: Axes, run: Any, time: np.ndarray, chosen: list[str]) -> None:

@@ -52,7 +52,7 @@ def core_sequences() -> list[list[int]]:
 
     ir, names = scorable(model)
     program = link_program(ir)
-    label = {i: model.variables[names[i]].name for i in program.dynamic}
+    label = {i: names[i].label for i in program.dynamic}
     row = {(label[a], label[b]): r for r, (a, b) in enumerate(program.links)}
     loops = find_loops(model).loops
     return [[row[pair] for pair in zip(loop.variables, (*loop.variables[1:], loop.variables[0]), strict=True)]
@@ -92,7 +92,7 @@ def plain_link_scores(model, dataset) -> np.ndarray:
     from sdkit.engine.ir import refs
 
     ir, names = scorable(model)
-    values = {i: np.broadcast_to(dataset[names[i]].values if names[i] in dataset else ir.nodes[i].default,
+    values = {i: np.broadcast_to(dataset[names[i].py_name].values if names[i].py_name in dataset else ir.nodes[i].default,
                                  dataset["time"].shape).astype(float) for i in names}
     before, after = ({i: v[:-1] for i, v in values.items()}, {i: v[1:] for i, v in values.items()})
     time, control = dataset["time"].values, (model.time.initial_time, model.time.final_time,
@@ -185,9 +185,9 @@ def test_kernel_step_buffer_holds_what_simulate_returns():
     params = {"legitimacy_emphasis": np.array([0.2, 0.7, 0.4])}
     time = {"saveper": model.time.time_step}
     times, buffer = model.kernel.simulate_steps(params, 3, nodes, time, np.empty((3, 1601, len(nodes))))
-    result = model.kernel.simulate(params, 3, [names[i] for i in nodes], save="all", time=time, backend="numba")
+    result = model.kernel.simulate(params, 3, [names[i].py_name for i in nodes], save="all", time=time, backend="numba")
     np.testing.assert_array_equal(times, result.times)
     for column, i in enumerate(nodes):
-        np.testing.assert_array_equal(buffer[:, :, column], result.data[names[i]])
+        np.testing.assert_array_equal(buffer[:, :, column], result.data[names[i].py_name])
     with pytest.raises(ParameterError, match="ascending order"):
         model.kernel.simulate_steps(params, 3, nodes[::-1], time)

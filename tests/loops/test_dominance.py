@@ -125,10 +125,13 @@ def test_loop_scores_agree_with_pysimlin(path):
     assert compared == len(report.found)
 
 
-def test_subscripted_model_is_refused(regions_path):
-    model = load_model(regions_path)
+def test_smooth_is_refused(tmp_path):
+    path = tmp_path / "smoothed.mdl"
+    path.write_text(POPULATION.replace("births = Population * birth rate", "births = SMOOTH(Population, 2) * birth rate"),
+                    encoding="utf-8")
+    model = load_model(path)
     dataset = run(model, variables=saved_variables(model), engine="engine")
-    with pytest.raises(UnsupportedFeature, match="subscripted models are not built yet"):
+    with pytest.raises(UnsupportedFeature, match="link scores through SMOOTH, DELAY, TREND or INITIAL are not built yet"):
         link_scores(model, dataset)
 
 

@@ -1,7 +1,8 @@
-"""The figures and tables of ``docs/loops.md``: loop dominance in the core model's reference modes.
+"""The figures and tables of ``docs/loops.md``: loop dominance in the reference modes.
 
 :func:`write` scores the loops (Loops That Matter, :func:`sdkit.loops.dominance.score_scenario`,
-the named loops kept) in the scenario each reference mode reads, draws
+the named loops kept) in the scenario each reference mode reads (the core model's RM1-RM5,
+H1 and H2; the four-orders model's RM6 and RM7, subscripted), draws
 ``loops-<mode>`` (the dominance under the variable the mode is about) and
 ``loops-dominance-map`` (the loop dominant in the ten years before restraint breaks, over
 legitimacy emphasis and the guarantors' share, Versailles), and returns the tables the
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sdkit.figures_io import write_figure
-from sdkit.kissinger import CORE
+from sdkit.kissinger import CORE, FOUR_ORDERS
 
 #: mode -> (scenario, the variable drawn above the loop scores); the scenario is the one the
 #: mode's checks read (models/kissinger_core.checks.toml)
@@ -31,16 +32,37 @@ MODES: dict[str, tuple[str, str]] = {
     "h1": ("versailles_1919", "restraint"),
     "h2": ("liberal_1945", "emphasis"),
 }
+#: the same for the four-orders model (models/four_orders.checks.toml): the transition (RM6,
+#: whose scenario is also RM7's run without a coalition), the leader that fights for its
+#: supremacy (RM6's disorder episode), and RM7's runs without and with the coalition and
+#: with climate pressure under open orders
+FOUR_ORDERS_MODES: dict[str, tuple[str, str]] = {
+    "rm6": ("declining_leader", "concentration"),
+    "rm6-high-claim": ("high_supremacy", "disorder"),
+    "rm7-no-coalition": ("coalition_off", "institutional_authority"),
+    "rm7-coalition": ("coalition_on", "institutional_authority"),
+    "rm7-climate": ("climate_open", "institutional_authority"),
+}
 #: the dominance map: scenario, event, window, and the grid (name, low, high, points)
 MAP_SCENARIO, MAP_EVENT, MAP_YEARS = "versailles", "Restraint<0.5", 10.0
 MAP_AXES = (("legitimacy emphasis", 0.0, 1.0, 8), ("guarantor share initial", 0.2, 1.0, 8))
 
 
 def write(models: Path, img: Path, metadata: Mapping[str, str], sweeps: Path | None = None) -> tuple[list[Path], str]:
-    """Score, draw and tabulate every mode of :data:`MODES` and the dominance map."""
+    """Score, draw and tabulate every mode of :data:`MODES` with the dominance map, then every
+    mode of :data:`FOUR_ORDERS_MODES`."""
     from sdkit.model import load_model
 
-    return write_dominance(load_model(models / f"{CORE}.mdl"), img, metadata)
+    written, text = write_dominance(load_model(models / f"{CORE}.mdl"), img, metadata)
+    four, four_text = write_dominance(load_model(models / f"{FOUR_ORDERS}.mdl"), img, metadata, FOUR_ORDERS_MODES,
+                                      grid=False)
+    return written + four, f"{text}\n\nThe four-orders model:\n\n{four_text}"
+
+
+def mode_label(mode: str) -> str:
+    """``rm6-high-claim`` -> ``RM6 high claim``: the mode's name, then what the run is."""
+    first, *rest = mode.split("-")
+    return " ".join([first.upper(), *rest])
 
 
 def write_dominance(model: Any, img: Path, metadata: Mapping[str, str],
@@ -56,8 +78,8 @@ def write_dominance(model: Any, img: Path, metadata: Mapping[str, str],
         with plot.style("double"):
             fig = plot.loop_dominance(scored, stock=variable)
         written += write_figure(fig, img, f"loops-{mode}", metadata)
-        rows.append(dominance_row(mode.upper(), scored))
-        details.append(named_loop_details(mode.upper(), scored))
+        rows.append(dominance_row(mode_label(mode), scored))
+        details.append(named_loop_details(mode_label(mode), scored))
     text = dominance_markdown(rows) + "\n\nThe named loops, mode by mode (what the page's prose quotes):\n\n" + "\n".join(details)
     if grid:
         scored, table = dominance_grid(model, report)
