@@ -8,9 +8,12 @@ writes (its default).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sdkit.names import ModelNames
 
 #: The Python-safe names of Vensim's control variables.
 CONTROL_NAMES = {"initial_time", "final_time", "time_step", "saveper"}
@@ -50,23 +53,19 @@ class Variable:
     default: float | tuple | None = None
 
 
-def variables_of(abstract_model: Any, ranges: dict[str, list[str]]) -> dict[str, Variable]:
+def variables_of(abstract_model: Any, ranges: dict[str, list[str]], names: ModelNames) -> dict[str, Variable]:
     """Variables of the main section, named exactly as PySD names them.
 
-    ``ranges`` maps each subscript range to its elements (:func:`dims_of`).
+    ``ranges`` maps each subscript range to its elements (:func:`dims_of`); ``names`` are
+    the model's names (:func:`sdkit.names.model_names`).
     """
-    from pysd.builders.python.python_model_builder import ModelBuilder
-
-    builder = ModelBuilder(abstract_model)
-    section = builder.sections[0]
     abstract_section = abstract_model.sections[0]
     variables: dict[str, Variable] = {}
-    for element, element_builder in zip(abstract_section.elements, section.elements, strict=True):
-        section.namespace.add_to_namespace(element.name)
-        py_name = section.namespace.namespace[element.name]
+    for element, subscripts in zip(abstract_section.elements, names.subscripts, strict=True):
+        py_name = names.namespace[element.name]
         kind = "control" if py_name in CONTROL_NAMES else _kind_of(element)
         limits = tuple(None if v is None else float(v) for v in (element.limits or (None, None)))
-        dims = tuple(element_builder.subscripts)
+        dims = tuple(subscripts)
         variables[py_name] = Variable(
             name=element.name,
             py_name=py_name,
