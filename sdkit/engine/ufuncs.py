@@ -30,6 +30,9 @@ from sdkit.engine import vformulas
 EXP, LN, SIN, COS, TAN, ARCSIN, ARCCOS, ARCTAN, SINH, COSH, TANH = range(11)
 POWER, FMOD = range(2)
 
+#: whether :func:`compiled_loops` has run in this process
+_LOOPS_MADE = [False]
+
 
 @cache
 def compiled_loops():
@@ -42,6 +45,8 @@ def compiled_loops():
     from numba import njit
 
     from sdkit.engine import vmath
+
+    _LOOPS_MADE[0] = True
 
     vmath_hash = vmath.SOURCES_HASH
     _jit = njit(cache=True, error_model="numpy", nogil=True)
@@ -91,7 +96,7 @@ def compiled_loops():
 
 def _loaded() -> bool:
     """Whether this process has the compiled loops (then they are the faster way for one value too)."""
-    return compiled_loops.cache_info().currsize > 0
+    return _LOOPS_MADE[0]
 
 
 def _unary(op: int, formula=None):
