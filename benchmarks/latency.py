@@ -3,8 +3,8 @@
     python benchmarks/latency.py [MODEL ...] [--repeat 5]
 
 For each model (default: ``models/*.mdl``), in a fresh process per tool, after
-the tool's imports (for sdkit also dask's, which xarray imports at its first
-Dataset): the time to load (sdkit: ``load_model`` and the engine's translation on
+the tool's imports (for sdkit also dask's and pint's, which xarray imports at its
+first Dataset): the time to load (sdkit: ``load_model`` and the engine's translation on
 a warm cache, no numba compile; PySD: ``read_vensim``; pysimlin: ``load``), then full runs after
 loading (every variable at every SAVEPER): sdkit ``run(model)`` returning a
 Dataset, PySD ``run()``, pysimlin ``run()``. For sdkit the first run (the numpy
@@ -41,7 +41,8 @@ def _best(fn, repeat: int) -> float:
 
 def worker(tool: str, path: Path, repeat: int) -> dict:
     """Measure one tool on one model in this process (imports are not timed)."""
-    import dask.array  # noqa: F401 - xarray imports it at its first Dataset: an import, not a run
+    import dask.array  # noqa: F401 - xarray imports dask and pint at its first Dataset: imports, not a run
+    import pint  # noqa: F401
     import pysd  # noqa: F401 - imported before timing, as the engine's translator uses it
 
     import sdkit
