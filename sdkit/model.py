@@ -25,13 +25,14 @@ from sdkit.errors import (
     UnsupportedFeature,
 )
 from sdkit.model_file import (
-    check_equation_lengths,
     parse_model_text,
+    read_model,
     read_model_text,
     sha256_of,
 )
 from sdkit.names import model_names
 from sdkit.scenarios import Scenario, load_scenarios, scenarios_path_for
+from sdkit.simlin_reader import XMILE_SUFFIXES
 from sdkit.structure import (
     check_data_files,
     check_structure,
@@ -80,6 +81,8 @@ class Model:
     abstract_model: Any = field(default=None, repr=False, compare=False)
     #: The scenarios file read (or looked for, when there is none).
     scenarios_file: Path | None = None
+    #: The reader that read the file: "pysd" (PySD's parser) or "pysimlin" (:mod:`sdkit.simlin_reader`).
+    reader: str = "pysd"
 
     def unknown_scenario(self, name: str) -> str:
         """The message for a scenario this model does not define: where sdkit looked, and the fix."""
@@ -296,20 +299,20 @@ def load_model(path: str | Path, scenarios: str | Path | None = None, allow_outs
         raise ModelFileError(f"{path} is a folder; give the path to a .mdl file")
     if not path.exists():
         raise ModelFileError(f"model file {path} does not exist ({looked_for(path)}); give the path of a .mdl file")
-    if path.suffix.lower() != ".mdl":
+    if path.suffix.lower() not in (".mdl", *XMILE_SUFFIXES):
         raise ModelFileError(
-            f"{path} is not a Vensim .mdl file; sdkit reads Vensim models (File > Save As .mdl)"
+            f"{path} is not a Vensim .mdl or XMILE ({', '.join(XMILE_SUFFIXES)}) file; "
+            "save the model as one of them"
         )
-    raw, text = read_model_text(path)
-    check_equation_lengths(text, path)
-    abstract_model = parse_model_text(path, text)
+    read = read_model(path)
+    raw, text, abstract_model = read.raw, read.text, read.abstract_model
     refuse_reserved(abstract_model, text, path)
     check_data_files(abstract_model, path)
     check_subscripts(abstract_model, text, path)
     names = model_names(abstract_model, path, text)
     check_structure(abstract_model, text, path, names)
     dims = dims_of(abstract_model)
-    variables = variables_of(abstract_model, dims, names)
+    variables = variables_of(abstract_model, dims, names, path.parent)
     model = Model(
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
@@ -320,6 +323,7 @@ def load_model(path: str | Path, scenarios: str | Path | None = None, allow_outs
         dims=dims,
         time_constants=find_time_constants(abstract_model),
         time_lookups=find_time_lookups(abstract_model, {v.name: v.py_name for v in variables.values()}),
+        reader=read.reader,
     )
     scenarios_file = Path(scenarios) if scenarios is not None else scenarios_path_for(path)
     model.scenarios_file = scenarios_file.resolve()

@@ -13,10 +13,12 @@ import contextlib
 import hashlib
 import os
 import re
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sdkit.errors import ModelFileError
+from sdkit.errors import ModelFileError, SdkitWarning
 from sdkit.flat_lookups import pair_flat_lookups
 from sdkit.inline_comments import strip_inline_comments
 from sdkit.io import read_input
@@ -25,6 +27,8 @@ from sdkit.macros import expand_macros
 from sdkit.parsed import cached_parse
 from sdkit.precedence import vensim_parsing
 from sdkit.safety import check_model_text, decode_model, vensim_file
+from sdkit.simlin_reader import XMILE_SUFFIXES, simlin_text
+from sdkit.subscript_case import canonical_subscript_case
 
 #: Model files above this size are refused before parsing: PySD's parser takes about
 #: 3 ms per equation (a 4 MB model file, some 35,000 equations, takes about two minutes).
@@ -60,9 +64,54 @@ def read_model_text(path: Path) -> tuple[bytes, str]:
     text = decode_model(raw, path)
     if not text.strip():
         raise ModelFileError(f"{path} is empty; save the model from Vensim as a .mdl file")
+    return raw, _prepared(text, path)
+
+
+def _prepared(text: str, path: Path) -> str:
+    """Vensim ``text`` with the forms PySD's parser lacks rewritten, checked for code."""
     text = pair_flat_lookups(expand_macros(strip_inline_comments(text), path))
     check_model_text(text, path)
-    return raw, text
+    return text
+
+
+@dataclass(frozen=True)
+class ReadModel:
+    """A model file as read: its bytes, the checked Vensim text every translator is
+    given, PySD's abstract model of that text, and the reader that produced the text."""
+
+    raw: bytes
+    text: str
+    abstract_model: Any
+    reader: str  # "pysd" or "pysimlin" (sdkit.simlin_reader)
+
+
+def read_model(path: Path) -> ReadModel:
+    """Read and parse a model file with PySD's parser, or with Simlin's reader
+    (:mod:`sdkit.simlin_reader`) for an XMILE file or a Vensim file PySD cannot parse.
+
+    Raises
+    ------
+    ModelFileError
+        Neither reader can read the file; the message gives both reasons.
+    """
+    if path.suffix.lower() in XMILE_SUFFIXES:
+        raw = read_input(path, "model file", ModelFileError, _max_model_bytes())
+        text = _prepared(simlin_text(path, raw.decode("utf-8", errors="replace")), path)
+        check_equation_lengths(text, path)
+        return ReadModel(raw, text, parse_model_text(path, text), "pysimlin")
+    raw, text = read_model_text(path)
+    check_equation_lengths(text, path)
+    try:
+        return ReadModel(raw, text, parse_model_text(path, text), "pysd")
+    except ModelFileError as pysd_error:
+        try:
+            second = _prepared(simlin_text(path, text), path)
+            check_equation_lengths(second, path)
+            abstract_model = parse_model_text(path, second)
+        except ModelFileError as simlin_error:
+            raise ModelFileError(f"{pysd_error} (pysimlin cannot read it either: {simlin_error})") from None
+        warnings.warn(f"{pysd_error}; read by the second reader, pysimlin, instead", SdkitWarning, stacklevel=2)
+        return ReadModel(raw, second, abstract_model, "pysimlin")
 
 
 def _max_model_bytes() -> int:
@@ -104,7 +153,7 @@ def parse_model_text(path: Path, text: str, vensim_precedence: bool = True) -> A
         vensim = vensim_file(path, text)
         with vensim_parsing() if vensim_precedence else contextlib.nullcontext():
             vensim.parse()
-        return vensim.get_abstract_model()
+        return canonical_subscript_case(vensim.get_abstract_model())
 
     try:
         check_model_text(text, path)  # also when the parse comes from the cache

@@ -45,7 +45,7 @@ _OTHER_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"), ("numpy", "ndarray"),
 }
 #: the sdkit modules whose code decides what a parse returns
-_PARSE_MODULES = ("precedence.py", "safety.py")
+_PARSE_MODULES = ("precedence.py", "safety.py", "subscript_case.py")
 
 
 class _TreeUnpickler(pickle.Unpickler):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -43,11 +44,28 @@ def provenance_attrs(model: Any, **extra: Any) -> dict[str, str]:
 
         attrs["random_seed"] = str(RANDOM_SEED)  # the engine's RANDOM draws: sdkit.engine.vrandom
         attrs["random_streams"] = "one per sample number, RANDOM call and time step"
+    if getattr(model, "reader", "pysd") != "pysd":  # PySD's parser reads every other file
+        attrs["model_reader"] = model.reader
+    data = _data_file_hashes(model)
+    if data:
+        attrs["data_files_sha256"] = json.dumps(data, sort_keys=True)
     if getattr(model, "scenarios", None) and getattr(model, "scenarios_file", None):
         attrs["scenarios_file"] = str(model.scenarios_file)
     for key, value in extra.items():
         attrs[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=_jsonable)
     return attrs
+
+
+def _data_file_hashes(model: Any) -> dict[str, str]:
+    """File name -> SHA-256 of every data file the model reads (GET XLS/DIRECT ...), beside it."""
+    from sdkit.structure import data_files
+
+    abstract_model = getattr(model, "abstract_model", None)
+    if abstract_model is None:
+        return {}
+    folder = Path(model.path).parent
+    names = sorted({name for _owner, name in data_files(abstract_model) if (folder / name).is_file()})
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in names}
 
 
 def _jsonable(value: Any) -> Any:

@@ -243,7 +243,7 @@ def check_subscripts(abstract_model: Any, text: str, path: Path) -> None:
                     )
 
 
-def _data_files(abstract_model: Any) -> Iterator[tuple[str, Any]]:
+def data_files(abstract_model: Any) -> Iterator[tuple[str, Any]]:
     """(owner, file name) of every external file the model reads: GET XLS/DIRECT DATA,
     LOOKUPS, CONSTANTS and SUBSCRIPTS."""
     section = abstract_model.sections[0]
@@ -260,7 +260,7 @@ def _data_files(abstract_model: Any) -> Iterator[tuple[str, Any]]:
 def check_data_files(abstract_model: Any, path: Path) -> None:
     """Data files a model names must lie in its own folder (or below it)."""
     folder = path.parent.resolve()
-    for owner, name in _data_files(abstract_model):
+    for owner, name in data_files(abstract_model):
         if not isinstance(name, str) or not name or name.startswith("?"):
             raise ModelFileError(
                 f"{path.name}: {owner!r} names its data file indirectly ({name!r}); "

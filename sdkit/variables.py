@@ -8,9 +8,12 @@ writes (its default).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from sdkit.external_data import CONSTANTS, coords_of, is_external, read
 
 if TYPE_CHECKING:
     from sdkit.names import ModelNames
@@ -53,11 +56,14 @@ class Variable:
     default: float | tuple | None = None
 
 
-def variables_of(abstract_model: Any, ranges: dict[str, list[str]], names: ModelNames) -> dict[str, Variable]:
+def variables_of(abstract_model: Any, ranges: dict[str, list[str]], names: ModelNames,
+                 folder: Path | None = None) -> dict[str, Variable]:
     """Variables of the main section, named exactly as PySD names them.
 
     ``ranges`` maps each subscript range to its elements (:func:`dims_of`); ``names`` are
-    the model's names (:func:`sdkit.names.model_names`).
+    the model's names (:func:`sdkit.names.model_names`); ``folder`` holds the files that
+    GET XLS/DIRECT CONSTANTS read a constant's default from (when None, such a constant
+    has no default).
     """
     abstract_section = abstract_model.sections[0]
     variables: dict[str, Variable] = {}
@@ -74,7 +80,7 @@ def variables_of(abstract_model: Any, ranges: dict[str, list[str]], names: Model
             limits=(limits + (None, None))[:2],
             comment=str(element.documentation or "").strip(),
             dims=dims,
-            default=default_of(element, dims, ranges) if kind == "constant" else None,
+            default=default_of(element, dims, ranges, folder) if kind == "constant" else None,
         )
     return variables
 
@@ -100,14 +106,17 @@ def _kind_of(element: Any) -> str:
         return "lookup"
     if isinstance(ast, ae.IntegStructure):
         return "stock"
-    if all(number_of(c.ast) is not None for c in element.components):
+    if all(number_of(c.ast) is not None or is_external(c.ast, CONSTANTS) for c in element.components):
         return "constant"
     return "auxiliary"
 
 
-def default_of(element: Any, dims: tuple[str, ...], ranges: dict[str, list[str]]) -> float | tuple | None:
-    """The value a constant's file gives, read from its expressions (never by running them)."""
-    values = [number_of(c.ast) for c in element.components]
+def default_of(element: Any, dims: tuple[str, ...], ranges: dict[str, list[str]],
+               folder: Path | None = None) -> float | tuple | None:
+    """The value a constant's file gives, read from its expressions (never by running them)
+    or, for GET XLS/DIRECT CONSTANTS, from the data file in ``folder``."""
+    values = [_external_constant(c, ranges, folder, element.name) if is_external(c.ast, CONSTANTS)
+              else number_of(c.ast) for c in element.components]
     if any(v is None for v in values):
         return None
     if len(values) == 1:
@@ -149,6 +158,13 @@ def _positions(subscripts: list[str], dims: tuple[str, ...], ranges: dict[str, l
 
 def _as_tuple(values: np.ndarray) -> tuple:
     return tuple(_as_tuple(v) if np.ndim(v) else float(v) for v in values)
+
+
+def _external_constant(component: Any, ranges: dict[str, list[str]], folder: Path | None,
+                       name: str) -> np.ndarray | None:
+    if folder is None:
+        return None
+    return read(component.ast, coords_of(list(component.subscripts[0]), ranges), folder, name)[1]
 
 
 def number_of(ast: Any) -> float | np.ndarray | None:

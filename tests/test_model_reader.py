@@ -115,7 +115,7 @@ def test_compiling_a_loaded_model_neither_reads_nor_parses_the_file(monkeypatch,
 
     monkeypatch.setattr(vensim_file.VensimFile, "parse", refuse)
     monkeypatch.setattr(sdkit.model_file, "read_input", refuse)
-    monkeypatch.setattr(sdkit.engine, "read_model_text", refuse)
+    monkeypatch.setattr(sdkit.engine, "read_model", refuse)
     kernel = compile_model(model)
     assert kernel.simulate({}, n=1).data  # it runs
 

@@ -58,7 +58,10 @@ def _needing_originals(model: Model, rows: list[list[Override]]) -> list[str]:
 
 def _component_value(pysd_model: Any, py_name: str) -> Any:
     """A constant's value as the model file gives it (scalar, or an xarray over its subscripts)."""
-    value = getattr(pysd_model.components, py_name)()
+    component = getattr(pysd_model.components, py_name)
+    if any(not hasattr(external, "data") for external in pysd_model._external_elements):
+        pysd_model.initialize_external_data()  # GET XLS/DIRECT CONSTANTS are read here
+    value = component()
     return value.copy() if hasattr(value, "copy") else value
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from sdkit.engine.kernel import Kernel, SimulationResult
 from sdkit.engine.translate import translate
 from sdkit.model import Model
-from sdkit.model_file import parse_model_text, read_model_text
+from sdkit.model_file import parse_model_text, read_model
 
 __all__ = ["Kernel", "SimulationResult", "compile_model"]
 
@@ -41,7 +41,7 @@ def compile_model(model: Model | str | Path, backend: str = "auto", text: str | 
         numba from 64 samples on (numpy meanwhile when the numba compile takes
         longer than :data:`sdkit.engine.background.COMPILE_BUDGET_S`).
     text : str, optional
-        With a path, the model's checked text (:func:`sdkit.model_file.read_model_text`);
+        With a path, the model's checked text (:func:`sdkit.model_file.read_model`);
         read from the path when not given. The path then only names the model and its folder.
 
     Returns
@@ -61,6 +61,8 @@ def compile_model(model: Model | str | Path, backend: str = "auto", text: str | 
     else:
         path = Path(model)
         if text is None:
-            _, text = read_model_text(path)
-        abstract_model = parse_model_text(path, text)
+            read = read_model(path)
+            text, abstract_model = read.text, read.abstract_model
+        else:
+            abstract_model = parse_model_text(path, text)
     return Kernel(translate(path, text, abstract_model), text, backend=backend)

@@ -203,7 +203,7 @@ class _Gen(Visitor):
 
     def visit_LookupCall(self, ex: LookupCall) -> str:
         tid = int(ex.table)
-        mode = {"interpolate": 0, "hold_backward": 1, "extrapolate": 2}[self.ir.lookups[tid].mode]
+        mode = self.ir.lookups[tid].code
         if self.hoist is not None and _uniform(ex.x):
             return self._hoisted(ex.x, f"_lx{tid}, _ly{tid}, {mode}")
         return f"_F.lookup({self.e(ex.x)}, _lx{tid}, _ly{tid}, {mode})"

@@ -7,7 +7,8 @@ Usage::
 ``DIR`` defaults to ``../shared/conformance`` relative to the current
 directory. Each sub-folder holds one ``.mdl`` and an ``output.csv`` or
 ``output.tab`` produced by Vensim. The command prints a markdown table with
-one row per case: ``passed``, ``unsupported (<function>)``, ``failed (max
+one row per case: ``passed``, ``unsupported (<function>)``, ``incomplete (<data
+file> is not in the case folder)``, ``failed (max
 error ...)`` or ``error (...)``. Tolerance: ``rtol=1e-5, atol=1e-5``.
 """
 
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 RTOL = 1e-5
 ATOL = 1e-5
 DEFAULT_DIR = Path("..") / "shared" / "conformance"
+#: "incomplete": the case's model reads a data file its folder does not hold.
+STATUSES = ("passed", "unsupported", "incomplete", "failed", "error")
 
 
 @dataclass
@@ -37,7 +40,7 @@ class CaseResult:
     """Outcome of one conformance case."""
 
     case: str
-    status: str  # "passed", "unsupported", "failed", "error"
+    status: str  # one of STATUSES
     detail: str = ""
     max_error: float = float("nan")
     compared: int = 0
@@ -66,6 +69,19 @@ def load_canonical(folder: Path):
     raise FileNotFoundError(f"no output.csv or output.tab in '{folder}'")
 
 
+def _missing_data_files(mdl: Path) -> list[str]:
+    """Data files the case's model reads (GET XLS/DIRECT ...) that its folder lacks."""
+    from sdkit.model_file import parse_model_text, read_model_text
+    from sdkit.structure import data_files
+
+    try:
+        abstract_model = parse_model_text(mdl, read_model_text(mdl)[1])
+    except SdkitError:
+        return []
+    names = dict.fromkeys(name for _owner, name in data_files(abstract_model) if isinstance(name, str))
+    return [name for name in names if not (mdl.parent / name).is_file()]
+
+
 def find_cases(root: Path) -> list[tuple[str, Path]]:
     """Return (case name, model path) for every sub-folder holding a .mdl file.
 
@@ -91,6 +107,9 @@ def run_case(name: str, mdl: Path) -> CaseResult:
         m = re.search(r"function '([^']+)'", str(exc))
         return CaseResult(name, "unsupported", m.group(1) if m else str(exc).split(";")[0])
     except SdkitError as exc:
+        missing = _missing_data_files(mdl)
+        if missing:
+            return CaseResult(name, "incomplete", f"{missing[0]} is not in the case folder")
         return CaseResult(name, "error", str(exc))
     try:
         canon = load_canonical(mdl.parent)
@@ -160,7 +179,7 @@ def markdown_table(results: list[CaseResult]) -> str:
     lines = ["| case | status |", "| --- | --- |"]
     lines += [f"| {r.case} | {r.cell()} |" for r in results]
     counts = {
-        s: sum(r.status == s for r in results) for s in ("passed", "unsupported", "failed", "error")
+        s: sum(r.status == s for r in results) for s in STATUSES
     }
     lines.append("")
     lines.append(", ".join(f"{v} {k}" for k, v in counts.items()) + f" of {len(results)} cases")

@@ -75,11 +75,15 @@ def lookup(x, xs, ys, mode):
     """Evaluate a lookup table at ``x``.
 
     ``mode`` 0: linear interpolation holding the end values; 1: hold backward
-    (step function); 2: linear interpolation and extrapolation.
+    (step function); 2: linear interpolation and extrapolation; 3: look forward (the
+    value of the first x at or above ``x``; the last value beyond the table).
     """
     if mode == 1:
         idx = np.clip(np.searchsorted(xs, x, side="right") - 1, 0, xs.size - 1)
         return ys[idx]
+    if mode == 3:
+        idx = np.clip(np.searchsorted(xs, x, side="left"), 0, xs.size - 1)
+        return np.where(x != x, x, ys[idx])
     out = np.interp(x, xs, ys)
     if mode == 2 and xs.size > 1:
         lo = ys[0] + (ys[1] - ys[0]) / (xs[1] - xs[0]) * (x - xs[0])

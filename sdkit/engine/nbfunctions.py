@@ -104,6 +104,11 @@ def lookup(x, xs, ys, mode):
         return ys[k]
     if x != x:
         return x
+    if mode == 3:
+        k = 0
+        while k < n - 1 and xs[k] < x:
+            k += 1
+        return ys[k]
     if x < xs[0]:
         if mode == 2 and n > 1:
             return ys[0] + (ys[1] - ys[0]) / (xs[1] - xs[0]) * (x - xs[0])

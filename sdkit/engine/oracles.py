@@ -84,7 +84,8 @@ def simlin_series(path: Path) -> Series:
 
 
 def pysd_model(path: Path):
-    """PySD's model of ``path``, translated in a temporary copy (PySD writes a .py beside it)."""
+    """PySD's model of ``path``, translated in a temporary copy (PySD writes a .py beside it),
+    reading its data files beside ``path``; the copy is removed once the model is loaded."""
     import pysd
 
     tmp = Path(tempfile.mkdtemp(prefix="sdkit-oracle-"))
@@ -93,10 +94,16 @@ def pysd_model(path: Path):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return pysd.read_vensim(str(copy))
+            model = pysd.read_vensim(str(copy), initialize=False)
+            for external in model._external_elements:
+                external.root = Path(path).parent.resolve()
+            model.initialize()
+            return model
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise OracleUnavailable(f"PySD cannot read {Path(path).name}: {first[:200]}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def pysd_series(model, final_time: float | None = None) -> Series:

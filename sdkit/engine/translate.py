@@ -17,12 +17,15 @@ from typing import Any
 
 import numpy as np
 
+from sdkit import external_data as external
 from sdkit.engine.calls import ExpressionMixin
+from sdkit.engine.data_files import DataFilesMixin
 from sdkit.engine.ir import Const, Control, Expr, Lookup, ModelIR, Node, Ref, Time, uses_time
 from sdkit.engine.statefuls import StatefulMixin
 from sdkit.engine.static import NotStatic, control_values, variables_read
 from sdkit.engine.vectors import VectorMixin
 from sdkit.errors import ModelFileError, UnsupportedFeature
+from sdkit.external_data import CONSTANTS, DATA, LOOKUPS, is_external
 from sdkit.locate import with_line
 from sdkit.structure import clean_name
 from sdkit.variables import CONTROL_NAMES
@@ -36,7 +39,7 @@ def _is_number(ast: Any) -> bool:
     return isinstance(ast, (int, float, np.integer, np.floating)) and not isinstance(ast, bool)
 
 
-class Translator(ExpressionMixin, StatefulMixin, VectorMixin):
+class Translator(ExpressionMixin, StatefulMixin, VectorMixin, DataFilesMixin):
     """Build a :class:`ModelIR` from a PySD AbstractModel section."""
 
     def __init__(self, path: Path, text: str, abstract_model: Any) -> None:
@@ -120,7 +123,7 @@ class Translator(ExpressionMixin, StatefulMixin, VectorMixin):
             self.kind[py] = "control"
             return
         types = {c.type for c in comps}
-        if "Data" in types:
+        if "Data" in types and not all(is_external(c.ast, DATA) for c in comps):
             data_ast = next(c.ast for c in comps if c.type == "Data")
             what = _ast_function_name(data_ast) if data_ast is not None else "DATA"
             if what.endswith("Structure"):  # an expression: a data equation (:=) computed from data
@@ -150,6 +153,12 @@ class Translator(ExpressionMixin, StatefulMixin, VectorMixin):
         self.kind[py] = "lookup"
         for comp in el.components:
             ast = comp.ast
+            if is_external(ast, LOOKUPS):
+                coords, (x, values) = self._read_external(comp, var_dims, el.name)
+                for elems, _ctx in self._expand_component(comp, var_dims):
+                    y = external.element_values(values, coords, elems)
+                    self.lookup_of[(py, elems)] = self._add_table(x, y, "interpolate", el.name)
+                continue
             if type(ast).__name__ != "LookupsStructure":
                 raise UnsupportedFeature(
                     f"function '{_ast_function_name(ast)}' in variable '{el.name}'; "
@@ -162,7 +171,9 @@ class Translator(ExpressionMixin, StatefulMixin, VectorMixin):
     def _declare_equations(self, py: str, el: Any, var_dims: tuple[str, ...]) -> None:
         """One node per element of a constant, stock or auxiliary (constants keep their values)."""
         ir = self.ir
-        is_const = all(_is_number(c.ast) or isinstance(c.ast, np.ndarray) for c in el.components)
+        is_const = all(
+            _is_number(c.ast) or isinstance(c.ast, np.ndarray) or is_external(c.ast, CONSTANTS) for c in el.components
+        )
         self.kind[py] = "const" if is_const else "var"
         ir.names[py] = el.name
         ir.units[py] = str(el.units or "")
@@ -172,9 +183,12 @@ class Translator(ExpressionMixin, StatefulMixin, VectorMixin):
         ir.var_nodes[py] = np.full(shape, -1, dtype=np.int64)
         for comp in el.components:
             expansion = list(self._expand_component(comp, var_dims))
+            read = self._read_external(comp, var_dims, el.name) if is_external(comp.ast, CONSTANTS, DATA) else None
             for k, (elems, ctx) in enumerate(expansion):
                 label = py if not elems else f"{py}[{', '.join(elems)}]"
-                if is_const:
+                if read is not None:
+                    idx = ir.add(self._external_node(comp, label, read, elems, el.name))
+                elif is_const:
                     idx = ir.add(Node("param", label, default=_constant_value(comp.ast, k, len(expansion), el.name)))
                 elif type(comp.ast).__name__ == "IntegStructure":
                     idx = ir.add(Node("stock", label, nonneg=bool(comp.ast.non_negative)))
@@ -317,13 +331,14 @@ class Translator(ExpressionMixin, StatefulMixin, VectorMixin):
 
     # ----------------------------------------------------------------- lookups
     def _add_lookup(self, ast: Any, name: str) -> int:
-        x = np.asarray(ast.x, dtype=float)
-        y = np.asarray(ast.y, dtype=float)
         mode = str(ast.type)
         if mode not in ("interpolate", "hold_backward", "extrapolate"):
             raise UnsupportedFeature(
                 f"lookup type '{mode}' in variable '{name}'; use engine='pysd'"
             )
+        return self._add_table(np.asarray(ast.x, dtype=float), np.asarray(ast.y, dtype=float), mode, name)
+
+    def _add_table(self, x: np.ndarray, y: np.ndarray, mode: str, name: str) -> int:
         if x.size == 0 or x.shape != y.shape or np.any(np.diff(x) < 0):
             raise ModelFileError(f"lookup table in variable '{name}' is empty or not sorted by x")
         self.ir.lookups.append(Lookup(x, y, mode))

@@ -265,10 +265,8 @@ def test_unknown_names_and_bad_shapes_raise(decay_kernel):
     ("equation", "function"),
     [
         ("RANDOM WEIBULL(0, 10, 3, 0, 1, 0)", "RANDOM WEIBULL"),
-        ("GET XLS CONSTANTS('inputs.xlsx', 'Sheet1', 'B2')", "GET XLS CONSTANTS"),
         ("RANDOM BETA(0, 1, 2, 3, 0, 1, 0)", "RANDOM BETA"),
         ("ALLOCATE AVAILABLE(stock, stock, stock)", "ALLOCATE AVAILABLE"),
-        ("GET XLS LOOKUPS('inputs.xlsx', 'Sheet1', 'A', 'B2')", "GET XLS LOOKUPS"),
     ],
 )
 def test_unsupported_function_names_function_and_variable(tmp_path, equation, function):
@@ -277,12 +275,15 @@ def test_unsupported_function_names_function_and_variable(tmp_path, equation, fu
         compile_model(write_model(tmp_path, body))
 
 
-def test_data_variable_is_unsupported(tmp_path):
-    body = (
-        DECAY
-        + "\nodd variable := GET XLS DATA('inputs.xlsx', 'Sheet1', 'A', 'B2')\n\t~\t\n\t~\t|\n"
-    )
-    with pytest.raises(UnsupportedFeature, match=r"'GET XLS DATA' in variable 'odd variable'"):
+def test_data_equation_is_unsupported(tmp_path):
+    body = DECAY + "\nodd variable := decay time * 2\n\t~\t\n\t~\t|\n"
+    with pytest.raises(UnsupportedFeature, match=r"'data equation \(:=\)' in variable 'odd variable'"):
+        compile_model(write_model(tmp_path, body))
+
+
+def test_a_data_file_that_is_not_there_is_named(tmp_path):
+    body = DECAY + "\nodd variable := GET XLS DATA('inputs.xlsx', 'Sheet1', 'A', 'B2')\n\t~\t\n\t~\t|\n"
+    with pytest.raises(ModelFileError, match=r"'odd variable' \(line \d+\) cannot read 'inputs.xlsx'"):
         compile_model(write_model(tmp_path, body))
 
 

@@ -199,7 +199,8 @@ def test_final_values_are_at_final_time_whatever_saveper_says(engine, tmp_path, 
 # ---------------------------------------------------------------- data files and caches
 
 
-def test_data_files_are_read_beside_the_model(tmp_path, monkeypatch):
+@pytest.mark.parametrize("engine", ["pysd", "engine"])
+def test_data_files_are_read_beside_the_model(tmp_path, monkeypatch, engine):
     (tmp_path / "series.csv").write_text("time,value\n0,1\n10,2\n20,3\n")
     path = _decay(tmp_path, DECAY.replace(
         "{UTF-8}\n",
@@ -207,7 +208,7 @@ def test_data_files_are_read_beside_the_model(tmp_path, monkeypatch):
         "doubled = series * 2\n\t~\twidgets\n\t~\t\n\t|\n\n",
     ))
     monkeypatch.chdir(tmp_path.parent)
-    result = sdkit.run(path, variables=["doubled"], engine="pysd")
+    result = sdkit.run(path, variables=["doubled"], engine=engine)
     assert float(result["doubled"].sel(time=20.0).values[0]) == 6.0
 
 

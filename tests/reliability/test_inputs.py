@@ -160,9 +160,10 @@ def test_M31_size_limit_is_configurable(tmp_path, monkeypatch):
     [
         ("M32-missing-file", lambda d: d / "nope.mdl", ("does not exist",)),
         ("M33-folder", lambda d: d, ("is a folder",)),
-        ("M34-wrong-suffix", lambda d: _write(d / "model.xmile", DECAY), ("not a Vensim",)),
+        ("M34-wrong-suffix", lambda d: _write(d / "model.txt", DECAY), ("not a Vensim", "XMILE")),
+        ("M34b-vensim-text-as-xmile", lambda d: _write(d / "model.xmile", DECAY), ("pysimlin cannot read model.xmile",)),
     ],
-    ids=["M32-missing-file", "M33-folder", "M34-wrong-suffix"],
+    ids=["M32-missing-file", "M33-folder", "M34-wrong-suffix", "M34b-vensim-text-as-xmile"],
 )
 def test_model_path_errors(case_id, make, needles, tmp_path, capsys):
     path = make(tmp_path)

@@ -1,0 +1,149 @@
+"""GET XLS/DIRECT DATA, LOOKUPS and CONSTANTS in the engine, against PySD and by hand."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from sdkit.engine import compile_model
+from sdkit.errors import ModelFileError, UnsupportedFeature
+
+openpyxl = pytest.importorskip("openpyxl", reason="PySD's spreadsheet reader")
+
+SERIES = "time,a,b,c\n0,1,10,100\n5,2,,200\n10,4,40,400\n"  # b has a hole at time 5
+
+MODEL = """{UTF-8}
+Col: c1, c2 ~~|
+Row: r1, r2 ~~|
+Letter: A, B ~~|
+flow in := GET DIRECT DATA('series.csv', ',', 'A', 'B2') ~ widgets/Month ~ Interpolated. |
+gap[Letter] := GET DIRECT DATA('series.csv', ',', 'A', 'C2') ~ widgets/Month ~ A hole. |
+held:HOLD BACKWARD: := GET DIRECT DATA('series.csv', ',', 'A', 'D2') ~ widgets/Month ~ |
+ahead:LOOK FORWARD: := GET DIRECT DATA('series.csv', ',', 'A', 'D2') ~ widgets/Month ~ |
+level := GET DIRECT DATA('series.csv', ',', 'A', 'D2') ~ widgets/Month ~ |
+table[r1, Col] := GET XLS DATA('inputs.xlsx', 'series', '1', 'B2') ~~|
+table[r2, Col] := GET XLS DATA('inputs.xlsx', 'series', '1', 'B4') ~ widgets ~ |
+curve[Letter]( GET XLS LOOKUPS('inputs.xlsx', 'tables', '1', 'B2')) ~ widgets ~ |
+weight[Row, Col] = GET XLS CONSTANTS('inputs.xlsx', 'consts', 'B2') ~ Dmnl ~ |
+flipped[Col, Row] = GET XLS CONSTANTS('inputs.xlsx', 'consts', 'B2*') ~ Dmnl ~ |
+mixed[Row, Col] = weight[Row, Col] * table[Row, Col] + flipped[Col, Row] ~ widgets ~ |
+bent[Letter] = curve[Letter](Time / 4) ~ widgets ~ |
+total = flow in + SUM(gap[Letter!]) + held + ahead + SUM(mixed[Row!, Col!]) + SUM(bent[Letter!])
+    ~ widgets/Month ~ |
+stock = INTEG(total, 0) ~ widgets ~ |
+INITIAL TIME = 0 ~ Month ~ |
+FINAL TIME = 12 ~ Month ~ |
+TIME STEP = 0.5 ~ Month ~ |
+SAVEPER = TIME STEP ~ Month ~ |
+"""
+
+
+def _workbook(path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "series"
+    for row in [["year", 0, 4, 8, 12], ["r1c1", 1, 2, 3, 4], ["r1c2", 5, 6, None, 8],
+                ["r2c1", 9, 10, 11, 12], ["r2c2", 13, 14, 15, 16]]:
+        sheet.append(row)
+    for title, rows in {"tables": [["x", 0, 1, 2, 3], ["A", 0, 1, 4, 9], ["B", 1, 2, 3, 5]],
+                        "consts": [["", "c1", "c2"], ["r1", 0.5, 1.5], ["r2", 2.5, 3.5]]}.items():
+        extra = book.create_sheet(title)
+        for row in rows:
+            extra.append(row)
+    book.save(path)
+
+
+@pytest.fixture
+def model_path(tmp_path):
+    (tmp_path / "series.csv").write_text(SERIES, encoding="utf-8")
+    _workbook(tmp_path / "inputs.xlsx")
+    path = tmp_path / "external.mdl"
+    path.write_text(MODEL, encoding="utf-8")
+    return path
+
+
+def _engine_series(kernel, result, py_name, elements=()):
+    values = result.data[py_name][0]
+    dims = kernel._ir.var_dims[py_name]
+    index = tuple(kernel._ir.dims[d].index(e) for d, e in zip(dims, elements, strict=True))
+    return values[(slice(None), *index)]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_every_variable_equals_pysd(model_path, backend):
+    import pysd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pysd_model = pysd.read_vensim(str(model_path))
+        expected = pysd_model.run()
+    kernel = compile_model(model_path, backend=backend)
+    result = kernel.simulate(None, 1)
+    compared = 0
+    for column in expected.columns:
+        name = column.split("[")[0]
+        py_name = pysd_model.namespace[name]
+        if py_name not in result.data:
+            continue  # the control variables
+        elements = tuple(e.strip() for e in column[len(name) + 1:-1].split(",")) if "[" in column else ()
+        np.testing.assert_allclose(_engine_series(kernel, result, py_name, elements), expected[column].values,
+                                   rtol=0, atol=1e-12, err_msg=column)
+        compared += 1
+    assert compared == len(expected.columns) - 4  # all but the four control variables
+
+
+def test_data_keywords_interpolate_hold_and_look_forward(model_path):
+    kernel = compile_model(model_path, backend="numpy")
+    result = kernel.simulate(None, 1)
+    at = {float(t): i for i, t in enumerate(result.times)}
+    # the data: 100 at time 0, 200 at 5, 400 at 10, held beyond
+    assert _engine_series(kernel, result, "level")[at[2.5]] == 150
+    assert _engine_series(kernel, result, "held")[at[2.5]] == 100
+    assert _engine_series(kernel, result, "ahead")[at[2.5]] == 200
+    assert _engine_series(kernel, result, "ahead")[at[5.0]] == 200
+    assert [_engine_series(kernel, result, name)[at[12.0]] for name in ("level", "held", "ahead")] == [400] * 3
+    # the hole at time 5 is filled by interpolation between 10 and 40
+    assert _engine_series(kernel, result, "gap", ("A",))[at[5.0]] == 25
+
+
+def test_external_constants_are_constants_with_the_files_values(model_path):
+    from sdkit.model import load_model
+
+    model = load_model(model_path)
+    assert model.variables["weight"].kind == "constant"
+    assert model.variables["weight"].default == ((0.5, 1.5), (2.5, 3.5))
+    assert model.variables["flipped"].default == ((0.5, 2.5), (1.5, 3.5))
+    kernel = compile_model(model_path, backend="numpy")
+    doubled = kernel.simulate({"weight": np.full((1, 2, 2), 2.0)}, 1)
+    plain = kernel.simulate(None, 1)
+    table = _engine_series(kernel, plain, "table", ("r2", "c1"))
+    np.testing.assert_allclose(_engine_series(kernel, doubled, "mixed", ("r2", "c1")),
+                               2.0 * table + 2.5, rtol=0, atol=1e-12)
+
+
+def test_runs_record_the_data_files(model_path, tmp_path):
+    import xarray as xr
+
+    from sdkit.cli import main
+
+    out = tmp_path / "run.nc"
+    assert main(["run", str(model_path), "--out", str(out)]) == 0
+    with xr.open_dataset(out) as ds:
+        recorded = json.loads(ds.attrs["data_files_sha256"])
+    assert sorted(recorded) == ["inputs.xlsx", "series.csv"]
+
+
+def test_a_missing_data_file_is_one_line_naming_it(model_path):
+    (model_path.parent / "series.csv").unlink()
+    with pytest.raises(ModelFileError, match=r"'flow in'.*'series.csv'") as caught:
+        compile_model(model_path, backend="numpy")
+    assert "\n" not in str(caught.value)
+
+
+def test_raw_data_is_refused_by_name(model_path):
+    model_path.write_text(MODEL.replace("ahead:LOOK FORWARD:", "ahead:RAW:"), encoding="utf-8")
+    with pytest.raises(UnsupportedFeature, match=r":RAW:.*'ahead'"):
+        compile_model(model_path, backend="numpy")
