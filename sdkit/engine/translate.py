@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from sdkit import external_data as external
+from sdkit.engine.allocation import AllocationMixin
 from sdkit.engine.calls import ExpressionMixin
 from sdkit.engine.data_files import DataFilesMixin
 from sdkit.engine.ir import Const, Control, Expr, Lookup, ModelIR, Node, Ref, Time, uses_time
@@ -39,7 +40,7 @@ def _is_number(ast: Any) -> bool:
     return isinstance(ast, (int, float, np.integer, np.floating)) and not isinstance(ast, bool)
 
 
-class Translator(ExpressionMixin, StatefulMixin, VectorMixin, DataFilesMixin):
+class Translator(ExpressionMixin, StatefulMixin, VectorMixin, AllocationMixin, DataFilesMixin):
     """Build a :class:`ModelIR` from a PySD AbstractModel section."""
 
     def __init__(self, path: Path, text: str, abstract_model: Any) -> None:

@@ -1,0 +1,79 @@
+"""ALLOCATE BY PRIORITY, element by element.
+
+Mixed into :class:`sdkit.engine.translate.Translator`. Vensim shares a supply among
+requesters ranked by priority with a rectangular profile of width ``width``: at a
+priority level ``p``, requester ``i`` receives ``r_i * clip((pr_i - p) / width, 0, 1)``,
+and ``p`` is the level at which the allocations add up to the supply (all requests when
+the supply covers them, nothing when there is none). The total is piecewise linear in
+``p``, with corners at every ``pr_i`` and ``pr_i - width``, so ``p`` is found exactly:
+the corner of largest ``p`` whose total still covers the supply, the next corner above
+it, and the straight line between them. This is PySD's algorithm
+(``pysd.py_backend.allocation._allocate_by_priority_1d``, which hands out the supply
+from the highest priority down), written as arithmetic on every element, so both
+backends give the same bits; the level and the totals are hidden nodes shared by the
+elements of the equation. The cost grows with the square of the range, so ranges of
+more than :data:`sdkit.engine.vectors.MAX_ELEMENTS` elements are refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sdkit.engine.ir import Binary, Call, Const, Expr, If
+from sdkit.engine.vectors import MAX_ELEMENTS, _reduce, _sum
+
+
+class AllocationMixin:
+    """Needs the translator's ``expr``, ``ir``, ``ranges``, ``position``, ``current`` and ``_aux``."""
+
+    def _x_AllocateByPriorityStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        dims = self.ir.var_dims.get(self.current, ())
+        if not dims:
+            raise self._unsupported("ALLOCATE BY PRIORITY outside a subscripted equation")
+        last = dims[-1]
+        elements = self.ranges[last]
+        if len(elements) > MAX_ELEMENTS:
+            raise self._unsupported(f"ALLOCATE BY PRIORITY over more than {MAX_ELEMENTS} elements")
+        here = ctx[last]
+        requests, priorities = [], []
+        for element in elements:
+            moved = {key: (element if value == here else value) for key, value in ctx.items()}
+            requests.append(self._aux(self.expr(ast.request, moved), "ALLOCATE BY PRIORITY request"))
+            priorities.append(self._aux(self.expr(ast.priority, moved), "ALLOCATE BY PRIORITY priority"))
+        width = self._aux(self.expr(ast.width, ctx), "ALLOCATE BY PRIORITY width")
+        supply = self._aux(self.expr(ast.supply, ctx), "ALLOCATE BY PRIORITY supply")
+        cache = self.__dict__.setdefault("_allocation_levels", {})
+        key = (self.current, tuple(requests), tuple(priorities), width, supply)
+        if key not in cache:
+            cache[key] = self._priority_level(requests, priorities, width, supply)
+        level, total = cache[key]
+        k = self.position[last][here]
+        share = Binary("*", requests[k], _profile(priorities[k], level, width))
+        return If(Binary(">=", supply, total), requests[k],
+                  If(Binary("<=", supply, Const(0.0)), Const(0.0), share))
+
+    def _priority_level(self, requests: list[Expr], priorities: list[Expr], width: Expr,
+                        supply: Expr) -> tuple[Expr, Expr]:
+        """The priority level at which the allocations add up to ``supply``, and the total request."""
+        def allocated(level: Expr) -> Expr:
+            return _sum([Binary("*", r, _profile(pr, level, width)) for r, pr in zip(requests, priorities, strict=True)])
+
+        corners = [*priorities, *[Binary("-", pr, width) for pr in priorities]]
+        totals = [self._aux(allocated(corner), "ALLOCATE BY PRIORITY total") for corner in corners]
+        lowest, highest = _reduce("min", list(corners)), _reduce("max", list(corners))
+        below = self._aux(_reduce("max", [If(Binary(">=", t, supply), c, lowest)
+                                          for c, t in zip(corners, totals, strict=True)]), "ALLOCATE BY PRIORITY level")
+        above = self._aux(_reduce("min", [If(Binary("<", t, supply), c, highest)
+                                          for c, t in zip(corners, totals, strict=True)]), "ALLOCATE BY PRIORITY level")
+        at_below = self._aux(allocated(below), "ALLOCATE BY PRIORITY total")
+        at_above = self._aux(allocated(above), "ALLOCATE BY PRIORITY total")
+        drop = Binary("-", at_below, at_above)
+        step = If(Binary(">", drop, Const(0.0)),
+                  Binary("/", Binary("*", Binary("-", at_below, supply), Binary("-", above, below)), drop), Const(0.0))
+        level = self._aux(Binary("+", below, step), "ALLOCATE BY PRIORITY level")
+        return level, self._aux(_sum(list(requests)), "ALLOCATE BY PRIORITY total request")
+
+
+def _profile(priority: Expr, level: Expr, width: Expr) -> Expr:
+    """``clip((priority - level) / width, 0, 1)``: the share of its request a requester receives."""
+    return Call("min", (Call("max", (Binary("/", Binary("-", priority, level), width), Const(0.0))), Const(1.0)))
