@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from sdkit.cli_options import add_shared
 from sdkit.errors import OutputError, ParameterError, SdkitError, SdkitWarning
 
 EXIT_BAD_INPUT = 2
@@ -435,26 +436,23 @@ def _add_run_parser(sub: Any) -> None:
     p = sub.add_parser("run", help="run scenarios of a model (or of several, side by side), print final values, write netCDF")
     p.add_argument("model", nargs="+", help="Vensim .mdl file; several files run the same scenarios along a 'model' dimension")
     p.add_argument("--scenario", action="append", metavar="NAME", help="scenario to run (repeatable)")
-    p.add_argument("--scenarios", metavar="FILE.toml", help="scenarios file (default: <model>.scenarios.toml beside the model)")
+    add_shared(p, "--scenarios")
     p.add_argument("--checks", metavar="FILE.toml", help="also evaluate the checks of FILE that these runs answer (exit 1 if one fails); "
                    "without --scenario/--all, run the scenarios they read")
     p.add_argument("--all", action="store_true", help="run every scenario of the model")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter value on top of each scenario (repeatable)")
     p.add_argument("--vars", nargs="+", metavar="NAME", help="variables to keep (default: stocks and auxiliaries)")
-    p.add_argument("--engine", choices=("auto", "engine", "pysd"), default="auto", help="simulation engine (default: auto)")
+    add_shared(p, "--engine")
     p.add_argument("--out", metavar="FILE.nc", help="write results with provenance to this netCDF file")
-    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
-    p.add_argument("--allow-outside-range", action="store_true",
-                   help="run values outside the constants' documented ranges (recorded in the output's provenance)")
+    add_shared(p, "--force", "--allow-outside-range")
 
 
 def _add_check_parser(sub: Any) -> None:
     p = sub.add_parser("check", help="run a model's reference-mode checks")
-    p.add_argument("model", help="Vensim .mdl file")
+    add_shared(p, "model")
     p.add_argument("--checks", metavar="FILE.toml", help="checks file (default: <model>.checks.toml)")
     p.add_argument("--baseline", metavar="BASE.mdl", help="also check BASE (same --scenarios and --checks) and compare verdicts, values and margins")
-    p.add_argument("--scenarios", metavar="FILE.toml", help="scenarios file (default: <model>.scenarios.toml beside the model)")
-    p.add_argument("--engine", choices=("auto", "engine", "pysd"), default="auto", help="simulation engine")
+    add_shared(p, "--scenarios", "--engine")
     p.add_argument("--dt-check", action="store_true", help="rerun every check at TIME STEP/2 and list verdicts that change")
     p.add_argument("--units", action="store_true",
                    help="check only that every equation's units agree (plain `check` runs this too)")
@@ -462,38 +460,36 @@ def _add_check_parser(sub: Any) -> None:
     p.add_argument("--spread", type=float, default=0.1, metavar="S", help="with --robust: multiply each constant by U(1-S, 1+S) (default 0.1)")
     p.add_argument("--seed", type=int, default=0, metavar="K", help="with --robust: random seed (default 0)")
     p.add_argument("--out", metavar="FILE.csv", help="with --robust: write check,mode,pass_rate,median_margin")
-    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    add_shared(p, "--force")
     p.add_argument("--allow-outside-range", action="store_true",
                    help="accept scenario values outside the constants' documented ranges")
 
 
 def _add_ensemble_parser(sub: Any) -> None:
     p = sub.add_parser("ensemble", help="run a model once per row of a CSV of parameter sets")
-    p.add_argument("model", help="Vensim .mdl file")
+    add_shared(p, "model")
     p.add_argument("--samples", required=True, metavar="FILE.csv", help="one column per parameter, one row per run")
     p.add_argument("--out", required=True, metavar="FILE.nc", help="netCDF file to write")
     p.add_argument("--final", action="store_true", help="keep final values only")
     p.add_argument("--times", type=float, nargs="+", metavar="T", help="keep these times only")
     p.add_argument("--vars", nargs="+", metavar="NAME", help="variables to keep (default: the stocks)")
     p.add_argument("--scenario", metavar="NAME", help="scenario every run starts from")
-    p.add_argument("--scenarios", metavar="FILE.toml", help="scenarios file (default: <model>.scenarios.toml beside the model)")
+    add_shared(p, "--scenarios")
     p.add_argument("--chunk-size", type=int, default=16384, metavar="N", help="runs per engine call (default 16384)")
     p.add_argument("--workers", type=int, metavar="N", help="run chunks on a local dask cluster of N processes")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run chunks on a running dask scheduler")
-    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    add_shared(p, "--force")
     p.add_argument("--store", metavar="DIR", help="keep finished chunks in DIR; rerunning the same command after a crash computes only the missing ones")
     p.add_argument("--max-memory", type=float, metavar="GB", help="largest result the ensemble may hold (default: half the machine's memory)")
     p.add_argument("--summary", action="store_true", help="print quantiles (5, 25, 50, 75, 95 %%) of each variable's final value")
     p.add_argument("--checks", metavar="FILE.toml",
                    help="print each check of FILE that reads the --scenario run: its pass share and margins over the runs")
-    p.add_argument("--allow-outside-range", action="store_true",
-                   help="run values outside the constants' documented ranges (recorded in the output's provenance)")
+    add_shared(p, "--allow-outside-range")
 
 
 def _add_scenarios_parser(sub: Any) -> None:
     p = sub.add_parser("scenarios", help="list a model's scenarios")
-    p.add_argument("model", help="Vensim .mdl file")
-    p.add_argument("--scenarios", metavar="FILE.toml", help="scenarios file (default: <model>.scenarios.toml beside the model)")
+    add_shared(p, "model", "--scenarios")
 
 
 def _add_reproduce_parser(sub: Any) -> None:
@@ -505,7 +501,7 @@ def _add_reproduce_parser(sub: Any) -> None:
 
 def _add_params_parser(sub: Any) -> None:
     p = sub.add_parser("params", help="list a model's constants: default, units, range, description")
-    p.add_argument("model", help="Vensim .mdl file")
+    add_shared(p, "model")
     p.add_argument("--grep", metavar="PATTERN", help="only constants whose name or description contains PATTERN (case-insensitive)")
     p.add_argument("--format", choices=("text", "csv", "markdown"), default="text",
                    help="a text table (default), CSV, or a Markdown table for a paper's appendix")

@@ -78,9 +78,11 @@ def run_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
     return {"__times__": np.asarray(result.times), **result.data}
 
 
-def _columns_to_overrides(model: Model, samples: pd.DataFrame, allow_outside_range: bool = False) -> list[Override]:
-    """Validate sample columns: known constants, numeric, finite, in the documented range (unless
-    ``allow_outside_range``); one override (n values) per column."""
+def columns_to_overrides(model: Model, samples: pd.DataFrame, allow_outside_range: bool = False) -> list[Override]:
+    """One override (n values) per column of a samples table, for a ``Runs`` of its rows.
+
+    Each column must name a known constant (or element) once, with numbers that are finite
+    and in the documented range (unless ``allow_outside_range``); else a ParameterError."""
     if samples.shape[0] == 0:
         raise ParameterError("the samples table has no rows; give one row per run")
     if samples.shape[1] == 0:
@@ -316,8 +318,7 @@ def ensemble(
     engine : {"engine", "pysd"}
         The backend (:mod:`sdkit.backends`); only the engine's chunks go to dask workers.
     allow_outside_range : bool
-        Run values outside a constant's documented range (the ``[min, max]`` of its
-        units field) instead of refusing them; the attribute ``outside_range`` lists them.
+        As in :func:`sdkit.run.run`.
 
     Returns
     -------
@@ -331,9 +332,9 @@ def ensemble(
     if engine not in BACKENDS:
         raise ParameterError(f"unknown engine {engine!r}; use one of {', '.join(BACKENDS)}")
     frame = _as_frame(samples)
-    base, time = _starting_point(model, scenario, allow_outside_range)
+    base, time = starting_point(model, scenario, allow_outside_range)
     runs = Runs(range(len(frame)), "sample", tuple(base),
-                columns=tuple(_columns_to_overrides(model, frame, allow_outside_range)))
+                columns=tuple(columns_to_overrides(model, frame, allow_outside_range)))
     message = model.check_time_step(time.time_step, {o.py_name: o.value for o in (*runs.shared, *runs.columns)})
     if message:
         warnings.warn(f"ensemble of {model.path.name}: {message}", SdkitWarning, stacklevel=2)
@@ -353,9 +354,12 @@ def ensemble(
     return _with_outside_range(dataset, model, frame, runs, scenario) if allow_outside_range else dataset
 
 
-def _starting_point(model: Model, scenario: str | None,
-                    allow_outside_range: bool = False) -> tuple[list[Override], TimeSettings]:
-    """The overrides and time settings of the scenario every run starts from (the file's own: none)."""
+def starting_point(model: Model, scenario: str | None,
+                   allow_outside_range: bool = False) -> tuple[list[Override], TimeSettings]:
+    """The overrides and time settings of the scenario every run starts from (the file's own: none).
+
+    With :func:`columns_to_overrides`, what a ``Runs`` of samples is made of (the ensemble's
+    and :func:`sdkit.loops.samples.score_samples`'s); an unknown scenario is a ParameterError."""
     if scenario is None:
         return [], model.time
     if scenario not in model.scenarios:

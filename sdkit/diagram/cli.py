@@ -8,22 +8,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sdkit.cli_options import add_shared
 from sdkit.errors import ParameterError
 
 
 def add_diagram_parser(sub: Any, help_text: str) -> None:
     p = sub.add_parser("diagram", help=help_text)
-    p.add_argument("model", help="Vensim .mdl file")
+    add_shared(p, "model", "--loops-file")
     p.add_argument("--out", metavar="FILE.svg", help="diagram to write: .svg, .pdf or .png (by the suffix)")
     p.add_argument("--loops", action="store_true", help="colour the links of the named loops (MODEL.loops.toml) and name them in a legend")
-    p.add_argument("--loops-file", metavar="FILE.toml", help="loops file naming loops (default: <model>.loops.toml beside the model)")
     p.add_argument("--constants", action="store_true", help="also draw the constants (hidden by default)")
     p.add_argument("--outputs", action="store_true", help="also draw the outputs, auxiliaries no other variable uses (hidden by default)")
     p.add_argument("--focus", metavar="VAR", help="only the variables within --depth links of VAR")
     p.add_argument("--depth", type=int, default=2, metavar="N", help="with --focus: links away from VAR (default 2)")
     p.add_argument("--write-sketch", action="store_true",
                    help="rewrite the model file's sketch (Vensim's diagram) from a graphviz layout; equations are kept byte for byte")
-    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    add_shared(p, "--force")
 
 
 def cmd_diagram(args: argparse.Namespace) -> int:

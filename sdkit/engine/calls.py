@@ -8,53 +8,24 @@ VMIN and VMAX over ``!`` ranges into balanced trees.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Container
 from typing import Any
 
 import numpy as np
 
 from sdkit.beyond_pysd import RANDOM_FUNCTIONS
-from sdkit.engine.ir import (
-    Binary,
-    Call,
-    Const,
-    Control,
-    Expr,
-    If,
-    LookupCall,
-    Neg,
-    Node,
-    Not,
-    Ref,
-    Time,
-)
+from sdkit.engine import ir as IR
+from sdkit.engine.ir import Expr, Node
 from sdkit.errors import ModelFileError, UnsupportedFeature
 from sdkit.precedence import split_logic
 from sdkit.structure import clean_name
 
-#: Vensim functions with a direct scalar equivalent: name -> (IR name, number of args).
+#: Vensim functions the IR calls by the same name: name -> number of arguments.
 SIMPLE_FUNCTIONS = {
-    "abs": ("abs", 1),
-    "exp": ("exp", 1),
-    "sqrt": ("sqrt", 1),
-    "ln": ("ln", 1),
-    "log": ("log", 2),
-    "sin": ("sin", 1),
-    "cos": ("cos", 1),
-    "tan": ("tan", 1),
-    "arcsin": ("arcsin", 1),
-    "arccos": ("arccos", 1),
-    "arctan": ("arctan", 1),
-    "sinh": ("sinh", 1),
-    "cosh": ("cosh", 1),
-    "tanh": ("tanh", 1),
-    "min": ("min", 2),
-    "max": ("max", 2),
-    "power": ("power", 2),
-    "integer": ("integer", 1),
-    "modulo": ("modulo", 2),
-    "quantum": ("quantum", 2),
-    "xidz": ("xidz", 3),
-    "zidz": ("zidz", 2),
+    **dict.fromkeys(("abs", "exp", "sqrt", "ln", "sin", "cos", "tan", "arcsin", "arccos", "arctan",
+                     "sinh", "cosh", "tanh", "integer"), 1),
+    **dict.fromkeys(("log", "min", "max", "power", "modulo", "quantum", "zidz"), 2),
+    "xidz": 3,
 }
 AGGREGATES = {"sum", "prod", "vmin", "vmax"}
 #: functions translated by a method of their own: name -> method(fname, args, ctx)
@@ -62,6 +33,9 @@ CALL_HANDLERS = {"delay_material": "_delay_material", "sinteg": "_sinteg", "vect
                  "vector_rank": "_vector_rank", "vector_reorder": "_vector_reorder",
                  "vector_select": "_vector_select", "invert_matrix": "_invert_matrix"} | dict.fromkeys(RANDOM_FUNCTIONS, "_random")
 ARITH_OPS = {"+", "-", "*", "/", "^"}
+#: unary operators (PySD's names) -> the expression they make of their operand
+ARITH_UNARY: dict[str, Callable[[Expr], Expr]] = {"negative": IR.Neg, "positive": lambda a: a, "+": lambda a: a}
+LOGIC_UNARY: dict[str, Callable[[Expr], Expr]] = {":NOT:": IR.Not}
 LOGIC_OPS = {
     "=": "==",
     "<>": "!=",
@@ -82,47 +56,39 @@ class ExpressionMixin:
     """Operators and calls; needs ``self.expr``, ``self.ranges``, ``self.ir`` and the
     translator's lookup tables."""
 
-    def _x_ArithmeticStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+    def _operands(self, ast: Any, ctx: dict[str, str], unary: dict[str, Callable[[Expr], Expr]],
+                  binary: Container[str]) -> tuple[list[str], list[Expr]]:
+        """An operator structure's operators (each in ``binary``) and translated operands; a
+        lone operand comes back with its operator (one of ``unary``) applied, and no operators."""
         ops = list(ast.operators)
         args = [self.expr(a, ctx) for a in ast.arguments]
         if len(args) == 1:
-            if ops[0] == "negative":
-                return Neg(args[0])
-            if ops[0] == "positive" or ops[0] == "+":
-                return args[0]
-            raise self._unsupported(f"operator {ops[0]}")
-        if any(op not in ARITH_OPS for op in ops):
-            raise self._unsupported(f"operator {ops}")
-        if all(op == "^" for op in ops):
-            # Vensim (like Python) raises right to left: a^b^c = a^(b^c)
-            out = args[-1]
-            for a in reversed(args[:-1]):
-                out = Binary("^", a, out)
-            return out
-        if "^" in ops:
+            if ops[0] not in unary:
+                raise self._unsupported(f"operator {ops[0]}")
+            return [], [unary[ops[0]](args[0])]
+        if any(op not in binary for op in ops):
+            raise self._unsupported(f"operators {ops}")
+        return ops, args
+
+    def _x_ArithmeticStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
+        ops, args = self._operands(ast, ctx, ARITH_UNARY, ARITH_OPS)
+        if "^" not in ops:
+            return _left_to_right(ops, args)
+        if any(op != "^" for op in ops):
             raise self._unsupported(f"operators {ops} in one expression")
-        out = args[0]
-        for op, b in zip(ops, args[1:], strict=True):
-            out = Binary(op, out, b)
+        # Vensim (like Python) raises right to left: a^b^c = a^(b^c)
+        out = args[-1]
+        for a in reversed(args[:-1]):
+            out = IR.Binary("^", a, out)
         return out
 
     def _x_LogicStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
-        ops = list(ast.operators)
-        args = [self.expr(a, ctx) for a in ast.arguments]
-        if len(args) == 1:
-            if ops[0] == ":NOT:":
-                return Not(args[0])
-            raise self._unsupported(f"operator {ops[0]}")
-        if any(op not in LOGIC_OPS for op in ops):
-            raise self._unsupported(f"operators {ops}")
-        if all(op in (":AND:", ":OR:") for op in ops):
+        ops, args = self._operands(ast, ctx, LOGIC_UNARY, LOGIC_OPS)
+        if ops and all(op in (":AND:", ":OR:") for op in ops):
             # :AND: binds tighter than :OR: (Vensim's precedence)
-            terms = [_chain("and", conj) for conj in split_logic(ops, args)]
-            return _chain("or", terms)
-        out = args[0]
-        for op, b in zip(ops, args[1:], strict=True):
-            out = Binary(LOGIC_OPS[op], out, b)
-        return out
+            terms = [_left_to_right(["and"] * (len(conj) - 1), conj) for conj in split_logic(ops, args)]
+            return _left_to_right(["or"] * (len(terms) - 1), terms)
+        return _left_to_right([LOGIC_OPS[op] for op in ops], args)
 
     def _x_CallStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         fname = ast.function.reference
@@ -135,41 +101,41 @@ class ExpressionMixin:
                 raise ModelFileError(f"lookup '{self.elements[py].name}' has no element {elems}")
             if len(args) != 1:
                 raise self._unsupported(f"{fname} with {len(args)} arguments")
-            return LookupCall(tid, self.expr(args[0], ctx))
+            return IR.LookupCall(tid, self.expr(args[0], ctx))
         if fname in AGGREGATES:
             return self._aggregate(fname, args[0], ctx)
         if fname == "elmcount":
-            return Const(float(len(self._range_named(args[0]))))
+            return IR.Const(float(len(self._range_named(args[0]))))
         if fname in SIMPLE_FUNCTIONS:
-            name, nargs = SIMPLE_FUNCTIONS[fname]
+            nargs = SIMPLE_FUNCTIONS[fname]
             if len(args) != nargs:
                 raise ModelFileError(
                     f"{vensim_name(fname)} takes {nargs} arguments in variable "
                     f"'{self._model_name()}'"
                 )
-            return Call(name, tuple(self.expr(a, ctx) for a in args))
+            return IR.Call(fname, tuple(self.expr(a, ctx) for a in args))
         handler = CALL_HANDLERS.get(fname)
         if handler is not None:
             return getattr(self, handler)(fname, args, ctx)
         a = [self.expr(x, ctx) for x in args]
-        t, dt = Time(), Control("dt")
+        t, dt = IR.Time(), IR.Control("dt")
         if fname == "if_then_else":
-            return If(a[0], a[1], a[2])
+            return IR.If(a[0], a[1], a[2])
         if fname == "step":
-            return Call("step", (a[0], a[1], t, dt))
+            return IR.Call("step", (a[0], a[1], t, dt))
         if fname == "ramp":
-            finish = a[2] if len(a) > 2 else Const(float("inf"))
-            return Call("ramp", (a[0], a[1], finish, t))
+            finish = a[2] if len(a) > 2 else IR.Const(float("inf"))
+            return IR.Call("ramp", (a[0], a[1], finish, t))
         if fname == "pulse" and len(a) == 2:
-            return Call("pulse", (a[0], a[1], t, dt))
+            return IR.Call("pulse", (a[0], a[1], t, dt))
         if fname == "pulse_train":
-            return Call("pulse_train", (a[0], a[1], a[2], a[3], t, dt))
-        if fname == "get_time_value" and a[0] == Const(0.0) and a[2] == Const(0.0):
-            return Binary("+", t, a[1])  # model time plus offset; machine time is not reproducible
+            return IR.Call("pulse_train", (a[0], a[1], a[2], a[3], t, dt))
+        if fname == "get_time_value" and a[0] == IR.Const(0.0) and a[2] == IR.Const(0.0):
+            return IR.Binary("+", t, a[1])  # model time plus offset; machine time is not reproducible
         if fname == "pi" and not a:
-            return Const(float(np.pi))
+            return IR.Const(float(np.pi))
         if fname == "active_initial":  # nested in an expression: a hidden aux of its own
-            return Ref(self._hidden("aux", "ACTIVE INITIAL", expr=a[0], init_expr=a[1]))
+            return IR.Ref(self._hidden("aux", "ACTIVE INITIAL", expr=a[0], init_expr=a[1]))
         raise self._unsupported(vensim_name(fname))
 
     def _random(self, fname: str, args: Any, ctx: dict[str, str]) -> Expr:
@@ -183,15 +149,15 @@ class ExpressionMixin:
             raise ModelFileError(
                 f"{vensim_name(fname)} takes {nargs + 1} arguments in variable '{self._model_name()}'"
             )
-        values = [self.expr(a, ctx) for a in args[:nargs]] if nargs else [Const(0.0), Const(1.0)]
+        values = [self.expr(a, ctx) for a in args[:nargs]] if nargs else [IR.Const(0.0), IR.Const(1.0)]
         ir = self.ir
         if ir.random_key is None:
             ir.random_key = (ir.add(Node("param", "RANDOM seed", default=0.0)),
                              ir.add(Node("param", "RANDOM sample number", default=0.0)))
         ir.random_calls += 1
         seed, sample = ir.random_key
-        key = (Ref(seed), Ref(sample), Const(float(ir.random_calls)), Time(), Control("t0"), Control("dt"))
-        return Call(name, (*values, *key))
+        key = (IR.Ref(seed), IR.Ref(sample), IR.Const(float(ir.random_calls)), IR.Time(), IR.Control("t0"), IR.Control("dt"))
+        return IR.Call(name, (*values, *key))
 
     def _range_named(self, ast: Any) -> list[str]:
         """Elements of the subscript range an argument names (ELMCOUNT(range))."""
@@ -221,13 +187,13 @@ class ExpressionMixin:
             paired = []
             for a, b in zip(terms[0::2], terms[1::2], strict=False):
                 if fname == "sum":
-                    paired.append(Binary("+", a, b))
+                    paired.append(IR.Binary("+", a, b))
                 elif fname == "prod":
-                    paired.append(Binary("*", a, b))
+                    paired.append(IR.Binary("*", a, b))
                 elif fname == "vmin":
-                    paired.append(Call("min", (a, b)))
+                    paired.append(IR.Call("min", (a, b)))
                 else:
-                    paired.append(Call("max", (a, b)))
+                    paired.append(IR.Call("max", (a, b)))
             if len(terms) % 2:
                 paired.append(terms[-1])
             terms = paired
@@ -235,13 +201,14 @@ class ExpressionMixin:
 
     def _x_InlineLookupsStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         tid = self._add_lookup(ast.lookups, self._model_name())
-        return LookupCall(tid, self.expr(ast.argument, ctx))
+        return IR.LookupCall(tid, self.expr(ast.argument, ctx))
 
 
-def _chain(op: str, args: list[Expr]) -> Expr:
+def _left_to_right(ops: list[str], args: list[Expr]) -> Expr:
+    """``args[0] ops[0] args[1] ops[1] ...`` grouped from the left."""
     out = args[0]
-    for b in args[1:]:
-        out = Binary(op, out, b)
+    for op, b in zip(ops, args[1:], strict=True):
+        out = IR.Binary(op, out, b)
     return out
 
 

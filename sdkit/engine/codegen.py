@@ -5,7 +5,7 @@ The source is built only from the IR: identifiers are generated here
 ``repr(float)`` inside ``_f64('...')``; no name, comment or unit from the
 model file ever reaches the generated code.
 
-Two flavours share one expression generator (:class:`_Gen`) and the
+Two flavours share one expression generator (:class:`ExpressionCode`) and the
 initialisation, step and flow code:
 
 ``numpy``
@@ -25,25 +25,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sdkit.engine import ir as IR
 from sdkit.engine.functions import DISTRIBUTIONS
-from sdkit.engine.ir import (
-    LEAVES,
-    Binary,
-    Call,
-    Const,
-    Control,
-    Expr,
-    If,
-    LookupCall,
-    ModelIR,
-    Neg,
-    Not,
-    Ref,
-    Time,
-    Visitor,
-    children,
-    refs,
-)
+from sdkit.engine.ir import LEAVES, Expr, ModelIR, Visitor, children, refs
 from sdkit.engine.nbmodule import LANES, numba_module, numba_time_loop
 from sdkit.engine.schedule import Schedule
 
@@ -103,8 +87,15 @@ _CTRL = {"t0": "T0", "tf": "TF", "dt": "DT", "sp": "SP"}
 _CMP = {"==", "!=", "<", ">", "<=", ">="}
 
 
-class _Gen(Visitor):
-    """Python source of IR expressions, for the numpy or the numba kernel."""
+class ExpressionCode(Visitor):
+    """Python source of IR expressions, for the numpy or the numba kernel.
+
+    ``e(expr)`` returns an expression's code; the numba flavour binds subexpressions
+    to temporaries, which ``flush()`` returns as lines to write before that code.
+    Numbers become names; ``consts`` maps each number's ``repr`` to its name. A subclass may read
+    nodes and Time from other names by overriding ``visit_Ref`` and ``visit_Time``
+    (:mod:`sdkit.loops.linkcode` does).
+    """
 
     def __init__(self, ir: ModelIR, flavor: str) -> None:
         self.ir = ir
@@ -153,26 +144,26 @@ class _Gen(Visitor):
             return self.tmp(code)
         return code
 
-    def visit_Const(self, ex: Const) -> str:
+    def visit_Const(self, ex: IR.Const) -> str:
         return self.const(ex.value)
 
-    def visit_Ref(self, ex: Ref) -> str:
+    def visit_Ref(self, ex: IR.Ref) -> str:
         return self.ref(ex.node) if self.ref else f"v{int(ex.node)}"
 
-    def visit_Time(self, ex: Time) -> str:
+    def visit_Time(self, ex: IR.Time) -> str:
         return "t"
 
-    def visit_Control(self, ex: Control) -> str:
+    def visit_Control(self, ex: IR.Control) -> str:
         return _CTRL[ex.name]
 
-    def visit_Neg(self, ex: Neg) -> str:
+    def visit_Neg(self, ex: IR.Neg) -> str:
         return f"(-{self.e(ex.arg)})"
 
-    def visit_Not(self, ex: Not) -> str:
+    def visit_Not(self, ex: IR.Not) -> str:
         a = self.e(ex.arg)
         return f"_np.logical_not({a})" if self.flavor == "numpy" else f"_V.select({a} == 0, 1.0, 0.0)"
 
-    def visit_Binary(self, ex: Binary) -> str:
+    def visit_Binary(self, ex: IR.Binary) -> str:
         op, a, b = ex.op, self.e(ex.left), self.e(ex.right)
         np_ = self.flavor == "numpy"
         if op in ("+", "-", "*", "/"):
@@ -187,11 +178,11 @@ class _Gen(Visitor):
             return f"_V.select(({a} != 0) {'&' if op == 'and' else '|'} ({b} != 0), 1.0, 0.0)"
         raise ValueError(op)
 
-    def visit_If(self, ex: If) -> str:
+    def visit_If(self, ex: IR.If) -> str:
         c, a, b = self.e(ex.cond), self.e(ex.then), self.e(ex.other)
         return f"_np.where({c}, {a}, {b})" if self.flavor == "numpy" else f"_V.select({c} != 0, {a}, {b})"
 
-    def visit_Call(self, ex: Call) -> str:
+    def visit_Call(self, ex: IR.Call) -> str:
         if self.flavor != "numpy" and ex.name in ("min", "max"):
             # NaN-propagating select like numpy.minimum/maximum, inlined
             a = self.tmp(self.e(ex.args[0]))
@@ -201,7 +192,7 @@ class _Gen(Visitor):
         args = ", ".join(self.e(a) for a in ex.args)
         return f"{self.fn[ex.name]}({args})"
 
-    def visit_LookupCall(self, ex: LookupCall) -> str:
+    def visit_LookupCall(self, ex: IR.LookupCall) -> str:
         tid = int(ex.table)
         mode = self.ir.lookups[tid].code
         if self.hoist is not None and _uniform(ex.x):
@@ -220,7 +211,7 @@ class _Gen(Visitor):
 
 def _uniform(ex: Expr) -> bool:
     """True when ``ex`` reads no node: only numbers and the time variables."""
-    return not isinstance(ex, Ref) and all(_uniform(child) for child in children(ex))
+    return not isinstance(ex, IR.Ref) and all(_uniform(child) for child in children(ex))
 
 
 def _tuple(ids) -> str:
@@ -262,7 +253,7 @@ def expression_function(ir: ModelIR, expr: Expr):
     numbers follow the numpy kernel's arithmetic, being the same generated code.
     Used to evaluate one equation with some inputs changed (loop dominance).
     """
-    g = _Gen(ir, "numpy")
+    g = ExpressionCode(ir, "numpy")
     code = g.e(expr)
     body = [f"    v{i} = V[{i}]" for i in sorted(refs(expr))]
     body += [f"    {line}" for line in g.flush()] + [f"    return {code}"]
@@ -295,7 +286,7 @@ def _stock_update(nd, i: int, flavor: str) -> list[str]:
     return [f"v{i} = {upd}"]
 
 
-def _assign(g: _Gen, target: str, expr: Expr, emit, level: int) -> None:
+def _assign(g: ExpressionCode, target: str, expr: Expr, emit, level: int) -> None:
     """Emit ``target = expr`` after the temporaries the expression needs."""
     code = g.e(expr)
     for line in g.flush():
@@ -303,7 +294,7 @@ def _assign(g: _Gen, target: str, expr: Expr, emit, level: int) -> None:
     emit(f"{target} = {code}", level)
 
 
-def _init_code(g: _Gen, ir: ModelIR, sched: Schedule, emit, level: int) -> None:
+def _init_code(g: ExpressionCode, ir: ModelIR, sched: Schedule, emit, level: int) -> None:
     """Emit the initialisation of every non-param node, in schedule order."""
     nodes = ir.nodes
     for i in sched.init:
@@ -319,13 +310,13 @@ def _init_code(g: _Gen, ir: ModelIR, sched: Schedule, emit, level: int) -> None:
         _assign(g, f"v{i}", src, emit, level)
 
 
-def _step_code(g: _Gen, ir: ModelIR, sched: Schedule, emit, level: int) -> None:
+def _step_code(g: ExpressionCode, ir: ModelIR, sched: Schedule, emit, level: int) -> None:
     """Emit the auxiliaries of one time step, in schedule order."""
     for i in sched.step:
         _assign(g, f"v{i}", ir.nodes[i].expr, emit, level)
 
 
-def _flow_code(g: _Gen, ir: ModelIR, sched: Schedule, emit, level: int) -> None:
+def _flow_code(g: ExpressionCode, ir: ModelIR, sched: Schedule, emit, level: int) -> None:
     """Emit ``d{i} = flow`` for every stock."""
     for i in sched.stocks:
         _assign(g, f"d{i}", ir.nodes[i].flow, emit, level)
@@ -340,7 +331,7 @@ def _lookup_tables(ir: ModelIR) -> list[str]:
 
 
 def _generate_numpy(ir: ModelIR, sched: Schedule) -> str:
-    g = _Gen(ir, "numpy")
+    g = ExpressionCode(ir, "numpy")
     nodes = ir.nodes
     params = [i for i, nd in enumerate(nodes) if nd.kind == "param"]
     body: list[str] = []
@@ -428,14 +419,14 @@ def generate_numba(ir: ModelIR, sched: Schedule) -> tuple[str, np.ndarray]:
     """
     from sdkit.engine.nbloops import generate_looped, loop_items
 
-    g = _Gen(ir, "numba")
+    g = ExpressionCode(ir, "numba")
     items = loop_items(ir, sched)
     source = generate_looped(g, ir, sched, items) if items is not None else _numba_unrolled(g, ir, sched)
     numbers = np.array([float(key) for key in g.consts], dtype=np.float64)
     return source, numbers
 
 
-def _numba_unrolled(g: _Gen, ir: ModelIR, sched: Schedule) -> str:
+def _numba_unrolled(g: ExpressionCode, ir: ModelIR, sched: Schedule) -> str:
     lanes = _numba_lanes(g, ir, sched)
     body = _numba_blocks(g, ir, sched, lanes.z_row)
     steps = {name: [*lanes.hoisted, f"    for i in range({LANES}):", *lines] for name, lines in (
@@ -455,7 +446,7 @@ class _Lanes(NamedTuple):
     z_row: int
 
 
-def _numba_lanes(g: _Gen, ir: ModelIR, sched: Schedule) -> _Lanes:
+def _numba_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule) -> _Lanes:
     nodes = ir.nodes
     L = LANES
     step_nodes = set(sched.step)
@@ -494,7 +485,7 @@ def _numba_lanes(g: _Gen, ir: ModelIR, sched: Schedule) -> _Lanes:
     return _Lanes(compute, save, update, hoisted, order, n_static, z_row)
 
 
-def _numba_blocks(g: _Gen, ir: ModelIR, sched: Schedule, z_row: int) -> list[str]:
+def _numba_blocks(g: ExpressionCode, ir: ModelIR, sched: Schedule, z_row: int) -> list[str]:
     """``run``'s loop over blocks of lanes: initialise each lane, then step, check and save."""
     nodes = ir.nodes
     L = LANES

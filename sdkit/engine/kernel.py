@@ -7,7 +7,7 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -456,35 +456,13 @@ class Kernel:
         bad = np.full((n, 2), -1, dtype=np.int64)
         args = (self._param_matrix(pvals, n), *self._arguments(plan), buf, plan.t0, plan.tf, plan.dt, plan.sp, bad)
         with np.errstate(all="ignore"):
-            self._run_threads(self._function("numba"), args, n)
+            run_threads(self._function("numba"), args, n)
         failed = np.flatnonzero(bad[:, 0] >= 0)
         if failed.size:
             k_first = bad[failed, 0].min()
             sample = int(failed[np.flatnonzero(bad[failed, 0] == k_first)[0]])
             self._locate_nonfinite(params, n, sample, time, plan.times[k_first], plan, key)
         return buf
-
-    @staticmethod
-    def _run_threads(fn, args: tuple, n: int) -> None:
-        """Run the numba kernel over sample ranges, one thread per usable CPU (nogil)."""
-        try:
-            cpus = len(os.sched_getaffinity(0))
-        except AttributeError:  # not on Linux
-            cpus = os.cpu_count() or 1
-        workers = max(1, min(cpus, n // 16))
-        if workers == 1:
-            fn(*args, 0, n)
-            return
-        from concurrent.futures import ThreadPoolExecutor
-
-        bounds = np.linspace(0, n, workers + 1).astype(int)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [
-                pool.submit(fn, *args, int(a), int(b))
-                for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-            ]
-            for f in futures:
-                f.result()
 
     def _locate_nonfinite(self, params: Mapping[str, Any], n: int, sample: int, time: Mapping[str, float] | None,
                           t: float, plan: Plan, key: tuple[int, int]) -> None:
@@ -529,3 +507,31 @@ def _collect(plan: Plan, buf: np.ndarray, n: int, flavor: str) -> dict[str, np.n
             arr = arr[:, 0]
         data[v] = np.ascontiguousarray(arr)
     return data
+
+
+def run_threads(fn: Callable[..., Any], args: tuple, n: int) -> None:
+    """Call ``fn(*args, start, stop)`` over ranges that split samples ``0..n``, one thread per
+    usable CPU (at least 16 samples each), and wait for all.
+
+    ``fn`` is a numba function compiled with ``nogil=True`` that computes samples
+    ``start <= s < stop`` into arrays among ``args``; the kernel, the loop scores
+    (:mod:`sdkit.loops.linkcode`) and the loop automaton run through it.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    workers = max(1, min(cpus, n // 16))
+    if workers == 1:
+        fn(*args, 0, n)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    bounds = np.linspace(0, n, workers + 1).astype(int)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [
+            pool.submit(fn, *args, int(a), int(b))
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+        for f in futures:
+            f.result()

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import NamedTuple
 
-from sdkit.engine.codegen import _NB_FN, _NB_FN_CALLED, _assign, _Gen, check_order
+from sdkit.engine.codegen import _NB_FN, _NB_FN_CALLED, ExpressionCode, _assign, check_order
 from sdkit.engine.ir import ModelIR
 from sdkit.engine.nbmodule import LANES, numba_module, numba_time_loop
 from sdkit.engine.runs import Item, Run, find_runs, order_items, positional, shape
@@ -110,7 +110,7 @@ def _x(row: str) -> str:
     return f"X[{row} * {L} + i]"
 
 
-def _emit_items(g: _Gen, items: list[Item], element: Callable, out: list[str], indent: int,
+def _emit_items(g: ExpressionCode, items: list[Item], element: Callable, out: list[str], indent: int,
                 lane_loop: bool) -> None:
     """Append the code of ``items`` to ``out``: a loop over ``e`` per run, lane loops around runs of singles.
 
@@ -146,13 +146,13 @@ def _emit_items(g: _Gen, items: list[Item], element: Callable, out: list[str], i
     g.ref = None
 
 
-def _assigned(g: _Gen, target: str, expr) -> list[str]:
+def _assigned(g: ExpressionCode, target: str, expr) -> list[str]:
     lines: list[str] = []
     _assign(g, target, expr, lambda line, level=0: lines.append(line), 0)
     return lines
 
 
-def generate_looped(g: _Gen, ir: ModelIR, sched: Schedule, items: LoopItems) -> str:
+def generate_looped(g: ExpressionCode, ir: ModelIR, sched: Schedule, items: LoopItems) -> str:
     """The module source of the looped numba kernel (same functions and arguments as the unrolled one)."""
     nodes = ir.nodes
     n_nodes = len(nodes)

@@ -234,33 +234,32 @@ class StatefulMixin:
 
     def _x_ForecastStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         """FORECAST as PySD's Forecast: the input extrapolated by its trend over the horizon."""
-        inp = self._aux(self.expr(ast.input, ctx), "FORECAST input")
-        avg = self._aux(self.expr(ast.average_time, ctx), "FORECAST average time")
-        init_trend = self.expr(ast.initial_trend, ctx)
-        s = self._hidden(
-            "stock",
-            "FORECAST state",
-            init_expr=Binary("/", inp, Binary("+", Const(1.0), init_trend)),
-        )
-        self.ir.nodes[s].flow = Binary("/", Binary("-", inp, Ref(s)), avg)
+        inp, avg, s = self._averaged_input(ast, ctx, "FORECAST", initial_trend_per_time=False)
         change = Call("zidz", (Binary("-", inp, Ref(s)), Binary("*", avg, Ref(s))))
         horizon = self.expr(ast.horizon, ctx)
         return Binary("*", inp, Binary("+", Const(1.0), Binary("*", change, horizon)))
+
+    def _averaged_input(self, ast: Any, ctx: dict[str, str], function: str,
+                        initial_trend_per_time: bool) -> tuple[Expr, Expr, int]:
+        """The input, the average time and the node of the input's average (a first-order
+        smooth) that TREND and FORECAST extrapolate from; the average starts at
+        input / (1 + initial trend), the trend times the average time for TREND."""
+        inp = self._aux(self.expr(ast.input, ctx), f"{function} input")
+        avg = self._aux(self.expr(ast.average_time, ctx), f"{function} average time")
+        growth = self.expr(ast.initial_trend, ctx)
+        if initial_trend_per_time:
+            growth = Binary("*", growth, avg)
+        s = self._hidden("stock", f"{function} state", init_expr=Binary("/", inp, Binary("+", Const(1.0), growth)))
+        self.ir.nodes[s].flow = Binary("/", Binary("-", inp, Ref(s)), avg)
+        return inp, avg, s
 
     def _x_GameStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
         """GAME(x) is x outside an interactive game (as in PySD)."""
         return self.expr(ast.expression, ctx)
 
     def _x_TrendStructure(self, ast: Any, ctx: dict[str, str]) -> Expr:
-        inp = self._aux(self.expr(ast.input, ctx), "TREND input")
-        avg = self._aux(self.expr(ast.average_time, ctx), "TREND average time")
-        init_trend = self.expr(ast.initial_trend, ctx)
-        s = self._hidden(
-            "stock",
-            "TREND state",
-            init_expr=Binary("/", inp, Binary("+", Const(1.0), Binary("*", init_trend, avg))),
-        )
-        self.ir.nodes[s].flow = Binary("/", Binary("-", inp, Ref(s)), avg)
+        """TREND as PySD's Trend: the input's fractional change per time against its average."""
+        inp, avg, s = self._averaged_input(ast, ctx, "TREND", initial_trend_per_time=True)
         return Call("zidz", (Binary("-", inp, Ref(s)), Binary("*", avg, Call("abs", (Ref(s),)))))
 
 

@@ -4,21 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sdkit.engine.ir import (
-    Binary,
-    Call,
-    Const,
-    Control,
-    Expr,
-    If,
-    LookupCall,
-    ModelIR,
-    Neg,
-    Not,
-    Ref,
-    Time,
-    Visitor,
-)
+from sdkit.engine import ir as IR
+from sdkit.engine.ir import Expr, ModelIR, Visitor
 
 
 class NotStatic(Exception):
@@ -85,16 +72,16 @@ class _Static(Visitor):
         self.control = control
         self.used_params = used_params
 
-    def visit_Const(self, e: Const) -> float:
+    def visit_Const(self, e: IR.Const) -> float:
         return e.value
 
-    def visit_Time(self, e: Time) -> float:
+    def visit_Time(self, e: IR.Time) -> float:
         return self.control["initial_time"]
 
-    def visit_Control(self, e: Control) -> float:
+    def visit_Control(self, e: IR.Control) -> float:
         return self.control[_CONTROLS[e.name]]
 
-    def visit_Ref(self, e: Ref) -> float:
+    def visit_Ref(self, e: IR.Ref) -> float:
         node = self.ir.nodes[e.node]
         if node.kind == "aux" and node.expr is not None:
             return self.visit(node.expr)
@@ -103,23 +90,23 @@ class _Static(Visitor):
             return node.default
         raise NotStatic(node.label)
 
-    def visit_Binary(self, e: Binary) -> float:
+    def visit_Binary(self, e: IR.Binary) -> float:
         from sdkit.engine import functions as F
 
         a = self.visit(e.left)
         b = self.visit(e.right)
         return float(F.scalar_binop(e.op, a, b))
 
-    def visit_Neg(self, e: Neg) -> float:
+    def visit_Neg(self, e: IR.Neg) -> float:
         return -self.visit(e.arg)
 
-    def visit_Not(self, e: Not) -> float:
+    def visit_Not(self, e: IR.Not) -> float:
         return float(not self.visit(e.arg))
 
-    def visit_If(self, e: If) -> float:
+    def visit_If(self, e: IR.If) -> float:
         return self.visit(e.then if self.visit(e.cond) else e.other)
 
-    def visit_Call(self, e: Call) -> float:
+    def visit_Call(self, e: IR.Call) -> float:
         from sdkit.engine import functions as F
 
         if e.name in F.DISTRIBUTIONS:
@@ -127,5 +114,5 @@ class _Static(Visitor):
         args = [self.visit(a) for a in e.args]
         return float(F.numpy_function(e.name)(*args))
 
-    def visit_LookupCall(self, e: LookupCall) -> float:
+    def visit_LookupCall(self, e: IR.LookupCall) -> float:
         raise NotStatic("lookup")

@@ -134,19 +134,13 @@ def _one(value: float, shape: tuple[int, ...]):
     return np.full(shape, value) if shape else np.float64(value)
 
 
-exp = _unary(EXP, vformulas.exp)
-ln = _unary(LN, vformulas.ln)
-sin = _unary(SIN, vformulas.sin)
-cos = _unary(COS, vformulas.cos)
-tan = _unary(TAN, vformulas.tan)
-arcsin = _unary(ARCSIN)
-arccos = _unary(ARCCOS)
-arctan = _unary(ARCTAN, vformulas.arctan)
-sinh = _unary(SINH)
-cosh = _unary(COSH)
-tanh = _unary(TANH)
-power = _binary(POWER, vformulas.power)
-fmod = _binary(FMOD)
+#: the functions with a formula in plain Python (:mod:`sdkit.engine.vformulas`) for one value
+_FORMULAS = {EXP: vformulas.exp, LN: vformulas.ln, SIN: vformulas.sin, COS: vformulas.cos, TAN: vformulas.tan,
+             ARCTAN: vformulas.arctan}
+exp, ln, sin, cos, tan, arcsin, arccos, arctan, sinh, cosh, tanh = (
+    _unary(op, _FORMULAS.get(op)) for op in (EXP, LN, SIN, COS, TAN, ARCSIN, ARCCOS, ARCTAN, SINH, COSH, TANH)
+)
+power, fmod = _binary(POWER, vformulas.power), _binary(FMOD)
 
 
 def warm() -> None:

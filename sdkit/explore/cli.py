@@ -9,6 +9,7 @@ import sys
 import threading
 from typing import Any
 
+from sdkit.cli_options import add_shared
 from sdkit.errors import SdkitError
 
 DEFAULT_PORT = 8050
@@ -16,9 +17,9 @@ DEFAULT_PORT = 8050
 
 def add_explore_parser(sub: Any, help_text: str) -> None:
     p = sub.add_parser("explore", help=help_text)
-    p.add_argument("model", help="Vensim .mdl file")
+    add_shared(p, "model")
     p.add_argument("--scenario", metavar="NAME", help="scenario the sliders start from (default: the model's own values)")
-    p.add_argument("--scenarios", metavar="FILE.toml", help="scenarios file (default: <model>.scenarios.toml beside the model)")
+    add_shared(p, "--scenarios")
     p.add_argument("--checks", metavar="FILE.toml", help="checks file shown live (default: <model>.checks.toml beside the model)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="P", help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1", metavar="HOST", help="address to listen on (default 127.0.0.1, this machine only)")

@@ -57,7 +57,7 @@ def view_figure(explorer: Explorer, point: Point, names: list[str], fan: dict[st
     """Draw the view: trajectories of baseline and point, or the fan around the point."""
     from sdkit import plot
     from sdkit.ensemble import ensemble
-    from sdkit.plot._common import grid_shape, hide_unused, new_figure
+    from sdkit.plot.common import panel_edges, panel_grid
     from sdkit.run import run
 
     model = explorer.model
@@ -74,17 +74,16 @@ def view_figure(explorer: Explorer, point: Point, names: list[str], fan: dict[st
     # the fan's draws perturb constants as `sdkit check --robust` does, also past their documented ranges
     runs, _ = _split_elements(ensemble(model, table, variables=names, scenario=point.scenario,
                                        allow_outside_range=True), names)
-    nrows, ncols = grid_shape(len(labels))
-    fig, grid = new_figure(nrows, ncols, sharex=True, panel_aspect=0.75)
-    hide_unused(grid, len(labels))
+    fig, grid = panel_grid(len(labels), sharex=True, panel_aspect=0.75)
+    bottom, left = panel_edges(grid, len(labels))
     ylim = _ylim(runs, labels)
-    for i, (ax, label) in enumerate(zip(grid.ravel(), labels, strict=False)):
+    for ax, label in zip(grid.ravel(), labels, strict=False):
         plot.fan_chart({VIEW: runs}, label, axes=[ax], ylim=ylim, legend=False)
         baseline = pair[label].sel(scenario=BASELINE)
         ax.plot(baseline["time"].values, baseline.values, color="0.5", linewidth=0.6, label=BASELINE)
         ax.set_title(pair[label].attrs.get("long_name", label))
-        ax.set_ylabel(_units(pair[label]) if i % ncols == 0 else "")
-        if i + ncols < len(labels):
+        ax.set_ylabel(_units(pair[label]) if ax in left else "")
+        if ax not in bottom:
             ax.set_xlabel("")
     _fan_legend(fig, grid.ravel()[0])
     return fig
@@ -92,7 +91,7 @@ def view_figure(explorer: Explorer, point: Point, names: list[str], fan: dict[st
 
 def _fan_legend(fig: Figure, ax: Any) -> None:
     """One legend above the panels: median, the two bands (as drawn) and the baseline."""
-    from sdkit.plot._common import figure_legend
+    from sdkit.plot.common import figure_legend
 
     drawn = {h.get_label(): h for h in ax.get_children() if h.get_label() in ("median", "50% band", "90% band", BASELINE)}
     labels = {"median": "median", "50% band": "central 50%", "90% band": "central 90%", BASELINE: BASELINE}

@@ -99,12 +99,10 @@ def figure_sensitivity(sweeps: Mapping[str, Any], out: Path, metadata: Mapping[s
 def _morris_panels(morris: Mapping[str, xr.Dataset], output: str) -> Any:
     """Morris screening of each order in its own panel, the most influential parameters named."""
     from sdkit import plot
-    from sdkit.plot._common import grid_shape, hide_unused, new_figure
+    from sdkit.plot.common import panel_grid
 
     with plot.style("double"):
-        nrows, ncols = grid_shape(len(morris))
-        fig, grid = new_figure(nrows, ncols, panel_aspect=0.8)
-        hide_unused(grid, len(morris))
+        fig, grid = panel_grid(len(morris), panel_aspect=0.8)
         panels = list(zip(grid.ravel(), morris.items(), strict=False))
         for ax, (order, indices) in panels:
             plot.morris({order: indices}, output, ax=ax, labels=False)

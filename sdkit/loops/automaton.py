@@ -64,7 +64,7 @@ class LoopAutomaton:
     def dominance(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For link scores ``(link, sample, time)``: the index of the dominant loop (-1 where
         every loop scores 0) and the sum of all loops' absolute scores, both ``(sample, time)``."""
-        from sdkit.engine.kernel import Kernel
+        from sdkit.engine.kernel import run_threads
 
         n, steps = scores.shape[1], scores.shape[2]
         dominant = np.empty((n, steps), dtype=np.int64)
@@ -74,7 +74,7 @@ class LoopAutomaton:
                 self.edge_links, self.edge_first, self.states, self.root, self.end, self.trie_start, self.trie_link, self.trie_child, self.trie_loop,
                 self.loop_start, self.loop_links, path, dominant, total)
         with np.errstate(all="ignore"):
-            Kernel._run_threads(_dominance, args, n)
+            run_threads(_dominance, args, n)
         return dominant, total
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from sdkit.cli_options import add_shared
 from sdkit.errors import ParameterError
 from sdkit.io import check_output_path
 from sdkit.loops.find import MAX_LOOPS, LoopReport
@@ -21,10 +22,9 @@ ARROW = " -> "
 
 def add_loops_parser(sub: Any, help_text: str) -> None:
     p = sub.add_parser("loops", help=help_text)
-    p.add_argument("model", help="Vensim .mdl file")
+    add_shared(p, "model", "--loops-file")
     p.add_argument("--json", action="store_true", help="print a JSON list of {id, name, polarity, variables}")
     p.add_argument("--named", action="store_true", help="only the loops the loops file names")
-    p.add_argument("--loops-file", metavar="FILE.toml", help="loops file naming loops (default: <model>.loops.toml beside the model)")
     p.add_argument("--max-loops", type=int, default=MAX_LOOPS, metavar="N",
                    help=f"stop after N loops and say so (default {MAX_LOOPS:,})")
     p.add_argument("--max-length", type=int, metavar="N", help="only loops of at most N variables")
@@ -38,7 +38,7 @@ def add_loops_parser(sub: Any, help_text: str) -> None:
     p.add_argument("--bins", type=int, default=5, metavar="N",
                    help="with --before and --samples: bins of each sampled constant in the summary (default 5)")
     p.add_argument("--out", metavar="FILE.nc", help="with --dominance: netCDF file of loop scores (loop, [sample,] time)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    add_shared(p, "--force")
 
 
 def cmd_loops(args: argparse.Namespace) -> int:

@@ -43,7 +43,7 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
     scenario ``scenario`` of ``stepwise`` (which saves every time step), the provenance of the
     runs, and how often each loop dominates (:func:`sdkit.loops.dominance.dominance_counts`)."""
     from sdkit.backends.engine import parameter_arrays
-    from sdkit.ensemble import _columns_to_overrides, _starting_point
+    from sdkit.ensemble import columns_to_overrides, starting_point
     from sdkit.loops.dominance import (
         ARROW,
         LoopLinks,
@@ -61,8 +61,8 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
     program = link_program(ir)
     label = {i: model.variables[node_names[i]].name for i in program.dynamic}
     links = LoopLinks(loops, {f"{label[a]}{ARROW}{label[b]}": row for row, (a, b) in enumerate(program.links)})
-    base, settings = _starting_point(stepwise, scenario)
-    runs = Runs(range(len(samples)), "sample", tuple(base), columns=tuple(_columns_to_overrides(stepwise, samples)))
+    base, settings = starting_point(stepwise, scenario)
+    runs = Runs(range(len(samples)), "sample", tuple(base), columns=tuple(columns_to_overrides(stepwise, samples)))
     column_of = {node_names[i]: j for j, i in enumerate(program.dynamic)}
     missing = [v for v in variables if v not in column_of]
     if missing:

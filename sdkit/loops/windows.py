@@ -17,8 +17,6 @@ import xarray as xr
 
 from sdkit.errors import ParameterError
 
-_CONDITION = re.compile(r"^\s*(?P<name>[^<>]+?)\s*(?P<op>[<>])\s*(?P<level>[-+0-9.eE]+)\s*$")
-
 
 @dataclass(frozen=True)
 class Event:
@@ -30,6 +28,9 @@ class Event:
 
     def __str__(self) -> str:
         return f"{self.variable} {'<' if self.below else '>'} {self.level:g}"
+
+
+_CONDITION = re.compile(r"^\s*(?P<name>[^<>]+?)\s*(?P<op>[<>])\s*(?P<level>[-+0-9.eE]+)\s*$")
 
 
 def parse_event(text: str) -> Event:

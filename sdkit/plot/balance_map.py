@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sdkit.plot._common import legend_columns, new_figure, require_vars
+from sdkit.plot.common import legend_columns, new_figure, require_vars
 from sdkit.plot.style import OKABE_ITO, PlotError, axis_label, pretty_name
 
 if TYPE_CHECKING:  # pragma: no cover

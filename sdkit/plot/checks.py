@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sdkit.measures import resolve_variable
-from sdkit.plot._common import (
+from sdkit.plot.common import (
     figure_legend,
     finite_span,
-    grid_shape,
-    hide_unused,
     new_figure,
+    panel_edges,
+    panel_grid,
     require_dims,
     scenario_names,
 )
@@ -411,13 +411,12 @@ def reference_mode_figure(
     """
     plan = _plan(ds, results, mode, checks, variables)
     names = plan.variables
-    nrows, cols = grid_shape(len(names), ncols)
-    fig, grid = new_figure(nrows, cols, panel_aspect=0.62)
-    hide_unused(grid, len(names))
+    fig, grid = panel_grid(len(names), ncols, panel_aspect=0.62)
+    bottom, left = panel_edges(grid, len(names))
     colours = _colours(names)
     dashes = _dashes(plan)
     drawn = {"threshold": False, "measured": False}
-    for i, (ax, var) in enumerate(zip(grid.ravel(), names, strict=False)):
+    for ax, var in zip(grid.ravel(), names, strict=False):
         span = _draw_series(ax, ds, [p for p in plan.pairs if p[0] == var], colours, dashes, labelled=False)
         ax.set_xlim(*span)
         own = [m for m in plan.marks if m.variable == var]
@@ -428,9 +427,9 @@ def reference_mode_figure(
             verdict, npass, n, _ = _verdict([m.result for m in own])
             title += f": {verdict} ({npass}/{n})" if n else ": expected to fail"
         ax.set_title(title)
-        if i + cols >= len(names):  # lowest panel of its column
+        if ax in bottom:
             ax.set_xlabel(time_label(ds["time"]))
-        if i % cols == 0:
+        if ax in left:
             ax.set_ylabel(_units_label(ds, [var], short=True))
     verdict, npass, n, nx = _verdict(plan.results)
     extra = f", {nx} expected to fail" if nx else ""
@@ -478,9 +477,7 @@ def reference_mode_panels(
     if not present:
         raise PlotError("`results` is empty; evaluate the checks first")
     chosen = present if modes is None else [str(m) for m in modes]
-    nrows, cols = grid_shape(len(chosen), ncols)
-    fig, grid = new_figure(nrows, cols, panel_aspect=0.8)
-    hide_unused(grid, len(chosen))
+    fig, grid = panel_grid(len(chosen), ncols, panel_aspect=0.8)
     for ax, mode in zip(grid.ravel(), chosen, strict=False):
         reference_mode_panel(ds, results, mode, checks=checks, ax=ax)
     return fig

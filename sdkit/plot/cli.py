@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from sdkit.cli_options import add_shared
 from sdkit.errors import ParameterError, PlotError
 
 KINDS = ("trajectories", "fan", "phase", "sobol", "morris", "balance-map", "checks", "dominance", "dominance-map")
@@ -36,7 +37,7 @@ def add_plot_parser(sub: Any, help_text: str) -> None:
     p.add_argument("--width", choices=WIDTHS, default="double", help="journal column width (default: double)")
     p.add_argument("--labels", metavar="FILE.toml", help="[scenarios] and [variables] tables of display names")
     p.add_argument("--out", required=True, metavar="FIG.{png,pdf,svg}", help="figure file; the suffix sets the format")
-    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    add_shared(p, "--force")
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -182,7 +183,7 @@ def _variables(ds: Any, args: argparse.Namespace) -> list[str]:
 
 def _trajectories(ds: Any, args: argparse.Namespace) -> Any:
     from sdkit import plot
-    from sdkit.plot._common import calendars, scenario_names
+    from sdkit.plot.common import calendars, scenario_names
 
     variables = _variables(ds, args)
     scenarios = _all_scenarios(ds) if args.scenario else None

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sdkit.plot._common import figure_legend, finite_span, require_vars
 from sdkit.plot.balance_map import _edges
+from sdkit.plot.common import figure_legend, finite_span, require_vars
 from sdkit.plot.style import OKABE_ITO, PlotError, axis_label, pretty_name, time_label
 
 if TYPE_CHECKING:  # pragma: no cover

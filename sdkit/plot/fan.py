@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sdkit.plot._common import (
+from sdkit.plot.common import (
     figure_legend,
     given_panels,
-    grid_shape,
-    hide_unused,
-    new_figure,
+    panel_edges,
+    panel_grid,
     require_dims,
     require_vars,
 )
@@ -125,14 +124,10 @@ def _panels(axes: Any, n: int, ncols: int | None, ylim: tuple[float, float] | No
 
     if ncols is None and n <= 4 and mpl.rcParams["figure.figsize"][0] >= 5.0:
         ncols = n  # one row on a wide (double-column) figure
-    nrows, cols = grid_shape(n, ncols)
-    fig, grid = new_figure(nrows, cols, sharex=True, sharey=ylim is not None,
-                           panel_aspect=0.75)
+    fig, grid = panel_grid(n, ncols, sharex=True, sharey=ylim is not None, panel_aspect=0.75)
     fig.set_figheight(max(fig.get_figheight(), 2.4))  # room for the shared y label [inch]
-    panel_list = list(grid.ravel())
-    hide_unused(grid, n)
-    bottom_row = [ax for i, ax in enumerate(panel_list[:n]) if i + cols >= n]
-    return fig, panel_list, True, list(grid[:, 0]), bottom_row
+    bottom_row, left_column = panel_edges(grid, n)
+    return fig, list(grid.ravel()), True, left_column, bottom_row
 
 
 def _legend(fig: Figure, first: Any, created: bool, inner: float, outer: float) -> None:

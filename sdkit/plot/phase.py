@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sdkit.plot._common import new_figure, require_dims, require_vars, scenario_names
+from sdkit.plot.common import new_figure, require_dims, require_vars, scenario_names
 from sdkit.plot.style import PlotError, axis_label, order_styles, select_names
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sdkit.plot._common import (
+from sdkit.plot.common import (
     figure_legend,
     given_panels,
     legend_columns,
@@ -79,6 +79,17 @@ def _pick_output(ds: xr.Dataset, output: str | None, what: str) -> xr.Dataset:
     if output not in outputs:
         raise PlotError(f"{what} has no output {output!r}; available: {', '.join(outputs)}")
     return ds.sel(output=output)
+
+
+def _one_output(ds: xr.Dataset, output: str | None, variables: Sequence[str], dims: Sequence[str],
+                what: str) -> xr.Dataset:
+    """The results of one output: ``ds`` must hold ``variables``, each with ``dims`` once the
+    output is picked (:func:`_pick_output`); else a :class:`PlotError` naming ``what``."""
+    require_vars(ds, variables, what)
+    sub = _pick_output(ds, output, what)
+    for variable in variables:
+        require_dims(sub[variable], dims, what)
+    return sub
 
 
 def _output_title(output: str | None, ds: xr.Dataset) -> str | None:
@@ -163,10 +174,7 @@ def sobol_indices(
     names = select_names(list(data), orders, "order")
     selected = {}
     for name in names:
-        require_vars(data[name], ["S1", "ST"], f"Sobol results {name!r}")
-        sub = _pick_output(data[name], output, f"Sobol results {name!r}")
-        require_dims(sub["ST"], ["param"], f"Sobol results {name!r}")
-        selected[name] = sub
+        selected[name] = _one_output(data[name], output, ["S1", "ST"], ["param"], f"Sobol results {name!r}")
     all_params = [str(p) for p in selected[names[0]]["param"].values]
     plist = select_names(all_params, params, "parameter")
     styles = order_styles(names)
@@ -387,9 +395,7 @@ def time_resolved(
     """
     if kind not in ("heatmap", "area"):
         raise PlotError(f"unknown `kind` {kind!r}; use 'heatmap' or 'area'")
-    require_vars(ds, [index], "time-resolved sensitivity dataset")
-    sub = _pick_output(ds, output, "time-resolved sensitivity dataset")
-    require_dims(sub[index], ["param", "time"], "time-resolved sensitivity dataset")
+    sub = _one_output(ds, output, [index], ["param", "time"], "time-resolved sensitivity dataset")
     plist = select_names([str(p) for p in sub["param"].values], params, "parameter")
     da = sub[index].sel(param=plist).transpose("param", "time")
     t = np.asarray(da["time"].values, dtype=float)
@@ -440,14 +446,8 @@ def convergence(
     ds : xarray.Dataset
         Convergence results with dims ``(size, output, param)`` and variables
         `index` and ``<index>_conf`` (optional, drawn as a band of +- conf).
-    output : str, optional
-        Model output to show; required when there is more than one.
-    ax : matplotlib.axes.Axes, optional
-        Axes to draw into (default: a new figure).
-    index : {"ST", "S1"}
-        Which index to draw.
-    params : sequence of str, optional
-        Parameters to show (default: all).
+    output, ax, index, params
+        As in :func:`time_resolved`.
 
     Returns
     -------
@@ -461,9 +461,7 @@ def convergence(
     """
     from matplotlib.ticker import NullLocator
 
-    require_vars(ds, [index], "convergence dataset")
-    sub = _pick_output(ds, output, "convergence dataset")
-    require_dims(sub[index], ["size", "param"], "convergence dataset")
+    sub = _one_output(ds, output, [index], ["size", "param"], "convergence dataset")
     plist = select_names([str(p) for p in sub["param"].values], params, "parameter")
     sizes = np.asarray(sub["size"].values, dtype=float)
     styles = _param_styles(plist)
@@ -535,9 +533,7 @@ def _sobol_legend(fig: Figure, first: Any, created: bool) -> None:
 
 def _morris_points(ax: Any, results: xr.Dataset, name: str, output: str | None, kw: dict) -> float:
     """One order's points (mu*, sigma) with confidence bars; the largest finite value drawn (0 if none)."""
-    require_vars(results, ["mu_star", "sigma"], f"Morris results {name!r}")
-    sub = _pick_output(results, output, f"Morris results {name!r}")
-    require_dims(sub["mu_star"], ["param"], f"Morris results {name!r}")
+    sub = _one_output(results, output, ["mu_star", "sigma"], ["param"], f"Morris results {name!r}")
     mu = np.asarray(sub["mu_star"].values, dtype=float)
     sig = np.asarray(sub["sigma"].values, dtype=float)
     conf = np.asarray(sub["mu_star_conf"].values, dtype=float) if "mu_star_conf" in sub \

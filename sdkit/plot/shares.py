@@ -7,15 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sdkit.plot._common import (
-    figure_legend,
-    finite_span,
-    grid_shape,
-    hide_unused,
-    new_figure,
-    require_dims,
-    require_vars,
-)
+from sdkit.plot import common
 from sdkit.plot.style import OKABE_ITO, order_styles, pretty_name, select_names, time_label
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,29 +38,28 @@ def stacked_shares(ds: xr.Dataset, variable: str, dim: str, scenarios: Sequence[
     matplotlib.figure.Figure
         ``fig.axes[i]`` is the panel of ``scenarios[i]``; one legend of the elements.
     """
-    require_vars(ds, [variable], "run dataset")
-    require_dims(ds[variable], ["scenario", "time", dim], f"variable {variable!r}")
+    common.require_vars(ds, [variable], "run dataset")
+    common.require_dims(ds[variable], ["scenario", "time", dim], f"variable {variable!r}")
     names = select_names([str(s) for s in ds["scenario"].values], scenarios, "scenario")
     elements = [str(e) for e in ds[dim].values]
     colours = [style["color"] for style in order_styles(elements).values()]
-    nrows, cols = grid_shape(len(names), ncols)
-    fig, grid = new_figure(nrows, cols, sharey=True, panel_aspect=0.7)
-    hide_unused(grid, len(names))
+    fig, grid = common.panel_grid(len(names), ncols, sharey=True, panel_aspect=0.7)
+    bottom, left = common.panel_edges(grid, len(names))
     da = ds[variable]
-    for i, (ax, name) in enumerate(zip(grid.ravel(), names, strict=False)):
+    for ax, name in zip(grid.ravel(), names, strict=False):
         shares = da.sel(scenario=name).transpose(dim, "time")
         time = np.asarray(shares["time"].values, dtype=float)
         ax.stackplot(time, np.nan_to_num(np.asarray(shares.values, dtype=float)), labels=elements,
                      colors=colours, alpha=0.9, linewidth=0)
-        ax.set_xlim(*finite_span(time, shares.values))
+        ax.set_xlim(*common.finite_span(time, shares.values))
         ax.set_ylim(0.0, 1.0)
         ax.set_title(name)
-        if i + cols >= len(names):
+        if ax in bottom:
             ax.set_xlabel(time_label(ds["time"]))
-        if i % cols == 0:
+        if ax in left:
             ax.set_ylabel(pretty_name(str(da.attrs.get("long_name", variable))))
     handles, labels = grid[0, 0].get_legend_handles_labels()
-    figure_legend(fig, handles, labels, loc="outside lower center")
+    common.figure_legend(fig, handles, labels, loc="outside lower center")
     return fig
 
 
@@ -78,9 +69,9 @@ def scan_lines(ds: xr.Dataset, variable: str, x: str, by: str, *,
 
     `reference` = (level, label) draws a dashed horizontal line, e.g. a threshold.
     """
-    require_vars(ds, [variable], "scan dataset")
-    require_dims(ds[variable], [x, by], f"variable {variable!r}")
-    fig, grid = new_figure(1, 1)
+    common.require_vars(ds, [variable], "scan dataset")
+    common.require_dims(ds[variable], [x, by], f"variable {variable!r}")
+    fig, grid = common.new_figure(1, 1)
     ax = grid[0, 0]
     markers = ("o", "s", "^", "D", "v")
     colours = [OKABE_ITO[k] for k in ("blue", "vermillion", "bluish_green", "reddish_purple", "orange")]

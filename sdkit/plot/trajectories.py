@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sdkit.plot._common import (
+from sdkit.plot.common import (
     figure_legend,
     finite_span,
-    grid_shape,
-    hide_unused,
-    new_figure,
+    panel_edges,
+    panel_grid,
     require_dims,
     require_one_calendar,
     require_vars,
@@ -98,9 +97,9 @@ def trajectories(
         da = ds[var]
         _draw_series(ax, da, var, names, styles)
         ax.set_title(da.attrs.get("long_name", var))
-        if id(ax) in left:
+        if ax in left:
             ax.set_ylabel(_units_label(da))
-        if id(ax) in bottom:
+        if ax in bottom:
             ax.set_xlabel(tlabel)
             ax.xaxis.set_tick_params(labelbottom=True)
         if ylim is not None:
@@ -125,26 +124,17 @@ def _units_label(da: xr.DataArray) -> str:
 
 
 def _panels(axes: Any, n: int, ncols: int | None, ylim: tuple[float, float] | None):
-    """(figure, panels, ids of the panels labelled with time, ids of those labelled with units)."""
+    """(figure, panels, the panels labelled with time, those labelled with units)."""
     if axes is None:
-        nrows, cols = grid_shape(n, ncols)
-        fig, grid = new_figure(nrows, cols, sharex=True, sharey=ylim is not None,
-                               panel_aspect=0.85)
-        panel_list = list(grid.ravel())
-        hide_unused(grid, n)
-        bottom = {id(ax) for ax in grid[-1, :]}
-        for col in range(cols):  # last visible panel of each column gets the time label
-            visible = [grid[r, col] for r in range(nrows) if r * cols + col < n]
-            if visible:
-                bottom.add(id(visible[-1]))
-        left = {id(grid[r, 0]) for r in range(nrows)}  # the y label (units) on the left column
-        return fig, panel_list, bottom, left
+        fig, grid = panel_grid(n, ncols, sharex=True, sharey=ylim is not None, panel_aspect=0.85)
+        bottom, left = panel_edges(grid, n)
+        return fig, list(grid.ravel()), bottom, left
     panel_list = list(np.ravel(axes))
     if len(panel_list) < n:
         raise PlotError(
             f"`axes` has {len(panel_list)} panels for {n} variables; pass more"
         )
-    return panel_list[0].get_figure(), panel_list, {id(ax) for ax in panel_list}, {id(ax) for ax in panel_list}
+    return panel_list[0].get_figure(), panel_list, panel_list, panel_list
 
 
 def _draw_series(ax: Any, da: xr.DataArray, var: str, names: list, styles: dict) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from sdkit.cli_options import add_shared
 from sdkit.sensitivity.budget import DEFAULT_MAX_RUNS, Limits
 from sdkit.sensitivity.methods import METHODS
 
@@ -41,7 +42,7 @@ def add_sweep_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser
     p.add_argument("--no-figures", action="store_true", help="do not draw the study's figures into OUT/figures/")
     p.add_argument("--keep-chunks", action="store_true",
                    help="keep DIR/chunks after the results are written (default: deleted once the sweep finishes)")
-    p.add_argument("--engine", choices=("auto", "engine", "pysd"), default="auto", help="simulation engine (default: auto)")
+    add_shared(p, "--engine")
     p.add_argument("--max-runs", type=int, default=DEFAULT_MAX_RUNS, metavar="N",
                    help=f"refuse a study planning more runs (default {DEFAULT_MAX_RUNS:,})")
     p.add_argument("--max-memory", type=float, metavar="GB",

@@ -273,6 +273,11 @@ def _latin_draw(problem: Problem, n: int, options: Options, seed: int) -> np.nda
     return _quiet_salib(lambda: latin.sample(problem, n, seed=seed))
 
 
+def _on_latin_hypercube(**fields: Any) -> Method:
+    """A method that analyses ``n`` runs at the points of a Latin hypercube of size ``n``."""
+    return Method(sampler="SALib.sample.latin", draw=_latin_draw, runs=lambda n, d, options: n, **fields)
+
+
 def _pawn_analyse(problem: Problem, x: np.ndarray, y: np.ndarray, options: Options, seed: int) -> dict:
     from SALib.analyze import pawn
 
@@ -284,12 +289,9 @@ def _pawn_sizes(options: Options) -> tuple[int, str]:
     return smallest, f"at least {smallest} (20, and two runs per slide: 2*S)"
 
 
-PAWN = Method(
+PAWN = _on_latin_hypercube(
     name="pawn",
-    sampler="SALib.sample.latin",
-    draw=_latin_draw,
     analyser=_pawn_analyse,
-    runs=lambda n, d, options: n,
     sizes=_pawn_sizes,
     options={"S": Option(10, lambda v: 2 <= v <= 1000, "an integer from 2 to 1000 (the number of slides)")},
     indices={"minimum": "PAWN index (minimum KS statistic)", "mean": "PAWN index (mean KS statistic)",
@@ -310,12 +312,9 @@ def _delta_analyse(problem: Problem, x: np.ndarray, y: np.ndarray, options: Opti
     return {**r, "delta": r["delta_raw"], "delta_conf": r["delta_raw_conf"]}
 
 
-DELTA = Method(
+DELTA = _on_latin_hypercube(
     name="delta",
-    sampler="SALib.sample.latin",
-    draw=_latin_draw,
     analyser=_delta_analyse,
-    runs=lambda n, d, options: n,
     sizes=lambda options: (20, "at least 20"),
     options={"num_resamples": Option(100, _RESAMPLES.valid, _RESAMPLES.rule), "conf_level": _CONF},
     indices={"delta": "Borgonovo delta moment-independent index",

@@ -105,7 +105,7 @@ def test_link_scores_agree_with_pysimlin(path, least):
     CORPUS / "teacup" / "teacup.mdl",
     CORPUS / "sir" / "SIR.mdl",
     CORPUS / "ema_sales_agent_market_building" / "Sales_Agent_Market_Building_Dynamics.mdl",
-    DATA / "kissinger_core_1318_loops.mdl",  # pysimlin lists no loops for the current core model (5,003)
+    DATA / "kissinger_core_1318_loops.mdl",  # pysimlin lists no loops for the current core model (5,915)
 ])
 def test_loop_scores_agree_with_pysimlin(path):
     if not path.exists():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -160,30 +161,11 @@ def dates_table(ds: xr.Dataset) -> str:
     return "\n".join(lines)
 
 
-# scenario values varied around each run's choice (the choice is in every grid)
-GRIDS = {
-    "H1": (
-        "versailles_1919",
-        {
-            "legitimacy emphasis": [0.75, 0.8, 0.85],
-            "challenger rise start": [1930, 1933, 1935],
-            "challenger growth rate": [0.1, 0.15, 0.2],
-            "challenger max capability": [0.5, 0.6, 0.7],
-            "initial power": [0.3, 0.4, 0.5],
-            "commitment to top floor": [0.3, 0.4, 0.5],
-        },
-    ),
-    "H2": (
-        "liberal_1945",
-        {
-            "challenger rise start": [1980, 1990, 2000],
-            "challenger growth rate": [0.03, 0.04, 0.06],
-            "challenger max capability": [0.4, 0.5, 0.6],
-            "challenger inclusion": [0.3, 0.5, 0.7],
-            "threat response": [2, 3, 4],
-        },
-    ),
-}
+def grids() -> dict[str, tuple[str, dict[str, list[float]]]]:
+    """Mode -> (its scenario, constant -> values varied around the scenario's own), from
+    ``history_grids.toml`` beside this module."""
+    tables = tomllib.loads(Path(__file__).with_name("history_grids.toml").read_text(encoding="utf-8"))
+    return {mode: (table["scenario"], table["values"]) for mode, table in tables.items()}
 
 
 def grid_table(models: Path, checks) -> str:
@@ -191,7 +173,7 @@ def grid_table(models: Path, checks) -> str:
     model = load_model(models / f"{CORE}.mdl")
     lines = ["| mode | grid | points | pass all | per check: passed |", "|---|---|---|---|---|"]
     notes = []
-    for mode, (scenario, grid) in GRIDS.items():
+    for mode, (scenario, grid) in grids().items():
         own = [
             c
             for c in checks

@@ -7,7 +7,7 @@ from typing import Any
 
 import xarray as xr
 
-from sdkit.plot._common import figure_legend
+from sdkit.plot.common import figure_legend
 
 #: (level, label) reference lines per variable
 Lines = Mapping[str, Sequence[tuple[float, str]]]

@@ -1,4 +1,4 @@
-"""Small helpers shared by the sdkit plotting functions (selection, figure set-up)."""
+"""Helpers shared by sdkit's figures (data checks, figure set-up, legends), also for figures drawn outside :mod:`sdkit.plot`."""
 
 from __future__ import annotations
 
@@ -96,6 +96,24 @@ def hide_unused(axes: np.ndarray, used: int) -> None:
     """Hide panels beyond the first `used` ones."""
     for ax in axes.ravel()[used:]:
         ax.set_visible(False)
+
+
+def panel_grid(n: int, ncols: int | None = None, **options: Any) -> tuple[Figure, np.ndarray]:
+    """A new figure of ``n`` panels, laid out by :func:`grid_shape`, the cells past the
+    ``n``-th hidden; ``options`` go to :func:`new_figure`. The grid is 2-D."""
+    nrows, cols = grid_shape(n, ncols)
+    fig, grid = new_figure(nrows, cols, **options)
+    hide_unused(grid, n)
+    return fig, grid
+
+
+def panel_edges(grid: np.ndarray, n: int) -> tuple[list[Axes], list[Axes]]:
+    """Of the first ``n`` panels of ``grid``: those lowest in their column (where the time
+    axis is labelled) and those first in their row (where the y axis is)."""
+    cols = grid.shape[1]
+    panels = list(grid.ravel()[:n])
+    return ([ax for i, ax in enumerate(panels) if i + cols >= n],
+            [ax for i, ax in enumerate(panels) if i % cols == 0])
 
 
 def given_panels(axes: Any, n: int, what: str) -> tuple[Figure, list[Axes]]:
