@@ -30,6 +30,7 @@ from sdkit.model_file import (
     read_model_text,
     sha256_of,
 )
+from sdkit.names import model_names
 from sdkit.scenarios import Scenario, load_scenarios, scenarios_path_for
 from sdkit.simlin_reader import XMILE_SUFFIXES
 from sdkit.structure import (
@@ -308,9 +309,10 @@ def load_model(path: str | Path, scenarios: str | Path | None = None, allow_outs
     refuse_reserved(abstract_model, text, path)
     check_data_files(abstract_model, path)
     check_subscripts(abstract_model, text, path)
-    check_structure(abstract_model, text, path)
+    names = model_names(abstract_model, path, text)
+    check_structure(abstract_model, text, path, names)
     dims = dims_of(abstract_model)
-    variables = variables_of(abstract_model, dims, path.parent)
+    variables = variables_of(abstract_model, dims, names, path.parent)
     model = Model(
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),

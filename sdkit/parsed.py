@@ -8,6 +8,9 @@ versions of PySD and parsimonious, and the source of the sdkit modules that shap
 parse. A cached pickle lives in sdkit's private cache folder (:mod:`sdkit.cache`) and is
 read by an unpickler that builds only PySD's syntax-tree classes, paths and numpy
 scalars: a file that holds anything else is ignored and the text is parsed again.
+:func:`cached_plain` keeps plain data derived from a parse (strings, numbers, lists,
+tuples, dicts; read back by an unpickler that builds nothing else) under the same key,
+so that a warm load need not import what computed it.
 """
 
 from __future__ import annotations
@@ -96,13 +99,40 @@ def cached_parse(path: Path, text: str, vensim_precedence: bool, parse: Callable
     return model
 
 
-def _load(path: Path) -> Any:
+class _PlainUnpickler(pickle.Unpickler):
+    """Builds Python's plain containers and scalars; refuses every global."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"cached plain data may not refer to {module}.{name}")
+
+
+def cached_plain(kind: str, path: Path, text: str, compute: Callable[[], Any]) -> Any:
+    """``compute()``'s plain data about the parse of ``text`` (Vensim's precedence), from the
+    cache when it was kept before; ``kind`` names what it is (and its cache folder)."""
+    try:
+        folder = cache_folder("parsed", kind)
+    except OSError:
+        return compute()
+    name = f"{parse_key(path, text, True)}.pickle"
+    found = _load(folder / name, _PlainUnpickler)
+    if found is not None:
+        return found
+    value = compute()
+    try:
+        write_private(folder, name, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        remove_stale_parses(folder)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
+        log.debug("not caching the %s of %s: %s", kind, path, exc)
+    return value
+
+
+def _load(path: Path, unpickler: type[pickle.Unpickler] = _TreeUnpickler) -> Any:
     try:
         data = path.read_bytes()
     except OSError:
         return None
     try:
-        model = _TreeUnpickler(io.BytesIO(data)).load()
+        model = unpickler(io.BytesIO(data)).load()
     except Exception as exc:  # a damaged or foreign file is parsed again, never trusted
         log.debug("ignoring cached parse %s: %s", path, exc)
         return None

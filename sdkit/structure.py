@@ -14,6 +14,7 @@ from typing import Any
 from sdkit.beyond_pysd import ENGINE_FUNCTIONS, STATEFUL_FUNCTIONS
 from sdkit.errors import ModelFileError
 from sdkit.locate import SKETCH_MARK, canonical, equation_lines
+from sdkit.names import ModelNames, model_names
 
 #: Abstract structures whose value comes from the previous step or the initial time:
 #: a dependency through them does not make an algebraic loop.
@@ -64,7 +65,7 @@ def _at(text: str, name: str) -> str:
     return f" (line {line})" if line else ""
 
 
-def check_structure(abstract_model: Any, text: str, path: Path) -> None:
+def check_structure(abstract_model: Any, text: str, path: Path, names: ModelNames | None = None) -> None:
     """Refuse models that parse but cannot be simulated, naming the variable and the fix.
 
     Checks duplicated definitions, references to undefined variables, unknown
@@ -76,18 +77,14 @@ def check_structure(abstract_model: Any, text: str, path: Path) -> None:
     ModelFileError
     """
     from pysd.builders.python.python_functions import functionspace
-    from pysd.builders.python.python_model_builder import ModelBuilder
     from pysd.translators.structures import abstract_expressions as ae
 
     section = abstract_model.sections[0]
-    namespace = ModelBuilder(abstract_model).sections[0].namespace
-    clean_of: dict[str, str] = {}
-    for element in section.elements:
-        namespace.add_to_namespace(element.name)
-        clean_of[element.name] = clean_name(element.name)
-    known = set(namespace.cleanspace) | {"time"}
+    cleanspace = (names or model_names(abstract_model, path, text)).cleanspace
+    clean_of = {element.name: clean_name(element.name) for element in section.elements}
+    known = set(cleanspace) | {"time"}
     name_of_clean = {clean: name for name, clean in clean_of.items()}
-    by_clean = {namespace.cleanspace.get(clean_of[e.name], clean_of[e.name]): e for e in section.elements}
+    by_clean = {cleanspace.get(clean_of[e.name], clean_of[e.name]): e for e in section.elements}
     by_clean.update({clean_of[e.name]: e for e in section.elements})
     _refuse_redefinitions(section, text, path)
     graph: dict[str, set[str]] = {}

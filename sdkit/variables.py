@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sdkit.external_data import CONSTANTS, coords_of, is_external, read
+
+if TYPE_CHECKING:
+    from sdkit.names import ModelNames
 
 #: The Python-safe names of Vensim's control variables.
 CONTROL_NAMES = {"initial_time", "final_time", "time_step", "saveper"}
@@ -53,25 +56,22 @@ class Variable:
     default: float | tuple | None = None
 
 
-def variables_of(abstract_model: Any, ranges: dict[str, list[str]], folder: Path | None = None) -> dict[str, Variable]:
+def variables_of(abstract_model: Any, ranges: dict[str, list[str]], names: ModelNames,
+                 folder: Path | None = None) -> dict[str, Variable]:
     """Variables of the main section, named exactly as PySD names them.
 
-    ``ranges`` maps each subscript range to its elements (:func:`dims_of`); ``folder``
-    holds the files that GET XLS/DIRECT CONSTANTS read a constant's default from (when
-    None, such a constant has no default).
+    ``ranges`` maps each subscript range to its elements (:func:`dims_of`); ``names`` are
+    the model's names (:func:`sdkit.names.model_names`); ``folder`` holds the files that
+    GET XLS/DIRECT CONSTANTS read a constant's default from (when None, such a constant
+    has no default).
     """
-    from pysd.builders.python.python_model_builder import ModelBuilder
-
-    builder = ModelBuilder(abstract_model)
-    section = builder.sections[0]
     abstract_section = abstract_model.sections[0]
     variables: dict[str, Variable] = {}
-    for element, element_builder in zip(abstract_section.elements, section.elements, strict=True):
-        section.namespace.add_to_namespace(element.name)
-        py_name = section.namespace.namespace[element.name]
+    for element, subscripts in zip(abstract_section.elements, names.subscripts, strict=True):
+        py_name = names.namespace[element.name]
         kind = "control" if py_name in CONTROL_NAMES else _kind_of(element)
         limits = tuple(None if v is None else float(v) for v in (element.limits or (None, None)))
-        dims = tuple(element_builder.subscripts)
+        dims = tuple(subscripts)
         variables[py_name] = Variable(
             name=element.name,
             py_name=py_name,

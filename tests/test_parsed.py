@@ -121,3 +121,58 @@ def test_stale_parses_are_removed(private_cache, model_path):
     os.utime(cached, (0, 0))
     assert remove_stale_parses(cached.parent) == [cached.name]
     assert not cached.exists()
+
+
+def test_the_names_are_kept_beside_the_parse(private_cache, model_path, monkeypatch):
+    """A warm load takes the variables' Python names from the cache, not from PySD's builder,
+    and they are the builder's names."""
+    from sdkit import names
+
+    first = sdkit.load_model(model_path)
+    [kept] = private_cache.glob("parsed/names/*.pickle")
+    assert kept.name == f"{parse_key(model_path, model_path.read_text(), True)}.pickle"
+
+    def refuse(abstract_model):
+        raise AssertionError("PySD's builder named the variables although the names were cached")
+
+    monkeypatch.setattr(names, "_builder_names", refuse)
+    second = sdkit.load_model(model_path)
+    assert second.variables == first.variables
+    monkeypatch.undo()
+    assert names.model_names(second.abstract_model, model_path, "another text") == names._builder_names(
+        second.abstract_model)
+
+
+def test_planted_names_run_nothing_and_are_named_again(private_cache, model_path, tmp_path):
+    first = sdkit.load_model(model_path)
+    [kept] = private_cache.glob("parsed/names/*.pickle")
+    marker = tmp_path / "MARKER"
+    for planted in (pickle.dumps(Planted(marker)), pickle.dumps(("not", "names")), b"damaged"):
+        kept.write_bytes(planted)
+        assert sdkit.load_model(model_path).variables == first.variables
+        assert not marker.exists()
+
+
+def test_a_warm_run_imports_neither_pysds_builder_nor_numba(private_cache, model_path):
+    """`sdkit run` on a warm cache: the parse and the names come from the cache, the one run
+    takes the numpy backend, whose maths need no numba for one sample."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    script = (
+        "import sys\n"
+        "from sdkit.cli import main\n"
+        "code = main(['run', sys.argv[1], '--out', sys.argv[2], '--force'])\n"
+        "print(code, sorted(m for m in ('numba', 'pysd.builders.python.python_model_builder', 'black')"
+        " if m in sys.modules))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(root), SDKIT_CACHE_DIR=str(private_cache))
+    model = root / "models" / "kissinger_core.mdl"
+    outputs = []
+    for out in ("cold.nc", "warm.nc"):
+        done = subprocess.run([sys.executable, "-c", script, str(model), str(model_path.parent / out)],
+                              capture_output=True, text=True, env=env, check=True)
+        outputs.append(done.stdout.strip().splitlines()[-1])
+    assert outputs[1] == "0 []", outputs

@@ -8,6 +8,8 @@ zero, lookups hold their end values outside the table.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 SMALL_VENSIM = 1e-6
@@ -106,6 +108,10 @@ random_uniform, random_normal, random_exponential, random_triangular, random_poi
 def first_bad(values, offset=0):
     """Return ``(offset + position, sample)`` of the first non-finite value, or None."""
     for i, v in enumerate(values):
+        if isinstance(v, float):  # a Python float or numpy.float64: one sample, no array to build
+            if math.isfinite(v):
+                continue
+            return offset + i, 0
         a = np.asarray(v)
         fin = np.isfinite(a)
         if not fin.all():

@@ -44,8 +44,9 @@ class Translator(ExpressionMixin, StatefulMixin, VectorMixin, AllocationMixin, D
     """Build a :class:`ModelIR` from a PySD AbstractModel section."""
 
     def __init__(self, path: Path, text: str, abstract_model: Any) -> None:
-        from pysd.builders.python.namespace import NamespaceManager
         from pysd.builders.python.subscripts import SubscriptManager
+
+        from sdkit.names import model_names
 
         self.path = path
         section = abstract_model.sections[0]
@@ -84,14 +85,10 @@ class Translator(ExpressionMixin, StatefulMixin, VectorMixin, AllocationMixin, D
         #: range -> element -> position: lookups in constant time (a range may have 10^5 elements)
         self.position = {d: {e: i for i, e in enumerate(elems)} for d, elems in self.ranges.items()}
 
-        self.ns = NamespaceManager()
-        self.elements: dict[str, Any] = {}
+        names = model_names(abstract_model, path, text)
+        self.elements: dict[str, Any] = {names.namespace[el.name]: el for el in section.elements}
         self.ir = ModelIR()
-        for el in section.elements:
-            self.ns.add_to_namespace(el.name)
-            py = self.ns.namespace[el.name]
-            self.elements[py] = el
-        self.clean = dict(self.ns.cleanspace)
+        self.clean = dict(names.cleanspace)
         self.ir.dims = {k: list(v) for k, v in self.ranges.items()}
 
         self.node_of: dict[tuple[str, tuple[str, ...]], int] = {}

@@ -168,10 +168,10 @@ _CODES = dict(zip(DISTRIBUTIONS, (UNIFORM, NORMAL, EXPONENTIAL, TRIANGULAR, POIS
 
 
 def _loop(source_hash: str):
-    """The numpy backend's compiled loop, closed over the hash of this file and vmath.py.
+    """The numpy backend's compiled loop, closed over the hash of this file, vmath.py and vformulas.py.
 
     numba's cache key includes closure values but not called functions, so an
-    edit to vmath.py changes the key (as in :mod:`sdkit.engine.ufuncs`).
+    edit to the maths changes the key (as in :mod:`sdkit.engine.ufuncs`).
     """
 
     @njit(cache=True, error_model="numpy", nogil=True)
@@ -197,7 +197,7 @@ def _loop(source_hash: str):
     return draw_loop
 
 
-_SOURCES = hashlib.sha256(Path(__file__).read_bytes() + Path(vmath.__file__).read_bytes()).hexdigest()
+_SOURCES = hashlib.sha256(Path(__file__).read_bytes() + vmath.SOURCES_HASH.encode()).hexdigest()
 _draw_loop = _loop(_SOURCES)
 
 

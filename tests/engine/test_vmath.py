@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -220,12 +221,85 @@ def test_select_is_an_elementwise_choice():
     assert math.isnan(pick(True, math.nan, 0.0))
 
 
-def test_ufunc_loops_are_cached_under_the_hash_of_vmath():
-    """numba's cache key includes closure values: the loops close over vmath.py's hash,
-    so editing vmath.py recompiles them instead of loading stale EXP, LN and POWER."""
+def test_ufunc_loops_are_cached_under_the_hash_of_the_maths():
+    """numba's cache key includes closure values: the loops close over the hash of vmath.py
+    and vformulas.py, so editing either recompiles them instead of loading stale EXP, LN
+    and POWER."""
     import hashlib
-    from pathlib import Path
 
-    expected = hashlib.sha256(Path(vmath.__file__).read_bytes()).hexdigest()
-    for loop in (ufuncs._unary_loop, ufuncs._binary_loop):
+    from sdkit.engine import vformulas
+
+    expected = hashlib.sha256(Path(vmath.__file__).read_bytes() + Path(vformulas.__file__).read_bytes()).hexdigest()
+    assert vmath.SOURCES_HASH == expected
+    for loop in ufuncs.compiled_loops():
         assert expected in [cell.cell_contents for cell in loop.py_func.__closure__]
+
+
+def _bits(values) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64).view(np.int64)
+
+
+def test_formulas_in_python_give_the_compiled_bits():
+    """The numpy backend's one-sample path (the formulas on Python floats) and the compiled
+    functions agree bit for bit, signs of zeros and NaN included, over ordinary and
+    extreme arguments, negative bases and integer exponents."""
+    from sdkit.engine import vformulas
+
+    rng = np.random.default_rng(11)
+    x = np.concatenate([
+        SPECIAL, [-745.2, -745.0, 709.78, 709.79, 1e-300, -1e-300, 8.2e5, 2e6, 1e300],
+        rng.normal(0.0, 30.0, 3000), rng.uniform(-800.0, 800.0, 1000), np.exp(rng.uniform(-700, 700, 1000)),
+    ])
+    y = np.concatenate([rng.uniform(-10.0, 10.0, x.size // 2), np.round(rng.uniform(-9.0, 9.0, x.size - x.size // 2))])
+    y[: len(SPECIAL)] = SPECIAL
+    bases = np.concatenate([x[: x.size // 2] / 10.0, -np.abs(x[x.size // 2 :]) / 10.0])
+    with np.errstate(all="ignore"):
+        compiled = np.concatenate([_apply(_exp_loop, x), _apply(_ln_loop, np.abs(x)), _apply(_ln_loop, x),
+                                   _apply(_power_loop, bases, y), *_trig(x)])
+    python = np.concatenate([
+        [vformulas.exp(float(v)) for v in x], [vformulas.ln(float(abs(v))) for v in x],
+        [vformulas.ln(float(v)) for v in x],
+        [vformulas.power(float(a), float(b)) for a, b in zip(bases, y, strict=True)],
+        *([getattr(vformulas, name)(float(v)) for v in x] for name in TRIG_ULPS),
+    ])
+    nan = np.isnan(compiled)
+    assert np.array_equal(nan, np.isnan(python))
+    assert np.array_equal(_bits(compiled[~nan]), _bits(python[~nan]))
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+def test_one_value_keeps_its_shape_and_type(shape):
+    """One value takes the formulas' path and comes back as the loops would return it."""
+    x = np.full(shape, 0.7)
+    for got in (ufuncs.exp(x), ufuncs.power(x, 2.5), ufuncs.sin(x)):
+        assert np.shape(got) == shape
+        assert isinstance(got, np.float64 if shape == () else np.ndarray)
+    assert np.array_equal(ufuncs.power(np.full(3, 0.7), 2.5), np.full(3, ufuncs.power(0.7, 2.5)))
+
+
+def test_a_single_numpy_run_needs_no_numba(tmp_path):
+    """One sample of the core model (EXP and POWER in every step) on the numpy backend, in a
+    fresh process, neither imports numba nor differs from the numba kernel's bits."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    script = (
+        "import sys, numpy as np\n"
+        "from sdkit.engine import compile_model\n"
+        "k = compile_model(sys.argv[1], backend='numpy')\n"
+        "r = k.simulate({}, 1, backend='numpy')\n"
+        "print('numba' in sys.modules)\n"
+        "np.save(sys.argv[2], np.stack([r.data[v] for v in sorted(r.data)]))\n"
+    )
+    out = tmp_path / "numpy.npy"
+    env = dict(os.environ, PYTHONPATH=str(root))
+    done = subprocess.run([sys.executable, "-c", script, str(root / "models" / "kissinger_core.mdl"), str(out)],
+                          capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.split() == ["False"]
+    from sdkit.engine import compile_model
+
+    kernel = compile_model(root / "models" / "kissinger_core.mdl")
+    numba = kernel.simulate({}, 1, backend="numba")
+    assert np.array_equal(np.load(out), np.stack([numba.data[v] for v in sorted(numba.data)]))
