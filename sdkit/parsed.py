@@ -82,21 +82,30 @@ def parse_key(path: Path, text: str, vensim_precedence: bool) -> str:
 
 def cached_parse(path: Path, text: str, vensim_precedence: bool, parse: Callable[[], Any]) -> Any:
     """``parse()``'s abstract model, from the cache when this parse was kept before."""
+    return _kept(("parsed",), parse_key(path, text, vensim_precedence), _TreeUnpickler, parse,
+                 f"the parse of {path}")
+
+
+def _kept(folders: tuple[str, ...], key: str, unpickler: type[pickle.Unpickler],
+          compute: Callable[[], Any], what: str) -> Any:
+    """``compute()``'s value, read back (by ``unpickler``) from ``key`` in the cache folder
+    ``folders`` when it was kept before, else computed and kept (stale entries removed);
+    ``what`` names it in the debug line when it cannot be kept."""
     try:
-        folder = cache_folder("parsed")
+        folder = cache_folder(*folders)
     except OSError:
-        return parse()
-    name = f"{parse_key(path, text, vensim_precedence)}.pickle"
-    found = _load(folder / name)
+        return compute()
+    name = f"{key}.pickle"
+    found = _load(folder / name, unpickler)
     if found is not None:
         return found
-    model = parse()
+    value = compute()
     try:
-        write_private(folder, name, pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+        write_private(folder, name, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
         remove_stale_parses(folder)
     except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
-        log.debug("not caching the parse of %s: %s", path, exc)
-    return model
+        log.debug("not caching %s: %s", what, exc)
+    return value
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -109,21 +118,8 @@ class _PlainUnpickler(pickle.Unpickler):
 def cached_plain(kind: str, path: Path, text: str, compute: Callable[[], Any]) -> Any:
     """``compute()``'s plain data about the parse of ``text`` (Vensim's precedence), from the
     cache when it was kept before; ``kind`` names what it is (and its cache folder)."""
-    try:
-        folder = cache_folder("parsed", kind)
-    except OSError:
-        return compute()
-    name = f"{parse_key(path, text, True)}.pickle"
-    found = _load(folder / name, _PlainUnpickler)
-    if found is not None:
-        return found
-    value = compute()
-    try:
-        write_private(folder, name, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-        remove_stale_parses(folder)
-    except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
-        log.debug("not caching the %s of %s: %s", kind, path, exc)
-    return value
+    return _kept(("parsed", kind), parse_key(path, text, True), _PlainUnpickler, compute,
+                 f"the {kind} of {path}")
 
 
 def _load(path: Path, unpickler: type[pickle.Unpickler] = _TreeUnpickler) -> Any:
