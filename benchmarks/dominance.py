@@ -3,7 +3,7 @@
 N samples (default 10,000) of the six order parameters of ``models/kissinger_core.mdl``,
 uniform over their documented range [0, 1] (seeded), each run from the ``versailles``
 scenario over its 200 years, every time step scored: sdkit computes the link scores, the
-scores of the named loops and, among all its loops (5,003 today), the dominant one at every time step
+scores of the named loops and, among all its loops (5,915 today), the dominant one at every time step
 (``sdkit.loops.dominance.score_scenario``, what ``sdkit loops --dominance --named
 --samples`` runs), then writes them as that command does. The same runs on pysimlin
 (``simulate(overrides, enable_ltm=True)``, one run per call, its link and loop scores
