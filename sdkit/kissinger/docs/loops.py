@@ -11,6 +11,7 @@ page quotes: how often each kind of loop dominates, and the named loops' scores.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,28 +22,11 @@ import pandas as pd
 from sdkit.figures_io import write_figure
 from sdkit.kissinger import CORE, FOUR_ORDERS
 
-#: mode -> (scenario, the variable drawn above the loop scores); the scenario is the one the
-#: mode's checks read (models/kissinger_core.checks.toml)
-MODES: dict[str, tuple[str, str]] = {
-    "rm1": ("rm1_shock_legitimacy", "legitimacy"),
-    "rm2": ("versailles", "restraint"),
-    "rm3": ("chaos_start", "disorder"),
-    "rm4": ("drift_1989", "emphasis"),
-    "rm5": ("mercantilist_hegemon", "legitimacy"),
-    "h1": ("versailles_1919", "restraint"),
-    "h2": ("liberal_1945", "emphasis"),
-}
-#: the same for the four-orders model (models/four_orders.checks.toml): the transition (RM6,
-#: whose scenario is also RM7's run without a coalition), the leader that fights for its
-#: supremacy (RM6's disorder episode), and RM7's runs without and with the coalition and
-#: with climate pressure under open orders
-FOUR_ORDERS_MODES: dict[str, tuple[str, str]] = {
-    "rm6": ("declining_leader", "concentration"),
-    "rm6-high-claim": ("high_supremacy", "disorder"),
-    "rm7-no-coalition": ("coalition_off", "institutional_authority"),
-    "rm7-coalition": ("coalition_on", "institutional_authority"),
-    "rm7-climate": ("climate_open", "institutional_authority"),
-}
+#: mode -> (scenario, the variable drawn above the loop scores), per model: the scenario is
+#: the one the mode's checks read (``loop_figures.toml`` beside this module says why each)
+_FIGURES = tomllib.loads(Path(__file__).with_name("loop_figures.toml").read_text(encoding="utf-8"))
+MODES: dict[str, tuple[str, str]] = {mode: tuple(pair) for mode, pair in _FIGURES["core"].items()}
+FOUR_ORDERS_MODES: dict[str, tuple[str, str]] = {mode: tuple(pair) for mode, pair in _FIGURES["four_orders"].items()}
 #: the dominance map: scenario, event, window, and the grid (name, low, high, points)
 MAP_SCENARIO, MAP_EVENT, MAP_YEARS = "versailles", "Restraint<0.5", 10.0
 MAP_AXES = (("legitimacy emphasis", 0.0, 1.0, 8), ("guarantor share initial", 0.2, 1.0, 8))
