@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from sdkit import external_data as external
 from sdkit.engine.allocation import AllocationMixin
 from sdkit.engine.calls import ExpressionMixin
 from sdkit.engine.data_files import DataFilesMixin
@@ -155,10 +154,9 @@ class Translator(ExpressionMixin, StatefulMixin, VectorMixin, AllocationMixin, D
         for comp in el.components:
             ast = comp.ast
             if is_external(ast, LOOKUPS):
-                coords, (x, values) = self._read_external(comp, var_dims, el.name)
+                read = self._read_external(comp, el.name)
                 for elems, _ctx in self._expand_component(comp, var_dims):
-                    y = external.element_values(values, coords, elems)
-                    self.lookup_of[(py, elems)] = self._add_table(x, y, "interpolate", el.name)
+                    self.lookup_of[(py, elems)] = self._add_table(read.x, read.of(elems), read.mode, el.name)
                 continue
             if type(ast).__name__ != "LookupsStructure":
                 raise UnsupportedFeature(
@@ -184,11 +182,11 @@ class Translator(ExpressionMixin, StatefulMixin, VectorMixin, AllocationMixin, D
         ir.var_nodes[py] = np.full(shape, -1, dtype=np.int64)
         for comp in el.components:
             expansion = list(self._expand_component(comp, var_dims))
-            read = self._read_external(comp, var_dims, el.name) if is_external(comp.ast, CONSTANTS, DATA) else None
+            read = self._read_external(comp, el.name) if is_external(comp.ast, CONSTANTS, DATA) else None
             for k, (elems, ctx) in enumerate(expansion):
                 label = py if not elems else f"{py}[{', '.join(elems)}]"
                 if read is not None:
-                    idx = ir.add(self._external_node(comp, label, read, elems, el.name))
+                    idx = ir.add(self._external_node(label, read, elems, el.name))
                 elif is_const:
                     idx = ir.add(Node("param", label, default=_constant_value(comp.ast, k, len(expansion), el.name)))
                 elif type(comp.ast).__name__ == "IntegStructure":
