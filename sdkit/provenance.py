@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -58,6 +57,7 @@ def provenance_attrs(model: Any, **extra: Any) -> dict[str, str]:
 
 def _data_file_hashes(model: Any) -> dict[str, str]:
     """File name -> SHA-256 of every data file the model reads (GET XLS/DIRECT ...), beside it."""
+    from sdkit.model_file import sha256_of
     from sdkit.structure import data_files
 
     abstract_model = getattr(model, "abstract_model", None)
@@ -65,7 +65,7 @@ def _data_file_hashes(model: Any) -> dict[str, str]:
         return {}
     folder = Path(model.path).parent
     names = sorted({name for _owner, name in data_files(abstract_model) if (folder / name).is_file()})
-    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in names}
+    return {name: sha256_of(folder / name) for name in names}
 
 
 def _jsonable(value: Any) -> Any:
