@@ -60,7 +60,8 @@ class AllocationMixin:
 
         corners = [*priorities, *[Binary("-", pr, width) for pr in priorities]]
         totals = [self._aux(allocated(corner), "ALLOCATE BY PRIORITY total") for corner in corners]
-        lowest, highest = _reduce("min", list(corners)), _reduce("max", list(corners))
+        lowest = self._aux(_reduce("min", list(corners)), "ALLOCATE BY PRIORITY lowest corner")
+        highest = self._aux(_reduce("max", list(corners)), "ALLOCATE BY PRIORITY highest corner")
         below = self._aux(_reduce("max", [If(Binary(">=", t, supply), c, lowest)
                                           for c, t in zip(corners, totals, strict=True)]), "ALLOCATE BY PRIORITY level")
         above = self._aux(_reduce("min", [If(Binary("<", t, supply), c, highest)
