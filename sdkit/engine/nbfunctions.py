@@ -91,49 +91,53 @@ def log(a, b):
     return vmath.ln(a) / vmath.ln(b)
 
 
+@_inline
+def _last_below(x, xs, last, strict):
+    """The largest ``j <= last`` with ``xs[j] < x`` (``strict``) or ``xs[j] <= x``, else 0.
+
+    Halving steps over the sorted ``xs``, each a load and a choice without a
+    branch on ``x`` (a mispredicted branch per step costs more than the step).
+    """
+    step = 1
+    while 2 * step <= last:
+        step *= 2
+    j = 0
+    while step > 0:
+        k = j + step
+        xk = xs[min(k, last)]
+        below = (xk < x) if strict else (xk <= x)
+        j = k if (k <= last) & below else j
+        step >>= 1
+    return j
+
+
 @_jit
 def lookup(x, xs, ys, mode):
-    n = xs.size
+    """The table at ``x`` (modes as :func:`sdkit.engine.functions.lookup`), numpy's ``interp`` arithmetic.
+
+    Every candidate value is computed and one is chosen, without branches on ``x``
+    that a CPU would mispredict from one sample to the next.
+    """
+    last = xs.size - 1
     if mode == 1:
-        k = 0
-        while k < n and xs[k] <= x:
-            k += 1
-        k -= 1
-        if k < 0:
-            k = 0
-        return ys[k]
-    if x != x:
-        return x
+        return ys[_last_below(x, xs, last, False)]
     if mode == 3:
-        k = 0
-        while k < n - 1 and xs[k] < x:
-            k += 1
-        return ys[k]
-    if x < xs[0]:
-        if mode == 2 and n > 1:
-            return ys[0] + (ys[1] - ys[0]) / (xs[1] - xs[0]) * (x - xs[0])
-        return ys[0]
-    if x > xs[n - 1]:
-        if mode == 2 and n > 1:
-            return ys[n - 1] + (ys[n - 1] - ys[n - 2]) / (xs[n - 1] - xs[n - 2]) * (x - xs[n - 1])
-        return ys[n - 1]
-    if x == xs[n - 1]:
-        return ys[n - 1]
-    lo = 0
-    hi = n - 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if xs[mid] <= x:
-            lo = mid
-        else:
-            hi = mid
-    j = lo
-    if xs[j] == x:
-        return ys[j]
-    slope = (ys[j + 1] - ys[j]) / (xs[j + 1] - xs[j])
+        first_at_or_above = _last_below(x, xs, last, True) + 1 if xs[0] < x else 0
+        return select(x != x, x, ys[min(first_at_or_above, last)])
+    j = _last_below(x, xs, last, False)
+    j1 = min(j + 1, last)
+    slope = (ys[j1] - ys[j]) / (xs[j1] - xs[j])
     r = slope * (x - xs[j]) + ys[j]
-    if r != r:
-        r = slope * (x - xs[j + 1]) + ys[j + 1]
-        if r != r and ys[j] == ys[j + 1]:
-            r = ys[j]
-    return r
+    r1 = slope * (x - xs[j1]) + ys[j1]
+    r1 = select((r1 != r1) & (ys[j] == ys[j1]), ys[j], r1)
+    r = select(xs[j] == x, ys[j], select(r != r, r1, r))
+    low = ys[0]
+    high = ys[last]
+    if mode == 2:
+        i1 = min(1, last)
+        i2 = max(last - 1, 0)
+        outside = last > 0
+        low = select(outside, ys[0] + (ys[i1] - ys[0]) / (xs[i1] - xs[0]) * (x - xs[0]), low)
+        high = select(outside, ys[last] + (ys[last] - ys[i2]) / (xs[last] - xs[i2]) * (x - xs[last]), high)
+    r = select(x >= xs[last], select(x > xs[last], high, ys[last]), r)
+    return select(x != x, x, select(x < xs[0], low, r))

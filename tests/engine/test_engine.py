@@ -352,6 +352,24 @@ def test_lookup_backends_agree(mode):
     assert np.all(np.isfinite(vec[inside]))
 
 
+@pytest.mark.parametrize("mode", [0, 1, 2, 3])
+@pytest.mark.parametrize("n", [1, 2, 3, 64, 1000])
+def test_lookup_backends_agree_on_any_table(mode, n):
+    """numba's branch-free table search agrees with numpy's on one point, ties, long tables and the edges."""
+    from sdkit.engine import functions, nbfunctions
+
+    rng = np.random.default_rng(n)
+    xs = np.sort(rng.choice(np.arange(-5.0, 5.0, 0.5), n))  # ties when n is large
+    ys = rng.normal(size=n)
+    inside = rng.uniform(xs[0] - 1, xs[-1] + 1, 200)
+    x = np.concatenate([inside, xs, np.nextafter(xs, np.inf), np.nextafter(xs, -np.inf), [np.inf, -np.inf]])
+    if mode != 1 and n > 1:  # at NaN numpy holds the last value backward, and a one-point interp its value
+        x = np.append(x, np.nan)
+    vec = functions.lookup(x, xs, ys, mode)
+    scalar = np.array([nbfunctions.lookup(v, xs, ys, mode) for v in x])
+    np.testing.assert_array_equal(vec, scalar)
+
+
 def test_control_variables_from_constants(tmp_path):
     """SAVEPER = 2 * TIME STEP and FINAL TIME = horizon resolve at compile time."""
     body = DECAY + "\nhorizon = 6\n\t~\tYear\n\t~\t|\n"
