@@ -196,6 +196,9 @@ def _to_netcdf4(dataset: xr.Dataset, path: Path) -> None:
     import netCDF4
     from xarray.backends import NetCDF4DataStore
 
+    from sdkit.dask_probe import answer_lazily
+
+    answer_lazily()
     store = NetCDF4DataStore(netCDF4.Dataset(str(path), mode="w", format="NETCDF4"), mode="w")
     try:
         dataset.dump_to_store(store)

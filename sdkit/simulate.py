@@ -32,6 +32,7 @@ import xarray as xr
 from xarray.indexes import PandasIndex
 
 from sdkit.backends import BACKENDS
+from sdkit.dask_probe import answer_lazily
 from sdkit.errors import NonFiniteError, ParameterError
 from sdkit.model import Model, TimeSettings
 from sdkit.runs import Runs, Save, save_times, saved_grid
@@ -122,6 +123,7 @@ def to_dataset(model: Model, dim: str, labels: Any, times: np.ndarray, data: dic
     ``extra_vars`` and ``extra_coords`` (e.g. an ensemble's parameter table) follow the
     model's variables and coordinates.
     """
+    answer_lazily()
     coords: dict[str, Any] = {dim: labels}
     if not final:
         coords["time"] = times
