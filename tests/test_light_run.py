@@ -115,3 +115,11 @@ def test_only_pysd_modules_that_stand_alone_are_loaded_alone():
 def test_the_final_value_is_the_last_one_that_is_not_nan():
     assert last_value(np.array([1.0, np.inf, 2.0, np.nan])) == 2.0
     assert np.isnan(last_value(np.array([np.nan, np.nan])))
+
+
+def test_a_model_loaded_with_numba_runs_compiled_from_its_first_run(decay_path):
+    plain = sdkit.load_model(decay_path)
+    assert "numba" not in plain.kernel._fns
+    compiled = sdkit.load_model(decay_path, numba=True)
+    assert "numba" in compiled.kernel._fns
+    assert sdkit.run(compiled).identical(sdkit.run(plain))
