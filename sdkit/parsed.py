@@ -10,7 +10,8 @@ read by an unpickler that builds only PySD's syntax-tree classes, paths and nump
 scalars: a file that holds anything else is ignored and the text is parsed again.
 :func:`cached_plain` keeps plain data derived from a parse (strings, numbers, lists,
 tuples, dicts; read back by an unpickler that builds nothing else) under the same key,
-so that a warm load need not import what computed it.
+so that a warm load need not import what computed it. PySD's abstract-model classes are
+taken from their own modules without importing PySD's package (:func:`pysd_module`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import logging
 import os
 import pickle
 import sys
+import threading
 import time
 from collections.abc import Callable
 from functools import cache
@@ -41,6 +43,7 @@ STALE_DAYS = 30
 _TREE_MODULES = ("pysd.translators.structures.abstract_expressions", "pysd.translators.structures.abstract_model")
 #: PySD's modules that import nothing of PySD's (:func:`pysd_module`): the abstract model and the builder's function names
 _STANDALONE_MODULES = (*_TREE_MODULES, "pysd.builders.python.python_functions")
+_STANDALONE_LOCK = threading.RLock()
 #: the other globals an abstract model's pickle refers to
 _OTHER_GLOBALS = {
     ("pathlib", "PosixPath"), ("pathlib", "WindowsPath"), ("pathlib", "PurePosixPath"),
@@ -80,22 +83,23 @@ def pysd_module(name: str) -> ModuleType:
     """
     if name not in _STANDALONE_MODULES:
         raise ValueError(f"{name} is not one of PySD's modules that stand alone")
-    found = sys.modules.get(name)
-    if found is not None:
-        return found
-    package = importlib.util.find_spec("pysd") if "pysd" not in sys.modules else None
-    if package is None or package.origin is None:
-        return importlib.import_module(name)
-    spec = importlib.util.spec_from_file_location(
-        name, Path(package.origin).parent.joinpath(*name.split(".")[1:]).with_suffix(".py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
+    with _STANDALONE_LOCK:  # one module object, whichever thread asks first
+        found = sys.modules.get(name)
+        if found is not None:
+            return found
+        package = importlib.util.find_spec("pysd") if "pysd" not in sys.modules else None
+        if package is None or package.origin is None:
+            return importlib.import_module(name)
+        spec = importlib.util.spec_from_file_location(
+            name, Path(package.origin).parent.joinpath(*name.split(".")[1:]).with_suffix(".py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+        return module
 
 
 @cache
