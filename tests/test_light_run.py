@@ -1,7 +1,7 @@
 """One run from the shell imports only what it needs, and writes the same bytes as before.
 
-``sdkit run`` on a warm cache imports neither PySD's package, pint, dask.array (with
-scipy) nor dask.distributed; the shortcuts that avoid them (sdkit/dask_probe.py,
+``sdkit run`` on a warm cache imports none of PySD's package, pint, dask, dask.array (with
+scipy) and dask.distributed; the shortcuts that avoid them (sdkit/dask_probe.py,
 sdkit/parsed.py's ``pysd_module``, sdkit/io.py's netCDF writer, the coordinates of
 sdkit/simulate.py) must give the files and values the plain xarray and PySD calls give.
 """
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
 
 #: what a warm one-run process of a model without subscript ranges must not import
-HEAVY = ("pysd", "pint", "dask.array", "distributed", "scipy", "numba")
+HEAVY = ("pysd", "pint", "dask", "dask.array", "distributed", "scipy", "numba")
 
 
 def _python(code: str, cache: Path, *args: str) -> subprocess.CompletedProcess:
