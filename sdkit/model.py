@@ -217,6 +217,13 @@ class Model:
             return False
         return True
 
+    @cached_property
+    def data_file_names(self) -> tuple[str, ...]:
+        """The names of the data files the model reads (GET XLS/DIRECT ...), as written, sorted."""
+        from sdkit.structure import data_files
+
+        return tuple(sorted({name for _owner, name in data_files(self.abstract_model)}))
+
     def load_numba(self) -> bool:
         """Load the engine's numba kernel of this model now (from numba's cache in about 0.4 s,
         else compiled: seconds), so that every run after it, a single one included, runs on
