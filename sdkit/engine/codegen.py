@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sdkit.engine import ir as IR
-from sdkit.engine.functions import DISTRIBUTIONS
+from sdkit.engine.functions import ALLOCATION, DISTRIBUTIONS
 from sdkit.engine.ir import LEAVES, Expr, ModelIR, Visitor, children, refs
 from sdkit.engine.nbmodule import LANES, numba_module, numba_time_loop
 from sdkit.engine.schedule import Schedule
@@ -59,7 +59,7 @@ _NP_FN = {
     "pulse": "_F.pulse",
     "pulse_train": "_F.pulse_train",
 }
-_NP_FN.update({name: f"_F.{name}" for name in DISTRIBUTIONS})  # functions.py / nbfunctions.py
+_NP_FN.update({name: f"_F.{name}" for name in (*DISTRIBUTIONS, *ALLOCATION)})  # functions.py / nbfunctions.py
 _NB_FN = dict(_NP_FN)
 _NB_FN.update(
     {

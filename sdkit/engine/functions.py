@@ -105,6 +105,21 @@ def _random(name: str):
 random_uniform, random_normal, random_exponential, random_triangular, random_poisson = map(_random, DISTRIBUTIONS)
 
 
+def _available(name: str):
+    def call(*args):
+        from sdkit.engine import available
+
+        return available.numpy_call(name, *args)
+
+    call.__name__ = name
+    return call
+
+
+#: ALLOCATE AVAILABLE's compiled functions (:mod:`sdkit.engine.available`), called as ``_F.<name>`` by both backends
+ALLOCATION = ("available_level", "available_share")
+available_level, available_share = map(_available, ALLOCATION)
+
+
 def first_bad(values, offset=0):
     """Return ``(offset + position, sample)`` of the first non-finite value, or None."""
     for i, v in enumerate(values):
@@ -162,6 +177,8 @@ def numpy_function(name: str):
         "ramp": ramp,
         "pulse": pulse,
         "pulse_train": pulse_train,
+        "available_level": available_level,
+        "available_share": available_share,
     }
     if name in table:
         return table[name]

@@ -41,12 +41,12 @@ def _runtime_hash() -> str:
 
     numba's on-disk cache does not notice when a called function or a compiler
     option changes, so the kernel's module name includes this hash and the
-    interleave count: editing vmath.py, vformulas.py or nbfunctions.py, or changing
+    interleave count: editing vmath.py, vformulas.py, nbfunctions.py, vrandom.py or available.py, or changing
     :data:`INTERLEAVE`, gives every kernel a new name and a fresh compile.
     """
     folder = Path(__file__).parent
     h = hashlib.sha256()
-    for name in ("vmath.py", "vformulas.py", "nbfunctions.py", "vrandom.py"):
+    for name in ("vmath.py", "vformulas.py", "nbfunctions.py", "vrandom.py", "available.py"):
         h.update((folder / name).read_bytes())
     return h.hexdigest()
 

@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from sdkit.engine import vmath
+from sdkit.engine.available import available_level, available_share  # noqa: F401 - the kernel calls _F.available_...
 from sdkit.engine.vmath import select
 from sdkit.engine.vrandom import (  # noqa: F401 - the kernel calls them as _F.random_...
     random_exponential,
