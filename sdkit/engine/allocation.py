@@ -25,6 +25,7 @@ from typing import Any
 from sdkit.engine import available
 from sdkit.engine.ir import Binary, Call, Const, Expr, If
 from sdkit.engine.vectors import MAX_ELEMENTS, _reduce, _sum
+from sdkit.errors import UnsupportedFeature
 
 
 class AllocationMixin:
@@ -94,9 +95,11 @@ class AllocationMixin:
 
         value = self._static_value(field(fields[0]), ctx, "ALLOCATE AVAILABLE profile type")
         if value not in available.PROFILES:
-            name = available.UNSUPPORTED.get(value)
-            raise self._unsupported(f"ALLOCATE AVAILABLE with priority profile type {value:g}"
-                                    + (f" ({name}; PySD does not support it either)" if name else ""))
+            kind = f"({available.UNSUPPORTED[value]})" if value in available.UNSUPPORTED else "(not a profile type)"
+            raise UnsupportedFeature(
+                f"ALLOCATE AVAILABLE priority profile type {value:g} {kind} in variable '{self._model_name()}' "
+                "is supported neither by the engine nor by PySD; use types 1 to 4 (rectangular, triangular, "
+                "normal, exponential)")
         return int(value), self.expr(field(fields[1]), ctx), self.expr(field(fields[2]), ctx)
 
     def _available_level(self, requests: list[Expr], kinds: list[Expr], priorities: list[Expr], widths: list[Expr],
