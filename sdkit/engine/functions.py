@@ -76,8 +76,12 @@ def lookup(x, xs, ys, mode):
 
     ``mode`` 0: linear interpolation holding the end values; 1: hold backward
     (step function); 2: linear interpolation and extrapolation; 3: look forward (the
-    value of the first x at or above ``x``; the last value beyond the table).
+    value of the first x at or above ``x``; the last value beyond the table); 4: raw
+    data (the value at an x of the table, NaN at any other ``x``, as PySD's ``:RAW:``).
     """
+    if mode == 4:
+        idx = np.clip(np.searchsorted(xs, x, side="left"), 0, xs.size - 1)
+        return np.where(xs[idx] == x, ys[idx], np.nan)
     if mode == 1:
         idx = np.clip(np.searchsorted(xs, x, side="right") - 1, 0, xs.size - 1)
         return ys[idx]

@@ -181,12 +181,12 @@ class Lookup:
 
     x: np.ndarray
     y: np.ndarray
-    mode: str  # "interpolate", "hold_backward", "extrapolate" or "look_forward"
+    mode: str  # "interpolate", "hold_backward", "extrapolate", "look_forward" or "raw" (data only)
 
     @property
     def code(self) -> int:
         """The number of the mode that the generated code passes to ``lookup``."""
-        return ("interpolate", "hold_backward", "extrapolate", "look_forward").index(self.mode)
+        return ("interpolate", "hold_backward", "extrapolate", "look_forward", "raw").index(self.mode)
 
 
 @dataclass

@@ -95,6 +95,9 @@ def log(a, b):
 @_jit
 def lookup(x, xs, ys, mode):
     n = xs.size
+    if mode == 4:  # raw data: the value at a time of the data, NaN at any other
+        k = np.searchsorted(xs, x)
+        return ys[k] if k < n and xs[k] == x else math.nan
     if mode == 1:
         k = 0
         while k < n and xs[k] <= x:
