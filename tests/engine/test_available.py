@@ -144,3 +144,23 @@ def test_profile_type_is_structure(tmp_path):
     kernel = compile_model(path, backend="numpy")
     with pytest.raises(ParameterError, match="ALLOCATE AVAILABLE profile type"):
         kernel.simulate({"curve": np.array([2.0, 1, 1, 0] * 3).reshape(3, 4)}, 1)
+
+
+@pytest.mark.parametrize(("supply", "pysd_gives"), [(6.8, [3.2, 2.3, 2.0]), (0.2, [0.0, 0.0, 0.0])])
+def test_where_pysds_solver_stops_at_a_bound_the_engine_hands_out_the_supply(tmp_path, supply, pysd_gives):
+    """PySD's least_squares stops at a bound of the triangular curves' interval: every request, or none."""
+    from pysd.py_backend.allocation import Priorities, _allocate_available_1d
+    from scipy.optimize import brentq
+
+    requests = np.array([3.2, 2.3, 2.0])
+    profiles = np.array([[2, 2.4, 1.9, 0], [2, 1.7, 2.8, 0], [2, 4.7, 2.8, 0]])
+    np.testing.assert_array_equal(np.asarray(_allocate_available_1d(requests, profiles, supply), dtype=float),
+                                  pysd_gives)
+    path = tmp_path / "triangles.mdl"
+    path.write_text(BY_HAND.format(requests="3.2, 2.3, 2.0", a="2, 2.4, 1.9, 0", b="2, 1.7, 2.8, 0",
+                                   c="2, 4.7, 2.8, 0"), encoding="utf-8")
+    shipped = compile_model(path, backend="numpy").simulate({"supply": supply}, 1).data["shipments"][0, 0]
+    assert shipped.sum() == pytest.approx(supply, rel=1e-14)
+    curves, total, _ = Priorities.get_functions(requests, profiles, "demand")
+    level = brentq(lambda x: total(x) - supply, -10.0, 10.0, xtol=1e-15, rtol=1e-15)
+    np.testing.assert_allclose(shipped, [f(level) for f in curves], rtol=1e-12, atol=1e-12)
