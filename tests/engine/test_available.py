@@ -20,7 +20,7 @@ import pytest
 from sdkit.engine import compile_model
 from sdkit.errors import UnsupportedFeature
 
-MODEL = Path(__file__).resolve().parents[1] / "data" / "allocate_available.mdl"
+MODEL = Path(__file__).resolve().parents[1] / "data" / "functions" / "allocate_available.mdl"
 KINDS = {"rectangular": 1, "triangular": 2, "normal": 3, "exponential": 4, "mixed": None}
 BRANCHES = ["Boston", "Dayton", "Fresno"]
 

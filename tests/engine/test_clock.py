@@ -14,7 +14,7 @@ from sdkit.engine.conformance import run_case
 from sdkit.errors import ParameterError, UnsupportedFeature
 from tests.shared_data import CONFORMANCE, absent
 
-MODEL = Path(__file__).resolve().parents[1] / "data" / "varying_time_step.mdl"
+MODEL = Path(__file__).resolve().parents[1] / "data" / "functions" / "varying_time_step.mdl"
 
 
 @pytest.fixture(scope="module")
