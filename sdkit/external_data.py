@@ -38,6 +38,12 @@ def is_external(ast: Any, *kinds: str) -> bool:
     return type(ast).__name__ in kinds
 
 
+def raw_data_names(abstract_model: Any) -> set[str]:
+    """Model names of the data variables read with ``:RAW:`` (NaN between the data's times by definition)."""
+    return {element.name for element in abstract_model.sections[0].elements
+            if any(getattr(component, "keyword", None) == "raw" for component in element.components)}
+
+
 def data_mode(keyword: str | None, variable: str) -> str:
     """The lookup mode of a data variable written with ``keyword``."""
     if keyword not in DATA_MODES:

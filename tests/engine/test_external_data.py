@@ -191,3 +191,22 @@ def test_a_variable_computed_from_raw_data_between_its_times_is_a_non_finite_err
     path.write_text(RAW_MODEL.replace("IF THEN ELSE(raw = raw, raw, -1)", "raw * 2"), encoding="utf-8")
     with pytest.raises(NonFiniteError, match=r"'known'.*0\.5"):
         compile_model(path, backend="numpy").simulate(None, 1)
+
+
+def test_sdkit_run_of_raw_data_is_the_same_with_either_engine(tmp_path):
+    import xarray as xr
+
+    from sdkit.cli import main
+
+    (tmp_path / "series.csv").write_text(SERIES, encoding="utf-8")
+    path = tmp_path / "raw.mdl"
+    path.write_text(RAW_MODEL, encoding="utf-8")
+    values = {}
+    for engine in ("engine", "pysd"):
+        out = tmp_path / f"{engine}.nc"
+        assert main(["run", str(path), "--engine", engine, "--out", str(out)]) == 0
+        with xr.open_dataset(out) as ds:
+            values[engine] = {name: ds[name].values for name in ("raw", "known", "stock")}
+    assert np.isnan(values["pysd"]["raw"]).any()
+    for name, engine_values in values["engine"].items():
+        np.testing.assert_array_equal(engine_values, values["pysd"][name], err_msg=name)  # NaN where NaN
