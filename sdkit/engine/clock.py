@@ -154,8 +154,8 @@ def _substitute(e: Expr | None, tags: Mapping[str, Expr]) -> Expr | None:
 
 def grid(ir: ModelIR, overrides: Mapping[str, float], start: Mapping[str, float]) -> Grid:
     """PySD's time loop for control variables read every step; ``start`` holds their values at the initial time."""
-    fixed = {k: float(v) for k, v in overrides.items()}
-    fixed["initial_time"] = t0 = float(start["initial_time"])
+    fixed = {k: float(v) for k, v in overrides.items()}  # INITIAL TIME too is read at every t, as in PySD
+    t0 = float(start["initial_time"])
 
     def at(t: float) -> dict[str, float]:
         values = control_values(ir.control_ir, ir, fixed, set(), time=t)
