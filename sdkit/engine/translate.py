@@ -21,7 +21,7 @@ from sdkit.engine import clock
 from sdkit.engine.allocation import AllocationMixin
 from sdkit.engine.calls import ExpressionMixin
 from sdkit.engine.data_files import DataFilesMixin
-from sdkit.engine.ir import Const, Control, Expr, Lookup, ModelIR, Node, Ref, Time, refs
+from sdkit.engine.ir import Const, Control, Expr, Lookup, ModelIR, Node, Ref, Time
 from sdkit.engine.statefuls import StatefulMixin
 from sdkit.engine.static import NotStatic, control_values, variables_read
 from sdkit.engine.vectors import VectorMixin
@@ -234,7 +234,7 @@ class Translator(ExpressionMixin, StatefulMixin, VectorMixin, AllocationMixin, D
         for name, ast in self.control_exprs.items():
             self.current = py_of[name]
             exprs[name] = self.expr(ast, {})
-            self._translate_read(exprs[name])
+            self._translate_dependencies(exprs[name], set())
         exprs.setdefault("saveper", Control("dt"))
         varying = clock.varying(exprs, self.ir)
         used: set[int] = set()
@@ -257,15 +257,6 @@ class Translator(ExpressionMixin, StatefulMixin, VectorMixin, AllocationMixin, D
             if name in py_of:
                 self._declare_control_names(py_of[name])
         self.varying = varying
-
-    def _translate_read(self, e: Expr) -> None:
-        """Translate now the equations ``e`` reads (a control variable's value is needed before the rest)."""
-        for idx in refs(e):
-            if idx in self.pending:
-                self._translate_pending(idx)
-                node = self.ir.nodes[idx]
-                for x in (node.expr, node.init_expr):
-                    self._translate_read(x)
 
     def _declare_control_names(self, py: str) -> None:
         el = self.elements[py]
