@@ -92,3 +92,36 @@ def test_conformance_case_control_vars_matches_vensim():
     result = run_case("control_vars", case / "test_control_vars.mdl")
     # var and the four control variables, at every time Vensim saved
     assert (result.status, result.compared) == ("passed", 5), result.cell()
+
+
+SUBSCRIPTED = """{UTF-8}
+Dim: (d1-d30) ~~|
+rate[Dim] = 0.01 + 0.001 * s[Dim] ~~|
+s[Dim] = INTEG(rate[Dim] * s[Dim] - out[Dim], 10) ~~|
+out[Dim] = SMOOTH(s[Dim] / 5, 2) ~~|
+total = SUM(s[Dim!]) ~~|
+INITIAL TIME = 0 ~~|
+FINAL TIME = 20 ~~|
+TIME STEP = IF THEN ELSE(Time < 7, 0.5, 0.25) ~~|
+SAVEPER = 1 ~~|
+"""
+
+
+def test_subscripted_stocks_compiled_as_loops_step_with_the_varying_time_step(tmp_path):
+    import pysd
+
+    from sdkit.engine.nbloops import loop_items
+
+    path = tmp_path / "subscripted.mdl"
+    path.write_text(SUBSCRIPTED, encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = pysd.read_vensim(str(path)).run()
+    kernel = compile_model(path)
+    assert loop_items(kernel.ir, kernel._sched) is not None  # the numba kernel loops over Dim
+    runs = [kernel.simulate(None, 2, backend=backend) for backend in ("numpy", "numba")]
+    np.testing.assert_array_equal(runs[0].times, expected.index.values)
+    for py in runs[0].data:
+        np.testing.assert_array_equal(runs[0].data[py], runs[1].data[py], err_msg=py)
+    for j in range(30):
+        np.testing.assert_array_equal(runs[0].data["s"][0, :, j], expected[f"s[d{j + 1}]"].values)
