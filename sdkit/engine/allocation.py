@@ -87,7 +87,9 @@ class AllocationMixin:
         replaced by the first three elements of the profile range, as PySD does."""
         fields = self.ranges.get(self.ir.var_dims.get(self.clean.get(pp.reference, ""), ("",))[-1], [])
         if len(fields) < 3:
-            raise self._unsupported("ALLOCATE AVAILABLE whose priority profile has fewer than 3 elements")
+            raise UnsupportedFeature(
+                f"ALLOCATE AVAILABLE in variable '{self._model_name()}' reads a priority profile of fewer than 3 "
+                "elements, which neither the engine nor PySD supports; give it ptype, ppriority, pwidth and pextra")
 
         def field(name: str) -> Any:
             subs = list(pp.subscripts.subscripts)

@@ -164,3 +164,13 @@ def test_where_pysds_solver_stops_at_a_bound_the_engine_hands_out_the_supply(tmp
     curves, total, _ = Priorities.get_functions(requests, profiles, "demand")
     level = brentq(lambda x: total(x) - supply, -10.0, 10.0, xtol=1e-15, rtol=1e-15)
     np.testing.assert_allclose(shipped, [f(level) for f in curves], rtol=1e-12, atol=1e-12)
+
+
+def test_a_profile_of_two_elements_is_refused_on_one_line(tmp_path):
+    path = tmp_path / "short.mdl"
+    text = BY_HAND.format(requests="1, 1, 1", a="1, 1", b="1, 2", c="1, 3")
+    path.write_text(text.replace("ptype, ppriority, pwidth, pextra", "ptype, ppriority"),
+                    encoding="utf-8")
+    with pytest.raises(UnsupportedFeature, match=r"^ALLOCATE AVAILABLE in variable 'shipments' \(line 9\) reads a "
+                                                 r"priority profile of fewer than 3 elements"):
+        compile_model(path)
