@@ -24,6 +24,7 @@ from typing import Any
 
 from sdkit.engine import available
 from sdkit.engine.ir import Binary, Call, Const, Expr, If
+from sdkit.engine.static import NotStatic, static_eval
 from sdkit.engine.vectors import MAX_ELEMENTS, _reduce, _sum
 from sdkit.errors import UnsupportedFeature
 
@@ -58,7 +59,7 @@ class AllocationMixin:
             moved = {key: (element if value == here else value) for key, value in ctx.items()}
             requests.append(self._aux(self.expr(ast.request, moved), "ALLOCATE AVAILABLE request"))
             kind, priority, width = self._profile(ast.pp, moved)
-            kinds.append(Const(float(kind)))
+            kinds.append(self._aux(kind, "ALLOCATE AVAILABLE profile type"))
             priorities.append(self._aux(priority, "ALLOCATE AVAILABLE priority"))
             widths.append(self._aux(width, "ALLOCATE AVAILABLE width"))
         avail = self._aux(self.expr(ast.avail, ctx), "ALLOCATE AVAILABLE supply")
@@ -82,9 +83,10 @@ class AllocationMixin:
             raise self._unsupported(f"{what} over more than {MAX_ELEMENTS} elements")
         return last, self.ranges[last], ctx[last]
 
-    def _profile(self, pp: Any, ctx: dict[str, str]) -> tuple[int, Expr, Expr]:
-        """Profile type (a constant), priority and width of one requester: ``pp`` with its last subscript
-        replaced by the first three elements of the profile range, as PySD does."""
+    def _profile(self, pp: Any, ctx: dict[str, str]) -> tuple[Expr, Expr, Expr]:
+        """Profile type, priority and width of one requester: ``pp`` with its last subscript replaced by the
+        first three elements of the profile range, as PySD does. A type known when the model is compiled
+        must be one the engine has; another one (an override) makes the allocation NaN."""
         fields = self.ranges.get(self.ir.var_dims.get(self.clean.get(pp.reference, ""), ("",))[-1], [])
         if len(fields) < 3:
             raise UnsupportedFeature(
@@ -95,14 +97,19 @@ class AllocationMixin:
             subs = list(pp.subscripts.subscripts)
             return dataclasses.replace(pp, subscripts=dataclasses.replace(pp.subscripts, subscripts=[*subs[:-1], name]))
 
-        value = self._static_value(field(fields[0]), ctx, "ALLOCATE AVAILABLE profile type")
+        kind = self.expr(field(fields[0]), ctx)
+        self._translate_dependencies(kind, set())
+        try:
+            value = static_eval(kind, self.ir, self.ir.control, set())
+        except NotStatic:
+            value = 1.0  # read during the run
         if value not in available.PROFILES:
             kind = f"({available.UNSUPPORTED[value]})" if value in available.UNSUPPORTED else "(not a profile type)"
             raise UnsupportedFeature(
                 f"ALLOCATE AVAILABLE priority profile type {value:g} {kind} in variable '{self._model_name()}' "
                 "is supported neither by the engine nor by PySD; use types 1 to 4 (rectangular, triangular, "
                 "normal, exponential)")
-        return int(value), self.expr(field(fields[1]), ctx), self.expr(field(fields[2]), ctx)
+        return kind, self.expr(field(fields[1]), ctx), self.expr(field(fields[2]), ctx)
 
     def _available_level(self, requests: list[Expr], kinds: list[Expr], priorities: list[Expr], widths: list[Expr],
                          avail: Expr) -> tuple[Expr, Expr]:

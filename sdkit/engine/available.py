@@ -40,6 +40,8 @@ _jit = njit(cache=True, error_model="numpy", nogil=True)
 #: profile type -> (name, half-width of its interval in units of pwidth), PySD's intervals
 PROFILES = {1: ("rectangular", 0.5), 2: ("triangular", 0.5), 3: ("normal", 8.2923611),
             4: ("exponential", 36.7368005696)}
+#: half-width of each profile type's interval, by type (0 unused)
+_HALF_RANGE = (math.nan, *(PROFILES[k][1] for k in range(1, 5)))
 #: profile types PySD does not implement either
 UNSUPPORTED = {0: "fixed quantity", 5: "constant elasticity"}
 #: more bisection steps than any bracket of floats needs (the loop stops when it cannot shrink)
@@ -104,6 +106,8 @@ def available_share(kind, request, priority, width, x):
         if x < priority:
             return request * (1.0 - 0.5 * vmath.exp((x - priority) / width))
         return request * 0.5 * vmath.exp((priority - x) / width)
+    if kind != 1 and kind != 2:
+        return math.nan  # not a profile type (the translator refuses 0, 5 and others it can see)
     if x <= priority - half:
         return request
     if kind == 1:
@@ -124,7 +128,7 @@ def _level(avail, curves):
     low, high = math.inf, -math.inf
     for i in range(n):
         kind, priority, width = curves[4 * i], curves[4 * i + 2], curves[4 * i + 3]
-        reach = width * (0.5 if kind <= 2 else 8.2923611 if kind == 3 else 36.7368005696)
+        reach = width * _HALF_RANGE[int(kind)] if kind in (1.0, 2.0, 3.0, 4.0) else math.nan
         low = min(low, priority - reach)
         high = max(high, priority + reach)
     if avail != avail or low != low or high != high:

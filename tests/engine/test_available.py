@@ -135,15 +135,21 @@ def test_profiles_pysd_lacks_are_refused_on_one_line(tmp_path, kind, name):
     assert "\n" not in message
 
 
-def test_profile_type_is_structure(tmp_path):
-    from sdkit.errors import ParameterError
+def test_profiles_may_vary_per_sample_and_a_bad_type_is_named(tmp_path):
+    from sdkit.errors import NonFiniteError
 
     path = tmp_path / "by_hand.mdl"
-    path.write_text(BY_HAND.format(requests="1, 1, 1", a="1, 1, 1, 0", b="1, 2, 1, 0", c="1, 3, 1, 0"),
+    path.write_text(BY_HAND.format(requests="4, 4, 4", a="1, 3, 1, 0", b="1, 1, 1, 0", c="1, 2, 1, 0"),
                     encoding="utf-8")
     kernel = compile_model(path, backend="numpy")
-    with pytest.raises(ParameterError, match="ALLOCATE AVAILABLE profile type"):
-        kernel.simulate({"curve": np.array([2.0, 1, 1, 0] * 3).reshape(3, 4)}, 1)
+    curves = np.array([[1, 3, 1, 0], [1, 1, 1, 0], [1, 2, 1, 0]], dtype=float)
+    swapped = curves.copy()
+    swapped[[0, 2], 1] = 2, 3  # C now comes first, then A
+    result = kernel.simulate({"curve": np.stack([curves, swapped]), "supply": 6.0}, 2)
+    np.testing.assert_allclose(result.data["shipments"][:, 0], [[4, 0, 2], [2, 0, 4]], rtol=1e-14, atol=1e-14)
+    curves[1, 0] = 5  # constant elasticity, which neither the engine nor PySD has
+    with pytest.raises(NonFiniteError, match="'shipments"):
+        kernel.simulate({"curve": curves}, 1)
 
 
 @pytest.mark.parametrize(("supply", "pysd_gives"), [(6.8, [3.2, 2.3, 2.0]), (0.2, [0.0, 0.0, 0.0])])
