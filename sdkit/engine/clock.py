@@ -189,9 +189,8 @@ def varying_times(ir: ModelIR, overrides: Mapping[str, float],
                   start: Mapping[str, float]) -> tuple[float, float, float, float, Grid]:
     """The kernel's (T0, TF, DT, SP) and the :class:`Grid` of a model with varying control variables."""
     if "time_step" in ir.varying_controls and "time_step" in overrides:
-        raise ParameterError(
-            f"time_step cannot be set: the model's TIME STEP changes with Time "
-            f"({ir.names[ir.nodes[ir.varying_controls['time_step']].label]}); edit it in the model file")
+        raise ParameterError("time_step cannot be set: the model's TIME STEP changes with Time, and its flows "
+                             "read it; edit its equation in the model file")
     g = grid(ir, overrides, start)
     dt = 1.0 if "time_step" in ir.varying_controls else float(start["time_step"])
     return g.times[0], g.times[-1], dt, float(start["saveper"]), g
