@@ -156,11 +156,10 @@ class ExpressionCode(Visitor):
     def visit_Control(self, ex: IR.Control) -> str:
         return _CTRL[ex.name]
 
-    def visit_Neg(self, ex: IR.Neg) -> str:
-        return f"(-{self.e(ex.arg)})"
-
-    def visit_Not(self, ex: IR.Not) -> str:
+    def visit_Unary(self, ex: IR.Unary) -> str:
         a = self.e(ex.arg)
+        if ex.op == "-":
+            return f"(-{a})"
         return f"_np.logical_not({a})" if self.flavor == "numpy" else f"_V.select({a} == 0, 1.0, 0.0)"
 
     def visit_Binary(self, ex: IR.Binary) -> str:

@@ -187,7 +187,7 @@ class Kernel:
         src, numbers = generate_numba(self._ir, self._sched)
         compiled_with = f"{RUNTIME_HASH} interleave={INTERLEAVE}"
         digest = hashlib.sha256((src + compiled_with).encode("utf-8")).hexdigest()[:24]
-        run = load_numba(src, digest)
+        run = load_numba(src, digest).run
         fn = functools.partial(_call_with_data, run, numbers, lookup_data(self._ir))
         self._compile_numba(fn)
         self._fns["numba"] = fn

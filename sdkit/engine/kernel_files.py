@@ -93,18 +93,16 @@ def exec_numpy_source(source: str) -> Any:
 
 
 def load_numba(src: str, digest: str) -> Any:
-    """The ``run`` of the numba module ``src`` (named by ``digest``): from this process's
-    modules, else written to the private cache (verified) and imported."""
+    """The numba module ``src`` (named by ``digest``): from this process's modules, else
+    written to the private cache (verified) and imported."""
     import numba
 
     name = f"sdkit_kernel_{digest}_{numba.__version__.replace('.', '_')}"
     if name in sys.modules:
-        module = sys.modules[name]
-        return module.run
+        return sys.modules[name]
     with LOAD_LOCK:
         if name in sys.modules:
-            module = sys.modules[name]
-            return module.run
+            return sys.modules[name]
         folder = cache_folder("engine")
         path = cached_file(folder, f"{name}.py", src)  # private, verified
         os.utime(path)  # in use: not stale
@@ -113,5 +111,4 @@ def load_numba(src: str, digest: str) -> Any:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         sys.modules[name] = module
-    return module.run
-
+    return module

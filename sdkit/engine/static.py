@@ -106,11 +106,9 @@ class _Static(Visitor):
         b = self.visit(e.right)
         return float(F.scalar_binop(e.op, a, b))
 
-    def visit_Neg(self, e: IR.Neg) -> float:
-        return -self.visit(e.arg)
-
-    def visit_Not(self, e: IR.Not) -> float:
-        return float(not self.visit(e.arg))
+    def visit_Unary(self, e: IR.Unary) -> float:
+        a = self.visit(e.arg)
+        return -a if e.op == "-" else float(not a)
 
     def visit_If(self, e: IR.If) -> float:
         return self.visit(e.then if self.visit(e.cond) else e.other)
