@@ -41,12 +41,12 @@ def _runtime_hash() -> str:
 
     numba's on-disk cache does not notice when a called function or a compiler
     option changes, so the kernel's module name includes this hash and the
-    interleave count: editing vmath.py, vformulas.py or nbfunctions.py, or changing
+    interleave count: editing vmath.py, vformulas.py, nbfunctions.py, vrandom.py or available.py, or changing
     :data:`INTERLEAVE`, gives every kernel a new name and a fresh compile.
     """
     folder = Path(__file__).parent
     h = hashlib.sha256()
-    for name in ("vmath.py", "vformulas.py", "nbfunctions.py", "vrandom.py"):
+    for name in ("vmath.py", "vformulas.py", "nbfunctions.py", "vrandom.py", "available.py"):
         h.update((folder / name).read_bytes())
     return h.hexdigest()
 
@@ -93,18 +93,16 @@ def exec_numpy_source(source: str) -> Any:
 
 
 def load_numba(src: str, digest: str) -> Any:
-    """The ``run`` of the numba module ``src`` (named by ``digest``): from this process's
-    modules, else written to the private cache (verified) and imported."""
+    """The numba module ``src`` (named by ``digest``): from this process's modules, else
+    written to the private cache (verified) and imported."""
     import numba
 
     name = f"sdkit_kernel_{digest}_{numba.__version__.replace('.', '_')}"
     if name in sys.modules:
-        module = sys.modules[name]
-        return module.run
+        return sys.modules[name]
     with LOAD_LOCK:
         if name in sys.modules:
-            module = sys.modules[name]
-            return module.run
+            return sys.modules[name]
         folder = cache_folder("engine")
         path = cached_file(folder, f"{name}.py", src)  # private, verified
         os.utime(path)  # in use: not stale
@@ -113,5 +111,4 @@ def load_numba(src: str, digest: str) -> Any:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         sys.modules[name] = module
-    return module.run
-
+    return module

@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from sdkit.engine import vmath
+from sdkit.engine.available import available_level, available_share  # noqa: F401 - the kernel calls _F.available_...
 from sdkit.engine.vmath import select
 from sdkit.engine.vrandom import (  # noqa: F401 - the kernel calls them as _F.random_...
     random_exponential,
@@ -119,6 +120,9 @@ def lookup(x, xs, ys, mode):
     that a CPU would mispredict from one sample to the next.
     """
     last = xs.size - 1
+    if mode == 4:  # raw data: the value at a time of the data, NaN at any other
+        k = np.searchsorted(xs, x)
+        return ys[k] if k <= last and xs[k] == x else math.nan
     if mode == 1:
         return ys[_last_below(x, xs, last, False)]
     if mode == 3:
