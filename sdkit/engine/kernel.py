@@ -15,16 +15,15 @@ import numpy as np
 
 from sdkit.engine.annotate import annotated_source
 from sdkit.engine.background import CompileJob, simulate_meanwhile
-from sdkit.engine.codegen import check_order, generate, generate_numba, lookup_data
+from sdkit.engine.codegen import check_order, generate, generate_numba
 from sdkit.engine.ir import ModelIR
 from sdkit.engine.kernel_files import (
-    INTERLEAVE,
     LOAD_LOCK,
-    RUNTIME_HASH,
     exec_numpy_source,
     interleaved_vectors,
-    load_numba,
+    load_modules,
 )
+from sdkit.engine.nbblocks import block_functions
 from sdkit.engine.plan import TIME_KEYS, Plan, make_plan
 from sdkit.engine.schedule import Schedule, order_nodes
 from sdkit.errors import NonFiniteError, ParameterError
@@ -57,8 +56,8 @@ class SimulationResult:
 _JOB_LOCK = threading.Lock()
 
 
-def _call_with_data(run, numbers, tables, *args):
-    return run(*args, numbers, tables)
+def _call_with_data(run, data, *args):
+    return run(*args, *data)
 
 
 class Kernel:
@@ -158,9 +157,9 @@ class Kernel:
         """:meth:`source` with a comment on each line naming the model variables behind ``v12``, ``d3``, ..."""
         return annotated_source(self.source(flavor), self._ir)
 
-    def numba_data(self) -> tuple[np.ndarray, tuple]:
-        """The numba kernel's numbers ``C`` and lookup tables ``LK`` (arguments of ``run``)."""
-        return generate_numba(self._ir, self._sched)[1], lookup_data(self._ir)
+    def numba_data(self) -> tuple:
+        """The numba kernel's data, the last arguments of its ``run``: numbers, lookup tables and rows."""
+        return generate_numba(self._ir, self._sched).data
 
     def _function(self, flavor: str):
         fn = self._fns.get(flavor)
@@ -181,13 +180,12 @@ class Kernel:
             return self._compile_job
 
     def _build_numba(self) -> None:
-        # the source holds the structure only (numbers and lookups are arguments),
-        # so its hash is the cache key of the structure
-        src, numbers = generate_numba(self._ir, self._sched)
-        compiled_with = f"{RUNTIME_HASH} interleave={INTERLEAVE}"
-        digest = hashlib.sha256((src + compiled_with).encode("utf-8")).hexdigest()[:24]
-        run = load_numba(src, digest)
-        fn = functools.partial(_call_with_data, run, numbers, lookup_data(self._ir))
+        # the modules hold the structure only (numbers, lookups and rows are data),
+        # so their names, hashes of their text, are the cache keys of the structure
+        code = generate_numba(self._ir, self._sched)
+        run = load_modules(code.modules).run
+        functions = block_functions(code.modules)  # the blocked kernel's, else none
+        fn = functools.partial(_call_with_data, run, (functions, *code.data) if functions else code.data)
         self._compile_numba(fn)
         self._fns["numba"] = fn
 
