@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sdkit.engine import compile_model  # noqa: E402
+from sdkit.engine.codegen import generate_numba  # noqa: E402
 from sdkit.engine.kernel_files import interleaved_vectors  # noqa: E402
+from sdkit.engine.nbblocks import block_functions  # noqa: E402
 from sdkit.timing import saveper_mask, time_grid  # noqa: E402
 
 VARIANTS = {
@@ -34,17 +36,27 @@ VARIANTS = {
 }
 
 
-def load(src: str, folder: Path, name: str):
+def _import(src: str, folder: Path, name: str):
     path = folder / f"{name}.py"
     path.write_text(src.replace("cache=True", "cache=False"), encoding="utf-8")
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    sys.modules[name] = module
     return module
 
 
-def rate(module, kernel, n: int) -> float:
-    """Sample-steps per second of ``module.run`` on one thread (after a compiling call)."""
+def load(code, edit, folder: Path, tag: str):
+    """``run`` and its data, from the kernel's modules with ``edit`` applied to each, named apart by ``tag``."""
+    modules = [(f"{name}_{tag}", edit(text)) for name, text in code.modules]
+    run = [_import(text, folder, name) for name, text in modules][-1].run
+    functions = block_functions(modules)
+    return run, ((functions, *code.data) if functions else code.data)
+
+
+def rate(loaded, kernel, n: int) -> float:
+    """Sample-steps per second of the loaded ``run`` on one thread (after a compiling call)."""
+    run, data = loaded
     rng = np.random.default_rng(0)
     params = kernel._param_matrix({}, n) * rng.uniform(0.95, 1.05, (len(kernel._params), n))
     times = np.array(time_grid(kernel.initial_time, kernel.final_time, kernel.time_step))
@@ -57,9 +69,9 @@ def rate(module, kernel, n: int) -> float:
     args = (params, times, save, check, columns, out, times[0], times[-1])
     args += (kernel.time_step, kernel.saveper, bad)
     with interleaved_vectors():  # compiled as the engine compiles it
-        module.run(*args, 0, 16, *kernel.numba_data())
+        run(*args, 0, 16, *data)
     start = time.perf_counter()
-    module.run(*args, 0, n, *kernel.numba_data())
+    run(*args, 0, n, *data)
     return n * times.size / (time.perf_counter() - start)
 
 
@@ -69,15 +81,16 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=32_000)
     args = parser.parse_args()
     kernel = compile_model(args.model)
-    source = kernel.source("numba")
+    code = generate_numba(kernel.ir, kernel._sched)
+    source = code.source
     print(
-        f"{args.model}: {source.count('_V.power(') // 2} POWER and "
-        f"{source.count('_V.exp(') // 2} EXP calls per time step"
+        f"{args.model}: {source.count('_V.power(')} POWER and "
+        f"{source.count('_V.exp(')} EXP calls per time step"
     )
     with tempfile.TemporaryDirectory() as tmp:
         rates = {}
         for k, (label, edit) in enumerate(VARIANTS.items()):
-            rates[label] = rate(load(edit(source), Path(tmp), f"variant{k}"), kernel, args.samples)
+            rates[label] = rate(load(code, edit, Path(tmp), f"variant{k}"), kernel, args.samples)
     base = rates["as generated"]
     for label, r in rates.items():
         share = "" if label == "as generated" else f"  -> {1 - base / r:.0%} of the step"

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sdkit.engine.annotate import annotated_source
+from sdkit.engine.annotate import annotated_modules, annotated_source
 from sdkit.engine.background import CompileJob, simulate_meanwhile
 from sdkit.engine.codegen import check_order, generate, generate_numba
 from sdkit.engine.ir import ModelIR
@@ -155,6 +155,9 @@ class Kernel:
 
     def annotated_source(self, flavor: str = "numpy") -> str:
         """:meth:`source` with a comment on each line naming the model variables behind ``v12``, ``d3``, ..."""
+        if flavor == "numba":
+            code = generate_numba(self._ir, self._sched)
+            return annotated_modules(code.modules, code.names, self._ir)
         return annotated_source(self.source(flavor), self._ir)
 
     def numba_data(self) -> tuple:

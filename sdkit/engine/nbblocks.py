@@ -60,7 +60,7 @@ class Block(NamedTuple):
     rows: np.ndarray
     numbers: np.ndarray
     width: int
-    names: dict[str, int]
+    names: dict[str, tuple[int, bool]]
 
 
 def cut(nodes: Sequence[int], label: Callable[[int], str]) -> list[list[int]]:
@@ -156,7 +156,8 @@ def _block(ir: ModelIR, entries: list[tuple[int, int, Expr | None]], rows: Seque
         "",
     ])
     inputs = [rows[node] for node in sorted(g.inputs, key=g.inputs.__getitem__)]
-    names = {f"a{j}": row for j, row in enumerate(inputs)} | {f"b{k}": row for k, row in enumerate(outputs)}
+    names = {f"a{j}": (node, False) for j, node in enumerate(sorted(g.inputs, key=g.inputs.__getitem__))}
+    names |= {f"b{k}": (node, expr is None) for k, (node, _, expr) in enumerate(entries)}
     tables = [np.asarray(a, dtype=np.float64) for tid in sorted(g.tables, key=g.tables.__getitem__)
               for a in (ir.lookups[tid].x, ir.lookups[tid].y)]
     numbers = [np.array([float(key) for key in g.consts], dtype=np.float64), *tables]

@@ -18,13 +18,14 @@ LANES = 16
 class NumbaModules(NamedTuple):
     """A numba kernel: its modules ``(name, text)``, the last defining ``run``, and ``run``'s last arguments.
 
-    ``names`` maps, for each module, the local names of its code to rows of ``X``
-    (for :func:`sdkit.engine.annotate.annotated_source`; empty where the code names rows itself).
+    ``names`` maps, for each module, the local names of its code to ``(node, next)``: the node's value,
+    or its next value for a stock (for :func:`sdkit.engine.annotate.annotated_modules`; empty where the
+    code names nodes itself).
     """
 
     modules: list[tuple[str, str]]
     data: tuple
-    names: list[dict[str, int]]
+    names: list[dict[str, tuple[int, bool]]]
 
     @property
     def source(self) -> str:
