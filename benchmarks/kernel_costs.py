@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from sdkit.engine import compile_model  # noqa: E402
 from sdkit.engine.codegen import generate_numba  # noqa: E402
 from sdkit.engine.kernel_files import interleaved_vectors  # noqa: E402
-from sdkit.engine.nbblocks import block_functions  # noqa: E402
+from sdkit.engine.nbblocks import block_addresses  # noqa: E402
 from sdkit.timing import saveper_mask, time_grid  # noqa: E402
 
 VARIANTS = {
@@ -50,8 +50,9 @@ def load(code, edit, folder: Path, tag: str):
     """``run`` and its data, from the kernel's modules with ``edit`` applied to each, named apart by ``tag``."""
     modules = [(f"{name}_{tag}", edit(text)) for name, text in code.modules]
     run = [_import(text, folder, name) for name, text in modules][-1].run
-    functions = block_functions(modules)
-    return run, ((functions, *code.data) if functions else code.data)
+    with interleaved_vectors():
+        blocks = block_addresses(modules)
+    return run, (code.data if blocks is None else (blocks, *code.data))
 
 
 def rate(loaded, kernel, n: int) -> float:

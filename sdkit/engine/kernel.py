@@ -23,7 +23,7 @@ from sdkit.engine.kernel_files import (
     interleaved_vectors,
     load_modules,
 )
-from sdkit.engine.nbblocks import block_functions
+from sdkit.engine.nbblocks import block_addresses
 from sdkit.engine.plan import TIME_KEYS, Plan, make_plan
 from sdkit.engine.schedule import Schedule, order_nodes
 from sdkit.errors import NonFiniteError, ParameterError
@@ -187,8 +187,9 @@ class Kernel:
         # so their names, hashes of their text, are the cache keys of the structure
         code = generate_numba(self._ir, self._sched)
         run = load_modules(code.modules).run
-        functions = block_functions(code.modules)  # the blocked kernel's, else none
-        fn = functools.partial(_call_with_data, run, (functions, *code.data) if functions else code.data)
+        with LOAD_LOCK, interleaved_vectors():
+            blocks = block_addresses(code.modules)  # the blocked kernel's functions, else None
+        fn = functools.partial(_call_with_data, run, code.data if blocks is None else (blocks, *code.data))
         self._compile_numba(fn)
         self._fns["numba"] = fn
 

@@ -127,7 +127,3 @@ def load_modules(modules: list[tuple[str, str]]) -> Any:
             sys.modules[name] = module
         return sys.modules[modules[-1][0]]
 
-
-def block_function(name: str) -> Any:
-    """The function of the block module ``name``, imported by :func:`load_modules` before the module naming it."""
-    return sys.modules[name].block
