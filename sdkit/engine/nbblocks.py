@@ -37,16 +37,22 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sdkit.engine import ir as IR
 from sdkit.engine.codegen import _NB_FN, _NB_FN_CALLED, ExpressionCode, check_order
-from sdkit.engine.ir import Expr, ModelIR
+from sdkit.engine.ir import Expr, ModelIR, children
 from sdkit.engine.nbmodule import LANES, NumbaModules, module_name, numba_time_loop
 from sdkit.engine.schedule import Schedule
 
 L = LANES
-#: a block ends after a node whose label hashes to a multiple of this (mean block size)
-BLOCK_NODES = 12
-#: fewest and most nodes of a block
-MIN_NODES, MAX_NODES = 4, 40
+#: a block ends after a node whose label hashes to a multiple of this (mean block size, in nodes) ...
+BLOCK_NODES = 20
+#: ... once its work (:func:`work`) reaches the first of these; past the second, after a multiple of
+#: :data:`LONG_BLOCK_NODES`; and at the third at the latest (numba's compile time grows with the work)
+MIN_WORK, LONG_WORK, MAX_WORK = 40, 120, 400
+LONG_BLOCK_NODES = 4
+#: work of an EXP, LN, POWER or trigonometric call: numba inlines a polynomial (:mod:`sdkit.engine.vmath`)
+MATHS_WORK = 15
+_MATHS = {"exp", "ln", "power", "sin", "cos", "tan", "arctan"}
 _JIT = "@_nb.njit(nogil=True, cache=True, error_model='numpy')"
 _ARGS = "X, W, R, m, t, T0, TF, DT, SP, C"
 
@@ -62,16 +68,33 @@ class Block(NamedTuple):
     names: dict[str, tuple[int, bool]]
 
 
-def cut(nodes: Sequence[int], label: Callable[[int], str]) -> list[list[int]]:
-    """``nodes`` in blocks; a block ends after a node whose label's hash is a multiple of :data:`BLOCK_NODES`."""
+def work(expr: Expr | None) -> int:
+    """A measure of the code of ``expr``: one per IR node, :data:`MATHS_WORK` per inlined function."""
+    if expr is None:
+        return 0
+    own = MATHS_WORK if (isinstance(expr, IR.Call) and expr.name in _MATHS) or (
+        isinstance(expr, IR.Binary) and expr.op == "^") else 1
+    return own + sum(work(child) for child in children(expr))
+
+
+def cut(nodes: Sequence[int], label: Callable[[int], str], cost: Callable[[int], int]) -> list[list[int]]:
+    """``nodes`` in blocks, cut after nodes chosen by the hash of their label (content-defined, as in rsync).
+
+    A block ends after a node whose label's hash is a multiple of :data:`BLOCK_NODES` once its work (``cost`` of
+    its nodes) reaches :data:`MIN_WORK`, or of :data:`LONG_BLOCK_NODES` past :data:`LONG_WORK`. So a cut depends
+    on the node it follows and the work since the previous cut: an edit moves no cut beyond the next one or two.
+    """
     blocks: list[list[int]] = []
     current: list[int] = []
+    total = 0
     for node in nodes:
         current.append(node)
+        total += cost(node)
         mark = int.from_bytes(hashlib.sha256(label(node).encode("utf-8")).digest()[:4], "big")
-        if len(current) >= MAX_NODES or (len(current) >= MIN_NODES and mark % BLOCK_NODES == 0):
+        if (total >= MIN_WORK and mark % BLOCK_NODES == 0) or (total >= LONG_WORK and mark % LONG_BLOCK_NODES == 0) \
+                or total >= MAX_WORK:
             blocks.append(current)
-            current = []
+            current, total = [], 0
     return blocks + ([current] if current else [])
 
 
@@ -226,7 +249,8 @@ def _blocks(ir: ModelIR, sched: Schedule) -> tuple[list[Block], list[Block], Lay
     nodes = ir.nodes
     label = lambda i: nodes[i].label  # noqa: E731
     keys = [(i, False) for i in sched.step] + [(i, True) for i in sched.stocks]
-    parts = cut(range(len(keys)), lambda k: ("next " if keys[k][1] else "") + label(keys[k][0]))
+    parts = cut(range(len(keys)), lambda k: ("next " if keys[k][1] else "") + label(keys[k][0]),
+                lambda k: 1 + work(nodes[keys[k][0]].flow if keys[k][1] else nodes[keys[k][0]].expr))
     row = {keys[k]: r for r, k in enumerate(k for part in parts for k in part)}
     for i in range(len(nodes)):
         row.setdefault((i, False), len(row))
@@ -234,7 +258,7 @@ def _blocks(ir: ModelIR, sched: Schedule) -> tuple[list[Block], list[Block], Lay
                     [row[(i, True)] for i in sched.stocks], len(row))
     init = [i for i in sched.init if nodes[i].kind != "param"]
     init_blocks = [_block(ir, [(i, layout.rows[i], _init_expr(ir, i)) for i in part], layout.rows, True)
-                   for part in cut(init, label)]
+                   for part in cut(init, label, lambda i: 1 + work(_init_expr(ir, i)))]
     step_blocks = [
         _block(ir, [(keys[k][0], row[keys[k]], None if keys[k][1] else nodes[keys[k][0]].expr) for k in part],
                layout.rows, False)
