@@ -27,7 +27,7 @@ import numpy as np
 from sdkit.engine import ir as IR
 from sdkit.engine.functions import DISTRIBUTIONS
 from sdkit.engine.ir import LEAVES, Expr, ModelIR, Visitor, children, refs
-from sdkit.engine.nbmodule import NumbaModules, module_name
+from sdkit.engine.nbmodule import LANES, NumbaModules, module_name  # noqa: F401 - LANES: sdkit.loops imports it here
 from sdkit.engine.schedule import Schedule
 
 _NP_FN = {

@@ -119,11 +119,22 @@ def load_modules(modules: list[tuple[str, str]]) -> Any:
             if folder is None:
                 folder = cache_folder("engine")
                 remove_stale_kernels(folder)
-            path = cached_file(folder, f"{name}.py", text)  # private, verified
-            os.utime(path)  # in use: not stale
-            spec = importlib.util.spec_from_file_location(name, path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            sys.modules[name] = module
+            sys.modules[name] = _import(folder, name, text)
         return sys.modules[modules[-1][0]]
 
+
+def _import(folder: Path, name: str, text: str) -> Any:
+    """Module ``name`` from ``folder/name.py``, (re)written with ``text`` first (and again if another
+    process removed the file as stale in between)."""
+    try:
+        return _import_file(cached_file(folder, f"{name}.py", text), name)
+    except FileNotFoundError:
+        return _import_file(cached_file(folder, f"{name}.py", text), name)
+
+
+def _import_file(path: Path, name: str) -> Any:
+    os.utime(path)  # in use: not stale
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

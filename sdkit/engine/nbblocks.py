@@ -1,31 +1,35 @@
 """The numba kernel as blocks of equations, each compiled and cached on its own.
 
-A model's equations, in schedule order, are cut into blocks of a dozen or so
-(:func:`cut`). Each block is a module of its own with one function::
+A model's equations, in schedule order, are cut into blocks (:func:`cut`). Each block
+is a module of its own with one function; a block of the time step reads::
 
-    def block(X, W, R, m, t, T0, TF, DT, SP, C, LK):
-        # copy the rows it reads from X into W (rows R[0], R[1], ...)
+    def block(X, W, R, m, t, T0, TF, DT, SP, C):
+        # copy the rows it reads (R[0], R[1], ...) from X to W
+        o = R[A] * 16                    # its first output row
         for i in range(16):
             a0 = W[0 + i]
             ...
-            b0 = (a0 * _c0)               # the block's equations, on locals
-            W[32 + i] = b0
-        # copy the rows it wrote from W to X (rows R[A], R[A + 1], ...)
+            b0 = (a0 * _c0)              # its equations, on locals
+            X[o + 0 + i] = b0            # its outputs, in consecutive rows of X
+            ...
 
 Its text names what it reads ``a0, a1, ...``, what it computes ``b0, b1, ...``,
-its numbers ``_c0, ...`` (``C``) and its lookups ``_lx0, _ly0, ...`` (``LK``) in
-the order it uses them; which rows of ``X`` those are is data (``R``). So a block's
-text depends on its equations only, not on where its nodes sit in the model, and
-numba's on-disk cache, keyed by that text, reuses it after an edit elsewhere in
-the model: a structural edit recompiles the blocks it touches and the small
-driver module (``run``, the time loop, one call per block). Cuts fall after the
-nodes whose label hashes to a multiple of :data:`BLOCK_NODES` (content-defined,
-as in rsync), so an added or removed equation moves no cut outside its block.
+its numbers ``_c0, ...`` and its lookups ``_lx0, _ly0, ...`` in the order it uses
+them; which rows those are, the numbers and the lookup points are data (``R``,
+``C``). So a block's text depends on its equations only, not on where its nodes
+sit in the model, and numba's on-disk cache, keyed by that text, reuses it after an
+edit elsewhere in the model. The driver module (:data:`DRIVER`: ``run``, the time
+loop, the NaN check, saving) is the same for every model and calls the blocks by
+address (:mod:`sdkit.engine.nbcall`), so a structural edit compiles only the
+blocks holding the edited equations. Cuts are content-defined (:func:`cut`), so an
+added or removed equation moves no cut far from itself.
 
-Inside a block's loop over the lanes every value is a local and every row of
-``W`` a constant offset, so LLVM vectorises it as it does the one-function kernel
-(see :func:`sdkit.engine.codegen.generate_numba`); the arithmetic of each node
-is the same expression, so the results are the same bits.
+Inside a block's loop over the lanes every value is a local and every row a
+constant offset from ``W`` or ``o``, so LLVM vectorises it as it did the
+one-function kernel (see :func:`sdkit.engine.codegen.generate_numba`); the
+arithmetic of each node is the same expression, so the results are the same bits.
+A block of the initialisation runs over the ``m`` lanes of a chunk's samples and
+copies its outputs back through ``W``.
 """
 
 from __future__ import annotations
@@ -127,36 +131,40 @@ def _line(g: _BlockCode, target: str, expr: Expr) -> list[str]:
 def _block(ir: ModelIR, entries: list[tuple[int, int, Expr | None]], rows: Sequence[int], init: bool) -> Block:
     """One block of ``(node, row, expr)``: ``expr`` is the node's value, or None for a stock's next value.
 
-    ``rows`` maps nodes to rows of ``X``. A step's block reads its inputs straight from ``X`` and writes its
-    outputs to consecutive rows of ``X`` (``entries`` come in row order); an initialisation's block runs
-    over the ``m`` lanes of the samples and copies its rows through ``W``.
+    ``rows`` maps nodes to rows of ``X``. A step's block writes its outputs to consecutive rows of ``X``
+    (``entries`` come in row order); an initialisation's block runs over the ``m`` lanes of the samples
+    and copies its outputs back through ``W``.
     """
     g = _BlockCode(ir, _NB_FN_CALLED if init else _NB_FN)
     g.hoist = None if init else []
     body: list[str] = []
-    outputs: list[int] = []
-    for node, row, expr in entries:
-        target = f"b{len(outputs)}"
-        if expr is not None:
-            body += _line(g, target, expr)
-            g.computed[node] = target
+    for k, (node, _, expr) in enumerate(entries):
+        if expr is None:
+            body += _stock_next(g, ir, node, f"b{k}")
         else:
-            body += _stock_next(g, ir, node, target)
-        outputs.append(row)
-    reads = len(g.inputs)
+            body += _line(g, f"b{k}", expr)
+            g.computed[node] = f"b{k}"
+    reads, writes = len(g.inputs), len(entries)
+    loads = [f"a{j} = W[{j * L} + i]" for j in range(reads)]
     if init:
-        head = _copy(f"W[j * {L} + i] = X[r + i]", 0, reads)
-        loads = [f"a{j} = W[{j * L} + i]" for j in range(reads)]
-        stores = [f"W[{(reads + k) * L} + i] = b{k}" for k in range(len(outputs))]
-        tail = _copy(f"X[r + i] = W[j * {L} + i]", reads, reads + len(outputs))
-        bounds = reads + len(outputs)  # R[bounds + j]: where the j-th x or y array of its lookups starts in C
+        stores = [f"W[{(reads + k) * L} + i] = b{k}" for k in range(writes)]
+        head, tail = _copy(f"W[j * {L} + i] = X[r + i]", 0, reads), _copy(f"X[r + i] = W[j * {L} + i]", reads, reads + writes)
     else:
-        head = _gather(reads) + [f"    o = (R[{reads}] & 0xFFFFFFFF) * {L}"]
-        loads = [f"a{j} = W[{j * L} + i]" for j in range(reads)]
-        stores = [f"X[o + {k * L} + i] = b{k}" for k in range(len(outputs))]
-        tail = []
-        bounds = reads + 1
-    text = "\n".join([
+        stores = [f"X[o + {k * L} + i] = b{k}" for k in range(writes)]
+        head, tail = [*_gather(reads), f"    o = (R[{reads}] & 0xFFFFFFFF) * {L}"], []
+    inputs = sorted(g.inputs, key=g.inputs.__getitem__)
+    written = [row for _, row, _ in entries][: writes if init else 1]
+    text = _block_text(g, head, loads + body + stores, tail, reads + len(written), init)
+    names = {f"a{j}": (node, False) for j, node in enumerate(inputs)}
+    names |= {f"b{k}": (node, expr is None) for k, (node, _, expr) in enumerate(entries)}
+    numbers, starts = _block_numbers(ir, g)
+    width = (reads + writes if init else max(reads, 1)) * L
+    return Block(text, np.array([rows[i] for i in inputs] + written + starts, dtype=np.int64), numbers, width, names)
+
+
+def _block_text(g: _BlockCode, head: list[str], loop: list[str], tail: list[str], bounds: int, init: bool) -> str:
+    """A block's module; ``R[bounds + j]`` is where the ``j``-th x or y array of its lookups starts in ``C``."""
+    return "\n".join([
         "# generated by sdkit.engine.nbblocks from the model's AST; do not edit",
         "import numpy as _np",
         "import numba as _nb",
@@ -172,21 +180,20 @@ def _block(ir: ModelIR, entries: list[tuple[int, int, Expr | None]], rows: Seque
           for j in range(len(g.tables)) for k, axis in enumerate("xy")),
         *("    " + line for line in g.hoist or ()),
         f"    for i in range({'m' if init else L}):",
-        *("        " + line for line in (loads + body + stores or ["pass"])),
+        *("        " + line for line in (loop or ["pass"])),
         *tail,
         "    return 0",
         "",
     ])
-    inputs = [rows[node] for node in sorted(g.inputs, key=g.inputs.__getitem__)]
-    names = {f"a{j}": (node, False) for j, node in enumerate(sorted(g.inputs, key=g.inputs.__getitem__))}
-    names |= {f"b{k}": (node, expr is None) for k, (node, _, expr) in enumerate(entries)}
+
+
+def _block_numbers(ir: ModelIR, g: _BlockCode) -> tuple[np.ndarray, list[int]]:
+    """A block's ``C`` (its numbers, then its lookups' x and y arrays) and where each array ends in it."""
     tables = [np.asarray(a, dtype=np.float64) for tid in sorted(g.tables, key=g.tables.__getitem__)
               for a in (ir.lookups[tid].x, ir.lookups[tid].y)]
     numbers = [np.array([float(key) for key in g.consts], dtype=np.float64), *tables]
-    starts = np.cumsum([len(a) for a in numbers]).tolist()[: 2 * len(g.tables) + 1] if tables else []
-    written = outputs if init else outputs[:1]
-    width = (reads + len(outputs) if init else max(reads, 1)) * L
-    return Block(text, np.array(inputs + written + starts, dtype=np.int64), np.concatenate(numbers), width, names)
+    starts = np.cumsum([len(a) for a in numbers]).tolist() if tables else []
+    return np.concatenate(numbers), starts
 
 
 def _copy(line: str, start: int, stop: int) -> list[str]:
