@@ -13,8 +13,9 @@ initialisation, step and flow code:
     one Python loop over time steps.
 ``numba``
     blocks of :data:`LANES` samples; per block a time loop whose every step
-    is one loop over the lanes, which LLVM vectorises (see
-    :func:`_generate_numba`); compiled with ``numba.njit(cache=True)``.
+    runs loops over the lanes, which LLVM vectorises (see
+    :func:`generate_numba`); compiled with ``numba.njit(cache=True)``, in
+    blocks of equations cached one by one (:mod:`sdkit.engine.nbblocks`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The text of a numba kernel's module around its step functions, shared by the unrolled and looped kernels.
+"""The text of a numba kernel's module around its step functions, shared by the looped kernel and the blocked
+kernel's driver; the kernel's modules and their names (the keys of numba's cache).
 
 ``run`` loops over blocks of :data:`LANES` samples and, for each block, over time
 steps; see :func:`sdkit.engine.codegen.generate_numba`.
