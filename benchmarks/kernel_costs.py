@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sdkit.engine import compile_model  # noqa: E402
-from sdkit.engine.codegen import generate_numba  # noqa: E402
 from sdkit.engine.kernel_files import interleaved_vectors  # noqa: E402
 from sdkit.engine.nbblocks import block_addresses  # noqa: E402
 from sdkit.timing import saveper_mask, time_grid  # noqa: E402
@@ -82,7 +81,7 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=32_000)
     args = parser.parse_args()
     kernel = compile_model(args.model)
-    code = generate_numba(kernel.ir, kernel._sched)
+    code = kernel._numba_code()  # in blocks with SDKIT_NUMBA_BLOCKS=1
     source = code.source
     print(
         f"{args.model}: {source.count('_V.power(')} POWER and "

@@ -2,8 +2,9 @@
 
     python benchmarks/recompile.py [MODEL ...] [--repeat 1]
 
-For each model (default ``models/kissinger_core.mdl`` and ``models/four_orders.mdl``),
-each row a fresh process sharing one kernel cache (a temporary ``SDKIT_CACHE_DIR``),
+For each model (default ``models/kissinger_core.mdl`` and ``models/four_orders.mdl``) and
+each numba kernel (one function, sdkit's default, and in blocks, ``SDKIT_NUMBA_BLOCKS=1``),
+each column a fresh process sharing one kernel cache (a temporary ``SDKIT_CACHE_DIR``),
 timed from after ``compile_model`` to the end of one ``simulate(n=1, backend="numba")``
 (see ``benchmarks/compile_times.py``):
 
@@ -21,6 +22,7 @@ on a busy machine its CPU time is the steadier number); the load average is prin
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import sys
@@ -30,6 +32,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compile_times import ROOT, _measure, _seconds  # noqa: E402
 
+#: the kernels measured: name -> SDKIT_NUMBA_BLOCKS
+KERNELS = {"one function": "0", "blocks": "1"}
 #: a scalar auxiliary whose formula fits on the line after its name
 EQUATION = re.compile(r"^([A-Za-z][A-Za-z0-9 _]*)=\n\t([^\n~|]+)\n\t~", re.MULTILINE)
 
@@ -65,6 +69,7 @@ def edits(path: Path, folder: Path) -> dict[str, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sdkit.engine.nbblocks import BLOCKS_ENV
     from sdkit.engine.runs import MIN_RUN
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -74,15 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     models = args.models or [ROOT / "models" / "kissinger_core.mdl", ROOT / "models" / "four_orders.mdl"]
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print("| model | cold | warm | one formula | new variable |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("| model | kernel | cold | warm | one formula | new variable |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
     for path in models:
-        for _ in range(args.repeat):
+        for _, (kernel, blocks) in itertools.product(range(args.repeat), KERNELS.items()):
+            os.environ[BLOCKS_ENV] = blocks  # inherited by the measuring processes
             with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as folder:
                 edited = edits(path, Path(folder))
                 cells = [_measure(path, MIN_RUN, args.timeout, cache), _measure(path, MIN_RUN, args.timeout, cache)]
                 cells += [_measure(edited[kind], MIN_RUN, args.timeout, cache) for kind in ("one formula", "new variable")]
-            print("| " + " | ".join([path.name, *map(_seconds, cells)]) + " |", flush=True)
+            print("| " + " | ".join([path.name, kernel, *map(_seconds, cells)]) + " |", flush=True)
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
 from sdkit.engine import ir as IR
 from sdkit.engine.functions import DISTRIBUTIONS
 from sdkit.engine.ir import LEAVES, Expr, ModelIR, Visitor, children, refs
-from sdkit.engine.nbmodule import LANES, NumbaModules, module_name  # noqa: F401 - LANES: sdkit.loops imports it here
+from sdkit.engine.nbmodule import LANES, NumbaModules, module_name, numba_module, numba_time_loop
 from sdkit.engine.schedule import Schedule
 
 _NP_FN = {
@@ -391,7 +392,7 @@ def _generate_numpy(ir: ModelIR, sched: Schedule) -> str:
 
 
 
-def generate_numba(ir: ModelIR, sched: Schedule) -> NumbaModules:
+def generate_numba(ir: ModelIR, sched: Schedule, blocks: bool = False) -> NumbaModules:
     """The numba kernel's modules and the data arguments of its ``run``.
 
     Blocks of ``LANES`` samples, the time loop outside the lane loop. The numbers
@@ -415,11 +416,11 @@ def generate_numba(ir: ModelIR, sched: Schedule) -> NumbaModules:
     ``lanes_full``, which also leaves in ``X[z_row + i]`` a sum that is NaN when
     any value is NaN or infinite; ``run`` then checks and saves.
 
-    The equations are cut into blocks, each a module of its own whose text does
-    not depend on where its nodes sit in the model (:mod:`sdkit.engine.nbblocks`),
-    so an edit recompiles only the blocks it touches. A model with equations over
-    long subscript ranges gets instead one module with each such equation as a
-    loop over its elements (:mod:`sdkit.engine.nbloops`).
+    With ``blocks`` the equations are cut into blocks, each a module of its own whose
+    text does not depend on where its nodes sit in the model (:mod:`sdkit.engine.nbblocks`),
+    so an edit recompiles only the blocks it touches; else ``lanes`` is one function, values
+    in locals (faster to run). A model with equations over long subscript ranges gets
+    one module with each such equation as a loop over its elements (:mod:`sdkit.engine.nbloops`).
     """
     from sdkit.engine.kernel_files import compiled_with
     from sdkit.engine.nbblocks import generate_blocked
@@ -427,9 +428,101 @@ def generate_numba(ir: ModelIR, sched: Schedule) -> NumbaModules:
 
     salt = compiled_with()
     items = loop_items(ir, sched)
-    if items is None:
+    if items is None and blocks:
         return generate_blocked(ir, sched, salt)
     g = ExpressionCode(ir, "numba")
-    source = generate_looped(g, ir, sched, items)
+    source = generate_looped(g, ir, sched, items) if items is not None else _numba_unrolled(g, ir, sched)
     numbers = np.array([float(key) for key in g.consts], dtype=np.float64)
     return NumbaModules([(module_name("sdkit_kernel_", source, salt), source)], (numbers, lookup_data(ir)), [{}])
+
+
+def _numba_unrolled(g: ExpressionCode, ir: ModelIR, sched: Schedule) -> str:
+    lanes = _numba_lanes(g, ir, sched)
+    body = _numba_blocks(g, ir, sched, lanes.z_row)
+    steps = {name: [*lanes.hoisted, f"    for i in range({LANES}):", *lines] for name, lines in (
+        ("lanes", lanes.compute + lanes.update), ("lanes_full", lanes.compute + lanes.save + lanes.update))}
+    return numba_module(list(g.consts.values()), ir, steps, lanes.order[:lanes.n_static], lanes.z_row, body)
+
+
+class _Lanes(NamedTuple):
+    """The numba kernel's per-lane code: one step's auxiliaries, their check and save, the stocks' update."""
+
+    compute: list[str]
+    save: list[str]
+    update: list[str]
+    hoisted: list[str]
+    order: list[int]
+    n_static: int
+    z_row: int
+
+
+def _numba_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule) -> _Lanes:
+    nodes = ir.nodes
+    L = LANES
+    step_nodes = set(sched.step)
+    held = [i for i in range(len(nodes)) if i not in step_nodes]
+
+    compute: list[str] = []  # one step's auxiliaries of lane i
+    save: list[str] = []  # their values into X, for checking and saving
+    update: list[str] = []  # the stocks' next values
+
+    def emitter(lines: list[str]):
+        return lambda line, level=0: lines.append("        " + "    " * level + line)
+
+    g.hoist = []
+    for i in held:
+        compute.append(f"        v{i} = X[{i * L} + i]")
+    _step_code(g, ir, sched, emitter(compute), 0)
+    save += [f"        X[{i * L} + i] = v{i}" for i in sched.step]
+    # x * 0.0 is 0 for finite x and NaN for NaN or inf: one sum per lane flags them all
+    order = check_order(ir, sched)
+    n_static = len(order) - len(sched.step) - len(sched.stocks)
+    z_row = (len(nodes) + len(sched.stocks)) * L
+    save.append("        _z = 0.0")
+    dynamic = order[n_static:]
+    for start in range(0, len(dynamic), 40):
+        terms = " + ".join(f"v{i} * 0.0" for i in dynamic[start : start + 40])
+        save.append(f"        _z += {terms}")
+    save.append(f"        X[{z_row} + i] = _z")
+    emit_update = emitter(update)
+    _flow_code(g, ir, sched, emit_update, 0)
+    for j, i in enumerate(sched.stocks):
+        for line in _stock_update(nodes[i], i, "numba"):
+            emit_update(line)
+        emit_update(f"X[{(len(nodes) + j) * L} + i] = v{i}")
+    hoisted = ["    " + line for line in g.hoist]
+    g.hoist = None
+    return _Lanes(compute, save, update, hoisted, order, n_static, z_row)
+
+
+def _numba_blocks(g: ExpressionCode, ir: ModelIR, sched: Schedule, z_row: int) -> list[str]:
+    """``run``'s loop over blocks of lanes: initialise each lane, then step, check and save."""
+    nodes = ir.nodes
+    L = LANES
+    params = [i for i, nd in enumerate(nodes) if nd.kind == "param"]
+    body: list[str] = []
+
+    def emit(line: str, level: int = 0) -> None:
+        body.append("        " + "    " * level + line)
+
+    emit(f"m = min({L}, S1 - b)")
+    emit("t = T0")
+    emit("for i in range(m):")
+    emit("s = b + i", 1)
+    for j, i in enumerate(params):
+        emit(f"v{i} = P[{j}, s]", 1)
+    g.fn = _NB_FN_CALLED
+    _init_code(g, ir, sched, emit, 1)
+    g.fn = _NB_FN
+    for i in range(len(nodes)):
+        emit(f"X[{i * L} + i] = v{i}", 1)
+    emit(f"for r in range({len(nodes)}):")
+    emit(f"for i in range(m, {L}):", 1)
+    emit(f"X[r * {L} + i] = X[r * {L}]", 2)
+    numba_time_loop(emit, z_row)
+    if sched.stocks:
+        emit(f"for i in range({L}):", 1)  # spare lanes follow their block's first sample
+    for j, i in enumerate(sched.stocks):
+        emit(f"X[{i * L} + i] = X[{(len(nodes) + j) * L} + i]", 2)
+    emit("k += 1", 1)
+    return body

@@ -23,7 +23,8 @@ from sdkit.engine.kernel_files import (
     interleaved_vectors,
     load_modules,
 )
-from sdkit.engine.nbblocks import block_addresses
+from sdkit.engine.nbblocks import block_addresses, use_blocks
+from sdkit.engine.nbmodule import NumbaModules
 from sdkit.engine.plan import TIME_KEYS, Plan, make_plan
 from sdkit.engine.schedule import Schedule, order_nodes
 from sdkit.errors import NonFiniteError, ParameterError
@@ -151,18 +152,24 @@ class Kernel:
     # ------------------------------------------------------------- compiling
     def source(self, flavor: str) -> str:
         """Generated Python source of the ``numpy`` or ``numba`` kernel."""
+        if flavor == "numba":
+            return self._numba_code().source
         return generate(self._ir, self._sched, flavor)
+
+    def _numba_code(self) -> NumbaModules:
+        """The numba kernel's modules: in blocks when ``SDKIT_NUMBA_BLOCKS=1`` (:func:`use_blocks`)."""
+        return generate_numba(self._ir, self._sched, blocks=use_blocks())
 
     def annotated_source(self, flavor: str = "numpy") -> str:
         """:meth:`source` with a comment on each line naming the model variables behind ``v12``, ``d3``, ..."""
         if flavor == "numba":
-            code = generate_numba(self._ir, self._sched)
+            code = self._numba_code()
             return annotated_modules(code.modules, code.names, self._ir)
         return annotated_source(self.source(flavor), self._ir)
 
     def numba_data(self) -> tuple:
         """The numba kernel's data, the last arguments of its ``run``: numbers, lookup tables and rows."""
-        return generate_numba(self._ir, self._sched).data
+        return self._numba_code().data
 
     def _function(self, flavor: str):
         fn = self._fns.get(flavor)
@@ -185,7 +192,7 @@ class Kernel:
     def _build_numba(self) -> None:
         # the modules hold the structure only (numbers, lookups and rows are data),
         # so their names, hashes of their text, are the cache keys of the structure
-        code = generate_numba(self._ir, self._sched)
+        code = self._numba_code()
         run = load_modules(code.modules).run
         with LOAD_LOCK, interleaved_vectors():
             blocks = block_addresses(code.modules)  # the blocked kernel's functions, else None

@@ -35,6 +35,7 @@ copies its outputs back through ``W``.
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
@@ -48,6 +49,8 @@ from sdkit.engine.nbmodule import LANES, NumbaModules, module_name, numba_time_l
 from sdkit.engine.schedule import Schedule
 
 L = LANES
+#: ``SDKIT_NUMBA_BLOCKS=1`` in the environment: the numba kernel in blocks (see :func:`use_blocks`)
+BLOCKS_ENV = "SDKIT_NUMBA_BLOCKS"
 #: a block ends after a node whose label hashes to a multiple of this (mean block size, in nodes) ...
 BLOCK_NODES = 20
 #: ... once its work (:func:`work`) reaches the first of these; past the second, after a multiple of
@@ -79,6 +82,12 @@ def work(expr: Expr | None) -> int:
     own = MATHS_WORK if (isinstance(expr, IR.Call) and expr.name in _MATHS) or (
         isinstance(expr, IR.Binary) and expr.op == "^") else 1
     return own + sum(work(child) for child in children(expr))
+
+
+def use_blocks() -> bool:
+    """True when ``SDKIT_NUMBA_BLOCKS=1``: a structural edit then recompiles in a second or two, and runs take
+    up to twice as long as with the one-function kernel (values cross blocks through memory)."""
+    return os.environ.get(BLOCKS_ENV, "") == "1"
 
 
 def cut(nodes: Sequence[int], label: Callable[[int], str], cost: Callable[[int], int]) -> list[list[int]]:

@@ -121,7 +121,7 @@ def _modules(path) -> list[str]:
     from sdkit.engine.codegen import generate_numba
 
     kernel = compile_model(path)
-    return [name for name, _ in generate_numba(kernel.ir, kernel._sched).modules]
+    return [name for name, _ in generate_numba(kernel.ir, kernel._sched, blocks=True).modules]
 
 
 def test_a_structural_edit_changes_only_the_blocks_holding_the_edited_equation(tmp_path):
@@ -146,10 +146,22 @@ def test_a_structural_edit_changes_only_the_blocks_holding_the_edited_equation(t
         assert 1 <= len(new) <= 3, (path.name, len(new), len(base))
 
 
-def test_the_blocked_kernel_gives_the_numpy_bits_on_the_core_model():
+def test_the_blocked_kernel_gives_the_numpy_bits_on_the_core_model(monkeypatch):
+    monkeypatch.setenv("SDKIT_NUMBA_BLOCKS", "1")
     kernel = compile_model(MODELS / "kissinger_core.mdl")
+    assert "sdkit_block_" not in kernel.source("numba")  # blocks name no module; the driver calls them by address
+    assert kernel.source("numba").count("def block(") > 6
     params = {"restraint_steepness": np.linspace(8.0, 12.0, 20)}
     got = kernel.simulate(params, n=20, backend="numba")
     want = kernel.simulate(params, n=20, backend="numpy")
     for name in want.data:
         np.testing.assert_array_equal(got.data[name], want.data[name], err_msg=name)
+
+
+def test_the_annotated_view_names_what_a_block_reads_and_computes(monkeypatch):
+    monkeypatch.setenv("SDKIT_NUMBA_BLOCKS", "1")
+    annotated = compile_model(MODELS / "kissinger_core.mdl").annotated_source("numba")
+    line = next(line for line in annotated.splitlines() if "= Effective Order;" in line)
+    code, notes = line.split("  # ")
+    product = code.split(" = ")[1].strip("()").split(" * ")  # Effective Order = Balance * Order Resources
+    assert sorted(notes.split("; ")[1:]) == sorted([f"{product[0]} = Balance", f"{product[1]} = Order Resources"])
