@@ -141,7 +141,7 @@ def test_core_model_names_its_loops_with_the_theorys_polarity():
     assert {name: named.get(name) for name in CORE_NAMED} == CORE_NAMED
     ids = [loop.id for loop in report.loops]
     assert len(ids) == len(set(ids))
-    assert len(report.loops) == 5915  # pysimlin lists none for this many; it is compared on PREVIOUS_CORE (below)
+    assert len(report.loops) == 6158  # pysimlin lists none for this many; it is compared on PREVIOUS_CORE (below)
 
 
 def test_four_orders_names_its_main_loops():
@@ -184,7 +184,7 @@ def test_json_schema(capsys):
 def test_table_lists_named_loops_and_components(capsys):
     code, out, _ = run_cli(capsys, "loops", MODELS / "kissinger_core.mdl", "--named")
     assert code == 0
-    assert "5915 feedback loops" in out
+    assert "6158 feedback loops" in out
     assert "component 1: 50 variables" in out
     table = out.split("\n\n", 1)[1].splitlines()
     assert table[0].split() == ["id", "name", "polarity", "length", "variables"]
