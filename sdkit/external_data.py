@@ -8,7 +8,9 @@ engine makes the values data of its kernel when it compiles the model:
 
 - a data variable is a lookup on ``Time`` per element, with the variable's
   keyword (``:INTERPOLATE:``, the default; ``:HOLD BACKWARD:``; ``:LOOK FORWARD:``)
-  and its end values held outside the data's times, as PySD and Vensim do;
+  and its end values held outside the data's times, as PySD and Vensim do; with
+  ``:RAW:`` it has a value only at the data's own times (missing ones not filled)
+  and NaN at every other time, as in PySD;
 - an external lookup is one lookup table per element;
 - an external constant is one constant per element, which a run may override like
   any other.
@@ -28,12 +30,18 @@ from sdkit.errors import ModelFileError, UnsupportedFeature
 DATA, LOOKUPS, CONSTANTS = "GetDataStructure", "GetLookupsStructure", "GetConstantsStructure"
 #: A data variable's keyword (PySD's spelling) -> the engine's lookup mode.
 DATA_MODES = {None: "interpolate", "interpolate": "interpolate", "hold_backward": "hold_backward",
-              "look_forward": "look_forward"}
+              "look_forward": "look_forward", "raw": "raw"}
 
 
 def is_external(ast: Any, *kinds: str) -> bool:
     """True when ``ast`` is PySD's structure of one of the ``kinds`` of reader (``DATA``, ``LOOKUPS``, ``CONSTANTS``)."""
     return type(ast).__name__ in kinds
+
+
+def raw_data_names(abstract_model: Any) -> set[str]:
+    """Model names of the data variables read with ``:RAW:`` (NaN between the data's times by definition)."""
+    return {element.name for element in abstract_model.sections[0].elements
+            if any(getattr(component, "keyword", None) == "raw" for component in element.components)}
 
 
 def data_mode(keyword: str | None, variable: str) -> str:

@@ -109,19 +109,17 @@ def step_reference_mode_figures(context: Context, echo: Callable[[str], None]) -
     echo(f"{len(written)} figure files")
 
 
-QUICK_SAMPLES = {"sobol": 128, "morris": 16, "efast": 129, "pawn": 256, "delta": 256}
-
-
 def _studies(context: Context) -> list:
     from dataclasses import replace
 
     from sdkit.sensitivity import read_study
+    from sdkit.sensitivity.methods import METHODS
 
     studies = []
     for path in sorted((context.models.parent / "sensitivity").glob("*.toml")):
         study = read_study(path)
         if context.quick:
-            samples = min(study.samples, QUICK_SAMPLES.get(study.method, study.samples))
+            samples = min(study.samples, METHODS[study.method].quick_samples)
             convergence = study.convergence
             if convergence is not None:
                 sizes = tuple(s for s in convergence.sizes if s <= samples) or (samples,)

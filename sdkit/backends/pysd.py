@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sdkit.errors import NonFiniteError, SdkitError
+from sdkit.external_data import raw_data_names
 from sdkit.runs import saved_grid
 
 if TYPE_CHECKING:
@@ -116,10 +117,11 @@ def _columns(model: Model, frame: Any, checked: list[str]) -> tuple[np.ndarray, 
     times = frame.index.to_numpy(dtype=float)
     data = {}
     first: tuple[int, str] | None = None
+    raw = raw_data_names(model.abstract_model)  # NaN off the data's times, as the engine gives too
     for name in checked:
         column = frame[model.variables[name].name]
         values = np.stack([np.asarray(getattr(v, "values", v), dtype=float) for v in column])
-        bad = _first_non_finite(times, values)
+        bad = None if model.variables[name].name in raw else _first_non_finite(times, values)
         if bad is not None and (first is None or bad < first[0]):
             first = (bad, name)
         data[name] = values

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Container
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -34,8 +35,9 @@ CALL_HANDLERS = {"delay_material": "_delay_material", "sinteg": "_sinteg", "vect
                  "vector_select": "_vector_select", "invert_matrix": "_invert_matrix"} | dict.fromkeys(RANDOM_FUNCTIONS, "_random")
 ARITH_OPS = {"+", "-", "*", "/", "^"}
 #: unary operators (PySD's names) -> the expression they make of their operand
-ARITH_UNARY: dict[str, Callable[[Expr], Expr]] = {"negative": IR.Neg, "positive": lambda a: a, "+": lambda a: a}
-LOGIC_UNARY: dict[str, Callable[[Expr], Expr]] = {":NOT:": IR.Not}
+ARITH_UNARY: dict[str, Callable[[Expr], Expr]] = {"negative": partial(IR.Unary, "-"), "positive": lambda a: a,
+                                                   "+": lambda a: a}
+LOGIC_UNARY: dict[str, Callable[[Expr], Expr]] = {":NOT:": partial(IR.Unary, "not")}
 LOGIC_OPS = {
     "=": "==",
     "<>": "!=",

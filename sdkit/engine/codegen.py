@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sdkit.engine import ir as IR
-from sdkit.engine.functions import DISTRIBUTIONS
+from sdkit.engine.functions import ALLOCATION, DISTRIBUTIONS
 from sdkit.engine.ir import LEAVES, Expr, ModelIR, Visitor, children, refs
 from sdkit.engine.nbmodule import LANES, NumbaModules, module_name, numba_module, numba_time_loop
 from sdkit.engine.schedule import Schedule
@@ -60,7 +60,7 @@ _NP_FN = {
     "pulse": "_F.pulse",
     "pulse_train": "_F.pulse_train",
 }
-_NP_FN.update({name: f"_F.{name}" for name in DISTRIBUTIONS})  # functions.py / nbfunctions.py
+_NP_FN.update({name: f"_F.{name}" for name in (*DISTRIBUTIONS, *ALLOCATION)})  # functions.py / nbfunctions.py
 _NB_FN = dict(_NP_FN)
 _NB_FN.update(
     {
@@ -157,11 +157,10 @@ class ExpressionCode(Visitor):
     def visit_Control(self, ex: IR.Control) -> str:
         return _CTRL[ex.name]
 
-    def visit_Neg(self, ex: IR.Neg) -> str:
-        return f"(-{self.e(ex.arg)})"
-
-    def visit_Not(self, ex: IR.Not) -> str:
+    def visit_Unary(self, ex: IR.Unary) -> str:
         a = self.e(ex.arg)
+        if ex.op == "-":
+            return f"(-{a})"
         return f"_np.logical_not({a})" if self.flavor == "numpy" else f"_V.select({a} == 0, 1.0, 0.0)"
 
     def visit_Binary(self, ex: IR.Binary) -> str:
@@ -229,12 +228,27 @@ def _float_list(values) -> str:
 
 
 def check_order(ir: ModelIR, sched: Schedule) -> list[int]:
-    """Order in which nodes are checked for NaN/inf: params, held values, then step order."""
+    """Order in which nodes are checked for NaN/inf: params, held values, then step order.
+
+    :RAW: data is NaN between its times by definition (as in PySD) and is not checked;
+    what reads it there is.
+    """
     nodes = ir.nodes
     first = [i for i in sched.init if nodes[i].kind in ("param", "initial")]
     step = set(sched.step)
     static = [i for i in sched.init if nodes[i].kind == "aux" and i not in step]
-    return first + static + list(sched.step) + list(sched.stocks)
+    order = first + static + list(sched.step) + list(sched.stocks)
+    return [i for i in order if not _raw_data(ir, nodes[i].expr)]
+
+
+def static_checks(order: list[int], sched: Schedule) -> int:
+    """How many nodes of :func:`check_order` come before the step's (checked once, at the first step)."""
+    dynamic = {*sched.step, *sched.stocks}
+    return sum(i not in dynamic for i in order)
+
+
+def _raw_data(ir: ModelIR, expr: Expr | None) -> bool:
+    return isinstance(expr, IR.LookupCall) and ir.lookups[expr.table].mode == "raw"
 
 
 def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
@@ -348,7 +362,7 @@ def _generate_numpy(ir: ModelIR, sched: Schedule) -> str:
     emit("t = T0")
     _init_code(g, ir, sched, emit, 0)
     order = check_order(ir, sched)
-    n_static = len(order) - len(sched.step) - len(sched.stocks)
+    n_static = static_checks(order, sched)
     emit("nsteps = T.shape[0] - 1")
     emit("k = 0")
     emit("while True:")
@@ -476,7 +490,7 @@ def _numba_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule) -> _Lanes:
     save += [f"        X[{i * L} + i] = v{i}" for i in sched.step]
     # x * 0.0 is 0 for finite x and NaN for NaN or inf: one sum per lane flags them all
     order = check_order(ir, sched)
-    n_static = len(order) - len(sched.step) - len(sched.stocks)
+    n_static = static_checks(order, sched)
     z_row = (len(nodes) + len(sched.stocks)) * L
     save.append("        _z = 0.0")
     dynamic = order[n_static:]

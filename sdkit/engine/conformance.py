@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sdkit import report
 from sdkit.errors import SdkitError, UnsupportedFeature
 
 log = logging.getLogger(__name__)
@@ -175,15 +176,10 @@ def run_all(root: Path) -> list[CaseResult]:
 
 
 def markdown_table(results: list[CaseResult]) -> str:
-    """Format results as a markdown table."""
-    lines = ["| case | status |", "| --- | --- |"]
-    lines += [f"| {r.case} | {r.cell()} |" for r in results]
-    counts = {
-        s: sum(r.status == s for r in results) for s in STATUSES
-    }
-    lines.append("")
-    lines.append(", ".join(f"{v} {k}" for k, v in counts.items()) + f" of {len(results)} cases")
-    return "\n".join(lines)
+    """The results as a markdown table, then how many cases have each status."""
+    counts = ", ".join(f"{sum(r.status == s for r in results)} {s}" for s in STATUSES)
+    rows = [(r.case, r.cell()) for r in results]
+    return f"{report.markdown_table(['case', 'status'], rows)}\n\n{counts} of {len(results)} cases"
 
 
 def main(argv: list[str] | None = None) -> int:

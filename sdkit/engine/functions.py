@@ -76,8 +76,12 @@ def lookup(x, xs, ys, mode):
 
     ``mode`` 0: linear interpolation holding the end values; 1: hold backward
     (step function); 2: linear interpolation and extrapolation; 3: look forward (the
-    value of the first x at or above ``x``; the last value beyond the table).
+    value of the first x at or above ``x``; the last value beyond the table); 4: raw
+    data (the value at an x of the table, NaN at any other ``x``, as PySD's ``:RAW:``).
     """
+    if mode == 4:
+        idx = np.clip(np.searchsorted(xs, x, side="left"), 0, xs.size - 1)
+        return np.where(xs[idx] == x, ys[idx], np.nan)
     if mode == 1:
         idx = np.clip(np.searchsorted(xs, x, side="right") - 1, 0, xs.size - 1)
         return ys[idx]
@@ -103,6 +107,21 @@ def _random(name: str):
 
 
 random_uniform, random_normal, random_exponential, random_triangular, random_poisson = map(_random, DISTRIBUTIONS)
+
+
+def _available(name: str):
+    def call(*args):
+        from sdkit.engine import available
+
+        return available.numpy_call(name, *args)
+
+    call.__name__ = name
+    return call
+
+
+#: ALLOCATE AVAILABLE's compiled functions (:mod:`sdkit.engine.available`), called as ``_F.<name>`` by both backends
+ALLOCATION = ("available_level", "available_share")
+available_level, available_share = map(_available, ALLOCATION)
 
 
 def first_bad(values, offset=0):
@@ -162,6 +181,8 @@ def numpy_function(name: str):
         "ramp": ramp,
         "pulse": pulse,
         "pulse_train": pulse_train,
+        "available_level": available_level,
+        "available_share": available_share,
     }
     if name in table:
         return table[name]

@@ -7,7 +7,7 @@ sample axis per node; numba: one float per node inside a loop over samples).
 Expressions are trees of small frozen records, one class per kind of node:
 :class:`Const` (a number), :class:`Ref` (the value of another node),
 :class:`Time` and :class:`Control` (the clock and the control variables),
-:class:`Neg`, :class:`Not`, :class:`Binary` (``+ - * / ^ == != < > <= >= and or``),
+:class:`Unary` (``-`` and ``not``), :class:`Binary` (``+ - * / ^ == != < > <= >= and or``),
 :class:`Call` (a pure function such as ``abs``, ``exp``, ``xidz``), :class:`If`
 and :class:`LookupCall`. :func:`children` lists a node's operands in order;
 :class:`Visitor` dispatches on the node's class (the code generators and the
@@ -17,7 +17,7 @@ compile-time evaluator are visitors).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -43,30 +43,24 @@ class Time:
 
 @dataclass(frozen=True, slots=True)
 class Control:
-    """A control variable, constant during a run: ``"t0"``, ``"tf"``, ``"dt"`` or ``"sp"``."""
+    """A control variable, constant during a run (initial and final time, time step, saving period)."""
 
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class Neg:
-    """Unary minus."""
-
-    arg: Expr
+    name: Literal["t0", "tf", "dt", "sp"]
 
 
 @dataclass(frozen=True, slots=True)
-class Not:
-    """Logical negation (1 where ``arg`` is 0, else 0)."""
+class Unary:
+    """Minus, or logical negation (1 where ``arg`` is 0, else 0)."""
 
+    op: Literal["-", "not"]
     arg: Expr
 
 
 @dataclass(frozen=True, slots=True)
 class Binary:
-    """A binary operator: ``+ - * / ^ == != < > <= >= and or``."""
+    """A binary operator; a comparison, ``and`` or ``or`` gives 1 or 0."""
 
-    op: str
+    op: Literal["+", "-", "*", "/", "^", "==", "!=", "<", ">", "<=", ">=", "and", "or"]
     left: Expr
     right: Expr
 
@@ -96,7 +90,7 @@ class LookupCall:
     x: Expr
 
 
-Expr = Const | Ref | Time | Control | Neg | Not | Binary | Call | If | LookupCall
+Expr = Const | Ref | Time | Control | Unary | Binary | Call | If | LookupCall
 #: Nodes without operands.
 LEAVES = (Const, Ref, Time, Control)
 
@@ -104,7 +98,7 @@ LEAVES = (Const, Ref, Time, Control)
 def children(expr: Expr) -> tuple[Expr, ...]:
     """The operands of an expression node, in order."""
     match expr:
-        case Neg(arg) | Not(arg):
+        case Unary(_, arg):
             return (arg,)
         case Binary(_, left, right):
             return (left, right)
@@ -134,7 +128,7 @@ class Visitor:
         return getattr(self, _METHODS[type(expr)])(expr)
 
 
-_KINDS = (Const, Ref, Time, Control, Neg, Not, Binary, Call, If, LookupCall)
+_KINDS = (Const, Ref, Time, Control, Unary, Binary, Call, If, LookupCall)
 _METHODS = {kind: f"visit_{kind.__name__}" for kind in _KINDS}
 
 
@@ -181,12 +175,12 @@ class Lookup:
 
     x: np.ndarray
     y: np.ndarray
-    mode: str  # "interpolate", "hold_backward", "extrapolate" or "look_forward"
+    mode: str  # "interpolate", "hold_backward", "extrapolate", "look_forward" or "raw" (data only)
 
     @property
     def code(self) -> int:
         """The number of the mode that the generated code passes to ``lookup``."""
-        return ("interpolate", "hold_backward", "extrapolate", "look_forward").index(self.mode)
+        return ("interpolate", "hold_backward", "extrapolate", "look_forward", "raw").index(self.mode)
 
 
 @dataclass
@@ -213,6 +207,8 @@ class ModelIR:
     control_ir: dict[str, tuple] = field(default_factory=dict)
     #: constants fixed at compile time (SMOOTH N / DELAY N orders, DELAY FIXED times) -> where
     structural: dict[str, str] = field(default_factory=dict)
+    #: control variables written as functions of Time -> the aux node computed from each every step
+    varying_controls: dict[str, int] = field(default_factory=dict)
     #: TIME STEP the DELAY FIXED pipelines were built for (None: no DELAY FIXED)
     fixed_time_step: float | None = None
     #: hidden param nodes (seed, sample number) that RANDOM draws read (None: no RANDOM call)

@@ -15,6 +15,7 @@ import numpy as np
 
 from sdkit.engine.annotate import annotated_modules, annotated_source
 from sdkit.engine.background import CompileJob, simulate_meanwhile
+from sdkit.engine.clock import varying_times
 from sdkit.engine.codegen import check_order, generate, generate_numba
 from sdkit.engine.ir import ModelIR
 from sdkit.engine.kernel_files import (
@@ -267,7 +268,7 @@ class Kernel:
         return "meanwhile"
 
     # ------------------------------------------------------------ simulating
-    def _times(self, time: Mapping[str, float] | None) -> tuple[float, float, float, float]:
+    def _times(self, time: Mapping[str, float] | None) -> tuple[float, float, float, float] | tuple:
         from sdkit.engine.static import control_values
 
         overrides: dict[str, float] = {}
@@ -291,6 +292,8 @@ class Kernel:
             raise ParameterError(
                 f"final_time {t['final_time']} is before initial_time {t['initial_time']}"
             )
+        if self._ir.varying_controls:
+            return varying_times(self._ir, overrides, t)
         return t["initial_time"], t["final_time"], t["time_step"], t["saveper"]
 
     def _param_values(self, params: Mapping[str, Any], n: int) -> dict[int, np.ndarray | float]:

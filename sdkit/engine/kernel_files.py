@@ -41,12 +41,12 @@ def _runtime_hash() -> str:
 
     numba's on-disk cache does not notice when a called function or a compiler
     option changes, so the kernel's module name includes this hash and the
-    interleave count: editing vmath.py, vformulas.py or nbfunctions.py, or changing
+    interleave count: editing vmath.py, vformulas.py, nbfunctions.py, vrandom.py or available.py, or changing
     :data:`INTERLEAVE`, gives every kernel a new name and a fresh compile.
     """
     folder = Path(__file__).parent
     h = hashlib.sha256()
-    for name in ("vmath.py", "vformulas.py", "nbfunctions.py", "vrandom.py"):
+    for name in ("vmath.py", "vformulas.py", "nbfunctions.py", "vrandom.py", "available.py"):
         h.update((folder / name).read_bytes())
     return h.hexdigest()
 
@@ -100,17 +100,19 @@ def exec_numpy_source(source: str) -> Any:
 
 
 def load_numba(src: str, digest: str) -> Any:
-    """The ``run`` of the numba module ``src`` (named by ``digest``): from this process's
-    modules, else written to the private cache (verified) and imported."""
+    """The numba module ``src`` (named by ``digest``): from this process's modules, else
+    written to the private cache (verified) and imported."""
     import numba
 
     name = f"sdkit_kernel_{digest}_{numba.__version__.replace('.', '_')}"
-    return load_modules([(name, src)]).run
+    return load_modules([(name, src)])
 
 
 def load_modules(modules: list[tuple[str, str]]) -> Any:
     """The last of ``modules`` (``(name, text)``), each imported from this process's modules,
     else written to the private cache (verified) and imported, in order."""
+    if all(name in sys.modules for name, _ in modules):  # loaded: no waiting for a compile holding the lock
+        return sys.modules[modules[-1][0]]
     with LOAD_LOCK:
         folder = None
         for name, text in modules:

@@ -43,7 +43,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sdkit.engine import ir as IR
-from sdkit.engine.codegen import _NB_FN, _NB_FN_CALLED, ExpressionCode, check_order
+from sdkit.engine.codegen import _NB_FN, _NB_FN_CALLED, ExpressionCode, check_order, static_checks
 from sdkit.engine.ir import Expr, ModelIR, children
 from sdkit.engine.nbmodule import LANES, NumbaModules, module_name, numba_time_loop
 from sdkit.engine.schedule import Schedule
@@ -290,8 +290,9 @@ def generate_blocked(ir: ModelIR, sched: Schedule, salt: str) -> NumbaModules:
     init_blocks, step_blocks, layout = _blocks(ir, sched)
     blocks = init_blocks + step_blocks or [_block(ir, [], layout.rows, False)]
     z_row = layout.size * L
-    order = [int(layout.rows[i]) for i in check_order(ir, sched)]
-    n_static = len(order) - len(sched.step) - len(sched.stocks)
+    checked = check_order(ir, sched)
+    n_static = static_checks(checked, sched)
+    order = [int(layout.rows[i]) for i in checked]
     params = [int(layout.rows[i]) for i, nd in enumerate(ir.nodes) if nd.kind == "param"]
     stocks = [int(layout.rows[i]) for i in sched.stocks]
     sizes = [len(init_blocks), layout.size, z_row, z_row + L, max(b.width for b in blocks)]

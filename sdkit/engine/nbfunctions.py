@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from sdkit.engine import vmath
+from sdkit.engine.available import available_level, available_share  # noqa: F401 - the kernel calls _F.available_...
 from sdkit.engine.vmath import select
 from sdkit.engine.vrandom import (  # noqa: F401 - the kernel calls them as _F.random_...
     random_exponential,
@@ -94,6 +95,9 @@ def log(a, b):
 @_jit
 def lookup(x, xs, ys, mode):
     n = xs.size
+    if mode == 4:  # raw data: the value at a time of the data, NaN at any other
+        k = np.searchsorted(xs, x)
+        return ys[k] if k < n and xs[k] == x else math.nan
     if mode == 1:
         k = 0
         while k < n and xs[k] <= x:

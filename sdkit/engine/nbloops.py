@@ -23,7 +23,14 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import NamedTuple
 
-from sdkit.engine.codegen import _NB_FN, _NB_FN_CALLED, ExpressionCode, _assign, check_order
+from sdkit.engine.codegen import (
+    _NB_FN,
+    _NB_FN_CALLED,
+    ExpressionCode,
+    _assign,
+    check_order,
+    static_checks,
+)
 from sdkit.engine.ir import ModelIR
 from sdkit.engine.nbmodule import LANES, numba_module, numba_time_loop
 from sdkit.engine.runs import Item, Run, find_runs, order_items, positional, shape
@@ -181,7 +188,7 @@ def generate_looped(g: ExpressionCode, ir: ModelIR, sched: Schedule, items: Loop
     hoisted = ["    " + line for line in g.hoist]
     g.hoist = None
     order = check_order(ir, sched)
-    n_static = len(order) - len(sched.step) - len(sched.stocks)
+    n_static = static_checks(order, sched)
     check = [
         f"    for i in range({L}):",
         f"        X[{z_row} + i] = 0.0",

@@ -37,8 +37,9 @@ class Plan:
         The saved steps.
     final : bool
         Only the final values are returned (no time axis).
-    decimals : int
-        Decimals that saved times are rounded to (like PySD's output index).
+    decimals : int or numpy.ndarray
+        Decimals that saved times are rounded to (like PySD's output index); per step
+        when the TIME STEP changes with Time.
     var_nodes : list of numpy.ndarray
         Per returned variable, its node indices (shaped like its subscripts; -1 for none).
     saved_nodes : numpy.ndarray
@@ -55,38 +56,50 @@ class Plan:
     save_index: np.ndarray
     steps: np.ndarray
     final: bool
-    decimals: int
+    decimals: int | np.ndarray
     var_nodes: list[np.ndarray]
     saved_nodes: np.ndarray
 
     @property
     def out_times(self) -> np.ndarray:
-        return np.round(np.asarray(self.times)[self.steps], self.decimals)
+        times = np.asarray(self.times)[self.steps]
+        if isinstance(self.decimals, np.ndarray):  # per step: the TIME STEP changes with Time
+            return np.array([np.round(x, d) for x, d in zip(times, self.decimals[self.steps], strict=True)])
+        return np.round(times, self.decimals)
 
     def column(self) -> dict[int, int]:
         """Node -> its position in the output buffer."""
         return {int(node): j for j, node in enumerate(self.saved_nodes)}
 
     def rounded(self, t: float) -> float:
-        return float(np.round(t, self.decimals))
+        return float(np.round(t, np.max(self.decimals)))
 
 
-def make_plan(names: list[str], var_nodes: Mapping[str, np.ndarray], t: tuple[float, float, float, float],
+def make_plan(names: list[str], var_nodes: Mapping[str, np.ndarray], t: tuple,
               save: str | Sequence[float] | np.ndarray) -> Plan:
-    """The plan for ``names`` under time settings ``t`` = (t0, tf, dt, saveper), saving ``save``."""
+    """The plan for ``names`` under time settings ``t`` = (t0, tf, dt, saveper), saving ``save``.
+
+    A fifth item of ``t``, a :class:`sdkit.engine.clock.Grid`, gives the times of a
+    model whose control variables change with Time (``dt`` is then the kernel's).
+    """
     for v in names:
         if v not in var_nodes:
             raise ParameterError(f"variable '{v}' is not in the model; see kernel.variables")
-    t0, tf, dt, sp = t
-    times = time_grid(t0, tf, dt)
-    check = saveper_mask(times, t0, dt, sp)
-    steps = save_steps(save, times, check, t0, tf, dt)
+    t0, tf, dt, sp, *varying = t
+    if varying:  # control variables that change with Time (sdkit.engine.clock)
+        times, check, decimals = varying[0].times, varying[0].check, varying[0].decimals
+        steps = save_steps(save, times, check, t0, tf, varying[0].min_step)
+    else:
+        times = time_grid(t0, tf, dt)
+        check = saveper_mask(times, t0, dt, sp)
+        decimals = -int(np.log10(dt * RPREC))
+        steps = save_steps(save, times, check, t0, tf, dt)
     save_index = np.full(len(times), -1, dtype=np.int64)
     save_index[steps] = np.arange(steps.size)
     nodes = [var_nodes[v] for v in names]
     saved = sorted({int(i) for idx in nodes for i in np.ravel(idx) if i >= 0})
     return Plan(names, t0, tf, dt, sp, times, check, save_index, steps,
-                final=isinstance(save, str) and save == "final", decimals=-int(np.log10(dt * RPREC)),
+                final=isinstance(save, str) and save == "final", decimals=decimals,
                 var_nodes=nodes, saved_nodes=np.asarray(saved, dtype=np.int64))
 
 

@@ -20,8 +20,12 @@ def control_values(
     ir: ModelIR,
     overrides: dict[str, float],
     used_params: set[int] | None = None,
+    time: float | None = None,
 ) -> dict[str, float]:
     """Evaluate the control variables, given overrides, in dependency order.
+
+    ``Time`` reads ``time`` when given, else the initial time (0 while the initial
+    time itself is evaluated, as PySD does).
 
     Raises
     ------
@@ -34,7 +38,7 @@ def control_values(
         progress = False
         for name in list(pending):
             try:
-                values[name] = static_eval(exprs[name], ir, values, used_params)
+                values[name] = static_eval(exprs[name], ir, values, used_params, time)
             except KeyError:
                 continue
             pending.remove(name)
@@ -50,14 +54,15 @@ def variables_read(ir: ModelIR, used_params: set[int]) -> list[str]:
 
 
 def static_eval(
-    e: Expr, ir: ModelIR, control: dict[str, float], used_params: set[int] | None = None
+    e: Expr, ir: ModelIR, control: dict[str, float], used_params: set[int] | None = None,
+    time: float | None = None,
 ) -> float:
-    """Evaluate an expression of numbers, time and parameter-free nodes at the initial time.
+    """Evaluate an expression of numbers, time and parameter-free nodes at ``time`` (default: the initial time).
 
     With ``used_params`` given, constants are allowed too (at their defaults) and
     their node indices are added to the set.
     """
-    return _Static(ir, control, used_params).visit(e)
+    return _Static(ir, control, used_params, time).visit(e)
 
 
 #: Control tag -> control variable.
@@ -65,18 +70,22 @@ _CONTROLS = {"t0": "initial_time", "tf": "final_time", "dt": "time_step", "sp": 
 
 
 class _Static(Visitor):
-    """The value of an expression at the initial time, or NotStatic."""
+    """The value of an expression at the initial time (or at ``time``), or NotStatic."""
 
-    def __init__(self, ir: ModelIR, control: dict[str, float], used_params: set[int] | None) -> None:
+    def __init__(self, ir: ModelIR, control: dict[str, float], used_params: set[int] | None,
+                 time: float | None = None) -> None:
         self.ir = ir
         self.control = control
         self.used_params = used_params
+        self.time = time
 
     def visit_Const(self, e: IR.Const) -> float:
         return e.value
 
     def visit_Time(self, e: IR.Time) -> float:
-        return self.control["initial_time"]
+        if self.time is not None:
+            return self.time
+        return self.control.get("initial_time", 0.0)
 
     def visit_Control(self, e: IR.Control) -> float:
         return self.control[_CONTROLS[e.name]]
@@ -97,11 +106,9 @@ class _Static(Visitor):
         b = self.visit(e.right)
         return float(F.scalar_binop(e.op, a, b))
 
-    def visit_Neg(self, e: IR.Neg) -> float:
-        return -self.visit(e.arg)
-
-    def visit_Not(self, e: IR.Not) -> float:
-        return float(not self.visit(e.arg))
+    def visit_Unary(self, e: IR.Unary) -> float:
+        a = self.visit(e.arg)
+        return -a if e.op == "-" else float(not a)
 
     def visit_If(self, e: IR.If) -> float:
         return self.visit(e.then if self.visit(e.cond) else e.other)

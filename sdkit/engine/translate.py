@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from sdkit.engine import clock
 from sdkit.engine.allocation import AllocationMixin
 from sdkit.engine.calls import ExpressionMixin
 from sdkit.engine.data_files import DataFilesMixin
-from sdkit.engine.ir import Const, Control, Expr, Lookup, ModelIR, Node, Ref, Time, uses_time
+from sdkit.engine.ir import Const, Control, Expr, Lookup, ModelIR, Node, Ref, Time
 from sdkit.engine.statefuls import StatefulMixin
 from sdkit.engine.static import NotStatic, control_values, variables_read
 from sdkit.engine.vectors import VectorMixin
@@ -106,6 +107,8 @@ class Translator(ExpressionMixin, StatefulMixin, VectorMixin, AllocationMixin, D
         self._resolve_control()
         while self.pending:
             self._translate_pending(next(iter(self.pending)))
+        self.current = self.clean.get("time_step")
+        clock.finish(ir, self.varying)
         ir.stocks = [
             py
             for py, nodes in ir.var_nodes.items()
@@ -227,30 +230,40 @@ class Translator(ExpressionMixin, StatefulMixin, VectorMixin, AllocationMixin, D
                 f"model '{self.path.name}' has no FINAL TIME; add a FINAL TIME equation"
             )
         exprs: dict[str, Expr] = {"initial_time": Const(0.0), "time_step": Const(1.0)}
+        py_of = {clean_name(self.elements[py].name): py for py, kind in self.kind.items() if kind == "control"}
         for name, ast in self.control_exprs.items():
-            self.current = name
-            try:
-                e = self.expr(ast, {})
-            except (ModelFileError, UnsupportedFeature):
-                e = Time()  # rejected below
-            if uses_time(e):
-                raise UnsupportedFeature(
-                    f"control variable '{name.upper().replace('_', ' ')}' is not a constant; "
-                    "use engine='pysd'"
-                )
-            exprs[name] = e
+            self.current = py_of[name]
+            exprs[name] = self.expr(ast, {})
+            self._translate_dependencies(exprs[name], set())
         exprs.setdefault("saveper", Control("dt"))
+        varying = clock.varying(exprs, self.ir)
         used: set[int] = set()
         try:
             values = control_values(exprs, self.ir, {}, used)
         except NotStatic as exc:
+            self.current = py_of[varying[0]] if varying else None
             raise UnsupportedFeature(
-                f"control variables of '{self.path.name}' depend on non-constant {exc}; "
+                f"control variable '{self._model_name()}' depends on '{exc}', which changes during the run; "
+                "the engine reads control variables that are functions of Time and constants (PySD runs it); "
                 "use engine='pysd'"
             ) from None
+        for name in varying:  # read at other times too, on other branches
+            clock.params_read(exprs[name], self.ir, used)
         self.ir.control_params.update(variables_read(self.ir, used))
         self.ir.control = values
         self.ir.control_ir = exprs
+        clock.add_nodes(self.ir, exprs, varying, py_of)
+        for name in varying:
+            if name in py_of:
+                self._declare_control_names(py_of[name])
+        self.varying = varying
+
+    def _declare_control_names(self, py: str) -> None:
+        el = self.elements[py]
+        self.ir.names[py] = el.name
+        self.ir.units[py] = str(el.units or "")
+        self.ir.comments[py] = str(el.documentation or "").strip()
+        self.ir.limits[py] = tuple(el.limits) if el.limits else (None, None)
 
     # -------------------------------------------------------------- subscripts
     def _expand_subscript(self, sub: str) -> list[tuple[str | None, str]]:

@@ -26,9 +26,9 @@ that overflow or fall into the subnormal range) follow C99 ``exp``/``log``/``pow
 kernels and its reduction by pi/2 in three parts, exact for ``|x| < 8.2e5``).
 
 Editing this file or the formulas: numba's on-disk cache does not notice changes
-in called functions, so generated kernels include both files' hashes in their
-module name and :mod:`sdkit.engine.ufuncs` and :mod:`sdkit.engine.vrandom` in
-their loops' cache keys (:data:`SOURCES_HASH`); all recompile.
+in called functions, so generated kernels and the loops of :mod:`sdkit.engine.ufuncs`
+include both files' hashes in their module name and :mod:`sdkit.engine.vrandom` in
+its loop's cache key (:data:`SOURCES_HASH`); all recompile.
 """
 
 from __future__ import annotations

@@ -171,7 +171,7 @@ def _loop(source_hash: str):
     """The numpy backend's compiled loop, closed over the hash of this file, vmath.py and vformulas.py.
 
     numba's cache key includes closure values but not called functions, so an
-    edit to the maths changes the key (as in :mod:`sdkit.engine.ufuncs`).
+    edit to the maths changes the key.
     """
 
     @njit(cache=True, error_model="numpy", nogil=True)

@@ -215,4 +215,4 @@ def _compiled(source: str):
     from sdkit.engine.kernel_files import RUNTIME_HASH, load_numba
 
     digest = hashlib.sha256(f"links {source} {RUNTIME_HASH}".encode()).hexdigest()[:24]
-    return load_numba(source, digest)
+    return load_numba(source, digest).run

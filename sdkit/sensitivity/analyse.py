@@ -42,7 +42,8 @@ def analyse(method: str, problem: dict[str, Any], x: np.ndarray, y: np.ndarray,
 
     Parameters
     ----------
-    method : {"sobol", "morris", "efast", "pawn", "delta"}
+    method : str
+        A method of :data:`sdkit.sensitivity.methods.METHODS`.
     problem : dict
         SALib problem (``num_vars``, ``names``, ``bounds``, ``dists``).
     x : numpy.ndarray

@@ -74,6 +74,9 @@ class Method:
         The indices returned, in SALib's names, with a description of each.
     ranking : str
         The index parameters are ranked by.
+    quick_samples : int
+        The base size ``sdkit reproduce --quick`` cuts a study of this method to: small, but
+        usable with the default options.
     output_units : bool
         The indices carry the output's units (Morris' elementary effects) instead of being
         fractions of variance or distances between distributions.
@@ -104,6 +107,7 @@ class Method:
     options: dict[str, Option]
     indices: dict[str, str]
     ranking: str
+    quick_samples: int
     extra_indices: Callable[[Options], dict[str, str]] = lambda options: {}
     size_ok: Callable[[int, Options], bool] = lambda n, options: True
     min_parameters: int = 1
@@ -186,6 +190,7 @@ SOBOL = Method(
     indices=_SOBOL_INDICES,
     extra_indices=lambda options: _SECOND_ORDER if options.get("calc_second_order") else {},
     ranking="ST",
+    quick_samples=128,
     min_parameters=2,
     convergence=("ST", False),
     bootstrap_copies=8,
@@ -220,6 +225,7 @@ MORRIS = Method(
              "mu_star_conf": "half-width of the mu_star confidence interval",
              "sigma": "standard deviation of the elementary effects"},
     ranking="mu_star",
+    quick_samples=16,
     min_parameters=2,
     uniform_only=True,
     convergence=("mu_star", True),
@@ -261,6 +267,7 @@ EFAST = Method(
              "num_resamples": _RESAMPLES, "conf_level": _CONF},
     indices=_SOBOL_INDICES,
     ranking="ST",
+    quick_samples=129,
     min_parameters=2,
 )
 
@@ -298,6 +305,7 @@ PAWN = _on_latin_hypercube(
              "median": "PAWN index (median KS statistic)", "maximum": "PAWN index (maximum KS statistic)",
              "CV": "coefficient of variation of the KS statistics"},
     ranking="median",
+    quick_samples=256,
 )
 
 
@@ -321,6 +329,7 @@ DELTA = _on_latin_hypercube(
              "delta_conf": "half-width of the delta confidence interval",
              "S1": _SOBOL_INDICES["S1"], "S1_conf": _SOBOL_INDICES["S1_conf"]},
     ranking="delta",
+    quick_samples=256,
     reserved_suffixes=("_raw", "_balanced", "_step", "_conf"),
     bootstrap_copies=3,
 )

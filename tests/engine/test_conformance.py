@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sdkit.engine import compile_model
-from sdkit.engine.conformance import find_cases, main, run_case
+from sdkit.engine.conformance import CaseResult, find_cases, main, markdown_table, run_case
 from sdkit.errors import UnsupportedFeature
 from tests.shared_data import CONFORMANCE, absent
 
@@ -44,3 +44,17 @@ def test_conformance_command_prints_table(capsys):
     assert out.startswith("| case | status |")
     assert "| teacup | passed" in out
     assert status == 0
+
+
+def test_conformance_table_lists_each_case_and_counts_the_statuses():
+    results = [CaseResult("teacup", "passed", compared=2), CaseResult("macro", "unsupported", "macros"),
+               CaseResult("drift", "failed", "stock", max_error=0.5, compared=3)]
+    assert markdown_table(results).splitlines() == [
+        "| case | status |",
+        "|---|---|",
+        "| teacup | passed (2 series) |",
+        "| macro | unsupported (macros) |",
+        "| drift | failed (max error 0.5; stock) |",
+        "",
+        "1 passed, 1 unsupported, 0 incomplete, 1 failed, 0 error of 3 cases",
+    ]

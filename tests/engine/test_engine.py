@@ -266,7 +266,7 @@ def test_unknown_names_and_bad_shapes_raise(decay_kernel):
     [
         ("RANDOM WEIBULL(0, 10, 3, 0, 1, 0)", "RANDOM WEIBULL"),
         ("RANDOM BETA(0, 1, 2, 3, 0, 1, 0)", "RANDOM BETA"),
-        ("ALLOCATE AVAILABLE(stock, stock, stock)", "ALLOCATE AVAILABLE"),
+        ("ALLOCATE AVAILABLE(stock, stock, stock)", "ALLOCATE AVAILABLE outside a subscripted equation"),
     ],
 )
 def test_unsupported_function_names_function_and_variable(tmp_path, equation, function):

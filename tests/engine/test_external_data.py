@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sdkit.engine import compile_model
-from sdkit.errors import ModelFileError, UnsupportedFeature
+from sdkit.errors import ModelFileError
 
 openpyxl = pytest.importorskip("openpyxl", reason="PySD's spreadsheet reader")
 
@@ -143,7 +143,70 @@ def test_a_missing_data_file_is_one_line_naming_it(model_path):
     assert "\n" not in str(caught.value)
 
 
-def test_raw_data_is_refused_by_name(model_path):
-    model_path.write_text(MODEL.replace("ahead:LOOK FORWARD:", "ahead:RAW:"), encoding="utf-8")
-    with pytest.raises(UnsupportedFeature, match=r":RAW:.*'ahead'"):
-        compile_model(model_path, backend="numpy")
+RAW_MODEL = """{UTF-8}
+Letter: A, B ~~|
+raw :RAW: := GET DIRECT DATA('series.csv', ',', 'A', 'D2') ~ widgets/Month ~ Only at the data's times. |
+raw gap[Letter] :RAW: := GET DIRECT DATA('series.csv', ',', 'A', 'B2') ~ widgets/Month ~ B's hole stays. |
+known = IF THEN ELSE(raw = raw, raw, -1) ~ widgets/Month ~ The data where there is some. |
+stock = INTEG(known, 0) ~ widgets ~ |
+INITIAL TIME = 0 ~ Month ~ |
+FINAL TIME = 12 ~ Month ~ |
+TIME STEP = 0.5 ~ Month ~ |
+SAVEPER = TIME STEP ~ Month ~ |
+"""
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_raw_data_has_values_only_at_its_times_as_in_pysd(tmp_path, backend):
+    import pysd
+
+    (tmp_path / "series.csv").write_text(SERIES, encoding="utf-8")
+    path = tmp_path / "raw.mdl"
+    path.write_text(RAW_MODEL, encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pysd_model = pysd.read_vensim(str(path))
+        expected = pysd_model.run()
+    kernel = compile_model(path, backend=backend)
+    result = kernel.simulate(None, 1)
+    at = {float(t): i for i, t in enumerate(result.times)}
+    raw = _engine_series(kernel, result, "raw")
+    assert [raw[at[t]] for t in (0.0, 5.0, 10.0)] == [100, 200, 400]
+    assert np.isnan(np.delete(raw, [at[0.0], at[5.0], at[10.0]])).all()  # beyond the data too
+    assert np.isnan(_engine_series(kernel, result, "raw_gap", ("B",))[at[5.0]])  # missing: not filled
+    for column in expected.columns:
+        name = column.split("[")[0]
+        py_name = pysd_model.namespace[name]
+        if py_name in result.data:
+            elements = tuple(e.strip() for e in column[len(name) + 1:-1].split(",")) if "[" in column else ()
+            np.testing.assert_allclose(_engine_series(kernel, result, py_name, elements), expected[column].values,
+                                       rtol=0, atol=1e-12, err_msg=column)  # NaN where PySD has NaN
+
+
+def test_a_variable_computed_from_raw_data_between_its_times_is_a_non_finite_error(tmp_path):
+    from sdkit.errors import NonFiniteError
+
+    (tmp_path / "series.csv").write_text(SERIES, encoding="utf-8")
+    path = tmp_path / "raw.mdl"
+    path.write_text(RAW_MODEL.replace("IF THEN ELSE(raw = raw, raw, -1)", "raw * 2"), encoding="utf-8")
+    with pytest.raises(NonFiniteError, match=r"'known'.*0\.5"):
+        compile_model(path, backend="numpy").simulate(None, 1)
+
+
+def test_sdkit_run_of_raw_data_is_the_same_with_either_engine(tmp_path):
+    import xarray as xr
+
+    from sdkit.cli import main
+
+    (tmp_path / "series.csv").write_text(SERIES, encoding="utf-8")
+    path = tmp_path / "raw.mdl"
+    path.write_text(RAW_MODEL, encoding="utf-8")
+    values = {}
+    for engine in ("engine", "pysd"):
+        out = tmp_path / f"{engine}.nc"
+        assert main(["run", str(path), "--engine", engine, "--out", str(out)]) == 0
+        with xr.open_dataset(out) as ds:
+            values[engine] = {name: ds[name].values for name in ("raw", "known", "stock")}
+    assert np.isnan(values["pysd"]["raw"]).any()
+    for name, engine_values in values["engine"].items():
+        np.testing.assert_array_equal(engine_values, values["pysd"][name], err_msg=name)  # NaN where NaN
