@@ -218,6 +218,22 @@ class Model:
         return True
 
     @cached_property
+    def data_file_names(self) -> tuple[str, ...]:
+        """The names of the data files the model reads (GET XLS/DIRECT ...), as written, sorted."""
+        from sdkit.structure import data_files
+
+        return tuple(sorted({name for _owner, name in data_files(self.abstract_model)}))
+
+    def load_numba(self) -> bool:
+        """Load the engine's numba kernel of this model now (from numba's cache in about 0.4 s,
+        else compiled: seconds), so that every run after it, a single one included, runs on
+        it; whether the engine runs the model (when not, runs go to PySD and nothing is loaded)."""
+        if not self.engine_supported(warn=False):
+            return False
+        self.kernel.simulate({}, n=1, backend="numba", variables=[], save="final")
+        return True
+
+    @cached_property
     def pysd_source(self) -> str:
         """The Python module PySD generates for this model, built from the checked text."""
         from pysd.builders.python.python_model_builder import ModelBuilder
@@ -265,7 +281,8 @@ class Model:
         return pysd_model
 
 
-def load_model(path: str | Path, scenarios: str | Path | None = None, allow_outside_range: bool = False) -> Model:
+def load_model(path: str | Path, scenarios: str | Path | None = None, allow_outside_range: bool = False,
+               numba: bool = False) -> Model:
     """Read a Vensim ``.mdl`` file and its scenarios.
 
     Parameters
@@ -279,6 +296,11 @@ def load_model(path: str | Path, scenarios: str | Path | None = None, allow_outs
     allow_outside_range : bool
         Accept scenario values outside a constant's documented range (the ``[min, max]``
         of its units field); by default they are refused.
+    numba : bool
+        Also load the engine's numba kernel (:meth:`Model.load_numba`): loading takes about
+        0.4 s longer when numba's cache holds the kernel (a first compile takes seconds), and
+        every run after it, the first included, runs compiled (a few milliseconds for one
+        run of the core model instead of about 0.13 s on the numpy backend).
 
     Returns
     -------
@@ -332,4 +354,6 @@ def load_model(path: str | Path, scenarios: str | Path | None = None, allow_outs
                             "check the path given to --scenarios")
     if scenarios_file.exists():
         model.scenarios = load_scenarios(scenarios_file, model, allow_outside_range)
+    if numba:
+        model.load_numba()
     return model

@@ -10,21 +10,26 @@ read by an unpickler that builds only PySD's syntax-tree classes, paths and nump
 scalars: a file that holds anything else is ignored and the text is parsed again.
 :func:`cached_plain` keeps plain data derived from a parse (strings, numbers, lists,
 tuples, dicts; read back by an unpickler that builds nothing else) under the same key,
-so that a warm load need not import what computed it.
+so that a warm load need not import what computed it. PySD's abstract-model classes are
+taken from their own modules without importing PySD's package (:func:`pysd_module`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import logging
 import os
 import pickle
+import sys
+import threading
 import time
 from collections.abc import Callable
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from sdkit.cache import cache_folder, write_private
@@ -36,6 +41,9 @@ STALE_DAYS = 30
 
 #: the modules whose classes make up PySD's abstract model
 _TREE_MODULES = ("pysd.translators.structures.abstract_expressions", "pysd.translators.structures.abstract_model")
+#: PySD's modules that import nothing of PySD's (:func:`pysd_module`): the abstract model and the builder's function names
+_STANDALONE_MODULES = (*_TREE_MODULES, "pysd.builders.python.python_functions")
+_STANDALONE_LOCK = threading.RLock()
 #: the other globals an abstract model's pickle refers to
 _OTHER_GLOBALS = {
     ("pathlib", "PosixPath"), ("pathlib", "WindowsPath"), ("pathlib", "PurePosixPath"),
@@ -52,9 +60,46 @@ class _TreeUnpickler(pickle.Unpickler):
     """Builds PySD's syntax-tree classes, paths and numpy values; refuses every other global."""
 
     def find_class(self, module: str, name: str) -> Any:
-        if module in _TREE_MODULES or (module, name) in _OTHER_GLOBALS:
+        if module in _TREE_MODULES:
+            return getattr(pysd_module(module), name)
+        if (module, name) in _OTHER_GLOBALS:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"a cached parse may not refer to {module}.{name}")
+
+
+def expressions_module() -> ModuleType:
+    """PySD's ``abstract_expressions``: the classes of an equation's syntax tree (:func:`pysd_module`)."""
+    return pysd_module(_TREE_MODULES[0])
+
+
+def pysd_module(name: str) -> ModuleType:
+    """PySD's module ``name``, one of :data:`_STANDALONE_MODULES`, without importing PySD's
+    package when it is not imported yet.
+
+    These modules import nothing of PySD's (only ``dataclasses``, ``typing`` and
+    ``pathlib``), while PySD's package imports its model classes and with them openpyxl
+    (about 0.15 s of a one-run process). The module's file is run alone under its own
+    name in ``sys.modules``; a later ``import pysd`` finds it there and uses the same classes.
+    """
+    if name not in _STANDALONE_MODULES:
+        raise ValueError(f"{name} is not one of PySD's modules that stand alone")
+    with _STANDALONE_LOCK:  # one module object, whichever thread asks first
+        found = sys.modules.get(name)
+        if found is not None:
+            return found
+        package = importlib.util.find_spec("pysd") if "pysd" not in sys.modules else None
+        if package is None or package.origin is None:
+            return importlib.import_module(name)
+        spec = importlib.util.spec_from_file_location(
+            name, Path(package.origin).parent.joinpath(*name.split(".")[1:]).with_suffix(".py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+        return module
 
 
 @cache

@@ -58,14 +58,9 @@ def provenance_attrs(model: Any, **extra: Any) -> dict[str, str]:
 def _data_file_hashes(model: Any) -> dict[str, str]:
     """File name -> SHA-256 of every data file the model reads (GET XLS/DIRECT ...), beside it."""
     from sdkit.model_file import sha256_of
-    from sdkit.structure import data_files
 
-    abstract_model = getattr(model, "abstract_model", None)
-    if abstract_model is None:
-        return {}
     folder = Path(model.path).parent
-    names = sorted({name for _owner, name in data_files(abstract_model) if (folder / name).is_file()})
-    return {name: sha256_of(folder / name) for name in names}
+    return {name: sha256_of(folder / name) for name in model.data_file_names if (folder / name).is_file()}
 
 
 def _jsonable(value: Any) -> Any:

@@ -35,9 +35,14 @@ def final_values(dataset: xr.Dataset, variables: Sequence[str]) -> str:
     rows = []
     for key in keys:
         where = dict(zip(runs, key, strict=True))
-        finals = [dataset[v].sel(where).dropna("time") for v in scalar]
-        rows.append([*map(str, key), *(float(f[-1]) if f.size else float("nan") for f in finals)])
+        rows.append([*map(str, key), *(last_value(dataset[v].sel(where).values) for v in scalar)])
     return table(header, rows)
+
+
+def last_value(values: np.ndarray) -> float:
+    """The last value of a run that is not NaN (NaN when every value is), as ``dropna`` leaves it."""
+    kept = values[~np.isnan(values)]
+    return float(kept[-1]) if kept.size else float("nan")
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

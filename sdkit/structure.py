@@ -15,6 +15,7 @@ from sdkit.beyond_pysd import ENGINE_FUNCTIONS, STATEFUL_FUNCTIONS
 from sdkit.errors import ModelFileError
 from sdkit.locate import SKETCH_MARK, canonical, equation_lines
 from sdkit.names import ModelNames, model_names
+from sdkit.parsed import expressions_module, pysd_module
 
 #: Abstract structures whose value comes from the previous step or the initial time:
 #: a dependency through them does not make an algebraic loop.
@@ -76,8 +77,8 @@ def check_structure(abstract_model: Any, text: str, path: Path, names: ModelName
     ------
     ModelFileError
     """
-    from pysd.builders.python.python_functions import functionspace
-    from pysd.translators.structures import abstract_expressions as ae
+    functionspace = pysd_module("pysd.builders.python.python_functions").functionspace
+    ae = expressions_module()
 
     section = abstract_model.sections[0]
     cleanspace = (names or model_names(abstract_model, path, text)).cleanspace
@@ -146,7 +147,7 @@ def _refuse_redefinitions(section: Any, text: str, path: Path) -> None:
 
 def _callable(element: Any) -> bool:
     """Whether a model element may be called with parentheses: a lookup or data."""
-    from pysd.translators.structures import abstract_expressions as ae
+    ae = expressions_module()
 
     for component in element.components:
         if type(component).__name__ in ("AbstractLookup", "AbstractData"):
@@ -214,7 +215,7 @@ def refuse_reserved(abstract_model: Any, text: str, path: Path) -> None:
 
 def check_subscripts(abstract_model: Any, text: str, path: Path) -> None:
     """Refuse undefined subscript ranges, and a scalar equation that reads a subscripted variable whole."""
-    from pysd.translators.structures import abstract_expressions as ae
+    ae = expressions_module()
 
     section = abstract_model.sections[0]
     known = set()

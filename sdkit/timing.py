@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from sdkit.errors import ModelFileError, ParameterError
+from sdkit.parsed import expressions_module
 from sdkit.structure import clean_name, walk
 from sdkit.variables import CONTROL_NAMES, number_of
 
@@ -100,7 +101,7 @@ def saveper_mask(times: Sequence[float], t0: float, dt: float, saveper: float) -
 
 def time_settings_of(abstract_model: Any, path: Path) -> TimeSettings:
     """The time settings the file's control variables give (``SAVEPER = TIME STEP`` included)."""
-    from pysd.translators.structures import abstract_expressions as ae
+    ae = expressions_module()
 
     values: dict[str, float] = {}
     aliases: dict[str, str] = {}
@@ -189,7 +190,7 @@ class _TimeConstantFinder:
 
     def visit(self, node: Any, owner: str) -> None:
         """Note the time constants one node of ``owner``'s equation uses."""
-        from pysd.translators.structures import abstract_expressions as ae
+        ae = expressions_module()
 
         if isinstance(node, ae.ArithmeticStructure):
             for argument in _divisors(node):
@@ -209,7 +210,7 @@ class _TimeConstantFinder:
                 self.note(getattr(node, field_name), "time", order, where=f"a delay or smooth of {owner}", any_units=True)
 
     def note(self, node: Any, kind: str, order: float = 1.0, where: str = "", any_units: bool = False) -> None:
-        from pysd.translators.structures import abstract_expressions as ae
+        ae = expressions_module()
 
         if _is_number(node) and where:  # a literal time: fixed, it cannot be overridden
             self.keep(TimeConstant(f"{where}: {float(node):g}", f"the number {float(node):g} in {where}", kind, float(node), order))
@@ -286,7 +287,7 @@ def find_time_lookups(abstract_model: Any, py_names: dict[str, str]) -> dict[str
     ends outside it is refused. ``py_names`` maps each model name to its Python-safe
     name; a variable reading several such lookups gets the range they share.
     """
-    from pysd.translators.structures import abstract_expressions as ae
+    ae = expressions_module()
 
     section = abstract_model.sections[0]
     tables: dict[str, list[Any]] = {}
@@ -308,7 +309,7 @@ def find_time_lookups(abstract_model: Any, py_names: dict[str, str]) -> dict[str
 
 def _tables_read_at_time(ast: Any, tables: dict[str, list[Any]]) -> Iterator[Any]:
     """The lookup tables an expression evaluates at exactly ``Time`` (named or inline)."""
-    from pysd.translators.structures import abstract_expressions as ae
+    ae = expressions_module()
 
     def at_time(node: Any) -> bool:
         return isinstance(node, ae.ReferenceStructure) and node.reference == "time"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sdkit.external_data import CONSTANTS, coords_of, is_external, read
+from sdkit.parsed import expressions_module
 
 if TYPE_CHECKING:
     from sdkit.names import ModelNames
@@ -96,7 +97,7 @@ def dims_of(abstract_model: Any) -> dict[str, list[str]]:
 
 
 def _kind_of(element: Any) -> str:
-    from pysd.translators.structures import abstract_expressions as ae
+    ae = expressions_module()
 
     component = element.components[0]
     ast = component.ast
@@ -169,7 +170,7 @@ def _external_constant(component: Any, ranges: dict[str, list[str]], folder: Pat
 
 def number_of(ast: Any) -> float | np.ndarray | None:
     """The number (or array) an expression writes literally, possibly negated; None for anything else."""
-    from pysd.translators.structures import abstract_expressions as ae
+    ae = expressions_module()
 
     if isinstance(ast, int | float | np.ndarray) and not isinstance(ast, bool):
         return ast

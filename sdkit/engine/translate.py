@@ -40,25 +40,31 @@ def _is_number(ast: Any) -> bool:
     return isinstance(ast, (int, float, np.integer, np.floating)) and not isinstance(ast, bool)
 
 
+def _subscript_manager(section: Any, path: Path) -> Any:
+    """PySD's manager of the section's subscript ranges (a model without ranges needs none,
+    and does not import PySD's package, which imports openpyxl, for it)."""
+    from pysd.builders.python.subscripts import SubscriptManager
+
+    try:
+        return SubscriptManager(section.subscripts, path.parent)
+    except Exception as exc:
+        raise UnsupportedFeature(
+            f"subscript ranges of '{path.name}' cannot be resolved ({exc}); use engine='pysd'"
+        ) from exc
+
+
 class Translator(ExpressionMixin, StatefulMixin, VectorMixin, AllocationMixin, DataFilesMixin):
     """Build a :class:`ModelIR` from a PySD AbstractModel section."""
 
     def __init__(self, path: Path, text: str, abstract_model: Any) -> None:
-        from pysd.builders.python.subscripts import SubscriptManager
-
         from sdkit.names import model_names
 
         self.path = path
         section = abstract_model.sections[0]
         self.section = section
-        try:
-            self.sm = SubscriptManager(section.subscripts, path.parent)
-        except Exception as exc:
-            raise UnsupportedFeature(
-                f"subscript ranges of '{path.name}' cannot be resolved ({exc}); use engine='pysd'"
-            ) from exc
+        self.sm = _subscript_manager(section, path) if section.subscripts else None
         self.ranges: dict[str, list[str]] = {}
-        for name, elems in self.sm.subscripts.items():
+        for name, elems in (self.sm.subscripts.items() if self.sm else ()):
             if not isinstance(elems, list):
                 raise UnsupportedFeature(
                     f"subscript range '{name}' is read from a file; use engine='pysd'"

@@ -177,12 +177,19 @@ def test_O01_existing_output_is_kept_without_force(model_copy, tmp_path, capsys)
         assert "stock" in ds
 
 
-def _failing_to_netcdf(error: BaseException):
-    def write(self, path, *args, **kwargs):
-        Path(path).write_bytes(b"CDF\x01 partial")  # some bytes reach the disk, then it fails
+def _fail_netcdf_writes(monkeypatch, error: BaseException) -> None:
+    """Both ways sdkit writes a netCDF file (``to_netcdf``; ``dump_to_store`` into a file
+    netCDF4 has created) fail with ``error`` after some bytes reached the disk."""
+    def to_netcdf(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"CDF\x01 partial")
         raise error
 
-    return write
+    def dump_to_store(self, store, **kwargs):
+        assert Path(store.ds.filepath()).stat().st_size > 0  # netCDF4 wrote the file's header
+        raise error
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", to_netcdf)
+    monkeypatch.setattr(xr.Dataset, "dump_to_store", dump_to_store)
 
 
 @pytest.mark.parametrize(
@@ -192,7 +199,7 @@ def _failing_to_netcdf(error: BaseException):
 )
 def test_O02_full_disk_leaves_no_partial_file(error, model_copy, tmp_path, monkeypatch, capsys):
     out = tmp_path / "out.nc"
-    monkeypatch.setattr(xr.Dataset, "to_netcdf", _failing_to_netcdf(error))
+    _fail_netcdf_writes(monkeypatch, error)
     code = main(["run", str(model_copy("decay")), "--engine", "pysd", "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 2
@@ -205,11 +212,7 @@ def test_O02b_full_disk_named_when_netcdf_says_hdf_error(tmp_path, monkeypatch, 
     """netCDF reports a full disk as ``RuntimeError: NetCDF: HDF error``, not as ENOSPC."""
     import sdkit.io
 
-    def fails(self, path, *args, **kwargs):
-        Path(path).write_bytes(b"CDF partial")
-        raise RuntimeError("NetCDF: HDF error")
-
-    monkeypatch.setattr(xr.Dataset, "to_netcdf", fails)
+    _fail_netcdf_writes(monkeypatch, RuntimeError("NetCDF: HDF error"))
     monkeypatch.setattr(sdkit.io, "_disk_full", lambda folder: True)
     model = write_model(tmp_path, DECAY, None)
     code = main(["run", str(model), "--out", str(tmp_path / "out.nc")])
@@ -222,7 +225,7 @@ def test_O02b_full_disk_named_when_netcdf_says_hdf_error(tmp_path, monkeypatch, 
 def test_O03_interrupted_write_keeps_the_old_file(model_copy, tmp_path, monkeypatch, capsys):
     out = tmp_path / "out.nc"
     out.write_bytes(b"earlier results")
-    monkeypatch.setattr(xr.Dataset, "to_netcdf", _failing_to_netcdf(KeyboardInterrupt()))
+    _fail_netcdf_writes(monkeypatch, KeyboardInterrupt())
     code = main(["run", str(model_copy("decay")), "--engine", "pysd", "--out", str(out), "--force"])
     assert code == 130
     assert out.read_bytes() == b"earlier results"
