@@ -58,15 +58,18 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _measure(path: Path, min_run: int, timeout: float) -> dict:
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, SDKIT_CACHE_DIR=cache)
-        cmd = [sys.executable, __file__, "--worker", str(path), str(min_run)]
-        cpu = _children_cpu()
-        try:
-            done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout)
-        except subprocess.TimeoutExpired:  # the killed worker's CPU time, imports and translation included
-            return {"timeout": timeout, "cpu_s": _children_cpu() - cpu}
+def _measure(path: Path, min_run: int, timeout: float, cache: str | None = None) -> dict:
+    """The worker's times in a fresh process, with the kernel cache ``cache`` (default: a new, empty one)."""
+    if cache is None:
+        with tempfile.TemporaryDirectory() as empty:
+            return _measure(path, min_run, timeout, empty)
+    env = dict(os.environ, SDKIT_CACHE_DIR=cache)
+    cmd = [sys.executable, __file__, "--worker", str(path), str(min_run)]
+    cpu = _children_cpu()
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:  # the killed worker's CPU time, imports and translation included
+        return {"timeout": timeout, "cpu_s": _children_cpu() - cpu}
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1][:80]}

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from sdkit.engine import compile_model  # noqa: E402
 from sdkit.engine.kernel_files import interleaved_vectors  # noqa: E402
+from sdkit.engine.nbblocks import block_addresses  # noqa: E402
 from sdkit.timing import saveper_mask, time_grid  # noqa: E402
 
 
@@ -58,17 +59,28 @@ CALLS = {
 }
 
 
-def load(src: str, folder: Path, name: str):
+def _import(src: str, folder: Path, name: str):
     path = folder / f"{name}.py"
     path.write_text(src.replace("cache=True", "cache=False"), encoding="utf-8")
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    sys.modules[name] = module
     return module
 
 
-def rate(module, kernel, n: int) -> float:
-    """Sample-steps per second of ``module.run`` on one thread (after a compiling call)."""
+def load(code, edit, folder: Path, tag: str):
+    """``run`` and its data, from the kernel's modules with ``edit`` applied to each, named apart by ``tag``."""
+    modules = [(f"{name}_{tag}", edit(text)) for name, text in code.modules]
+    run = [_import(text, folder, name) for name, text in modules][-1].run
+    with interleaved_vectors():
+        blocks = block_addresses(modules)
+    return run, (code.data if blocks is None else (blocks, *code.data))
+
+
+def rate(loaded, kernel, n: int) -> float:
+    """Sample-steps per CPU-second of the loaded ``run`` on one thread (after a compiling call)."""
+    run, data = loaded
     rng = np.random.default_rng(0)
     params = kernel._param_matrix({}, n) * rng.uniform(0.95, 1.05, (len(kernel._params), n))
     times = np.array(time_grid(kernel.initial_time, kernel.final_time, kernel.time_step))
@@ -81,11 +93,11 @@ def rate(module, kernel, n: int) -> float:
     args = (params, times, save, check, columns, out, times[0], times[-1])
     args += (kernel.time_step, kernel.saveper, bad)
     with interleaved_vectors():  # compiled as the engine compiles it
-        module.run(*args, 0, 16, *kernel.numba_data())
+        run(*args, 0, 16, *data)
     best = float("inf")
     for _ in range(3):
         start = time.process_time()
-        module.run(*args, 0, n, *kernel.numba_data())
+        run(*args, 0, n, *data)
         best = min(best, time.process_time() - start)
     return n * times.size / best
 
@@ -96,15 +108,17 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=32_000)
     args = parser.parse_args()
     kernel = compile_model(args.model)
-    source = kernel.source("numba")
-    step = source[source.index("def lanes(") :].split("@_nb.njit")[0]  # one plain time step
+    code = kernel._numba_code()  # in blocks with SDKIT_NUMBA_BLOCKS=1
+    source = code.source
+    step = source[source.index("def lanes(") :].split("@_nb.njit")[0] if "def lanes(" in source else source
     calls = {label: call for label, call in CALLS.items() if call in step}
     counts = ", ".join(f"{step.count(call)} {label.split('(')[0].split(' ->')[0]}" for label, call in calls.items())
     print(f"{args.model}, calls in a time step: {counts or 'none of these'}")
     with tempfile.TemporaryDirectory() as tmp:
-        rates = {"as generated": rate(load(source, Path(tmp), "generated"), kernel, args.samples)}
+        rates = {"as generated": rate(load(code, lambda src: src, Path(tmp), "generated"), kernel, args.samples)}
         for k, (label, call) in enumerate(calls.items()):
-            rates[label] = rate(load(first_argument(source, call), Path(tmp), f"variant{k}"), kernel, args.samples)
+            edit = lambda src, call=call: first_argument(src, call)  # noqa: E731
+            rates[label] = rate(load(code, edit, Path(tmp), f"variant{k}"), kernel, args.samples)
     base = rates["as generated"]
     for label, r in rates.items():
         share = "" if label == "as generated" else f"  -> {1 - base / r:.0%} of the step"

@@ -8,7 +8,9 @@ equation ``X[(351 + 18 * e) * 16 + i]`` is node ``351 + 18 * e``; the rows after
 last node hold the stocks' next values. :func:`annotated_source`
 returns that code with a comment at the end of each line naming the model variable
 (and element) behind every generated name or row on it; a looped row is named by its
-first element (``e = 0``).
+first element (``e = 0``). A block of the numba kernel names what it reads ``a0, a1, ...``
+and what it computes ``b0, b1, ...`` (:mod:`sdkit.engine.nbblocks`); :func:`annotated_modules`
+names those too.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import re
 from sdkit.engine.ir import ModelIR
 
 _GENERATED = re.compile(r"\b([vd])(\d+)\b")
+_LOCAL = re.compile(r"\b[ab]\d+\b")
 _ROW = re.compile(r"X\[\(?(\d+)( \+ (?:\d+ \* )?e)?\)? \* \d+ \+ i\]")
 
 
@@ -59,3 +62,21 @@ def _explain_row(row: str, step: str | None, names: dict[int, str]) -> str:
     if name is None:
         return ""
     return f"X row {row}{step} = {name} at e = 0" if step else f"X row {row} = {name}"
+
+
+def annotated_modules(modules: list[tuple[str, str]], local_names: list[dict[str, tuple[int, bool]]],
+                      ir: ModelIR) -> str:
+    """The numba kernel's modules, annotated: a block's local names by ``local_names``, other code as above."""
+    names = node_names(ir)
+    texts = []
+    for (_, text), local in zip(modules, local_names, strict=True):
+        if not local:
+            texts.append(annotated_source(text, ir))
+            continue
+        lines = []
+        for line in text.splitlines():
+            seen = dict.fromkeys(m.group(0) for m in _LOCAL.finditer(line.split("#", 1)[0]) if m.group(0) in local)
+            notes = [f"{token} = {'next ' if local[token][1] else ''}{names[local[token][0]]}" for token in seen]
+            lines.append(f"{line}  # {'; '.join(notes)}" if notes else line)
+        texts.append("\n".join(lines) + "\n")
+    return "\n".join(texts)

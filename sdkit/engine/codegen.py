@@ -13,8 +13,9 @@ initialisation, step and flow code:
     one Python loop over time steps.
 ``numba``
     blocks of :data:`LANES` samples; per block a time loop whose every step
-    is one loop over the lanes, which LLVM vectorises (see
-    :func:`_generate_numba`); compiled with ``numba.njit(cache=True)``.
+    runs loops over the lanes, which LLVM vectorises (see
+    :func:`generate_numba`); compiled with ``numba.njit(cache=True)``, in
+    blocks of equations cached one by one (:mod:`sdkit.engine.nbblocks`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import numpy as np
 from sdkit.engine import ir as IR
 from sdkit.engine.functions import ALLOCATION, DISTRIBUTIONS
 from sdkit.engine.ir import LEAVES, Expr, ModelIR, Visitor, children, refs
-from sdkit.engine.nbmodule import LANES, numba_module, numba_time_loop
+from sdkit.engine.nbmodule import LANES, NumbaModules, module_name, numba_module, numba_time_loop
 from sdkit.engine.schedule import Schedule
 
 _NP_FN = {
@@ -192,11 +193,14 @@ class ExpressionCode(Visitor):
         return f"{self.fn[ex.name]}({args})"
 
     def visit_LookupCall(self, ex: IR.LookupCall) -> str:
-        tid = int(ex.table)
-        mode = self.ir.lookups[tid].code
+        table = self.table(int(ex.table))
         if self.hoist is not None and _uniform(ex.x):
-            return self._hoisted(ex.x, f"_lx{tid}, _ly{tid}, {mode}")
-        return f"_F.lookup({self.e(ex.x)}, _lx{tid}, _ly{tid}, {mode})"
+            return self._hoisted(ex.x, table)
+        return f"_F.lookup({self.e(ex.x)}, {table})"
+
+    def table(self, tid: int) -> str:
+        """The arguments naming lookup table ``tid`` and its mode in a call of ``_F.lookup``."""
+        return f"_lx{tid}, _ly{tid}, {self.ir.lookups[tid].code}"
 
     def _hoisted(self, arg: Expr, table: str) -> str:
         """Name of a lookup of an argument the same for every sample, computed before the lane loop."""
@@ -257,7 +261,7 @@ def generate(ir: ModelIR, sched: Schedule, flavor: str) -> str:
     """
     if flavor == "numpy":
         return _generate_numpy(ir, sched)
-    return generate_numba(ir, sched)[0]
+    return generate_numba(ir, sched).source
 
 
 def expression_function(ir: ModelIR, expr: Expr):
@@ -402,42 +406,48 @@ def _generate_numpy(ir: ModelIR, sched: Schedule) -> str:
 
 
 
-def generate_numba(ir: ModelIR, sched: Schedule) -> tuple[str, np.ndarray]:
-    """The numba kernel's source and its numbers ``C``.
+def generate_numba(ir: ModelIR, sched: Schedule, blocks: bool = False) -> NumbaModules:
+    """The numba kernel's modules and the data arguments of its ``run``.
 
     Blocks of ``LANES`` samples, the time loop outside the lane loop. The numbers
-    of the equations (``C``, one slot per distinct value) and the lookup tables
-    (``LK``, :func:`lookup_data`) are arguments, not text of the source, so a model
-    that differs only in numbers, lookup points or time settings has the same
-    source, and numba's cache compiles it once.
+    of the equations, the lookup tables and the time settings are arguments, not
+    text of the source, so a model that differs only in numbers, lookup points or
+    time settings has the same modules, and numba's cache compiles them once.
 
     Every node's value for lane ``i`` lives in ``X[node * LANES + i]``, and
-    the next value of the ``j``-th stock in ``X[(n_nodes + j) * LANES + i]``
-    (one array, so LLVM needs no run-time aliasing checks). The last block of
-    a chunk may have fewer samples than lanes: its spare lanes repeat its
-    first sample and are neither checked nor saved, so that the lane loop
-    always runs ``LANES`` times (a constant trip count lets LLVM drop
-    numba's negative-index checks and vectorise).
+    the next value of the ``j``-th stock in ``X[(n_nodes + j) * LANES + i]``.
+    The last block of a chunk may have fewer samples than lanes: its spare lanes
+    repeat its first sample and are neither checked nor saved, so that the lane
+    loops always run ``LANES`` times (a constant trip count lets LLVM drop numba's
+    negative-index checks and vectorise).
 
-    One time step of a block is the function ``lanes``, whose only loop runs
-    over the block's lanes, so LLVM turns it into SIMD instructions (hence
-    EXP, LN and POWER from :mod:`sdkit.engine.vmath`, plain arithmetic, and
-    choices as ``vmath.select``, not branches). Lookups read
-    at ``Time`` are evaluated once per step for all lanes. ``run`` initialises
-    each block lane by lane, then calls ``lanes`` once per step; at steps that
-    are checked or saved it calls ``lanes_full``, which also leaves every
-    auxiliary's value in ``X`` and, in ``X[z_row + i]``, a sum that is NaN
-    when any of them is NaN or infinite; ``run`` then checks and saves.
-    A model with equations over long subscript ranges gets the same functions with
-    each such equation as a loop over its elements (:mod:`sdkit.engine.nbloops`).
+    One time step of a block of samples is the function ``lanes``, whose loops run
+    over the block's lanes, so LLVM turns them into SIMD instructions (hence EXP,
+    LN and POWER from :mod:`sdkit.engine.vmath`, plain arithmetic, and choices as
+    ``vmath.select``, not branches). Lookups read at ``Time`` are evaluated once per
+    step for all lanes. ``run`` initialises each block of samples, then calls
+    ``lanes`` once per step; at steps that are checked or saved it calls
+    ``lanes_full``, which also leaves in ``X[z_row + i]`` a sum that is NaN when
+    any value is NaN or infinite; ``run`` then checks and saves.
+
+    With ``blocks`` the equations are cut into blocks, each a module of its own whose
+    text does not depend on where its nodes sit in the model (:mod:`sdkit.engine.nbblocks`),
+    so an edit recompiles only the blocks it touches; else ``lanes`` is one function, values
+    in locals (faster to run). A model with equations over long subscript ranges gets
+    one module with each such equation as a loop over its elements (:mod:`sdkit.engine.nbloops`).
     """
+    from sdkit.engine.kernel_files import compiled_with
+    from sdkit.engine.nbblocks import generate_blocked
     from sdkit.engine.nbloops import generate_looped, loop_items
 
-    g = ExpressionCode(ir, "numba")
+    salt = compiled_with()
     items = loop_items(ir, sched)
+    if items is None and blocks:
+        return generate_blocked(ir, sched, salt)
+    g = ExpressionCode(ir, "numba")
     source = generate_looped(g, ir, sched, items) if items is not None else _numba_unrolled(g, ir, sched)
     numbers = np.array([float(key) for key in g.consts], dtype=np.float64)
-    return source, numbers
+    return NumbaModules([(module_name("sdkit_kernel_", source, salt), source)], (numbers, lookup_data(ir)), [{}])
 
 
 def _numba_unrolled(g: ExpressionCode, ir: ModelIR, sched: Schedule) -> str:

@@ -13,19 +13,19 @@ from typing import Any
 
 import numpy as np
 
-from sdkit.engine.annotate import annotated_source
+from sdkit.engine.annotate import annotated_modules, annotated_source
 from sdkit.engine.background import CompileJob, simulate_meanwhile
 from sdkit.engine.clock import varying_times
-from sdkit.engine.codegen import check_order, generate, generate_numba, lookup_data
+from sdkit.engine.codegen import check_order, generate, generate_numba
 from sdkit.engine.ir import ModelIR
 from sdkit.engine.kernel_files import (
-    INTERLEAVE,
     LOAD_LOCK,
-    RUNTIME_HASH,
     exec_numpy_source,
     interleaved_vectors,
-    load_numba,
+    load_modules,
 )
+from sdkit.engine.nbblocks import block_addresses, use_blocks
+from sdkit.engine.nbmodule import NumbaModules
 from sdkit.engine.plan import TIME_KEYS, Plan, make_plan
 from sdkit.engine.schedule import Schedule, order_nodes
 from sdkit.errors import NonFiniteError, ParameterError
@@ -58,8 +58,8 @@ class SimulationResult:
 _JOB_LOCK = threading.Lock()
 
 
-def _call_with_data(run, numbers, tables, *args):
-    return run(*args, numbers, tables)
+def _call_with_data(run, data, *args):
+    return run(*args, *data)
 
 
 class Kernel:
@@ -153,15 +153,24 @@ class Kernel:
     # ------------------------------------------------------------- compiling
     def source(self, flavor: str) -> str:
         """Generated Python source of the ``numpy`` or ``numba`` kernel."""
+        if flavor == "numba":
+            return self._numba_code().source
         return generate(self._ir, self._sched, flavor)
+
+    def _numba_code(self) -> NumbaModules:
+        """The numba kernel's modules: in blocks when ``SDKIT_NUMBA_BLOCKS=1`` (:func:`use_blocks`)."""
+        return generate_numba(self._ir, self._sched, blocks=use_blocks())
 
     def annotated_source(self, flavor: str = "numpy") -> str:
         """:meth:`source` with a comment on each line naming the model variables behind ``v12``, ``d3``, ..."""
+        if flavor == "numba":
+            code = self._numba_code()
+            return annotated_modules(code.modules, code.names, self._ir)
         return annotated_source(self.source(flavor), self._ir)
 
-    def numba_data(self) -> tuple[np.ndarray, tuple]:
-        """The numba kernel's numbers ``C`` and lookup tables ``LK`` (arguments of ``run``)."""
-        return generate_numba(self._ir, self._sched)[1], lookup_data(self._ir)
+    def numba_data(self) -> tuple:
+        """The numba kernel's data, the last arguments of its ``run``: numbers, lookup tables and rows."""
+        return self._numba_code().data
 
     def _function(self, flavor: str):
         fn = self._fns.get(flavor)
@@ -182,13 +191,13 @@ class Kernel:
             return self._compile_job
 
     def _build_numba(self) -> None:
-        # the source holds the structure only (numbers and lookups are arguments),
-        # so its hash is the cache key of the structure
-        src, numbers = generate_numba(self._ir, self._sched)
-        compiled_with = f"{RUNTIME_HASH} interleave={INTERLEAVE}"
-        digest = hashlib.sha256((src + compiled_with).encode("utf-8")).hexdigest()[:24]
-        run = load_numba(src, digest).run
-        fn = functools.partial(_call_with_data, run, numbers, lookup_data(self._ir))
+        # the modules hold the structure only (numbers, lookups and rows are data),
+        # so their names, hashes of their text, are the cache keys of the structure
+        code = self._numba_code()
+        run = load_modules(code.modules).run
+        with LOAD_LOCK, interleaved_vectors():
+            blocks = block_addresses(code.modules)  # the blocked kernel's functions, else None
+        fn = functools.partial(_call_with_data, run, code.data if blocks is None else (blocks, *code.data))
         self._compile_numba(fn)
         self._fns["numba"] = fn
 

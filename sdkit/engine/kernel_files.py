@@ -58,15 +58,22 @@ RUNTIME_HASH = _runtime_hash()
 STALE_DAYS = 30
 
 
-def remove_stale_kernels(folder: Path, max_age_days: float = STALE_DAYS) -> list[str]:
-    """Delete cached kernel modules (and numba's files for them) unused for ``max_age_days``.
+def compiled_with() -> str:
+    """What a kernel module is compiled with, part of its name: sdkit's runtime, the interleave count, numba."""
+    import numba
 
-    A kernel's file is touched whenever it is loaded, so only kernels of model
+    return f"{RUNTIME_HASH} interleave={INTERLEAVE} numba={numba.__version__}"
+
+
+def remove_stale_kernels(folder: Path, max_age_days: float = STALE_DAYS) -> list[str]:
+    """Delete cached kernel and block modules (and numba's files for them) unused for ``max_age_days``.
+
+    A module's file is touched whenever it is loaded, so only modules of model
     structures (or sdkit versions) nobody ran for that long go. Returns their names.
     """
     cutoff = time.time() - max_age_days * 86400
     removed = []
-    for path in folder.glob("sdkit_kernel_*.py"):
+    for path in [*folder.glob("sdkit_kernel_*.py"), *folder.glob("sdkit_block_*.py")]:
         try:
             if path.stat().st_mtime >= cutoff:
                 continue
@@ -98,17 +105,38 @@ def load_numba(src: str, digest: str) -> Any:
     import numba
 
     name = f"sdkit_kernel_{digest}_{numba.__version__.replace('.', '_')}"
-    if name in sys.modules:
-        return sys.modules[name]
+    return load_modules([(name, src)])
+
+
+def load_modules(modules: list[tuple[str, str]]) -> Any:
+    """The last of ``modules`` (``(name, text)``), each imported from this process's modules,
+    else written to the private cache (verified) and imported, in order."""
+    if all(name in sys.modules for name, _ in modules):  # loaded: no waiting for a compile holding the lock
+        return sys.modules[modules[-1][0]]
     with LOAD_LOCK:
-        if name in sys.modules:
-            return sys.modules[name]
-        folder = cache_folder("engine")
-        path = cached_file(folder, f"{name}.py", src)  # private, verified
-        os.utime(path)  # in use: not stale
-        remove_stale_kernels(folder)
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
+        folder = None
+        for name, text in modules:
+            if name in sys.modules:
+                continue
+            if folder is None:
+                folder = cache_folder("engine")
+                remove_stale_kernels(folder)
+            sys.modules[name] = _import(folder, name, text)
+        return sys.modules[modules[-1][0]]
+
+
+def _import(folder: Path, name: str, text: str) -> Any:
+    """Module ``name`` from ``folder/name.py``, (re)written with ``text`` first (and again if another
+    process removed the file as stale in between)."""
+    try:
+        return _import_file(cached_file(folder, f"{name}.py", text), name)
+    except FileNotFoundError:
+        return _import_file(cached_file(folder, f"{name}.py", text), name)
+
+
+def _import_file(path: Path, name: str) -> Any:
+    os.utime(path)  # in use: not stale
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     return module

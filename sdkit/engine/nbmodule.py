@@ -1,4 +1,5 @@
-"""The text of a numba kernel's module around its step functions, shared by the unrolled and looped kernels.
+"""The text of a numba kernel's module around its step functions, shared by the looped kernel and the blocked
+kernel's driver; the kernel's modules and their names (the keys of numba's cache).
 
 ``run`` loops over blocks of :data:`LANES` samples and, for each block, over time
 steps; see :func:`sdkit.engine.codegen.generate_numba`.
@@ -6,21 +7,52 @@ steps; see :func:`sdkit.engine.codegen.generate_numba`.
 
 from __future__ import annotations
 
+import hashlib
+from typing import NamedTuple
+
 from sdkit.engine.ir import ModelIR
 
 #: samples integrated side by side in the numba kernel's innermost loop
 LANES = 16
 
 
-def numba_time_loop(emit, z_row: int) -> None:
-    """The time loop of one block: full steps (check, save) and plain ones."""
+class NumbaModules(NamedTuple):
+    """A numba kernel: its modules ``(name, text)``, the last defining ``run``, and ``run``'s last arguments.
+
+    ``names`` maps, for each module, the local names of its code to ``(node, next)``: the node's value,
+    or its next value for a stock (for :func:`sdkit.engine.annotate.annotated_modules`; empty where the
+    code names nodes itself).
+    """
+
+    modules: list[tuple[str, str]]
+    data: tuple
+    names: list[dict[str, tuple[int, bool]]]
+
+    @property
+    def source(self) -> str:
+        return "\n".join(text for _, text in self.modules)
+
+
+def module_name(prefix: str, text: str, salt: str) -> str:
+    """A module's name from its text and ``salt`` (what it is compiled with): the key of numba's cache."""
+    return prefix + hashlib.sha256((text + salt).encode("utf-8")).hexdigest()[:24]
+
+
+def numba_time_loop(emit, z_row: int | str, full: list[str] | None = None, plain: list[str] | None = None) -> None:
+    """The time loop of one block: full steps (check, save) and plain ones.
+
+    ``full`` and ``plain`` are the lines of one step (default: calls of ``lanes_full`` and ``lanes``).
+    """
     L = LANES
+    full = full or ["lanes_full(X, T[k], T0, TF, DT, SP, C, LK)"]
+    plain = plain or ["lanes(X, T[k], T0, TF, DT, SP, C, LK)"]
     emit("nbad = 0")
     emit("k = 0")
     emit("while True:")
     emit("full = k == 0 or CHK[k] or k == nsteps or SAVE[k] >= 0", 1)
     emit("if full:", 1)
-    emit("lanes_full(X, T[k], T0, TF, DT, SP, C, LK)", 2)
+    for line in full:
+        emit(line, 2)
     emit("if k == 0 or CHK[k] or k == nsteps:", 2)
     emit("for i in range(m):", 3)
     emit(f"_z = X[{z_row} + i]", 4)
@@ -39,7 +71,8 @@ def numba_time_loop(emit, z_row: int) -> None:
     emit("for i in range(m):", 4)
     emit("buf[b + i, slot, j] = X[r + i]", 5)
     emit("else:", 1)
-    emit("lanes(X, T[k], T0, TF, DT, SP, C, LK)", 2)
+    for line in plain:
+        emit(line, 2)
     emit("if k == nsteps:", 1)
     emit("break", 2)
 
