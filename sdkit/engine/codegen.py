@@ -316,16 +316,8 @@ def _init_code(g: ExpressionCode, ir: ModelIR, sched: Schedule, emit, level: int
     """Emit the initialisation of every non-param node, in schedule order."""
     nodes = ir.nodes
     for i in sched.init:
-        nd = nodes[i]
-        if nd.kind == "param":
-            continue
-        if nd.kind == "stock":
-            src = nd.init_expr
-        elif nd.kind == "initial":
-            src = nd.expr
-        else:
-            src = nd.init_expr if nd.init_expr is not None else nd.expr
-        _assign(g, f"v{i}", src, emit, level)
+        if nodes[i].kind != "param":
+            _assign(g, f"v{i}", nodes[i].initial_value, emit, level)
 
 
 def _step_code(g: ExpressionCode, ir: ModelIR, sched: Schedule, emit, level: int) -> None:

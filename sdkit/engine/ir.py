@@ -168,6 +168,16 @@ class Node:
     #: stock updated as ``value = flow`` instead of ``value + flow * dt`` (shift register)
     direct: bool = False
 
+    @property
+    def initial_value(self) -> Expr | None:
+        """The expression that gives the node its value at the initial time: a stock's initial
+        value, an initial node's expression, else ``init_expr`` (ACTIVE INITIAL) or ``expr``."""
+        if self.kind == "stock":
+            return self.init_expr
+        if self.kind == "initial":
+            return self.expr
+        return self.init_expr if self.init_expr is not None else self.expr
+
 
 @dataclass
 class Lookup:

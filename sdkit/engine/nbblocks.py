@@ -243,14 +243,6 @@ def _stock_next(g: _BlockCode, ir: ModelIR, node: int, target: str) -> list[str]
     return [*lines, f"{target} = {value}"]
 
 
-def _init_expr(ir: ModelIR, i: int) -> Expr:
-    nd = ir.nodes[i]
-    if nd.kind == "stock":
-        return nd.init_expr
-    if nd.kind == "initial":
-        return nd.expr
-    return nd.init_expr if nd.init_expr is not None else nd.expr
-
 
 class Layout(NamedTuple):
     """Where values live in ``X``: each step block's outputs in consecutive rows, in block order, then the rest."""
@@ -273,8 +265,8 @@ def _blocks(ir: ModelIR, sched: Schedule) -> tuple[list[Block], list[Block], Lay
     layout = Layout(np.array([row[(i, False)] for i in range(len(nodes))], dtype=np.int64),
                     [row[(i, True)] for i in sched.stocks], len(row))
     init = [i for i in sched.init if nodes[i].kind != "param"]
-    init_blocks = [_block(ir, [(i, layout.rows[i], _init_expr(ir, i)) for i in part], layout.rows, True)
-                   for part in cut(init, label, lambda i: 1 + work(_init_expr(ir, i)))]
+    init_blocks = [_block(ir, [(i, layout.rows[i], ir.nodes[i].initial_value) for i in part], layout.rows, True)
+                   for part in cut(init, label, lambda i: 1 + work(ir.nodes[i].initial_value))]
     step_blocks = [
         _block(ir, [(keys[k][0], row[keys[k]], None if keys[k][1] else nodes[keys[k][0]].expr) for k in part],
                layout.rows, False)

@@ -57,7 +57,7 @@ def loop_items(ir: ModelIR, sched: Schedule) -> LoopItems | None:
     """
     nodes = ir.nodes
     params = {node: j for j, node in enumerate(i for i, nd in enumerate(nodes) if nd.kind == "param")}
-    init = _ordered(sched.init, lambda i: (0, _init_source(ir, i)) if i not in params else (params[i], None), ir)
+    init = _ordered(sched.init, lambda i: (0, ir.nodes[i].initial_value) if i not in params else (params[i], None), ir)
     step = _ordered(sched.step, lambda i: (0, nodes[i].expr), ir)
     position = {node: j for j, node in enumerate(sched.stocks)}
 
@@ -72,14 +72,6 @@ def loop_items(ir: ModelIR, sched: Schedule) -> LoopItems | None:
         return None
     return LoopItems(init, step, stocks)
 
-
-def _init_source(ir: ModelIR, i: int):
-    nd = ir.nodes[i]
-    if nd.kind == "stock":
-        return nd.init_expr
-    if nd.kind == "initial":
-        return nd.expr
-    return nd.init_expr if nd.init_expr is not None else nd.expr
 
 
 def _ordered(order: Sequence[int], source: Callable[[int], tuple[int, object]], ir: ModelIR,
@@ -202,7 +194,7 @@ def generate_looped(g: ExpressionCode, ir: ModelIR, sched: Schedule, items: Loop
     def init_lines(i: int, at, expr) -> list[str]:
         if i in params:
             return [f"{_x(_row(*at(0)))} = P[{_row(*(at(1) or (params[i], 0)))}, s]"]
-        return _assigned(g, _x(_row(*at(0))), expr(_init_source(ir, i)))
+        return _assigned(g, _x(_row(*at(0))), expr(ir.nodes[i].initial_value))
 
     body = ["        " + line for line in (f"m = min({L}, S1 - b)", "t = T0", "for i in range(m):", "    s = b + i")]
     g.fn = _NB_FN_CALLED
