@@ -10,7 +10,6 @@ at 1e-7, and to 1e-12 with PySD's own curves (``Priorities.get_functions``) solv
 from __future__ import annotations
 
 import math
-import shutil
 import warnings
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 import pytest
 
 from sdkit.engine import compile_model
+from sdkit.engine.oracles import pysd_model
 from sdkit.errors import UnsupportedFeature
 
 MODEL = Path(__file__).resolve().parents[1] / "data" / "functions" / "allocate_available.mdl"
@@ -31,14 +31,10 @@ def runs():
 
 
 @pytest.fixture(scope="module")
-def pysd_run(tmp_path_factory):
-    import pysd
-
-    copy = tmp_path_factory.mktemp("available") / MODEL.name  # PySD writes its .py beside the model
-    shutil.copy(MODEL, copy)
+def pysd_run():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pysd.read_vensim(str(copy)).run()
+        return pysd_model(MODEL).run()
 
 
 def test_backends_give_the_same_bits(runs):

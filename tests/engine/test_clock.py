@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import warnings
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from sdkit.engine import compile_model
 from sdkit.engine.conformance import run_case
+from sdkit.engine.oracles import pysd_model
 from sdkit.errors import ParameterError, UnsupportedFeature
 from tests.shared_data import CONFORMANCE, absent
 
@@ -18,14 +18,10 @@ MODEL = Path(__file__).resolve().parents[1] / "data" / "functions" / "varying_ti
 
 
 @pytest.fixture(scope="module")
-def pysd_run(tmp_path_factory):
-    import pysd
-
-    copy = tmp_path_factory.mktemp("varying") / MODEL.name  # PySD writes its .py beside the model
-    shutil.copy(MODEL, copy)
+def pysd_run():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pysd.read_vensim(str(copy)).run()
+        return pysd_model(MODEL).run()
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
