@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sdkit.plot.common import legend_columns, new_figure, require_vars
+from sdkit.plot.common import fitted_legend, new_figure, require_vars
 from sdkit.plot.style import OKABE_ITO, PlotError, axis_label, pretty_name
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -148,9 +148,8 @@ def _legend(ax: Axes, cols: list[Any], meanings: list[str], flags: list[int], or
               label=meanings[i].replace("_", " ") + marked.get(flags[i], ""))
         for i in order
     ]
-    ax.legend(handles=handles, title=title, loc="lower center", bbox_to_anchor=(0.5, 1.02),
-              ncols=legend_columns(ax.get_figure(), len(handles)), handlelength=1.2,
-              columnspacing=1.0, borderaxespad=0.0)
+    fitted_legend(ax, handles, title=title, loc="lower center", bbox_to_anchor=(0.5, 1.02), handlelength=1.2,
+                  columnspacing=1.0, borderaxespad=0.0)
 
 
 def _mark_minorities(ax: Axes, values: np.ndarray, xs: np.ndarray, ys: np.ndarray,

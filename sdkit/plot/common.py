@@ -203,3 +203,16 @@ def legend_columns(fig: Figure, n: int) -> int:
     width = float(fig.get_figwidth())
     limit = 6 if width >= 5.0 else (3 if width >= 4.0 else 2)
     return max(1, min(n, limit))
+
+
+def fitted_legend(ax: Axes, handles: list[Any], **options: Any):
+    """``ax.legend(handles, **options)`` in as many columns as :func:`legend_columns` allows,
+    fewer while the legend is wider than the figure (long labels)."""
+    fig = ax.get_figure()
+    renderer = fig.canvas.get_renderer()
+    ncols = legend_columns(fig, len(handles))
+    legend = ax.legend(handles=handles, ncols=ncols, **options)
+    while ncols > 1 and legend.get_window_extent(renderer).width > fig.bbox.width:
+        ncols -= 1
+        legend = ax.legend(handles=handles, ncols=ncols, **options)
+    return legend
