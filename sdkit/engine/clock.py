@@ -137,10 +137,8 @@ def _substitute(e: Expr | None, tags: Mapping[str, Expr]) -> Expr | None:
             return e
         case IR.Control(name):
             return tags.get(name, e)
-        case IR.Neg(arg):
-            return IR.Neg(_substitute(arg, tags))
-        case IR.Not(arg):
-            return IR.Not(_substitute(arg, tags))
+        case IR.Unary(op, arg):
+            return IR.Unary(op, _substitute(arg, tags))
         case IR.Binary(op, left, right):
             return IR.Binary(op, _substitute(left, tags), _substitute(right, tags))
         case IR.Call(name, args):
