@@ -22,11 +22,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from sdkit.engine import available
 from sdkit.engine.ir import Binary, Call, Const, Expr, If
 from sdkit.engine.static import NotStatic, static_eval
 from sdkit.engine.vectors import MAX_ELEMENTS, _reduce, _sum
 from sdkit.errors import UnsupportedFeature
+
+#: ALLOCATE AVAILABLE's profile types -> (name, half-width of its interval in units of pwidth), PySD's intervals
+PROFILES = {1: ("rectangular", 0.5), 2: ("triangular", 0.5), 3: ("normal", 8.2923611),
+            4: ("exponential", 36.7368005696)}
+#: profile types PySD does not implement either
+UNSUPPORTED = {0: "fixed quantity", 5: "constant elasticity"}
 
 
 class AllocationMixin:
@@ -103,8 +108,8 @@ class AllocationMixin:
             value = static_eval(kind, self.ir, self.ir.control, set())
         except NotStatic:
             value = 1.0  # read during the run
-        if value not in available.PROFILES:
-            kind = f"({available.UNSUPPORTED[value]})" if value in available.UNSUPPORTED else "(not a profile type)"
+        if value not in PROFILES:
+            kind = f"({UNSUPPORTED[value]})" if value in UNSUPPORTED else "(not a profile type)"
             raise UnsupportedFeature(
                 f"ALLOCATE AVAILABLE priority profile type {value:g} {kind} in variable '{self._model_name()}' "
                 "is supported neither by the engine nor by PySD; use types 1 to 4 (rectangular, triangular, "

@@ -34,16 +34,12 @@ import numpy as np
 from numba import njit
 
 from sdkit.engine import vmath
+from sdkit.engine.allocation import PROFILES
 
 _jit = njit(cache=True, error_model="numpy", nogil=True)
 
-#: profile type -> (name, half-width of its interval in units of pwidth), PySD's intervals
-PROFILES = {1: ("rectangular", 0.5), 2: ("triangular", 0.5), 3: ("normal", 8.2923611),
-            4: ("exponential", 36.7368005696)}
 #: half-width of each profile type's interval, by type (0 unused)
 _HALF_RANGE = (math.nan, *(PROFILES[k][1] for k in range(1, 5)))
-#: profile types PySD does not implement either
-UNSUPPORTED = {0: "fixed quantity", 5: "constant elasticity"}
 #: more bisection steps than any bracket of floats needs (the loop stops when it cannot shrink)
 MAX_HALVINGS = 2200
 

@@ -307,16 +307,9 @@ def _units_label(ds: xr.Dataset, variables: Sequence[str], short: bool = False) 
     return f"Value [{units.pop()}]" if len(units) == 1 and "" not in units else "Value"
 
 
-def reference_mode_panel(
-    ds: xr.Dataset,
-    results: Sequence[Any],
-    mode: str,
-    *,
-    checks: Sequence[Any] | None = None,
-    variables: Sequence[str] | None = None,
-    ax: Axes | None = None,
-    legend: bool = True,
-) -> Axes:
+def reference_mode_panel(ds: xr.Dataset, results: Sequence[Any], mode: str, *,
+                         checks: Sequence[Any] | None = None, variables: Sequence[str] | None = None,
+                         ax: Axes | None = None, legend: bool = True) -> Axes:
     """Draw the trajectories one reference mode's checks read, with thresholds and a verdict.
 
     Parameters
@@ -383,15 +376,9 @@ def reference_mode_panel(
     return ax
 
 
-def reference_mode_figure(
-    ds: xr.Dataset,
-    results: Sequence[Any],
-    mode: str,
-    *,
-    checks: Sequence[Any] | None = None,
-    variables: Sequence[str] | None = None,
-    ncols: int | None = None,
-) -> tuple[Figure, np.ndarray]:
+def reference_mode_figure(ds: xr.Dataset, results: Sequence[Any], mode: str, *,
+                          checks: Sequence[Any] | None = None, variables: Sequence[str] | None = None,
+                          ncols: int | None = None) -> tuple[Figure, np.ndarray]:
     """Small multiples of one reference mode: one panel per variable its checks read.
 
     Scenarios are line styles within each panel; each check whose measure reads a

@@ -357,15 +357,8 @@ def _param_styles(params: Sequence[str]) -> dict[str, dict[str, Any]]:
     return {p: PARAM_STYLES[i % len(PARAM_STYLES)] for i, p in enumerate(params)}
 
 
-def time_resolved(
-    ds: xr.Dataset,
-    output: str | None = None,
-    *,
-    ax: Axes | None = None,
-    index: str = "ST",
-    kind: str = "heatmap",
-    params: Sequence[str] | None = None,
-) -> Axes:
+def time_resolved(ds: xr.Dataset, output: str | None = None, *, ax: Axes | None = None,
+                  index: str = "ST", kind: str = "heatmap", params: Sequence[str] | None = None) -> Axes:
     """Draw sensitivity indices over time as a heatmap (parameter x time) or stacked areas.
 
     Parameters
@@ -431,14 +424,8 @@ def time_resolved(
     return ax
 
 
-def convergence(
-    ds: xr.Dataset,
-    output: str | None = None,
-    *,
-    ax: Axes | None = None,
-    index: str = "ST",
-    params: Sequence[str] | None = None,
-) -> Axes:
+def convergence(ds: xr.Dataset, output: str | None = None, *, ax: Axes | None = None,
+                index: str = "ST", params: Sequence[str] | None = None) -> Axes:
     """Draw sensitivity indices against the base sample size, with confidence intervals.
 
     Parameters

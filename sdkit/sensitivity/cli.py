@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from sdkit.cli_options import add_shared
+from sdkit.report import table
 from sdkit.sensitivity.budget import DEFAULT_MAX_RUNS, Limits
 from sdkit.sensitivity.methods import METHODS
 
@@ -70,11 +71,7 @@ def top_table(indices: xr.Dataset, k: int = 5) -> str:
             shown = f"{values[i]:.3f}" + (f" ± {sub[conf].values[i]:.3f}" if conf else "")
             rows.append([str(output) if rank == 1 else "", str(rank), str(sub["param"].values[i]), shown,
                          *[f"{sub[c].values[i]:.3f}" for c in extra]])
-    widths = [max(len(str(r[j])) for r in [header, *rows]) for j in range(len(header))]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join(lines)
+    return table(header, rows)
 
 
 def _seconds(s: float) -> str:

@@ -132,3 +132,17 @@ def test_engine_matches_pysd(model):
     engine = run(model, scenarios=names, engine="engine")
     assert set(engine.data_vars) == set(reference.data_vars)
     xr.testing.assert_allclose(engine, reference, rtol=1e-9, atol=1e-12)
+
+
+def test_check_fails_on_a_copy_with_substitutes(tmp_path):
+    """The balance does the work: with ``CES exponent`` = 1 (legitimacy and power perfect
+    substitutes) ``sdkit check`` on a copy of the core model exits 1."""
+    from sdkit.cli import main
+
+    for path in MODEL.parent.glob("kissinger_core.*"):
+        shutil.copy(path, tmp_path / path.name)
+    copy = tmp_path / MODEL.name
+    text = copy.read_text(encoding="utf-8")
+    assert text.count("CES exponent=\n\t-1\n") == 1
+    copy.write_text(text.replace("CES exponent=\n\t-1\n", "CES exponent=\n\t1\n"), encoding="utf-8")
+    assert main(["check", str(copy)]) == 1
