@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sdkit.engine import compile_model
+from sdkit.engine.oracles import pysd_model
 from sdkit.errors import ModelFileError
 
 openpyxl = pytest.importorskip("openpyxl", reason="PySD's spreadsheet reader")
@@ -72,27 +73,31 @@ def _engine_series(kernel, result, py_name, elements=()):
     return values[(slice(None), *index)]
 
 
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
-def test_every_variable_equals_pysd(model_path, backend):
-    import pysd
-
+def _compare_with_pysd(path, kernel, result) -> tuple[int, int]:
+    """Assert every column PySD's run of ``path`` shares with ``result`` equal to 1e-12 (NaN where
+    PySD has NaN); (columns compared, columns of PySD's run)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pysd_model = pysd.read_vensim(str(model_path))
-        expected = pysd_model.run()
-    kernel = compile_model(model_path, backend=backend)
-    result = kernel.simulate(None, 1)
+        reference = pysd_model(path)
+        expected = reference.run()
     compared = 0
     for column in expected.columns:
         name = column.split("[")[0]
-        py_name = pysd_model.namespace[name]
+        py_name = reference.namespace[name]
         if py_name not in result.data:
             continue  # the control variables
         elements = tuple(e.strip() for e in column[len(name) + 1:-1].split(",")) if "[" in column else ()
         np.testing.assert_allclose(_engine_series(kernel, result, py_name, elements), expected[column].values,
                                    rtol=0, atol=1e-12, err_msg=column)
         compared += 1
-    assert compared == len(expected.columns) - 4  # all but the four control variables
+    return compared, len(expected.columns)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_every_variable_equals_pysd(model_path, backend):
+    kernel = compile_model(model_path, backend=backend)
+    compared, columns = _compare_with_pysd(model_path, kernel, kernel.simulate(None, 1))
+    assert compared == columns - 4  # all but the four control variables
 
 
 def test_data_keywords_interpolate_hold_and_look_forward(model_path):
@@ -158,15 +163,9 @@ SAVEPER = TIME STEP ~ Month ~ |
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_raw_data_has_values_only_at_its_times_as_in_pysd(tmp_path, backend):
-    import pysd
-
     (tmp_path / "series.csv").write_text(SERIES, encoding="utf-8")
     path = tmp_path / "raw.mdl"
     path.write_text(RAW_MODEL, encoding="utf-8")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pysd_model = pysd.read_vensim(str(path))
-        expected = pysd_model.run()
     kernel = compile_model(path, backend=backend)
     result = kernel.simulate(None, 1)
     at = {float(t): i for i, t in enumerate(result.times)}
@@ -174,13 +173,8 @@ def test_raw_data_has_values_only_at_its_times_as_in_pysd(tmp_path, backend):
     assert [raw[at[t]] for t in (0.0, 5.0, 10.0)] == [100, 200, 400]
     assert np.isnan(np.delete(raw, [at[0.0], at[5.0], at[10.0]])).all()  # beyond the data too
     assert np.isnan(_engine_series(kernel, result, "raw_gap", ("B",))[at[5.0]])  # missing: not filled
-    for column in expected.columns:
-        name = column.split("[")[0]
-        py_name = pysd_model.namespace[name]
-        if py_name in result.data:
-            elements = tuple(e.strip() for e in column[len(name) + 1:-1].split(",")) if "[" in column else ()
-            np.testing.assert_allclose(_engine_series(kernel, result, py_name, elements), expected[column].values,
-                                       rtol=0, atol=1e-12, err_msg=column)  # NaN where PySD has NaN
+    compared, columns = _compare_with_pysd(path, kernel, result)
+    assert compared == columns - 4  # all but the four control variables
 
 
 def test_a_variable_computed_from_raw_data_between_its_times_is_a_non_finite_error(tmp_path):
