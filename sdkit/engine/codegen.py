@@ -292,16 +292,18 @@ def lookup_data(ir: ModelIR) -> tuple:
     )
 
 
-def _stock_update(nd, i: int, flavor: str) -> list[str]:
-    """Lines that set ``v{i}`` from its flow ``d{i}``."""
-    upd = f"v{i} + d{i} * DT"
+def stock_update(nd, value: str, flow: str, target: str, flavor: str = "numba") -> list[str]:
+    """Lines that set ``target`` to the stock's next value from its ``value`` and ``flow``:
+    the flow itself for a shift register, else ``value + flow * DT``, held at zero when the
+    stock is non-negative (NaN passes, so the run's check still sees it)."""
     if nd.direct:
-        return [f"v{i} = d{i}"]
+        return [f"{target} = {flow}"]
+    upd = f"{value} + {flow} * DT"
     if nd.nonneg:
         if flavor == "numpy":
-            return [f"v{i} = _np.maximum({upd}, 0.0)"]
-        return [f"_u = {upd}", f"v{i} = _V.select((_u >= 0.0) | (_u != _u), _u, 0.0)"]
-    return [f"v{i} = {upd}"]
+            return [f"{target} = _np.maximum({upd}, 0.0)"]
+        return [f"_u = {upd}", f"{target} = _V.select((_u >= 0.0) | (_u != _u), _u, 0.0)"]
+    return [f"{target} = {upd}"]
 
 
 def _assign(g: ExpressionCode, target: str, expr: Expr, emit, level: int) -> None:
@@ -377,7 +379,7 @@ def _generate_numpy(ir: ModelIR, sched: Schedule) -> str:
     emit("break", 2)
     _flow_code(g, ir, sched, emit, 1)
     for i in sched.stocks:
-        for line in _stock_update(nodes[i], i, "numpy"):
+        for line in stock_update(nodes[i], f"v{i}", f"d{i}", f"v{i}", "numpy"):
             emit(line, 1)
     emit("k += 1", 1)
 
@@ -493,7 +495,7 @@ def _numba_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule) -> _Lanes:
     emit_update = emitter(update)
     _flow_code(g, ir, sched, emit_update, 0)
     for j, i in enumerate(sched.stocks):
-        for line in _stock_update(nodes[i], i, "numba"):
+        for line in stock_update(nodes[i], f"v{i}", f"d{i}", f"v{i}"):
             emit_update(line)
         emit_update(f"X[{(len(nodes) + j) * L} + i] = v{i}")
     hoisted = ["    " + line for line in g.hoist]

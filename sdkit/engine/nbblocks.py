@@ -43,7 +43,14 @@ from typing import NamedTuple
 import numpy as np
 
 from sdkit.engine import ir as IR
-from sdkit.engine.codegen import _NB_FN, _NB_FN_CALLED, ExpressionCode, check_order, static_checks
+from sdkit.engine.codegen import (
+    _NB_FN,
+    _NB_FN_CALLED,
+    ExpressionCode,
+    check_order,
+    static_checks,
+    stock_update,
+)
 from sdkit.engine.ir import Expr, ModelIR, children
 from sdkit.engine.nbmodule import LANES, NumbaModules, module_name, numba_time_loop
 from sdkit.engine.schedule import Schedule
@@ -232,15 +239,9 @@ def _gather(reads: int) -> list[str]:
 
 
 def _stock_next(g: _BlockCode, ir: ModelIR, node: int, target: str) -> list[str]:
-    """A stock's next value from its flow, as :func:`sdkit.engine.codegen._stock_update` computes it."""
+    """A stock's next value from its flow (:func:`sdkit.engine.codegen.stock_update`)."""
     nd = ir.nodes[node]
-    lines = _line(g, "_d", nd.flow)
-    if nd.direct:
-        return [*lines, f"{target} = _d"]
-    value = f"{g.name(node)} + _d * DT"
-    if nd.nonneg:
-        return [*lines, f"_u = {value}", f"{target} = _V.select((_u >= 0.0) | (_u != _u), _u, 0.0)"]
-    return [*lines, f"{target} = {value}"]
+    return [*_line(g, "_d", nd.flow), *stock_update(nd, g.name(node), "_d", target)]
 
 
 

@@ -30,6 +30,7 @@ from sdkit.engine.codegen import (
     _assign,
     check_order,
     static_checks,
+    stock_update,
 )
 from sdkit.engine.ir import ModelIR
 from sdkit.engine.nbmodule import LANES, numba_module, numba_time_loop
@@ -164,13 +165,8 @@ def generate_looped(g: ExpressionCode, ir: ModelIR, sched: Schedule, items: Loop
 
     def flow_lines(i: int, at, expr) -> list[str]:
         nd = nodes[i]
-        target, value = _x(_next_row(at, stock_pos[i], n_nodes)), f"{_x(_row(*at(0)))} + _d * DT"
-        lines = _assigned(g, "_d", expr(nd.flow))
-        if nd.direct:
-            return [*lines, f"{target} = _d"]
-        if nd.nonneg:
-            return [*lines, f"_u = {value}", f"{target} = _V.select((_u >= 0.0) | (_u != _u), _u, 0.0)"]
-        return [*lines, f"{target} = {value}"]
+        target = _x(_next_row(at, stock_pos[i], n_nodes))
+        return [*_assigned(g, "_d", expr(nd.flow)), *stock_update(nd, _x(_row(*at(0))), "_d", target)]
 
     compute: list[str] = []
     update: list[str] = []
