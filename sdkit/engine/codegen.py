@@ -12,7 +12,7 @@ initialisation, step and flow code:
     every node is a numpy array over the sample axis (or a numpy scalar);
     one Python loop over time steps.
 ``numba``
-    blocks of :data:`LANES` samples; per block a time loop whose every step
+    blocks of samples (16, 32 or 64: :func:`~sdkit.engine.nbmodule.lane_count`); per block a time loop whose every step
     runs loops over the lanes, which LLVM vectorises (see
     :func:`generate_numba`); compiled with ``numba.njit(cache=True)``, in
     blocks of equations cached one by one (:mod:`sdkit.engine.nbblocks`).
@@ -29,7 +29,13 @@ import numpy as np
 from sdkit.engine import ir as IR
 from sdkit.engine.functions import ALLOCATION, DISTRIBUTIONS
 from sdkit.engine.ir import LEAVES, Expr, ModelIR, Visitor, children, refs
-from sdkit.engine.nbmodule import LANES, NumbaModules, module_name, numba_module, numba_time_loop
+from sdkit.engine.nbmodule import (
+    NumbaModules,
+    lane_count,
+    module_name,
+    numba_module,
+    numba_time_loop,
+)
 from sdkit.engine.schedule import Schedule
 
 _NP_FN = {
@@ -403,16 +409,18 @@ def _generate_numpy(ir: ModelIR, sched: Schedule) -> str:
 def generate_numba(ir: ModelIR, sched: Schedule, blocks: bool = False) -> NumbaModules:
     """The numba kernel's modules and the data arguments of its ``run``.
 
-    Blocks of ``LANES`` samples, the time loop outside the lane loop. The numbers
+    Blocks of ``L`` samples, the time loop outside the lane loop. The numbers
     of the equations, the lookup tables and the time settings are arguments, not
     text of the source, so a model that differs only in numbers, lookup points or
     time settings has the same modules, and numba's cache compiles them once.
 
-    Every node's value for lane ``i`` lives in ``X[node * LANES + i]``, and
-    the next value of the ``j``-th stock in ``X[(n_nodes + j) * LANES + i]``.
+    Every node's value for lane ``i`` lives in ``X[node * L + i]``, and
+    the next value of the ``j``-th stock in ``X[(n_nodes + j) * L + i]``; ``L``, the
+    lane count, is chosen from the number of these rows (:func:`~sdkit.engine.nbmodule.lane_count`)
+    and is part of the text.
     The last block of a chunk may have fewer samples than lanes: its spare lanes
     repeat its first sample and are neither checked nor saved, so that the lane
-    loops always run ``LANES`` times (a constant trip count lets LLVM drop numba's
+    loops always run ``L`` times (a constant trip count lets LLVM drop numba's
     negative-index checks and vectorise).
 
     One time step of a block of samples is the function ``lanes``, whose loops run
@@ -439,17 +447,21 @@ def generate_numba(ir: ModelIR, sched: Schedule, blocks: bool = False) -> NumbaM
     if items is None and blocks:
         return generate_blocked(ir, sched, salt)
     g = ExpressionCode(ir, "numba")
-    source = generate_looped(g, ir, sched, items) if items is not None else _numba_unrolled(g, ir, sched)
+    lanes = lane_count(len(ir.nodes) + len(sched.stocks) + 1, looped=items is not None)
+    if items is not None:
+        source = generate_looped(g, ir, sched, items, lanes)
+    else:
+        source = _numba_unrolled(g, ir, sched, lanes)
     numbers = np.array([float(key) for key in g.consts], dtype=np.float64)
     return NumbaModules([(module_name("sdkit_kernel_", source, salt), source)], (numbers, lookup_data(ir)), [{}])
 
 
-def _numba_unrolled(g: ExpressionCode, ir: ModelIR, sched: Schedule) -> str:
-    lanes = _numba_lanes(g, ir, sched)
-    body = _numba_blocks(g, ir, sched, lanes.z_row)
-    steps = {name: [*lanes.hoisted, f"    for i in range({LANES}):", *lines] for name, lines in (
+def _numba_unrolled(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> str:
+    lanes = _numba_lanes(g, ir, sched, L)
+    body = _numba_blocks(g, ir, sched, lanes.z_row, L)
+    steps = {name: [*lanes.hoisted, f"    for i in range({L}):", *lines] for name, lines in (
         ("lanes", lanes.compute + lanes.update), ("lanes_full", lanes.compute + lanes.save + lanes.update))}
-    return numba_module(list(g.consts.values()), ir, steps, lanes.order[:lanes.n_static], lanes.z_row, body)
+    return numba_module(list(g.consts.values()), ir, steps, lanes.order[:lanes.n_static], lanes.z_row, body, L)
 
 
 class _Lanes(NamedTuple):
@@ -464,9 +476,8 @@ class _Lanes(NamedTuple):
     z_row: int
 
 
-def _numba_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule) -> _Lanes:
+def _numba_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> _Lanes:
     nodes = ir.nodes
-    L = LANES
     step_nodes = set(sched.step)
     held = [i for i in range(len(nodes)) if i not in step_nodes]
 
@@ -503,10 +514,9 @@ def _numba_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule) -> _Lanes:
     return _Lanes(compute, save, update, hoisted, order, n_static, z_row)
 
 
-def _numba_blocks(g: ExpressionCode, ir: ModelIR, sched: Schedule, z_row: int) -> list[str]:
-    """``run``'s loop over blocks of lanes: initialise each lane, then step, check and save."""
+def _numba_blocks(g: ExpressionCode, ir: ModelIR, sched: Schedule, z_row: int, L: int) -> list[str]:
+    """``run``'s loop over blocks of ``L`` lanes: initialise each lane, then step, check and save."""
     nodes = ir.nodes
-    L = LANES
     params = [i for i, nd in enumerate(nodes) if nd.kind == "param"]
     body: list[str] = []
 
@@ -527,7 +537,7 @@ def _numba_blocks(g: ExpressionCode, ir: ModelIR, sched: Schedule, z_row: int) -
     emit(f"for r in range({len(nodes)}):")
     emit(f"for i in range(m, {L}):", 1)
     emit(f"X[r * {L} + i] = X[r * {L}]", 2)
-    numba_time_loop(emit, z_row)
+    numba_time_loop(emit, z_row, lanes=L)
     if sched.stocks:
         emit(f"for i in range({L}):", 1)  # spare lanes follow their block's first sample
     for j, i in enumerate(sched.stocks):

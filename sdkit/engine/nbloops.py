@@ -33,11 +33,10 @@ from sdkit.engine.codegen import (
     stock_update,
 )
 from sdkit.engine.ir import ModelIR
-from sdkit.engine.nbmodule import LANES, numba_module, numba_time_loop
+from sdkit.engine.nbmodule import numba_module, numba_time_loop
 from sdkit.engine.runs import Item, Run, find_runs, order_items, positional, shape
 from sdkit.engine.schedule import Schedule
 
-L = LANES
 #: the looped kernel is written when at least this share of its lines would be elements of loops
 MIN_LOOPED_SHARE = 0.5
 
@@ -106,19 +105,19 @@ def _next_row(at, position: int, n_nodes: int) -> str:
     return _row(n_nodes + base, stride)
 
 
-def _x(row: str) -> str:
-    return f"X[{row} * {L} + i]"
+def _x(row: str, lanes: int) -> str:
+    return f"X[{row} * {lanes} + i]"
 
 
 def _emit_items(g: ExpressionCode, items: list[Item], element: Callable, out: list[str], indent: int,
-                lane_loop: bool) -> None:
+                lane_loop: bool, L: int) -> None:
     """Append the code of ``items`` to ``out``: a loop over ``e`` per run, lane loops around runs of singles.
 
     ``element(node, at, expr)`` returns the lines of one node, where ``at(k)`` is the
     first value and stride of the ``k``-th affine number (``0`` the node itself, ``1``
     the context's extra number; None for a single node) and ``expr(e)`` the loop body's form of
     one of the node's expressions (:func:`~sdkit.engine.runs.positional`), whose
-    node references ``g.ref`` names.
+    node references ``g.ref`` names; ``L`` is the lane count.
     """
     pad = "    " * indent
     lane = f"for i in range({L}):"
@@ -133,14 +132,14 @@ def _emit_items(g: ExpressionCode, items: list[Item], element: Callable, out: li
     for item in items:
         if isinstance(item, Run):
             flush()
-            g.ref = lambda ref, run=item: _x(_row(*run.row(1 - ref)))  # Ref(-1 - k) is number 2 + k
+            g.ref = lambda ref, run=item: _x(_row(*run.row(1 - ref)), L)  # Ref(-1 - k) is number 2 + k
             lines = element(item.nodes[0], item.row, positional)
             head = [f"for e in range({item.count}):"] + ([f"    {lane}"] if lane_loop else [])
             inner = "        " if lane_loop else "    "
             out.extend(pad + line for line in head)
             out.extend(pad + inner + line for line in lines)
         else:
-            g.ref = lambda node: _x(str(node))
+            g.ref = lambda node: _x(str(node), L)
             singles += element(item, lambda k, node=item: (node, 0) if k == 0 else None, lambda expr: expr)
     flush()
     g.ref = None
@@ -152,8 +151,9 @@ def _assigned(g: ExpressionCode, target: str, expr) -> list[str]:
     return lines
 
 
-def generate_looped(g: ExpressionCode, ir: ModelIR, sched: Schedule, items: LoopItems) -> str:
-    """The module source of the looped numba kernel (same functions and arguments as the unrolled one)."""
+def generate_looped(g: ExpressionCode, ir: ModelIR, sched: Schedule, items: LoopItems, L: int) -> str:
+    """The module source of the looped numba kernel in blocks of ``L`` lanes (same functions and arguments as
+    the unrolled one)."""
     nodes = ir.nodes
     n_nodes = len(nodes)
     z_row = (n_nodes + len(sched.stocks)) * L
@@ -161,18 +161,18 @@ def generate_looped(g: ExpressionCode, ir: ModelIR, sched: Schedule, items: Loop
     stock_pos = {node: j for j, node in enumerate(sched.stocks)}
 
     def step_line(i: int, at, expr) -> list[str]:
-        return _assigned(g, _x(_row(*at(0))), expr(nodes[i].expr))
+        return _assigned(g, _x(_row(*at(0)), L), expr(nodes[i].expr))
 
     def flow_lines(i: int, at, expr) -> list[str]:
         nd = nodes[i]
-        target = _x(_next_row(at, stock_pos[i], n_nodes))
-        return [*_assigned(g, "_d", expr(nd.flow)), *stock_update(nd, _x(_row(*at(0))), "_d", target)]
+        target = _x(_next_row(at, stock_pos[i], n_nodes), L)
+        return [*_assigned(g, "_d", expr(nd.flow)), *stock_update(nd, _x(_row(*at(0)), L), "_d", target)]
 
     compute: list[str] = []
     update: list[str] = []
     g.hoist = []
-    _emit_items(g, items.step, step_line, compute, 1, lane_loop=True)
-    _emit_items(g, items.stocks, flow_lines, update, 1, lane_loop=True)
+    _emit_items(g, items.step, step_line, compute, 1, lane_loop=True, L=L)
+    _emit_items(g, items.stocks, flow_lines, update, 1, lane_loop=True, L=L)
     hoisted = ["    " + line for line in g.hoist]
     g.hoist = None
     order = check_order(ir, sched)
@@ -189,19 +189,19 @@ def generate_looped(g: ExpressionCode, ir: ModelIR, sched: Schedule, items: Loop
 
     def init_lines(i: int, at, expr) -> list[str]:
         if i in params:
-            return [f"{_x(_row(*at(0)))} = P[{_row(*(at(1) or (params[i], 0)))}, s]"]
-        return _assigned(g, _x(_row(*at(0))), expr(ir.nodes[i].initial_value))
+            return [f"{_x(_row(*at(0)), L)} = P[{_row(*(at(1) or (params[i], 0)))}, s]"]
+        return _assigned(g, _x(_row(*at(0)), L), expr(ir.nodes[i].initial_value))
 
     body = ["        " + line for line in (f"m = min({L}, S1 - b)", "t = T0", "for i in range(m):", "    s = b + i")]
     g.fn = _NB_FN_CALLED
-    _emit_items(g, items.init, init_lines, body, 3, lane_loop=False)
+    _emit_items(g, items.init, init_lines, body, 3, lane_loop=False, L=L)
     g.fn = _NB_FN
     body += [
         f"        for r in range({n_nodes}):",
         f"            for i in range(m, {L}):",
         f"                X[r * {L} + i] = X[r * {L}]",
     ]
-    numba_time_loop(lambda line, level=0: body.append("        " + "    " * level + line), z_row)
+    numba_time_loop(lambda line, level=0: body.append("        " + "    " * level + line), z_row, lanes=L)
 
     body += [
         "            for j in range(STOCKS.shape[0]):",
@@ -212,4 +212,4 @@ def generate_looped(g: ExpressionCode, ir: ModelIR, sched: Schedule, items: Loop
     ]
     arrays = (f"CHK_DYNAMIC = _np.array({list(order[n_static:])!r}, dtype=_np.int64)",
               f"STOCKS = _np.array({list(sched.stocks)!r}, dtype=_np.int64)")
-    return numba_module(list(g.consts.values()), ir, steps, order[:n_static], z_row, body, arrays)
+    return numba_module(list(g.consts.values()), ir, steps, order[:n_static], z_row, body, L, arrays)
