@@ -3,7 +3,7 @@
     python benchmarks/kernel_costs.py [MODEL] [--samples N]
 
 Compiles the model's generated kernel in this process as generated and once for each
-function the model calls (POWER, EXP, SIN, COS, lookups, PULSE TRAIN) with every call of
+function the model calls (POWER, EXP, SIN, COS, lookups, PULSE TRAIN, RANDOM UNIFORM) with every call of
 it replaced by its first argument (the results of the edited kernels are wrong; only
 their speed matters). Each runs N samples on one thread, final values only, and the
 script prints sample-steps per CPU-second (the best of three runs, so that other work
@@ -56,6 +56,7 @@ CALLS = {
     "COS(x) -> x": "_V.cos(",
     "LOOKUP(x) -> x": "_F.lookup(",
     "PULSE TRAIN -> start": "_F.pulse_train(",
+    "RANDOM UNIFORM -> min": "_F.random_uniform(",
 }
 
 

@@ -91,6 +91,8 @@ _NB_FN_CALLED.update(
     {name: f"_V.{name}_called" for name in ("exp", "ln", "power", "sin", "cos", "tan", "arctan")}
 )
 _CTRL = {"t0": "T0", "tf": "TF", "dt": "DT", "sp": "SP"}
+#: functions of time that the numba lane loop computes once per step when no argument reads a node
+_OF_TIME = {"step", "ramp", "pulse", "pulse_train"}
 _CMP = {"==", "!=", "<", ">", "<=", ">="}
 
 
@@ -112,8 +114,10 @@ class ExpressionCode(Visitor):
         self.pre: list[str] = []
         self.ntmp = 0
         self.depth = 0
-        #: while generating the numba lane loop: lines computing lookups of Time, once per step
+        #: while generating the numba lane loop: lines computing lookups and functions of Time, once per step
         self.hoist: list[str] | None = None
+        #: while generating the one-function numba kernel's lane loop: lookups of held values, in a loop of their own
+        self.gather: Gather | None = None
         #: source of a node's value (default ``v{node}``); the looped numba kernel reads ``X``
         self.ref: Callable[[int], str] | None = None
 
@@ -195,27 +199,71 @@ class ExpressionCode(Visitor):
             b = self.tmp(self.e(ex.args[1]))
             cmp = "<=" if ex.name == "min" else ">="
             return f"_V.select(({a} {cmp} {b}) | ({a} != {a}), {a}, {b})"
+        if self.hoist is not None and ex.name in _OF_TIME and _uniform(ex):
+            return self._hoisted(lambda: self._call(ex))
+        return self._call(ex)
+
+    def _call(self, ex: IR.Call) -> str:
         args = ", ".join(self.e(a) for a in ex.args)
         return f"{self.fn[ex.name]}({args})"
 
     def visit_LookupCall(self, ex: IR.LookupCall) -> str:
         table = self.table(int(ex.table))
         if self.hoist is not None and _uniform(ex.x):
-            return self._hoisted(ex.x, table)
+            return self._hoisted(lambda: f"_F.lookup({self.e(ex.x)}, {table})")
+        if self.gather is not None and refs(ex.x) <= self.gather.held:
+            return self._gathered(ex.x, table)
         return f"_F.lookup({self.e(ex.x)}, {table})"
 
     def table(self, tid: int) -> str:
         """The arguments naming lookup table ``tid`` and its mode in a call of ``_F.lookup``."""
         return f"_lx{tid}, _ly{tid}, {self.ir.lookups[tid].code}"
 
-    def _hoisted(self, arg: Expr, table: str) -> str:
-        """Name of a lookup of an argument the same for every sample, computed before the lane loop."""
+    def _hoisted(self, code_of: Callable[[], str]) -> str:
+        """Name of a value the same for every sample (``code_of()``: a lookup or function of time), computed
+        before the lane loop."""
         pending, self.pre = self.pre, []
-        code = self.e(arg)
+        code = code_of()
         name = f"_h{len(self.hoist)}"
-        self.hoist += self.pre + [f"{name} = _F.lookup({code}, {table})"]
+        self.hoist += self.pre + [f"{name} = {code}"]
         self.pre = pending
         return name
+
+    def _gathered(self, arg: Expr, table: str) -> str:
+        """A lookup of an argument that reads held values only (no value of this step): computed into a row
+        of ``X`` by a loop over the lanes before the lane loop, which reads it from there."""
+        gather = self.gather
+        pending, ref, self.pre = self.pre, self.ref, []
+        self.ref = lambda node: f"X[{node * gather.lanes} + i]"
+        code = self.e(arg)
+        target = f"X[{gather.row * gather.lanes} + i]"
+        gather.lines += self.pre + [f"{target} = _F.lookup({code}, {table})"]
+        gather.row += 1
+        self.pre, self.ref = pending, ref
+        return target
+
+
+class Gather:
+    """Lookups the one-function numba kernel computes before its lane loop, each into a row of ``X``.
+
+    LLVM does not vectorise a loop that reads a table at an index differing between lanes
+    and stores into ``X`` (it cannot rule out that a store changes the table); a lookup
+    whose argument reads only ``held`` values (parameters, stocks, values computed once) is
+    therefore computed in a loop of its own, ``lines`` (one lane ``i``), from row ``first``
+    on; ``row`` is the next free row.
+    """
+
+    def __init__(self, held: set[int], first: int, lanes: int) -> None:
+        self.held = held
+        self.first = self.row = first
+        self.lanes = lanes
+        self.lines: list[str] = []
+
+    def loop(self) -> list[str]:
+        """The loop over the lanes computing the lookups (none without lookups)."""
+        if not self.lines:
+            return []
+        return [f"    for i in range({self.lanes}):", *("        " + line for line in self.lines)]
 
 
 def _uniform(ex: Expr) -> bool:
@@ -459,21 +507,25 @@ def generate_numba(ir: ModelIR, sched: Schedule, blocks: bool = False) -> NumbaM
 def _numba_unrolled(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> str:
     lanes = _numba_lanes(g, ir, sched, L)
     body = _numba_blocks(g, ir, sched, lanes.z_row, L)
-    steps = {name: [*lanes.hoisted, f"    for i in range({L}):", *lines] for name, lines in (
+    steps = {name: [*lanes.before, f"    for i in range({L}):", *lines] for name, lines in (
         ("lanes", lanes.compute + lanes.update), ("lanes_full", lanes.compute + lanes.save + lanes.update))}
-    return numba_module(list(g.consts.values()), ir, steps, lanes.order[:lanes.n_static], lanes.z_row, body, L)
+    return numba_module(list(g.consts.values()), ir, steps, lanes.order[:lanes.n_static], lanes.z_row, body, L,
+                        extra_rows=lanes.extra_rows)
 
 
 class _Lanes(NamedTuple):
-    """The numba kernel's per-lane code: one step's auxiliaries, their check and save, the stocks' update."""
+    """The numba kernel's per-lane code: one step's auxiliaries, their check and save, the stocks' update;
+    ``before``, what each step computes before its lane loop (lookups and functions of Time, then lookups
+    of held values into ``extra_rows`` rows of ``X`` after the check's)."""
 
     compute: list[str]
     save: list[str]
     update: list[str]
-    hoisted: list[str]
+    before: list[str]
     order: list[int]
     n_static: int
     z_row: int
+    extra_rows: int
 
 
 def _numba_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> _Lanes:
@@ -488,7 +540,9 @@ def _numba_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> _La
     def emitter(lines: list[str]):
         return lambda line, level=0: lines.append("        " + "    " * level + line)
 
+    z_row = (len(nodes) + len(sched.stocks)) * L
     g.hoist = []
+    g.gather = Gather(set(held), z_row // L + 1, L)
     for i in held:
         compute.append(f"        v{i} = X[{i * L} + i]")
     _step_code(g, ir, sched, emitter(compute), 0)
@@ -496,7 +550,6 @@ def _numba_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> _La
     # x * 0.0 is 0 for finite x and NaN for NaN or inf: one sum per lane flags them all
     order = check_order(ir, sched)
     n_static = static_checks(order, sched)
-    z_row = (len(nodes) + len(sched.stocks)) * L
     save.append("        _z = 0.0")
     dynamic = order[n_static:]
     for start in range(0, len(dynamic), 40):
@@ -509,9 +562,10 @@ def _numba_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> _La
         for line in stock_update(nodes[i], f"v{i}", f"d{i}", f"v{i}"):
             emit_update(line)
         emit_update(f"X[{(len(nodes) + j) * L} + i] = v{i}")
-    hoisted = ["    " + line for line in g.hoist]
-    g.hoist = None
-    return _Lanes(compute, save, update, hoisted, order, n_static, z_row)
+    before = ["    " + line for line in g.hoist] + g.gather.loop()
+    extra_rows = g.gather.row - g.gather.first
+    g.hoist = g.gather = None
+    return _Lanes(compute, save, update, before, order, n_static, z_row, extra_rows)
 
 
 def _numba_blocks(g: ExpressionCode, ir: ModelIR, sched: Schedule, z_row: int, L: int) -> list[str]:

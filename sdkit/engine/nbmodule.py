@@ -114,12 +114,12 @@ def numba_time_loop(emit, z_row: int | str, full: list[str] | None = None, plain
 
 
 def numba_module(const_names: list[str], ir: ModelIR, steps: dict[str, list[str]], static: list[int], z_row: int,
-                 body: list[str], lanes: int, arrays: tuple[str, ...] = ()) -> str:
+                 body: list[str], lanes: int, arrays: tuple[str, ...] = (), extra_rows: int = 0) -> str:
     """The module text: the step functions (name -> body after the numbers and tables) and ``run`` around ``body``.
 
     ``const_names`` name the numbers ``C`` in order; ``static`` are the nodes checked
-    for NaN once (``CHK_STATIC``); ``run`` goes over blocks of ``lanes`` samples; ``arrays``
-    are more module-level lines.
+    for NaN once (``CHK_STATIC``); ``run`` goes over blocks of ``lanes`` samples, ``X`` holding
+    ``extra_rows`` rows after the check's row at ``z_row``; ``arrays`` are more module-level lines.
     """
     L = lanes
     consts = [f"    {name} = C[{j}]" for j, name in enumerate(const_names)]
@@ -156,7 +156,7 @@ def numba_module(const_names: list[str], ir: ModelIR, steps: dict[str, list[str]
         "def run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD, S0, S1, C, LK):",
         *consts,
         *tables,
-        f"    X = _np.empty({z_row + L})",
+        f"    X = _np.empty({z_row + L * (1 + extra_rows)})",
         "    nsteps = T.shape[0] - 1",
         f"    for b in range(S0, S1, {L}):",
     ]
