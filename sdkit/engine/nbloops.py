@@ -6,10 +6,10 @@ model with :class:`~sdkit.engine.runs.Run` s (equations over a whole subscript
 range) this module writes instead, for each run::
 
     for e in range(351):
-        for i in range(16):
-            X[(351 + e) * 16 + i] = (X[(1773 + 18 * e) * 16 + i] / X[(1758 + 18 * e) * 16 + i])
+        for i in range(32):
+            X[(351 + e) * 32 + i] = (X[(1773 + 18 * e) * 32 + i] / X[(1758 + 18 * e) * 32 + i])
 
-and for the single nodes between runs one lane loop of lines ``X[52 * 16 + i] = ...``.
+and for the single nodes between runs one lane loop of lines ``X[52 * 32 + i] = ...``.
 Every value lives in ``X`` (row ``node``, lane ``i``, as in the unrolled kernel),
 so the kernel's size grows with the number of equations, not elements. The
 arithmetic of each node is the same expression as in the unrolled kernel and

@@ -176,6 +176,44 @@ def test_lane_blocks_do_not_change_a_bit(features_kernel):
         assert np.array_equal(whole.data[name], reference.data[name], equal_nan=True), name
 
 
+@pytest.mark.parametrize("lanes", ["32", "64"])
+def test_every_lane_count_gives_the_same_bits(monkeypatch, features_kernel, lanes):
+    """The features model's kernel forced to 32 and 64 lanes (its rule gives 16): 150 samples on two
+    threads are full blocks and a part-filled one; cut as 7 + 143 the blocks hold other samples; both
+    equal the 16-lane kernel and the numpy backend bit for bit."""
+    monkeypatch.setenv("SDKIT_NUMBA_LANES", lanes)
+    k = compile_model(FEATURES)
+    assert f"for b in range(S0, S1, {lanes}):" in k.source("numba")
+    params = _random_params(k, 150, 11)
+    whole = k.simulate(params, 150, backend="numba")
+    a = k.simulate({p: v[:7] for p, v in params.items()}, 7, backend="numba")
+    b = k.simulate({p: v[7:] for p, v in params.items()}, 143, backend="numba")
+    sixteen = features_kernel.simulate(params, 150, backend="numba")
+    reference = k.simulate(params, 150, backend="numpy")
+    for name in k.variables:
+        joined = np.concatenate([a.data[name], b.data[name]])
+        assert np.array_equal(whole.data[name], joined, equal_nan=True), name
+        assert np.array_equal(whole.data[name], sixteen.data[name], equal_nan=True), name
+        assert np.array_equal(whole.data[name], reference.data[name], equal_nan=True), name
+
+
+def test_lane_count_rule_and_its_override(monkeypatch):
+    """The most of 16/32/64 lanes whose block of values fits the budget; 32 for the looped kernel; the
+    environment variable forces a count and refuses any other."""
+    from sdkit.engine.nbmodule import LANE_BUDGET, lane_count
+
+    assert lane_count(15) == 64
+    assert lane_count(LANE_BUDGET // (64 * 8)) == 64
+    assert lane_count(LANE_BUDGET // (64 * 8) + 1) == 32
+    assert lane_count(LANE_BUDGET // (16 * 8) + 1) == 16
+    assert lane_count(14042, looped=True) == 32
+    monkeypatch.setenv("SDKIT_NUMBA_LANES", "64")
+    assert lane_count(403) == 64
+    monkeypatch.setenv("SDKIT_NUMBA_LANES", "12")
+    with pytest.raises(ParameterError, match="SDKIT_NUMBA_LANES=12 is not a lane count; use one of 16, 32, 64"):
+        lane_count(15)
+
+
 def test_auto_backend_chunks_across_the_switch(features_kernel):
     """auto uses numpy for 3 samples and numba for 67; the union equals one run of 70."""
     k = features_kernel
@@ -329,6 +367,49 @@ def test_subscripted_parameter_forms(features_kernel):
         assert np.array_equal(one.data["output"][0], both.data["output"][i])
     with pytest.raises(ParameterError, match="shape"):
         k.simulate({"capacity": np.ones((2, 2, 3))}, 2)
+
+
+LOOKUPS_OF_HELD_VALUES = """
+factor = 2
+	~	Dmnl
+	~	|
+table(
+	[(0,0)-(10,10)],(0,1),(1,3),(2,2),(3.5,5),(5,4),(8,9))
+	~	Dmnl
+	~	|
+pattern = table(Time / factor)
+	~	Dmnl
+	~	|
+of stock = 2 * table(stock) + pattern
+	~	Dmnl
+	~	|
+of step value = table(of stock / 4)
+	~	Dmnl
+	~	|
+pulses = PULSE TRAIN(1, 0.5, 2, 8) + STEP(3, 4) + PULSE(2, 1)
+	~	Dmnl
+	~	|
+stock = INTEG(pattern + of step value + pulses - stock / factor, 1)
+	~	Dmnl
+	~	|
+"""
+
+
+def test_lookups_of_held_values_leave_the_lane_loop_with_the_same_bits(tmp_path):
+    """Lookups of a parameter and of a stock are computed before the lane loop, a lookup of a value of
+    the step inside it, functions of numbers and Time once per step; numba and numpy agree bit for bit."""
+    k = compile_model(write_model(tmp_path, LOOKUPS_OF_HELD_VALUES, final=12, dt=0.125))
+    source = k.source("numba")
+    step = source[source.index("def lanes("):source.index("def lanes_full(")]
+    before_loop = step[:step.index("):\n        v")]  # up to the lane loop, which starts with a value
+    assert before_loop.count("= _F.lookup(") == 2
+    assert before_loop.count("_F.pulse_train(") == 1
+    assert step.count("_F.lookup(") == 3  # the lookup of a value of the step is in the lane loop
+    params = _random_params(k, 90, 3)
+    a = k.simulate(params, 90, backend="numba")
+    b = k.simulate(params, 90, backend="numpy")
+    for name in k.variables:
+        assert np.array_equal(a.data[name], b.data[name], equal_nan=True), name
 
 
 @pytest.mark.parametrize("mode", [0, 1, 2])
