@@ -543,9 +543,13 @@ def _numba_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> _La
     z_row = (len(nodes) + len(sched.stocks)) * L
     g.hoist = []
     g.gather = Gather(set(held), z_row // L + 1, L)
-    for i in held:
+    early = _before_lane_loop(g, ir, sched, L)
+    for i in held + early:
         compute.append(f"        v{i} = X[{i * L} + i]")
-    _step_code(g, ir, sched, emitter(compute), 0)
+    emit_compute = emitter(compute)
+    for i in sched.step:
+        if i not in g.gather.held:
+            _assign(g, f"v{i}", ir.nodes[i].expr, emit_compute, 0)
     save += [f"        X[{i * L} + i] = v{i}" for i in sched.step]
     # x * 0.0 is 0 for finite x and NaN for NaN or inf: one sum per lane flags them all
     order = check_order(ir, sched)
@@ -566,6 +570,38 @@ def _numba_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> _La
     extra_rows = g.gather.row - g.gather.first
     g.hoist = g.gather = None
     return _Lanes(compute, save, update, before, order, n_static, z_row, extra_rows)
+
+
+def _before_lane_loop(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> list[int]:
+    """Write into ``g.gather`` the step's values that arguments of lookups read (and the values of the step
+    those read), computed before the lane loop into their rows of ``X``, so that these lookups leave it too;
+    return them, in schedule order."""
+    step = set(sched.step)
+    early: set[int] = set()
+
+    def read_by_lookups(ex: Expr) -> None:
+        if isinstance(ex, IR.LookupCall) and not _uniform(ex.x):
+            early.update(refs(ex.x) & step)
+        for child in children(ex):
+            read_by_lookups(child)
+
+    for i in sched.step:
+        read_by_lookups(ir.nodes[i].expr)
+    for i in sched.stocks:
+        read_by_lookups(ir.nodes[i].flow)
+    pending = list(early)
+    while pending:
+        for j in refs(ir.nodes[pending.pop()].expr) & step - early:
+            early.add(j)
+            pending.append(j)
+    order = [i for i in sched.step if i in early]
+    gather, g.gather, g.ref = g.gather, None, lambda node: f"X[{node * L} + i]"
+    for i in order:  # one sample at a time: their lookups stay in the line
+        code = g.e(ir.nodes[i].expr)
+        gather.lines += [*g.flush(), f"X[{i * L} + i] = {code}"]
+    g.gather, g.ref = gather, None
+    gather.held |= early
+    return order
 
 
 def _numba_blocks(g: ExpressionCode, ir: ModelIR, sched: Schedule, z_row: int, L: int) -> list[str]:
