@@ -12,8 +12,8 @@ initialisation, step and flow code:
     every node is a numpy array over the sample axis (or a numpy scalar);
     one Python loop over time steps.
 ``numba``
-    blocks of samples (16, 32 or 64: :func:`~sdkit.engine.nbmodule.lane_count`); per block a time loop whose every step
-    runs loops over the lanes, which LLVM vectorises (see
+    blocks of samples (16, 32 or 64: :func:`~sdkit.engine.nbmodule.lane_count`); per
+    block a time loop whose every step runs loops over the lanes, which LLVM vectorises (see
     :func:`generate_numba`); compiled with ``numba.njit(cache=True)``, in
     blocks of equations cached one by one (:mod:`sdkit.engine.nbblocks`).
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,10 +33,11 @@ from sdkit.engine.nbmodule import (
     NumbaModules,
     lane_count,
     module_name,
-    numba_module,
-    numba_time_loop,
 )
 from sdkit.engine.schedule import Schedule
+
+if TYPE_CHECKING:
+    from sdkit.engine.nblanes import Gather
 
 _NP_FN = {
     "abs": "_np.abs",
@@ -116,8 +117,8 @@ class ExpressionCode(Visitor):
         self.depth = 0
         #: while generating the numba lane loop: lines computing lookups and functions of Time, once per step
         self.hoist: list[str] | None = None
-        #: while generating the one-function numba kernel's lane loop: lookups of held values, in a loop of their own
-        self.gather: Gather | None = None
+        #: while generating the one-function numba kernel's lane loop: its lookups, in a loop of their own
+        self.gather: Gather | None = None  # sdkit.engine.nblanes.Gather
         #: source of a node's value (default ``v{node}``); the looped numba kernel reads ``X``
         self.ref: Callable[[int], str] | None = None
 
@@ -241,29 +242,6 @@ class ExpressionCode(Visitor):
         gather.row += 1
         self.pre, self.ref = pending, ref
         return target
-
-
-class Gather:
-    """Lookups the one-function numba kernel computes before its lane loop, each into a row of ``X``.
-
-    LLVM does not vectorise a loop that reads a table at an index differing between lanes
-    and stores into ``X`` (it cannot rule out that a store changes the table); a lookup
-    whose argument reads only ``held`` values (parameters, stocks, values computed once) is
-    therefore computed in a loop of its own, ``lines`` (one lane ``i``), from row ``first``
-    on; ``row`` is the next free row.
-    """
-
-    def __init__(self, held: set[int], first: int, lanes: int) -> None:
-        self.held = held
-        self.first = self.row = first
-        self.lanes = lanes
-        self.lines: list[str] = []
-
-    def loop(self) -> list[str]:
-        """The loop over the lanes computing the lookups (none without lookups)."""
-        if not self.lines:
-            return []
-        return [f"    for i in range({self.lanes}):", *("        " + line for line in self.lines)]
 
 
 def _uniform(ex: Expr) -> bool:
@@ -488,6 +466,7 @@ def generate_numba(ir: ModelIR, sched: Schedule, blocks: bool = False) -> NumbaM
     """
     from sdkit.engine.kernel_files import compiled_with
     from sdkit.engine.nbblocks import generate_blocked
+    from sdkit.engine.nblanes import generate_lanes
     from sdkit.engine.nbloops import generate_looped, loop_items
 
     salt = compiled_with()
@@ -499,138 +478,6 @@ def generate_numba(ir: ModelIR, sched: Schedule, blocks: bool = False) -> NumbaM
     if items is not None:
         source = generate_looped(g, ir, sched, items, lanes)
     else:
-        source = _numba_unrolled(g, ir, sched, lanes)
+        source = generate_lanes(g, ir, sched, lanes)
     numbers = np.array([float(key) for key in g.consts], dtype=np.float64)
     return NumbaModules([(module_name("sdkit_kernel_", source, salt), source)], (numbers, lookup_data(ir)), [{}])
-
-
-def _numba_unrolled(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> str:
-    lanes = _numba_lanes(g, ir, sched, L)
-    body = _numba_blocks(g, ir, sched, lanes.z_row, L)
-    steps = {name: [*lanes.before, f"    for i in range({L}):", *lines] for name, lines in (
-        ("lanes", lanes.compute + lanes.update), ("lanes_full", lanes.compute + lanes.save + lanes.update))}
-    return numba_module(list(g.consts.values()), ir, steps, lanes.order[:lanes.n_static], lanes.z_row, body, L,
-                        extra_rows=lanes.extra_rows)
-
-
-class _Lanes(NamedTuple):
-    """The numba kernel's per-lane code: one step's auxiliaries, their check and save, the stocks' update;
-    ``before``, what each step computes before its lane loop (lookups and functions of Time, then lookups
-    of held values into ``extra_rows`` rows of ``X`` after the check's)."""
-
-    compute: list[str]
-    save: list[str]
-    update: list[str]
-    before: list[str]
-    order: list[int]
-    n_static: int
-    z_row: int
-    extra_rows: int
-
-
-def _numba_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> _Lanes:
-    nodes = ir.nodes
-    step_nodes = set(sched.step)
-    held = [i for i in range(len(nodes)) if i not in step_nodes]
-
-    compute: list[str] = []  # one step's auxiliaries of lane i
-    save: list[str] = []  # their values into X, for checking and saving
-    update: list[str] = []  # the stocks' next values
-
-    def emitter(lines: list[str]):
-        return lambda line, level=0: lines.append("        " + "    " * level + line)
-
-    z_row = (len(nodes) + len(sched.stocks)) * L
-    g.hoist = []
-    g.gather = Gather(set(held), z_row // L + 1, L)
-    early = _before_lane_loop(g, ir, sched, L)
-    for i in held + early:
-        compute.append(f"        v{i} = X[{i * L} + i]")
-    emit_compute = emitter(compute)
-    for i in sched.step:
-        if i not in g.gather.held:
-            _assign(g, f"v{i}", ir.nodes[i].expr, emit_compute, 0)
-    save += [f"        X[{i * L} + i] = v{i}" for i in sched.step]
-    # x * 0.0 is 0 for finite x and NaN for NaN or inf: one sum per lane flags them all
-    order = check_order(ir, sched)
-    n_static = static_checks(order, sched)
-    save.append("        _z = 0.0")
-    dynamic = order[n_static:]
-    for start in range(0, len(dynamic), 40):
-        terms = " + ".join(f"v{i} * 0.0" for i in dynamic[start : start + 40])
-        save.append(f"        _z += {terms}")
-    save.append(f"        X[{z_row} + i] = _z")
-    emit_update = emitter(update)
-    _flow_code(g, ir, sched, emit_update, 0)
-    for j, i in enumerate(sched.stocks):
-        for line in stock_update(nodes[i], f"v{i}", f"d{i}", f"v{i}"):
-            emit_update(line)
-        emit_update(f"X[{(len(nodes) + j) * L} + i] = v{i}")
-    before = ["    " + line for line in g.hoist] + g.gather.loop()
-    extra_rows = g.gather.row - g.gather.first
-    g.hoist = g.gather = None
-    return _Lanes(compute, save, update, before, order, n_static, z_row, extra_rows)
-
-
-def _before_lane_loop(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> list[int]:
-    """Write into ``g.gather`` the step's values that arguments of lookups read (and the values of the step
-    those read), computed before the lane loop into their rows of ``X``, so that these lookups leave it too;
-    return them, in schedule order."""
-    step = set(sched.step)
-    early: set[int] = set()
-
-    def read_by_lookups(ex: Expr) -> None:
-        if isinstance(ex, IR.LookupCall) and not _uniform(ex.x):
-            early.update(refs(ex.x) & step)
-        for child in children(ex):
-            read_by_lookups(child)
-
-    for i in sched.step:
-        read_by_lookups(ir.nodes[i].expr)
-    for i in sched.stocks:
-        read_by_lookups(ir.nodes[i].flow)
-    pending = list(early)
-    while pending:
-        for j in refs(ir.nodes[pending.pop()].expr) & step - early:
-            early.add(j)
-            pending.append(j)
-    order = [i for i in sched.step if i in early]
-    gather, g.gather, g.ref = g.gather, None, lambda node: f"X[{node * L} + i]"
-    for i in order:  # one sample at a time: their lookups stay in the line
-        code = g.e(ir.nodes[i].expr)
-        gather.lines += [*g.flush(), f"X[{i * L} + i] = {code}"]
-    g.gather, g.ref = gather, None
-    gather.held |= early
-    return order
-
-
-def _numba_blocks(g: ExpressionCode, ir: ModelIR, sched: Schedule, z_row: int, L: int) -> list[str]:
-    """``run``'s loop over blocks of ``L`` lanes: initialise each lane, then step, check and save."""
-    nodes = ir.nodes
-    params = [i for i, nd in enumerate(nodes) if nd.kind == "param"]
-    body: list[str] = []
-
-    def emit(line: str, level: int = 0) -> None:
-        body.append("        " + "    " * level + line)
-
-    emit(f"m = min({L}, S1 - b)")
-    emit("t = T0")
-    emit("for i in range(m):")
-    emit("s = b + i", 1)
-    for j, i in enumerate(params):
-        emit(f"v{i} = P[{j}, s]", 1)
-    g.fn = _NB_FN_CALLED
-    _init_code(g, ir, sched, emit, 1)
-    g.fn = _NB_FN
-    for i in range(len(nodes)):
-        emit(f"X[{i * L} + i] = v{i}", 1)
-    emit(f"for r in range({len(nodes)}):")
-    emit(f"for i in range(m, {L}):", 1)
-    emit(f"X[r * {L} + i] = X[r * {L}]", 2)
-    numba_time_loop(emit, z_row, lanes=L)
-    if sched.stocks:
-        emit(f"for i in range({L}):", 1)  # spare lanes follow their block's first sample
-    for j, i in enumerate(sched.stocks):
-        emit(f"X[{i * L} + i] = X[{(len(nodes) + j) * L} + i]", 2)
-    emit("k += 1", 1)
-    return body
