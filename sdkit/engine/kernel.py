@@ -18,13 +18,14 @@ from sdkit.engine.background import CompileJob, simulate_meanwhile
 from sdkit.engine.clock import varying_times
 from sdkit.engine.codegen import check_order, generate, generate_numba
 from sdkit.engine.ir import ModelIR
+from sdkit.engine.kernel_choice import compile_in_background, plan, requested
 from sdkit.engine.kernel_files import (
     LOAD_LOCK,
     exec_numpy_source,
     interleaved_vectors,
     load_modules,
 )
-from sdkit.engine.nbblocks import block_addresses, use_blocks
+from sdkit.engine.nbblocks import block_addresses, work
 from sdkit.engine.nbmodule import NumbaModules
 from sdkit.engine.plan import TIME_KEYS, Plan, make_plan
 from sdkit.engine.schedule import Schedule, order_nodes
@@ -129,6 +130,8 @@ class Kernel:
         self._param_pos = {node: j for j, node in enumerate(self._params)}
         self._fns: dict[str, Any] = {}
         self._compile_job: CompileJob | None = None
+        #: set when the background compile this kernel started has ended (None: it started none)
+        self.background: threading.Event | None = None
 
     @property
     def ir(self) -> ModelIR:
@@ -145,6 +148,7 @@ class Kernel:
         state = self.__dict__.copy()
         state["_fns"] = {}
         state["_compile_job"] = None
+        state["background"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -157,9 +161,11 @@ class Kernel:
             return self._numba_code().source
         return generate(self._ir, self._sched, flavor)
 
-    def _numba_code(self) -> NumbaModules:
-        """The numba kernel's modules: in blocks when ``SDKIT_NUMBA_BLOCKS=1`` (:func:`use_blocks`)."""
-        return generate_numba(self._ir, self._sched, blocks=use_blocks())
+    def _numba_code(self, kind: str | None = None) -> NumbaModules:
+        """The modules of the numba kernel of ``kind`` (``"one"`` or ``"blocks"``; default: in blocks only when
+        ``SDKIT_NUMBA_BLOCKS=1``, see :mod:`sdkit.engine.kernel_choice`)."""
+        kind = kind or ("blocks" if requested() == "blocks" else "one")
+        return generate_numba(self._ir, self._sched, blocks=kind == "blocks")
 
     def annotated_source(self, flavor: str = "numpy") -> str:
         """:meth:`source` with a comment on each line naming the model variables behind ``v12``, ``d3``, ..."""
@@ -171,6 +177,11 @@ class Kernel:
     def numba_data(self) -> tuple:
         """The numba kernel's data, the last arguments of its ``run``: numbers, lookup tables and rows."""
         return self._numba_code().data
+
+    @property
+    def numba_kind(self) -> str | None:
+        """The numba kernel runs now: ``"one"`` (one function), ``"blocks"``, or None (not compiled yet)."""
+        return self._fns["numba"].kind if "numba" in self._fns else None
 
     def _function(self, flavor: str):
         fn = self._fns.get(flavor)
@@ -191,14 +202,33 @@ class Kernel:
             return self._compile_job
 
     def _build_numba(self) -> None:
+        """Compile (or load) the numba kernel that :func:`sdkit.engine.kernel_choice.plan` chooses, and start
+        the compile it puts in the background: after a structural edit, the blocked kernel runs until the
+        one-function kernel is ready; after a first compile, the blocks are cached for the next edit."""
+        kind = requested()
+        if kind != "auto":
+            self.compile_numba(kind)
+            return
+        one = self._numba_code("one")
+        now, later = plan(one, functools.cache(lambda: self._numba_code("blocks")),
+                          lambda: sum(work(nd.expr) + work(nd.flow) + work(nd.initial_value) for nd in self._ir.nodes))
+        self.compile_numba(now, one if now == "one" else None)
+        if later is not None:
+            then = (lambda: self.compile_numba("one", one)) if later == "one" else None
+            self.background = compile_in_background(self, later, then)
+
+    def compile_numba(self, kind: str, code: NumbaModules | None = None) -> None:
+        """Compile (or load from numba's cache) the numba kernel of ``kind`` (its modules ``code``, if given)
+        and run on it from now on."""
         # the modules hold the structure only (numbers, lookups and rows are data),
         # so their names, hashes of their text, are the cache keys of the structure
-        code = self._numba_code()
+        code = code or self._numba_code(kind)
         run = load_modules(code.modules).run
         with LOAD_LOCK, interleaved_vectors():
             blocks = block_addresses(code.modules)  # the blocked kernel's functions, else None
         fn = functools.partial(_call_with_data, run, code.data if blocks is None else (blocks, *code.data))
         self._compile_numba(fn)
+        fn.kind = "one" if blocks is None else "blocks"
         self._fns["numba"] = fn
 
     def _param_matrix(self, pvals: Mapping[int, Any], n: int) -> np.ndarray:

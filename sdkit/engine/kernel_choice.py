@@ -1,0 +1,143 @@
+"""Which numba kernel a model runs on, and the compiles that go on in a background process.
+
+A model compiles to the one-function kernel (:func:`sdkit.engine.codegen.generate_numba`,
+fastest to run, compiled whole) or to the blocked kernel (:mod:`sdkit.engine.nbblocks`,
+each block of equations cached on its own, so a structural edit compiles only the
+blocks it touches). The two give the same bits. ``SDKIT_NUMBA_BLOCKS`` chooses:
+``1`` the blocked kernel, ``0`` the one-function kernel, unset (or empty) both, as
+:func:`plan` says:
+
+- the one-function kernel of this structure is compiled (in numba's cache or in this
+  process): it runs;
+- else most of the blocked kernel is (at least :data:`CACHED_SHARE` of its blocks' text,
+  so the structure is an edit of one compiled before): the blocked kernel is compiled
+  now (its new blocks only) and runs, and the one-function kernel compiles in a
+  background process; once it is ready, later runs of this kernel switch to it;
+- else (a first compile): the one-function kernel is compiled now; a model of
+  :data:`PREWARM_MIN_WORK` or more also has its blocks compiled into the cache in a
+  background process, so that its next structural edit is fast.
+
+A background compile runs in a child process (:mod:`sdkit.engine.precompile`) at nice
+:data:`NICE` (the foreground's runs keep the CPU, and it never holds this process's
+GIL), one at a time per process. It writes to the same cache; it outlives this process
+(which never waits for it at exit), so the next process finds its kernel compiled.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from sdkit.cache import cache_folder
+from sdkit.engine.nbblocks import BLOCKS_ENV
+from sdkit.engine.nbmodule import NumbaModules
+from sdkit.errors import ParameterError
+
+log = logging.getLogger("sdkit.engine")
+
+#: the blocked kernel runs right away when at least this share of its blocks' text is compiled
+CACHED_SHARE = 0.5
+#: a first compile of a model with this much work (:func:`sdkit.engine.nbblocks.work`) or more also compiles its
+#: blocks in the background: the one-function kernel of such a model takes about 3 s or more to compile
+PREWARM_MIN_WORK = 400
+#: niceness of a background compile's process
+NICE = 10
+_KINDS = {"": "auto", "0": "one", "1": "blocks"}
+
+
+def requested() -> str:
+    """``"blocks"``, ``"one"`` (``SDKIT_NUMBA_BLOCKS`` 1 or 0) or ``"auto"`` (unset or empty)."""
+    value = os.environ.get(BLOCKS_ENV, "").strip()
+    if value not in _KINDS:
+        raise ParameterError(f"{BLOCKS_ENV}={value!r} is unknown; use 1 (blocked kernel), 0 (one-function "
+                             "kernel) or leave it unset (both, the blocked one right after a structural edit)")
+    return _KINDS[value]
+
+
+def compiled(name: str) -> bool:
+    """Module ``name``'s function is compiled in this process or in numba's cache (its index file)."""
+    module = sys.modules.get(name)
+    function = getattr(module, "block", None) or getattr(module, "run", None)
+    if function is not None and function.signatures:
+        return True
+    return any((cache_folder("engine") / "__pycache__").glob(f"{name}.*.nbi"))
+
+
+def _blocks(code: NumbaModules) -> list[tuple[str, str]]:
+    return [(name, text) for name, text in code.modules if name.startswith("sdkit_block_")]
+
+
+def plan(one: NumbaModules, blocked: Callable[[], NumbaModules], work: Callable[[], int]) -> tuple[str, str | None]:
+    """What to compile now (``"one"`` or ``"blocks"``) and in the background (``"one"``, ``"blocks"`` or None),
+    given the one-function kernel's modules, the blocked kernel's and the model's work (both computed if need be)."""
+    if compiled(one.modules[-1][0]):
+        return "one", None
+    blocks = _blocks(blocked())
+    if not blocks:  # a kernel with loops over subscripts has no blocked form
+        return "one", None
+    cached = sum(len(text) for name, text in blocks if compiled(name))
+    if cached >= CACHED_SHARE * sum(len(text) for _, text in blocks):
+        return "blocks", "one"
+    return "one", ("blocks" if work() >= PREWARM_MIN_WORK else None)
+
+
+class _Background:
+    """Compiles queued in child processes, one at a time, by a daemon thread."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.Queue = queue.Queue()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def submit(self, kernel: object, kind: str, then: Callable[[], None] | None) -> threading.Event:
+        done = threading.Event()
+        self.jobs.put((pickle.dumps(kernel), kind, then, done))
+        with self.lock:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._work, daemon=True, name="sdkit-background-compile")
+                self.thread.start()
+        return done
+
+    def _work(self) -> None:
+        while True:
+            payload, kind, then, done = self.jobs.get()
+            try:
+                if _compile_in_child(payload, kind) and then is not None:
+                    then()
+            except Exception:  # noqa: BLE001 - the foreground runs on; say why the switch did not happen
+                log.warning("the background compile of the %s numba kernel failed", kind, exc_info=True)
+            finally:
+                done.set()
+
+
+_BACKGROUND = _Background()
+
+
+def compile_in_background(kernel: object, kind: str, then: Callable[[], None] | None = None) -> threading.Event:
+    """Compile ``kernel``'s numba kernel of ``kind`` into the cache in a child process (after those queued
+    before), then call ``then()`` in this process if it succeeded; the event is set when all is done."""
+    return _BACKGROUND.submit(kernel, kind, then)
+
+
+def _compile_in_child(payload: bytes, kind: str) -> bool:
+    """Run :mod:`sdkit.engine.precompile` on the pickled kernel; True when it compiled."""
+    import sdkit
+
+    root = str(Path(sdkit.__file__).resolve().parent.parent)
+    env = dict(os.environ, SDKIT_CACHE_DIR=str(cache_folder("engine").parent),
+               PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p))
+    child = subprocess.Popen([sys.executable, "-m", "sdkit.engine.precompile", kind], stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
+    _, errors = child.communicate(payload)
+    if child.returncode != 0:
+        last = (errors.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
+        log.warning("the background compile of the %s numba kernel failed (exit code %d): %s",
+                    kind, child.returncode, last)
+    return child.returncode == 0
