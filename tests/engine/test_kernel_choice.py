@@ -1,0 +1,162 @@
+"""Which numba kernel runs (:mod:`sdkit.engine.kernel_choice`): the one-function kernel, or right after a
+structural edit the blocked kernel until the one-function kernel, compiled in a background process, is ready.
+
+The two give the same bits, so a run's results never depend on which kernel ran it. Each test has its own
+kernel cache and a model structure of its own (numba's cache and this process's modules know every
+structure compiled before).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sdkit.engine import compile_model, kernel_choice
+from sdkit.engine.codegen import generate_numba
+from sdkit.errors import ParameterError
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+MODEL = """{{UTF-8}}
+stock = INTEG(inflow - outflow, 100)
+	~	Widget
+	~	|
+inflow = rate * effect(Time) + {formula}
+	~	Widget/Year
+	~	|
+outflow = stock / 4
+	~	Widget/Year
+	~	|
+effect(
+	[(0,0)-(20,2)],(0,1),(10,1.5),(20,0.5))
+	~	Dmnl
+	~	|
+rate = 3
+	~	Widget/Year
+	~	|
+FINAL TIME = 20
+	~	Year
+	~	|
+INITIAL TIME = 0
+	~	Year
+	~	|
+SAVEPER = 1
+	~	Year
+	~	|
+TIME STEP = 0.5
+	~	Year
+	~	|
+"""
+PARAMS = {"rate": np.linspace(1.0, 5.0, 40)}
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SDKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("SDKIT_NUMBA_BLOCKS", raising=False)
+    return tmp_path / "cache"
+
+
+def _kernel(tmp_path: Path, formula: str):
+    """A model whose structure is this test's own: ``formula`` (its structure, not only its numbers) is part of an
+    equation."""
+    path = tmp_path / f"model_{abs(hash(formula))}.mdl"
+    path.write_text(MODEL.format(formula=formula), encoding="utf-8")
+    return compile_model(path)
+
+
+def _modules(kernel, blocks: bool) -> list[str]:
+    return [name for name, _ in generate_numba(kernel.ir, kernel._sched, blocks=blocks).modules]
+
+
+def _assert_same_bits(got, want):
+    for name in want.data:
+        np.testing.assert_array_equal(got.data[name], want.data[name], err_msg=name)
+
+
+def test_the_variable_chooses_a_kernel_and_refuses_other_values(monkeypatch):
+    for value, kind in (("", "auto"), ("0", "one"), ("1", "blocks")):
+        monkeypatch.setenv("SDKIT_NUMBA_BLOCKS", value)
+        assert kernel_choice.requested() == kind
+    monkeypatch.setenv("SDKIT_NUMBA_BLOCKS", "yes")
+    with pytest.raises(ParameterError, match="SDKIT_NUMBA_BLOCKS='yes' is unknown; use 1"):
+        kernel_choice.requested()
+
+
+def test_a_first_compile_of_a_small_model_runs_the_one_function_kernel_and_starts_nothing(cache, tmp_path):
+    kernel = _kernel(tmp_path, "Time + rate")
+    got = kernel.simulate(PARAMS, n=40, backend="numba")
+    assert kernel.numba_kind == "one"
+    assert kernel.background is None  # below PREWARM_MIN_WORK: no blocks compiled for later
+    assert not list(cache.glob("engine/sdkit_block_*.py"))
+    _assert_same_bits(got, kernel.simulate(PARAMS, n=40, backend="numpy"))
+
+
+def test_a_first_compile_caches_the_blocks_for_the_next_edit(cache, tmp_path, monkeypatch):
+    monkeypatch.setattr(kernel_choice, "PREWARM_MIN_WORK", 0)  # the small model counts as large
+    kernel = _kernel(tmp_path, "Time * Time + rate")
+    kernel.simulate(PARAMS, n=40, backend="numba")
+    assert kernel.numba_kind == "one"
+    assert kernel.background is not None
+    blocks = _modules(kernel, blocks=True)
+    assert not all(kernel_choice.compiled(name) for name in blocks)  # (nor imported here)
+    assert kernel.background.wait(300)
+    assert all(kernel_choice.compiled(name) for name in blocks)  # in numba's cache, by the background process
+    assert kernel.numba_kind == "one"  # runs stay on the one-function kernel
+
+
+def test_after_an_edit_runs_start_on_the_blocks_and_switch_to_one_function_with_the_same_bits(cache, tmp_path,
+                                                                                               monkeypatch):
+    formula = "rate - Time"
+    monkeypatch.setenv("SDKIT_NUMBA_BLOCKS", "1")
+    _kernel(tmp_path, formula).simulate(PARAMS, n=40, backend="numba")  # the blocks of this structure, cached
+    monkeypatch.delenv("SDKIT_NUMBA_BLOCKS")
+    kernel = _kernel(tmp_path, formula)
+    [one] = _modules(kernel, blocks=False)
+    assert not kernel_choice.compiled(one)
+    first = kernel.simulate(PARAMS, n=40, backend="numba")
+    assert kernel.numba_kind == "blocks"
+    assert kernel.background.wait(300)
+    assert kernel.numba_kind == "one"
+    assert list((cache / "engine" / "__pycache__").glob(f"{one}.*.nbi"))  # compiled by the background process
+    then = kernel.simulate(PARAMS, n=40, backend="numba")
+    _assert_same_bits(first, kernel.simulate(PARAMS, n=40, backend="numpy"))
+    _assert_same_bits(then, first)
+    # the next process (here: a new kernel) finds the one-function kernel compiled
+    again = _kernel(tmp_path, formula)
+    _assert_same_bits(again.simulate(PARAMS, n=40, backend="numba"), first)
+    assert again.numba_kind == "one"
+    assert again.background is None
+
+
+def test_an_explicit_choice_runs_that_kernel_whatever_is_cached(cache, tmp_path, monkeypatch):
+    formula = "ABS(Time - rate)"
+    runs = {}
+    for value, kind in (("1", "blocks"), ("0", "one"), ("1", "blocks")):
+        monkeypatch.setenv("SDKIT_NUMBA_BLOCKS", value)
+        kernel = _kernel(tmp_path, formula)
+        runs[value] = kernel.simulate(PARAMS, n=40, backend="numba")
+        assert (kernel.numba_kind, kernel.background) == (kind, None)
+    _assert_same_bits(runs["0"], runs["1"])
+
+
+def test_an_edit_of_the_core_model_is_recognised_from_the_blocks_cached_before(tmp_path, monkeypatch):
+    text = (MODELS / "kissinger_core.mdl").read_text(encoding="utf-8")
+    formula = "Balance * Order Resources"  # Effective Order
+    edited = tmp_path / "edited.mdl"
+    edited.write_text(text.replace(formula, f"ABS({formula})"), encoding="utf-8")
+    base, kernel = compile_model(MODELS / "kissinger_core.mdl"), compile_model(edited)
+    cached = set(_modules(base, blocks=True))  # as if the core model had been compiled in blocks
+    monkeypatch.setattr(kernel_choice, "compiled", cached.__contains__)
+
+    def plan(k):
+        return kernel_choice.plan(k._numba_code("one"), lambda: k._numba_code("blocks"), lambda: 1526)
+
+    assert plan(kernel) == ("blocks", "one")
+    assert plan(base) == ("blocks", "one")
+    cached.add(_modules(kernel, blocks=False)[0])  # its one-function kernel compiled: that runs
+    assert plan(kernel) == ("one", None)
+    cached.clear()  # nothing compiled: a first compile, which caches the blocks of a model this large
+    assert plan(kernel) == ("one", "blocks")
