@@ -16,7 +16,8 @@ from sdkit.engine.kernel_choice import NICE
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    os.nice(NICE)
+    if hasattr(os, "nice"):  # not on Windows
+        os.nice(NICE)
     kernel = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - written by the parent process
     try:
         kernel.compile_numba(argv[0])
