@@ -98,7 +98,13 @@ class _Background:
 
     def submit(self, kernel: object, kind: str, then: Callable[[], None] | None) -> threading.Event:
         done = threading.Event()
-        self.jobs.put((pickle.dumps(kernel), kind, then, done))
+        try:
+            payload = pickle.dumps(kernel)
+        except Exception:  # noqa: BLE001 - the foreground runs on without it; say why
+            log.warning("the %s numba kernel cannot compile in the background", kind, exc_info=True)
+            done.set()
+            return done
+        self.jobs.put((payload, kind, then, done))
         with self.lock:
             if self.thread is None:
                 self.thread = threading.Thread(target=self._work, daemon=True, name="sdkit-background-compile")
@@ -133,7 +139,10 @@ def _compile_in_child(payload: bytes, kind: str) -> bool:
     root = str(Path(sdkit.__file__).resolve().parent.parent)
     env = dict(os.environ, SDKIT_CACHE_DIR=str(cache_folder("engine").parent),
                PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p))
-    child = subprocess.Popen([sys.executable, "-m", "sdkit.engine.precompile", kind], stdin=subprocess.PIPE,
+    # at low priority from its first line on (its imports too)
+    start = f"import os, sys; os.nice({NICE}) if hasattr(os, 'nice') else None; sys.argv[1:] = [{kind!r}]; " \
+            "import runpy; runpy.run_module('sdkit.engine.precompile', run_name='__main__', alter_sys=True)"
+    child = subprocess.Popen([sys.executable, "-c", start], stdin=subprocess.PIPE,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
     _, errors = child.communicate(payload)
     if child.returncode != 0:

@@ -1,23 +1,18 @@
 """``python -m sdkit.engine.precompile KIND``: compile the numba kernel of KIND (``one`` or ``blocks``) of the
-:class:`~sdkit.engine.kernel.Kernel` pickled on standard input into the kernel cache, at low priority.
+:class:`~sdkit.engine.kernel.Kernel` pickled on standard input into the kernel cache.
 
-Started by :mod:`sdkit.engine.kernel_choice` for a compile in the background; exit code 0 when the kernel
-is compiled (or was already), 3 when compiling it failed.
+Started by :mod:`sdkit.engine.kernel_choice` for a compile in the background, at low priority; exit code 0
+when the kernel is compiled (or was already), 3 when compiling it failed.
 """
 
 from __future__ import annotations
 
-import os
 import pickle
 import sys
-
-from sdkit.engine.kernel_choice import NICE
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if hasattr(os, "nice"):  # not on Windows
-        os.nice(NICE)
     kernel = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - written by the parent process
     try:
         kernel.compile_numba(argv[0])
