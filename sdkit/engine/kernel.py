@@ -204,7 +204,7 @@ class Kernel:
     def _build_numba(self) -> None:
         """Compile (or load) the numba kernel that :func:`sdkit.engine.kernel_choice.plan` chooses, and start
         the compile it puts in the background: after a structural edit, the blocked kernel runs until the
-        one-function kernel is ready; beside a first compile of a large model, its blocks compile into the
+        one-function kernel is ready; after a first compile of a large model, its blocks compile into the
         cache for the next edit."""
         kind = requested()
         if kind != "auto":
@@ -213,11 +213,10 @@ class Kernel:
         one = self._numba_code("one")
         now, later = plan(one, functools.cache(lambda: self._numba_code("blocks")),
                           lambda: sum(work(nd.expr) + work(nd.flow) + work(nd.initial_value) for nd in self._ir.nodes))
-        if later == "blocks":  # for the next edit, beside this compile (on another core if there is one)
-            self.background = compile_in_background(self, "blocks")
         self.compile_numba(now, one if now == "one" else None)
-        if later == "one":  # then runs switch to it
-            self.background = compile_in_background(self, "one", lambda: self.compile_numba("one", one))
+        if later is not None:  # after this compile, which it would slow down on a busy machine
+            then = (lambda: self.compile_numba("one", one)) if later == "one" else None  # then runs switch to it
+            self.background = compile_in_background(self, later, then)
 
     def compile_numba(self, kind: str, code: NumbaModules | None = None) -> None:
         """Compile (or load from numba's cache) the numba kernel of ``kind`` (its modules ``code``, if given)

@@ -15,7 +15,7 @@ blocks it touches). The two give the same bits. ``SDKIT_NUMBA_BLOCKS`` chooses:
   background process; once it is ready, later runs of this kernel switch to it;
 - else (a first compile): the one-function kernel is compiled now; a model of
   :data:`PREWARM_MIN_WORK` or more also has its blocks compiled into the cache in a
-  background process started beside it, so that its next structural edit is fast.
+  background process started after it, so that its next structural edit is fast.
 
 A background compile runs in a child process (:mod:`sdkit.engine.precompile`) at nice
 :data:`NICE` (the foreground's runs keep the CPU, and it never holds this process's
