@@ -1,6 +1,6 @@
 """Numba compile times of a model structure: first compile, warm load, and after a structural edit.
 
-    python benchmarks/recompile.py [MODEL ...] [--repeat 1]
+    python benchmarks/recompile.py [MODEL ...] [--repeat 1] [--kernel default ...]
 
 For each model (default ``models/kissinger_core.mdl`` and ``models/four_orders.mdl``) and
 each choice of numba kernel (``SDKIT_NUMBA_BLOCKS`` unset, sdkit's default; ``0``, the
@@ -125,13 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("models", nargs="*", type=Path)
     parser.add_argument("--repeat", type=int, default=1, help="measure every model this many times")
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--kernel", action="append", choices=list(KERNELS), help="measure only this choice (repeatable)")
     args = parser.parse_args(argv)
     models = args.models or [ROOT / "models" / "kissinger_core.mdl", ROOT / "models" / "four_orders.mdl"]
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print("| model | kernel | cold | warm | one formula | new variable |")
     print("| --- | --- | ---: | ---: | ---: | ---: |")
     for path in models:
-        for _, (kernel, blocks) in itertools.product(range(args.repeat), KERNELS.items()):
+        kernels = {name: KERNELS[name] for name in args.kernel or KERNELS}
+        for _, (kernel, blocks) in itertools.product(range(args.repeat), kernels.items()):
             os.environ[BLOCKS_ENV] = blocks  # inherited by the measuring processes
             with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as folder:
                 edited = edits(path, Path(folder))
