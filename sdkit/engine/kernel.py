@@ -91,6 +91,9 @@ class Kernel:
     random : bool
         The model draws random numbers (RANDOM functions): results depend on
         ``simulate``'s ``seed`` and ``first_sample``.
+    background : threading.Event or None
+        Set when the numba compile this kernel started in a background process
+        has ended (see :mod:`sdkit.engine.kernel_choice`); None if it started none.
     """
 
     def __init__(self, ir: ModelIR, source: str, backend: str = "auto") -> None:
@@ -130,7 +133,6 @@ class Kernel:
         self._param_pos = {node: j for j, node in enumerate(self._params)}
         self._fns: dict[str, Any] = {}
         self._compile_job: CompileJob | None = None
-        #: set when the background compile this kernel started has ended (None: it started none)
         self.background: threading.Event | None = None
 
     @property
