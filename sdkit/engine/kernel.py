@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 NUMBA_MIN_SAMPLES = 64
 #: seed of the RANDOM functions unless ``simulate`` is given another (sdkit's runs use it)
 RANDOM_SEED = 0
+#: samples per call of the blocked kernel while the one-function kernel compiles in the background
+SWITCH_SAMPLES = 4096
 
 
 @dataclass
@@ -204,14 +206,10 @@ class Kernel:
             return self._compile_job
 
     def _build_numba(self) -> None:
-        """Compile (or load) the numba kernel that :func:`sdkit.engine.kernel_choice.plan` chooses, and start
-        the compile it puts in the background: after a structural edit, the blocked kernel runs until the
-        one-function kernel is ready; after a first compile of a large model, its blocks compile into the
-        cache for the next edit."""
-        kind = requested()
-        if kind != "auto":
-            self.compile_numba(kind)
-            return
+        """Compile (or load) the numba kernel that :func:`sdkit.engine.kernel_choice.plan` chooses now; start the
+        compile it puts in the background (after an edit, the one-function kernel that runs once ready)."""
+        if requested() != "auto":
+            return self.compile_numba(requested())
         one = self._numba_code("one")
         now, later = plan(one, functools.cache(lambda: self._numba_code("blocks")),
                           lambda: sum(work(nd.expr) + work(nd.flow) + work(nd.initial_value) for nd in self._ir.nodes))
@@ -223,8 +221,7 @@ class Kernel:
     def compile_numba(self, kind: str, code: NumbaModules | None = None) -> None:
         """Compile (or load from numba's cache) the numba kernel of ``kind`` (its modules ``code``, if given)
         and run on it from now on."""
-        # the modules hold the structure only (numbers, lookups and rows are data),
-        # so their names, hashes of their text, are the cache keys of the structure
+        # the modules hold the structure only (numbers, lookups and rows are data): their names are its cache keys
         code = code or self._numba_code(kind)
         run = load_modules(code.modules).run
         with LOAD_LOCK, interleaved_vectors():
@@ -506,13 +503,24 @@ class Kernel:
         bad = np.full((n, 2), -1, dtype=np.int64)
         args = (self._param_matrix(pvals, n), *self._arguments(plan), buf, plan.t0, plan.tf, plan.dt, plan.sp, bad)
         with np.errstate(all="ignore"):
-            run_threads(self._function("numba"), args, n)
+            self._run_numba(args, n)
         failed = np.flatnonzero(bad[:, 0] >= 0)
         if failed.size:
             k_first = bad[failed, 0].min()
             sample = int(failed[np.flatnonzero(bad[failed, 0] == k_first)[0]])
             self._locate_nonfinite(params, n, sample, time, plan.times[k_first], plan, key)
         return buf
+
+    def _run_numba(self, args: tuple, n: int) -> None:
+        """Samples ``0..n`` on the numba kernel; on the blocked kernel while the one-function kernel compiles in
+        the background, :data:`SWITCH_SAMPLES` at a time, so that the samples left when it is ready run on it."""
+        start = 0
+        while start < n:
+            fn = self._function("numba")
+            pending = fn.kind == "blocks" and self.background is not None and not self.background.is_set()
+            stop = min(n, start + SWITCH_SAMPLES) if pending else n
+            run_threads(fn, args, stop, start)
+            start = stop
 
     def _locate_nonfinite(self, params: Mapping[str, Any], n: int, sample: int, time: Mapping[str, float] | None,
                           t: float, plan: Plan, key: tuple[int, int]) -> None:
@@ -559,8 +567,8 @@ def _collect(plan: Plan, buf: np.ndarray, n: int, flavor: str) -> dict[str, np.n
     return data
 
 
-def run_threads(fn: Callable[..., Any], args: tuple, n: int) -> None:
-    """Call ``fn(*args, start, stop)`` over ranges that split samples ``0..n``, one thread per
+def run_threads(fn: Callable[..., Any], args: tuple, n: int, first: int = 0) -> None:
+    """Call ``fn(*args, start, stop)`` over ranges that split samples ``first..n``, one thread per
     usable CPU (at least 16 samples each), and wait for all.
 
     ``fn`` is a numba function compiled with ``nogil=True`` that computes samples
@@ -571,13 +579,13 @@ def run_threads(fn: Callable[..., Any], args: tuple, n: int) -> None:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
-    workers = max(1, min(cpus, n // 16))
+    workers = max(1, min(cpus, (n - first) // 16))
     if workers == 1:
-        fn(*args, 0, n)
+        fn(*args, first, n)
         return
     from concurrent.futures import ThreadPoolExecutor
 
-    bounds = np.linspace(0, n, workers + 1).astype(int)
+    bounds = np.linspace(first, n, workers + 1).astype(int)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [
             pool.submit(fn, *args, int(a), int(b))

@@ -9,12 +9,14 @@ structure compiled before).
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from sdkit.engine import compile_model, kernel_choice
+from sdkit.engine import kernel as kernel_module
 from sdkit.engine.codegen import generate_numba
 from sdkit.errors import ParameterError
 
@@ -162,3 +164,30 @@ def test_an_edit_of_the_core_model_is_recognised_from_the_blocks_cached_before(t
     assert plan(kernel) == ("one", None)
     cached.clear()  # nothing compiled: a first compile, which caches the blocks of a model this large
     assert plan(kernel) == ("one", "blocks")
+
+
+def test_an_ensemble_on_the_blocks_moves_to_the_one_function_kernel_when_it_is_ready(cache, tmp_path, monkeypatch):
+    kernel = _kernel(tmp_path, "MAX(Time, rate)")
+    compiled = {}
+    for kind in ("one", "blocks"):
+        kernel.compile_numba(kind)
+        compiled[kind] = kernel._fns["numba"]
+    kernel.background = threading.Event()  # as if the one-function kernel compiled in the background
+    calls = []
+
+    def on_one(*args):
+        calls.append(("one", *args[-2:]))
+        compiled["one"](*args)
+
+    def on_blocks(*args):
+        calls.append(("blocks", *args[-2:]))
+        compiled["blocks"](*args)
+        kernel._fns["numba"] = on_one  # ready after the first chunk
+        kernel.background.set()
+
+    on_one.kind, on_blocks.kind = "one", "blocks"
+    kernel._fns["numba"] = on_blocks
+    monkeypatch.setattr(kernel_module, "SWITCH_SAMPLES", 16)
+    got = kernel.simulate(PARAMS, n=40, backend="numba")
+    assert calls == [("blocks", 0, 16), ("one", 16, 40)]  # each chunk one call: under 32 samples, one thread
+    _assert_same_bits(got, kernel.simulate(PARAMS, n=40, backend="numpy"))
