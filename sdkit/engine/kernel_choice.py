@@ -124,6 +124,8 @@ class _Background:
 
 
 _BACKGROUND = _Background()
+if hasattr(os, "register_at_fork"):  # a forked process has no worker thread: it starts its own
+    os.register_at_fork(after_in_child=_BACKGROUND.__init__)
 
 
 def compile_in_background(kernel: object, kind: str, then: Callable[[], None] | None = None) -> threading.Event:
