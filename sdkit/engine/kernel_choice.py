@@ -18,9 +18,10 @@ blocks it touches). The two give the same bits. ``SDKIT_NUMBA_BLOCKS`` chooses:
   background process started after it, so that its next structural edit is fast.
 
 A background compile runs in a child process (:mod:`sdkit.engine.precompile`) at nice
-:data:`NICE` (the foreground's runs keep the CPU, and it never holds this process's
-GIL), one at a time per process. It writes to the same cache; it outlives this process
-(which never waits for it at exit), so the next process finds its kernel compiled.
+:data:`NICE` (the foreground's runs come first, and it never holds this process's GIL),
+one at a time per process (those queued behind it are dropped if this process exits
+first). It writes to the same cache; it outlives this process (which never waits for it
+at exit), so the next process finds its kernel compiled.
 """
 
 from __future__ import annotations
