@@ -184,7 +184,7 @@ class Kernel:
 
     @property
     def numba_kind(self) -> str | None:
-        """The numba kernel runs now: ``"one"`` (one function), ``"blocks"``, or None (not compiled yet)."""
+        """The numba kernel that runs now: ``"one"`` (one function), ``"blocks"``, or None (not compiled yet)."""
         return self._fns["numba"].kind if "numba" in self._fns else None
 
     def _function(self, flavor: str):
