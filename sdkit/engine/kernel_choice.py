@@ -142,11 +142,14 @@ def _compile_in_child(payload: bytes, kind: str) -> bool:
     root = str(Path(sdkit.__file__).resolve().parent.parent)
     env = dict(os.environ, SDKIT_CACHE_DIR=str(cache_folder("engine").parent),
                PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p))
-    # at low priority from its first line on (its imports too)
+    # at low priority from its first line on (its imports too); in a process group of its own, so that Ctrl-C in
+    # the terminal does not stop it, but in this session: on Linux a new session is a new scheduling group
+    # (autogroup) that would share the CPU equally with this one, whatever its niceness
     start = f"import os, sys; os.nice({NICE}) if hasattr(os, 'nice') else None; sys.argv[1:] = [{kind!r}]; " \
             "import runpy; runpy.run_module('sdkit.engine.precompile', run_name='__main__', alter_sys=True)"
     child = subprocess.Popen([sys.executable, "-c", start], stdin=subprocess.PIPE,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                             **({"process_group": 0} if os.name == "posix" else {}))
     _, errors = child.communicate(payload)
     if child.returncode != 0:
         last = (errors.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
