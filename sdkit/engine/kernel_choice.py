@@ -26,15 +26,18 @@ at exit), so the next process finds its kernel compiled.
 
 from __future__ import annotations
 
+import atexit
+import collections
 import logging
 import os
 import pickle
-import queue
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from sdkit.cache import cache_folder
 from sdkit.engine.nbblocks import BLOCKS_ENV
@@ -89,13 +92,23 @@ def plan(one: NumbaModules, blocked: Callable[[], NumbaModules], work: Callable[
     return "one", ("blocks" if work() >= PREWARM_MIN_WORK else None)
 
 
+class _Job(NamedTuple):
+    payload: bytes
+    kind: str
+    then: Callable[[], None] | None
+    done: threading.Event
+
+
 class _Background:
-    """Compiles queued in child processes, one at a time, by a daemon thread."""
+    """Compiles in child processes, one at a time: a child is started (and handed its kernel) as soon as none
+    runs, and a daemon thread waits for it, then starts the next. At exit, a child being started is handed its
+    kernel first; compiles not started are dropped."""
 
     def __init__(self) -> None:
-        self.jobs: queue.Queue = queue.Queue()
-        self.thread: threading.Thread | None = None
-        self.lock = threading.Lock()
+        self.pending: collections.deque[_Job] = collections.deque()
+        self.running = False
+        self.closed = False
+        self.lock = threading.Lock()  # held while a child is started
 
     def submit(self, kernel: object, kind: str, then: Callable[[], None] | None) -> threading.Event:
         done = threading.Event()
@@ -105,27 +118,47 @@ class _Background:
             log.warning("the %s numba kernel cannot compile in the background", kind, exc_info=True)
             done.set()
             return done
-        self.jobs.put((payload, kind, then, done))
         with self.lock:
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._work, daemon=True, name="sdkit-background-compile")
-                self.thread.start()
+            self.pending.append(_Job(payload, kind, then, done))
+            if not self.running:
+                self._start_next()
         return done
 
-    def _work(self) -> None:
-        while True:
-            payload, kind, then, done = self.jobs.get()
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+
+    def _start_next(self) -> None:
+        """Start the next pending compile, if any (under the lock)."""
+        while self.pending and not self.closed:
+            job = self.pending.popleft()
             try:
-                if _compile_in_child(payload, kind) and then is not None:
-                    then()
-            except Exception:  # noqa: BLE001 - the foreground runs on; say why the switch did not happen
-                log.warning("the background compile of the %s numba kernel failed", kind, exc_info=True)
-            finally:
-                done.set()
+                child, errors = _start_child(job.payload, job.kind)
+            except Exception:  # noqa: BLE001 - the foreground runs on; say why
+                log.warning("the background compile of the %s numba kernel did not start", job.kind, exc_info=True)
+                job.done.set()
+                continue
+            self.running = True
+            threading.Thread(target=self._wait, args=(job, child, errors), daemon=True,
+                             name="sdkit-background-compile").start()
+            return
+
+    def _wait(self, job: _Job, child: subprocess.Popen, errors) -> None:
+        try:
+            if _ended_well(child, errors, job.kind) and job.then is not None:
+                job.then()
+        except Exception:  # noqa: BLE001 - the foreground runs on; say why the switch did not happen
+            log.warning("the background compile of the %s numba kernel failed", job.kind, exc_info=True)
+        finally:
+            job.done.set()
+            with self.lock:
+                self.running = False
+                self._start_next()
 
 
 _BACKGROUND = _Background()
-if hasattr(os, "register_at_fork"):  # a forked process has no worker thread: it starts its own
+atexit.register(_BACKGROUND.close)  # waits for a child being started; starts no other
+if hasattr(os, "register_at_fork"):  # a forked process has no waiting thread: it starts afresh
     os.register_at_fork(after_in_child=_BACKGROUND.__init__)
 
 
@@ -135,8 +168,9 @@ def compile_in_background(kernel: object, kind: str, then: Callable[[], None] | 
     return _BACKGROUND.submit(kernel, kind, then)
 
 
-def _compile_in_child(payload: bytes, kind: str) -> bool:
-    """Run :mod:`sdkit.engine.precompile` on the pickled kernel; True when it compiled."""
+def _start_child(payload: bytes, kind: str) -> tuple[subprocess.Popen, object]:
+    """:mod:`sdkit.engine.precompile` started on the pickled kernel, which it has been handed, and the file
+    of its messages."""
     import sdkit
 
     root = str(Path(sdkit.__file__).resolve().parent.parent)
@@ -147,12 +181,23 @@ def _compile_in_child(payload: bytes, kind: str) -> bool:
     # (autogroup) that would share the CPU equally with this one, whatever its niceness
     start = f"import os, sys; os.nice({NICE}) if hasattr(os, 'nice') else None; sys.argv[1:] = [{kind!r}]; " \
             "import runpy; runpy.run_module('sdkit.engine.precompile', run_name='__main__', alter_sys=True)"
-    child = subprocess.Popen([sys.executable, "-c", start], stdin=subprocess.PIPE,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-                             **({"process_group": 0} if os.name == "posix" else {}))
-    _, errors = child.communicate(payload)
+    # its messages go to a file, not a pipe: a pipe would break (and stop it) when this process exits first
+    errors = tempfile.TemporaryFile()
+    child = subprocess.Popen([sys.executable, "-c", start], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                             stderr=errors, env=env, **({"process_group": 0} if os.name == "posix" else {}))
+    child.stdin.write(payload)
+    child.stdin.close()
+    return child, errors
+
+
+def _ended_well(child: subprocess.Popen, errors, kind: str) -> bool:
+    """Wait for ``child``; True when it compiled, else its last line of messages is logged."""
+    with errors:
+        child.wait()
+        errors.seek(0)
+        message = errors.read().decode("utf-8", "replace")
     if child.returncode != 0:
-        last = (errors.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
+        last = (message.strip().splitlines() or ["no message"])[-1]
         log.warning("the background compile of the %s numba kernel failed (exit code %d): %s",
                     kind, child.returncode, last)
     return child.returncode == 0
