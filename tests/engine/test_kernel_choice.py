@@ -8,8 +8,11 @@ structure compiled before).
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -191,3 +194,24 @@ def test_an_ensemble_on_the_blocks_moves_to_the_one_function_kernel_when_it_is_r
     got = kernel.simulate(PARAMS, n=40, backend="numba")
     assert calls == [("blocks", 0, 16), ("one", 16, 40)]  # each chunk one call: under 32 samples, one thread
     _assert_same_bits(got, kernel.simulate(PARAMS, n=40, backend="numpy"))
+
+
+def test_a_process_that_exits_right_after_an_edit_leaves_the_one_function_kernel_compiled(cache, tmp_path,
+                                                                                          monkeypatch):
+    formula = "rate * Time - Time"
+    monkeypatch.setenv("SDKIT_NUMBA_BLOCKS", "1")
+    kernel = _kernel(tmp_path, formula)
+    kernel.simulate(PARAMS, n=40, backend="numba")  # the blocks of this structure, cached
+    [one] = _modules(kernel, blocks=False)
+    monkeypatch.delenv("SDKIT_NUMBA_BLOCKS")
+    path = tmp_path / f"model_{abs(hash(formula))}.mdl"
+    run = (f"from sdkit.engine import compile_model; k = compile_model({str(path)!r}); "
+           "k.simulate({}, n=1, backend='numba'); assert k.numba_kind == 'blocks', k.numba_kind")
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p))
+    subprocess.run([sys.executable, "-c", run], env=env, check=True, timeout=300)  # exits as soon as it has run
+    index = cache / "engine" / "__pycache__"
+    deadline = time.monotonic() + 300  # a bound on the wait, not a speed test
+    while not list(index.glob(f"{one}.*.nbi")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert list(index.glob(f"{one}.*.nbi"))  # compiled by the process it left behind
