@@ -20,8 +20,9 @@ blocks it touches). The two give the same bits. ``SDKIT_NUMBA_BLOCKS`` chooses:
 A background compile runs in a child process (:mod:`sdkit.engine.precompile`) at nice
 :data:`NICE` (the foreground's runs come first, and it never holds this process's GIL),
 one at a time per process (those queued behind it are dropped if this process exits
-first). It writes to the same cache; it outlives this process (which never waits for it
-at exit), so the next process finds its kernel compiled.
+first). It is started and handed its kernel at once; it writes to the same cache and
+outlives this process (which never waits for it at exit), so the next process finds its
+kernel compiled.
 """
 
 from __future__ import annotations
