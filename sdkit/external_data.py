@@ -54,6 +54,12 @@ def data_mode(keyword: str | None, variable: str) -> str:
     return DATA_MODES[keyword]
 
 
+#: what :func:`read` read: (call, elements, folder, the file's size and time) -> (x, values), read-only
+_READ: dict[tuple, tuple[np.ndarray | None, np.ndarray]] = {}
+#: the most calls :data:`_READ` keeps (the oldest goes first)
+_READ_KEPT = 256
+
+
 def read(
     ast: Any, coords: dict[str, list[str]], folder: Path, variable: str, mode: str = "interpolate"
 ) -> tuple[np.ndarray | None, np.ndarray]:
@@ -62,17 +68,41 @@ def read(
     ``mode`` is a data variable's lookup mode, which PySD also uses to fill missing values.
 
     ``x`` is the time or lookup axis (None for constants); ``values`` has that axis
-    first (if any), then one axis per entry of ``coords``, in its order.
+    first (if any), then one axis per entry of ``coords``, in its order. Both are
+    read-only: a file unchanged since (same size and modification time) is read once,
+    for the model reader and the engine alike.
     """
-    from pysd.py_backend import external
-
     kind = type(ast).__name__
     if kind == DATA:
-        reader, args = external.ExtData, (ast.file, ast.tab, ast.time_row_or_col, ast.cell, mode)
+        args = (ast.file, ast.tab, ast.time_row_or_col, ast.cell, mode)
     elif kind == LOOKUPS:
-        reader, args = external.ExtLookup, (ast.file, ast.tab, ast.x_row_or_col, ast.cell)
+        args = (ast.file, ast.tab, ast.x_row_or_col, ast.cell)
     else:
-        reader, args = external.ExtConstant, (ast.file, ast.tab, ast.cell)
+        args = (ast.file, ast.tab, ast.cell)
+    try:
+        stat = (folder / ast.file).stat()
+        key: tuple | None = (kind, args, tuple((k, tuple(v)) for k, v in coords.items()), str(folder.resolve()),
+                             stat.st_size, stat.st_mtime_ns)
+    except (OSError, TypeError):  # a missing file (the reader says so below) or an indirect name
+        key = None
+    if key not in _READ:
+        x, values = _read(kind, args, coords, folder, variable, ast)
+        for array in (x, values):
+            if array is not None:
+                array.setflags(write=False)
+        if key is None:
+            return x, values
+        if len(_READ) >= _READ_KEPT:
+            del _READ[next(iter(_READ))]
+        _READ[key] = x, values
+    return _READ[key]
+
+
+def _read(kind: str, args: tuple, coords: dict[str, list[str]], folder: Path, variable: str,
+          ast: Any) -> tuple[np.ndarray | None, np.ndarray]:
+    from pysd.py_backend import external
+
+    reader = {DATA: external.ExtData, LOOKUPS: external.ExtLookup}.get(kind, external.ExtConstant)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

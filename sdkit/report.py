@@ -135,7 +135,10 @@ def parameter_rows(model: object, pattern: str | None = None) -> tuple[list[str]
             continue
         low, high = v.limits
         span = "" if v.limits == (None, None) else f"[{'' if low is None else f'{low:g}'}, {'' if high is None else f'{high:g}'}]"
-        rows.append([v.name, _default_text(v.default), v.units, span, " ".join(v.comment.split())])
+        description = " ".join(v.comment.split())
+        if name in model.control_constants:
+            description = f"(sets the time: use a scenario's [time] table) {description}".strip()
+        rows.append([v.name, _default_text(v.default), v.units, span, description])
     return header, rows
 
 

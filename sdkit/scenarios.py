@@ -272,6 +272,11 @@ def overrides_for(model: Model, parameters: dict[str, Any], allow_outside_range:
                 f"{key!r} and {seen[target.py_name, target.elements]!r} name the same parameter; give it once"
             )
         seen[target.py_name, target.elements] = key
+        if target.py_name in model.control_constants:
+            raise ParameterError(
+                f"parameter {key!r} sets the model's time settings when it is loaded; "
+                "set the time in a scenario's [time] table (final_time = ...) instead"
+            )
         dims = model.variables[target.py_name].dims
         override = Override(target.py_name, _numeric(key, value, model, dims, target.elements), target.elements)
         if not allow_outside_range:

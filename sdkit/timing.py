@@ -17,7 +17,7 @@ import numpy as np
 from sdkit.errors import ModelFileError, ParameterError
 from sdkit.parsed import expressions_module
 from sdkit.structure import clean_name, walk
-from sdkit.variables import CONTROL_NAMES, number_of
+from sdkit.variables import CONTROL_NAMES
 
 #: Limits that keep a mistyped time setting from running for hours or filling memory.
 MAX_STEPS = 10_000_000
@@ -99,40 +99,72 @@ def saveper_mask(times: Sequence[float], t0: float, dt: float, saveper: float) -
     return out
 
 
-def time_settings_of(abstract_model: Any, path: Path) -> TimeSettings:
-    """The time settings the file's control variables give (``SAVEPER = TIME STEP`` included)."""
+def time_settings_of(abstract_model: Any, path: Path, text: str) -> tuple[TimeSettings, frozenset[str]]:
+    """The time settings the file's control variables give, and the constants (python names) they read.
+
+    A control variable is a number, another one (``SAVEPER = TIME STEP``, Vensim's default) or an
+    expression of numbers and constants (``FINAL TIME = horizon``, ``SAVEPER = 2 * TIME STEP``),
+    which the engine's translation evaluates. One that changes with Time is refused: a run of the
+    model layer has one time grid.
+    """
     ae = expressions_module()
 
     values: dict[str, float] = {}
     aliases: dict[str, str] = {}
+    computed: list[str] = []
+    constants: frozenset[str] = frozenset()
     for element in abstract_model.sections[0].elements:
         key = clean_name(element.name)
         if key in CONTROL_NAMES:
             ast = element.components[0].ast
             if isinstance(ast, ae.ReferenceStructure) and ast.reference in CONTROL_NAMES - {key}:
-                aliases[key] = ast.reference  # e.g. SAVEPER = TIME STEP, Vensim's default
-                continue
-            if number_of(ast) is None or not isinstance(ast, int | float):
-                raise ModelFileError(
-                    f"{path.name}: {element.name} must be a number; "
-                    "write it as a constant in the .Control section"
-                )
-            values[key] = float(ast)
-    for key, target in aliases.items():
-        if target in values:
-            values[key] = values[target]
-    missing = CONTROL_NAMES - set(values)
+                aliases[key] = ast.reference
+            elif isinstance(ast, int | float) and not isinstance(ast, bool):
+                values[key] = float(ast)
+            else:
+                computed.append(element.name)
+    missing = CONTROL_NAMES - set(values) - set(aliases) - {clean_name(name) for name in computed}
     if missing:
         raise ModelFileError(
             f"{path.name} has no {sorted(missing)[0].upper().replace('_', ' ')}; "
             "add it to the model's .Control section"
         )
-    settings = TimeSettings(**values)
+    if computed:
+        values, constants = _evaluated_controls(abstract_model, path, text, computed[0])
+    for key, target in aliases.items():
+        values.setdefault(key, values[target])
+    settings = TimeSettings(**{key: values[key] for key in sorted(CONTROL_NAMES)})
     try:
         settings.validate()
     except ParameterError as exc:
         raise ModelFileError(f"{path.name}: {exc}") from None
-    return settings
+    return settings, constants
+
+
+def _evaluated_controls(abstract_model: Any, path: Path, text: str,
+                        first: str) -> tuple[dict[str, float], frozenset[str]]:
+    """The control variables' values and the constants they read, as the engine's translation evaluates them.
+
+    ``first`` is a control variable written as an expression (named in the errors).
+    """
+    from sdkit.engine.translate import translate
+    from sdkit.errors import UnsupportedFeature
+
+    try:
+        ir = translate(path, text, abstract_model)
+    except UnsupportedFeature as exc:
+        raise ModelFileError(
+            f"{path.name}: {first} is not a number and could not be evaluated ({exc}); "
+            "write it as a number in the .Control section"
+        ) from None
+    if ir.varying_controls:
+        name = next(iter(ir.varying_controls)).upper().replace("_", " ")
+        raise ModelFileError(
+            f"{path.name}: {name} changes with Time; sdkit runs a model on one time grid, so write it "
+            "as a number or an expression of constants (sdkit.engine.compile_model(path).simulate "
+            "runs such a model)"
+        )
+    return {key: float(ir.control[key]) for key in CONTROL_NAMES}, frozenset(ir.control_params)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ the clock only (a varying TIME STEP cannot be overridden: the flows read it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,13 +64,20 @@ def varying(exprs: Mapping[str, Expr], ir: ModelIR) -> list[str]:
         changed = False
         tags = {TAGS[name] for name in found}
         for name in CONTROL_ORDER:
-            if name not in found and name in exprs and _reads_time(exprs[name], ir, tags, set()):
+            if name not in found and name in exprs and reads_time(exprs[name], ir, tags):
                 found.append(name)
                 changed = True
     return [name for name in CONTROL_ORDER if name in found]
 
 
-def _reads_time(e: Expr, ir: ModelIR, tags: set[str], seen: set[int]) -> bool:
+def reads_time(e: Expr, ir: ModelIR, tags: Set[str] = frozenset(), seen: set[int] | None = None) -> bool:
+    """True when ``e`` may change during the run, through any chain of nodes it reads.
+
+    It does when it reads Time, a control variable tagged in ``tags`` (one already found to
+    change), a stock or a node with an initial value (an INITIAL or ACTIVE INITIAL, which a
+    compile-time evaluation cannot read either); not when it reads only numbers and constants.
+    """
+    seen = set() if seen is None else seen
     if isinstance(e, IR.Time):
         return True
     if isinstance(e, IR.Control):
@@ -81,8 +88,8 @@ def _reads_time(e: Expr, ir: ModelIR, tags: set[str], seen: set[int]) -> bool:
         seen.add(e.node)
         node = ir.nodes[e.node]
         return node.kind != "param" and (node.kind == "stock" or any(
-            x is not None and _reads_time(x, ir, tags, seen) for x in (node.expr, node.init_expr)))
-    return any(_reads_time(c, ir, tags, seen) for c in IR.children(e))
+            x is not None and reads_time(x, ir, tags, seen) for x in (node.expr, node.init_expr)))
+    return any(reads_time(c, ir, tags, seen) for c in IR.children(e))
 
 
 def params_read(e: Expr | None, ir: ModelIR, out: set[int], seen: set[int] | None = None) -> set[int]:

@@ -430,6 +430,7 @@ class Kernel:
         n = int(n)
         names = list(self.variables) if variables is None else list(variables)
         plan = make_plan(names, self._ir.var_nodes, self._times(time), save)
+        plan.refuse_oversized(n)
         pvals = self._values(params, n, seed, first_sample)
         flavor = self._pick_backend(n, backend)
         if flavor == "meanwhile":

@@ -67,6 +67,21 @@ class Plan:
             return np.array([np.round(x, d) for x, d in zip(times, self.decimals[self.steps], strict=True)])
         return np.round(times, self.decimals)
 
+    def refuse_oversized(self, n: int) -> None:
+        """Raise ParameterError when the results of ``n`` samples would not fit in the memory available now."""
+        size = 8 * n * self.steps.size * self.saved_nodes.size
+        if size < 2**30:
+            return
+        import psutil
+
+        available = psutil.virtual_memory().available
+        if size > available:
+            raise ParameterError(
+                f"the results would take {size / 1e9:.3g} GB ({n:,} samples x {self.steps.size:,} saved times x "
+                f"{self.saved_nodes.size:,} values), more than the {available / 1e9:.3g} GB of memory available; "
+                "return fewer variables (variables=[...]), save='final' or fewer times, or fewer samples per call"
+            )
+
     def column(self) -> dict[int, int]:
         """Node -> its position in the output buffer."""
         return {int(node): j for j, node in enumerate(self.saved_nodes)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from sdkit.engine import clock
 from sdkit.engine.calls import vensim_name
 from sdkit.engine.ir import (
     LEAVES,
@@ -22,7 +23,6 @@ from sdkit.engine.ir import (
     Node,
     Ref,
     refs,
-    uses_time,
 )
 from sdkit.engine.static import NotStatic, static_eval, variables_read
 from sdkit.errors import ModelFileError, UnsupportedFeature
@@ -162,23 +162,12 @@ class StatefulMixin:
         if len(args) != 4:
             raise ModelFileError(f"{vensim_name(fname)} takes 4 arguments in variable '{self._model_name()}'")
         out = self._pipeline(args[0], args[1], args[2], ctx, "DELAY MATERIAL")
-        if self._reads_time(self.expr(args[1], ctx), set()):
+        if clock.reads_time(self.expr(args[1], ctx), self.ir):
             raise UnsupportedFeature(
                 f"DELAY MATERIAL delay time in variable '{self._model_name()}' changes with Time "
                 "(only a constant delay time is supported); use engine='pysd'"
             )
         return out
-
-    def _reads_time(self, e: Expr, seen: set[int]) -> bool:
-        """True if ``e`` or an auxiliary it reads (transitively) reads Time."""
-        if uses_time(e):
-            return True
-        for idx in refs(e) - seen:
-            seen.add(idx)
-            node = self.ir.nodes[idx]
-            if node.kind == "aux" and node.expr is not None and self._reads_time(node.expr, seen):
-                return True
-        return False
 
     def _pipeline(self, inp_ast: Any, delay_ast: Any, init_ast: Any, ctx: dict[str, str], what: str) -> Expr:
         """DELAY FIXED as PySD's DelayFixed: a pipeline of round(delay time / TIME STEP) values.

@@ -261,6 +261,14 @@ def test_unknown_names_and_bad_shapes_raise(decay_kernel):
         k.simulate({}, 1, time={"end": 3})
 
 
+def test_results_larger_than_the_memory_are_refused_before_the_run(decay_kernel):
+    import psutil
+
+    n = int(psutil.virtual_memory().total // 8) + 1  # one value per sample is more than the whole memory
+    with pytest.raises(ParameterError, match=r"results would take .* GB .*save='final'"):
+        decay_kernel.simulate({}, n, variables=["stock"], save=[0.0])
+
+
 @pytest.mark.parametrize(
     ("equation", "function"),
     [

@@ -204,3 +204,24 @@ def test_sdkit_run_of_raw_data_is_the_same_with_either_engine(tmp_path):
     assert np.isnan(values["pysd"]["raw"]).any()
     for name, engine_values in values["engine"].items():
         np.testing.assert_array_equal(engine_values, values["pysd"][name], err_msg=name)  # NaN where NaN
+
+
+def test_a_file_is_read_once_until_it_changes(model_path, monkeypatch):
+    """The model reader and the engine read an unchanged file once; an edited file is read again."""
+    from pysd.py_backend import external
+
+    from sdkit.model import load_model
+
+    reads = []
+    original = external.ExtConstant.initialize
+    monkeypatch.setattr(external.ExtConstant, "initialize", lambda self: reads.append(1) or original(self))
+    model = load_model(model_path)
+    compile_model(model)
+    assert len(reads) == 2  # weight and flipped, each once for both readers
+    workbook = model_path.with_name("inputs.xlsx")
+    book = openpyxl.load_workbook(workbook)
+    book["consts"]["B2"] = 7.0
+    book.save(workbook)
+    edited = load_model(model_path)
+    assert len(reads) == 4
+    assert edited.variables["weight"].default[0][0] == 7.0
