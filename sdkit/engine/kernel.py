@@ -18,13 +18,14 @@ from sdkit.engine.background import CompileJob, simulate_meanwhile
 from sdkit.engine.clock import varying_times
 from sdkit.engine.codegen import check_order, generate, generate_numba
 from sdkit.engine.ir import ModelIR
+from sdkit.engine.kernel_choice import compile_in_background, plan, requested
 from sdkit.engine.kernel_files import (
     LOAD_LOCK,
     exec_numpy_source,
     interleaved_vectors,
     load_modules,
 )
-from sdkit.engine.nbblocks import block_addresses, use_blocks
+from sdkit.engine.nbblocks import block_addresses, work
 from sdkit.engine.nbmodule import NumbaModules
 from sdkit.engine.plan import TIME_KEYS, Plan, make_plan
 from sdkit.engine.schedule import Schedule, order_nodes
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 NUMBA_MIN_SAMPLES = 64
 #: seed of the RANDOM functions unless ``simulate`` is given another (sdkit's runs use it)
 RANDOM_SEED = 0
+#: samples per call of the blocked kernel while the one-function kernel compiles in the background
+SWITCH_SAMPLES = 4096
 
 
 @dataclass
@@ -90,6 +93,9 @@ class Kernel:
     random : bool
         The model draws random numbers (RANDOM functions): results depend on
         ``simulate``'s ``seed`` and ``first_sample``.
+    background : threading.Event or None
+        Set when the numba compile this kernel started in a background process
+        has ended (see :mod:`sdkit.engine.kernel_choice`); None if it started none.
     """
 
     def __init__(self, ir: ModelIR, source: str, backend: str = "auto") -> None:
@@ -129,6 +135,7 @@ class Kernel:
         self._param_pos = {node: j for j, node in enumerate(self._params)}
         self._fns: dict[str, Any] = {}
         self._compile_job: CompileJob | None = None
+        self.background: threading.Event | None = None
 
     @property
     def ir(self) -> ModelIR:
@@ -145,6 +152,7 @@ class Kernel:
         state = self.__dict__.copy()
         state["_fns"] = {}
         state["_compile_job"] = None
+        state["background"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -157,9 +165,11 @@ class Kernel:
             return self._numba_code().source
         return generate(self._ir, self._sched, flavor)
 
-    def _numba_code(self) -> NumbaModules:
-        """The numba kernel's modules: in blocks when ``SDKIT_NUMBA_BLOCKS=1`` (:func:`use_blocks`)."""
-        return generate_numba(self._ir, self._sched, blocks=use_blocks())
+    def _numba_code(self, kind: str | None = None) -> NumbaModules:
+        """The modules of the numba kernel of ``kind`` (``"one"`` or ``"blocks"``; default: in blocks only when
+        ``SDKIT_NUMBA_BLOCKS=1``, see :mod:`sdkit.engine.kernel_choice`)."""
+        kind = kind or ("blocks" if requested() == "blocks" else "one")
+        return generate_numba(self._ir, self._sched, blocks=kind == "blocks")
 
     def annotated_source(self, flavor: str = "numpy") -> str:
         """:meth:`source` with a comment on each line naming the model variables behind ``v12``, ``d3``, ..."""
@@ -171,6 +181,11 @@ class Kernel:
     def numba_data(self) -> tuple:
         """The numba kernel's data, the last arguments of its ``run``: numbers, lookup tables and rows."""
         return self._numba_code().data
+
+    @property
+    def numba_kind(self) -> str | None:
+        """The numba kernel that runs now: ``"one"`` (one function), ``"blocks"``, or None (not compiled yet)."""
+        return self._fns["numba"].kind if "numba" in self._fns else None
 
     def _function(self, flavor: str):
         fn = self._fns.get(flavor)
@@ -191,14 +206,29 @@ class Kernel:
             return self._compile_job
 
     def _build_numba(self) -> None:
-        # the modules hold the structure only (numbers, lookups and rows are data),
-        # so their names, hashes of their text, are the cache keys of the structure
-        code = self._numba_code()
+        """Compile (or load) the numba kernel that :func:`sdkit.engine.kernel_choice.plan` chooses now; start the
+        compile it puts in the background (after an edit, the one-function kernel that runs once ready)."""
+        if requested() != "auto":
+            return self.compile_numba(requested())
+        one = self._numba_code("one")
+        now, later = plan(one, functools.cache(lambda: self._numba_code("blocks")),
+                          lambda: sum(work(nd.expr) + work(nd.flow) + work(nd.initial_value) for nd in self._ir.nodes))
+        self.compile_numba(now, one if now == "one" else None)
+        if later is not None:  # after this compile, which it would slow down on a busy machine
+            then = (lambda: self.compile_numba("one", one)) if later == "one" else None  # then runs switch to it
+            self.background = compile_in_background(self, later, then)
+
+    def compile_numba(self, kind: str, code: NumbaModules | None = None) -> None:
+        """Compile (or load from numba's cache) the numba kernel of ``kind`` (its modules ``code``, if given)
+        and run on it from now on."""
+        # the modules hold the structure only (numbers, lookups and rows are data): their names are its cache keys
+        code = code or self._numba_code(kind)
         run = load_modules(code.modules).run
         with LOAD_LOCK, interleaved_vectors():
             blocks = block_addresses(code.modules)  # the blocked kernel's functions, else None
         fn = functools.partial(_call_with_data, run, code.data if blocks is None else (blocks, *code.data))
         self._compile_numba(fn)
+        fn.kind = "one" if blocks is None else "blocks"
         self._fns["numba"] = fn
 
     def _param_matrix(self, pvals: Mapping[int, Any], n: int) -> np.ndarray:
@@ -474,13 +504,24 @@ class Kernel:
         bad = np.full((n, 2), -1, dtype=np.int64)
         args = (self._param_matrix(pvals, n), *self._arguments(plan), buf, plan.t0, plan.tf, plan.dt, plan.sp, bad)
         with np.errstate(all="ignore"):
-            run_threads(self._function("numba"), args, n)
+            self._run_numba(args, n)
         failed = np.flatnonzero(bad[:, 0] >= 0)
         if failed.size:
             k_first = bad[failed, 0].min()
             sample = int(failed[np.flatnonzero(bad[failed, 0] == k_first)[0]])
             self._locate_nonfinite(params, n, sample, time, plan.times[k_first], plan, key)
         return buf
+
+    def _run_numba(self, args: tuple, n: int) -> None:
+        """Samples ``0..n`` on the numba kernel; on the blocked kernel while the one-function kernel compiles in
+        the background, :data:`SWITCH_SAMPLES` at a time, so that the samples left when it is ready run on it."""
+        start = 0
+        while start < n:
+            fn = self._function("numba")
+            pending = fn.kind == "blocks" and self.background is not None and not self.background.is_set()
+            stop = min(n, start + SWITCH_SAMPLES) if pending else n
+            run_threads(fn, args, stop, start)
+            start = stop
 
     def _locate_nonfinite(self, params: Mapping[str, Any], n: int, sample: int, time: Mapping[str, float] | None,
                           t: float, plan: Plan, key: tuple[int, int]) -> None:
@@ -527,8 +568,8 @@ def _collect(plan: Plan, buf: np.ndarray, n: int, flavor: str) -> dict[str, np.n
     return data
 
 
-def run_threads(fn: Callable[..., Any], args: tuple, n: int) -> None:
-    """Call ``fn(*args, start, stop)`` over ranges that split samples ``0..n``, one thread per
+def run_threads(fn: Callable[..., Any], args: tuple, n: int, first: int = 0) -> None:
+    """Call ``fn(*args, start, stop)`` over ranges that split samples ``first..n``, one thread per
     usable CPU (at least 16 samples each), and wait for all.
 
     ``fn`` is a numba function compiled with ``nogil=True`` that computes samples
@@ -539,13 +580,13 @@ def run_threads(fn: Callable[..., Any], args: tuple, n: int) -> None:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
-    workers = max(1, min(cpus, n // 16))
+    workers = max(1, min(cpus, (n - first) // 16))
     if workers == 1:
-        fn(*args, 0, n)
+        fn(*args, first, n)
         return
     from concurrent.futures import ThreadPoolExecutor
 
-    bounds = np.linspace(0, n, workers + 1).astype(int)
+    bounds = np.linspace(first, n, workers + 1).astype(int)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [
             pool.submit(fn, *args, int(a), int(b))

@@ -35,7 +35,6 @@ copies its outputs back through ``W``.
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
@@ -56,7 +55,7 @@ from sdkit.engine.nbmodule import LANES, NumbaModules, module_name, numba_time_l
 from sdkit.engine.schedule import Schedule
 
 L = LANES
-#: ``SDKIT_NUMBA_BLOCKS=1`` in the environment: the numba kernel in blocks (see :func:`use_blocks`)
+#: ``SDKIT_NUMBA_BLOCKS``: 1 the numba kernel in blocks, 0 in one function (see :mod:`sdkit.engine.kernel_choice`)
 BLOCKS_ENV = "SDKIT_NUMBA_BLOCKS"
 #: a block ends after a node whose label hashes to a multiple of this (mean block size, in nodes) ...
 BLOCK_NODES = 20
@@ -89,12 +88,6 @@ def work(expr: Expr | None) -> int:
     own = MATHS_WORK if (isinstance(expr, IR.Call) and expr.name in _MATHS) or (
         isinstance(expr, IR.Binary) and expr.op == "^") else 1
     return own + sum(work(child) for child in children(expr))
-
-
-def use_blocks() -> bool:
-    """True when ``SDKIT_NUMBA_BLOCKS=1``: a structural edit then recompiles in a second or two, and runs take
-    up to twice as long as with the one-function kernel (values cross blocks through memory)."""
-    return os.environ.get(BLOCKS_ENV, "") == "1"
 
 
 def cut(nodes: Sequence[int], label: Callable[[int], str], cost: Callable[[int], int]) -> list[list[int]]:
