@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -28,3 +29,13 @@ def model_copy(tmp_path: Path):
         return tmp_path / f"{name}.mdl"
 
     return copy
+
+
+def pytest_configure(config):
+    """No background compile of a large model's blocks after its first compile, in every test but those of it.
+
+    Such a compile runs at low priority, one at a time per process: started by one test, it would queue
+    ahead of the background compile another test of the same worker waits for
+    (tests/engine/test_kernel_choice.py, which turns it on where it tests it).
+    """
+    os.environ["SDKIT_NUMBA_PREWARM"] = "0"

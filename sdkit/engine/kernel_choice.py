@@ -15,7 +15,8 @@ blocks it touches). The two give the same bits. ``SDKIT_NUMBA_BLOCKS`` chooses:
   background process; once it is ready, later runs of this kernel switch to it;
 - else (a first compile): the one-function kernel is compiled now; a model of
   :data:`PREWARM_MIN_WORK` or more also has its blocks compiled into the cache in a
-  background process started after it, so that its next structural edit is fast.
+  background process started after it, so that its next structural edit is fast
+  (unless ``SDKIT_NUMBA_PREWARM=0``).
 
 A background compile runs in a child process (:mod:`sdkit.engine.precompile`) at nice
 :data:`NICE` (the foreground's runs come first, and it never holds this process's GIL),
@@ -52,6 +53,8 @@ CACHED_SHARE = 0.5
 #: a first compile of a model with this much work (:func:`sdkit.engine.nbblocks.work`) or more also compiles its
 #: blocks in the background: the one-function kernel of such a model takes about 3 s or more to compile
 PREWARM_MIN_WORK = 400
+#: ``SDKIT_NUMBA_PREWARM=0``: no background compile of the blocks after a first compile (see :func:`prewarm`)
+PREWARM_ENV = "SDKIT_NUMBA_PREWARM"
 #: niceness of a background compile's process
 NICE = 10
 _KINDS = {"": "auto", "0": "one", "1": "blocks"}
@@ -64,6 +67,16 @@ def requested() -> str:
         raise ParameterError(f"{BLOCKS_ENV}={value!r} is unknown; use 1 (blocked kernel), 0 (one-function "
                              "kernel) or leave it unset (both, the blocked one right after a structural edit)")
     return _KINDS[value]
+
+
+def prewarm() -> bool:
+    """False when ``SDKIT_NUMBA_PREWARM=0``: a first compile then starts no background compile of the blocks
+    (a machine where background work is unwelcome; the tests, where it would queue ahead of another test's)."""
+    value = os.environ.get(PREWARM_ENV, "").strip()
+    if value not in {"", "0", "1"}:
+        raise ParameterError(f"{PREWARM_ENV}={value!r} is unknown; use 0 (no background compile of the blocks "
+                             "after a first compile) or 1 (the default)")
+    return value != "0"
 
 
 def compiled(name: str) -> bool:
@@ -90,7 +103,7 @@ def plan(one: NumbaModules, blocked: Callable[[], NumbaModules], work: Callable[
     cached = sum(len(text) for name, text in blocks if compiled(name))
     if cached >= CACHED_SHARE * sum(len(text) for _, text in blocks):
         return "blocks", "one"
-    return "one", ("blocks" if work() >= PREWARM_MIN_WORK else None)
+    return "one", ("blocks" if prewarm() and work() >= PREWARM_MIN_WORK else None)
 
 
 class _Job(NamedTuple):

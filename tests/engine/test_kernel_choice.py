@@ -89,6 +89,12 @@ def test_the_variable_chooses_a_kernel_and_refuses_other_values(monkeypatch):
     monkeypatch.setenv("SDKIT_NUMBA_BLOCKS", "yes")
     with pytest.raises(ParameterError, match="SDKIT_NUMBA_BLOCKS='yes' is unknown; use 1"):
         kernel_choice.requested()
+    for value, wanted in (("", True), ("1", True), ("0", False)):
+        monkeypatch.setenv("SDKIT_NUMBA_PREWARM", value)
+        assert kernel_choice.prewarm() is wanted
+    monkeypatch.setenv("SDKIT_NUMBA_PREWARM", "off")
+    with pytest.raises(ParameterError, match="SDKIT_NUMBA_PREWARM='off' is unknown; use 0"):
+        kernel_choice.prewarm()
 
 
 def test_a_first_compile_of_a_small_model_runs_the_one_function_kernel_and_starts_nothing(cache, tmp_path):
@@ -102,6 +108,7 @@ def test_a_first_compile_of_a_small_model_runs_the_one_function_kernel_and_start
 
 def test_a_first_compile_caches_the_blocks_for_the_next_edit(cache, tmp_path, monkeypatch):
     monkeypatch.setattr(kernel_choice, "PREWARM_MIN_WORK", 0)  # the small model counts as large
+    monkeypatch.setenv(kernel_choice.PREWARM_ENV, "1")  # the default, which tests/conftest.py turns off
     kernel = _kernel(tmp_path, "Time * Time + rate")
     blocks = [name for name in _modules(kernel, blocks=True) if name.startswith("sdkit_block_")]
     assert not any(kernel_choice.compiled(name) for name in blocks)
@@ -166,7 +173,10 @@ def test_an_edit_of_the_core_model_is_recognised_from_the_blocks_cached_before(t
     cached.add(_modules(kernel, blocks=False)[0])  # its one-function kernel compiled: that runs
     assert plan(kernel) == ("one", None)
     cached.clear()  # nothing compiled: a first compile, which caches the blocks of a model this large
+    monkeypatch.setenv(kernel_choice.PREWARM_ENV, "1")  # the default, which tests/conftest.py turns off
     assert plan(kernel) == ("one", "blocks")
+    monkeypatch.setenv(kernel_choice.PREWARM_ENV, "0")
+    assert plan(kernel) == ("one", None)
 
 
 def test_an_ensemble_on_the_blocks_moves_to_the_one_function_kernel_when_it_is_ready(cache, tmp_path, monkeypatch):
