@@ -22,39 +22,10 @@ from sdkit.engine import compile_model, kernel_choice
 from sdkit.engine import kernel as kernel_module
 from sdkit.engine.codegen import generate_numba
 from sdkit.errors import ParameterError
+from tests.engine.test_structure import BASE, MODEL
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
-MODEL = """{{UTF-8}}
-stock = INTEG(inflow - outflow, 100)
-	~	Widget
-	~	|
-inflow = rate * effect(Time) + {formula}
-	~	Widget/Year
-	~	|
-outflow = stock / 4
-	~	Widget/Year
-	~	|
-effect(
-	[(0,0)-(20,2)],(0,1),(10,1.5),(20,0.5))
-	~	Dmnl
-	~	|
-rate = 3
-	~	Widget/Year
-	~	|
-FINAL TIME = 20
-	~	Year
-	~	|
-INITIAL TIME = 0
-	~	Year
-	~	|
-SAVEPER = 1
-	~	Year
-	~	|
-TIME STEP = 0.5
-	~	Year
-	~	|
-"""
 PARAMS = {"rate": np.linspace(1.0, 5.0, 40)}
 
 
@@ -69,7 +40,7 @@ def _kernel(tmp_path: Path, formula: str):
     """A model whose structure is this test's own: ``formula`` (its structure, not only its numbers) is part of an
     equation."""
     path = tmp_path / f"model_{abs(hash(formula))}.mdl"
-    path.write_text(MODEL.format(formula=formula), encoding="utf-8")
+    path.write_text(MODEL.format(**{**BASE, "literal": formula}), encoding="utf-8")
     return compile_model(path)
 
 
