@@ -83,8 +83,14 @@ class Model:
     scenarios_file: Path | None = None
     #: The reader that read the file: "pysd" (PySD's parser) or "pysimlin" (:mod:`sdkit.simlin_reader`).
     reader: str = "pysd"
-    #: Constants the time settings are computed from (``FINAL TIME = horizon``): python names.
-    control_constants: frozenset[str] = frozenset()
+    #: The engine's translation (:class:`sdkit.engine.ir.ModelIR`) when loading needed it, to compute the time
+    #: settings from constants (``FINAL TIME = horizon``); :func:`sdkit.engine.compile_model` reuses it.
+    translation: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def control_constants(self) -> frozenset[str]:
+        """Constants the time settings are computed from (``FINAL TIME = horizon``): python names."""
+        return frozenset(self.translation.control_params) if self.translation is not None else frozenset()
 
     def unknown_scenario(self, name: str) -> str:
         """The message for a scenario this model does not define: where sdkit looked, and the fix."""
@@ -337,7 +343,7 @@ def load_model(path: str | Path, scenarios: str | Path | None = None, allow_outs
     check_structure(abstract_model, text, path, names)
     dims = dims_of(abstract_model)
     variables = variables_of(abstract_model, dims, names, path.parent)
-    time, control_constants = time_settings_of(abstract_model, path, text)
+    time, translation = time_settings_of(abstract_model, path, text)
     model = Model(
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
@@ -345,7 +351,7 @@ def load_model(path: str | Path, scenarios: str | Path | None = None, allow_outs
         abstract_model=abstract_model,
         variables=variables,
         time=time,
-        control_constants=control_constants,
+        translation=translation,
         dims=dims,
         time_constants=find_time_constants(abstract_model),
         time_lookups=find_time_lookups(abstract_model, {v.name: v.py_name for v in variables.values()}),

@@ -99,20 +99,20 @@ def saveper_mask(times: Sequence[float], t0: float, dt: float, saveper: float) -
     return out
 
 
-def time_settings_of(abstract_model: Any, path: Path, text: str) -> tuple[TimeSettings, frozenset[str]]:
-    """The time settings the file's control variables give, and the constants (python names) they read.
+def time_settings_of(abstract_model: Any, path: Path, text: str) -> tuple[TimeSettings, Any]:
+    """The time settings the file's control variables give, and the engine's translation when it was needed.
 
     A control variable is a number, another one (``SAVEPER = TIME STEP``, Vensim's default) or an
     expression of numbers and constants (``FINAL TIME = horizon``, ``SAVEPER = 2 * TIME STEP``),
-    which the engine's translation evaluates. One that changes with Time is refused: a run of the
-    model layer has one time grid.
+    which the engine's translation evaluates (returned, else None). One that changes with Time is
+    refused: a run of the model layer has one time grid.
     """
     ae = expressions_module()
 
     values: dict[str, float] = {}
     aliases: dict[str, str] = {}
     computed: list[str] = []
-    constants: frozenset[str] = frozenset()
+    translation = None
     for element in abstract_model.sections[0].elements:
         key = clean_name(element.name)
         if key in CONTROL_NAMES:
@@ -130,7 +130,8 @@ def time_settings_of(abstract_model: Any, path: Path, text: str) -> tuple[TimeSe
             "add it to the model's .Control section"
         )
     if computed:
-        values, constants = _evaluated_controls(abstract_model, path, text, computed[0])
+        translation = _translation(abstract_model, path, text, computed[0])
+        values = {key: float(translation.control[key]) for key in CONTROL_NAMES}
     for key, target in aliases.items():
         values.setdefault(key, values[target])
     settings = TimeSettings(**{key: values[key] for key in sorted(CONTROL_NAMES)})
@@ -138,15 +139,12 @@ def time_settings_of(abstract_model: Any, path: Path, text: str) -> tuple[TimeSe
         settings.validate()
     except ParameterError as exc:
         raise ModelFileError(f"{path.name}: {exc}") from None
-    return settings, constants
+    return settings, translation
 
 
-def _evaluated_controls(abstract_model: Any, path: Path, text: str,
-                        first: str) -> tuple[dict[str, float], frozenset[str]]:
-    """The control variables' values and the constants they read, as the engine's translation evaluates them.
-
-    ``first`` is a control variable written as an expression (named in the errors).
-    """
+def _translation(abstract_model: Any, path: Path, text: str, first: str) -> Any:
+    """The engine's translation of the model, whose control variables it evaluates (``first``, one written as
+    an expression, is named in the errors)."""
     from sdkit.engine.translate import translate
     from sdkit.errors import UnsupportedFeature
 
@@ -164,7 +162,7 @@ def _evaluated_controls(abstract_model: Any, path: Path, text: str,
             "as a number or an expression of constants (sdkit.engine.compile_model(path).simulate "
             "runs such a model)"
         )
-    return {key: float(ir.control[key]) for key in CONTROL_NAMES}, frozenset(ir.control_params)
+    return ir
 
 
 @dataclass(frozen=True)

@@ -75,3 +75,11 @@ def test_a_control_variable_that_changes_with_time_is_refused(tmp_path):
     path.write_text(DECAY.replace("TIME STEP  = 0.125", "TIME STEP  = IF THEN ELSE(Time < 4, 0.25, 0.125)"))
     with pytest.raises(ModelFileError, match=r"TIME STEP changes with Time.*expression of constants"):
         load_model(path)
+
+
+def test_the_engine_compiles_the_translation_the_load_made(model_file, monkeypatch):
+    import sdkit.engine
+
+    model = load_model(model_file)
+    monkeypatch.setattr(sdkit.engine, "translate", lambda *args: pytest.fail("translated twice"))
+    assert sdkit.engine.compile_model(model).final_time == 10.0

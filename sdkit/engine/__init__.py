@@ -57,6 +57,8 @@ def compile_model(model: Model | str | Path, backend: str = "auto", text: str | 
         names it and the variable); run such models with ``engine="pysd"``.
     """
     if isinstance(model, Model):
+        if model.translation is not None:  # translated by the load, for its time settings
+            return Kernel(model.translation, model.text, backend=backend)
         path, text, abstract_model = model.path, model.text, model.abstract_model
     else:
         path = Path(model)
