@@ -79,13 +79,24 @@ def prewarm() -> bool:
     return value != "0"
 
 
+def compiled_test() -> Callable[[str], bool]:
+    """A test of whether a module's function is compiled in this process or in numba's cache (its index file),
+    the cache's index files listed once."""
+    folder = cache_folder("engine") / "__pycache__"
+    indexed = {entry.name.partition(".")[0] for entry in os.scandir(folder)
+               if entry.name.endswith(".nbi")} if folder.is_dir() else set()
+
+    def compiled(name: str) -> bool:
+        module = sys.modules.get(name)
+        function = getattr(module, "block", None) or getattr(module, "run", None)
+        return (function is not None and bool(function.signatures)) or name in indexed
+
+    return compiled
+
+
 def compiled(name: str) -> bool:
     """Module ``name``'s function is compiled in this process or in numba's cache (its index file)."""
-    module = sys.modules.get(name)
-    function = getattr(module, "block", None) or getattr(module, "run", None)
-    if function is not None and function.signatures:
-        return True
-    return any((cache_folder("engine") / "__pycache__").glob(f"{name}.*.nbi"))
+    return compiled_test()(name)
 
 
 def _blocks(code: NumbaModules) -> list[tuple[str, str]]:
@@ -95,6 +106,7 @@ def _blocks(code: NumbaModules) -> list[tuple[str, str]]:
 def plan(one: NumbaModules, blocked: Callable[[], NumbaModules], work: Callable[[], int]) -> tuple[str, str | None]:
     """What to compile now (``"one"`` or ``"blocks"``) and in the background (``"one"``, ``"blocks"`` or None),
     given the one-function kernel's modules, the blocked kernel's and the model's work (both computed if need be)."""
+    compiled = compiled_test()
     if compiled(one.modules[-1][0]):
         return "one", None
     blocks = _blocks(blocked())
