@@ -345,7 +345,7 @@ def ensemble(
     check_result_size(model, len(frame), names, save_key, time, max_memory)
     starts = list(range(0, runs.n, chunk_size))
     chunks = [runs.take(start, min(start + chunk_size, runs.n)) for start in starts]
-    store_context = (_open_store(Path(store), model, frame, base, names, save_key, time.__dict__, chunk_size, engine)
+    store_context = (_open_store(Path(store), model, frame, base, names, save_key, time.as_dict(), chunk_size, engine)
                      if store is not None else contextlib.nullcontext())
     with store_context as chunk_store:
         compute = _chunk_runner(model, chunks, names, save_key, time, executor, engine)
@@ -394,7 +394,7 @@ def _task(model: Model, runs: Runs, names: list[str], save: str | tuple[float, .
         n=runs.n,
         variables=tuple(names),
         save=save,
-        time=tuple(sorted(time.__dict__.items())),
+        time=tuple(sorted(time.fixed().items())),
     )
 
 

@@ -78,7 +78,7 @@ class Runs:
 
 def save_times(time: TimeSettings) -> np.ndarray:
     """The times a run saves: every SAVEPER from INITIAL TIME, and FINAL TIME whatever SAVEPER says."""
-    grid, mask = _grid(time)
+    grid, mask = step_grid(time)
     mask[-1] = True
     return grid[mask]
 
@@ -86,7 +86,7 @@ def save_times(time: TimeSettings) -> np.ndarray:
 def saved_grid(time: TimeSettings, save: Save) -> np.ndarray:
     """The times ``save`` keeps, as the engine's kernel keeps them (``"all"``: SAVEPER points only)."""
     if isinstance(save, str):
-        grid, mask = _grid(time)
+        grid, mask = step_grid(time)
         if save == "final":
             return grid[-1:]
         if save == "all":
@@ -95,6 +95,10 @@ def saved_grid(time: TimeSettings, save: Save) -> np.ndarray:
     return np.asarray(save, dtype=float)
 
 
-def _grid(time: TimeSettings) -> tuple[np.ndarray, np.ndarray]:
+def step_grid(time: TimeSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Every step's time and whether it lies on the SAVEPER grid (a new mask each call)."""
+    if time.clock is not None:  # control variables that change with Time: the engine's clock
+        _, grid = time.clock.run(time.fixed())
+        return np.asarray(grid.times), grid.check.copy()
     grid = np.asarray(time_grid(time.initial_time, time.final_time, time.time_step))
     return grid, saveper_mask(grid, time.initial_time, time.time_step, time.saveper)

@@ -8,7 +8,7 @@ integration to be accurate.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,28 +26,55 @@ MAX_SAVED = 1_000_000
 RPREC = 1e-5
 
 
+#: The time settings, as :class:`TimeSettings` and scenarios' ``[time]`` tables name them.
+TIME_KEYS = ("initial_time", "final_time", "time_step", "saveper")
+
+
 @dataclass(frozen=True)
 class TimeSettings:
-    """Simulation time settings in the model's time units (years)."""
+    """Simulation time settings in the model's time units (years).
+
+    For a model whose control variables change with Time (``TIME STEP = IF THEN ELSE(Time
+    < 4, 1, 0.5)``, as Vensim allows) ``clock`` is the engine's clock of the model
+    (:class:`sdkit.engine.clock.ModelClock`), which gives the run's one time grid; then
+    ``initial_time`` and ``final_time`` are where the run starts and ends, and ``time_step``
+    and ``saveper`` are their values at the start. Without one (None) the four are fixed.
+    """
 
     initial_time: float
     final_time: float
     time_step: float
     saveper: float
+    clock: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def varying(self) -> tuple[str, ...]:
+        """The settings whose equations read Time (read every step), e.g. ``("time_step", "saveper")``."""
+        return self.clock.varying if self.clock is not None else ()
+
+    def as_dict(self) -> dict[str, float]:
+        """The four settings by name."""
+        return {key: getattr(self, key) for key in TIME_KEYS}
+
+    def fixed(self) -> dict[str, float]:
+        """The settings a run is given: all four, or those that do not change with Time."""
+        return {key: value for key, value in self.as_dict().items() if key not in self.varying}
 
     def replace(self, overrides: dict[str, float]) -> TimeSettings:
-        """Return a copy with some settings replaced; unknown keys are errors."""
-        unknown = set(overrides) - set(self.__dataclass_fields__)
+        """Return a copy with some settings replaced; unknown keys are errors, as is a setting that changes with Time."""
+        unknown = set(overrides) - set(TIME_KEYS)
         if unknown:
             raise ParameterError(
                 f"unknown time setting {sorted(unknown)[0]!r}; "
-                f"use one of {', '.join(self.__dataclass_fields__)}"
+                f"use one of {', '.join(TIME_KEYS)}"
             )
         try:
-            values = {**self.__dict__, **{k: float(v) for k, v in overrides.items()}}
+            given = {k: float(v) for k, v in overrides.items()}
         except OverflowError:
             raise ParameterError("a time setting is too large a number; give a finite number") from None
-        settings = TimeSettings(**values)
+        if self.clock is not None:
+            return settings_on_clock(self.clock, {**self.fixed(), **given})
+        settings = TimeSettings(**{**self.as_dict(), **given})
         settings.validate()
         return settings
 
@@ -79,6 +106,30 @@ class TimeSettings:
             )
 
 
+def settings_on_clock(clock: Any, fixed: dict[str, float]) -> TimeSettings:
+    """The settings of a model whose control variables change with Time, ``fixed`` holding those that do not.
+
+    Raises ParameterError when ``fixed`` sets one that changes, or the run has no valid grid
+    (a TIME STEP or SAVEPER that is not positive at some time, a run that does not advance).
+    """
+    for key in fixed:
+        if key in clock.varying:
+            name = key.upper().replace("_", " ")
+            raise ParameterError(
+                f"{key} cannot be set: the model's {name} changes with Time (sdkit reads its equation every "
+                f"step); edit {name} in the model file instead"
+            )
+    start, grid = clock.run(fixed)
+    ends = {"initial_time": grid.times[0], "final_time": grid.times[-1]}
+    values = {**start, **{key: ends[key] for key in ends if key in clock.varying}, **fixed}
+    settings = TimeSettings(**{key: float(values[key]) for key in TIME_KEYS}, clock=clock)
+    settings.validate()
+    if grid.check.sum() > MAX_SAVED:
+        raise ParameterError(f"the run would save {grid.check.sum():.3g} times, more than {MAX_SAVED:.0e}; "
+                             "use a larger SAVEPER")
+    return settings
+
+
 def time_grid(t0: float, tf: float, dt: float) -> list[float]:
     """Times visited by PySD's Euler loop: ``t += dt`` while ``t + dt*1e-5 < tf``."""
     times = [t0]
@@ -104,8 +155,9 @@ def time_settings_of(abstract_model: Any, path: Path, text: str) -> tuple[TimeSe
 
     A control variable is a number, another one (``SAVEPER = TIME STEP``, Vensim's default) or an
     expression of numbers and constants (``FINAL TIME = horizon``, ``SAVEPER = 2 * TIME STEP``),
-    which the engine's translation evaluates (returned, else None). One that changes with Time is
-    refused: a run of the model layer has one time grid.
+    which the engine's translation evaluates (returned, else None). One that changes with Time
+    (``TIME STEP = IF THEN ELSE(Time < 4, 1, 0.5)``) is read every step by the engine's clock,
+    which the settings then hold (:class:`TimeSettings`).
     """
     ae = expressions_module()
 
@@ -134,8 +186,12 @@ def time_settings_of(abstract_model: Any, path: Path, text: str) -> tuple[TimeSe
         values = {key: float(translation.control[key]) for key in CONTROL_NAMES}
     for key, target in aliases.items():
         values.setdefault(key, values[target])
-    settings = TimeSettings(**{key: values[key] for key in sorted(CONTROL_NAMES)})
     try:
+        if translation is not None and translation.varying_controls:
+            from sdkit.engine.clock import ModelClock
+
+            return settings_on_clock(ModelClock(translation), {}), translation
+        settings = TimeSettings(**{key: values[key] for key in sorted(CONTROL_NAMES)})
         settings.validate()
     except ParameterError as exc:
         raise ModelFileError(f"{path.name}: {exc}") from None
@@ -155,13 +211,6 @@ def _translation(abstract_model: Any, path: Path, text: str, first: str) -> Any:
             f"{path.name}: {first} is not a number and could not be evaluated ({exc}); "
             "write it as a number in the .Control section"
         ) from None
-    if ir.varying_controls:
-        name = next(iter(ir.varying_controls)).upper().replace("_", " ")
-        raise ModelFileError(
-            f"{path.name}: {name} changes with Time; sdkit runs a model on one time grid, so write it "
-            "as a number or an expression of constants (sdkit.engine.compile_model(path).simulate "
-            "runs such a model)"
-        )
     return ir
 
 

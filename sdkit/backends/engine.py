@@ -64,7 +64,8 @@ def run_kernel(kernel: Any, params: Mapping[str, np.ndarray], n: int, variables:
 def _pinpoint(kernel: Any, params: Mapping[str, np.ndarray], n: int, variables: Sequence[str],
               time: Mapping[str, float], exc: NonFiniteError, first_sample: int) -> NonFiniteError:
     sample = exc.sample
-    if sample is None or not 0 <= sample < n or time["saveper"] == time["time_step"]:
+    if sample is None or not 0 <= sample < n or time.get("saveper", 0) == time.get("time_step", 0):
+        # (a SAVEPER or TIME STEP that changes with Time: the error names the saved time)
         return exc
     where = exc
     one = {name: np.asarray(value)[sample : sample + 1] for name, value in params.items()}
@@ -88,5 +89,5 @@ class EngineBackend:
 
     def run(self, model: Model, runs: Runs, time: TimeSettings, variables: Sequence[str],
             save: Save) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        result = run_kernel(model.kernel, parameter_arrays(model, runs), runs.n, variables, save, time.__dict__)
+        result = run_kernel(model.kernel, parameter_arrays(model, runs), runs.n, variables, save, time.fixed())
         return np.asarray(result.times), result.data

@@ -16,7 +16,7 @@ import numpy as np
 
 from sdkit.errors import NonFiniteError, SdkitError
 from sdkit.external_data import raw_data_names
-from sdkit.runs import saved_grid
+from sdkit.runs import saved_grid, step_grid
 
 if TYPE_CHECKING:
     from sdkit.model import Model, TimeSettings
@@ -103,9 +103,8 @@ def _run_once(model: Model, pysd_model: Any, params: dict[str, Any], time: TimeS
         ) from exc
     times, data, first = _columns(model, frame, checked)
     if first is not None:
-        if time.saveper != time.time_step:  # find the exact step, not the next save point
-            every_step = type(time)(time.initial_time, time.final_time, time.time_step, time.time_step)
-            frame = _pysd_run(pysd_model, params, every_step, saved_grid(every_step, "all"), columns)
+        if time.saveper != time.time_step or time.varying:  # find the exact step, not the next save point
+            frame = _pysd_run(pysd_model, params, time, step_grid(time)[0], columns)
             times, _, exact = _columns(model, frame, checked)
             first = exact or first
         raise NonFiniteError.at(model.variables[first[1]].name, i, float(times[first[0]]))
@@ -150,14 +149,17 @@ def _current_time(pysd_model: Any) -> float | None:
 
 def _pysd_run(pysd_model: Any, params: dict[str, Any], time: TimeSettings, timestamps: np.ndarray,
               columns: list[str]) -> Any:
+    """PySD's run saving ``timestamps``; a control variable that changes with Time keeps its equation."""
+    equations = pysd_model.components._control_vars  # PySD's own functions of the control variables
+    given = {key: equations[key] if key in time.varying else value for key, value in time.as_dict().items()}
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         warnings.filterwarnings("ignore", module=r"pysd\..*")  # PySD's own deprecation notices
         return pysd_model.run(
             params=params,
-            initial_condition=(time.initial_time, {}),
-            final_time=time.final_time,
-            time_step=time.time_step,
+            initial_condition="original" if "initial_time" in time.varying else (time.initial_time, {}),
+            final_time=given["final_time"],
+            time_step=given["time_step"],
             return_timestamps=timestamps,
             return_columns=columns,
             flatten_output=False,

@@ -164,10 +164,10 @@ def grid(ir: ModelIR, overrides: Mapping[str, float], start: Mapping[str, float]
 
     def at(t: float) -> dict[str, float]:
         values = control_values(ir.control_ir, ir, fixed, set(), time=t)
-        if not (values["time_step"] > 0 and np.isfinite(values["time_step"])):
-            raise ParameterError(f"TIME STEP is {values['time_step']} at time {t}; it must be positive")
-        if not (values["saveper"] > 0 and np.isfinite(values["saveper"])):
-            raise ParameterError(f"SAVEPER is {values['saveper']} at time {t}; it must be positive")
+        for name in ("time_step", "saveper"):
+            if not (values[name] > 0 and np.isfinite(values[name])):
+                raise ParameterError(f"{name.upper().replace('_', ' ')} is {values[name]:g} at time {t:g}; "
+                                     "it must be positive: change its equation")
         return values
 
     times: list[float] = []
@@ -199,3 +199,27 @@ def varying_times(ir: ModelIR, overrides: Mapping[str, float],
     g = grid(ir, overrides, start)
     dt = 1.0 if "time_step" in ir.varying_controls else float(start["time_step"])
     return g.times[0], g.times[-1], dt, float(start["saveper"]), g
+
+
+class ModelClock:
+    """The one time grid of a model whose control variables change with Time, for given fixed settings.
+
+    The model layer's :class:`sdkit.timing.TimeSettings` of such a model holds one, so
+    that ``sdkit run``, scenarios and sweeps save the times the kernel steps through, on
+    PySD as on the engine. ``fixed`` holds the control variables that do not change (the
+    file's values, or a scenario's); the others are read from their equations every step.
+    """
+
+    def __init__(self, ir: ModelIR) -> None:
+        self.ir = ir
+        #: the control variables (Python-safe names) whose equations read Time
+        self.varying: tuple[str, ...] = tuple(varying(ir.control_ir, ir))
+        self._grids: dict[tuple, tuple[dict[str, float], Grid]] = {}
+
+    def run(self, fixed: Mapping[str, float]) -> tuple[dict[str, float], Grid]:
+        """The control variables at the initial time and the run's :class:`Grid` (ParameterError when none)."""
+        key = tuple(sorted((k, float(v)) for k, v in fixed.items()))
+        if key not in self._grids:
+            start = control_values(self.ir.control_ir, self.ir, dict(key), set())
+            self._grids[key] = (start, grid(self.ir, dict(key), start))
+        return self._grids[key]

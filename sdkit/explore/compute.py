@@ -26,10 +26,9 @@ from sdkit.check_runs import run_checks, validate_settings
 from sdkit.errors import NonFiniteError, ParameterError, ScenarioError, UnsupportedFeature
 from sdkit.explore.point import Point, Slider, make_sliders, scenario_values
 from sdkit.model import Model, TimeSettings
-from sdkit.runs import Runs
+from sdkit.runs import Runs, step_grid
 from sdkit.scenarios import Override, overrides_for, target_of
 from sdkit.simulate import run_rows, save_times
-from sdkit.timing import saveper_mask, time_grid
 
 #: Variables drawn by default, when the model has them.
 DEFAULT_VARIABLES = ("Legitimacy", "Power", "Institutional Authority", "Civil Society Pressure",
@@ -101,7 +100,7 @@ class Explorer:
         return {
             "model": model.path.name,
             "scenario": self.scenario,
-            "time": model.time.__dict__,
+            "time": model.time.as_dict(),
             "sliders": [s.as_json() for s in self.sliders.values()],
             "variables": [_variable_json(model, p) for p in self.variables],
             "outputs": [_variable_json(model, p) for p in model.default_outputs()],
@@ -308,8 +307,7 @@ def _draw_runs(overrides: list[Override], columns: list[tuple[str, Override]], n
 @lru_cache(maxsize=16)
 def _save_for(time: TimeSettings) -> str | tuple[float, ...]:
     """The kernel's ``save`` for :func:`sdkit.run.save_times`: ``"all"`` when that is the same grid."""
-    grid = time_grid(time.initial_time, time.final_time, time.time_step)
-    if saveper_mask(grid, time.initial_time, time.time_step, time.saveper)[-1]:
+    if step_grid(time)[1][-1]:
         return "all"
     return tuple(save_times(time))
 
