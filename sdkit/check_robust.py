@@ -111,7 +111,7 @@ def draw_constants(model: Model, draws: int, spread: float, seed: int) -> pd.Dat
     rng = np.random.default_rng(seed)
     columns: dict[str, np.ndarray] = {}
     for py_name in model.constants:
-        if py_name in levers:
+        if py_name in levers or py_name in model.control_constants:  # they set the time, shared by all draws
             continue
         names = _columns_of(model, py_name)
         base = np.asarray(default_value(model, py_name), dtype=float).ravel()

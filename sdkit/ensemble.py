@@ -36,6 +36,7 @@ from sdkit.scenarios import (
     outside_range,
     overrides_for,
     range_text,
+    refuse_time_constant,
     target_of,
     values_outside,
 )
@@ -91,6 +92,7 @@ def columns_to_overrides(model: Model, samples: pd.DataFrame, allow_outside_rang
     named: dict[tuple[str, tuple[str, ...]], str] = {}
     for column in samples.columns:
         override = target_of(model, str(column))
+        refuse_time_constant(model, str(column), override.py_name)
         key = (override.py_name, override.elements)
         if key in named:
             raise ParameterError(
@@ -335,7 +337,7 @@ def ensemble(
     base, time = starting_point(model, scenario, allow_outside_range)
     runs = Runs(range(len(frame)), "sample", tuple(base),
                 columns=tuple(columns_to_overrides(model, frame, allow_outside_range)))
-    message = model.check_time_step(time.time_step, {o.py_name: o.value for o in (*runs.shared, *runs.columns)})
+    message = model.check_time_step(time.largest_step, {o.py_name: o.value for o in (*runs.shared, *runs.columns)})
     if message:
         warnings.warn(f"ensemble of {model.path.name}: {message}", SdkitWarning, stacklevel=2)
     names = [model.resolve(v) for v in variables] if variables else model.stocks

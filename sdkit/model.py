@@ -49,6 +49,7 @@ from sdkit.timing import (
     find_time_lookups,
     time_settings_of,
     time_step_warning,
+    varying_text,
 )
 from sdkit.variables import CONTROL_NAMES, Variable, dims_of, variables_of
 
@@ -106,7 +107,7 @@ class Model:
         scenarios = ", ".join(list(self.scenarios)[:5]) + (", ..." if len(self.scenarios) > 5 else "")
         return (f"<Model {self.name}: {counts['stock']} stocks, {counts['constant']} constants, "
                 f"{counts['auxiliary']} auxiliaries; {len(self.scenarios)} scenarios ({scenarios}); "
-                f"{self.time.initial_time:g} to {self.time.final_time:g} by {self.time.time_step:g}>")
+                f"{self.time_text}>")
 
     def _repr_html_(self) -> str:
         """A short summary in notebooks: counts, time settings and the scenarios."""
@@ -117,8 +118,17 @@ class Model:
                        for s in self.scenarios.values())
         return (f"<b>{escape(self.name)}</b> ({escape(str(self.path))}): {counts['stock']} stocks, "
                 f"{counts['constant']} constants, {counts['auxiliary']} auxiliaries; time "
-                f"{self.time.initial_time:g} to {self.time.final_time:g} by {self.time.time_step:g}"
+                f"{escape(self.time_text)}"
                 f"<table><tr><th>scenario</th><th>description</th></tr>{rows}</table>")
+
+    @property
+    def time_text(self) -> str:
+        """The run's time in words: ``0 to 20 by 0.125``, and which settings change with Time."""
+        time = self.time
+        text = f"{time.initial_time:g} to {time.final_time:g} by {time.time_step:g}"
+        if time.varying:
+            text += f" at first ({varying_text(time)})"
+        return text
 
     def _counts(self) -> dict[str, int]:
         from collections import Counter

@@ -137,9 +137,18 @@ def parameter_rows(model: object, pattern: str | None = None) -> tuple[list[str]
         span = "" if v.limits == (None, None) else f"[{'' if low is None else f'{low:g}'}, {'' if high is None else f'{high:g}'}]"
         description = " ".join(v.comment.split())
         if name in model.control_constants:
-            description = f"(sets the time: use a scenario's [time] table) {description}".strip()
+            description = f"({_time_role(model, name)}) {description}".strip()
         rows.append([v.name, _default_text(v.default), v.units, span, description])
     return header, rows
+
+
+def _time_role(model: object, name: str) -> str:
+    """What a constant of the time settings does, and how to change it."""
+    clock = model.time.clock
+    feeds = clock.reads.get(name, ()) if clock is not None else ()
+    if feeds:
+        return f"shapes the time grid through {feeds[0].upper().replace('_', ' ')}: edit it in the model file"
+    return "sets the time: use a scenario's [time] table"
 
 
 def _default_text(value: object) -> str:

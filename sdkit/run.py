@@ -154,7 +154,7 @@ def _warn_time_step(model: Model, plans: list) -> None:
     """Warn (once per distinct problem) when a scenario's TIME STEP is too large for its time constants."""
     seen = set()
     for scenario, overrides, time in plans:
-        message = model.check_time_step(time.time_step, {o.py_name: o.value for o in overrides})
+        message = model.check_time_step(time.largest_step, {o.py_name: o.value for o in overrides})
         if message and message not in seen:
             seen.add(message)
             warnings.warn(f"scenario {scenario.name!r}: {message}", SdkitWarning, stacklevel=3)

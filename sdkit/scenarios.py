@@ -272,17 +272,37 @@ def overrides_for(model: Model, parameters: dict[str, Any], allow_outside_range:
                 f"{key!r} and {seen[target.py_name, target.elements]!r} name the same parameter; give it once"
             )
         seen[target.py_name, target.elements] = key
-        if target.py_name in model.control_constants:
-            raise ParameterError(
-                f"parameter {key!r} sets the model's time settings when it is loaded; "
-                "set the time in a scenario's [time] table (final_time = ...) instead"
-            )
+        refuse_time_constant(model, key, target.py_name)
         dims = model.variables[target.py_name].dims
         override = Override(target.py_name, _numeric(key, value, model, dims, target.elements), target.elements)
         if not allow_outside_range:
             refuse_outside_range(model, key, override.py_name, override.value)
         overrides.append(override)
     return overrides
+
+
+def refuse_time_constant(model: Model, key: str, py_name: str) -> None:
+    """Raise ParameterError when the constant ``py_name`` (given as ``key``) sets the model's time settings.
+
+    Those are computed once, when the model is loaded (``FINAL TIME = horizon``), and every run
+    of a call shares them; for a constant that a control variable changing with Time reads
+    (``TIME STEP = IF THEN ELSE(Time < switch time, 1, 0.5)``) no scenario's [time] table can
+    stand in for it either.
+    """
+    if py_name not in model.control_constants:
+        return
+    clock = model.time.clock
+    feeds = clock.reads.get(py_name, ()) if clock is not None else ()
+    if feeds:
+        name = feeds[0].upper().replace("_", " ")
+        raise ParameterError(
+            f"parameter {key!r} shapes the time grid through {name}, which changes with Time, and sdkit "
+            f"runs every run of a model on the grid of the file's values; edit {key!r} in the model file instead"
+        )
+    raise ParameterError(
+        f"parameter {key!r} sets the model's time settings when it is loaded; "
+        "set the time in a scenario's [time] table (final_time = ...) instead"
+    )
 
 
 def target_of(model: Model, key: Any) -> Target:

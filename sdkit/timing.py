@@ -52,6 +52,14 @@ class TimeSettings:
         """The settings whose equations read Time (read every step), e.g. ``("time_step", "saveper")``."""
         return self.clock.varying if self.clock is not None else ()
 
+    @property
+    def largest_step(self) -> float:
+        """The longest TIME STEP of the run (``time_step`` unless it changes with Time)."""
+        if "time_step" not in self.varying:
+            return self.time_step
+        _, grid = self.clock.run(self.fixed())
+        return float(np.diff(grid.times).max()) if len(grid.times) > 1 else self.time_step
+
     def as_dict(self) -> dict[str, float]:
         """The four settings by name."""
         return {key: getattr(self, key) for key in TIME_KEYS}
@@ -128,6 +136,14 @@ def settings_on_clock(clock: Any, fixed: dict[str, float]) -> TimeSettings:
         raise ParameterError(f"the run would save {grid.check.sum():.3g} times, more than {MAX_SAVED:.0e}; "
                              "use a larger SAVEPER")
     return settings
+
+
+def varying_text(time: TimeSettings) -> str:
+    """``TIME STEP, SAVEPER change with Time`` for the settings that do, or ""."""
+    names = [key.upper().replace("_", " ") for key in time.varying]
+    if not names:
+        return ""
+    return f"{', '.join(names)} {'changes' if len(names) == 1 else 'change'} with Time"
 
 
 def time_grid(t0: float, tf: float, dt: float) -> list[float]:

@@ -26,7 +26,7 @@ import numpy as np
 
 from sdkit.engine import ir as IR
 from sdkit.engine.ir import Expr, ModelIR, Node, Ref
-from sdkit.engine.static import CONTROL_ORDER, control_values
+from sdkit.engine.static import CONTROL_ORDER, control_values, variables_read
 from sdkit.errors import ParameterError, UnsupportedFeature
 from sdkit.timing import MAX_STEPS, RPREC
 
@@ -214,6 +214,11 @@ class ModelClock:
         self.ir = ir
         #: the control variables (Python-safe names) whose equations read Time
         self.varying: tuple[str, ...] = tuple(varying(ir.control_ir, ir))
+        #: constant (Python-safe name) -> the control variables that change with Time and read it
+        self.reads: dict[str, tuple[str, ...]] = {}
+        for name in self.varying:
+            for py in variables_read(ir, params_read(ir.control_ir[name], ir, set())):
+                self.reads[py] = (*self.reads.get(py, ()), name)
         self._grids: dict[tuple, tuple[dict[str, float], Grid]] = {}
 
     def run(self, fixed: Mapping[str, float]) -> tuple[dict[str, float], Grid]:

@@ -414,12 +414,13 @@ def check_against_model(study: Study, model: Model, allow_outside_range: bool = 
         Naming the parameter or output and the command that lists the model's names,
         or the parameter whose bounds leave its range.
     """
-    from sdkit.scenarios import target_of
+    from sdkit.scenarios import refuse_time_constant, target_of
 
     seen: dict[tuple[str, tuple[str, ...]], str] = {}
     for parameter in study.parameters:
         try:
             override = target_of(model, parameter.name)
+            refuse_time_constant(model, parameter.name, override.py_name)
         except ParameterError as exc:
             raise ParameterError(f"study {study.name} [parameters]: {exc}") from None
         key = (override.py_name, override.elements)
