@@ -147,7 +147,7 @@ def _time_role(model: object, name: str) -> str:
     clock = model.time.clock
     feeds = clock.reads.get(name, ()) if clock is not None else ()
     if feeds:
-        return f"shapes the time grid through {feeds[0].upper().replace('_', ' ')}: edit it in the model file"
+        return "shapes the time grid: edit it in the model file"
     return "sets the time: use a scenario's [time] table"
 
 

@@ -128,6 +128,9 @@ def settings_on_clock(clock: Any, fixed: dict[str, float]) -> TimeSettings:
                 f"step); edit {name} in the model file instead"
             )
     start, grid = clock.run(fixed)
+    if len(grid.times) == 1:
+        raise ParameterError(f"final_time ({start['final_time']:g} at the start) must be after initial_time "
+                             f"({grid.times[0]:g}); change FINAL TIME or INITIAL TIME")
     ends = {"initial_time": grid.times[0], "final_time": grid.times[-1]}
     values = {**start, **{key: ends[key] for key in ends if key in clock.varying}, **fixed}
     settings = TimeSettings(**{key: float(values[key]) for key in TIME_KEYS}, clock=clock)
@@ -223,9 +226,10 @@ def _translation(abstract_model: Any, path: Path, text: str, first: str) -> Any:
     try:
         ir = translate(path, text, abstract_model)
     except UnsupportedFeature as exc:
+        reason = str(exc).removesuffix("; use engine='pysd'")
         raise ModelFileError(
-            f"{path.name}: {first} is not a number and could not be evaluated ({exc}); "
-            "write it as a number in the .Control section"
+            f"{path.name}: {first} is not a number and could not be evaluated ({reason}); "
+            "write it as a number or an expression of numbers, constants and Time in the .Control section"
         ) from None
     return ir
 

@@ -94,7 +94,7 @@ MODEL_CASES: list[tuple[str, str | bytes, tuple[str, ...]]] = [
     ("M19-no-time-step", DECAY.replace("TIME STEP  = 0.125", "TIME STEPX  = 0.125"), ("no TIME STEP",)),
     ("M20-zero-time-step", edit(DECAY, "TIME STEP  = 0.125", "TIME STEP  = 0"), ("time_step must be positive",)),
     ("M21-final-before-initial", edit(DECAY, "FINAL TIME  = 20", "FINAL TIME  = -5"), ("must be after initial_time",)),
-    ("M22-time-step-changes-with-time", edit(DECAY, "TIME STEP  = 0.125", "TIME STEP  = IF THEN ELSE(Time < 4, 0.25, 0.125)"), ("TIME STEP changes with Time",)),
+    ("M22-time-step-becomes-zero", edit(DECAY, "TIME STEP  = 0.125", "TIME STEP  = IF THEN ELSE(Time < 4, 0.25, 0)"), ("TIME STEP is 0 at time 4", "change its equation")),
     ("M23-nul-byte", edit(DECAY, "First-order outflow.", "First-order\x00 outflow."), ("NUL",)),
     ("M24-nested-too-deep", edit(DECAY, "Stock / decay time", "(" * 3000 + "Stock" + ")" * 3000 + " / decay time"), ("nested too deeply", "split")),
     ("M25-equation-too-long", edit(DECAY, "Stock / decay time", "+".join(["Stock"] * 5000) + " / decay time"), ("'outflow'", "characters long", "split")),
