@@ -175,6 +175,28 @@ def test_a_sample_column_of_such_a_constant_is_refused():
         ensemble(load_model(VARYING), pd.DataFrame({"coarse step": [1.0, 2.0]}))
 
 
+def test_an_ensemble_runs_on_the_grid_on_both_engines():
+    import pandas as pd
+
+    from sdkit.ensemble import ensemble
+
+    model = load_model(VARYING)
+    samples = pd.DataFrame({"birth rate": [0.05, 0.1]})
+    engine, pysd = (ensemble(model, samples, engine=name) for name in ("engine", "pysd"))
+    np.testing.assert_array_equal(engine["time"].values, run(model, variables=["population"])["time"].values)
+    np.testing.assert_array_equal(engine["time"].values, pysd["time"].values)
+    np.testing.assert_allclose(engine["population"].values, pysd["population"].values, rtol=1e-12, atol=0)
+    final = run(model, overrides={"birth rate": 0.1}, variables=["population"])["population"].values[0, -1]
+    assert engine["population"].values[1, -1] == final
+
+
+def test_loop_scores_are_refused_in_one_line(tmp_path, capsys):
+    assert main(["loops", str(VARYING), "--dominance", "--out", str(tmp_path / "loops.nc")]) == 2
+    err = capsys.readouterr().err
+    assert "loop scores of varying_time_step.mdl are not computed: its FINAL TIME, TIME STEP, SAVEPER change" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_params_says_the_constant_shapes_the_grid(capsys):
     assert main(["params", str(VARYING)]) == 0
     rows = {line.split("  ")[0]: line for line in capsys.readouterr().out.splitlines()[2:]}

@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from sdkit.errors import ParameterError
+from sdkit.errors import ParameterError, UnsupportedFeature
 from sdkit.loops.automaton import loop_automaton
 from sdkit.loops.elements import ElementLoops, NodeName, ScoredLink, node_names, relative_scores
 from sdkit.loops.linkcode import LinkProgram, link_program
+from sdkit.timing import varying_text
 
 if TYPE_CHECKING:
     from sdkit.engine.ir import ModelIR
@@ -196,8 +197,14 @@ def scorable(model: Model) -> tuple[ModelIR, dict[int, NodeName]]:
     Raises
     ------
     UnsupportedFeature
-        The engine cannot compile the model, or it has stateful functions other than INTEG.
+        The engine cannot compile the model, or it has stateful functions other than INTEG, or
+        control variables that change with Time (the scores assume one TIME STEP).
     """
+    if model.time.varying:
+        raise UnsupportedFeature(
+            f"loop scores of {model.path.name} are not computed: its {varying_text(model.time)}, and the scores "
+            "assume one TIME STEP; write the control variables as numbers to score its loops"
+        )
     ir = model.kernel.ir
     return ir, node_names(model, ir)
 

@@ -78,7 +78,7 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
         params = parameter_arrays(stepwise, chunk)
         try:
             time, values = stepwise.kernel.simulate_steps(
-                params, chunk.n, program.dynamic, settings.__dict__,
+                params, chunk.n, program.dynamic, settings.fixed(),
                 saved[:chunk.n * steps * len(program.dynamic)].reshape(chunk.n, steps, len(program.dynamic)),
                 first_sample=start)
         except NonFiniteError as exc:

@@ -142,6 +142,10 @@ def saved_times(study: Study, model: Model | FunctionModel) -> int:
     settings = model.time
     if study.scenario is not None:
         settings = settings.replace(model.scenarios[study.scenario].time)
+    if settings.varying:  # SAVEPER or the run's span change with Time: count the clock's saved times
+        from sdkit.runs import save_times
+
+        return len(save_times(settings))
     return int((settings.final_time - settings.initial_time) / settings.saveper + 1e-9) + 1
 
 
