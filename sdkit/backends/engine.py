@@ -64,8 +64,8 @@ def run_kernel(kernel: Any, params: Mapping[str, np.ndarray], n: int, variables:
 def _pinpoint(kernel: Any, params: Mapping[str, np.ndarray], n: int, variables: Sequence[str],
               time: Mapping[str, float], exc: NonFiniteError, first_sample: int) -> NonFiniteError:
     sample = exc.sample
-    if sample is None or not 0 <= sample < n or time.get("saveper", 0) == time.get("time_step", 0):
-        # (a SAVEPER or TIME STEP that changes with Time: the error names the saved time)
+    if sample is None or not 0 <= sample < n or "time_step" not in time or time.get("saveper") == time["time_step"]:
+        # (a TIME STEP that changes with Time, not given: the error names the saved time)
         return exc
     where = exc
     one = {name: np.asarray(value)[sample : sample + 1] for name, value in params.items()}

@@ -119,7 +119,8 @@ def _derived_range(value: float) -> tuple[float, float]:
 
 def make_sliders(model: Model) -> list[Slider]:
     """One slider per constant and element, in the model file's order (order parameters
-    by how many scenarios set them), grouped.
+    by how many scenarios set them), grouped; none for the constants of the time settings
+    (:attr:`Model.control_constants`, which no run may set).
 
     The range is the model file's ``[low, high]``, widened to hold the default and every
     scenario's value; a constant without one gets 0 to twice its value (``range_from``
@@ -129,7 +130,8 @@ def make_sliders(model: Model) -> list[Slider]:
     counts = _set_counts(model)
     per_scenario = [scenario_values(model, s) for s in [None, *model.scenarios]]
     sliders = []
-    for py_name in sorted(model.constants, key=lambda p: -counts.get(p, 0) if groups[p] == GROUPS[0] else 0):
+    settable = [p for p in model.constants if p not in model.control_constants]
+    for py_name in sorted(settable, key=lambda p: -counts.get(p, 0) if groups[p] == GROUPS[0] else 0):
         variable = model.variables[py_name]
         for key, index in _keys_of(model, py_name):
             seen = [float(v[py_name][index]) for v in per_scenario]
