@@ -197,6 +197,15 @@ def test_loop_scores_are_refused_in_one_line(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1
 
 
+def test_a_study_varying_such_a_constant_is_refused(tmp_path, capsys):
+    (tmp_path / "varying.mdl").write_text(VARYING.read_text())
+    study = tmp_path / "study.toml"
+    study.write_text('model = "varying.mdl"\nmethod = "morris"\nsamples = 4\nseed = 7\n[parameters]\n"birth rate" = [0.05, 0.1]\n"switch time" = [3.0, 6.0]\n'
+                     '[outputs.final]\nvariable = "population"\nmetric = "final"\n')
+    assert main(["sweep", str(study), "--out", str(tmp_path / "out")]) == 2
+    assert "'switch time' shapes the time grid through TIME STEP" in capsys.readouterr().err
+
+
 def test_params_says_the_constant_shapes_the_grid(capsys):
     assert main(["params", str(VARYING)]) == 0
     rows = {line.split("  ")[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
