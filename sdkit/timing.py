@@ -45,7 +45,7 @@ class TimeSettings:
     final_time: float
     time_step: float
     saveper: float
-    clock: Any = field(default=None, compare=False, repr=False)
+    clock: Any = field(default=None, repr=False)  # compared by identity: one per model
 
     @property
     def varying(self) -> tuple[str, ...]:
