@@ -232,6 +232,11 @@ class Model:
 
         return tuple(sorted({name for _owner, name in data_files(self.abstract_model)}))
 
+    def numba_cached(self) -> bool:
+        """Whether the engine runs this model and its numba kernel loads without compiling (numba's cache holds
+        it), so that :meth:`load_numba` takes milliseconds (plus numba's start, once per process)."""
+        return self.engine_supported(warn=False) and self.kernel.numba_cached()
+
     def load_numba(self) -> bool:
         """Load the engine's numba kernel of this model now (from numba's cache in about 0.4 s,
         else compiled: seconds), so that every run after it, a single one included, runs on
@@ -290,7 +295,7 @@ class Model:
 
 
 def load_model(path: str | Path, scenarios: str | Path | None = None, allow_outside_range: bool = False,
-               numba: bool = False) -> Model:
+               numba: bool | None = None) -> Model:
     """Read a Vensim ``.mdl`` file and its scenarios.
 
     Parameters
@@ -304,11 +309,12 @@ def load_model(path: str | Path, scenarios: str | Path | None = None, allow_outs
     allow_outside_range : bool
         Accept scenario values outside a constant's documented range (the ``[min, max]``
         of its units field); by default they are refused.
-    numba : bool
-        Also load the engine's numba kernel (:meth:`Model.load_numba`): loading takes about
-        0.4 s longer when numba's cache holds the kernel (a first compile takes seconds), and
-        every run after it, the first included, runs compiled (a few milliseconds for one
-        run of the core model instead of about 0.13 s on the numpy backend).
+    numba : bool or None
+        Load the engine's numba kernel too (:meth:`Model.load_numba`): every run after loading,
+        the first included, runs compiled (one run of the core model: 3-8 ms instead of about
+        0.13 s on numpy). ``None`` (default): when numba's cache holds it, which makes a
+        process's first load about 0.45 s longer (numba's start); ``True``: always, compiling it
+        if need be (seconds); ``False``: never (runs of fewer than 64 samples go to numpy).
 
     Returns
     -------
@@ -364,6 +370,6 @@ def load_model(path: str | Path, scenarios: str | Path | None = None, allow_outs
                             "check the path given to --scenarios")
     if scenarios_file.exists():
         model.scenarios = load_scenarios(scenarios_file, model, allow_outside_range)
-    if numba:
+    if numba or (numba is None and model.numba_cached()):
         model.load_numba()
     return model

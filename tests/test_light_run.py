@@ -118,8 +118,23 @@ def test_the_final_value_is_the_last_one_that_is_not_nan():
 
 
 def test_a_model_loaded_with_numba_runs_compiled_from_its_first_run(decay_path):
-    plain = sdkit.load_model(decay_path)
+    plain = sdkit.load_model(decay_path, numba=False)
     assert "numba" not in plain.kernel._fns
     compiled = sdkit.load_model(decay_path, numba=True)
     assert "numba" in compiled.kernel._fns
     assert sdkit.run(compiled).identical(sdkit.run(plain))
+
+
+def test_a_plain_load_loads_the_numba_kernel_only_when_the_cache_holds_it(decay_path, tmp_path):
+    sdkit.load_model(decay_path, numba=True)  # numba's cache holds the decay model's kernel from now on
+    cached = sdkit.load_model(decay_path)
+    assert cached.numba_cached()
+    assert cached.kernel.numba_kind == "one"
+    assert sdkit.run(cached).identical(sdkit.run(sdkit.load_model(decay_path, numba=False)))
+    never_compiled = tmp_path / "never_compiled.mdl"  # a structure of its own, which no test compiles
+    never_compiled.write_text(decay_path.read_text().replace(
+        "outflow = Stock / decay time", "outflow = MAX(Stock, 0) / decay time + 0 * SQRT(ABS(Stock + 7))"))
+    plain = sdkit.load_model(never_compiled)
+    assert not plain.numba_cached()
+    assert plain.kernel.numba_kind is None
+    assert "numba" not in plain.kernel._fns

@@ -18,7 +18,7 @@ from sdkit.engine.background import CompileJob, simulate_meanwhile
 from sdkit.engine.clock import varying_times
 from sdkit.engine.codegen import check_order, generate, generate_numba
 from sdkit.engine.ir import ModelIR
-from sdkit.engine.kernel_choice import compile_in_background, plan, requested
+from sdkit.engine.kernel_choice import cached, compile_in_background, plan, requested
 from sdkit.engine.kernel_files import (
     LOAD_LOCK,
     exec_numpy_source,
@@ -186,6 +186,10 @@ class Kernel:
     def numba_kind(self) -> str | None:
         """The numba kernel that runs now: ``"one"`` (one function), ``"blocks"``, or None (not compiled yet)."""
         return self._fns["numba"].kind if "numba" in self._fns else None
+
+    def numba_cached(self) -> bool:
+        """Whether the numba kernel (:meth:`_numba_code`) is loaded or loads from numba's cache without compiling."""
+        return "numba" in self._fns or cached(self._numba_code())
 
     def _function(self, flavor: str):
         fn = self._fns.get(flavor)

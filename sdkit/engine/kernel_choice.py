@@ -99,6 +99,13 @@ def compiled(name: str) -> bool:
     return compiled_test()(name)
 
 
+def cached(code: NumbaModules) -> bool:
+    """Every function of the numba kernel ``code`` is compiled in this process or in numba's cache, so that
+    loading it compiles nothing."""
+    compiled = compiled_test()
+    return all(compiled(name) for name, _ in code.modules)
+
+
 def _blocks(code: NumbaModules) -> list[tuple[str, str]]:
     return [(name, text) for name, text in code.modules if name.startswith("sdkit_block_")]
 
