@@ -131,10 +131,29 @@ def test_a_plain_load_loads_the_numba_kernel_only_when_the_cache_holds_it(decay_
     assert cached.numba_cached()
     assert cached.kernel.numba_kind == "one"
     assert sdkit.run(cached).identical(sdkit.run(sdkit.load_model(decay_path, numba=False)))
-    never_compiled = tmp_path / "never_compiled.mdl"  # a structure of its own, which no test compiles
-    never_compiled.write_text(decay_path.read_text().replace(
-        "outflow = Stock / decay time", "outflow = MAX(Stock, 0) / decay time + 0 * SQRT(ABS(Stock + 7))"))
-    plain = sdkit.load_model(never_compiled)
+    plain = sdkit.load_model(_own_structure(decay_path, tmp_path, "MAX(Stock, 0) / decay time"))
     assert not plain.numba_cached()
     assert plain.kernel.numba_kind is None
     assert "numba" not in plain.kernel._fns
+
+
+def test_a_plain_load_compiles_an_uncached_kernel_in_the_background_and_runs_switch_to_it(decay_path, tmp_path,
+                                                                                          monkeypatch):
+    monkeypatch.setenv("SDKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SDKIT_NUMBA_PREWARM", "1")  # the default, which tests/conftest.py turns off
+    path = _own_structure(decay_path, tmp_path, "MIN(Stock, 1000) / decay time")
+    model = sdkit.load_model(path)
+    assert not model.numba_cached()
+    assert model.kernel.background is not None
+    on_numpy = sdkit.run(model)
+    assert model.kernel.background.wait(300)  # a bound on the wait, not a speed test
+    assert model.kernel.numba_kind == "one"
+    assert sdkit.load_model(path, numba=False).numba_cached()  # the next process's load finds it
+    assert sdkit.run(model).identical(on_numpy)
+
+
+def _own_structure(decay_path: Path, tmp_path: Path, outflow: str) -> Path:
+    """The decay model with another outflow formula: a structure no other test compiles."""
+    path = tmp_path / "own_structure.mdl"
+    path.write_text(decay_path.read_text().replace("outflow = Stock / decay time", f"outflow = {outflow}"))
+    return path

@@ -149,11 +149,7 @@ class Kernel:
 
     # -------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_fns"] = {}
-        state["_compile_job"] = None
-        state["background"] = None
-        return state
+        return {**self.__dict__, "_fns": {}, "_compile_job": None, "background": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -212,6 +208,8 @@ class Kernel:
     def _build_numba(self) -> None:
         """Compile (or load) the numba kernel that :func:`sdkit.engine.kernel_choice.plan` chooses now; start the
         compile it puts in the background (after an edit, the one-function kernel that runs once ready)."""
+        if self.background is not None:  # the compile a load started in a background process (not twice)
+            self.background.wait()
         if requested() != "auto":
             return self.compile_numba(requested())
         one = self._numba_code("one")
