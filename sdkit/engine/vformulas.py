@@ -171,6 +171,7 @@ PIO2_2 = 6.07710050630396597660e-11
 PIO2_2T = 2.02226624879595063154e-21
 PIO2_3 = 2.02226624871116645580e-21
 PIO2_3T = 8.47842766036889956997e-32
+ROUND = 6755399441055744.0  # 1.5 * 2**52
 S1, S2, S3, S4, S5, S6 = (
     -1.66666666666666324348e-01,
     8.33333333332248946124e-03,
@@ -226,7 +227,12 @@ AT0, AT1, AT2, AT3, AT4, AT5, AT6, AT7, AT8, AT9, AT10 = AT
 
 
 def _reduce(x):
-    """(r_hi, r_lo, quadrant) with x = quadrant * pi/2 + r_hi + r_lo, |r| <= pi/4."""
+    """(r_hi, r_lo, n) with x = n * pi/2 + r_hi + r_lo, |r| <= pi/4: ``n & 3`` is the quadrant.
+
+    ``n`` is the bit pattern of ``fn + ROUND``, whose last bits are those of the integer ``fn``
+    (two's complement) while ``|fn| < 2**51`` (``|x|`` below about 3.5e15, far beyond the exact
+    reduction's 8.2e5); one integer ``and`` then picks the quadrant's function and sign.
+    """
     fn = floor(x * INV_PIO2 + 0.5)
     r = x - fn * PIO2_1
     t = r
@@ -238,7 +244,7 @@ def _reduce(x):
     w = fn * PIO2_3T - ((t - r) - w)
     hi = r - w
     lo = (r - hi) - w
-    return hi, lo, fn - 4.0 * floor(fn * 0.25)
+    return hi, lo, _bits_of_f64(fn + ROUND)
 
 
 def _kernel_sin(x, y):
@@ -257,21 +263,18 @@ def _kernel_cos(x, y):
 
 
 def sin(x):
-    """Sine (NaN for infinite x)."""
-    hi, lo, q = _reduce(x)
-    s = _kernel_sin(hi, lo)
-    c = _kernel_cos(hi, lo)
-    r = select(q == 0.0, s, select(q == 1.0, c, select(q == 2.0, -s, -c)))
-    return select(abs(x) == math.inf, math.nan, select(x == 0.0, x, r))
+    """Sine: quadrants 0 to 3 give s, c, -s, -c (NaN for infinite x, whose reduction is inf - inf; the
+    sign of a zero kept, as the reduction and the sine's kernel keep it)."""
+    hi, lo, n = _reduce(x)
+    r = select((n & 1) == 0, _kernel_sin(hi, lo), _kernel_cos(hi, lo))
+    return select((n & 2) == 0, r, -r)
 
 
 def cos(x):
-    """Cosine (NaN for infinite x)."""
-    hi, lo, q = _reduce(x)
-    s = _kernel_sin(hi, lo)
-    c = _kernel_cos(hi, lo)
-    r = select(q == 0.0, c, select(q == 1.0, -s, select(q == 2.0, -c, s)))
-    return select(abs(x) == math.inf, math.nan, r)
+    """Cosine: quadrants 0 to 3 give c, -s, -c, s (NaN for infinite x)."""
+    hi, lo, n = _reduce(x)
+    r = select((n & 1) == 0, _kernel_cos(hi, lo), _kernel_sin(hi, lo))
+    return select(((n + 1) & 2) == 0, r, -r)
 
 
 def _kernel_tan(x, y, odd):
@@ -305,8 +308,8 @@ def _kernel_tan(x, y, odd):
 
 def tan(x):
     """Tangent (NaN for infinite x)."""
-    hi, lo, q = _reduce(x)
-    r = _kernel_tan(hi, lo, (q == 1.0) | (q == 3.0))
+    hi, lo, n = _reduce(x)
+    r = _kernel_tan(hi, lo, (n & 1) != 0)
     return select(abs(x) == math.inf, math.nan, select(x == 0.0, x, r))
 
 
