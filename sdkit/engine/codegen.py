@@ -324,6 +324,12 @@ def lookup_data(ir: ModelIR) -> tuple:
     )
 
 
+def delay_lines(ir: ModelIR, sched: Schedule) -> list[int]:
+    """The stocks whose value is their flow of more than one step before (``Node.lag``), in schedule order: the
+    kernels keep each one's last ``lag`` flows in a ring, one write and one read per step."""
+    return [i for i in sched.stocks if ir.nodes[i].lag > 1]
+
+
 def stock_update(nd, value: str, flow: str, target: str, flavor: str = "numba") -> list[str]:
     """Lines that set ``target`` to the stock's next value from its ``value`` and ``flow``:
     the flow itself for a shift register, else ``value + flow * DT``, held at zero when the
@@ -387,6 +393,9 @@ def _generate_numpy(ir: ModelIR, sched: Schedule) -> str:
         emit(f"v{i} = P[{j}]")
     emit("t = T0")
     _init_code(g, ir, sched, emit, 0)
+    lines = delay_lines(ir, sched)
+    for i in lines:
+        emit(f"_r{i} = [v{i}] * {nodes[i].lag}")
     order = check_order(ir, sched)
     n_static = static_checks(order, sched)
     emit("nsteps = T.shape[0] - 1")
@@ -413,6 +422,9 @@ def _generate_numpy(ir: ModelIR, sched: Schedule) -> str:
     for i in sched.stocks:
         for line in stock_update(nodes[i], f"v{i}", f"d{i}", f"v{i}", "numpy"):
             emit(line, 1)
+    for i in lines:  # as the numba kernels' ring_advance
+        emit(f"_r{i}[k % {nodes[i].lag}] = v{i}", 1)
+        emit(f"v{i} = _r{i}[(k + 1) % {nodes[i].lag}]", 1)
     emit("k += 1", 1)
 
     head = [

@@ -21,11 +21,19 @@ from sdkit.engine.codegen import (
     _init_code,
     _uniform,
     check_order,
+    delay_lines,
     static_checks,
     stock_update,
 )
 from sdkit.engine.ir import Expr, ModelIR, children, refs
-from sdkit.engine.nbmodule import numba_module, numba_time_loop
+from sdkit.engine.nbmodule import (
+    delay_rings,
+    numba_module,
+    numba_time_loop,
+    ring_advance,
+    ring_fill,
+    rings_line,
+)
 from sdkit.engine.schedule import Schedule
 
 
@@ -56,11 +64,13 @@ class Gather:
 def generate_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> str:
     """The module source of the one-function numba kernel in blocks of ``L`` lanes, values in locals."""
     lanes = _numba_lanes(g, ir, sched, L)
-    body = _numba_blocks(g, ir, sched, lanes.z_row, L)
+    rings, ring_rows = delay_rings([(i, ir.nodes[i].lag) for i in delay_lines(ir, sched)],
+                                   lanes.z_row // L + 1 + lanes.extra_rows)
+    body = _numba_blocks(g, ir, sched, lanes.z_row, L, bool(ring_rows))
     steps = {name: [*lanes.before, f"    for i in range({L}):", *lines] for name, lines in (
         ("lanes", lanes.compute + lanes.update), ("lanes_full", lanes.compute + lanes.save + lanes.update))}
     return numba_module(list(g.consts.values()), ir, steps, lanes.order[:lanes.n_static], lanes.z_row, body, L,
-                        extra_rows=lanes.extra_rows)
+                        arrays=(rings_line(rings),) if ring_rows else (), extra_rows=lanes.extra_rows + ring_rows)
 
 
 class _Lanes(NamedTuple):
@@ -154,8 +164,9 @@ def _before_lane_loop(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -
     return order
 
 
-def _numba_blocks(g: ExpressionCode, ir: ModelIR, sched: Schedule, z_row: int, L: int) -> list[str]:
-    """``run``'s loop over blocks of ``L`` lanes: initialise each lane, then step, check and save."""
+def _numba_blocks(g: ExpressionCode, ir: ModelIR, sched: Schedule, z_row: int, L: int, rings: bool) -> list[str]:
+    """``run``'s loop over blocks of ``L`` lanes: initialise each lane, then step, check and save; with ``rings``,
+    fill and advance the delay lines' rings (``RINGS``)."""
     nodes = ir.nodes
     params = [i for i, nd in enumerate(nodes) if nd.kind == "param"]
     body: list[str] = []
@@ -177,10 +188,14 @@ def _numba_blocks(g: ExpressionCode, ir: ModelIR, sched: Schedule, z_row: int, L
     emit(f"for r in range({len(nodes)}):")
     emit(f"for i in range(m, {L}):", 1)
     emit(f"X[r * {L} + i] = X[r * {L}]", 2)
+    for line in ring_fill(L) if rings else ():
+        emit(line)
     numba_time_loop(emit, z_row, lanes=L)
     if sched.stocks:
         emit(f"for i in range({L}):", 1)  # spare lanes follow their block's first sample
     for j, i in enumerate(sched.stocks):
         emit(f"X[{i * L} + i] = X[{(len(nodes) + j) * L} + i]", 2)
+    for line in ring_advance(L) if rings else ():
+        emit(line, 1)
     emit("k += 1", 1)
     return body
