@@ -213,7 +213,7 @@ class ExpressionCode(Visitor):
         if self.hoist is not None and _uniform(ex.x):
             return self._hoisted(lambda: f"_F.lookup({self.e(ex.x)}, {table})")
         if self.gather is not None and refs(ex.x) <= self.gather.held:
-            return self._gathered(ex.x, table)
+            return self._gathered(ex.x, table, self.ir.lookups[int(ex.table)].code)
         return f"_F.lookup({self.e(ex.x)}, {table})"
 
     def table(self, tid: int) -> str:
@@ -230,16 +230,24 @@ class ExpressionCode(Visitor):
         self.pre = pending
         return name
 
-    def _gathered(self, arg: Expr, table: str) -> str:
+    def _gathered(self, arg: Expr, table: str, mode: int) -> str:
         """A lookup of an argument that reads held values only (no value of this step): computed into a row
-        of ``X`` by a loop over the lanes before the lane loop, which reads it from there."""
+        of ``X`` by a loop over the lanes before the lane loop, which reads it from there. In modes 0 to 2
+        the next row keeps each lane's interval of the step before, where the next search starts
+        (``_F.lookup_from``; zero when a block starts)."""
         gather = self.gather
         pending, ref, self.pre = self.pre, self.ref, []
         self.ref = lambda node: f"X[{node * gather.lanes} + i]"
         code = self.e(arg)
         target = f"X[{gather.row * gather.lanes} + i]"
-        gather.lines += self.pre + [f"{target} = _F.lookup({code}, {table})"]
-        gather.row += 1
+        if mode <= 2:
+            hint = f"X[{(gather.row + 1) * gather.lanes} + i]"
+            gather.lines += self.pre + [f"_v, _j = _F.lookup_from({code}, {table}, int({hint}))",
+                                        f"{target} = _v", f"{hint} = _j"]
+            gather.row += 2
+        else:
+            gather.lines += self.pre + [f"{target} = _F.lookup({code}, {table})"]
+            gather.row += 1
         self.pre, self.ref = pending, ref
         return target
 

@@ -128,7 +128,28 @@ def lookup(x, xs, ys, mode):
     if mode == 3:
         first_at_or_above = _last_below(x, xs, last, True) + 1 if xs[0] < x else 0
         return select(x != x, x, ys[min(first_at_or_above, last)])
-    j = _last_below(x, xs, last, False)
+    return _at_interval(x, xs, ys, mode, _last_below(x, xs, last, False))
+
+
+@_jit
+def lookup_from(x, xs, ys, mode, hint):
+    """:func:`lookup` in modes 0 to 2 and the interval ``j`` it read (``xs[j] <= x``), found without a search
+    where it is ``hint``: the interval this lane's lookup found at the step before. A lookup of a value that
+    changes little from step to step (Time, or a function of it) then costs two loads instead of a search;
+    the interval, and so the value, is the one :func:`lookup` finds."""
+    last = xs.size - 1
+    h = min(max(hint, 0), last)
+    if xs[h] <= x and (h == last or xs[min(h + 1, last)] > x):
+        j = h
+    else:
+        j = _last_below(x, xs, last, False)
+    return (ys[j] if mode == 1 else _at_interval(x, xs, ys, mode, j)), j
+
+
+@_inline
+def _at_interval(x, xs, ys, mode, j):
+    """The table at ``x`` in mode 0 or 2 (:func:`lookup`), from the interval ``j`` that :func:`_last_below` finds."""
+    last = xs.size - 1
     j1 = min(j + 1, last)
     slope = (ys[j1] - ys[j]) / (xs[j1] - xs[j])
     r = slope * (x - xs[j]) + ys[j]

@@ -66,7 +66,7 @@ def generate_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> s
     lanes = _numba_lanes(g, ir, sched, L)
     rings, ring_rows = delay_rings([(i, ir.nodes[i].lag) for i in delay_lines(ir, sched)],
                                    lanes.z_row // L + 1 + lanes.extra_rows)
-    body = _numba_blocks(g, ir, sched, lanes.z_row, L, bool(ring_rows))
+    body = _numba_blocks(g, ir, sched, lanes.z_row, L, bool(ring_rows), lanes.extra_rows)
     steps = {name: [*lanes.before, f"    for i in range({L}):", *lines] for name, lines in (
         ("lanes", lanes.compute + lanes.update), ("lanes_full", lanes.compute + lanes.save + lanes.update))}
     return numba_module(list(g.consts.values()), ir, steps, lanes.order[:lanes.n_static], lanes.z_row, body, L,
@@ -164,9 +164,11 @@ def _before_lane_loop(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -
     return order
 
 
-def _numba_blocks(g: ExpressionCode, ir: ModelIR, sched: Schedule, z_row: int, L: int, rings: bool) -> list[str]:
-    """``run``'s loop over blocks of ``L`` lanes: initialise each lane, then step, check and save; with ``rings``,
-    fill and advance the delay lines' rings (``RINGS``)."""
+def _numba_blocks(g: ExpressionCode, ir: ModelIR, sched: Schedule, z_row: int, L: int, rings: bool,
+                  gathered: int) -> list[str]:
+    """``run``'s loop over blocks of ``L`` lanes: initialise each lane (and zero the ``gathered`` rows of
+    lookups after the check's row, whose intervals start the next searches), then step, check and save;
+    with ``rings``, fill and advance the delay lines' rings (``RINGS``)."""
     nodes = ir.nodes
     params = [i for i, nd in enumerate(nodes) if nd.kind == "param"]
     body: list[str] = []
@@ -188,6 +190,10 @@ def _numba_blocks(g: ExpressionCode, ir: ModelIR, sched: Schedule, z_row: int, L
     emit(f"for r in range({len(nodes)}):")
     emit(f"for i in range(m, {L}):", 1)
     emit(f"X[r * {L} + i] = X[r * {L}]", 2)
+    if gathered:
+        emit(f"for r in range({z_row // L + 1}, {z_row // L + 1 + gathered}):")
+        emit(f"for i in range({L}):", 1)
+        emit(f"X[r * {L} + i] = 0.0", 2)
     for line in ring_fill(L) if rings else ():
         emit(line)
     numba_time_loop(emit, z_row, lanes=L)

@@ -411,8 +411,8 @@ def test_lookups_leave_the_lane_loop_with_the_same_bits(tmp_path):
     source = k.source("numba")
     step = source[source.index("def lanes("):source.index("def lanes_full(")]
     lane_loop = step.index("):\n        v")  # the lane loop starts with a value
-    assert step[:lane_loop].count("_F.lookup(") == 3
-    assert "_F.lookup(" not in step[lane_loop:]
+    assert step[:lane_loop].count("_F.lookup") == 3  # lookup, or lookup_from an interval of the step before
+    assert "_F.lookup" not in step[lane_loop:]
     assert step[:lane_loop].count("_F.pulse_train(") == 1
     params = _random_params(k, 90, 3)
     a = k.simulate(params, 90, backend="numba")
@@ -458,6 +458,29 @@ def test_lookup_backends_agree_on_any_table(mode, n):
     vec = functions.lookup(x, xs, ys, mode)
     scalar = np.array([nbfunctions.lookup(v, xs, ys, mode) for v in x])
     np.testing.assert_array_equal(vec, scalar)
+
+
+@pytest.mark.parametrize("mode", [0, 1, 2])
+@pytest.mark.parametrize("n", [1, 2, 3, 64, 1000])
+def test_a_lookup_from_the_interval_of_the_step_before_is_the_lookup(mode, n):
+    """``lookup_from``, which starts where the lane's lookup found its interval at the step before, gives
+    :func:`lookup`'s bits and the interval ``lookup`` reads: along a slowly rising argument (as Time), after
+    jumps, at ties, outside the table, at NaN, and from any hint, even one outside the table."""
+    from sdkit.engine import nbfunctions
+
+    rng = np.random.default_rng(n)
+    xs = np.sort(rng.choice(np.arange(-5.0, 5.0, 0.5), n))  # ties when n is large
+    ys = rng.normal(size=n)
+    x = np.concatenate([np.linspace(xs[0] - 1, xs[-1] + 1, 500), rng.uniform(-7, 7, 200), xs,
+                        np.nextafter(xs, np.inf), np.nextafter(xs, -np.inf), [np.inf, -np.inf, np.nan, 0.25]])
+    hint = 0
+    for v in x:
+        want = nbfunctions.lookup(v, xs, ys, mode)
+        got, hint = nbfunctions.lookup_from(v, xs, ys, mode, hint)
+        assert np.array_equal(got, want, equal_nan=True), (v, got, want)
+        assert hint == (np.flatnonzero(xs <= v)[-1] if (xs <= v).any() else 0)
+        for other in (-3, 0, n // 2, n - 1, n + 5):
+            assert np.array_equal(nbfunctions.lookup_from(v, xs, ys, mode, other)[0], want, equal_nan=True)
 
 
 def test_control_variables_from_constants(tmp_path):
