@@ -213,7 +213,7 @@ class ExpressionCode(Visitor):
         if self.hoist is not None and _uniform(ex.x):
             return self._hoisted(lambda: f"_F.lookup({self.e(ex.x)}, {table})")
         if self.gather is not None and refs(ex.x) <= self.gather.held:
-            return self._gathered(ex.x, table, self.ir.lookups[int(ex.table)].code)
+            return self._gathered(ex.x, table, int(ex.table))
         return f"_F.lookup({self.e(ex.x)}, {table})"
 
     def table(self, tid: int) -> str:
@@ -230,26 +230,48 @@ class ExpressionCode(Visitor):
         self.pre = pending
         return name
 
-    def _gathered(self, arg: Expr, table: str, mode: int) -> str:
-        """A lookup of an argument that reads held values only (no value of this step): computed into a row
-        of ``X`` by a loop over the lanes before the lane loop, which reads it from there. In modes 0 to 2
-        the next row keeps each lane's interval of the step before, where the next search starts
-        (``_F.lookup_from``; zero when a block starts)."""
+    def _gathered(self, arg: Expr, table: str, tid: int) -> str:
+        """A lookup of an argument that reads held values only (no value of this step), computed before the
+        lane loop into rows of ``X``, which the lane loop reads (see :class:`~sdkit.engine.nblanes.Gather`).
+
+        In modes 0 to 2 the rows keep, per lane, the interval ``j`` of the step before and its two points:
+        a vectorised loop checks the argument against them, a search (``_F.interval``) runs only
+        where it left them, and the lane loop interpolates (``_F.interpolated``, vectorised) with the
+        table's edges computed once per step. Other modes compute the whole lookup into one row."""
         gather = self.gather
         pending, ref, self.pre = self.pre, self.ref, []
         self.ref = lambda node: f"X[{node * gather.lanes} + i]"
         code = self.e(arg)
-        target = f"X[{gather.row * gather.lanes} + i]"
-        if mode <= 2:
-            hint = f"X[{(gather.row + 1) * gather.lanes} + i]"
-            gather.lines += self.pre + [f"_v, _j = _F.lookup_from({code}, {table}, int({hint}))",
-                                        f"{target} = _v", f"{hint} = _j"]
-            gather.row += 2
+        row = lambda k: f"X[{(gather.row + k) * gather.lanes} + i]"  # noqa: E731
+        mode = self.ir.lookups[tid].code
+        if mode > 2:
+            gather.lines += self.pre + [f"{row(0)} = _F.lookup({code}, {table})"]
+            value, gather.row = row(0), gather.row + 1
         else:
-            gather.lines += self.pre + [f"{target} = _F.lookup({code}, {table})"]
-            gather.row += 1
+            xs, ys, last = f"_lx{tid}", f"_ly{tid}", f"({f'_lx{tid}'}.size - 1)"
+            # rows: 0 the argument, 1 whether it left the interval, 2 j, 3 to 6 the points (x NaN: none yet)
+            gather.checks += self.pre + [
+                f"_x = {code}",
+                f"{row(0)} = _x",
+                f"{row(1)} = _V.select(({row(3)} <= _x) & (({row(5)} > _x) | ({row(2)} == {last})), 0.0, 1.0)",
+            ]
+            gather.fixes += [
+                f"if {row(1)} != 0.0:",
+                f"    _j = _F.interval({row(0)}, {xs})",
+                f"    _k = min(_j + 1, {last})",
+                f"    {row(2)} = _j",
+                f"    {row(3)} = {xs}[_j]",
+                f"    {row(4)} = {ys}[_j]",
+                f"    {row(5)} = {xs}[_k]",
+                f"    {row(6)} = {ys}[_k]",
+            ]
+            gather.nan_rows.append(gather.row + 3)
+            edges = f"_e{gather.row}"
+            self.hoist.append(f"{edges} = _F.table_edges({xs}, {ys}, {mode})")
+            value = row(4) if mode == 1 else f"_F.interpolated({row(0)}, {row(3)}, {row(4)}, {row(5)}, {row(6)}, {edges})"
+            gather.row += 7
         self.pre, self.ref = pending, ref
-        return target
+        return value
 
 
 def _uniform(ex: Expr) -> bool:
