@@ -24,8 +24,7 @@ values (zeros, infinities, NaN, negative bases with integer exponents, results
 that overflow or fall into the subnormal range) follow C99 ``exp``/``log``/``pow``.
 ``sin``, ``cos`` and ``arctan`` within 1 ulp, ``tan`` within 2 (fdlibm's
 kernels, their polynomials by Estrin's scheme, and a reduction by pi/2 in three
-parts and a tail, exact for ``|x| < 8.2e5``; sin and cos differ from the C
-library's in about 3 % of arguments within +-1e5, by 1 ulp).
+parts and a tail, exact for ``|x| < 8.2e5``).
 
 Editing this file or the formulas: numba's on-disk cache does not notice changes
 in called functions, so generated kernels and the loops of :mod:`sdkit.engine.ufuncs`
