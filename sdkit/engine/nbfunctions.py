@@ -131,14 +131,15 @@ def lookup(x, xs, ys, mode):
     return _at_interval(x, xs, ys, mode, _last_below(x, xs, last, False))
 
 
-@_inline
+@_jit
 def interval(x, xs):
-    """The interval ``j`` that :func:`lookup` reads in modes 0 to 2: the largest ``j`` with ``xs[j] <= x``, else 0."""
+    """The interval ``j`` that :func:`lookup` reads in modes 0 to 2: the largest ``j`` with ``xs[j] <= x``, else 0
+    (called, not inlined: the kernel searches only for lanes whose argument left its interval)."""
     return _last_below(x, xs, xs.size - 1, False)
 
 
 @_inline
-def table_edges(xs, ys, mode):
+def _table_edges(xs, ys, mode):
     """What :func:`interpolated` reads of a table besides its interval: the first and last points, the
     slopes of the first and last segments (mode 2) and whether it extrapolates (mode 2, two points or more)."""
     last = xs.size - 1
@@ -147,6 +148,10 @@ def table_edges(xs, ys, mode):
     low = (ys[i1] - ys[0]) / (xs[i1] - xs[0]) if mode == 2 else 0.0
     high = (ys[last] - ys[i2]) / (xs[last] - xs[i2]) if mode == 2 else 0.0
     return xs[0], ys[0], xs[last], ys[last], low, high, mode == 2 and last > 0
+
+
+#: the same, called (not inlined): the kernel computes it once per step, before its lane loop
+table_edges = _jit(_table_edges.py_func)
 
 
 @_inline
@@ -170,4 +175,4 @@ def interpolated(x, x0, y0, x1, y1, edges):
 def _at_interval(x, xs, ys, mode, j):
     """The table at ``x`` in mode 0 or 2 (:func:`lookup`), from the interval ``j`` that :func:`_last_below` finds."""
     j1 = min(j + 1, xs.size - 1)
-    return interpolated(x, xs[j], ys[j], xs[j1], ys[j1], table_edges(xs, ys, mode))
+    return interpolated(x, xs[j], ys[j], xs[j1], ys[j1], _table_edges(xs, ys, mode))
