@@ -224,7 +224,7 @@ class ModelIR:
     structural: dict[str, str] = field(default_factory=dict)
     #: control variables written as functions of Time -> the aux node computed from each every step
     varying_controls: dict[str, int] = field(default_factory=dict)
-    #: TIME STEP the DELAY FIXED pipelines were built for (None: no DELAY FIXED)
+    #: TIME STEP the DELAY FIXED delay lines were built for (None: no DELAY FIXED)
     fixed_time_step: float | None = None
     #: hidden param nodes (seed, sample number) that RANDOM draws read (None: no RANDOM call)
     random_key: tuple[int, int] | None = None
