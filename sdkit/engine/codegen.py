@@ -12,7 +12,7 @@ initialisation, step and flow code:
     every node is a numpy array over the sample axis (or a numpy scalar);
     one Python loop over time steps.
 ``numba``
-    blocks of samples (16, 32 or 64: :func:`~sdkit.engine.nbmodule.lane_count`); per
+    blocks of samples (16, 32, 64 or 128: :func:`~sdkit.engine.nbmodule.lane_count`); per
     block a time loop whose every step runs loops over the lanes, which LLVM vectorises (see
     :func:`generate_numba`); compiled with ``numba.njit(cache=True)``, in
     blocks of equations cached one by one (:mod:`sdkit.engine.nbblocks`).

@@ -18,14 +18,14 @@ from sdkit.errors import ParameterError
 #: and of the loop scores (:mod:`sdkit.loops.linkcode`); the one-function kernel chooses (:func:`lane_count`)
 LANES = 16
 #: lane counts the one-function kernel chooses from (multiples of the 16 lanes of two interleaved vectors)
-LANE_CHOICES = (16, 32, 64)
+LANE_CHOICES = (16, 32, 64, 128)
 #: bytes of a block's values (one row of ``X`` per node and per stock's next value, and the check's row)
 #: that :func:`lane_count` keeps within: two thirds of the 48 KiB level-1 data cache of the build
 #: machine's cores, the rest for the lookup tables, the numbers and the stack
 LANE_BUDGET = 32 * 1024
 #: lanes of the kernel whose equations over subscript ranges are loops (:mod:`sdkit.engine.nbloops`)
 LOOPED_LANES = 32
-#: ``SDKIT_NUMBA_LANES=16`` (or 32, 64) in the environment: that lane count, not :func:`lane_count`'s (to measure)
+#: ``SDKIT_NUMBA_LANES=16`` (or 32, 64, 128) in the environment: that lane count, not :func:`lane_count`'s (to measure)
 LANES_ENV = "SDKIT_NUMBA_LANES"
 
 

@@ -176,9 +176,9 @@ def test_lane_blocks_do_not_change_a_bit(features_kernel):
         assert np.array_equal(whole.data[name], reference.data[name], equal_nan=True), name
 
 
-@pytest.mark.parametrize("lanes", ["32", "64"])
+@pytest.mark.parametrize("lanes", ["32", "64", "128"])
 def test_every_lane_count_gives_the_same_bits(monkeypatch, features_kernel, lanes):
-    """The features model's kernel forced to 32 and 64 lanes (its rule gives 16): 150 samples on two
+    """The features model's kernel forced to 32, 64 and 128 lanes (its rule gives 16): 150 samples on two
     threads are full blocks and a part-filled one; cut as 7 + 143 the blocks hold other samples; both
     equal the 16-lane kernel and the numpy backend bit for bit."""
     monkeypatch.setenv("SDKIT_NUMBA_LANES", lanes)
@@ -198,11 +198,13 @@ def test_every_lane_count_gives_the_same_bits(monkeypatch, features_kernel, lane
 
 
 def test_lane_count_rule_and_its_override(monkeypatch):
-    """The most of 16/32/64 lanes whose block of values fits the budget; 32 for the looped kernel; the
+    """The most of 16/32/64/128 lanes whose block of values fits the budget; 32 for the looped kernel; the
     environment variable forces a count and refuses any other."""
     from sdkit.engine.nbmodule import LANE_BUDGET, lane_count
 
-    assert lane_count(15) == 64
+    assert lane_count(15) == 128
+    assert lane_count(LANE_BUDGET // (128 * 8)) == 128
+    assert lane_count(LANE_BUDGET // (128 * 8) + 1) == 64
     assert lane_count(LANE_BUDGET // (64 * 8)) == 64
     assert lane_count(LANE_BUDGET // (64 * 8) + 1) == 32
     assert lane_count(LANE_BUDGET // (16 * 8) + 1) == 16
@@ -210,7 +212,7 @@ def test_lane_count_rule_and_its_override(monkeypatch):
     monkeypatch.setenv("SDKIT_NUMBA_LANES", "64")
     assert lane_count(403) == 64
     monkeypatch.setenv("SDKIT_NUMBA_LANES", "12")
-    with pytest.raises(ParameterError, match="SDKIT_NUMBA_LANES=12 is not a lane count; use one of 16, 32, 64"):
+    with pytest.raises(ParameterError, match="SDKIT_NUMBA_LANES=12 is not a lane count; use one of 16, 32, 64, 128"):
         lane_count(15)
 
 
