@@ -92,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
             run = [*sdkit, "run", str(path), "--out", out + ".nc", "--force"]
             cold = _seconds(run, env)
             warm, warm_cpu = _best_with_cpu(run, env, args.repeat)
-            pysd = _best([sys.executable, "-c", PYSD, str(path), out + ".csv"], env, args.repeat)
+            # PySD writes its translation beside the model and imports it: its bytecode goes to the scratch folder
+            pysd_env = dict(env, PYTHONPYCACHEPREFIX=str(Path(folder) / "pycache"))
+            pysd = _best([sys.executable, "-c", PYSD, str(path), out + ".csv"], pysd_env, args.repeat)
             simlin = _best([sys.executable, "-c", PYSIMLIN, str(path), out + "-simlin.csv"], env, args.repeat)
         print(f"| {path.name} | {_cell(cold)} | {_cell(warm)} | {_cell(warm_cpu)} | {_cell(pysd)} | {_cell(simlin)} "
               f"| {_ratio(pysd, warm)} | {_ratio(simlin, warm)} |", flush=True)

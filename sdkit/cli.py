@@ -82,7 +82,8 @@ def _run(args: argparse.Namespace) -> int:
         raise ParameterError("give either --all or --scenario, not both")
     if len(args.model) > 1:
         return _run_models(args)
-    model = load_model(args.model[0], scenarios=args.scenarios, allow_outside_range=args.allow_outside_range)
+    model = load_model(args.model[0], scenarios=args.scenarios, allow_outside_range=args.allow_outside_range,
+                       numba=False)
     suite = read_suite(model, args.checks) if args.checks else None
     names = list(model.scenarios) if args.all else args.scenario
     if suite is not None and not names:  # the scenarios the checks read as they are
@@ -124,7 +125,7 @@ def _run_models(args: argparse.Namespace) -> int:
                              "`sdkit check VARIANT.mdl --baseline BASE.mdl --checks FILE`")
     if args.all:
         raise ParameterError("--all runs one model's scenarios; with several models name them with --scenario")
-    models = [load_model(path, scenarios=args.scenarios, allow_outside_range=args.allow_outside_range)
+    models = [load_model(path, scenarios=args.scenarios, allow_outside_range=args.allow_outside_range, numba=False)
               for path in args.model]
     dataset = compare(models, scenarios=args.scenario, overrides=parse_set(args.set), variables=args.vars,
                       engine=args.engine, progress=_progress("scenarios"),
@@ -198,7 +199,8 @@ def _check_units_only(args: argparse.Namespace) -> int:
                                        ("--out", args.out)) if given]
     if others:
         raise ParameterError(f"--units runs only the units check; drop {others[0]} or run it separately")
-    report = check_units(load_model(args.model, scenarios=args.scenarios, allow_outside_range=args.allow_outside_range))
+    report = check_units(load_model(args.model, scenarios=args.scenarios, allow_outside_range=args.allow_outside_range,
+                                    numba=False))
     print(report.text())
     return 0 if report.passed else EXIT_CHECK_FAILED
 
@@ -351,7 +353,7 @@ def _scenarios(args: argparse.Namespace) -> int:
     from sdkit.model import load_model
     from sdkit.report import table
 
-    model = load_model(args.model, scenarios=getattr(args, "scenarios", None))
+    model = load_model(args.model, scenarios=getattr(args, "scenarios", None), numba=False)
     if not model.scenarios:
         print(f"{model.path.name} has no scenarios: looked for {model.scenarios_file}; write one there "
               "or pass --scenarios FILE")
@@ -365,7 +367,7 @@ def _params(args: argparse.Namespace) -> int:
     from sdkit.model import load_model
     from sdkit.report import markdown_table, parameter_rows, table
 
-    model = load_model(args.model, scenarios=getattr(args, "scenarios", None))
+    model = load_model(args.model, scenarios=getattr(args, "scenarios", None), numba=False)
     header, rows = parameter_rows(model, args.grep)
     if not rows:
         raise ParameterError(f"no constant of {model.path.name} matches --grep {args.grep!r}; "

@@ -13,7 +13,7 @@ import hashlib
 import tempfile
 import warnings
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -232,6 +232,22 @@ class Model:
 
         return tuple(sorted({name for _owner, name in data_files(self.abstract_model)}))
 
+    def ready_numba(self) -> None:
+        """Load the engine's numba kernel when numba's cache holds it; else compile it in a background process
+        (unless ``SDKIT_NUMBA_PREWARM=0``), to which this model's runs switch once it is ready."""
+        from sdkit.engine.kernel_choice import compile_in_background, prewarm, requested
+
+        if self.numba_cached():
+            self.load_numba()
+        elif self.engine_supported(warn=False) and prewarm():
+            kernel, kind = self.kernel, "blocks" if requested() == "blocks" else "one"
+            kernel.background = compile_in_background(kernel, kind, partial(kernel.compile_numba, kind))
+
+    def numba_cached(self) -> bool:
+        """Whether the engine runs this model and its numba kernel loads without compiling (numba's cache holds
+        it), so that :meth:`load_numba` takes milliseconds (plus numba's start, once per process)."""
+        return self.engine_supported(warn=False) and self.kernel.numba_cached()
+
     def load_numba(self) -> bool:
         """Load the engine's numba kernel of this model now (from numba's cache in about 0.4 s,
         else compiled: seconds), so that every run after it, a single one included, runs on
@@ -290,7 +306,7 @@ class Model:
 
 
 def load_model(path: str | Path, scenarios: str | Path | None = None, allow_outside_range: bool = False,
-               numba: bool = False) -> Model:
+               numba: bool | None = None) -> Model:
     """Read a Vensim ``.mdl`` file and its scenarios.
 
     Parameters
@@ -304,11 +320,11 @@ def load_model(path: str | Path, scenarios: str | Path | None = None, allow_outs
     allow_outside_range : bool
         Accept scenario values outside a constant's documented range (the ``[min, max]``
         of its units field); by default they are refused.
-    numba : bool
-        Also load the engine's numba kernel (:meth:`Model.load_numba`): loading takes about
-        0.4 s longer when numba's cache holds the kernel (a first compile takes seconds), and
-        every run after it, the first included, runs compiled (a few milliseconds for one
-        run of the core model instead of about 0.13 s on the numpy backend).
+    numba : bool or None
+        Load the engine's numba kernel, so that runs, the first included, run compiled (the core
+        model: 3-8 ms, not 0.13 s on numpy): ``None`` (default) when numba's cache holds it (a
+        process's first load takes 0.45 s longer), else runs switch to it once compiled in the
+        background (:meth:`Model.ready_numba`); ``True`` always, compiling it if need be; ``False`` never.
 
     Returns
     -------
@@ -366,4 +382,6 @@ def load_model(path: str | Path, scenarios: str | Path | None = None, allow_outs
         model.scenarios = load_scenarios(scenarios_file, model, allow_outside_range)
     if numba:
         model.load_numba()
+    elif numba is None:
+        model.ready_numba()
     return model

@@ -118,8 +118,42 @@ def test_the_final_value_is_the_last_one_that_is_not_nan():
 
 
 def test_a_model_loaded_with_numba_runs_compiled_from_its_first_run(decay_path):
-    plain = sdkit.load_model(decay_path)
+    plain = sdkit.load_model(decay_path, numba=False)
     assert "numba" not in plain.kernel._fns
     compiled = sdkit.load_model(decay_path, numba=True)
     assert "numba" in compiled.kernel._fns
     assert sdkit.run(compiled).identical(sdkit.run(plain))
+
+
+def test_a_plain_load_loads_the_numba_kernel_only_when_the_cache_holds_it(decay_path, tmp_path):
+    sdkit.load_model(decay_path, numba=True)  # numba's cache holds the decay model's kernel from now on
+    cached = sdkit.load_model(decay_path)
+    assert cached.numba_cached()
+    assert cached.kernel.numba_kind == "one"
+    assert sdkit.run(cached).identical(sdkit.run(sdkit.load_model(decay_path, numba=False)))
+    plain = sdkit.load_model(_own_structure(decay_path, tmp_path, "MAX(Stock, 0) / decay time"))
+    assert not plain.numba_cached()
+    assert plain.kernel.numba_kind is None
+    assert "numba" not in plain.kernel._fns
+
+
+def test_a_plain_load_compiles_an_uncached_kernel_in_the_background_and_runs_switch_to_it(decay_path, tmp_path,
+                                                                                          monkeypatch):
+    monkeypatch.setenv("SDKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SDKIT_NUMBA_PREWARM", "1")  # the default, which tests/conftest.py turns off
+    path = _own_structure(decay_path, tmp_path, "MIN(Stock, 1000) / decay time")
+    model = sdkit.load_model(path)
+    assert not model.numba_cached()
+    assert model.kernel.background is not None
+    on_numpy = sdkit.run(model)
+    assert model.kernel.background.wait(300)  # a bound on the wait, not a speed test
+    assert model.kernel.numba_kind == "one"
+    assert sdkit.load_model(path, numba=False).numba_cached()  # the next process's load finds it
+    assert sdkit.run(model).identical(on_numpy)
+
+
+def _own_structure(decay_path: Path, tmp_path: Path, outflow: str) -> Path:
+    """The decay model with another outflow formula: a structure no other test compiles."""
+    path = tmp_path / "own_structure.mdl"
+    path.write_text(decay_path.read_text().replace("outflow = Stock / decay time", f"outflow = {outflow}"))
+    return path

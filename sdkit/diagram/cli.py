@@ -51,7 +51,7 @@ def _draw(args: argparse.Namespace) -> int:
     from sdkit.diagram.structure import read_structure
     from sdkit.model import load_model
 
-    model = load_model(args.model)
+    model = load_model(args.model, numba=False)
     loops = _named_loops(model, args.loops_file) if args.loops else []
     structure = read_structure(model, constants=args.constants, outputs=args.outputs, focus=args.focus, depth=args.depth, loops=loops)
     write_diagram(to_dot(structure, mark_loops=args.loops), args.out)

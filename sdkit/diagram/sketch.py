@@ -179,7 +179,7 @@ def write_sketch(path: str | Path) -> str:
     from sdkit.model import load_model
 
     path = Path(path)
-    model = load_model(path)
+    model = load_model(path, numba=False)
     structure = with_every_reference(model, read_structure(model, constants=True, outputs=True, lookups=True))
     data = path.read_bytes()
     newline = "\r\n" if b"\r\n" in data[: data.find(START)] else "\n"

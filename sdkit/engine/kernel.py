@@ -18,7 +18,7 @@ from sdkit.engine.background import CompileJob, simulate_meanwhile
 from sdkit.engine.clock import varying_times
 from sdkit.engine.codegen import check_order, generate, generate_numba
 from sdkit.engine.ir import ModelIR
-from sdkit.engine.kernel_choice import compile_in_background, plan, requested
+from sdkit.engine.kernel_choice import cached, compile_in_background, plan, requested
 from sdkit.engine.kernel_files import (
     LOAD_LOCK,
     exec_numpy_source,
@@ -149,11 +149,7 @@ class Kernel:
 
     # -------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_fns"] = {}
-        state["_compile_job"] = None
-        state["background"] = None
-        return state
+        return {**self.__dict__, "_fns": {}, "_compile_job": None, "background": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -187,6 +183,10 @@ class Kernel:
         """The numba kernel that runs now: ``"one"`` (one function), ``"blocks"``, or None (not compiled yet)."""
         return self._fns["numba"].kind if "numba" in self._fns else None
 
+    def numba_cached(self) -> bool:
+        """Whether the numba kernel (:meth:`_numba_code`) is loaded or loads from numba's cache without compiling."""
+        return "numba" in self._fns or cached(self._numba_code())
+
     def _function(self, flavor: str):
         fn = self._fns.get(flavor)
         if fn is not None:
@@ -208,6 +208,8 @@ class Kernel:
     def _build_numba(self) -> None:
         """Compile (or load) the numba kernel that :func:`sdkit.engine.kernel_choice.plan` chooses now; start the
         compile it puts in the background (after an edit, the one-function kernel that runs once ready)."""
+        if self.background is not None:  # the compile a load started in a background process (not twice)
+            self.background.wait()
         if requested() != "auto":
             return self.compile_numba(requested())
         one = self._numba_code("one")

@@ -16,7 +16,8 @@ blocks it touches). The two give the same bits. ``SDKIT_NUMBA_BLOCKS`` chooses:
 - else (a first compile): the one-function kernel is compiled now; a model of
   :data:`PREWARM_MIN_WORK` or more also has its blocks compiled into the cache in a
   background process started after it, so that its next structural edit is fast
-  (unless ``SDKIT_NUMBA_PREWARM=0``).
+  (unless ``SDKIT_NUMBA_PREWARM=0``, which also keeps a plain ``load_model`` that does not find the
+  kernel in numba's cache from compiling it in the background: :meth:`sdkit.model.Model.ready_numba`).
 
 A background compile runs in a child process (:mod:`sdkit.engine.precompile`) at nice
 :data:`NICE` (the foreground's runs come first, and it never holds this process's GIL),
@@ -53,7 +54,7 @@ CACHED_SHARE = 0.5
 #: a first compile of a model with this much work (:func:`sdkit.engine.nbblocks.work`) or more also compiles its
 #: blocks in the background: the one-function kernel of such a model takes about 3 s or more to compile
 PREWARM_MIN_WORK = 400
-#: ``SDKIT_NUMBA_PREWARM=0``: no background compile of the blocks after a first compile (see :func:`prewarm`)
+#: ``SDKIT_NUMBA_PREWARM=0``: no background compile after a first compile or a load (see :func:`prewarm`)
 PREWARM_ENV = "SDKIT_NUMBA_PREWARM"
 #: niceness of a background compile's process
 NICE = 10
@@ -70,8 +71,9 @@ def requested() -> str:
 
 
 def prewarm() -> bool:
-    """False when ``SDKIT_NUMBA_PREWARM=0``: a first compile then starts no background compile of the blocks
-    (a machine where background work is unwelcome; the tests, where it would queue ahead of another test's)."""
+    """False when ``SDKIT_NUMBA_PREWARM=0``: a first compile then starts no background compile of the blocks, nor
+    a load one of a kernel numba's cache does not hold (a machine where background work is unwelcome; the tests,
+    where it would queue ahead of another test's)."""
     value = os.environ.get(PREWARM_ENV, "").strip()
     if value not in {"", "0", "1"}:
         raise ParameterError(f"{PREWARM_ENV}={value!r} is unknown; use 0 (no background compile of the blocks "
@@ -97,6 +99,13 @@ def compiled_test() -> Callable[[str], bool]:
 def compiled(name: str) -> bool:
     """Module ``name``'s function is compiled in this process or in numba's cache (its index file)."""
     return compiled_test()(name)
+
+
+def cached(code: NumbaModules) -> bool:
+    """Every function of the numba kernel ``code`` is compiled in this process or in numba's cache, so that
+    loading it compiles nothing."""
+    compiled = compiled_test()
+    return all(compiled(name) for name, _ in code.modules)
 
 
 def _blocks(code: NumbaModules) -> list[tuple[str, str]]:

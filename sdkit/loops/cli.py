@@ -55,7 +55,7 @@ def cmd_loops(args: argparse.Namespace) -> int:
         raise ParameterError(f"--years must be a positive number of years, got {args.years:g}")
     if args.out:
         check_output_path(args.out, args.force)
-    model = load_model(args.model)
+    model = load_model(args.model, numba=False)
     report = find_loops(model, max_loops=args.max_loops, max_length=args.max_length,
                         loops_file=Path(args.loops_file) if args.loops_file else None)
     loops = report.named() if args.named else report.loops

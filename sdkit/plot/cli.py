@@ -279,7 +279,7 @@ def _constants(ds: Any, scenarios: str | None = None) -> Any:
         recorded = {name: run["parameters"] for name, run in json.loads(ds.attrs.get("scenarios", "{}")).items()}
     except (ValueError, TypeError, KeyError, AttributeError):
         recorded = None
-    return constant_lookup(load_model(model_path, scenarios=scenarios), {}, recorded)
+    return constant_lookup(load_model(model_path, scenarios=scenarios, numba=False), {}, recorded)
 
 
 def _output(ds: Any, args: argparse.Namespace) -> str | None:

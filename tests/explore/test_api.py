@@ -191,7 +191,7 @@ def test_checks_at_the_point_are_those_of_sdkit_check_with_the_values_set(core):
     assert answer["passed"] == sum(r.passed for r in expected)
 
 
-def test_dominant_loops_at_the_point_are_those_of_loops_that_matter(core, four):
+def test_dominant_loops_at_the_point_are_those_of_loops_that_matter(core):
     from sdkit.loops.dominance import score_scenario
     from sdkit.loops.find import find_loops
 
@@ -206,9 +206,14 @@ def test_dominant_loops_at_the_point_are_those_of_loops_that_matter(core, four):
     assert first["share"] == pytest.approx(float(np.mean(leader == first["id"])), abs=1e-12)
     assert all(first["share"] >= other["share"] for other in answer["loops"])
     assert first["polarity"] in ("balancing", "reinforcing")
+
+
+def test_dominant_loops_of_a_subscripted_model_are_scored_element_by_element(four):
+    from sdkit.loops.find import find_loops
+
     four_explorer, four_client = four
     subscripted = post(four_client, "loops", {"scenario": "declining_leader", "values": {}}).json()
-    assert subscripted["available"] is True  # subscripted models are scored element by element
+    assert subscripted["available"] is True
     shares = [loop["share"] for loop in subscripted["loops"]]
     assert shares == sorted(shares, reverse=True)
     assert 0 < shares[0] <= 1

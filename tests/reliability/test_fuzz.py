@@ -463,7 +463,8 @@ def test_fuzz_sweep_files(sandbox, core):
     models = sandbox / "models"
     models.mkdir()
     for path in MODELS.glob("*"):
-        shutil.copyfile(path, models / path.name)
+        if path.is_file():  # not a __pycache__ of PySD's translations beside the models
+            shutil.copyfile(path, models / path.name)
     loaded = {CORE.name: model}
 
     def work(case: Path, data: bytes) -> None:
