@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import re
 import sys
 import tempfile
 import time
@@ -48,13 +49,19 @@ def first_argument(src: str, call: str) -> str:
     return "".join(out) + src[pos:]
 
 
-#: label -> the call in the generated source
+def without_lookups(src: str) -> str:
+    """``src`` with every lookup replaced by its argument (the searches before the lane loop by interval 0)."""
+    src = re.sub(r"^(\s*)_j = _F\.interval\(.*$", r"\1_j = 0", src, flags=re.M)
+    return first_argument(first_argument(src, "_F.lookup("), "_F.interpolated(")
+
+
+#: label -> the call in the generated source (or the edit replacing it)
 CALLS = {
     "POWER(a, b) -> a": "_V.power(",
     "EXP(x) -> x": "_V.exp(",
     "SIN(x) -> x": "_V.sin(",
     "COS(x) -> x": "_V.cos(",
-    "LOOKUP(x) -> x": "_F.lookup(",
+    "LOOKUP(x) -> x": (("_F.lookup(", "_F.interpolated("), without_lookups),
     "PULSE TRAIN -> start": "_F.pulse_train(",
     "RANDOM UNIFORM -> min": "_F.random_uniform(",
 }
@@ -112,13 +119,15 @@ def main() -> int:
     code = kernel._numba_code()  # in blocks with SDKIT_NUMBA_BLOCKS=1
     source = code.source
     step = source[source.index("def lanes(") :].split("@_nb.njit")[0] if "def lanes(" in source else source
-    calls = {label: call for label, call in CALLS.items() if call in step}
-    counts = ", ".join(f"{step.count(call)} {label.split('(')[0].split(' ->')[0]}" for label, call in calls.items())
+    edits = {label: call if isinstance(call, tuple) else ((call,), lambda src, call=call: first_argument(src, call))
+             for label, call in CALLS.items()}
+    calls = {label: (markers, edit) for label, (markers, edit) in edits.items() if any(m in step for m in markers)}
+    counts = ", ".join(f"{sum(step.count(m) for m in markers)} {label.split('(')[0].split(' ->')[0]}"
+                       for label, (markers, _) in calls.items())
     print(f"{args.model}, calls in a time step: {counts or 'none of these'}")
     with tempfile.TemporaryDirectory() as tmp:
         rates = {"as generated": rate(load(code, lambda src: src, Path(tmp), "generated"), kernel, args.samples)}
-        for k, (label, call) in enumerate(calls.items()):
-            edit = lambda src, call=call: first_argument(src, call)  # noqa: E731
+        for k, (label, (_, edit)) in enumerate(calls.items()):
             rates[label] = rate(load(code, edit, Path(tmp), f"variant{k}"), kernel, args.samples)
     base = rates["as generated"]
     for label, r in rates.items():

@@ -2,7 +2,7 @@
 
     python benchmarks/lanes.py MODEL... [--n 10000] [--repeats 5]
 
-For each model, one process per lane count (``SDKIT_NUMBA_LANES`` = 16, 32, 64) compiles the
+For each model, one process per lane count (``SDKIT_NUMBA_LANES`` = 16, 32, 64, 128) compiles the
 one-function kernel (or loads it from the kernel cache), then times N runs with default
 constants, final values of the stocks, the best of ``--repeats``; the table gives CPU seconds
 (summed over the threads; steadier than wall time on a busy machine) and, in brackets, wall

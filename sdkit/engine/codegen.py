@@ -12,7 +12,7 @@ initialisation, step and flow code:
     every node is a numpy array over the sample axis (or a numpy scalar);
     one Python loop over time steps.
 ``numba``
-    blocks of samples (16, 32 or 64: :func:`~sdkit.engine.nbmodule.lane_count`); per
+    blocks of samples (16, 32, 64 or 128: :func:`~sdkit.engine.nbmodule.lane_count`); per
     block a time loop whose every step runs loops over the lanes, which LLVM vectorises (see
     :func:`generate_numba`); compiled with ``numba.njit(cache=True)``, in
     blocks of equations cached one by one (:mod:`sdkit.engine.nbblocks`).
@@ -213,7 +213,7 @@ class ExpressionCode(Visitor):
         if self.hoist is not None and _uniform(ex.x):
             return self._hoisted(lambda: f"_F.lookup({self.e(ex.x)}, {table})")
         if self.gather is not None and refs(ex.x) <= self.gather.held:
-            return self._gathered(ex.x, table)
+            return self._gathered(ex.x, table, int(ex.table))
         return f"_F.lookup({self.e(ex.x)}, {table})"
 
     def table(self, tid: int) -> str:
@@ -230,18 +230,48 @@ class ExpressionCode(Visitor):
         self.pre = pending
         return name
 
-    def _gathered(self, arg: Expr, table: str) -> str:
-        """A lookup of an argument that reads held values only (no value of this step): computed into a row
-        of ``X`` by a loop over the lanes before the lane loop, which reads it from there."""
+    def _gathered(self, arg: Expr, table: str, tid: int) -> str:
+        """A lookup of an argument that reads held values only (no value of this step), computed before the
+        lane loop into rows of ``X``, which the lane loop reads (see :class:`~sdkit.engine.nblanes.Gather`).
+
+        In modes 0 to 2 the rows keep, per lane, the interval ``j`` of the step before and its two points:
+        a vectorised loop checks the argument against them, a search (``_F.interval``) runs only
+        where it left them, and the lane loop interpolates (``_F.interpolated``, vectorised) with the
+        table's edges computed once per step. Other modes compute the whole lookup into one row."""
         gather = self.gather
         pending, ref, self.pre = self.pre, self.ref, []
         self.ref = lambda node: f"X[{node * gather.lanes} + i]"
         code = self.e(arg)
-        target = f"X[{gather.row * gather.lanes} + i]"
-        gather.lines += self.pre + [f"{target} = _F.lookup({code}, {table})"]
-        gather.row += 1
+        row = lambda k: f"X[{(gather.row + k) * gather.lanes} + i]"  # noqa: E731
+        mode = self.ir.lookups[tid].code
+        if mode > 2:
+            gather.lines += self.pre + [f"{row(0)} = _F.lookup({code}, {table})"]
+            value, gather.row = row(0), gather.row + 1
+        else:
+            xs, ys, last = f"_lx{tid}", f"_ly{tid}", f"({f'_lx{tid}'}.size - 1)"
+            # rows: 0 the argument, 1 whether it left the interval, 2 j, 3 to 6 the points (x NaN: none yet)
+            gather.checks += self.pre + [
+                f"_x = {code}",
+                f"{row(0)} = _x",
+                f"{row(1)} = _V.select(({row(3)} <= _x) & (({row(5)} > _x) | ({row(2)} == {last})), 0.0, 1.0)",
+            ]
+            gather.fixes += [
+                f"if {row(1)} != 0.0:",
+                f"    _j = _F.interval({row(0)}, {xs})",
+                f"    _k = min(_j + 1, {last})",
+                f"    {row(2)} = _j",
+                f"    {row(3)} = {xs}[_j]",
+                f"    {row(4)} = {ys}[_j]",
+                f"    {row(5)} = {xs}[_k]",
+                f"    {row(6)} = {ys}[_k]",
+            ]
+            gather.nan_rows.append(gather.row + 3)
+            edges = f"_e{gather.row}"
+            self.hoist.append(f"{edges} = _F.table_edges({xs}, {ys}, {mode})")
+            value = row(4) if mode == 1 else f"_F.interpolated({row(0)}, {row(3)}, {row(4)}, {row(5)}, {row(6)}, {edges})"
+            gather.row += 7
         self.pre, self.ref = pending, ref
-        return target
+        return value
 
 
 def _uniform(ex: Expr) -> bool:
@@ -324,6 +354,12 @@ def lookup_data(ir: ModelIR) -> tuple:
     )
 
 
+def delay_lines(ir: ModelIR, sched: Schedule) -> list[int]:
+    """The stocks whose value is their flow of more than one step before (``Node.lag``), in schedule order: the
+    kernels keep each one's last ``lag`` flows in a ring, one write and one read per step."""
+    return [i for i in sched.stocks if ir.nodes[i].lag > 1]
+
+
 def stock_update(nd, value: str, flow: str, target: str, flavor: str = "numba") -> list[str]:
     """Lines that set ``target`` to the stock's next value from its ``value`` and ``flow``:
     the flow itself for a shift register, else ``value + flow * DT``, held at zero when the
@@ -387,6 +423,9 @@ def _generate_numpy(ir: ModelIR, sched: Schedule) -> str:
         emit(f"v{i} = P[{j}]")
     emit("t = T0")
     _init_code(g, ir, sched, emit, 0)
+    lines = delay_lines(ir, sched)
+    for i in lines:
+        emit(f"_r{i} = [v{i}] * {nodes[i].lag}")
     order = check_order(ir, sched)
     n_static = static_checks(order, sched)
     emit("nsteps = T.shape[0] - 1")
@@ -413,6 +452,9 @@ def _generate_numpy(ir: ModelIR, sched: Schedule) -> str:
     for i in sched.stocks:
         for line in stock_update(nodes[i], f"v{i}", f"d{i}", f"v{i}", "numpy"):
             emit(line, 1)
+    for i in lines:  # as the numba kernels' ring_advance
+        emit(f"_r{i}[k % {nodes[i].lag}] = v{i}", 1)
+        emit(f"v{i} = _r{i}[(k + 1) % {nodes[i].lag}]", 1)
     emit("k += 1", 1)
 
     head = [

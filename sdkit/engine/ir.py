@@ -154,6 +154,8 @@ class Node:
         Time derivative of a stock.
     nonneg : bool
         Stock clipped at zero after each step (INTEG ... :NON-NEGATIVE).
+    direct, lag : bool, int
+        Stock whose value is its flow of ``lag`` steps before (see the attributes).
     default : float
         Default value of a param.
     """
@@ -167,6 +169,9 @@ class Node:
     default: float = float("nan")
     #: stock updated as ``value = flow`` instead of ``value + flow * dt`` (shift register)
     direct: bool = False
+    #: a direct stock's value is its flow of this many steps before (DELAY FIXED: a delay line, whose
+    #: generated code keeps the last ``lag`` flows in a ring; 1 is a shift register's cell)
+    lag: int = 1
 
     @property
     def initial_value(self) -> Expr | None:
@@ -219,7 +224,7 @@ class ModelIR:
     structural: dict[str, str] = field(default_factory=dict)
     #: control variables written as functions of Time -> the aux node computed from each every step
     varying_controls: dict[str, int] = field(default_factory=dict)
-    #: TIME STEP the DELAY FIXED pipelines were built for (None: no DELAY FIXED)
+    #: TIME STEP the DELAY FIXED delay lines were built for (None: no DELAY FIXED)
     fixed_time_step: float | None = None
     #: hidden param nodes (seed, sample number) that RANDOM draws read (None: no RANDOM call)
     random_key: tuple[int, int] | None = None

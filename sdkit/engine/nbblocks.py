@@ -47,11 +47,20 @@ from sdkit.engine.codegen import (
     _NB_FN_CALLED,
     ExpressionCode,
     check_order,
+    delay_lines,
     static_checks,
     stock_update,
 )
 from sdkit.engine.ir import Expr, ModelIR, children
-from sdkit.engine.nbmodule import LANES, NumbaModules, module_name, numba_time_loop
+from sdkit.engine.nbmodule import (
+    LANES,
+    NumbaModules,
+    delay_rings,
+    module_name,
+    numba_time_loop,
+    ring_advance,
+    ring_fill,
+)
 from sdkit.engine.schedule import Schedule
 
 L = LANES
@@ -281,9 +290,11 @@ def generate_blocked(ir: ModelIR, sched: Schedule, salt: str) -> NumbaModules:
     order = [int(layout.rows[i]) for i in checked]
     params = [int(layout.rows[i]) for i, nd in enumerate(ir.nodes) if nd.kind == "param"]
     stocks = [int(layout.rows[i]) for i in sched.stocks]
-    sizes = [len(init_blocks), layout.size, z_row, z_row + L, max(b.width for b in blocks)]
+    rings, ring_rows = delay_rings([(layout.rows[i], ir.nodes[i].lag) for i in delay_lines(ir, sched)],
+                                   layout.size + 1)
+    sizes = [len(init_blocks), layout.size, z_row, z_row + L * (1 + ring_rows), max(b.width for b in blocks)]
     rows = tuple(np.array(a, dtype=np.int64) for a in (
-        order[:n_static], order[n_static:], stocks, params, sizes, layout.next_rows, layout.rows))
+        order[:n_static], order[n_static:], stocks, params, sizes, layout.next_rows, layout.rows, rings))
     data = (tuple(b.rows for b in blocks), tuple(b.numbers for b in blocks), rows)
     modules = [(module_name("sdkit_block_", b.text, salt), b.text) for b in blocks]
     modules.append((module_name("sdkit_kernel_", DRIVER, salt), DRIVER))
@@ -305,6 +316,7 @@ def _driver() -> str:
         "        for r in range(SIZES[1]):",
         f"            for i in range(m, {L}):",
         f"                X[r * {L} + i] = X[r * {L}]",
+        *("        " + line for line in ring_fill(L)),
     ]
     step = ["for q in range(SIZES[0], len(F)):", "    f = _block(F[q])", f"    f(X, W, D[q], {L}, T[k], T0, TF, DT, SP, C[q])"]
     check = [f"for i in range({L}):", "    X[Z + i] = 0.0", "for r in G[1]:", f"    for i in range({L}):",
@@ -315,6 +327,7 @@ def _driver() -> str:
         f"                r = STOCKS[j] * {L}",
         f"                for i in range({L}):",
         f"                    X[r + i] = X[NEXT[j] * {L} + i]",
+        *("            " + line for line in ring_advance(L)),
         "            k += 1",
     ]
     return "\n".join([
@@ -325,7 +338,7 @@ def _driver() -> str:
         "",
         _JIT,
         "def run(P, T, SAVE, CHK, SN, buf, T0, TF, DT, SP, BAD, S0, S1, F, D, C, G):",
-        "    CHK_STATIC, STOCKS, PROW, SIZES, NEXT = G[0], G[2], G[3], G[4], G[5]",
+        "    CHK_STATIC, STOCKS, PROW, SIZES, NEXT, RINGS = G[0], G[2], G[3], G[4], G[5], G[7]",
         "    SN = G[6][SN]  # rows of the saved nodes",
         "    Z = SIZES[2]",
         "    X = _np.empty(SIZES[3])",

@@ -128,20 +128,51 @@ def lookup(x, xs, ys, mode):
     if mode == 3:
         first_at_or_above = _last_below(x, xs, last, True) + 1 if xs[0] < x else 0
         return select(x != x, x, ys[min(first_at_or_above, last)])
-    j = _last_below(x, xs, last, False)
-    j1 = min(j + 1, last)
-    slope = (ys[j1] - ys[j]) / (xs[j1] - xs[j])
-    r = slope * (x - xs[j]) + ys[j]
-    r1 = slope * (x - xs[j1]) + ys[j1]
-    r1 = select((r1 != r1) & (ys[j] == ys[j1]), ys[j], r1)
-    r = select(xs[j] == x, ys[j], select(r != r, r1, r))
-    low = ys[0]
-    high = ys[last]
-    if mode == 2:
-        i1 = min(1, last)
-        i2 = max(last - 1, 0)
-        outside = last > 0
-        low = select(outside, ys[0] + (ys[i1] - ys[0]) / (xs[i1] - xs[0]) * (x - xs[0]), low)
-        high = select(outside, ys[last] + (ys[last] - ys[i2]) / (xs[last] - xs[i2]) * (x - xs[last]), high)
-    r = select(x >= xs[last], select(x > xs[last], high, ys[last]), r)
-    return select(x != x, x, select(x < xs[0], low, r))
+    return _at_interval(x, xs, ys, mode, _last_below(x, xs, last, False))
+
+
+@_jit
+def interval(x, xs):
+    """The interval ``j`` that :func:`lookup` reads in modes 0 to 2: the largest ``j`` with ``xs[j] <= x``, else 0
+    (called, not inlined: the kernel searches only for lanes whose argument left its interval)."""
+    return _last_below(x, xs, xs.size - 1, False)
+
+
+@_inline
+def _table_edges(xs, ys, mode):
+    """What :func:`interpolated` reads of a table besides its interval: the first and last points, the
+    slopes of the first and last segments (mode 2) and whether it extrapolates (mode 2, two points or more)."""
+    last = xs.size - 1
+    i1 = min(1, last)
+    i2 = max(last - 1, 0)
+    low = (ys[i1] - ys[0]) / (xs[i1] - xs[0]) if mode == 2 else 0.0
+    high = (ys[last] - ys[i2]) / (xs[last] - xs[i2]) if mode == 2 else 0.0
+    return xs[0], ys[0], xs[last], ys[last], low, high, mode == 2 and last > 0
+
+
+#: the same, called (not inlined): the kernel computes it once per step, before its lane loop
+table_edges = _jit(_table_edges.py_func)
+
+
+@_inline
+def interpolated(x, x0, y0, x1, y1, edges):
+    """The table at ``x`` in mode 0 or 2 (:func:`lookup`) from its interval's points ``(x0, y0)`` and
+    ``(x1, y1)`` and its ``edges`` (:func:`table_edges`): arithmetic and choices only, so a loop over
+    lanes that reads the points from rows of values vectorises."""
+    first_x, first_y, last_x, last_y, low_slope, high_slope, extrapolate = edges
+    slope = (y1 - y0) / (x1 - x0)
+    r = slope * (x - x0) + y0
+    r1 = slope * (x - x1) + y1
+    r1 = select((r1 != r1) & (y0 == y1), y0, r1)
+    r = select(x0 == x, y0, select(r != r, r1, r))
+    low = select(extrapolate, first_y + low_slope * (x - first_x), first_y)
+    high = select(extrapolate, last_y + high_slope * (x - last_x), last_y)
+    r = select(x >= last_x, select(x > last_x, high, last_y), r)
+    return select(x != x, x, select(x < first_x, low, r))
+
+
+@_inline
+def _at_interval(x, xs, ys, mode, j):
+    """The table at ``x`` in mode 0 or 2 (:func:`lookup`), from the interval ``j`` that :func:`_last_below` finds."""
+    j1 = min(j + 1, xs.size - 1)
+    return interpolated(x, xs[j], ys[j], xs[j1], ys[j1], _table_edges(xs, ys, mode))

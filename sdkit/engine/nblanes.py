@@ -21,23 +21,35 @@ from sdkit.engine.codegen import (
     _init_code,
     _uniform,
     check_order,
+    delay_lines,
     static_checks,
     stock_update,
 )
 from sdkit.engine.ir import Expr, ModelIR, children, refs
-from sdkit.engine.nbmodule import numba_module, numba_time_loop
+from sdkit.engine.nbmodule import (
+    delay_rings,
+    numba_module,
+    numba_time_loop,
+    ring_advance,
+    ring_fill,
+    rings_line,
+)
 from sdkit.engine.schedule import Schedule
 
 
 class Gather:
-    """Lookups the one-function numba kernel computes before its lane loop, each into a row of ``X``.
+    """Lookups the one-function numba kernel computes before its lane loop, into rows of ``X``.
 
     LLVM does not vectorise a loop that reads a table at an index differing between lanes
     and stores into ``X`` (it cannot rule out that a store changes the table); a lookup
     whose argument reads only ``held`` values (parameters, stocks, values computed once,
-    values of the step computed before the lane loop) is therefore computed in a loop of
-    its own, ``lines`` (one lane ``i``), into a row from ``first`` on; ``row`` is the next
-    free row.
+    values of the step computed before the lane loop) is therefore computed before the lane
+    loop, into rows from ``first`` on; ``row`` is the next free row. ``lines`` (one lane
+    ``i``, a loop of its own) compute the values of the step that arguments read and whole
+    lookups; in modes 0 to 2 (:meth:`ExpressionCode._gathered`) ``checks`` (a vectorised loop) test
+    whether each lane's argument still lies in the interval kept in its rows from the step
+    before, and ``fixes`` (one lane at a time) search the table only where it does not.
+    ``nan_rows`` start each block as NaN (no interval yet), the other rows as zero.
     """
 
     def __init__(self, held: set[int], first: int, lanes: int) -> None:
@@ -45,22 +57,26 @@ class Gather:
         self.first = self.row = first
         self.lanes = lanes
         self.lines: list[str] = []
+        self.checks: list[str] = []
+        self.fixes: list[str] = []
+        self.nan_rows: list[int] = []
 
     def loop(self) -> list[str]:
-        """The loop over the lanes computing the lookups (none without lookups)."""
-        if not self.lines:
-            return []
-        return [f"    for i in range({self.lanes}):", *("        " + line for line in self.lines)]
+        """The loops over the lanes computing the lookups (none without lookups)."""
+        return [line for lines in (self.lines, self.checks, self.fixes) if lines
+                for line in (f"    for i in range({self.lanes}):", *("        " + line for line in lines))]
 
 
 def generate_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> str:
     """The module source of the one-function numba kernel in blocks of ``L`` lanes, values in locals."""
     lanes = _numba_lanes(g, ir, sched, L)
-    body = _numba_blocks(g, ir, sched, lanes.z_row, L)
+    rings, ring_rows = delay_rings([(i, ir.nodes[i].lag) for i in delay_lines(ir, sched)],
+                                   lanes.z_row // L + 1 + lanes.extra_rows)
+    body = _numba_blocks(g, ir, sched, lanes.z_row, L, bool(ring_rows), lanes.extra_rows, lanes.nan_rows)
     steps = {name: [*lanes.before, f"    for i in range({L}):", *lines] for name, lines in (
         ("lanes", lanes.compute + lanes.update), ("lanes_full", lanes.compute + lanes.save + lanes.update))}
     return numba_module(list(g.consts.values()), ir, steps, lanes.order[:lanes.n_static], lanes.z_row, body, L,
-                        extra_rows=lanes.extra_rows)
+                        arrays=(rings_line(rings),) if ring_rows else (), extra_rows=lanes.extra_rows + ring_rows)
 
 
 class _Lanes(NamedTuple):
@@ -76,6 +92,7 @@ class _Lanes(NamedTuple):
     n_static: int
     z_row: int
     extra_rows: int
+    nan_rows: list[int]
 
 
 def _numba_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> _Lanes:
@@ -118,8 +135,9 @@ def _numba_lanes(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> _La
         emit_update(f"X[{(len(nodes) + j) * L} + i] = v{i}")
     before = ["    " + line for line in g.hoist] + g.gather.loop()
     extra_rows = g.gather.row - g.gather.first
+    nan_rows = g.gather.nan_rows
     g.hoist = g.gather = None
-    return _Lanes(compute, save, update, before, order, n_static, z_row, extra_rows)
+    return _Lanes(compute, save, update, before, order, n_static, z_row, extra_rows, nan_rows)
 
 
 def _before_lane_loop(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -> list[int]:
@@ -154,8 +172,11 @@ def _before_lane_loop(g: ExpressionCode, ir: ModelIR, sched: Schedule, L: int) -
     return order
 
 
-def _numba_blocks(g: ExpressionCode, ir: ModelIR, sched: Schedule, z_row: int, L: int) -> list[str]:
-    """``run``'s loop over blocks of ``L`` lanes: initialise each lane, then step, check and save."""
+def _numba_blocks(g: ExpressionCode, ir: ModelIR, sched: Schedule, z_row: int, L: int, rings: bool,
+                  gathered: int, nan_rows: list[int]) -> list[str]:
+    """``run``'s loop over blocks of ``L`` lanes: initialise each lane (and the ``gathered`` rows of lookups
+    after the check's row: zero, NaN in ``nan_rows``), then step, check and save; with ``rings``, fill and
+    advance the delay lines' rings (``RINGS``)."""
     nodes = ir.nodes
     params = [i for i, nd in enumerate(nodes) if nd.kind == "param"]
     body: list[str] = []
@@ -177,10 +198,21 @@ def _numba_blocks(g: ExpressionCode, ir: ModelIR, sched: Schedule, z_row: int, L
     emit(f"for r in range({len(nodes)}):")
     emit(f"for i in range(m, {L}):", 1)
     emit(f"X[r * {L} + i] = X[r * {L}]", 2)
+    if gathered:
+        emit(f"for r in range({z_row // L + 1}, {z_row // L + 1 + gathered}):")
+        emit(f"for i in range({L}):", 1)
+        emit(f"X[r * {L} + i] = 0.0", 2)
+    for r in nan_rows:
+        emit(f"for i in range({L}):")
+        emit(f"X[{r * L} + i] = _np.nan", 1)
+    for line in ring_fill(L) if rings else ():
+        emit(line)
     numba_time_loop(emit, z_row, lanes=L)
     if sched.stocks:
         emit(f"for i in range({L}):", 1)  # spare lanes follow their block's first sample
     for j, i in enumerate(sched.stocks):
         emit(f"X[{i * L} + i] = X[{(len(nodes) + j) * L} + i]", 2)
+    for line in ring_advance(L) if rings else ():
+        emit(line, 1)
     emit("k += 1", 1)
     return body

@@ -29,11 +29,19 @@ from sdkit.engine.codegen import (
     ExpressionCode,
     _assign,
     check_order,
+    delay_lines,
     static_checks,
     stock_update,
 )
 from sdkit.engine.ir import ModelIR
-from sdkit.engine.nbmodule import numba_module, numba_time_loop
+from sdkit.engine.nbmodule import (
+    delay_rings,
+    numba_module,
+    numba_time_loop,
+    ring_advance,
+    ring_fill,
+    rings_line,
+)
 from sdkit.engine.runs import Item, Run, find_runs, order_items, positional, shape
 from sdkit.engine.schedule import Schedule
 
@@ -63,7 +71,7 @@ def loop_items(ir: ModelIR, sched: Schedule) -> LoopItems | None:
 
     def flow(i: int) -> tuple[int, object]:
         nd = nodes[i]
-        return position[i], (nd.direct, nd.nonneg, nd.flow)
+        return position[i], ((nd.direct, nd.lag), nd.nonneg, nd.flow)
 
     stocks = _ordered(sched.stocks, flow, ir, with_deps=False)
     items = init + step + stocks
@@ -83,7 +91,7 @@ def _ordered(order: Sequence[int], source: Callable[[int], tuple[int, object]], 
         extra, expr = source(i)
         refs: list[int] = []
         variable = ir.nodes[i].label.partition("[")[0]
-        if isinstance(expr, tuple):  # a stock: (direct, nonneg, flow)
+        if isinstance(expr, tuple):  # a stock: ((direct, lag), nonneg, flow)
             key: Hashable = (variable, expr[:2], shape(expr[2], refs))
         else:
             key = (variable, ir.nodes[i].kind, shape(expr, refs))
@@ -196,10 +204,12 @@ def generate_looped(g: ExpressionCode, ir: ModelIR, sched: Schedule, items: Loop
     g.fn = _NB_FN_CALLED
     _emit_items(g, items.init, init_lines, body, 3, lane_loop=False, L=L)
     g.fn = _NB_FN
+    rings, ring_rows = delay_rings([(i, nodes[i].lag) for i in delay_lines(ir, sched)], z_row // L + 1)
     body += [
         f"        for r in range({n_nodes}):",
         f"            for i in range(m, {L}):",
         f"                X[r * {L} + i] = X[r * {L}]",
+        *("        " + line for line in (ring_fill(L) if ring_rows else ())),
     ]
     numba_time_loop(lambda line, level=0: body.append("        " + "    " * level + line), z_row, lanes=L)
 
@@ -208,8 +218,10 @@ def generate_looped(g: ExpressionCode, ir: ModelIR, sched: Schedule, items: Loop
         f"                r = STOCKS[j] * {L}",
         f"                for i in range({L}):",
         f"                    X[r + i] = X[({n_nodes} + j) * {L} + i]",
+        *("            " + line for line in (ring_advance(L) if ring_rows else ())),
         "            k += 1",
     ]
     arrays = (f"CHK_DYNAMIC = _np.array({list(order[n_static:])!r}, dtype=_np.int64)",
-              f"STOCKS = _np.array({list(sched.stocks)!r}, dtype=_np.int64)")
-    return numba_module(list(g.consts.values()), ir, steps, order[:n_static], z_row, body, L, arrays)
+              f"STOCKS = _np.array({list(sched.stocks)!r}, dtype=_np.int64)", *((rings_line(rings),) if ring_rows else ()))
+    return numba_module(list(g.consts.values()), ir, steps, order[:n_static], z_row, body, L, arrays,
+                        extra_rows=ring_rows)

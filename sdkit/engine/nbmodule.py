@@ -18,14 +18,14 @@ from sdkit.errors import ParameterError
 #: and of the loop scores (:mod:`sdkit.loops.linkcode`); the one-function kernel chooses (:func:`lane_count`)
 LANES = 16
 #: lane counts the one-function kernel chooses from (multiples of the 16 lanes of two interleaved vectors)
-LANE_CHOICES = (16, 32, 64)
+LANE_CHOICES = (16, 32, 64, 128)
 #: bytes of a block's values (one row of ``X`` per node and per stock's next value, and the check's row)
 #: that :func:`lane_count` keeps within: two thirds of the 48 KiB level-1 data cache of the build
 #: machine's cores, the rest for the lookup tables, the numbers and the stack
 LANE_BUDGET = 32 * 1024
 #: lanes of the kernel whose equations over subscript ranges are loops (:mod:`sdkit.engine.nbloops`)
 LOOPED_LANES = 32
-#: ``SDKIT_NUMBA_LANES=16`` (or 32, 64) in the environment: that lane count, not :func:`lane_count`'s (to measure)
+#: ``SDKIT_NUMBA_LANES=16`` (or 32, 64, 128) in the environment: that lane count, not :func:`lane_count`'s (to measure)
 LANES_ENV = "SDKIT_NUMBA_LANES"
 
 
@@ -111,6 +111,49 @@ def numba_time_loop(emit, z_row: int | str, full: list[str] | None = None, plain
         emit(line, 2)
     emit("if k == nsteps:", 1)
     emit("break", 2)
+
+
+def delay_rings(lines: list[tuple[int, int]], first_row: int) -> tuple[list[int], int]:
+    """``RINGS`` for the delay lines ``(row of the value, lag)`` and the rows their rings take from ``first_row``
+    on: per line its value's row, its ring's first row and its lag, flat."""
+    flat, row = [], first_row
+    for value_row, lag in lines:
+        flat += [int(value_row), row, lag]
+        row += lag
+    return flat, row - first_row
+
+
+def rings_line(rings: list[int]) -> str:
+    """The module line defining ``RINGS`` (:func:`delay_rings`)."""
+    return f"RINGS = _np.array({rings!r}, dtype=_np.int64)"
+
+
+def ring_fill(lanes: int) -> list[str]:
+    """Lines of ``run`` (after a block's initialisation) filling every slot of each delay line's ring
+    (:data:`RINGS`) with the line's initial value, in all ``lanes`` lanes."""
+    L = lanes
+    return [
+        "for q in range(0, RINGS.shape[0], 3):",
+        "    for s in range(RINGS[q + 2]):",
+        f"        for i in range({L}):",
+        f"            X[(RINGS[q + 1] + s) * {L} + i] = X[RINGS[q] * {L} + i]",
+    ]
+
+
+def ring_advance(lanes: int) -> list[str]:
+    """Lines of ``run`` after step ``k``'s stocks are updated: each delay line's value row, now holding the
+    flow of step ``k``, is written to slot ``k % lag`` of its ring and replaced by slot ``(k + 1) % lag``,
+    the flow of ``lag - 1`` steps before (or the initial value)."""
+    L = lanes
+    return [
+        "for q in range(0, RINGS.shape[0], 3):",
+        f"    r = RINGS[q] * {L}",
+        f"    w = (RINGS[q + 1] + k % RINGS[q + 2]) * {L}",
+        f"    u = (RINGS[q + 1] + (k + 1) % RINGS[q + 2]) * {L}",
+        f"    for i in range({L}):",
+        "        X[w + i] = X[r + i]",
+        "        X[r + i] = X[u + i]",
+    ]
 
 
 def numba_module(const_names: list[str], ir: ModelIR, steps: dict[str, list[str]], static: list[int], z_row: int,

@@ -170,7 +170,7 @@ class StatefulMixin:
         return out
 
     def _pipeline(self, inp_ast: Any, delay_ast: Any, init_ast: Any, ctx: dict[str, str], what: str) -> Expr:
-        """DELAY FIXED as PySD's DelayFixed: a pipeline of round(delay time / TIME STEP) values.
+        """DELAY FIXED as PySD's DelayFixed: the input of round(delay time / TIME STEP) steps before.
 
         The delay time is read once, at compile time, like Vensim reads it once at the
         initial time; the pipeline length then fixes the TIME STEP of the kernel.
@@ -181,15 +181,10 @@ class StatefulMixin:
         self.ir.fixed_time_step = dt
         inp = self._aux(self.expr(inp_ast, ctx), f"{what} input")
         init = Ref(self._hidden("initial", f"{what} initial", expr=self.expr(init_ast, ctx)))
-        # a shift register: each step every cell takes its predecessor's value, the first
-        # takes the input; the last holds the input of `length` steps ago
-        cells = [
-            self._hidden("stock", f"{what} cell {j + 1}", init_expr=init, direct=True)
-            for j in range(length)
-        ]
-        for j, cell in enumerate(cells):
-            self.ir.nodes[cell].flow = inp if j == 0 else Ref(cells[j - 1])
-        return Ref(cells[-1])
+        # a delay line: its value is the input of `length` steps ago (the initial value before)
+        line = self._hidden("stock", f"{what} line", init_expr=init, direct=True, lag=length)
+        self.ir.nodes[line].flow = inp
+        return Ref(line)
 
     def _sinteg(self, fname: str, args: Any, ctx: dict[str, str]) -> Expr:
         """SINTEG(rate, initial, min, max, quant, spec, thresh) with quant, spec and thresh :NA:.

@@ -162,15 +162,17 @@ def power(x, y):
 
 
 # SIN, COS, TAN and ARCTAN after fdlibm (Sun Microsystems, freely distributable):
-# x is reduced to r = x - n*pi/2 with pi/2 in three 33-bit parts and their tails, which
-# is exact while n*pi/2 fits in 53 bits (|x| < 2**19 * pi/2, about 8.2e5); larger
-# arguments lose accuracy gradually (libm's Payne-Hanek reduction is not vectorisable)
+# x is reduced to r = x - n*pi/2 with pi/2 in three 33-bit parts and a tail, whose products
+# with n are exact while n fits in 20 bits (|x| < 2**19 * pi/2, about 8.2e5); larger
+# arguments lose accuracy gradually (libm's Payne-Hanek reduction is not vectorisable);
+# the kernels' polynomials by Estrin's scheme (short dependency chains, as in exp)
 INV_PIO2 = 6.36619772367581382433e-01
 PIO2_1 = 1.57079632673412561417e00
 PIO2_2 = 6.07710050630396597660e-11
 PIO2_2T = 2.02226624879595063154e-21
 PIO2_3 = 2.02226624871116645580e-21
 PIO2_3T = 8.47842766036889956997e-32
+ROUND = 6755399441055744.0  # 1.5 * 2**52
 S1, S2, S3, S4, S5, S6 = (
     -1.66666666666666324348e-01,
     8.33333333332248946124e-03,
@@ -226,52 +228,56 @@ AT0, AT1, AT2, AT3, AT4, AT5, AT6, AT7, AT8, AT9, AT10 = AT
 
 
 def _reduce(x):
-    """(r_hi, r_lo, quadrant) with x = quadrant * pi/2 + r_hi + r_lo, |r| <= pi/4."""
+    """(r_hi, r_lo, n) with x = n * pi/2 + r_hi + r_lo, |r| <= pi/4: ``n & 3`` is the quadrant.
+
+    ``x - fn * PIO2_1`` is exact; ``hi`` rounds it minus the second part, ``lo`` is that
+    rounding's error ``(r - hi) - w`` (exact where ``|r| >= |w|``, Fast2Sum; ``|w| < 6.4e-5``)
+    minus the third part and the tail. ``hi + lo`` need not be normalised: where ``x`` is near a
+    multiple of pi/2, ``lo`` may be as large as ``hi``, and the kernels still add them
+    correctly (sin(hi + lo) is about hi + lo there; cos about 1).
+
+    ``n`` is the bit pattern of ``fn + ROUND``, whose last bits are those of the integer ``fn``
+    (two's complement) while ``|fn| < 2**51`` (``|x|`` below about 3.5e15, far beyond the exact
+    reduction's 8.2e5); one integer ``and`` then picks the quadrant's function and sign.
+    """
     fn = floor(x * INV_PIO2 + 0.5)
     r = x - fn * PIO2_1
-    t = r
     w = fn * PIO2_2
-    r = t - w
-    t = r
-    w = fn * PIO2_3
-    r = t - w
-    w = fn * PIO2_3T - ((t - r) - w)
     hi = r - w
-    lo = (r - hi) - w
-    return hi, lo, fn - 4.0 * floor(fn * 0.25)
+    lo = (((r - hi) - w) - fn * PIO2_3) - fn * PIO2_3T
+    return hi, lo, _bits_of_f64(fn + ROUND)
 
 
 def _kernel_sin(x, y):
     z = x * x
     v = z * x
-    r = S2 + z * (S3 + z * (S4 + z * (S5 + z * S6)))
+    z2 = z * z
+    r = (S2 + z * S3) + z2 * ((S4 + z * S5) + z2 * S6)
     return x - ((z * (0.5 * y - v * r) - y) - v * S1)
 
 
 def _kernel_cos(x, y):
     z = x * x
-    r = z * (C1 + z * (C2 + z * (C3 + z * (C4 + z * (C5 + z * C6)))))
+    z2 = z * z
+    r = z * (((C1 + z * C2) + z2 * (C3 + z * C4)) + (z2 * z2) * (C5 + z * C6))
     hz = 0.5 * z
     w = 1.0 - hz
     return w + (((1.0 - w) - hz) + (z * r - x * y))
 
 
 def sin(x):
-    """Sine (NaN for infinite x)."""
-    hi, lo, q = _reduce(x)
-    s = _kernel_sin(hi, lo)
-    c = _kernel_cos(hi, lo)
-    r = select(q == 0.0, s, select(q == 1.0, c, select(q == 2.0, -s, -c)))
-    return select(abs(x) == math.inf, math.nan, select(x == 0.0, x, r))
+    """Sine: quadrants 0 to 3 give s, c, -s, -c (NaN for infinite x, whose reduction is inf - inf; the
+    sign of a zero kept, as the reduction and the sine's kernel keep it)."""
+    hi, lo, n = _reduce(x)
+    r = select((n & 1) == 0, _kernel_sin(hi, lo), _kernel_cos(hi, lo))
+    return select((n & 2) == 0, r, -r)
 
 
 def cos(x):
-    """Cosine (NaN for infinite x)."""
-    hi, lo, q = _reduce(x)
-    s = _kernel_sin(hi, lo)
-    c = _kernel_cos(hi, lo)
-    r = select(q == 0.0, c, select(q == 1.0, -s, select(q == 2.0, -c, s)))
-    return select(abs(x) == math.inf, math.nan, r)
+    """Cosine: quadrants 0 to 3 give c, -s, -c, s (NaN for infinite x)."""
+    hi, lo, n = _reduce(x)
+    r = select((n & 1) == 0, _kernel_cos(hi, lo), _kernel_sin(hi, lo))
+    return select(((n + 1) & 2) == 0, r, -r)
 
 
 def _kernel_tan(x, y, odd):
@@ -305,8 +311,8 @@ def _kernel_tan(x, y, odd):
 
 def tan(x):
     """Tangent (NaN for infinite x)."""
-    hi, lo, q = _reduce(x)
-    r = _kernel_tan(hi, lo, (q == 1.0) | (q == 3.0))
+    hi, lo, n = _reduce(x)
+    r = _kernel_tan(hi, lo, (n & 1) != 0)
     return select(abs(x) == math.inf, math.nan, select(x == 0.0, x, r))
 
 

@@ -23,7 +23,8 @@ and a square root in every call, about 9 % of a core-model step. Special
 values (zeros, infinities, NaN, negative bases with integer exponents, results
 that overflow or fall into the subnormal range) follow C99 ``exp``/``log``/``pow``.
 ``sin``, ``cos`` and ``arctan`` within 1 ulp, ``tan`` within 2 (fdlibm's
-kernels and its reduction by pi/2 in three parts, exact for ``|x| < 8.2e5``).
+kernels, their polynomials by Estrin's scheme, and a reduction by pi/2 in three
+parts and a tail, exact for ``|x| < 8.2e5``).
 
 Editing this file or the formulas: numba's on-disk cache does not notice changes
 in called functions, so generated kernels and the loops of :mod:`sdkit.engine.ufuncs`

@@ -176,9 +176,9 @@ def test_lane_blocks_do_not_change_a_bit(features_kernel):
         assert np.array_equal(whole.data[name], reference.data[name], equal_nan=True), name
 
 
-@pytest.mark.parametrize("lanes", ["32", "64"])
+@pytest.mark.parametrize("lanes", ["32", "64", "128"])
 def test_every_lane_count_gives_the_same_bits(monkeypatch, features_kernel, lanes):
-    """The features model's kernel forced to 32 and 64 lanes (its rule gives 16): 150 samples on two
+    """The features model's kernel forced to 32, 64 and 128 lanes (its rule gives 16): 150 samples on two
     threads are full blocks and a part-filled one; cut as 7 + 143 the blocks hold other samples; both
     equal the 16-lane kernel and the numpy backend bit for bit."""
     monkeypatch.setenv("SDKIT_NUMBA_LANES", lanes)
@@ -198,11 +198,13 @@ def test_every_lane_count_gives_the_same_bits(monkeypatch, features_kernel, lane
 
 
 def test_lane_count_rule_and_its_override(monkeypatch):
-    """The most of 16/32/64 lanes whose block of values fits the budget; 32 for the looped kernel; the
+    """The most of 16/32/64/128 lanes whose block of values fits the budget; 32 for the looped kernel; the
     environment variable forces a count and refuses any other."""
     from sdkit.engine.nbmodule import LANE_BUDGET, lane_count
 
-    assert lane_count(15) == 64
+    assert lane_count(15) == 128
+    assert lane_count(LANE_BUDGET // (128 * 8)) == 128
+    assert lane_count(LANE_BUDGET // (128 * 8) + 1) == 64
     assert lane_count(LANE_BUDGET // (64 * 8)) == 64
     assert lane_count(LANE_BUDGET // (64 * 8) + 1) == 32
     assert lane_count(LANE_BUDGET // (16 * 8) + 1) == 16
@@ -210,7 +212,7 @@ def test_lane_count_rule_and_its_override(monkeypatch):
     monkeypatch.setenv("SDKIT_NUMBA_LANES", "64")
     assert lane_count(403) == 64
     monkeypatch.setenv("SDKIT_NUMBA_LANES", "12")
-    with pytest.raises(ParameterError, match="SDKIT_NUMBA_LANES=12 is not a lane count; use one of 16, 32, 64"):
+    with pytest.raises(ParameterError, match="SDKIT_NUMBA_LANES=12 is not a lane count; use one of 16, 32, 64, 128"):
         lane_count(15)
 
 
@@ -411,8 +413,10 @@ def test_lookups_leave_the_lane_loop_with_the_same_bits(tmp_path):
     source = k.source("numba")
     step = source[source.index("def lanes("):source.index("def lanes_full(")]
     lane_loop = step.index("):\n        v")  # the lane loop starts with a value
-    assert step[:lane_loop].count("_F.lookup(") == 3
+    searches = step[:lane_loop].count("_F.lookup(") + step[:lane_loop].count("_F.interval(")
+    assert searches == 3  # the lane loop only interpolates (_F.interpolated) from the intervals found before it
     assert "_F.lookup(" not in step[lane_loop:]
+    assert "_F.interval(" not in step[lane_loop:]
     assert step[:lane_loop].count("_F.pulse_train(") == 1
     params = _random_params(k, 90, 3)
     a = k.simulate(params, 90, backend="numba")
@@ -458,6 +462,59 @@ def test_lookup_backends_agree_on_any_table(mode, n):
     vec = functions.lookup(x, xs, ys, mode)
     scalar = np.array([nbfunctions.lookup(v, xs, ys, mode) for v in x])
     np.testing.assert_array_equal(vec, scalar)
+
+
+@pytest.mark.parametrize("mode", [0, 1, 2])
+@pytest.mark.parametrize("n", [1, 2, 3, 64, 1000])
+def test_a_lookup_from_its_interval_is_the_lookup(mode, n):
+    """The one-function kernel's lookups before its lane loop: ``interval`` finds the interval ``lookup`` reads,
+    and ``interpolated`` from that interval's points and the table's edges (or its y in mode 1) gives
+    ``lookup``'s bits: inside, at ties, outside the table, at infinities and NaN."""
+    from sdkit.engine import nbfunctions as F
+
+    rng = np.random.default_rng(n)
+    xs = np.sort(rng.choice(np.arange(-5.0, 5.0, 0.5), n))  # ties when n is large
+    ys = rng.normal(size=n)
+    x = np.concatenate([np.linspace(xs[0] - 1, xs[-1] + 1, 500), rng.uniform(-7, 7, 200), xs,
+                        np.nextafter(xs, np.inf), np.nextafter(xs, -np.inf), [np.inf, -np.inf, np.nan, 0.25]])
+    edges = F.table_edges(xs, ys, mode)
+    for v in x:
+        j = F.interval(v, xs)
+        assert j == (np.flatnonzero(xs <= v)[-1] if (xs <= v).any() else 0), v
+        k = min(j + 1, n - 1)
+        got = ys[j] if mode == 1 else F.interpolated(v, xs[j], ys[j], xs[k], ys[k], edges)
+        want = F.lookup(v, xs, ys, mode)
+        assert np.array_equal(got, want, equal_nan=True), (v, got, want)
+
+
+LOOKUPS_JUMPING = """
+table(
+	[(0,0)-(10,10)],(0,1),(1,3),(1,2),(2.5,-1),(4,0.5),(4,0.5),(8,9))
+	~	Dmnl
+	~	|
+tie(
+	[(0,0)-(10,10)],(2,5),(2,7))
+	~	Dmnl
+	~	|
+wobble = 3 ~~|
+x = Time + wobble * SIN(3 * Time) ~~|
+jump = table(x) + table(-x) + table(x * x) + tie(x) ~~|
+held = table(stock) ~~|
+"""
+
+
+def test_lookups_that_move_between_intervals_keep_their_bits(tmp_path):
+    """Lookups before the lane loop keep each lane's interval from the step before and search only where the
+    argument left it: arguments that move forward, back and jump across the table, beyond both ends, at ties
+    and on a table of one tie give numpy's bits in every lane."""
+    body = DECAY + LOOKUPS_JUMPING
+    k = compile_model(write_model(tmp_path, body, final=12, dt=0.125))
+    assert "_F.interpolated(" in k.source("numba")
+    params = _random_params(k, 40, 5)
+    a = k.simulate(params, 40, backend="numba")
+    b = k.simulate(params, 40, backend="numpy")
+    for name in k.variables:
+        assert np.array_equal(a.data[name], b.data[name], equal_nan=True), name
 
 
 def test_control_variables_from_constants(tmp_path):

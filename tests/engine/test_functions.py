@@ -235,3 +235,66 @@ def test_order_read_from_a_stock_is_refused(tmp_path):
     path = _write(tmp_path, "m", body)
     with pytest.raises(UnsupportedFeature, match="DELAY N order in variable 'out'"):
         compile_model(path)
+
+
+DELAY_LINES = (
+    "k = 0.5 ~~|\nstart = 7 ~~|\nshifted input = input + k * Time ~~|\n"
+    "out13 = DELAY FIXED(shifted input, 1.3, start) ~~|\n"  # 1.3 / 0.25 = 5.2: 5 steps
+    "out4 = DELAY FIXED(shifted input, delay, shifted input) ~~|\ndelay = 4 ~~|\n"  # 16 steps from the input at t0
+    "short = DELAY FIXED(shifted input * 2, 0.1, 1) ~~|\n"  # shorter than a step: 1 step
+)
+DELAY_STEPS = {"out13": 5, "out4": 16, "short": 1}
+SAMPLES = {"k": np.array([0.5, -1.0, 2.0]), "start": np.array([7.0, 3.0, -2.0])}
+
+
+def _shifted(series: np.ndarray, steps: int, initial) -> np.ndarray:
+    """``series`` (samples x times, one saved time per step) delayed by ``steps``, ``initial`` before."""
+    out = np.empty_like(series)
+    out[:, :steps] = np.asarray(initial, dtype=float).reshape(-1, 1)
+    out[:, steps:] = series[:, :-steps]
+    return out
+
+
+@pytest.mark.parametrize("kind", ["numpy", "one", "blocks"])
+def test_delay_fixed_is_its_input_shifted_by_whole_steps(tmp_path, monkeypatch, kind):
+    """Each DELAY FIXED equals its input of round(delay / TIME STEP) steps before, to the bit, its initial value
+    (a constant or the input at the initial time) before that; in the numpy kernel, the one-function and the
+    blocked numba kernels; the samples differ in the input and the initial value."""
+    monkeypatch.setenv("SDKIT_NUMBA_BLOCKS", "1" if kind == "blocks" else "0")
+    path = _write(tmp_path, "lines", DELAY_LINES)
+    path.write_text(path.read_text(encoding="utf-8").replace("SAVEPER = 0.5", "SAVEPER = 0.25"), encoding="utf-8")
+    kernel = compile_model(path)
+    run = kernel.simulate(SAMPLES, n=3, backend="numpy" if kind == "numpy" else "numba")
+    if kind != "numpy":
+        assert kernel.numba_kind == kind
+    inp = run.data["shifted_input"]
+    initial = {"out13": SAMPLES["start"], "out4": inp[:, 0], "short": 1.0}
+    for name, steps in DELAY_STEPS.items():
+        source = inp * 2 if name == "short" else inp
+        np.testing.assert_array_equal(run.data[name], _shifted(source, steps, initial[name]), err_msg=name)
+
+
+def test_delay_fixed_over_a_subscript_range_in_the_looped_kernel(tmp_path):
+    """A DELAY FIXED of each of 30 elements, in the kernel whose equations are loops over the elements: each
+    element its input shifted by 5 steps, with its own initial value, in both backends."""
+    weights = ", ".join(str(j + 1) for j in range(30))
+    body = (f"Dim: (d1-d30) ~~|\nw[Dim] = {weights} ~~|\nx[Dim] = input * w[Dim] ~~|\n"
+            "late[Dim] = DELAY FIXED(x[Dim], 1.3, 7 * w[Dim]) ~~|\n")
+    path = _write(tmp_path, "looped", body)
+    path.write_text(path.read_text(encoding="utf-8").replace("SAVEPER = 0.5", "SAVEPER = 0.25"), encoding="utf-8")
+    kernel = compile_model(path)
+    assert "for e in range(30):" in kernel.source("numba")
+    for backend in ("numpy", "numba"):
+        run = kernel.simulate({}, n=2, backend=backend)
+        x, late = run.data["x"], run.data["late"]  # samples x times x elements
+        for e in range(30):
+            np.testing.assert_array_equal(late[:, :, e], _shifted(x[:, :, e], 5, 7.0 * (e + 1)), err_msg=f"{backend} {e}")
+
+
+def test_a_longer_delay_fixed_is_a_longer_ring_not_a_longer_kernel(tmp_path):
+    """The kernel keeps a DELAY FIXED's past inputs in a ring (one write and one read per step), so its code does
+    not grow with the number of steps delayed."""
+    sources = [compile_model(_write(tmp_path, f"d{d}", f"out = DELAY FIXED(input, {d}, 0) ~~|\n")).source("numba")
+               for d in (1, 40)]
+    assert len(sources[0].splitlines()) == len(sources[1].splitlines())
+    assert "RINGS = _np.array([" in sources[1]
