@@ -5,9 +5,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -29,6 +28,7 @@ from sdkit.engine.nbblocks import block_addresses, work
 from sdkit.engine.nbmodule import NumbaModules
 from sdkit.engine.plan import TIME_KEYS, Plan, make_plan
 from sdkit.engine.schedule import Schedule, order_nodes
+from sdkit.engine.threads import run_threads
 from sdkit.errors import NonFiniteError, ParameterError
 
 log = logging.getLogger(__name__)
@@ -568,31 +568,3 @@ def _collect(plan: Plan, buf: np.ndarray, n: int, flavor: str) -> dict[str, np.n
             arr = arr[:, 0]
         data[v] = np.ascontiguousarray(arr)
     return data
-
-
-def run_threads(fn: Callable[..., Any], args: tuple, n: int, first: int = 0) -> None:
-    """Call ``fn(*args, start, stop)`` over ranges that split samples ``first..n``, one thread per
-    usable CPU (at least 16 samples each), and wait for all.
-
-    ``fn`` is a numba function compiled with ``nogil=True`` that computes samples
-    ``start <= s < stop`` into arrays among ``args``; the kernel, the loop scores
-    (:mod:`sdkit.loops.linkcode`) and the loop automaton run through it.
-    """
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    workers = max(1, min(cpus, (n - first) // 16))
-    if workers == 1:
-        fn(*args, first, n)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    bounds = np.linspace(first, n, workers + 1).astype(int)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [
-            pool.submit(fn, *args, int(a), int(b))
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-        ]
-        for f in futures:
-            f.result()

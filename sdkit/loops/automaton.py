@@ -64,7 +64,7 @@ class LoopAutomaton:
     def dominance(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For link scores ``(link, sample, time)``: the index of the dominant loop (-1 where
         every loop scores 0) and the sum of all loops' absolute scores, both ``(sample, time)``."""
-        from sdkit.engine.kernel import run_threads
+        from sdkit.engine.threads import run_threads
 
         n, steps = scores.shape[1], scores.shape[2]
         dominant = np.empty((n, steps), dtype=np.int64)

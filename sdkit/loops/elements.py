@@ -121,7 +121,7 @@ class ElementLoops:
                out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Scores and relative scores of ``kept`` ``(loop, run, time)`` and the index of the dominant
         loop ``(run, time)`` (-1 where every loop scores 0) from link scores ``(link, run, time)``."""
-        from sdkit.engine.kernel import run_threads
+        from sdkit.engine.threads import run_threads
 
         runs, steps = table.shape[1], table.shape[2]
         shape = (len(kept), runs, steps)

@@ -70,7 +70,7 @@ class LinkProgram:
         """Scores ``(link, sample, time)`` of runs ``values`` ``(sample, time, dynamic)`` with
         ``constants`` ``(params, sample)``; 0 at the first time. ``control``: (T0, TF, DT, SP);
         ``out``: a C-contiguous array of the scores' shape to write them to."""
-        from sdkit.engine.kernel import run_threads
+        from sdkit.engine.threads import run_threads
 
         n = values.shape[0]
         out = np.empty((len(self.links), n, times.size)) if out is None else out
