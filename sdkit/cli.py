@@ -369,6 +369,9 @@ def _params(args: argparse.Namespace) -> int:
 
     model = load_model(args.model, scenarios=getattr(args, "scenarios", None), numba=False)
     header, rows = parameter_rows(model, args.grep)
+    if not rows and args.grep is None:
+        print(f"{model.path.name} has no constants: nothing a scenario, --set or a sweep can set")
+        return 0
     if not rows:
         raise ParameterError(f"no constant of {model.path.name} matches --grep {args.grep!r}; "
                              "try a shorter pattern or drop --grep")

@@ -62,6 +62,16 @@ def test_params_lists_constants(capsys, model_copy):
     assert not any(line.startswith(("Stock ", "outflow ")) for line in stdout.splitlines())
 
 
+def test_params_of_a_model_without_constants_says_so(capsys, tmp_path):
+    path = tmp_path / "clock.mdl"
+    path.write_text("{UTF-8}\nclock = Time\n\t~\tYear\n\t~\t|\n\nFINAL TIME = 10\n\t~\tYear\n\t~\t|\n\n"
+                    "INITIAL TIME = 0\n\t~\tYear\n\t~\t|\n\nSAVEPER = 1\n\t~\tYear\n\t~\t|\n\n"
+                    "TIME STEP = 1\n\t~\tYear\n\t~\t|\n", encoding="utf-8")
+    code, stdout, _ = run_cli(capsys, "params", str(path))
+    assert code == 0
+    assert stdout.strip() == "clock.mdl has no constants: nothing a scenario, --set or a sweep can set"
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
