@@ -54,8 +54,8 @@ def run_threads(fn: Callable[..., Any], args: tuple, n: int, first: int = 0) -> 
 
 def guided_ranges(first: int, n: int, workers: int) -> Iterator[tuple[int, int]]:
     """Ranges that cover ``first..n`` in order, each half a thread's share of the samples left (rounded up to
-    :data:`ALIGN`), so that they shorten towards the end; none shorter than ``ALIGN`` or than a thread's share
-    of a small call."""
+    :data:`ALIGN`), so that they shorten towards the end; none but the last shorter than ``ALIGN`` or, in a
+    small call, than a thread's share."""
     shortest = min(ALIGN, -(-(n - first) // workers))
     start = first
     while start < n:
