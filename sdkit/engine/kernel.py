@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -25,7 +26,7 @@ from sdkit.engine.kernel_files import (
     load_modules,
 )
 from sdkit.engine.nbblocks import block_addresses, work
-from sdkit.engine.nbmodule import NumbaModules
+from sdkit.engine.nbmodule import LANES_ENV, NumbaModules
 from sdkit.engine.plan import TIME_KEYS, Plan, make_plan
 from sdkit.engine.schedule import Schedule, order_nodes
 from sdkit.engine.threads import run_threads
@@ -134,6 +135,7 @@ class Kernel:
         self._params = [i for i, nd in enumerate(ir.nodes) if nd.kind == "param"]
         self._param_pos = {node: j for j, node in enumerate(self._params)}
         self._fns: dict[str, Any] = {}
+        self._codes: dict[tuple[str, str], NumbaModules] = {}
         self._compile_job: CompileJob | None = None
         self.background: threading.Event | None = None
 
@@ -149,7 +151,7 @@ class Kernel:
 
     # -------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_fns": {}, "_compile_job": None, "background": None}
+        return {**self.__dict__, "_fns": {}, "_codes": {}, "_compile_job": None, "background": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -165,7 +167,10 @@ class Kernel:
         """The modules of the numba kernel of ``kind`` (``"one"`` or ``"blocks"``; default: in blocks only when
         ``SDKIT_NUMBA_BLOCKS=1``, see :mod:`sdkit.engine.kernel_choice`)."""
         kind = kind or ("blocks" if requested() == "blocks" else "one")
-        return generate_numba(self._ir, self._sched, blocks=kind == "blocks")
+        key = (kind, os.environ.get(LANES_ENV, ""))  # generated once per kind and forced lane count
+        if key not in self._codes:
+            self._codes[key] = generate_numba(self._ir, self._sched, blocks=kind == "blocks")
+        return self._codes[key]
 
     def annotated_source(self, flavor: str = "numpy") -> str:
         """:meth:`source` with a comment on each line naming the model variables behind ``v12``, ``d3``, ..."""
