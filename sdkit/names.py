@@ -18,6 +18,11 @@ from typing import Any
 from sdkit.parsed import cached_plain
 
 
+def vensim_name(name: str) -> str:
+    """The name as Vensim spells it, from its Python-safe form: ``time_step`` -> ``TIME STEP``."""
+    return name.upper().replace("_", " ")
+
+
 @dataclass(frozen=True)
 class ModelNames:
     """What PySD's builder says about the names of a model's main section."""

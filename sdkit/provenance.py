@@ -45,7 +45,9 @@ def provenance_attrs(model: Any, **extra: Any) -> dict[str, str]:
         attrs["random_streams"] = "one per sample number, RANDOM call and time step"
     time = getattr(model, "time", None)
     if time is not None and time.varying:  # the run's grid is not uniform: read from the equations every step
-        attrs["time_varying"] = ", ".join(key.upper().replace("_", " ") for key in time.varying)
+        from sdkit.names import vensim_name
+
+        attrs["time_varying"] = ", ".join(vensim_name(key) for key in time.varying)
     if getattr(model, "reader", "pysd") != "pysd":  # PySD's parser reads every other file
         attrs["model_reader"] = model.reader
     data = _data_file_hashes(model)

@@ -144,9 +144,7 @@ def parameter_rows(model: object, pattern: str | None = None) -> tuple[list[str]
 
 def _time_role(model: object, name: str) -> str:
     """What a constant of the time settings does, and how to change it."""
-    clock = model.time.clock
-    feeds = clock.reads.get(name, ()) if clock is not None else ()
-    if feeds:
+    if model.time.read_by(name):
         return "shapes the time grid: edit it in the model file"
     return "sets the time: use a scenario's [time] table"
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from sdkit.errors import ParameterError, ScenarioError
 from sdkit.io import read_toml
+from sdkit.names import vensim_name
 
 if TYPE_CHECKING:
     from sdkit.model import Model
@@ -291,10 +292,9 @@ def refuse_time_constant(model: Model, key: str, py_name: str) -> None:
     """
     if py_name not in model.control_constants:
         return
-    clock = model.time.clock
-    feeds = clock.reads.get(py_name, ()) if clock is not None else ()
+    feeds = model.time.read_by(py_name)
     if feeds:
-        name = feeds[0].upper().replace("_", " ")
+        name = vensim_name(feeds[0])
         raise ParameterError(
             f"parameter {key!r} shapes the time grid through {name}, which changes with Time, and sdkit "
             f"runs every run of a model on the grid of the file's values; edit {key!r} in the model file instead"

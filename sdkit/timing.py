@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from sdkit.errors import ModelFileError, ParameterError
+from sdkit.names import vensim_name
 from sdkit.parsed import expressions_module
 from sdkit.structure import clean_name, walk
 from sdkit.variables import CONTROL_NAMES
@@ -59,6 +60,10 @@ class TimeSettings:
             return self.time_step
         _, grid = self.clock.run(self.fixed())
         return float(np.diff(grid.times).max()) if len(grid.times) > 1 else self.time_step
+
+    def read_by(self, py_name: str) -> tuple[str, ...]:
+        """The settings that change with Time and read constant ``py_name``, whose value then shapes the grid."""
+        return self.clock.reads.get(py_name, ()) if self.clock is not None else ()
 
     def as_dict(self) -> dict[str, float]:
         """The four settings by name."""
@@ -122,7 +127,7 @@ def settings_on_clock(clock: Any, fixed: dict[str, float]) -> TimeSettings:
     """
     for key in fixed:
         if key in clock.varying:
-            name = key.upper().replace("_", " ")
+            name = vensim_name(key)
             raise ParameterError(
                 f"{key} cannot be set: the model's {name} changes with Time (sdkit reads its equation every "
                 f"step); edit {name} in the model file instead"
@@ -143,7 +148,7 @@ def settings_on_clock(clock: Any, fixed: dict[str, float]) -> TimeSettings:
 
 def varying_text(time: TimeSettings) -> str:
     """``TIME STEP, SAVEPER change with Time`` for the settings that do, or ""."""
-    names = [key.upper().replace("_", " ") for key in time.varying]
+    names = [vensim_name(key) for key in time.varying]
     if not names:
         return ""
     return f"{', '.join(names)} {'changes' if len(names) == 1 else 'change'} with Time"

@@ -18,6 +18,7 @@ from sdkit.beyond_pysd import RANDOM_FUNCTIONS
 from sdkit.engine import ir as IR
 from sdkit.engine.ir import Expr, Node
 from sdkit.errors import ModelFileError, UnsupportedFeature
+from sdkit.names import vensim_name
 from sdkit.precedence import split_logic
 from sdkit.structure import clean_name
 
@@ -48,10 +49,6 @@ LOGIC_OPS = {
     ":AND:": "and",
     ":OR:": "or",
 }
-
-
-def vensim_name(name: str) -> str:
-    return name.upper().replace("_", " ")
 
 
 class ExpressionMixin:

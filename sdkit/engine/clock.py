@@ -28,6 +28,7 @@ from sdkit.engine import ir as IR
 from sdkit.engine.ir import Expr, ModelIR, Node, Ref
 from sdkit.engine.static import CONTROL_ORDER, control_values, variables_read
 from sdkit.errors import ParameterError, UnsupportedFeature
+from sdkit.names import vensim_name
 from sdkit.timing import MAX_STEPS, RPREC
 
 #: control variable -> its tag in :class:`~sdkit.engine.ir.Control`
@@ -166,7 +167,7 @@ def grid(ir: ModelIR, overrides: Mapping[str, float], start: Mapping[str, float]
         values = control_values(ir.control_ir, ir, fixed, set(), time=t)
         for name in ("time_step", "saveper"):
             if not (values[name] > 0 and np.isfinite(values[name])):
-                raise ParameterError(f"{name.upper().replace('_', ' ')} is {values[name]:g} at time {t:g}; "
+                raise ParameterError(f"{vensim_name(name)} is {values[name]:g} at time {t:g}; "
                                      "it must be positive: change its equation")
         return values
 

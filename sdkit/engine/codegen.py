@@ -248,7 +248,8 @@ class ExpressionCode(Visitor):
             gather.lines += self.pre + [f"{row(0)} = _F.lookup({code}, {table})"]
             value, gather.row = row(0), gather.row + 1
         else:
-            xs, ys, last = f"_lx{tid}", f"_ly{tid}", f"({f'_lx{tid}'}.size - 1)"
+            xs, ys = f"_lx{tid}", f"_ly{tid}"
+            last = f"({xs}.size - 1)"
             # rows: 0 the argument, 1 whether it left the interval, 2 j, 3 to 6 the points (x NaN: none yet)
             gather.checks += self.pre + [
                 f"_x = {code}",

@@ -11,7 +11,6 @@ import math
 from typing import Any
 
 from sdkit.engine import clock
-from sdkit.engine.calls import vensim_name
 from sdkit.engine.ir import (
     LEAVES,
     Binary,
@@ -26,6 +25,7 @@ from sdkit.engine.ir import (
 )
 from sdkit.engine.static import NotStatic, static_eval, variables_read
 from sdkit.errors import ModelFileError, UnsupportedFeature
+from sdkit.names import vensim_name
 
 
 class StatefulMixin:

@@ -137,13 +137,13 @@ class VectorMixin:
         return [row[n:] for row in rows]
 
     def _ascending(self, fname: str, args: Any, ctx: dict[str, str]) -> bool:
-        from sdkit.engine.calls import vensim_name
+        from sdkit.names import vensim_name
 
         return self._static_value(args[1], ctx, f"{vensim_name(fname)} direction") > 0
 
     def _elements(self, fname: str, args: Any, ctx: dict[str, str]) -> tuple[list[Expr], int, int]:
         """The vector's values over the equation's last subscript, this element's place, the length."""
-        from sdkit.engine.calls import vensim_name
+        from sdkit.names import vensim_name
 
         dims = self.ir.var_dims.get(self.current, ())
         if len(args) != 2 or not dims:
