@@ -17,6 +17,11 @@ constants (compile excluded, reported beside it: translation and the numba compi
 on an empty kernel cache; on the numpy backend, said in the
 cell, when the numba compile does not finish in time) and its speed ratio to PySD and
 to pysimlin, whose N runs are estimated as N times one run (model loaded once).
+
+The engine runs with ``SDKIT_NUMBA_PREWARM=0``: the first compile of a large model otherwise
+starts a background compile of its blocks (for fast later edits), which outlives the worker
+and takes a core from this model's timing and the next one's (the pendulum measured about
+7,500x instead of about 13,000x after ``query_file`` of the run before had started one).
 """
 
 from __future__ import annotations
@@ -81,7 +86,8 @@ def worker(tool: str, path: Path, out: Path, n: int, backend: str) -> dict:
 def _run_tool(tool, path, folder, n, backend, timeout) -> dict:
     out = folder / f"{tool}.pickle"
     cmd = [sys.executable, __file__, "--worker", tool, str(path), str(out), str(n), backend]
-    env = dict(os.environ, SDKIT_CACHE_DIR=str(folder / "cache"))  # a cold numba cache
+    env = dict(os.environ, SDKIT_CACHE_DIR=str(folder / "cache"),  # a cold numba cache
+               SDKIT_NUMBA_PREWARM="0")  # no background compile beside the timings
     try:
         done = subprocess.run(
             cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env
