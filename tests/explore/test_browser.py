@@ -90,7 +90,8 @@ def server():
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory):
+def browser(tmp_path_factory):
+    """A headless Chromium's page, driven over the DevTools protocol."""
     binary = _browser()
     pytest.importorskip("websocket", reason="the websocket-client package drives the browser")
     profile = tmp_path_factory.mktemp("chromium-profile")
@@ -116,6 +117,16 @@ def page(tmp_path_factory):
         process.wait(timeout=20)
 
 
+@pytest.fixture(scope="module")
+def page(server, browser):
+    """The explorer's page, loaded and settled, whichever test of the module runs first (pytest-xdist may give a
+    worker any of them)."""
+    browser.call("Page.navigate", url=server[0])
+    browser.wait_for("document.body?.dataset.ready === 'true'")
+    browser.wait_for(SETTLED)
+    return browser
+
+
 def _drag(page, selector, start, end):
     """Press the mouse on a slider at fraction ``start`` of its width, move to ``end``, release."""
     box = page.evaluate(
@@ -135,9 +146,6 @@ SETTLED = "!inFlight.run && !waiting.run && Number(document.body.dataset.runSeq)
 
 def test_dragging_a_slider_redraws_what_sdkit_run_computes(server, page, tmp_path, capsys):
     url, explorer = server
-    page.call("Page.navigate", url=url)
-    page.wait_for("document.body?.dataset.ready === 'true'")
-    page.wait_for(SETTLED)
     selector = f'[id="slider-{SLIDER}"]'
     _drag(page, selector, 0.15, 0.35)
     page.wait_for(SETTLED)
@@ -191,6 +199,8 @@ def test_export_figure_downloads_a_png(server, page, tmp_path):
 
 
 def test_copy_command_shows_the_command(server, page):
+    _drag(page, f'[id="slider-{SLIDER}"]', 0.2, 0.3)  # a value of its own, whichever test ran before
+    page.wait_for(SETTLED)
     page.evaluate("document.getElementById('copy').click()")
     page.wait_for("/^command (copied|selected)/.test(document.getElementById('latency').textContent)")
     command = page.evaluate("document.getElementById('command').textContent")
