@@ -73,6 +73,7 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
     scratch = np.empty(len(program.links) * size * steps)
     saved = np.empty(size * steps * len(program.dynamic))
     counts = Counter()
+    backend = program.backend(runs.n * (steps - 1))  # the whole ensemble's points, not a chunk's
     for start in (progress or (lambda chunks: chunks))(list(range(0, runs.n, size))):
         chunk = runs.take(start, min(start + size, runs.n))
         params = parameter_arrays(stepwise, chunk)
@@ -85,7 +86,8 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
             raise label_nonfinite(exc, chunk) from None
         constants = [_constant(params, stepwise.kernel, nodes[i], chunk.n) for i in program.params]
         table = scratch[:len(program.links) * chunk.n * steps].reshape(len(program.links), chunk.n, steps)
-        program.score(values, np.array(constants).reshape(len(constants), chunk.n), time, time_control(settings), table)
+        program.score(values, np.array(constants).reshape(len(constants), chunk.n), time, time_control(settings), table,
+                      backend)
         rows = slice(start, start + chunk.n)
         _, _, dominant = links.scores(table, kept, (held.score[:, rows], held.relative[:, rows]))
         counts += dominance_counts(dominant, links)

@@ -191,3 +191,45 @@ def test_kernel_step_buffer_holds_what_simulate_returns():
         np.testing.assert_array_equal(buffer[:, :, column], result.data[names[i].py_name])
     with pytest.raises(ParameterError, match="ascending order"):
         model.kernel.simulate_steps(params, 3, nodes[::-1], time)
+
+
+def _program(path):
+    from sdkit.loops.linkcode import link_program
+
+    return link_program(scorable(load_model(path, numba=False))[0])
+
+
+@pytest.mark.parametrize("path", [MODELS / "kissinger_core.mdl", ROOT / "tests" / "data" / "migration.mdl", "population"])
+def test_numba_and_numpy_link_scores_are_the_same_bits(path, population):
+    program = _program(population if path == "population" else path)
+    rng = np.random.default_rng(11)
+    values = rng.uniform(-2.0, 2.0, (3, 40, len(program.dynamic)))
+    values[:, 10:14] = values[:, 9:10]  # nothing changes: scores 0 (Δz = 0 and Δx = 0)
+    values[1, 20:, ::2] = 0.0  # some inputs at 0, some changing
+    constants = rng.uniform(0.0, 1.0, (len(program.params), 3))
+    times = np.linspace(0.0, 9.75, 40)
+    scores = {backend: program.score(values, constants, times, (0.0, 9.75, 0.25, 0.25), backend=backend)
+              for backend in ("numba", "numpy")}
+    np.testing.assert_array_equal(scores["numba"], scores["numpy"])
+    assert np.count_nonzero(scores["numpy"][:, :, 1:]) > 0
+    assert np.all(scores["numpy"][:, :, 10:14] == 0.0)
+
+
+def test_a_call_scores_with_numpy_until_numba_has_compiled_the_scores_or_the_call_is_large(monkeypatch, tmp_path,
+                                                                                             population):
+    from sdkit.loops.linkcode import NUMPY_POINTS
+
+    monkeypatch.setenv("SDKIT_CACHE_DIR", str(tmp_path / "cache"))  # numba's cache holds nothing
+    # a structure of its own, which no other test compiles in this process
+    text = population.read_text(encoding="utf-8").replace("deaths = Population / lifetime ~",
+                                                          "deaths = Population / lifetime * crowding ~")
+    variant = tmp_path / "variant.mdl"
+    variant.write_text(text + "crowding = 1 ~ dmnl ~ |\n", encoding="utf-8")
+    program = _program(variant)
+    assert program.backend(NUMPY_POINTS) == "numpy"
+    assert program.backend(NUMPY_POINTS + 1) == "numba"
+    values = np.ones((1, 3, len(program.dynamic)))
+    program.score(values, np.ones((len(program.params), 1)), np.arange(3.0), (0.0, 2.0, 1.0, 1.0), backend="numba")
+    assert program.backend(1) == "numba"
+    with pytest.raises(ValueError, match="'numba' or 'numpy'"):
+        program.score(values, np.ones((len(program.params), 1)), np.arange(3.0), (0.0, 2.0, 1.0, 1.0), backend="llvm")
