@@ -15,7 +15,10 @@ flavours give the same bits), so both give the same scores bit for bit:
   as fast per point on an ensemble of the core model (3.1 against 1.5 microseconds).
 
 A call runs the numba function when numba's cache holds it or when it scores more than
-:data:`NUMPY_POINTS` points; else the numpy one (:meth:`LinkProgram.backend`).
+:data:`NUMPY_POINTS` points; else the numpy one (:meth:`LinkProgram.backend`). An ensemble
+scored chunk by chunk (:mod:`sdkit.loops.samples`) compiles the numba function in the
+background (:meth:`LinkProgram.compile_numba`, progress on the ``sdkit.engine`` logger) and
+scores its chunks with numpy until it is ready.
 """
 
 from __future__ import annotations
@@ -103,12 +106,28 @@ class LinkProgram:
 
         return module_name("sdkit_links_", self.source, compiled_with())
 
-    def backend(self, points: int) -> str:
-        """``"numba"`` when numba's cache holds the numba function (or this process compiled it) or ``points``
-        (sample, time) points are more than :data:`NUMPY_POINTS`, else ``"numpy"``."""
+    def numba_compiled(self) -> bool:
+        """Whether numba's cache holds the numba function or this process has compiled it."""
         from sdkit.engine.kernel_choice import compiled
 
-        return "numba" if points > NUMPY_POINTS or compiled(self.numba_name) else "numpy"
+        return compiled(self.numba_name)
+
+    def backend(self, points: int) -> str:
+        """``"numba"`` when :meth:`numba_compiled` or ``points`` (sample, time) points are more than
+        :data:`NUMPY_POINTS`, else ``"numpy"``."""
+        return "numba" if points > NUMPY_POINTS or self.numba_compiled() else "numpy"
+
+    def compile_numba(self, what: str):
+        """The numba function compiling (or loading from numba's cache) in a background thread: a
+        :class:`~sdkit.engine.background.CompileJob`, which says on the ``sdkit.engine`` logger how long it has
+        been compiling every 10 s; ``what`` names the model in those lines."""
+        from sdkit.engine.background import CompileJob
+
+        def one_point() -> None:  # numba compiles a function at its first call
+            self.score(np.zeros((1, 2, len(self.dynamic))), np.zeros((len(self.params), 1)), np.array([0.0, 1.0]),
+                       (0.0, 1.0, 1.0, 1.0), backend="numba")
+
+        return CompileJob(one_point, f"the link scores of {what}")
 
     def score(self, values: np.ndarray, constants: np.ndarray, times: np.ndarray, control: tuple,
               out: np.ndarray | None = None, backend: str | None = None) -> np.ndarray:

@@ -11,6 +11,7 @@ result does not depend on the chunk size.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ from sdkit.runs import save_times
 if TYPE_CHECKING:
     from sdkit.loops.loop import Loop
     from sdkit.model import Model
+
+log = logging.getLogger("sdkit.loops")
 
 #: bytes a chunk's runs and link scores may take while it is scored
 CHUNK_BYTES = 1 << 30
@@ -74,6 +77,7 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
     saved = np.empty(size * steps * len(program.dynamic))
     counts = Counter()
     backend = program.backend(runs.n * (steps - 1))  # the whole ensemble's points, not a chunk's
+    compiling = program.compile_numba(model.path.name) if backend == "numba" and not program.numba_compiled() else None
     for start in (progress or (lambda chunks: chunks))(list(range(0, runs.n, size))):
         chunk = runs.take(start, min(start + size, runs.n))
         params = parameter_arrays(stepwise, chunk)
@@ -87,15 +91,28 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
         constants = [_constant(params, stepwise.kernel, nodes[i], chunk.n) for i in program.params]
         table = scratch[:len(program.links) * chunk.n * steps].reshape(len(program.links), chunk.n, steps)
         program.score(values, np.array(constants).reshape(len(constants), chunk.n), time, time_control(settings), table,
-                      backend)
+                      chunk_backend(backend, compiling))
         rows = slice(start, start + chunk.n)
         _, _, dominant = links.scores(table, kept, (held.score[:, rows], held.relative[:, rows]))
         counts += dominance_counts(dominant, links)
         held.dominant[rows] = links.ids[dominant]
         for name, trajectory in held.trajectories.items():
             trajectory[rows] = values[:, :, column_of[name]]
+    if compiling is not None and compiling.error is not None:
+        log.warning("the numba function of the link scores of %s did not compile (%s); numpy scored them, "
+                    "with the same bits", model.path.name, compiling.error)
     attrs = provenance_attrs(stepwise, engine="engine", scenario=scenario, save="all")
     return held.dataset(model, np.asarray(time), runs.columns), attrs, counts
+
+
+def chunk_backend(backend: str, compiling: Any) -> str:
+    """How a chunk's links are scored: ``backend`` when nothing compiles (``compiling`` None); while the numba
+    function compiles (``compiling``, a :class:`~sdkit.engine.background.CompileJob`) ``"numpy"``, whose bits
+    are the same, and ``"numba"`` once it has compiled; ``"numpy"`` if the compile failed (:func:`score_samples`
+    says so)."""
+    if compiling is None:
+        return backend
+    return "numba" if compiling.done.is_set() and compiling.error is None else "numpy"
 
 
 def sampled_name(target: Any) -> str:

@@ -193,6 +193,16 @@ def test_kernel_step_buffer_holds_what_simulate_returns():
         model.kernel.simulate_steps(params, 3, nodes[::-1], time)
 
 
+def _structure_of_its_own(population, operator: str):
+    """The population model with deaths ``operator`` a new constant: a structure (names aside) that no other test
+    compiles in this process, one per operator."""
+    text = population.read_text(encoding="utf-8").replace("deaths = Population / lifetime ~",
+                                                          f"deaths = Population / lifetime {operator} extra ~")
+    variant = population.with_name(f"variant{ord(operator)}.mdl")
+    variant.write_text(text + "extra = 1 ~ dmnl ~ |\n", encoding="utf-8")
+    return variant
+
+
 def _program(path):
     from sdkit.loops.linkcode import link_program
 
@@ -220,12 +230,7 @@ def test_a_call_scores_with_numpy_until_numba_has_compiled_the_scores_or_the_cal
     from sdkit.loops.linkcode import NUMPY_POINTS
 
     monkeypatch.setenv("SDKIT_CACHE_DIR", str(tmp_path / "cache"))  # numba's cache holds nothing
-    # a structure of its own, which no other test compiles in this process
-    text = population.read_text(encoding="utf-8").replace("deaths = Population / lifetime ~",
-                                                          "deaths = Population / lifetime * crowding ~")
-    variant = tmp_path / "variant.mdl"
-    variant.write_text(text + "crowding = 1 ~ dmnl ~ |\n", encoding="utf-8")
-    program = _program(variant)
+    program = _program(_structure_of_its_own(population, "*"))
     assert program.backend(NUMPY_POINTS) == "numpy"
     assert program.backend(NUMPY_POINTS + 1) == "numba"
     values = np.ones((1, 3, len(program.dynamic)))
@@ -233,3 +238,43 @@ def test_a_call_scores_with_numpy_until_numba_has_compiled_the_scores_or_the_cal
     assert program.backend(1) == "numba"
     with pytest.raises(ValueError, match="'numba' or 'numpy'"):
         program.score(values, np.ones((len(program.params), 1)), np.arange(3.0), (0.0, 2.0, 1.0, 1.0), backend="llvm")
+
+
+def test_a_large_ensemble_is_scored_with_numpy_while_numba_compiles_in_the_background(monkeypatch, tmp_path,
+                                                                                   population):
+    import sdkit.loops.linkcode as linkcode
+    import sdkit.loops.samples as chunks
+
+    monkeypatch.setenv("SDKIT_CACHE_DIR", str(tmp_path / "cache"))
+    model = load_model(_structure_of_its_own(population, "-"), numba=False)
+    rng = np.random.default_rng(5)
+    samples = pd.DataFrame({"birth rate": rng.uniform(0, 0.2, 300), "lifetime": rng.uniform(10, 80, 300)})
+    monkeypatch.setattr(chunks, "chunk_size", lambda *args: 32)
+    monkeypatch.setattr(linkcode, "NUMPY_POINTS", 10**12)
+    with_numpy = score_scenario(model, samples=samples)
+    jobs = []
+    start = linkcode.LinkProgram.compile_numba
+    monkeypatch.setattr(linkcode.LinkProgram, "compile_numba", lambda self, what: jobs.append(start(self, what)) or jobs[-1])
+    monkeypatch.setattr(linkcode, "NUMPY_POINTS", 0)  # every ensemble is large
+    meanwhile = score_scenario(model, samples=samples)
+    xr.testing.assert_identical(meanwhile, with_numpy)
+    assert len(jobs) == 1
+    jobs[0].wait()
+    assert jobs[0].what == f"the link scores of {model.path.name}"
+    assert _program(model.path).numba_compiled()
+
+
+def test_each_chunk_is_scored_with_numba_only_once_it_has_compiled():
+    import threading
+    from types import SimpleNamespace
+
+    from sdkit.loops.samples import chunk_backend
+
+    compiling = SimpleNamespace(done=threading.Event(), error=None)
+    assert chunk_backend("numpy", None) == "numpy"
+    assert chunk_backend("numba", None) == "numba"
+    assert chunk_backend("numba", compiling) == "numpy"
+    compiling.done.set()
+    assert chunk_backend("numba", compiling) == "numba"
+    compiling.error = RuntimeError("LLVM failed")
+    assert chunk_backend("numba", compiling) == "numpy"
