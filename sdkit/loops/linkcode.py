@@ -158,7 +158,7 @@ class LinkProgram:
 
 
 def link_program(ir: ModelIR) -> LinkProgram:
-    """Generate the scoring function of a model whose nodes are params, auxiliaries and stocks."""
+    """Generate the scoring functions (numba and numpy) of a model whose nodes are params, auxiliaries and stocks."""
     from sdkit.engine.codegen import lookup_data
 
     dynamic = [i for i, node in enumerate(ir.nodes) if node.kind in ("aux", "stock")]
