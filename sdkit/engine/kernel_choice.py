@@ -17,7 +17,8 @@ blocks it touches). The two give the same bits. ``SDKIT_NUMBA_BLOCKS`` chooses:
   :data:`PREWARM_MIN_WORK` or more also has its blocks compiled into the cache in a
   background process started after it, so that its next structural edit is fast
   (unless ``SDKIT_NUMBA_PREWARM=0``, which also keeps a plain ``load_model`` that does not find the
-  kernel in numba's cache from compiling it in the background: :meth:`sdkit.model.Model.ready_numba`).
+  kernel in numba's cache from compiling it in the background, :meth:`sdkit.model.Model.ready_numba`, and
+  a large ensemble's loop scoring its link scores, :mod:`sdkit.loops.samples`).
 
 A background compile runs in a child process (:mod:`sdkit.engine.precompile`) at nice
 :data:`NICE` (the foreground's runs come first, and it never holds this process's GIL),
@@ -72,8 +73,9 @@ def requested() -> str:
 
 def prewarm() -> bool:
     """False when ``SDKIT_NUMBA_PREWARM=0``: a first compile then starts no background compile of the blocks, nor
-    a load one of a kernel numba's cache does not hold (a machine where background work is unwelcome; the tests,
-    where it would queue ahead of another test's)."""
+    a load one of a kernel numba's cache does not hold, nor a large ensemble's loop scoring one of its link scores
+    (:mod:`sdkit.loops.samples`, which then compiles them first): a machine where background work is unwelcome;
+    the tests, where it would queue ahead of another test's."""
     value = os.environ.get(PREWARM_ENV, "").strip()
     if value not in {"", "0", "1"}:
         raise ParameterError(f"{PREWARM_ENV}={value!r} is unknown; use 0 (no background compile of the blocks "

@@ -1,5 +1,6 @@
 """``python -m sdkit.engine.precompile KIND``: compile the numba kernel of KIND (``one`` or ``blocks``) of the
-:class:`~sdkit.engine.kernel.Kernel` pickled on standard input into the kernel cache.
+:class:`~sdkit.engine.kernel.Kernel` pickled on standard input into the kernel cache, or (KIND ``links``) the numba
+link scores of a :class:`~sdkit.loops.linkcode.LinkProgram`: whatever is pickled, its ``compile_numba(KIND)``.
 
 Started by :mod:`sdkit.engine.kernel_choice` for a compile in the background, at low priority; exit code 0
 when the kernel is compiled (or was already), 3 when compiling it failed.

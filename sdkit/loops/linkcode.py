@@ -16,9 +16,9 @@ flavours give the same bits), so both give the same scores bit for bit:
 
 A call runs the numba function when numba's cache holds it or when it scores more than
 :data:`NUMPY_POINTS` points; else the numpy one (:meth:`LinkProgram.backend`). An ensemble
-scored chunk by chunk (:mod:`sdkit.loops.samples`) compiles the numba function in the
-background (:meth:`LinkProgram.compile_numba`, progress on the ``sdkit.engine`` logger) and
-scores its chunks with numpy until it is ready.
+that large, scored chunk by chunk (:mod:`sdkit.loops.samples`), compiles the numba function
+in a background process (:meth:`LinkProgram.compile_in_background`) and scores its chunks
+with numpy until numba's cache holds it.
 """
 
 from __future__ import annotations
@@ -117,17 +117,20 @@ class LinkProgram:
         :data:`NUMPY_POINTS`, else ``"numpy"``."""
         return "numba" if points > NUMPY_POINTS or self.numba_compiled() else "numpy"
 
-    def compile_numba(self, what: str):
-        """The numba function compiling (or loading from numba's cache) in a background thread: a
-        :class:`~sdkit.engine.background.CompileJob`, which says on the ``sdkit.engine`` logger how long it has
-        been compiling every 10 s; ``what`` names the model in those lines."""
-        from sdkit.engine.background import CompileJob
+    def compile_numba(self, kind: str = "links") -> None:
+        """Compile the numba function (or load it from numba's cache) with a one-point call: numba compiles a
+        function at its first call. ``kind`` is for :mod:`sdkit.engine.precompile`, which calls this in a background
+        process (:meth:`compile_in_background`)."""
+        self.score(np.zeros((1, 2, len(self.dynamic))), np.zeros((len(self.params), 1)), np.array([0.0, 1.0]),
+                   (0.0, 1.0, 1.0, 1.0), backend="numba")
 
-        def one_point() -> None:  # numba compiles a function at its first call
-            self.score(np.zeros((1, 2, len(self.dynamic))), np.zeros((len(self.params), 1)), np.array([0.0, 1.0]),
-                       (0.0, 1.0, 1.0, 1.0), backend="numba")
+    def compile_in_background(self):
+        """Start :meth:`compile_numba` in a background process at low priority (the kernel's,
+        :func:`sdkit.engine.kernel_choice.compile_in_background`), which writes the function to numba's cache; a
+        :class:`threading.Event` set when it has ended, well (:meth:`numba_compiled`) or not."""
+        from sdkit.engine.kernel_choice import compile_in_background
 
-        return CompileJob(one_point, f"the link scores of {what}")
+        return compile_in_background(self, "links")
 
     def score(self, values: np.ndarray, constants: np.ndarray, times: np.ndarray, control: tuple,
               out: np.ndarray | None = None, backend: str | None = None) -> np.ndarray:

@@ -11,7 +11,7 @@ result does not depend on the chunk size.
 
 from __future__ import annotations
 
-import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,10 +24,9 @@ from sdkit.errors import NonFiniteError, ParameterError
 from sdkit.runs import save_times
 
 if TYPE_CHECKING:
+    from sdkit.loops.linkcode import LinkProgram
     from sdkit.loops.loop import Loop
     from sdkit.model import Model
-
-log = logging.getLogger("sdkit.loops")
 
 #: bytes a chunk's runs and link scores may take while it is scored
 CHUNK_BYTES = 1 << 30
@@ -46,6 +45,7 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
     scenario ``scenario`` of ``stepwise`` (which saves every time step), the provenance of the
     runs, and how often each loop dominates (:func:`sdkit.loops.dominance.dominance_counts`)."""
     from sdkit.backends.engine import parameter_arrays
+    from sdkit.engine.kernel_choice import prewarm
     from sdkit.ensemble import columns_to_overrides, starting_point
     from sdkit.loops.dominance import (
         dominance_counts,
@@ -77,7 +77,9 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
     saved = np.empty(size * steps * len(program.dynamic))
     counts = Counter()
     backend = program.backend(runs.n * (steps - 1))  # the whole ensemble's points, not a chunk's
-    compiling = program.compile_numba(model.path.name) if backend == "numba" and not program.numba_compiled() else None
+    compiling = None
+    if backend == "numba" and not program.numba_compiled() and prewarm():
+        compiling = program.compile_in_background()
     for start in (progress or (lambda chunks: chunks))(list(range(0, runs.n, size))):
         chunk = runs.take(start, min(start + size, runs.n))
         params = parameter_arrays(stepwise, chunk)
@@ -91,28 +93,24 @@ def score_samples(model: Model, stepwise: Model, scenario: str, samples: pd.Data
         constants = [_constant(params, stepwise.kernel, nodes[i], chunk.n) for i in program.params]
         table = scratch[:len(program.links) * chunk.n * steps].reshape(len(program.links), chunk.n, steps)
         program.score(values, np.array(constants).reshape(len(constants), chunk.n), time, time_control(settings), table,
-                      chunk_backend(backend, compiling))
+                      chunk_backend(backend, compiling, program))
         rows = slice(start, start + chunk.n)
         _, _, dominant = links.scores(table, kept, (held.score[:, rows], held.relative[:, rows]))
         counts += dominance_counts(dominant, links)
         held.dominant[rows] = links.ids[dominant]
         for name, trajectory in held.trajectories.items():
             trajectory[rows] = values[:, :, column_of[name]]
-    if compiling is not None and compiling.error is not None:
-        log.warning("the numba function of the link scores of %s did not compile (%s); numpy scored them, "
-                    "with the same bits", model.path.name, compiling.error)
     attrs = provenance_attrs(stepwise, engine="engine", scenario=scenario, save="all")
     return held.dataset(model, np.asarray(time), runs.columns), attrs, counts
 
 
-def chunk_backend(backend: str, compiling: Any) -> str:
-    """How a chunk's links are scored: ``backend`` when nothing compiles (``compiling`` None); while the numba
-    function compiles (``compiling``, a :class:`~sdkit.engine.background.CompileJob`) ``"numpy"``, whose bits
-    are the same, and ``"numba"`` once it has compiled; ``"numpy"`` if the compile failed (:func:`score_samples`
-    says so)."""
+def chunk_backend(backend: str, compiling: threading.Event | None, program: LinkProgram) -> str:
+    """How a chunk's links are scored: ``backend`` when nothing compiles in the background (``compiling`` None);
+    while the numba function compiles there (``compiling`` not set), with numpy, whose bits are the same; then with
+    numba if numba's cache holds it, else (the compile failed, which the background compile has logged) numpy."""
     if compiling is None:
         return backend
-    return "numba" if compiling.done.is_set() and compiling.error is None else "numpy"
+    return "numba" if compiling.is_set() and program.numba_compiled() else "numpy"
 
 
 def sampled_name(target: Any) -> str:
