@@ -70,7 +70,7 @@ def time_sdkit(frame, scenario: str) -> dict:
 
     def warm_up():
         score(frame.iloc[:64])  # scored with numpy: 64 runs are below NUMPY_POINTS
-        link_program(scorable(model)[0]).compile_numba(MODEL.name).wait()  # what the N runs are scored with
+        link_program(scorable(model)[0]).compile_numba()  # what the N runs are scored with
 
     _, warm, _ = clocked(warm_up)
     scored, wall, cpu = clocked(lambda: score(frame, progress))
