@@ -7,6 +7,8 @@ DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
 MODELS = ROOT / "models"
 CONFORMANCE = ROOT.parent / "shared" / "conformance"
+#: a model whose TIME STEP, SAVEPER and FINAL TIME change with Time
+VARYING_TIME_STEP = DATA / "functions" / "varying_time_step.mdl"
 
 
 @pytest.fixture
@@ -17,6 +19,18 @@ def decay_path() -> Path:
 @pytest.fixture
 def regions_path() -> Path:
     return DATA / "regions.mdl"
+
+
+@pytest.fixture(scope="session")
+def varying_time_step_pysd():
+    """PySD's own run of :data:`VARYING_TIME_STEP` (no sdkit between), the oracle of its changing time grid."""
+    import warnings
+
+    from sdkit.engine.oracles import pysd_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pysd_model(VARYING_TIME_STEP).run()
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Control variables written as expressions of constants (``FINAL TIME = horizon``) or of Time, as Vensim allows."""
 
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ from sdkit.errors import ModelFileError, ParameterError, ScenarioError
 from sdkit.model import load_model
 from sdkit.run import run
 from sdkit.timing import TimeSettings
+from tests.conftest import VARYING_TIME_STEP
 from tests.shared_data import CONFORMANCE, absent
 
 DECAY = (Path(__file__).parent / "data" / "decay.mdl").read_text()
@@ -75,7 +75,7 @@ def test_a_scenario_sets_the_time_instead(model_file):
 
 
 CONTROLS = ["INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"]
-VARYING = Path(__file__).parent / "data" / "functions" / "varying_time_step.mdl"
+VARYING = VARYING_TIME_STEP
 
 
 @pytest.fixture(scope="module")
@@ -112,27 +112,17 @@ def test_the_cli_runs_it_and_writes_vensim_times(control_vars, tmp_path, capsys)
         np.testing.assert_array_equal(written["var"].values[0], vensim["var"].values)
 
 
-@pytest.fixture(scope="module")
-def pysd_alone():
-    """PySD's own run of the model whose TIME STEP, SAVEPER and FINAL TIME change with Time (no sdkit between)."""
-    from sdkit.engine.oracles import pysd_model
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pysd_model(VARYING).run()
-
-
 @pytest.mark.parametrize("engine", ["engine", "pysd"])
-def test_stocks_on_a_changing_time_step_equal_pysd(pysd_alone, engine):
+def test_stocks_on_a_changing_time_step_equal_pysd(varying_time_step_pysd, engine):
     model = load_model(VARYING)
     assert model.control_constants == {"coarse_step", "switch_time"}  # fine step is an auxiliary
     result = run(model, engine=engine)
-    np.testing.assert_array_equal(result["time"].values, pysd_alone.index.values)
+    np.testing.assert_array_equal(result["time"].values, varying_time_step_pysd.index.values)
     assert list(result["time"].values[-4:]) == [10, 12, 14, 16]  # SAVEPER 2 from time 10; the run ends at 16
     for name in model.default_outputs():
-        expected = pysd_alone[model.variables[name].name].values
+        expected = varying_time_step_pysd[model.variables[name].name].values
         np.testing.assert_allclose(result[name].values[0], expected, rtol=1e-12, atol=0, err_msg=name)
-    np.testing.assert_array_equal(result["population"].values[0], pysd_alone["population"].values)
+    np.testing.assert_array_equal(result["population"].values[0], varying_time_step_pysd["population"].values)
 
 
 def test_a_scenario_sets_a_setting_that_does_not_change_and_the_grid_follows(tmp_path):

@@ -10,33 +10,26 @@ import pytest
 
 from sdkit.engine import compile_model
 from sdkit.engine.conformance import run_case
-from sdkit.engine.oracles import pysd_model
 from sdkit.errors import ParameterError, UnsupportedFeature
+from tests.conftest import VARYING_TIME_STEP
 from tests.shared_data import CONFORMANCE, absent
 
-MODEL = Path(__file__).resolve().parents[1] / "data" / "functions" / "varying_time_step.mdl"
-
-
-@pytest.fixture(scope="module")
-def pysd_run():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pysd_model(MODEL).run()
+MODEL = VARYING_TIME_STEP
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
-def test_varying_time_step_equals_pysd(pysd_run, backend):
+def test_varying_time_step_equals_pysd(varying_time_step_pysd, backend):
     kernel = compile_model(MODEL)
     result = kernel.simulate(None, 1, backend=backend)
-    np.testing.assert_array_equal(result.times, pysd_run.index.values)
+    np.testing.assert_array_equal(result.times, varying_time_step_pysd.index.values)
     # steps of 1 until time 4, then 0.5; saved every step until 10, then every 2; the run ends at 16
     assert list(result.times[:7]) == [0, 1, 2, 3, 4, 4.5, 5]
     assert list(result.times[-4:]) == [10, 12, 14, 16]
     for py, values in result.data.items():
-        np.testing.assert_allclose(values[0], pysd_run[kernel.names[py]].values, rtol=1e-12, atol=0, err_msg=py)
+        np.testing.assert_allclose(values[0], varying_time_step_pysd[kernel.names[py]].values, rtol=1e-12, atol=0, err_msg=py)
     # the stocks integrate with each step's own TIME STEP, to PySD's bit
-    np.testing.assert_array_equal(result.data["population"][0], pysd_run["population"].values)
-    np.testing.assert_array_equal(result.data["smoothed_births"][0], pysd_run["smoothed births"].values)
+    np.testing.assert_array_equal(result.data["population"][0], varying_time_step_pysd["population"].values)
+    np.testing.assert_array_equal(result.data["smoothed_births"][0], varying_time_step_pysd["smoothed births"].values)
 
 
 def test_backends_agree_bit_for_bit():
