@@ -27,10 +27,11 @@ from sdkit.engine.kernel_files import (
 )
 from sdkit.engine.nbblocks import block_addresses, work
 from sdkit.engine.nbmodule import LANES_ENV, NumbaModules
-from sdkit.engine.plan import TIME_KEYS, Plan, make_plan
+from sdkit.engine.plan import Plan, make_plan
 from sdkit.engine.schedule import Schedule, order_nodes
 from sdkit.engine.threads import run_threads
 from sdkit.errors import NonFiniteError, ParameterError
+from sdkit.timing import TIME_KEYS
 
 log = logging.getLogger(__name__)
 

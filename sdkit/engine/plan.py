@@ -14,8 +14,6 @@ import numpy as np
 from sdkit.errors import ParameterError
 from sdkit.timing import RPREC, saveper_mask, time_grid
 
-TIME_KEYS = ("initial_time", "final_time", "time_step", "saveper")
-
 
 @dataclass(frozen=True)
 class Plan:
